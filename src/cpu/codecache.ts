@@ -1,0 +1,59 @@
+// Decoded-instruction cache keyed by physical address (one per code mode), shared by all vCPUs: code
+// mapped at several linear addresses shares one decode, and a write to a page drops that page's traces.
+import type { Insn } from './insn.js';
+import { PhysMem } from './physmem.js';
+
+/** Straight-line run of pre-decoded instructions; only the last one may transfer control. */
+export class Trace {
+  readonly insns: Insn[];
+  readonly n: number;
+  constructor(insns: Insn[]) {
+    this.insns = insns;
+    this.n = insns.length;
+  }
+}
+
+export const MAX_TRACE = 32;
+
+export class CodeCache {
+  /** Per mode (16, 32, 64 -> index 0, 1, 2): physical page number -> traces by page offset. */
+  private readonly pages: Map<number, (Trace | undefined)[]>[] = [new Map(), new Map(), new Map()];
+  /** Bumped whenever any page's traces are dropped, so vCPUs re-fetch their cached page arrays. */
+  gen = 0;
+  readonly mem: PhysMem;
+
+  constructor(mem: PhysMem) {
+    this.mem = mem;
+    mem.onCodeWrite = (ppn) => this.dropPage(ppn);
+  }
+
+  static modeIndex(mode: number): number {
+    return mode === 64 ? 2 : mode === 32 ? 1 : 0;
+  }
+
+  /** The trace array of a physical page (created on first use, which marks the page as code). */
+  page(mode: number, ppn: number): (Trace | undefined)[] {
+    const m = this.pages[CodeCache.modeIndex(mode)];
+    let p = m.get(ppn);
+    if (p === undefined) {
+      p = new Array(4096);
+      m.set(ppn, p);
+      this.mem.markCode(ppn);
+    }
+    return p;
+  }
+
+  dropPage(ppn: number): void {
+    let dropped = false;
+    for (const m of this.pages) dropped = m.delete(ppn) || dropped;
+    if (dropped) this.gen++;
+  }
+
+  dropAll(): void {
+    for (const m of this.pages) {
+      for (const ppn of m.keys()) this.mem.codePage[ppn] = 0;
+      m.clear();
+    }
+    this.gen++;
+  }
+}

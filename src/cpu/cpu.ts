@@ -1,0 +1,164 @@
+// Architectural state of one vCPU. Registers are 32-bit halves in typed arrays (no BigInt, no boxing);
+// the instruction pointer is a JS number (exact for every canonical address).
+import { FaultState } from './exceptions.js';
+import { K_NONE, LF_ARITH, LF_OP, LF_REST, arithFlags, setArithFlags } from './flags.js';
+import { Mmu } from './mmu.js';
+import { PhysMem } from './physmem.js';
+import { ARITH_FLAGS, CR0_PG, CR0_WP, CS, DS, EFER_LMA, EFER_NXE, ES, FS, GS, SS } from './regs.js';
+import { X87 } from './x87/state.js';
+
+export const TWO32 = 4294967296;
+
+export class Cpu implements FaultState {
+  /** 16 GPRs: register n has its low half at [2n] and its high half at [2n+1]. */
+  readonly r32 = new Int32Array(32);
+  /** Byte view of r32: register n's low byte is r8[8n], AH..BH are r8[1], r8[9], r8[17], r8[25]. */
+  readonly r8 = new Uint8Array(this.r32.buffer);
+  readonly r16 = new Uint16Array(this.r32.buffer);
+  /** Offset of the next instruction within CS (in 64-bit mode: the linear RIP). */
+  rip = 0;
+  /** Lazy flags and the non-arithmetic RFLAGS bits (see flags.ts). */
+  readonly lf = new Int32Array(11);
+
+  /** XMM0..15: dword j of register n at [4n+j]. */
+  readonly xmm = new Int32Array(64);
+  readonly xmmU8 = new Uint8Array(this.xmm.buffer);
+  readonly xmmU16 = new Uint16Array(this.xmm.buffer);
+  readonly xmmF32 = new Float32Array(this.xmm.buffer);
+  readonly xmmF64 = new Float64Array(this.xmm.buffer);
+  mxcsr = 0x1f80;
+  readonly fpu = new X87();
+
+  /** Code size of the current mode: 16, 32 or 64. */
+  mode = 16;
+  cpl = 0;
+  readonly segSel = new Uint16Array(6);
+  /** Segment bases as used for addressing: in 64-bit mode ES/CS/SS/DS read 0 here. */
+  readonly segBase = new Float64Array(6);
+  /** Descriptor-cache bases (what the segment would use outside 64-bit mode). */
+  readonly segDescBase = new Float64Array(6);
+  readonly segLimit = new Float64Array(6);
+  /** Descriptor attribute bits 8..23 of the high dword (type, S, DPL, P, AVL, L, D/B, G). */
+  readonly segAttr = new Int32Array(6);
+
+  cr0 = 0x60000010;
+  cr2 = 0;
+  cr3 = 0;
+  cr4 = 0;
+  cr8 = 0;
+  efer = 0;
+  xcr0 = 1;
+  gdtBase = 0; gdtLimit = 0xffff;
+  idtBase = 0; idtLimit = 0xffff;
+  ldtSel = 0; ldtBase = 0; ldtLimit = 0;
+  trSel = 0; trBase = 0; trLimit = 0xffff;
+  kernelGsBase = 0;
+  star = 0; starHi = 0;
+  lstar = 0; cstar = 0; fmask = 0;
+  tscAux = 0;
+
+  halted = false;
+  /** Set by sti (and mov ss): interrupts are not taken before the next instruction completes. */
+  intShadow = false;
+  /** Retired instructions. */
+  icount = 0;
+
+  // FaultState: where a raised exception is recorded.
+  excVector = 0;
+  excError = -1;
+  excAddr = 0;
+
+  readonly mem: PhysMem;
+  readonly mmu: Mmu;
+  /** Index of this vCPU (APIC ID). */
+  readonly index: number;
+
+  constructor(mem: PhysMem, index = 0) {
+    this.mem = mem;
+    this.index = index;
+    this.mmu = new Mmu(mem, this);
+    this.lf[LF_REST] = 2;
+    this.lf[LF_OP] = K_NONE;
+    this.resetSegments();
+  }
+
+  resetSegments(): void {
+    for (let s = 0; s < 6; s++) {
+      this.segSel[s] = 0;
+      this.segBase[s] = 0;
+      this.segDescBase[s] = 0;
+      this.segLimit[s] = 0xffff;
+      this.segAttr[s] = 0x93; // present, writable data (code: see CS below)
+    }
+    this.segAttr[CS] = 0x9b;
+  }
+
+  // ---- registers ------------------------------------------------------------------------
+  /** 64-bit register value as a JS number (exact below 2^53; used for addresses). */
+  reg64(n: number): number {
+    return this.r32[2 * n + 1] * TWO32 + (this.r32[2 * n] >>> 0);
+  }
+
+  setReg64(n: number, v: number): void {
+    this.r32[2 * n] = v | 0;
+    this.r32[2 * n + 1] = Math.floor(v / TWO32) | 0;
+  }
+
+  // ---- flags ---------------------------------------------------------------------------
+  getFlags(): number {
+    return (this.lf[LF_REST] & ~ARITH_FLAGS) | arithFlags(this.lf) | 2;
+  }
+
+  /** Sets RFLAGS (all bits given; callers mask what the instruction may change). */
+  setFlags(v: number): void {
+    setArithFlags(this.lf, v);
+    this.lf[LF_REST] = (v & ~ARITH_FLAGS) | 2;
+  }
+
+  /** The rest of RFLAGS (IF, DF, ...) without materialising the lazy arithmetic flags. */
+  get flagsRest(): number {
+    return this.lf[LF_REST];
+  }
+
+  set flagsRest(v: number) {
+    this.lf[LF_REST] = (v & ~ARITH_FLAGS) | 2;
+  }
+
+  /** The architectural flags value last materialised (for debugging views). */
+  get arith(): number {
+    return this.lf[LF_OP] === K_NONE ? this.lf[LF_ARITH] : arithFlags(this.lf);
+  }
+
+  // ---- modes ---------------------------------------------------------------------------
+  /** Recomputes the code mode, the effective segment bases and the MMU's view after CR0/EFER/CS/CPL changes. */
+  updateMode(): void {
+    const long = (this.efer & EFER_LMA) !== 0;
+    const csL = (this.segAttr[CS] & 0x2000) !== 0;
+    const csD = (this.segAttr[CS] & 0x4000) !== 0;
+    const pe = (this.cr0 & 1) !== 0;
+    this.mode = !pe ? 16 : long && csL ? 64 : csD ? 32 : 16;
+    const flat = this.mode === 64;
+    for (const s of [ES, CS, SS, DS]) this.segBase[s] = flat ? 0 : this.segDescBase[s];
+    if (!flat) {
+      this.segBase[FS] = this.segDescBase[FS];
+      this.segBase[GS] = this.segDescBase[GS];
+    }
+    const m = this.mmu;
+    const paging = (this.cr0 & CR0_PG) !== 0;
+    const changed = m.paging !== paging || m.long !== long || m.user !== (this.cpl === 3) ||
+      m.wp !== ((this.cr0 & CR0_WP) !== 0) || m.nxe !== ((this.efer & EFER_NXE) !== 0);
+    m.paging = paging;
+    m.long = long;
+    m.user = this.cpl === 3;
+    m.wp = (this.cr0 & CR0_WP) !== 0;
+    m.nxe = (this.efer & EFER_NXE) !== 0;
+    m.cr3 = this.cr3;
+    if (changed) m.flush();
+  }
+
+  /** FS/GS base writes (MSRs, wrfsbase) in 64-bit mode go straight to the effective base. */
+  setFsBase(v: number): void { this.segDescBase[FS] = v; this.segBase[FS] = v; }
+  setGsBase(v: number): void { this.segDescBase[GS] = v; this.segBase[GS] = v; }
+}
+
+export { ES, CS, SS, DS, FS, GS };

@@ -1,0 +1,337 @@
+// Per-vCPU linear-address unit: a software TLB whose hit path is one compare, a 4-level page walker
+// that sets accessed/dirty bits, and page-crossing / MMIO slow paths.
+import { FaultState, raise, raisePF } from './exceptions.js';
+import { PAGE_SIZE, PhysMem } from './physmem.js';
+import { VEC_GP } from './regs.js';
+
+const TLB_BITS = 12;
+export const TLB_SIZE = 1 << TLB_BITS;
+const TLB_MASK = TLB_SIZE - 1;
+const TWO32 = 4294967296;
+const CANON_LIMIT = 140737488355328; // 2^47
+
+export const ACC_READ = 0, ACC_WRITE = 1, ACC_EXEC = 2;
+
+// Page-fault error code bits.
+const PFE_P = 1, PFE_W = 2, PFE_U = 4, PFE_RSVD = 8, PFE_I = 16;
+
+export class Mmu {
+  readonly mem: PhysMem;
+  readonly fault: FaultState;
+  readonly dv: DataView;
+  readonly u8: Uint8Array;
+  // Tags are page-aligned linear addresses; NaN never compares equal, so it marks an empty slot.
+  readonly rTag = new Float64Array(TLB_SIZE).fill(NaN);
+  readonly rOff = new Int32Array(TLB_SIZE);
+  readonly wTag = new Float64Array(TLB_SIZE).fill(NaN);
+  readonly wOff = new Int32Array(TLB_SIZE);
+  /** High half of the last 64-bit read. */
+  hi = 0;
+
+  // Paging state, kept in step with CR0/CR3/CR4/EFER/CPL by the CPU.
+  paging = false;
+  /** Long-mode addresses: linear addresses must be canonical. */
+  long = false;
+  cr3 = 0;
+  wp = false;
+  nxe = false;
+  user = false;
+
+  constructor(mem: PhysMem, fault: FaultState) {
+    this.mem = mem;
+    this.fault = fault;
+    this.dv = mem.dv;
+    this.u8 = mem.u8;
+  }
+
+  /** Linear page of the last instruction fetch and its physical page (the run loop's fetch shortcut). */
+  fetchPage = NaN;
+  fetchPhys = 0;
+
+  flush(): void {
+    this.rTag.fill(NaN);
+    this.wTag.fill(NaN);
+    this.fetchPage = NaN;
+  }
+
+  flushWrites(): void {
+    this.wTag.fill(NaN);
+  }
+
+  invlpg(lin: number): void {
+    const idx = (lin >>> 12) & TLB_MASK;
+    this.rTag[idx] = NaN;
+    this.wTag[idx] = NaN;
+    this.fetchPage = NaN;
+  }
+
+  // ---- fast paths -------------------------------------------------------------------------
+  read8(lin: number): number {
+    const off = lin & 0xfff, idx = (lin >>> 12) & TLB_MASK;
+    if (this.rTag[idx] === lin - off) return this.u8[this.rOff[idx] + off];
+    return this.slowRead(lin, 1);
+  }
+
+  read16(lin: number): number {
+    const off = lin & 0xfff, idx = (lin >>> 12) & TLB_MASK;
+    if (this.rTag[idx] === lin - off && off <= 0xffe) return this.dv.getUint16(this.rOff[idx] + off, true);
+    return this.slowRead(lin, 2);
+  }
+
+  read32(lin: number): number {
+    const off = lin & 0xfff, idx = (lin >>> 12) & TLB_MASK;
+    if (this.rTag[idx] === lin - off && off <= 0xffc) return this.dv.getInt32(this.rOff[idx] + off, true);
+    return this.slowRead(lin, 4);
+  }
+
+  /** Returns the low half; the high half is left in `hi`. */
+  read64(lin: number): number {
+    const off = lin & 0xfff, idx = (lin >>> 12) & TLB_MASK;
+    if (this.rTag[idx] === lin - off && off <= 0xff8) {
+      const p = this.rOff[idx] + off;
+      this.hi = this.dv.getInt32(p + 4, true);
+      return this.dv.getInt32(p, true);
+    }
+    return this.slowRead64(lin);
+  }
+
+  write8(lin: number, v: number): void {
+    const off = lin & 0xfff, idx = (lin >>> 12) & TLB_MASK;
+    if (this.wTag[idx] === lin - off) { this.u8[this.wOff[idx] + off] = v; return; }
+    this.slowWrite(lin, 1, v);
+  }
+
+  write16(lin: number, v: number): void {
+    const off = lin & 0xfff, idx = (lin >>> 12) & TLB_MASK;
+    if (this.wTag[idx] === lin - off && off <= 0xffe) { this.dv.setUint16(this.wOff[idx] + off, v, true); return; }
+    this.slowWrite(lin, 2, v);
+  }
+
+  write32(lin: number, v: number): void {
+    const off = lin & 0xfff, idx = (lin >>> 12) & TLB_MASK;
+    if (this.wTag[idx] === lin - off && off <= 0xffc) { this.dv.setInt32(this.wOff[idx] + off, v, true); return; }
+    this.slowWrite(lin, 4, v);
+  }
+
+  write64(lin: number, lo: number, hi: number): void {
+    const off = lin & 0xfff, idx = (lin >>> 12) & TLB_MASK;
+    if (this.wTag[idx] === lin - off && off <= 0xff8) {
+      const p = this.wOff[idx] + off;
+      this.dv.setInt32(p, lo, true);
+      this.dv.setInt32(p + 4, hi, true);
+      return;
+    }
+    this.slowWrite64(lin, lo, hi);
+  }
+
+  // Read-modify-write reads go through the write TLB, so the later write cannot fault after state changed.
+  rmw8(lin: number): number {
+    const off = lin & 0xfff, idx = (lin >>> 12) & TLB_MASK;
+    if (this.wTag[idx] === lin - off) return this.u8[this.wOff[idx] + off];
+    this.probeWrite(lin, 1);
+    return this.read8(lin);
+  }
+
+  rmw16(lin: number): number {
+    const off = lin & 0xfff, idx = (lin >>> 12) & TLB_MASK;
+    if (this.wTag[idx] === lin - off && off <= 0xffe) return this.dv.getUint16(this.wOff[idx] + off, true);
+    this.probeWrite(lin, 2);
+    return this.read16(lin);
+  }
+
+  rmw32(lin: number): number {
+    const off = lin & 0xfff, idx = (lin >>> 12) & TLB_MASK;
+    if (this.wTag[idx] === lin - off && off <= 0xffc) return this.dv.getInt32(this.wOff[idx] + off, true);
+    this.probeWrite(lin, 4);
+    return this.read32(lin);
+  }
+
+  rmw64(lin: number): number {
+    const off = lin & 0xfff, idx = (lin >>> 12) & TLB_MASK;
+    if (this.wTag[idx] === lin - off && off <= 0xff8) {
+      const p = this.wOff[idx] + off;
+      this.hi = this.dv.getInt32(p + 4, true);
+      return this.dv.getInt32(p, true);
+    }
+    this.probeWrite(lin, 8);
+    return this.read64(lin);
+  }
+
+  /** Checks that [lin, lin+len) is writable without writing (for instructions that must not fault halfway). */
+  probeWrite(lin: number, len: number): void {
+    this.translate(lin, ACC_WRITE);
+    const last = lin + len - 1;
+    if ((last - (last & 0xfff)) !== (lin - (lin & 0xfff))) this.translate(last, ACC_WRITE);
+  }
+
+  probeRead(lin: number, len: number): void {
+    this.translate(lin, ACC_READ);
+    const last = lin + len - 1;
+    if ((last - (last & 0xfff)) !== (lin - (lin & 0xfff))) this.translate(last, ACC_READ);
+  }
+
+  // ---- slow paths -------------------------------------------------------------------------
+  private slowRead(lin: number, size: number): number {
+    const off = lin & 0xfff;
+    if (off + size > PAGE_SIZE) {
+      let v = 0;
+      for (let k = size - 1; k >= 0; k--) v = (v << 8) | this.readByteSlow(lin + k);
+      return size === 4 ? v | 0 : v;
+    }
+    const phys = this.translate(lin, ACC_READ);
+    if (phys + size <= this.mem.size) {
+      // translate() installed the TLB entry; retry through RAM directly.
+      return size === 1 ? this.u8[phys] : size === 2 ? this.dv.getUint16(phys, true) : this.dv.getInt32(phys, true);
+    }
+    const v = this.mem.mmio.mmioRead(phys, size as 1 | 2 | 4);
+    return size === 1 ? v & 0xff : size === 2 ? v & 0xffff : v | 0;
+  }
+
+  private readByteSlow(lin: number): number {
+    const phys = this.translate(lin, ACC_READ);
+    return this.mem.read8(phys);
+  }
+
+  private slowRead64(lin: number): number {
+    const off = lin & 0xfff;
+    if (off + 8 > PAGE_SIZE) {
+      // Check both pages before reading so a fault leaves nothing half done.
+      this.probeRead(lin, 8);
+      const lo = this.slowRead(lin, 4);
+      const hi = this.slowRead(lin + 4, 4);
+      this.hi = hi;
+      return lo;
+    }
+    const phys = this.translate(lin, ACC_READ);
+    if (phys + 8 <= this.mem.size) {
+      this.hi = this.dv.getInt32(phys + 4, true);
+      return this.dv.getInt32(phys, true);
+    }
+    const lo = this.mem.mmio.mmioRead(phys, 4) | 0;
+    this.hi = this.mem.mmio.mmioRead(phys + 4, 4) | 0;
+    return lo;
+  }
+
+  private slowWrite(lin: number, size: number, v: number): void {
+    const off = lin & 0xfff;
+    if (off + size > PAGE_SIZE) {
+      this.probeWrite(lin, size);
+      for (let k = 0; k < size; k++) this.mem.write8(this.translate(lin + k, ACC_WRITE), (v >>> (8 * k)) & 0xff);
+      return;
+    }
+    const phys = this.translate(lin, ACC_WRITE);
+    if (size === 1) this.mem.write8(phys, v);
+    else if (size === 2) this.mem.write16(phys, v);
+    else this.mem.write32(phys, v);
+  }
+
+  private slowWrite64(lin: number, lo: number, hi: number): void {
+    const off = lin & 0xfff;
+    if (off + 8 > PAGE_SIZE) {
+      this.probeWrite(lin, 8);
+      this.slowWrite(lin, 4, lo);
+      this.slowWrite(lin + 4, 4, hi);
+      return;
+    }
+    const phys = this.translate(lin, ACC_WRITE);
+    this.mem.write32(phys, lo);
+    this.mem.write32(phys + 4, hi);
+  }
+
+  /**
+   * Linear to physical for one access; installs a TLB entry when the page is RAM and the access may use the
+   * fast path next time. Raises #PF (or #GP for non-canonical addresses).
+   */
+  translate(lin: number, acc: number): number {
+    if (this.long && (lin >= CANON_LIMIT || lin < -CANON_LIMIT)) raise(this.fault, VEC_GP, 0);
+    const off = lin & 0xfff;
+    const page = lin - off;
+    let physPage: number;
+    if (!this.paging) {
+      physPage = page >= 0 ? page % TWO32 : (page % TWO32) + TWO32;
+    } else {
+      physPage = this.walk(lin, acc);
+    }
+    if (physPage + PAGE_SIZE <= this.mem.size) {
+      const idx = (lin >>> 12) & TLB_MASK;
+      if (acc === ACC_WRITE) {
+        // Writes to pages holding decoded code must keep taking the slow path (it drops stale decodes).
+        this.mem.noteWrite(physPage, PAGE_SIZE);
+        this.wTag[idx] = page;
+        this.wOff[idx] = physPage;
+      }
+      this.rTag[idx] = page;
+      this.rOff[idx] = physPage;
+    }
+    return physPage + off;
+  }
+
+  /** Only for the decoder: translation for an instruction fetch, no TLB update. */
+  translateExec(lin: number): number {
+    if (this.long && (lin >= CANON_LIMIT || lin < -CANON_LIMIT)) raise(this.fault, VEC_GP, 0);
+    const off = lin & 0xfff;
+    if (!this.paging) return (lin - off) % TWO32 + off;
+    return this.walk(lin, ACC_EXEC) + off;
+  }
+
+  /** Walks the 4-level tables; returns the physical page base. Sets A (and D on writes). */
+  private walk(lin: number, acc: number): number {
+    const hiLin = Math.floor(lin / TWO32);
+    const loLin = lin >>> 0;
+    const idx = [
+      (hiLin >>> 7) & 511,
+      ((hiLin & 0x7f) << 2 | (loLin >>> 30)) & 511,
+      (loLin >>> 21) & 511,
+      (loLin >>> 12) & 511,
+    ];
+    let table = this.cr3 - (this.cr3 % PAGE_SIZE);
+    let writable = true, user = true, nx = false;
+    const dv = this.dv;
+    for (let level = 0; level < 4; level++) {
+      const ea = table + idx[level] * 8;
+      if (ea + 8 > this.mem.size) this.pageFault(lin, acc, false, false);
+      const lo = dv.getInt32(ea, true), hi = dv.getInt32(ea + 4, true);
+      if (!(lo & 1)) this.pageFault(lin, acc, false, false);
+      if (hi < 0) {
+        if (!this.nxe) this.pageFault(lin, acc, true, true);
+        nx = true;
+      }
+      if (!(lo & 2)) writable = false;
+      if (!(lo & 4)) user = false;
+      const large = (lo & 0x80) !== 0 && level > 0;
+      const last = level === 3 || large;
+      if (large && level === 1 && (lo & 0x3fffe000)) this.pageFault(lin, acc, true, true);
+      // Permission checks happen before A/D are written, as on hardware.
+      if (last) {
+        this.checkAccess(lin, acc, writable, user, nx);
+        let nlo = lo | 0x20;
+        if (acc === ACC_WRITE) nlo |= 0x40;
+        if (nlo !== lo) dv.setInt32(ea, nlo, true);
+        const base = (hi & 0xfffff) * TWO32 + ((lo & 0xfffff000) >>> 0);
+        if (level === 3) return base;
+        const span = level === 2 ? 0x200000 : 0x40000000;
+        const baseAligned = base - (base % span);
+        return baseAligned + (loLin % span) - (loLin & 0xfff);
+      }
+      if (!(lo & 0x20)) dv.setInt32(ea, lo | 0x20, true);
+      table = (hi & 0xfffff) * TWO32 + ((lo & 0xfffff000) >>> 0);
+    }
+    return 0; // not reached
+  }
+
+  private checkAccess(lin: number, acc: number, writable: boolean, user: boolean, nx: boolean): void {
+    if (this.user && !user) this.pageFault(lin, acc, true, false);
+    if (acc === ACC_WRITE && !writable && (this.user || this.wp)) this.pageFault(lin, acc, true, false);
+    if (acc === ACC_EXEC && nx) this.pageFault(lin, acc, true, false);
+  }
+
+  private pageFault(lin: number, acc: number, present: boolean, rsvd: boolean): never {
+    let err = 0;
+    if (present) err |= PFE_P;
+    if (acc === ACC_WRITE) err |= PFE_W;
+    if (this.user) err |= PFE_U;
+    if (rsvd) err |= PFE_RSVD;
+    if (acc === ACC_EXEC && this.nxe) err |= PFE_I;
+    return raisePF(this.fault, lin, err);
+  }
+}

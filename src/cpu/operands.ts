@@ -1,0 +1,150 @@
+// Effective addresses and operand access shared by the instruction handlers. Small functions that V8
+// inlines into the handlers; the ModRM form was fixed at decode time.
+import type { Cpu } from './cpu.js';
+import { EA_16, EA_32, EA_32L, EA_64, EA_RIP, Insn } from './insn.js';
+
+const TWO32 = 4294967296;
+
+/** Linear address of the instruction's memory operand. */
+export function ea(cpu: Cpu, i: Insn): number {
+  const r = cpu.r32;
+  switch (i.eaKind) {
+    case EA_64: {
+      let a = i.disp;
+      const b = i.base, x = i.index;
+      if (b >= 0) a += r[2 * b + 1] * TWO32 + (r[2 * b] >>> 0);
+      if (x >= 0) a += (r[2 * x + 1] * TWO32 + (r[2 * x] >>> 0)) * i.scale;
+      return a + cpu.segBase[i.seg];
+    }
+    case EA_RIP:
+      if (i.index === -2) return ((cpu.rip + i.disp) >>> 0) + cpu.segBase[i.seg];
+      return cpu.rip + i.disp + cpu.segBase[i.seg];
+    case EA_32L: {
+      let a = i.disp;
+      if (i.base >= 0) a += r[2 * i.base];
+      if (i.index >= 0) a += r[2 * i.index] * i.scale;
+      return (a >>> 0) + cpu.segBase[i.seg];
+    }
+    case EA_32: {
+      let a = i.disp;
+      if (i.base >= 0) a += r[2 * i.base];
+      if (i.index >= 0) a += r[2 * i.index] * i.scale;
+      return (a + cpu.segBase[i.seg]) >>> 0;
+    }
+    case EA_16: {
+      let a = i.disp;
+      if (i.base >= 0) a += cpu.r16[4 * i.base];
+      if (i.index >= 0) a += cpu.r16[4 * i.index];
+      return (a & 0xffff) + cpu.segBase[i.seg];
+    }
+    default:
+      return 0;
+  }
+}
+
+/** The offset part of the effective address (lea): no segment base, truncated to the address size. */
+export function eaOffset(cpu: Cpu, i: Insn): number {
+  const r = cpu.r32;
+  let a = i.disp;
+  switch (i.eaKind) {
+    case EA_RIP:
+      return cpu.rip + i.disp;
+    case EA_16:
+      if (i.base >= 0) a += cpu.r16[4 * i.base];
+      if (i.index >= 0) a += cpu.r16[4 * i.index];
+      return a & 0xffff;
+    case EA_64:
+      if (i.base >= 0) a += r[2 * i.base + 1] * TWO32 + (r[2 * i.base] >>> 0);
+      if (i.index >= 0) a += (r[2 * i.index + 1] * TWO32 + (r[2 * i.index] >>> 0)) * i.scale;
+      return a;
+    default:
+      if (i.base >= 0) a += r[2 * i.base];
+      if (i.index >= 0) a += r[2 * i.index] * i.scale;
+      return a >>> 0;
+  }
+}
+
+// Register writes with the x86-64 rules: 32-bit writes clear the high half, 8/16-bit writes merge.
+export function setR32(cpu: Cpu, n: number, v: number): void {
+  cpu.r32[2 * n] = v;
+  cpu.r32[2 * n + 1] = 0;
+}
+
+export function setR64(cpu: Cpu, n: number, lo: number, hi: number): void {
+  cpu.r32[2 * n] = lo;
+  cpu.r32[2 * n + 1] = hi;
+}
+
+/** Splits a number holding a 64-bit value (exact integers only) into the register's halves. */
+export function setR64Num(cpu: Cpu, n: number, v: number): void {
+  cpu.r32[2 * n] = v | 0;
+  cpu.r32[2 * n + 1] = Math.floor(v / TWO32) | 0;
+}
+
+/** Register write by operand size; `reg` is a byte offset for size 8. */
+export function setReg(cpu: Cpu, size: number, reg: number, lo: number, hi: number): void {
+  switch (size) {
+    case 8: cpu.r8[reg] = lo; return;
+    case 16: cpu.r16[4 * reg] = lo; return;
+    case 32: cpu.r32[2 * reg] = lo; cpu.r32[2 * reg + 1] = 0; return;
+    default: cpu.r32[2 * reg] = lo; cpu.r32[2 * reg + 1] = hi;
+  }
+}
+
+/** Register read by operand size (zero-extended for 8/16; 32-bit as int32); high half in cpu.mmu.hi for 64. */
+export function getReg(cpu: Cpu, size: number, reg: number): number {
+  switch (size) {
+    case 8: return cpu.r8[reg];
+    case 16: return cpu.r16[4 * reg];
+    case 32: return cpu.r32[2 * reg];
+    default: cpu.mmu.hi = cpu.r32[2 * reg + 1]; return cpu.r32[2 * reg];
+  }
+}
+
+/** Reads the r/m operand at the given address (memory) or register; 64-bit high half left in cpu.mmu.hi. */
+export function readRm(cpu: Cpu, i: Insn, size: number): number {
+  if (!i.mem) return getReg(cpu, size, i.rm);
+  const a = ea(cpu, i);
+  return readMem(cpu, a, size);
+}
+
+export function readMem(cpu: Cpu, a: number, size: number): number {
+  const m = cpu.mmu;
+  switch (size) {
+    case 8: return m.read8(a);
+    case 16: return m.read16(a);
+    case 32: return m.read32(a);
+    default: return m.read64(a);
+  }
+}
+
+export function writeMem(cpu: Cpu, a: number, size: number, lo: number, hi: number): void {
+  const m = cpu.mmu;
+  switch (size) {
+    case 8: m.write8(a, lo); return;
+    case 16: m.write16(a, lo); return;
+    case 32: m.write32(a, lo); return;
+    default: m.write64(a, lo, hi);
+  }
+}
+
+export function writeRm(cpu: Cpu, i: Insn, size: number, lo: number, hi: number): void {
+  if (!i.mem) setReg(cpu, size, i.rm, lo, hi);
+  else writeMem(cpu, ea(cpu, i), size, lo, hi);
+}
+
+/** Masks a value to the operand size (8/16 zero-extended, 32 as int32). */
+export function trunc(v: number, size: number): number {
+  return size === 8 ? v & 0xff : size === 16 ? v & 0xffff : v | 0;
+}
+
+/** Reads memory for read-modify-write: the page is checked writable first, so the write cannot fault later. */
+export function rmwMem(cpu: Cpu, a: number, size: number): number {
+  const m = cpu.mmu;
+  switch (size) {
+    case 8: return m.rmw8(a);
+    case 16: return m.rmw16(a);
+    case 32: return m.rmw32(a);
+    default: return m.rmw64(a);
+  }
+}

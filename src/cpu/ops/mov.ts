@@ -1,0 +1,218 @@
+// Data movement: mov in all its integer forms, lea, movzx/movsx/movsxd, xchg, cbw family, moffs.
+import type { Cpu } from '../cpu.js';
+import type { Decoder } from '../decoder.js';
+import { EA_64, type Insn } from '../insn.js';
+import { ea, eaOffset, readMem, setReg, writeMem } from '../operands.js';
+import { def0F, def1 } from '../optable.js';
+import { setImm, sizeIdx } from './alu.js';
+
+const TWO32 = 4294967296;
+
+// ---- mov r/m, reg and reg, r/m --------------------------------------------------------------
+function movRmR8(cpu: Cpu, i: Insn): void {
+  if (i.mem) cpu.mmu.write8(ea(cpu, i), cpu.r8[i.reg]);
+  else cpu.r8[i.rm] = cpu.r8[i.reg];
+}
+function movRmR16(cpu: Cpu, i: Insn): void {
+  if (i.mem) cpu.mmu.write16(ea(cpu, i), cpu.r16[4 * i.reg]);
+  else cpu.r16[4 * i.rm] = cpu.r16[4 * i.reg];
+}
+function movRmR32(cpu: Cpu, i: Insn): void {
+  const r = cpu.r32;
+  if (i.mem) cpu.mmu.write32(ea(cpu, i), r[2 * i.reg]);
+  else { r[2 * i.rm] = r[2 * i.reg]; r[2 * i.rm + 1] = 0; }
+}
+function movRmR64(cpu: Cpu, i: Insn): void {
+  const r = cpu.r32;
+  if (i.mem) cpu.mmu.write64(ea(cpu, i), r[2 * i.reg], r[2 * i.reg + 1]);
+  else { r[2 * i.rm] = r[2 * i.reg]; r[2 * i.rm + 1] = r[2 * i.reg + 1]; }
+}
+function movRRm8(cpu: Cpu, i: Insn): void {
+  cpu.r8[i.reg] = i.mem ? cpu.mmu.read8(ea(cpu, i)) : cpu.r8[i.rm];
+}
+function movRRm16(cpu: Cpu, i: Insn): void {
+  cpu.r16[4 * i.reg] = i.mem ? cpu.mmu.read16(ea(cpu, i)) : cpu.r16[4 * i.rm];
+}
+function movRRm32(cpu: Cpu, i: Insn): void {
+  const r = cpu.r32;
+  r[2 * i.reg] = i.mem ? cpu.mmu.read32(ea(cpu, i)) : r[2 * i.rm];
+  r[2 * i.reg + 1] = 0;
+}
+function movRRm64(cpu: Cpu, i: Insn): void {
+  const r = cpu.r32;
+  if (i.mem) {
+    const lo = cpu.mmu.read64(ea(cpu, i));
+    r[2 * i.reg] = lo;
+    r[2 * i.reg + 1] = cpu.mmu.hi;
+  } else {
+    r[2 * i.reg] = r[2 * i.rm];
+    r[2 * i.reg + 1] = r[2 * i.rm + 1];
+  }
+}
+// The most frequent instruction of a real boot: mov reg, [base+disp] with a 64-bit base register.
+function movR64MemBase(cpu: Cpu, i: Insn): void {
+  const r = cpu.r32;
+  const b = i.base;
+  const lo = cpu.mmu.read64(r[2 * b + 1] * TWO32 + (r[2 * b] >>> 0) + i.disp + cpu.segBase[i.seg]);
+  r[2 * i.reg] = lo;
+  r[2 * i.reg + 1] = cpu.mmu.hi;
+}
+function movMemBaseR64(cpu: Cpu, i: Insn): void {
+  const r = cpu.r32;
+  const b = i.base;
+  cpu.mmu.write64(r[2 * b + 1] * TWO32 + (r[2 * b] >>> 0) + i.disp + cpu.segBase[i.seg], r[2 * i.reg], r[2 * i.reg + 1]);
+}
+
+// ---- mov r/m, imm / reg, imm ------------------------------------------------------------------
+function movRmI(cpu: Cpu, i: Insn): void {
+  if (i.mem) writeMem(cpu, ea(cpu, i), i.size, i.imm, i.immHi);
+  else setReg(cpu, i.size, i.rm, i.imm, i.immHi);
+}
+
+// ---- lea ---------------------------------------------------------------------------------------
+function lea16(cpu: Cpu, i: Insn): void { cpu.r16[4 * i.reg] = eaOffset(cpu, i); }
+function lea32(cpu: Cpu, i: Insn): void { cpu.r32[2 * i.reg] = eaOffset(cpu, i); cpu.r32[2 * i.reg + 1] = 0; }
+function lea64(cpu: Cpu, i: Insn): void {
+  const v = eaOffset(cpu, i);
+  // The sum may leave the exact range only for nonsense addresses; wrap it as the hardware would.
+  const lo = v | 0;
+  cpu.r32[2 * i.reg] = lo;
+  cpu.r32[2 * i.reg + 1] = Math.floor((v - (lo >>> 0)) / TWO32) | 0;
+}
+
+// ---- movzx / movsx / movsxd ----------------------------------------------------------------
+function srcByte(cpu: Cpu, i: Insn): number {
+  return i.mem ? cpu.mmu.read8(ea(cpu, i)) : cpu.r8[i.rm];
+}
+function srcWord(cpu: Cpu, i: Insn): number {
+  return i.mem ? cpu.mmu.read16(ea(cpu, i)) : cpu.r16[4 * i.rm];
+}
+function movzxB(cpu: Cpu, i: Insn): void { setReg(cpu, i.size, i.reg, srcByte(cpu, i), 0); }
+function movzxW(cpu: Cpu, i: Insn): void { setReg(cpu, i.size, i.reg, srcWord(cpu, i), 0); }
+function movsxB(cpu: Cpu, i: Insn): void {
+  const v = (srcByte(cpu, i) << 24) >> 24;
+  setReg(cpu, i.size, i.reg, i.size === 16 ? v & 0xffff : v, v >> 31);
+}
+function movsxW(cpu: Cpu, i: Insn): void {
+  const v = (srcWord(cpu, i) << 16) >> 16;
+  setReg(cpu, i.size, i.reg, i.size === 16 ? v & 0xffff : v, v >> 31);
+}
+function movsxd(cpu: Cpu, i: Insn): void {
+  const v = i.mem ? cpu.mmu.read32(ea(cpu, i)) : cpu.r32[2 * i.rm];
+  if (i.size === 64) { cpu.r32[2 * i.reg] = v; cpu.r32[2 * i.reg + 1] = v >> 31; }
+  else setReg(cpu, i.size, i.reg, i.size === 16 ? v & 0xffff : v, 0);
+}
+
+// ---- xchg ---------------------------------------------------------------------------------------
+function xchg(cpu: Cpu, i: Insn): void {
+  const size = i.size;
+  const regLo = size === 8 ? cpu.r8[i.reg] : size === 16 ? cpu.r16[4 * i.reg] : cpu.r32[2 * i.reg];
+  const regHi = size === 64 ? cpu.r32[2 * i.reg + 1] : 0;
+  if (i.mem) {
+    const a = ea(cpu, i);
+    const m = cpu.mmu;
+    const lo = size === 8 ? m.rmw8(a) : size === 16 ? m.rmw16(a) : size === 32 ? m.rmw32(a) : m.rmw64(a);
+    const hi = m.hi;
+    writeMem(cpu, a, size, regLo, regHi);
+    setReg(cpu, size, i.reg, lo, hi);
+  } else {
+    const lo = size === 8 ? cpu.r8[i.rm] : size === 16 ? cpu.r16[4 * i.rm] : cpu.r32[2 * i.rm];
+    const hi = size === 64 ? cpu.r32[2 * i.rm + 1] : 0;
+    setReg(cpu, size, i.rm, regLo, regHi);
+    setReg(cpu, size, i.reg, lo, hi);
+  }
+}
+
+function nop(_cpu: Cpu, _i: Insn): void {}
+
+// ---- cbw/cwde/cdqe, cwd/cdq/cqo -------------------------------------------------------------
+function cbw(cpu: Cpu, i: Insn): void {
+  const r = cpu.r32;
+  if (i.size === 16) cpu.r16[0] = ((cpu.r8[0] << 24) >> 24) & 0xffff;
+  else if (i.size === 32) { r[0] = (cpu.r16[0] << 16) >> 16; r[1] = 0; }
+  else r[1] = r[0] >> 31;
+}
+function cwd(cpu: Cpu, i: Insn): void {
+  const r = cpu.r32;
+  if (i.size === 16) cpu.r16[8] = (cpu.r16[0] & 0x8000) ? 0xffff : 0;
+  else if (i.size === 32) { r[4] = r[0] >> 31; r[5] = 0; }
+  else { const s = r[1] >> 31; r[4] = s; r[5] = s; }
+}
+
+// ---- mov with a moffs (A0-A3) ---------------------------------------------------------------------
+function moffsAddr(cpu: Cpu, i: Insn): number {
+  if (i.asize === 64) return i.immHi * TWO32 + (i.imm >>> 0) + cpu.segBase[i.seg];
+  if (i.mode === 64) return (i.imm >>> 0) + cpu.segBase[i.seg];
+  return ((i.imm >>> 0) + cpu.segBase[i.seg]) % TWO32;
+}
+function movAccMoffs(cpu: Cpu, i: Insn): void {
+  const lo = readMem(cpu, moffsAddr(cpu, i), i.size);
+  setReg(cpu, i.size, 0, lo, cpu.mmu.hi);
+}
+function movMoffsAcc(cpu: Cpu, i: Insn): void {
+  writeMem(cpu, moffsAddr(cpu, i), i.size, i.size === 8 ? cpu.r8[0] : i.size === 16 ? cpu.r16[0] : cpu.r32[0], cpu.r32[1]);
+}
+
+const MOV_RM_R = [movRmR8, movRmR16, movRmR32, movRmR64];
+const MOV_R_RM = [movRRm8, movRRm16, movRRm32, movRRm64];
+
+def1(0x88, (d, i) => { d.modrm(i); d.byteRegs(i); i.size = 8; i.h = movRmR8; });
+def1(0x89, (d, i) => {
+  d.modrm(i); i.h = MOV_RM_R[sizeIdx(d)];
+  if (d.osz === 64 && i.eaKind === EA_64 && i.index < 0 && i.base >= 0) i.h = movMemBaseR64;
+});
+def1(0x8A, (d, i) => { d.modrm(i); d.byteRegs(i); i.size = 8; i.h = movRRm8; });
+def1(0x8B, (d, i) => {
+  d.modrm(i); i.h = MOV_R_RM[sizeIdx(d)];
+  if (d.osz === 64 && i.eaKind === EA_64 && i.index < 0 && i.base >= 0) i.h = movR64MemBase;
+});
+def1(0xC6, (d, i) => {
+  d.modrm(i);
+  if (d.regField !== 0) return; // #UD (C6 F8 is xabort, not supported)
+  d.byteRegs(i); i.size = 8; setImm(i, 8, d.imm8()); i.h = movRmI;
+});
+def1(0xC7, (d, i) => {
+  d.modrm(i);
+  if (d.regField !== 0) return;
+  setImm(i, d.osz, d.immz()); i.h = movRmI;
+});
+for (let r = 0; r < 8; r++) {
+  def1(0xB0 + r, (d, i) => { i.rm = d.byteReg(r | d.rexB); i.size = 8; setImm(i, 8, d.imm8()); i.h = movRmI; });
+  def1(0xB8 + r, (d, i) => { i.rm = r | d.rexB; d.immv(i); i.h = movRmI; });
+}
+def1(0x8D, (d, i) => {
+  d.modrm(i);
+  if (!i.mem) return; // lea with a register operand is #UD
+  i.h = d.pick(lea16, lea32, lea64);
+});
+def0F(0xB6, (d, i) => { d.modrm(i); if (!i.mem) i.rm = d.byteReg(i.rm); i.h = movzxB; });
+def0F(0xB7, (d, i) => { d.modrm(i); i.h = movzxW; });
+def0F(0xBE, (d, i) => { d.modrm(i); if (!i.mem) i.rm = d.byteReg(i.rm); i.h = movsxB; });
+def0F(0xBF, (d, i) => { d.modrm(i); i.h = movsxW; });
+def1(0x63, (d, i) => { d.modrm(i); i.h = movsxd; });
+def1(0x86, (d, i) => { d.modrm(i); d.byteRegs(i); i.size = 8; i.h = xchg; d.lockable = true; });
+def1(0x87, (d, i) => { d.modrm(i); i.h = xchg; d.lockable = true; });
+def1(0x90, (d, i) => {
+  // 90 is nop (and pause with F3) unless REX.B makes it xchg r8, rax.
+  if (d.rexB) { i.reg = 0; i.rm = 8; i.h = xchg; return; }
+  i.h = nop;
+});
+for (let r = 1; r < 8; r++) def1(0x90 + r, (d, i) => { i.reg = 0; i.rm = r | d.rexB; i.h = xchg; });
+def1(0x98, (_d, i) => { i.h = cbw; });
+def1(0x99, (_d, i) => { i.h = cwd; });
+for (const op of [0xA0, 0xA1, 0xA2, 0xA3]) {
+  def1(op, (d, i) => {
+    if (d.asz === 64) { i.imm = d.imm32(); i.immHi = d.imm32(); }
+    else if (d.asz === 32) i.imm = d.imm32();
+    else i.imm = d.imm16();
+    if (!(op & 1)) i.size = 8;
+    i.h = op < 0xA2 ? movAccMoffs : movMoffsAcc;
+  });
+}
+// Multi-byte nops and hint nops (0F 18-1F with ModRM); endbr64 and rdssp/incssp are F3 0F 1E / 0F AE forms.
+for (let op = 0x19; op <= 0x1F; op++) def0F(op, (d, i) => { d.modrm(i); i.h = nop; });
+def0F(0x18, (d, i) => { d.modrm(i); i.h = nop; });
+def0F(0x0D, (d, i) => { d.modrm(i); i.h = nop; }); // prefetchw
+
+export { nop };
+export type { Decoder };

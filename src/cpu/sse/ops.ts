@@ -1,0 +1,1 @@
+// Placeholder: the owning module registers its opcodes here (see src/cpu/ops/README.md).

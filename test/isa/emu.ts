@@ -1,0 +1,112 @@
+// The emulator side of the differential harness: one long-mode vCPU at CPL 3 with exactly the native
+// harness's memory map (DATA page at 0x100000000, CODE page at 0x200000000, nothing else mapped).
+import { CodeCache } from '../../src/cpu/codecache.js';
+import { Cpu } from '../../src/cpu/cpu.js';
+import { Exec } from '../../src/cpu/exec.js';
+import { PhysMem } from '../../src/cpu/physmem.js';
+import { CS, SS, DS, ES, CR0_PE, CR0_PG, CR0_WP, CR0_MP, CR4_PAE, CR4_OSFXSR, CR4_OSXMMEXCPT, EFER_LMA, EFER_LME, EFER_NXE, EFER_SCE } from '../../src/cpu/regs.js';
+import { BLOB_SIZE, OFF_ERR, OFF_FAULT, OFF_FX, OFF_GPR, OFF_MEM, OFF_RFLAGS, OFF_RIP, OFF_VECTOR } from './blob.js';
+
+const PML4 = 0x1000, PDPT = 0x2000, PD_DATA = 0x3000, PT_DATA = 0x4000, PD_CODE = 0x5000, PT_CODE = 0x6000;
+const DATA_PHYS = 0x8000, CODE_PHYS = 0x9000;
+const PTE = 7; // present, writable, user
+const TWO32 = 4294967296;
+
+interface Fxstate {
+  fxsaveInto?: (buf: Uint8Array, off: number) => void;
+  fxrstorFrom?: (buf: Uint8Array, off: number) => void;
+}
+
+class UserMachine {
+  readonly mem = new PhysMem(0x10000);
+  readonly cache = new CodeCache(this.mem);
+  readonly cpu = new Cpu(this.mem);
+  readonly exec = new Exec(this.cpu, this.cache);
+  private readonly codeBuf = new Uint8Array(4096);
+
+  constructor() {
+    const dv = this.mem.dv;
+    const entry = (at: number, target: number) => { dv.setInt32(at, target | PTE, true); dv.setInt32(at + 4, 0, true); };
+    entry(PML4 + 0 * 8, PDPT);
+    entry(PDPT + 4 * 8, PD_DATA); // 0x1_0000_0000
+    entry(PDPT + 8 * 8, PD_CODE); // 0x2_0000_0000
+    entry(PD_DATA, PT_DATA);
+    entry(PD_CODE, PT_CODE);
+    entry(PT_DATA, DATA_PHYS);
+    entry(PT_CODE, CODE_PHYS);
+    const cpu = this.cpu;
+    cpu.cr0 = CR0_PE | CR0_MP | CR0_PG | CR0_WP;
+    cpu.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+    cpu.efer = EFER_LME | EFER_LMA | EFER_NXE | EFER_SCE;
+    cpu.cr3 = PML4;
+    cpu.cpl = 3;
+    cpu.segAttr[CS] = 0xa0fb; // present, DPL 3, code, L=1
+    for (const s of [SS, DS, ES]) cpu.segAttr[s] = 0xc0f3;
+    cpu.updateMode();
+  }
+
+  run(input: Uint8Array, code: Uint8Array): Uint8Array {
+    if (input.length !== BLOB_SIZE) throw new Error(`input blob must be ${BLOB_SIZE} bytes`);
+    const cpu = this.cpu, mem = this.mem;
+    const inDv = new DataView(input.buffer, input.byteOffset, BLOB_SIZE);
+    for (let r = 0; r < 16; r++) {
+      cpu.r32[2 * r] = inDv.getInt32(OFF_GPR + 8 * r, true);
+      cpu.r32[2 * r + 1] = inDv.getInt32(OFF_GPR + 8 * r + 4, true);
+    }
+    cpu.setFlags(inDv.getInt32(OFF_RFLAGS, true));
+    cpu.rip = inDv.getInt32(OFF_RIP + 4, true) * TWO32 + inDv.getUint32(OFF_RIP, true);
+    loadFx(cpu, input.subarray(OFF_FX, OFF_FX + 512));
+    mem.writeBytes(DATA_PHYS, input.subarray(OFF_MEM, OFF_MEM + 4096));
+    this.codeBuf.fill(0xcc);
+    this.codeBuf.set(code.subarray(0, 15));
+    mem.writeBytes(CODE_PHYS, this.codeBuf);
+    cpu.mmu.flush();
+    cpu.halted = false;
+    cpu.excVector = 0xffffffff;
+    cpu.excError = -1;
+    cpu.excAddr = 0;
+    this.exec.run(10_000);
+
+    const out = new Uint8Array(BLOB_SIZE);
+    const dv = new DataView(out.buffer);
+    for (let r = 0; r < 16; r++) {
+      dv.setInt32(OFF_GPR + 8 * r, cpu.r32[2 * r], true);
+      dv.setInt32(OFF_GPR + 8 * r + 4, cpu.r32[2 * r + 1], true);
+    }
+    dv.setInt32(OFF_RFLAGS, cpu.getFlags(), true);
+    dv.setInt32(OFF_RIP, cpu.rip | 0, true);
+    dv.setInt32(OFF_RIP + 4, Math.floor(cpu.rip / TWO32) | 0, true);
+    dv.setUint32(OFF_VECTOR, cpu.excVector >>> 0, true);
+    dv.setUint32(OFF_ERR, cpu.excError < 0 ? 0 : cpu.excError, true);
+    const fault = cpu.excVector === 14 ? cpu.excAddr : 0;
+    dv.setInt32(OFF_FAULT, fault | 0, true);
+    dv.setInt32(OFF_FAULT + 4, Math.floor(fault / TWO32) | 0, true);
+    saveFx(cpu, out.subarray(OFF_FX, OFF_FX + 512));
+    out.set(mem.u8.subarray(DATA_PHYS, DATA_PHYS + 4096), OFF_MEM);
+    return out;
+  }
+}
+
+function loadFx(cpu: Cpu, fx: Uint8Array): void {
+  const f = cpu.fpu as unknown as Fxstate;
+  if (f.fxrstorFrom) f.fxrstorFrom(fx, 0);
+  const dv = new DataView(fx.buffer, fx.byteOffset, 512);
+  cpu.mxcsr = dv.getUint32(24, true);
+  for (let k = 0; k < 64; k++) cpu.xmm[k] = dv.getInt32(160 + 4 * k, true);
+}
+
+function saveFx(cpu: Cpu, fx: Uint8Array): void {
+  const f = cpu.fpu as unknown as Fxstate;
+  if (f.fxsaveInto) f.fxsaveInto(fx, 0);
+  const dv = new DataView(fx.buffer, fx.byteOffset, 512);
+  dv.setUint32(24, cpu.mxcsr, true);
+  dv.setUint32(28, 0xffff, true);
+  for (let k = 0; k < 64; k++) dv.setInt32(160 + 4 * k, cpu.xmm[k], true);
+}
+
+let machine: UserMachine | null = null;
+
+export function runEmulated(input: Uint8Array, code: Uint8Array): Uint8Array {
+  machine ??= new UserMachine();
+  return machine.run(input, code);
+}
