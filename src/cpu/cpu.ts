@@ -6,6 +6,7 @@ import { Mmu } from './mmu.js';
 import { PhysMem } from './physmem.js';
 import { ARITH_FLAGS, CR0_PG, CR0_WP, CS, DS, EFER_LMA, EFER_NXE, ES, FS, GS, SS } from './regs.js';
 import { X87 } from './x87/state.js';
+import { CpuHooks, defaultHooks } from './system/hooks.js';
 
 export const TWO32 = 4294967296;
 
@@ -56,6 +57,8 @@ export class Cpu implements FaultState {
   star = 0; starHi = 0;
   lstar = 0; cstar = 0; fmask = 0;
   tscAux = 0;
+  /** Debug registers DR0-DR7 (stored only). */
+  readonly dr = new Float64Array(8);
 
   halted = false;
   /** Set by sti (and mov ss): interrupts are not taken before the next instruction completes. */
@@ -68,6 +71,11 @@ export class Cpu implements FaultState {
   excError = -1;
   excAddr = 0;
 
+  /** NMI delivered and not yet ended by iret: further NMIs wait. */
+  nmiBlocked = false;
+  /** Board services (port I/O, MSRs, TSC, randomness). */
+  hooks: CpuHooks;
+
   readonly mem: PhysMem;
   readonly mmu: Mmu;
   /** Index of this vCPU (APIC ID). */
@@ -77,6 +85,7 @@ export class Cpu implements FaultState {
     this.mem = mem;
     this.index = index;
     this.mmu = new Mmu(mem, this);
+    this.hooks = defaultHooks(() => this.icount);
     this.lf[LF_REST] = 2;
     this.lf[LF_OP] = K_NONE;
     this.resetSegments();
@@ -152,13 +161,19 @@ export class Cpu implements FaultState {
     m.user = this.cpl === 3;
     m.wp = (this.cr0 & CR0_WP) !== 0;
     m.nxe = (this.efer & EFER_NXE) !== 0;
-    m.cr3 = this.cr3;
+    if (m.cr3 !== this.cr3) changedCr3(m, this.cr3);
     if (changed) m.flush();
+    m.fetchPage = NaN;
   }
 
   /** FS/GS base writes (MSRs, wrfsbase) in 64-bit mode go straight to the effective base. */
   setFsBase(v: number): void { this.segDescBase[FS] = v; this.segBase[FS] = v; }
   setGsBase(v: number): void { this.segDescBase[GS] = v; this.segBase[GS] = v; }
+}
+
+function changedCr3(m: Mmu, cr3: number): void {
+  m.cr3 = cr3;
+  m.flush();
 }
 
 export { ES, CS, SS, DS, FS, GS };

@@ -51,7 +51,9 @@ export class Exec {
     const end = cpu.icount + budget;
     this.stopReason = STOP_NONE;
     while (this.stopReason === STOP_NONE) {
-      if (this.eventPending) {
+      // After sti / mov ss one more instruction (trace) runs before interrupts are looked at: sti; hlt.
+      if (cpu.intShadow) cpu.intShadow = false;
+      else if (this.eventPending) {
         this.onEvent(cpu);
         if (this.stopReason !== STOP_NONE) break;
       }

@@ -33,8 +33,8 @@ function cls32(w: number): number {
   return K_NORMAL;
 }
 
-// Binary arithmetic selectors.
-const OP_ADD = 0, OP_SUB = 1, OP_MUL = 2, OP_DIV = 3;
+// Arithmetic selectors for op64/op32 (the order of the 0F 5x opcodes is not used; handlers pick one).
+export const OP_ADD = 0, OP_SUB = 1, OP_MUL = 2, OP_DIV = 3, OP_MIN = 4, OP_MAX = 5, OP_SQRT = 6;
 
 export class SseFp {
   readonly u32: Uint32Array;
@@ -145,6 +145,25 @@ export class SseFp {
     if (r !== r) this.u32[d] = 0xffc00000;
     else this.f32[d] = r;
     return flags;
+  }
+
+  /** One binary64 lane of an arithmetic instruction chosen by OP_*; sqrt uses only b. */
+  op64(op: number, d: number, a: number, b: number): number {
+    switch (op) {
+      case OP_MIN: return this.minmax64(d, a, b, false);
+      case OP_MAX: return this.minmax64(d, a, b, true);
+      case OP_SQRT: return this.sqrt64(d, b);
+      default: return this.arith64(op, d, a, b);
+    }
+  }
+
+  op32(op: number, d: number, a: number, b: number): number {
+    switch (op) {
+      case OP_MIN: return this.minmax32(d, a, b, false);
+      case OP_MAX: return this.minmax32(d, a, b, true);
+      case OP_SQRT: return this.sqrt32(d, b);
+      default: return this.arith32(op, d, a, b);
+    }
   }
 
   add64(d: number, a: number, b: number): number { return this.arith64(OP_ADD, d, a, b); }
@@ -269,6 +288,25 @@ export class SseFp {
     }
     this.eflags = x < y ? CF : x === y ? ZF : 0;
     return this.de;
+  }
+
+  // ---- roundss/roundsd (SSE4.1): to an integral value; imm bit 2 selects MXCSR.RC, bit 3 suppresses PE ----
+  round64(d: number, a: number, imm: number): number {
+    const x = this.load64(a); const ka = this.k;
+    if (ka >= K_QNAN) return this.nan64(d, a, a, ka, ka);
+    const rc = (imm & 4) !== 0 ? (this.mxcsr >>> MX_RC_SHIFT) & 3 : imm & 3;
+    const r = ka === K_INF ? x : roundToInt(x, rc);
+    this.f64[d >>> 1] = r;
+    return r !== x && (imm & 8) === 0 ? MX_PE : 0;
+  }
+
+  round32(d: number, a: number, imm: number): number {
+    const x = this.load32(a); const ka = this.k;
+    if (ka >= K_QNAN) return this.nan32(d, a, a, ka, ka);
+    const rc = (imm & 4) !== 0 ? (this.mxcsr >>> MX_RC_SHIFT) & 3 : imm & 3;
+    const r = ka === K_INF ? x : roundToInt(x, rc);
+    this.f32[d] = r;
+    return r !== x && (imm & 8) === 0 ? MX_PE : 0;
   }
 
   // ---- float <-> float conversions ----

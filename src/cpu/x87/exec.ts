@@ -126,7 +126,8 @@ export function fscale(x: X87): void {
 /**
  * Compare ST0 with ST(i) (or with the value in (bse,bhi,blo) when i < 0). Sets IE/DE, clears C1
  * and returns the condition bits (FL_C0/C2/C3) for FCOMI-style callers; for FCOM-style callers
- * (`toCc`) also stores them in C0/C2/C3. Pops `pops` times afterwards.
+ * (`toCc`) also stores them in C0/C2/C3. Pops `pops` times afterwards. Returns -1 when an
+ * unmasked exception was raised (then no pop happens; FCOMI reports "unordered").
  */
 export function compare(
   x: X87, i: number, bse: number, bhi: number, blo: number, den: number, quiet: boolean, toCc: boolean, pops: number,
@@ -136,7 +137,7 @@ export function compare(
   if (x.empty[p0] || (i >= 0 && x.empty[x.phys(i)])) {
     const masked = x.stackFault(false);
     x.sw &= ~SW_C1;
-    if (!masked) return -1;
+    if (!masked) return -1; // nothing changes (no codes, no pop)
     cc = F.FL_C0 | F.FL_C2 | F.FL_C3;
   } else {
     if (i >= 0) {
@@ -147,8 +148,14 @@ export function compare(
     }
     F.markDenormal(den ? 2 : 0);
     const f = F.f80Compare(x.se[p0], x.hi[p0], x.lo[p0], bse, bhi, blo, x.cw, quiet);
-    x.signal(f & 0x3f);
+    // FCOM* clear C1; FCOMI* leave it alone
+    x.signalKeepC1(f & 0x3f);
+    if (toCc) x.sw &= ~SW_C1;
     cc = f & (F.FL_C0 | F.FL_C2 | F.FL_C3);
+    if (toCc) x.setCc(cc);
+    if (f & ~x.cw & 0x3f) return -1; // unmasked IE/DE: the pops do not happen
+    for (let k = 0; k < pops; k++) x.pop();
+    return cc;
   }
   if (toCc) x.setCc(cc);
   for (let k = 0; k < pops; k++) x.pop();
@@ -314,8 +321,7 @@ export function fcmov(x: X87, i: number, cond: boolean): void {
     if (x.stackFault(false)) writeIndefinite(x, 0);
     return;
   }
-  x.sw &= ~SW_C1;
-  if (cond) x.setSt(0, x.se[pi], x.hi[pi], x.lo[pi]);
+  if (cond) x.setSt(0, x.se[pi], x.hi[pi], x.lo[pi]); // C1 is left alone (unlike most ops)
 }
 
 export function ffree(x: X87, i: number): void {

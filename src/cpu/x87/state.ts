@@ -125,6 +125,12 @@ export class X87 {
     if (flags & ~this.cw & 0x3f) this.sw |= SW_ES | SW_B;
   }
 
+  /** Accumulate exception flags without touching C1. */
+  signalKeepC1(flags: number): void {
+    this.sw |= flags & 0x3f;
+    if (flags & ~this.cw & 0x3f) this.sw |= SW_ES | SW_B;
+  }
+
   /** Set C0..C3 from an f80 result (others cleared). */
   setCc(flags: number): void {
     this.sw = (this.sw & ~SW_CC) | (flags & SW_CC);
@@ -268,6 +274,7 @@ export class X87 {
   fldenvFrom(buf: Uint8Array, off: number): void {
     this.cw = (r16(buf, off) & 0x1f3f) | 0x40;
     this.fsw = r16(buf, off + 4);
+    this.updateEs(); // ES and B follow the loaded flags and masks
     this.loadTagWord(r16(buf, off + 8));
     this.fipLo = r32(buf, off + 12);
     this.fipHi = 0;

@@ -1,0 +1,293 @@
+// Lane arithmetic of the packed-integer instructions. Each function combines the destination register
+// (cpu.xmm views, at register index n) with the source operand staged in the scratch S slot and writes the
+// destination in place. Sub-operation selectors are fixed at decode time (Insn.op).
+import type { Cpu } from '../cpu.js';
+import { S, T, W, WU16, WU8 } from './sse-state.js';
+
+export const I_ADD = 0, I_SUB = 1, I_ADDS = 2, I_ADDUS = 3, I_SUBS = 4, I_SUBUS = 5, I_CMPEQ = 6, I_CMPGT = 7;
+export const I_MINU = 8, I_MAXU = 9, I_MINS = 10, I_MAXS = 11, I_AVG = 12, I_MULLO = 13, I_MULHI = 14;
+export const I_MULHU = 15, I_ABS = 16;
+
+const SB = 4 * S; // byte offset of the staged source
+const SW = 2 * S; // 16-bit-word offset of the staged source
+
+const sx8 = (v: number) => (v << 24) >> 24;
+const sx16 = (v: number) => (v << 16) >> 16;
+const sat8 = (v: number) => (v > 127 ? 127 : v < -128 ? -128 : v);
+const sat16 = (v: number) => (v > 32767 ? 32767 : v < -32768 ? -32768 : v);
+const satU8 = (v: number) => (v > 255 ? 255 : v < 0 ? 0 : v);
+const satU16 = (v: number) => (v > 65535 ? 65535 : v < 0 ? 0 : v);
+
+export function bytesOp(cpu: Cpu, n: number, op: number): void {
+  const x = cpu.xmmU8, d = 16 * n;
+  for (let k = 0; k < 16; k++) {
+    const a = x[d + k], b = WU8[SB + k];
+    let r: number;
+    switch (op) {
+      case I_ADD: r = a + b; break;
+      case I_SUB: r = a - b; break;
+      case I_ADDS: r = sat8(sx8(a) + sx8(b)); break;
+      case I_ADDUS: r = satU8(a + b); break;
+      case I_SUBS: r = sat8(sx8(a) - sx8(b)); break;
+      case I_SUBUS: r = satU8(a - b); break;
+      case I_CMPEQ: r = a === b ? 0xff : 0; break;
+      case I_CMPGT: r = sx8(a) > sx8(b) ? 0xff : 0; break;
+      case I_MINU: r = a < b ? a : b; break;
+      case I_MAXU: r = a > b ? a : b; break;
+      case I_MINS: r = sx8(a) < sx8(b) ? a : b; break;
+      case I_MAXS: r = sx8(a) > sx8(b) ? a : b; break;
+      case I_AVG: r = (a + b + 1) >> 1; break;
+      default: r = Math.abs(sx8(b)); break; // I_ABS
+    }
+    x[d + k] = r;
+  }
+}
+
+export function wordsOp(cpu: Cpu, n: number, op: number): void {
+  const x = cpu.xmmU16, d = 8 * n;
+  for (let k = 0; k < 8; k++) {
+    const a = x[d + k], b = WU16[SW + k];
+    let r: number;
+    switch (op) {
+      case I_ADD: r = a + b; break;
+      case I_SUB: r = a - b; break;
+      case I_ADDS: r = sat16(sx16(a) + sx16(b)); break;
+      case I_ADDUS: r = satU16(a + b); break;
+      case I_SUBS: r = sat16(sx16(a) - sx16(b)); break;
+      case I_SUBUS: r = satU16(a - b); break;
+      case I_CMPEQ: r = a === b ? 0xffff : 0; break;
+      case I_CMPGT: r = sx16(a) > sx16(b) ? 0xffff : 0; break;
+      case I_MINU: r = a < b ? a : b; break;
+      case I_MAXU: r = a > b ? a : b; break;
+      case I_MINS: r = sx16(a) < sx16(b) ? a : b; break;
+      case I_MAXS: r = sx16(a) > sx16(b) ? a : b; break;
+      case I_AVG: r = (a + b + 1) >> 1; break;
+      case I_MULLO: r = Math.imul(a, b); break;
+      case I_MULHI: r = (sx16(a) * sx16(b)) >> 16; break;
+      case I_MULHU: r = (a * b) >>> 16; break;
+      default: r = Math.abs(sx16(b)); break; // I_ABS
+    }
+    x[d + k] = r;
+  }
+}
+
+export function dwordsOp(cpu: Cpu, n: number, op: number): void {
+  const x = cpu.xmm, d = 4 * n;
+  for (let k = 0; k < 4; k++) {
+    const a = x[d + k], b = W[S + k];
+    let r: number;
+    switch (op) {
+      case I_ADD: r = (a + b) | 0; break;
+      case I_SUB: r = (a - b) | 0; break;
+      case I_CMPEQ: r = a === b ? -1 : 0; break;
+      case I_CMPGT: r = a > b ? -1 : 0; break;
+      case I_MINU: r = (a >>> 0) < (b >>> 0) ? a : b; break;
+      case I_MAXU: r = (a >>> 0) > (b >>> 0) ? a : b; break;
+      case I_MINS: r = a < b ? a : b; break;
+      case I_MAXS: r = a > b ? a : b; break;
+      case I_MULLO: r = Math.imul(a, b); break;
+      default: r = Math.abs(b) | 0; break; // I_ABS
+    }
+    x[d + k] = r;
+  }
+}
+
+export function qwordsOp(cpu: Cpu, n: number, op: number): void {
+  const x = cpu.xmm;
+  for (let k = 0; k < 4; k += 2) {
+    const d = 4 * n + k;
+    const al = x[d], ah = x[d + 1], bl = W[S + k], bh = W[S + k + 1];
+    switch (op) {
+      case I_ADD: {
+        const lo = (al >>> 0) + (bl >>> 0);
+        x[d] = lo | 0; x[d + 1] = (ah + bh + (lo > 0xffffffff ? 1 : 0)) | 0;
+        break;
+      }
+      case I_SUB: {
+        const borrow = (al >>> 0) < (bl >>> 0) ? 1 : 0;
+        x[d] = (al - bl) | 0; x[d + 1] = (ah - bh - borrow) | 0;
+        break;
+      }
+      case I_CMPEQ: { const m = al === bl && ah === bh ? -1 : 0; x[d] = m; x[d + 1] = m; break; }
+      default: { // I_CMPGT, signed
+        const m = ah > bh || (ah === bh && (al >>> 0) > (bl >>> 0)) ? -1 : 0;
+        x[d] = m; x[d + 1] = m;
+      }
+    }
+  }
+}
+
+/** Unsigned 32x32 -> 64-bit product; low half returned, high half in mulHi. */
+export let mulHi = 0;
+export function mulU32(a: number, b: number): number {
+  a >>>= 0; b >>>= 0;
+  const al = a & 0xffff, ah = a >>> 16, bl = b & 0xffff, bh = b >>> 16;
+  const ll = al * bl, lh = al * bh, hl = ah * bl;
+  const mid = (ll >>> 16) + (lh & 0xffff) + (hl & 0xffff);
+  mulHi = (ah * bh + (lh >>> 16) + (hl >>> 16) + (mid >>> 16)) | 0;
+  return Math.imul(a, b);
+}
+
+/** pmuludq (signed = false) / pmuldq (signed = true): dwords 0 and 2 into two 64-bit products. */
+export function pmuludq(cpu: Cpu, n: number, signed: boolean): void {
+  const x = cpu.xmm, d = 4 * n;
+  for (let k = 0; k < 4; k += 2) {
+    const a = x[d + k], b = W[S + k];
+    const lo = mulU32(a, b);
+    let hi = mulHi;
+    if (signed) { // two's-complement correction of the unsigned product
+      if (a < 0) hi = (hi - b) | 0;
+      if (b < 0) hi = (hi - a) | 0;
+    }
+    x[d + k] = lo; x[d + k + 1] = hi;
+  }
+}
+
+export function pmaddwd(cpu: Cpu, n: number): void {
+  const x = cpu.xmm, h = cpu.xmmU16, d = 8 * n;
+  for (let k = 0; k < 4; k++) {
+    const p = sx16(h[d + 2 * k]) * sx16(WU16[SW + 2 * k]) + sx16(h[d + 2 * k + 1]) * sx16(WU16[SW + 2 * k + 1]);
+    x[4 * n + k] = p | 0;
+  }
+}
+
+export function psadbw(cpu: Cpu, n: number): void {
+  const b = cpu.xmmU8, x = cpu.xmm, d = 16 * n;
+  for (let q = 0; q < 2; q++) {
+    let sum = 0;
+    for (let k = 0; k < 8; k++) sum += Math.abs(b[d + 8 * q + k] - WU8[SB + 8 * q + k]);
+    x[4 * n + 2 * q] = sum; x[4 * n + 2 * q + 1] = 0;
+  }
+}
+
+// ---- logic ----
+export const L_AND = 0, L_ANDN = 1, L_OR = 2, L_XOR = 3;
+export function logicOp(cpu: Cpu, n: number, op: number): void {
+  const x = cpu.xmm, d = 4 * n;
+  for (let k = 0; k < 4; k++) {
+    const a = x[d + k], b = W[S + k];
+    x[d + k] = op === L_AND ? a & b : op === L_ANDN ? ~a & b : op === L_OR ? a | b : a ^ b;
+  }
+}
+
+// ---- shifts: by an immediate or by the 64-bit count in the source's low quadword ----
+export const SH_SRL = 0, SH_SRA = 1, SH_SLL = 2;
+
+/** Shift count from the staged source: low 64 bits, saturated to 255. */
+export function stagedCount(): number {
+  return W[S + 1] !== 0 || (W[S] >>> 0) > 255 ? 255 : W[S];
+}
+
+export function shiftWords(cpu: Cpu, n: number, kind: number, c: number): void {
+  const x = cpu.xmmU16, d = 8 * n;
+  for (let k = 0; k < 8; k++) {
+    const v = x[d + k];
+    if (kind === SH_SRA) x[d + k] = sx16(v) >> (c > 15 ? 15 : c);
+    else if (c > 15) x[d + k] = 0;
+    else x[d + k] = kind === SH_SRL ? v >>> c : v << c;
+  }
+}
+
+export function shiftDwords(cpu: Cpu, n: number, kind: number, c: number): void {
+  const x = cpu.xmm, d = 4 * n;
+  for (let k = 0; k < 4; k++) {
+    const v = x[d + k];
+    if (kind === SH_SRA) x[d + k] = v >> (c > 31 ? 31 : c);
+    else if (c > 31) x[d + k] = 0;
+    else x[d + k] = kind === SH_SRL ? v >>> c : v << c;
+  }
+}
+
+export function shiftQwords(cpu: Cpu, n: number, kind: number, c: number): void {
+  const x = cpu.xmm;
+  for (let k = 0; k < 4; k += 2) {
+    const d = 4 * n + k;
+    const lo = x[d], hi = x[d + 1];
+    if (c > 63) { x[d] = 0; x[d + 1] = 0; }
+    else if (c === 0) { /* unchanged */ }
+    else if (kind === SH_SRL) {
+      if (c >= 32) { x[d] = hi >>> (c - 32); x[d + 1] = 0; }
+      else { x[d] = (lo >>> c) | (hi << (32 - c)); x[d + 1] = hi >>> c; }
+    } else if (c >= 32) { x[d + 1] = lo << (c - 32); x[d] = 0; }
+    else { x[d + 1] = (hi << c) | (lo >>> (32 - c)); x[d] = lo << c; }
+  }
+}
+
+/** psrldq (right = true) / pslldq by c bytes. */
+export function shiftBytes(cpu: Cpu, n: number, right: boolean, c: number): void {
+  const b = cpu.xmmU8, d = 16 * n;
+  for (let k = 0; k < 16; k++) WU8[4 * T + k] = b[d + k];
+  for (let k = 0; k < 16; k++) {
+    const from = right ? k + c : k - c;
+    b[d + k] = from >= 0 && from < 16 ? WU8[4 * T + from] : 0;
+  }
+}
+
+// ---- packs and unpacks ----
+export const P_SSWB = 0, P_USWB = 1, P_SSDW = 2, P_USDW = 3;
+/** Packs the destination's then the source's elements with saturation into the destination. */
+export function pack(cpu: Cpu, n: number, kind: number): void {
+  const x = cpu.xmm, d = 4 * n;
+  for (let k = 0; k < 4; k++) W[T + k] = x[d + k];
+  if (kind === P_SSWB || kind === P_USWB) {
+    const b = cpu.xmmU8, db = 16 * n;
+    for (let k = 0; k < 16; k++) {
+      const w = sx16(k < 8 ? WU16[2 * T + k] : WU16[SW + k - 8]);
+      b[db + k] = kind === P_SSWB ? sat8(w) : satU8(w);
+    }
+  } else {
+    const h = cpu.xmmU16, dh = 8 * n;
+    for (let k = 0; k < 8; k++) {
+      const v = k < 4 ? W[T + k] : W[S + k - 4];
+      h[dh + k] = kind === P_SSDW ? sat16(v) : satU16(v);
+    }
+  }
+}
+
+/** punpckl/h: interleaves elements of `size` bytes from the low (high = false) or high halves. */
+export function unpack(cpu: Cpu, n: number, size: number, high: boolean): void {
+  const b = cpu.xmmU8, d = 16 * n;
+  for (let k = 0; k < 16; k++) WU8[4 * T + k] = b[d + k];
+  const base = high ? 8 : 0;
+  let o = 0;
+  for (let e = 0; e < 8 / size; e++) {
+    for (let k = 0; k < size; k++) b[d + o++] = WU8[4 * T + base + e * size + k];
+    for (let k = 0; k < size; k++) b[d + o++] = WU8[SB + base + e * size + k];
+  }
+}
+
+// ---- shuffles ----
+export function pshufd(cpu: Cpu, n: number, imm: number): void {
+  const x = cpu.xmm, d = 4 * n;
+  const a = W[S + (imm & 3)], b = W[S + ((imm >> 2) & 3)], c = W[S + ((imm >> 4) & 3)], e = W[S + ((imm >> 6) & 3)];
+  x[d] = a; x[d + 1] = b; x[d + 2] = c; x[d + 3] = e;
+}
+
+/** pshuflw (high = false) / pshufhw: shuffles four words of one half, copies the other half. */
+export function pshufw4(cpu: Cpu, n: number, imm: number, high: boolean): void {
+  const h = cpu.xmmU16, d = 8 * n;
+  const src = SW + (high ? 4 : 0), keep = SW + (high ? 0 : 4), o = high ? 4 : 0, ko = high ? 0 : 4;
+  const w0 = WU16[src + (imm & 3)], w1 = WU16[src + ((imm >> 2) & 3)];
+  const w2 = WU16[src + ((imm >> 4) & 3)], w3 = WU16[src + ((imm >> 6) & 3)];
+  for (let k = 0; k < 4; k++) h[d + ko + k] = WU16[keep + k];
+  h[d + o] = w0; h[d + o + 1] = w1; h[d + o + 2] = w2; h[d + o + 3] = w3;
+}
+
+export function pshufb(cpu: Cpu, n: number): void {
+  const b = cpu.xmmU8, d = 16 * n;
+  for (let k = 0; k < 16; k++) WU8[4 * T + k] = b[d + k];
+  for (let k = 0; k < 16; k++) {
+    const s = WU8[SB + k];
+    b[d + k] = (s & 0x80) !== 0 ? 0 : WU8[4 * T + (s & 15)];
+  }
+}
+
+/** palignr: bytes imm..imm+15 of the 32-byte concatenation destination:source (source low). */
+export function palignr(cpu: Cpu, n: number, imm: number): void {
+  const b = cpu.xmmU8, d = 16 * n;
+  for (let k = 0; k < 16; k++) WU8[4 * T + k] = b[d + k];
+  for (let k = 0; k < 16; k++) {
+    const j = imm + k;
+    b[d + k] = j < 16 ? WU8[SB + j] : j < 32 ? WU8[4 * T + j - 16] : 0;
+  }
+}

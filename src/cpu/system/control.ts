@@ -1,0 +1,213 @@
+// Control and descriptor-table registers: mov cr/dr, lgdt/lidt/sgdt/sidt, ltr/str, lmsw/smsw, clts,
+// invlpg, wbinvd/invd, clflush and fences, hlt/pause handled elsewhere.
+import type { Cpu } from '../cpu.js';
+import { raiseGP, raiseUD } from '../exceptions.js';
+import type { Insn } from '../insn.js';
+import { ea, eaOffset, setReg } from '../operands.js';
+import { def0F } from '../optable.js';
+import { CR0_PG, CR4_PAE, EFER_LMA, EFER_LME } from '../regs.js';
+import { nop } from '../ops/mov.js';
+
+const TWO32 = 4294967296;
+
+function needCpl0(cpu: Cpu): void {
+  if (cpu.cpl !== 0) raiseGP(cpu, 0);
+}
+
+export function writeCr(cpu: Cpu, n: number, lo: number, hi: number): void {
+  const v = hi * TWO32 + (lo >>> 0);
+  switch (n) {
+    case 0: {
+      const old = cpu.cr0;
+      const nv = (lo | 0x10) >>> 0; // ET is hard-wired
+      // Entering paging with EFER.LME set activates long mode.
+      if ((nv & CR0_PG) && !(old & CR0_PG) && (cpu.efer & EFER_LME)) {
+        if (!(cpu.cr4 & CR4_PAE)) raiseGP(cpu, 0);
+        cpu.efer |= EFER_LMA;
+      } else if (!(nv & CR0_PG) && (old & CR0_PG)) {
+        cpu.efer &= ~EFER_LMA;
+      }
+      cpu.cr0 = nv;
+      break;
+    }
+    case 2: cpu.cr2 = v; break;
+    case 3: cpu.cr3 = v; cpu.mmu.flush(); break;
+    case 4: cpu.cr4 = lo >>> 0; cpu.mmu.flush(); break;
+    case 8: cpu.cr8 = lo & 15; break;
+    default: raiseUD(cpu);
+  }
+  cpu.updateMode();
+}
+
+export function readCr(cpu: Cpu, n: number): number {
+  switch (n) {
+    case 0: return cpu.cr0;
+    case 2: return cpu.cr2;
+    case 3: return cpu.cr3;
+    case 4: return cpu.cr4;
+    case 8: return cpu.cr8;
+    default: return raiseUD(cpu);
+  }
+}
+
+function movFromCr(cpu: Cpu, i: Insn): void {
+  needCpl0(cpu);
+  const v = readCr(cpu, i.reg);
+  if (cpu.mode === 64) cpu.setReg64(i.rm, v);
+  else setReg(cpu, 32, i.rm, v | 0, 0);
+}
+function movToCr(cpu: Cpu, i: Insn): void {
+  needCpl0(cpu);
+  const lo = cpu.r32[2 * i.rm], hi = cpu.mode === 64 ? cpu.r32[2 * i.rm + 1] : 0;
+  writeCr(cpu, i.reg, lo, hi);
+}
+// Debug registers: kept so that guests can save and restore them; breakpoints are the debugger's job.
+function movFromDr(cpu: Cpu, i: Insn): void {
+  needCpl0(cpu);
+  const v = cpu.dr[i.reg & 7];
+  setReg(cpu, cpu.mode === 64 ? 64 : 32, i.rm, v | 0, Math.floor(v / TWO32) | 0);
+}
+function movToDr(cpu: Cpu, i: Insn): void {
+  needCpl0(cpu);
+  cpu.dr[i.reg & 7] = cpu.mode === 64 ? cpu.reg64(i.rm) : cpu.r32[2 * i.rm] >>> 0;
+}
+
+def0F(0x20, (d, i) => { d.modrm(i); i.rm = d.rmField | d.rexB; i.h = movFromCr; });
+def0F(0x22, (d, i) => { d.modrm(i); i.rm = d.rmField | d.rexB; i.h = movToCr; i.ends = true; });
+def0F(0x21, (d, i) => { d.modrm(i); i.rm = d.rmField | d.rexB; i.h = movFromDr; });
+def0F(0x23, (d, i) => { d.modrm(i); i.rm = d.rmField | d.rexB; i.h = movToDr; });
+
+// ---- descriptor tables (0F 01 group, 0F 00 group) ------------------------------------------------
+function tableBase(cpu: Cpu, i: Insn, a: number): number {
+  if (cpu.mode === 64) { const lo = cpu.mmu.read64(a + 2); return cpu.mmu.hi * TWO32 + (lo >>> 0); }
+  const b = cpu.mmu.read32(a + 2) >>> 0;
+  return i.size === 16 ? b & 0xffffff : b;
+}
+function lgdt(cpu: Cpu, i: Insn): void {
+  needCpl0(cpu);
+  const a = ea(cpu, i);
+  const limit = cpu.mmu.read16(a);
+  cpu.gdtBase = tableBase(cpu, i, a);
+  cpu.gdtLimit = limit;
+}
+function lidt(cpu: Cpu, i: Insn): void {
+  needCpl0(cpu);
+  const a = ea(cpu, i);
+  const limit = cpu.mmu.read16(a);
+  cpu.idtBase = tableBase(cpu, i, a);
+  cpu.idtLimit = limit;
+}
+function storeTable(cpu: Cpu, i: Insn, base: number, limit: number): void {
+  const a = ea(cpu, i);
+  cpu.mmu.write16(a, limit);
+  if (cpu.mode === 64) cpu.mmu.write64(a + 2, base | 0, Math.floor(base / TWO32) | 0);
+  else cpu.mmu.write32(a + 2, base | 0);
+}
+function sgdt(cpu: Cpu, i: Insn): void { storeTable(cpu, i, cpu.gdtBase, cpu.gdtLimit); }
+function sidt(cpu: Cpu, i: Insn): void { storeTable(cpu, i, cpu.idtBase, cpu.idtLimit); }
+function smsw(cpu: Cpu, i: Insn): void {
+  if (i.mem) cpu.mmu.write16(ea(cpu, i), cpu.cr0 & 0xffff);
+  else setReg(cpu, i.size, i.rm, cpu.cr0 & (i.size === 16 ? 0xffff : -1), 0);
+}
+function lmsw(cpu: Cpu, i: Insn): void {
+  needCpl0(cpu);
+  const v = i.mem ? cpu.mmu.read16(ea(cpu, i)) : cpu.r16[4 * i.rm];
+  // lmsw can set PE but not clear it.
+  writeCr(cpu, 0, (cpu.cr0 & ~0xe) | (v & 0xf) | (cpu.cr0 & 1), 0);
+}
+function invlpg(cpu: Cpu, i: Insn): void {
+  needCpl0(cpu);
+  cpu.mmu.invlpg(ea(cpu, i));
+}
+function swapgs(cpu: Cpu): void {
+  needCpl0(cpu);
+  const t = cpu.segBase[5];
+  cpu.setGsBase(cpu.kernelGsBase);
+  cpu.kernelGsBase = t;
+}
+function rdtscp(cpu: Cpu): void {
+  const t = cpu.hooks.tsc();
+  cpu.r32[0] = t | 0; cpu.r32[1] = 0;
+  cpu.r32[4] = Math.floor(t / TWO32) | 0; cpu.r32[5] = 0;
+  cpu.r32[2] = cpu.tscAux | 0; cpu.r32[3] = 0;
+}
+function xgetbv(cpu: Cpu): void {
+  if (cpu.r32[2] !== 0) raiseGP(cpu, 0);
+  cpu.r32[0] = cpu.xcr0; cpu.r32[1] = 0; cpu.r32[4] = 0; cpu.r32[5] = 0;
+}
+function xsetbv(cpu: Cpu): void {
+  needCpl0(cpu);
+  const v = cpu.r32[0];
+  if (cpu.r32[2] !== 0 || cpu.r32[4] !== 0 || !(v & 1) || (v & ~3)) raiseGP(cpu, 0); // x87 and SSE only
+  cpu.xcr0 = v;
+}
+
+def0F(0x01, (d, i) => {
+  d.modrm(i);
+  const r = d.regField;
+  if (i.mem) {
+    i.size = d.osz;
+    switch (r) {
+      case 0: i.h = sgdt; return;
+      case 1: i.h = sidt; return;
+      case 2: i.h = lgdt; return;
+      case 3: i.h = lidt; return;
+      case 4: i.h = smsw; return;
+      case 6: i.h = lmsw; i.ends = true; return;
+      case 7: i.h = invlpg; i.ends = true; return;
+      default: return;
+    }
+  }
+  switch (d.modrmByte) {
+    case 0xD0: i.h = xgetbv; return;
+    case 0xD1: i.h = xsetbv; return;
+    case 0xF8: if (d.mode === 64) i.h = swapgs; return;
+    case 0xF9: i.h = rdtscp; return;
+    case 0xC8: case 0xC9: i.h = nop; return; // monitor/mwait treated as hints
+    default:
+      if (r === 4) { i.size = d.osz; i.h = smsw; return; }
+      if (r === 6) { i.h = lmsw; i.ends = true; return; }
+  }
+});
+
+function ltr(cpu: Cpu, i: Insn): void {
+  needCpl0(cpu);
+  const sel = i.mem ? cpu.mmu.read16(ea(cpu, i)) : cpu.r16[4 * i.rm];
+  if ((sel & ~7) === 0 || sel & 4) raiseGP(cpu, sel & ~3);
+  const a = cpu.gdtBase + (sel & ~7);
+  const lo = cpu.mmu.read32(a), hi = cpu.mmu.read32(a + 4);
+  let base = ((lo >>> 16) | ((hi & 0xff) << 16) | (hi & 0xff000000)) >>> 0;
+  if (cpu.mmu.long) base += (cpu.mmu.read32(a + 8) >>> 0) * TWO32;
+  cpu.trSel = sel;
+  cpu.trBase = base;
+  cpu.trLimit = (lo & 0xffff) | (hi & 0xf0000);
+  cpu.mmu.write32(a + 4, hi | 0x200); // busy
+}
+function str(cpu: Cpu, i: Insn): void {
+  if (i.mem) cpu.mmu.write16(ea(cpu, i), cpu.trSel);
+  else setReg(cpu, i.size, i.rm, cpu.trSel, 0);
+}
+function lldt(cpu: Cpu, i: Insn): void {
+  needCpl0(cpu);
+  const sel = i.mem ? cpu.mmu.read16(ea(cpu, i)) : cpu.r16[4 * i.rm];
+  if (sel & ~3) raiseGP(cpu, sel & ~3); // only the null LDT is supported
+  cpu.ldtSel = 0;
+}
+def0F(0x00, (d, i) => {
+  d.modrm(i);
+  i.size = d.osz;
+  switch (d.regField) {
+    case 1: i.h = str; return;
+    case 2: i.h = lldt; return;
+    case 3: i.h = ltr; return;
+    default: return;
+  }
+});
+
+function clts(cpu: Cpu): void { needCpl0(cpu); cpu.cr0 &= ~8; }
+function wbinvd(cpu: Cpu): void { needCpl0(cpu); }
+def0F(0x06, (_d, i) => { i.h = clts; });
+def0F(0x08, (_d, i) => { i.h = wbinvd; });
+def0F(0x09, (_d, i) => { i.h = wbinvd; });
+
+export { eaOffset };

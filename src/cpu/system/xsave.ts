@@ -1,0 +1,155 @@
+// The 0F AE group: fxsave/fxrstor, ldmxcsr/stmxcsr, xsave/xrstor/xsaveopt (x87 and SSE components),
+// clflush and fences, and the FS/GS base register forms. The x87 part of the image comes from the x87
+// state object; the SSE part is cpu.xmm and cpu.mxcsr.
+import type { Cpu } from '../cpu.js';
+import type { Decoder } from '../decoder.js';
+import { raiseGP, raiseUD } from '../exceptions.js';
+import type { Insn } from '../insn.js';
+import { ea } from '../operands.js';
+import { def0F } from '../optable.js';
+import { CR0_EM, CR0_TS, CR4_OSFXSR, VEC_NM } from '../regs.js';
+import { raise } from '../exceptions.js';
+import { nop } from '../ops/mov.js';
+import { fsgsBase } from './msr.js';
+
+const image = new Uint8Array(576);
+const imageDv = new DataView(image.buffer);
+export const MXCSR_MASK = 0xffff;
+
+interface X87Image {
+  fxsaveInto?: (buf: Uint8Array, off: number) => void;
+  fxrstorFrom?: (buf: Uint8Array, off: number) => void;
+  reset?: () => void;
+}
+
+function checkFpuAvailable(cpu: Cpu): void {
+  if (cpu.cr0 & (CR0_EM | CR0_TS)) raise(cpu, VEC_NM);
+}
+
+/** Fills the 512-byte legacy region (x87 + SSE) of `image`. */
+function saveLegacy(cpu: Cpu, withSse: boolean): void {
+  image.fill(0, 0, 512);
+  const f = cpu.fpu as unknown as X87Image;
+  if (f.fxsaveInto) f.fxsaveInto(image, 0);
+  imageDv.setUint32(24, cpu.mxcsr, true);
+  imageDv.setUint32(28, MXCSR_MASK, true);
+  if (withSse) for (let k = 0; k < 64; k++) imageDv.setInt32(160 + 4 * k, cpu.xmm[k], true);
+}
+
+function storeImage(cpu: Cpu, a: number, len: number): void {
+  const m = cpu.mmu;
+  m.probeWrite(a, len);
+  for (let k = 0; k < len; k += 4) m.write32(a + k, imageDv.getInt32(k, true));
+}
+
+function loadImage(cpu: Cpu, a: number, len: number): void {
+  const m = cpu.mmu;
+  m.probeRead(a, len);
+  for (let k = 0; k < len; k += 4) imageDv.setInt32(k, m.read32(a + k), true);
+}
+
+function restoreLegacy(cpu: Cpu, x87: boolean, sse: boolean): void {
+  if (x87) {
+    const f = cpu.fpu as unknown as X87Image;
+    if (f.fxrstorFrom) f.fxrstorFrom(image, 0);
+  }
+  if (sse) for (let k = 0; k < 64; k++) cpu.xmm[k] = imageDv.getInt32(160 + 4 * k, true);
+}
+
+function setMxcsr(cpu: Cpu, v: number): void {
+  if (v & ~MXCSR_MASK) raiseGP(cpu, 0);
+  cpu.mxcsr = v;
+}
+
+function fxsave(cpu: Cpu, i: Insn): void {
+  checkFpuAvailable(cpu);
+  const a = ea(cpu, i);
+  if (a % 16) raiseGP(cpu, 0);
+  saveLegacy(cpu, (cpu.cr4 & CR4_OSFXSR) !== 0);
+  storeImage(cpu, a, 512);
+}
+function fxrstor(cpu: Cpu, i: Insn): void {
+  checkFpuAvailable(cpu);
+  const a = ea(cpu, i);
+  if (a % 16) raiseGP(cpu, 0);
+  loadImage(cpu, a, 512);
+  const mx = imageDv.getUint32(24, true);
+  if (mx & ~MXCSR_MASK) raiseGP(cpu, 0);
+  restoreLegacy(cpu, true, (cpu.cr4 & CR4_OSFXSR) !== 0);
+  cpu.mxcsr = mx;
+}
+function ldmxcsr(cpu: Cpu, i: Insn): void {
+  checkFpuAvailable(cpu);
+  setMxcsr(cpu, cpu.mmu.read32(ea(cpu, i)) >>> 0);
+}
+function stmxcsr(cpu: Cpu, i: Insn): void {
+  checkFpuAvailable(cpu);
+  cpu.mmu.write32(ea(cpu, i), cpu.mxcsr);
+}
+
+function xsave(cpu: Cpu, i: Insn): void {
+  checkFpuAvailable(cpu);
+  const a = ea(cpu, i);
+  if (a % 64) raiseGP(cpu, 0);
+  const rfbm = cpu.r32[0] & cpu.xcr0;
+  // Only the requested components are written; the header's XSTATE_BV records which hold state.
+  loadImage(cpu, a, 576);
+  const keep = new Uint8Array(image);
+  saveLegacy(cpu, true);
+  if (!(rfbm & 1)) { image.set(keep.subarray(0, 24), 0); image.set(keep.subarray(32, 160), 32); }
+  if (!(rfbm & 2)) image.set(keep.subarray(160, 416), 160);
+  if (!(rfbm & 3)) image.set(keep.subarray(24, 32), 24);
+  image.set(keep.subarray(416, 512), 416);
+  const bv = (keep[512] & ~rfbm) | rfbm;
+  image.fill(0, 512, 576);
+  image.set(keep.subarray(520, 576), 520);
+  image[512] = bv;
+  storeImage(cpu, a, 576);
+}
+function xrstor(cpu: Cpu, i: Insn): void {
+  checkFpuAvailable(cpu);
+  const a = ea(cpu, i);
+  if (a % 64) raiseGP(cpu, 0);
+  loadImage(cpu, a, 576);
+  const rfbm = cpu.r32[0] & cpu.xcr0;
+  const bv = image[512];
+  if (imageDv.getUint32(516, true) || imageDv.getUint32(520, true) || imageDv.getUint32(524, true)) raiseGP(cpu, 0);
+  if (bv & ~cpu.xcr0 & 0xff) raiseGP(cpu, 0);
+  if (rfbm & 3) {
+    const mx = imageDv.getUint32(24, true);
+    if (mx & ~MXCSR_MASK) raiseGP(cpu, 0);
+    cpu.mxcsr = mx;
+  }
+  if (rfbm & 1) {
+    if (bv & 1) restoreLegacy(cpu, true, false);
+    else { const f = cpu.fpu as unknown as X87Image; if (f.reset) f.reset(); }
+  }
+  if (rfbm & 2) {
+    if (bv & 2) restoreLegacy(cpu, false, true);
+    else cpu.xmm.fill(0);
+  }
+}
+
+function decodeAE(d: Decoder, i: Insn): void {
+  d.modrm(i);
+  const r = d.regField;
+  if (!i.mem) {
+    if (d.rep === 0xF3 && r < 4 && d.mode === 64) { i.op = r; i.size = d.rexW ? 64 : 32; i.h = fsgsBase; return; }
+    if (d.rep === 0 && !d.p66 && r >= 5) { i.h = nop; return; } // lfence, mfence, sfence
+    return;
+  }
+  if (d.rep !== 0) return;
+  switch (r) {
+    case 0: i.h = fxsave; return;
+    case 1: i.h = fxrstor; return;
+    case 2: if (!d.p66) i.h = ldmxcsr; return;
+    case 3: if (!d.p66) i.h = stmxcsr; return;
+    case 4: i.h = xsave; return;
+    case 5: i.h = xrstor; return;
+    case 6: i.h = xsave; return; // xsaveopt: same result as xsave for these components
+    case 7: i.h = nop; return; // clflush / clflushopt (66)
+  }
+}
+def0F(0xAE, decodeAE);
+
+export { raiseUD };
