@@ -1,0 +1,420 @@
+// The board: guest RAM, vCPUs interleaved deterministically in fixed instruction quanta, the PC
+// platform devices, PVH boot of a kernel ELF, and virtual time derived from retired instructions.
+import { CodeCache } from '../cpu/codecache.js';
+import { Cpu } from '../cpu/cpu.js';
+import { Exec, STOP_FAULT, STOP_REQUEST } from '../cpu/exec.js';
+import { Unimplemented } from '../cpu/exceptions.js';
+import { PhysMem } from '../cpu/physmem.js';
+import { CS, DS, ES, FS, GS, IF, SS } from '../cpu/regs.js';
+import { makeRandom } from '../cpu/system/hooks.js';
+import { cpuidConfigs, readMsr, writeMsr } from '../cpu/system/msr.js';
+import { DEFAULT_CPUID, type CpuidConfig } from '../cpu/system/cpuid.js';
+import { deliverException, deliverInterrupt, deliverNmi, instructionBytes, TripleFault } from '../cpu/system/interrupts.js';
+import type { Clock, InterruptSink, MsrValue, PhysMemory } from '../devices/bus.js';
+import { PcPlatform } from '../devices/platform.js';
+import { HeapTimerQueue } from '../devices/timer-queue.js';
+import { preparePvhBoot, type PvhBoot } from './pvh.js';
+import { PCI_HOLE_START } from './memmap.js';
+
+export type MachineState = 'running' | 'poweroff' | 'reset' | 'triple-fault' | 'halted' | 'debug-exit' | 'unimplemented' | 'stopped';
+
+export interface MachineOptions {
+  /** Kernel ELF bytes (PVH: Xen note type 18). */
+  kernel: Uint8Array;
+  cmdline?: string;
+  cpus?: number;
+  memMiB?: number;
+  /** Advertise kvmclock (default) or leave the guest to find the HPET. */
+  kvmclock?: boolean;
+  x2apic?: boolean;
+  /** Guest serial output. */
+  serialOut?: (byte: number) => void;
+  /** Port 0xE9 debug console output. */
+  debugOut?: (byte: number) => void;
+  /** Instructions a vCPU runs before the next one gets its turn (SMP interleaving). */
+  quantum?: number;
+  /** Seed of the rdrand/rdseed stream. */
+  seed?: number;
+}
+
+export interface RunLimits {
+  /** Stop after this many instructions (all vCPUs together). */
+  maxInsns?: number;
+  /** Stop as soon as the console output matches. */
+  until?: RegExp;
+  /** Host wall-clock limit in ms (checked between slices; guest time is unaffected). */
+  timeoutMs?: number;
+}
+
+export type StopCause = 'poweroff' | 'reset' | 'triple-fault' | 'halted' | 'debug-exit' | 'unimplemented' |
+  'insn-limit' | 'timeout' | 'match' | 'stopped';
+
+export interface RunResult {
+  cause: StopCause;
+  /** One line for the user. */
+  message: string;
+  instructions: number;
+  virtualNs: number;
+}
+
+const MAX_MEM_MIB = PCI_HOLE_START / (1024 * 1024);
+const DEFAULT_QUANTUM = 2000;
+/** Virtual nanoseconds per retired instruction (a 1 GHz, IPC-1 machine). */
+const NS_PER_INSN = 1;
+
+export class MachineError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MachineError';
+  }
+}
+
+export class Machine implements Clock {
+  readonly mem: PhysMem;
+  readonly cache: CodeCache;
+  readonly cpus: Cpu[] = [];
+  readonly execs: Exec[] = [];
+  readonly platform: PcPlatform;
+  readonly timers = new HeapTimerQueue();
+  readonly boot: PvhBoot;
+  readonly options: MachineOptions;
+  state: MachineState = 'running';
+  stateMessage = '';
+  exitStatus = 0;
+  /** Console (serial) output so far, as text. */
+  console = '';
+  private consoleListeners: ((s: string) => void)[] = [];
+  /** Virtual time at the start of the current quantum. */
+  private baseNs = 0;
+  private lastNs = 0;
+  private current = 0;
+  private startIcount = 0;
+  private readonly quantum: number;
+  private readonly waitingSipi: boolean[] = [];
+  private readonly msrOut = new Int32Array(2);
+  private readonly msrVal: MsrValue = { lo: 0, hi: 0 };
+  private stopRequested = false;
+
+  constructor(options: MachineOptions) {
+    this.options = options;
+    const ncpu = options.cpus ?? 1;
+    const memMiB = options.memMiB ?? 256;
+    if (!Number.isInteger(ncpu) || ncpu < 1 || ncpu > 64) throw new MachineError(`bad vCPU count ${ncpu}: use 1 to 64`);
+    if (!Number.isInteger(memMiB) || memMiB < 16 || memMiB > MAX_MEM_MIB) {
+      throw new MachineError(`bad memory size ${memMiB} MiB: use 16 to ${MAX_MEM_MIB} MiB`);
+    }
+    this.quantum = ncpu > 1 ? options.quantum ?? DEFAULT_QUANTUM : 1 << 30;
+    this.mem = new PhysMem(memMiB * 1024 * 1024);
+    this.cache = new CodeCache(this.mem);
+    this.boot = preparePvhBoot({
+      elfBytes: options.kernel, ram: this.mem.u8, ramSize: this.mem.size, cmdline: options.cmdline ?? '',
+      acpi: { cpus: ncpu },
+    });
+
+    const cpuidCfg: CpuidConfig = {
+      ...DEFAULT_CPUID, cpus: ncpu, kvmclock: options.kvmclock ?? true, x2apic: options.x2apic ?? false,
+    };
+    const sinks: InterruptSink[] = [];
+    const random32 = makeRandom(options.seed ?? 0x05e7e6);
+    for (let k = 0; k < ncpu; k++) {
+      const cpu = new Cpu(this.mem, k);
+      const exec = new Exec(cpu, this.cache);
+      cpuidConfigs.set(cpu, cpuidCfg);
+      this.cpus.push(cpu);
+      this.execs.push(exec);
+      sinks.push({ requestInterrupt: () => { exec.eventPending = true; } });
+      this.waitingSipi.push(k !== 0);
+    }
+    const mem = this.mem;
+    const physWriter: PhysMemory = {
+      read32: (a) => (a + 4 <= mem.size ? mem.read32(a) >>> 0 : 0xffffffff),
+      write8: (a, v) => { if (a < mem.size) mem.write8(a, v); },
+      write32: (a, v) => { if (a + 4 <= mem.size) mem.write32(a, v); },
+    };
+    this.platform = new PcPlatform({
+      clock: this, timers: this.timers, memory: physWriter, sinks, currentCpu: () => this.current,
+      serial: { write: (b) => this.serialByte(b) },
+      powerOff: () => this.finish('poweroff', 0, 'guest powered off'),
+      reset: () => this.finish('reset', 7, 'guest requested a reset'),
+      debugOut: options.debugOut ?? (() => {}),
+      debugExit: (status) => this.finish('debug-exit', status, `guest wrote ${status} to the debug-exit port`),
+    });
+    this.platform.finishPci();
+    const platform = this.platform;
+    mem.mmio = {
+      mmioRead: (a, size) => platform.mmio.read(a, size),
+      mmioWrite: (a, size, v) => platform.mmio.write(a, size, v),
+    };
+
+    for (let k = 0; k < ncpu; k++) this.wireCpu(k, random32);
+    this.resetBsp();
+    for (let k = 1; k < ncpu; k++) this.cpus[k].halted = true;
+  }
+
+  private wireCpu(k: number, random32: () => number): void {
+    const cpu = this.cpus[k], exec = this.execs[k];
+    const platform = this.platform;
+    const io = platform.io;
+    cpu.hooks = {
+      ioRead: (port, size) => io.read(port, size),
+      ioWrite: (port, size, v) => io.write(port, size, v),
+      rdmsr: (msr, out) => {
+        const dev = platform.msrOwner(k, msr);
+        if (!dev || !dev.readMsr(msr, this.msrVal)) return false;
+        out[0] = this.msrVal.lo | 0;
+        out[1] = this.msrVal.hi | 0;
+        return true;
+      },
+      wrmsr: (msr, lo, hi) => {
+        const dev = platform.msrOwner(k, msr);
+        return dev ? dev.writeMsr(msr, lo >>> 0, hi >>> 0) : false;
+      },
+      tsc: () => this.nowNs(),
+      random32,
+    };
+    exec.onException = (c) => this.onException(k, c);
+    exec.onEvent = (c) => this.onEvent(k, c);
+  }
+
+  /** Puts the boot CPU at the PVH entry: 32-bit protected mode, flat segments, EBX = start info. */
+  private resetBsp(): void {
+    const cpu = this.cpus[0];
+    const st = this.boot.entryState;
+    cpu.cr0 = st.cr0;
+    cpu.cr4 = st.cr4;
+    cpu.efer = 0;
+    for (const s of [ES, CS, SS, DS, FS, GS]) {
+      cpu.segSel[s] = s === CS ? 0x08 : 0x10;
+      cpu.segDescBase[s] = 0;
+      cpu.segLimit[s] = 0xffffffff;
+      cpu.segAttr[s] = s === CS ? 0xc09b : 0xc093;
+    }
+    cpu.setFlags(st.eflags);
+    cpu.r32.fill(0);
+    cpu.r32[2 * 3] = st.ebx;
+    cpu.rip = st.eip;
+    cpu.updateMode();
+  }
+
+  // ---- Clock ---------------------------------------------------------------------------------
+  /** Virtual ns: the quantum's start plus what the running vCPU retired in it; never goes back. */
+  nowNs(): number {
+    const t = this.baseNs + (this.cpus[this.current].icount - this.startIcount) * NS_PER_INSN;
+    if (t > this.lastNs) this.lastNs = t;
+    return this.lastNs;
+  }
+
+  /** Instructions retired by all vCPUs. */
+  get instructions(): number {
+    let n = 0;
+    for (const c of this.cpus) n += c.icount;
+    return n;
+  }
+
+  onConsole(listener: (s: string) => void): void {
+    this.consoleListeners.push(listener);
+  }
+
+  private serialByte(b: number): void {
+    const s = String.fromCharCode(b);
+    this.console += s;
+    this.options.serialOut?.(b);
+    for (const l of this.consoleListeners) l(s);
+  }
+
+  /** Sends bytes to the guest's serial port (host stdin). */
+  serialInput(bytes: Uint8Array): void {
+    for (const b of bytes) this.platform.uart.receive(b);
+  }
+
+  private finish(state: MachineState, status: number, message: string): void {
+    if (this.state !== 'running') return;
+    this.state = state;
+    this.exitStatus = status;
+    this.stateMessage = message;
+    for (const e of this.execs) e.stopReason = STOP_REQUEST;
+  }
+
+  /** Asks a running `run` to return at the next trace boundary (debugger, Ctrl-C). */
+  requestStop(): void {
+    this.stopRequested = true;
+    for (const e of this.execs) e.stopReason = STOP_REQUEST;
+  }
+
+  // ---- events -----------------------------------------------------------------------------------
+  private onException(k: number, cpu: Cpu): void {
+    try {
+      deliverException(cpu);
+    } catch (e) {
+      if (e instanceof TripleFault) {
+        this.finish('triple-fault', 4, `vCPU ${k}: ${e.message}`);
+        this.execs[k].stopReason = STOP_FAULT;
+        return;
+      }
+      throw e;
+    }
+  }
+
+  private onEvent(k: number, cpu: Cpu): void {
+    const exec = this.execs[k];
+    const lapic = this.platform.lapics[k];
+    exec.eventPending = false;
+    if (lapic.takeInit()) {
+      this.waitingSipi[k] = true;
+      cpu.halted = true;
+    }
+    const sipi = lapic.takeSipi();
+    if (sipi >= 0 && this.waitingSipi[k]) {
+      this.waitingSipi[k] = false;
+      this.startAp(cpu, sipi);
+    }
+    if (this.waitingSipi[k]) return;
+    if (!cpu.nmiBlocked && lapic.takeNmi()) {
+      deliverNmi(cpu);
+      return;
+    }
+    if (cpu.flagsRest & IF) {
+      const v = lapic.highestPendingVector();
+      if (v >= 0) {
+        lapic.acknowledge();
+        deliverInterrupt(cpu, v);
+      }
+    }
+    // Something is still waiting (masked by IF or priority): look again after the next trace.
+    if (lapic.hasPendingEvent && (cpu.flagsRest & IF)) exec.eventPending = lapic.highestPendingVector() >= 0;
+  }
+
+  /** STARTUP: real mode at vector*4096, CS = vector << 8, IP = 0. */
+  private startAp(cpu: Cpu, vector: number): void {
+    cpu.cr0 = 0x60000010;
+    cpu.cr4 = 0;
+    cpu.efer = 0;
+    cpu.cpl = 0;
+    cpu.resetSegments();
+    cpu.segSel[CS] = vector << 8;
+    cpu.segDescBase[CS] = vector << 12;
+    cpu.r32.fill(0);
+    cpu.setFlags(2);
+    cpu.rip = 0;
+    cpu.halted = false;
+    cpu.nmiBlocked = false;
+    cpu.updateMode();
+  }
+
+  // ---- running -----------------------------------------------------------------------------------
+  /**
+   * Runs until the guest stops, a limit is hit or the console matches. Synchronous: use runAsync when
+   * the host must keep serving sockets or stdin.
+   */
+  run(limits: RunLimits = {}): RunResult {
+    const deadline = limits.timeoutMs !== undefined ? Date.now() + limits.timeoutMs : Infinity;
+    const maxInsns = limits.maxInsns ?? Infinity;
+    let matchFrom = 0;
+    for (;;) {
+      const r = this.slice(Math.min(maxInsns - this.instructions, 50_000_000));
+      if (r) return r;
+      if (limits.until) {
+        const tail = this.console.slice(Math.max(0, matchFrom - 200));
+        matchFrom = this.console.length;
+        if (limits.until.test(tail)) return this.result('match', 'console matched');
+      }
+      if (this.instructions >= maxInsns) return this.result('insn-limit', `instruction limit of ${maxInsns} reached`);
+      if (Date.now() > deadline) return this.result('timeout', `timed out after ${limits.timeoutMs} ms`);
+    }
+  }
+
+  /** Like run(), yielding to the event loop between slices. */
+  async runAsync(limits: RunLimits = {}, sliceInsns = 2_000_000): Promise<RunResult> {
+    const deadline = limits.timeoutMs !== undefined ? Date.now() + limits.timeoutMs : Infinity;
+    const maxInsns = limits.maxInsns ?? Infinity;
+    for (;;) {
+      const r = this.slice(Math.min(maxInsns - this.instructions, sliceInsns));
+      if (r) return r;
+      if (limits.until && limits.until.test(this.console)) return this.result('match', 'console matched');
+      if (this.instructions >= maxInsns) return this.result('insn-limit', `instruction limit of ${maxInsns} reached`);
+      if (Date.now() > deadline) return this.result('timeout', `timed out after ${limits.timeoutMs} ms`);
+      await new Promise((res) => setImmediate(res));
+    }
+  }
+
+  private result(cause: StopCause, message: string): RunResult {
+    return { cause, message, instructions: this.instructions, virtualNs: this.lastNs };
+  }
+
+  /**
+   * Runs about `budget` instructions in quanta; returns a result when the machine stopped by itself.
+   * Per quantum: each runnable vCPU in index order, then due timers; when all are halted, time jumps
+   * to the next timer deadline.
+   */
+  slice(budget: number): RunResult | null {
+    const end = this.instructions + budget;
+    while (this.state === 'running') {
+      if (this.stopRequested) {
+        this.stopRequested = false;
+        return this.result('stopped', 'stopped on request');
+      }
+      if (this.instructions >= end) return null;
+      const next = this.timers.nextDeadline();
+      let q = this.quantum;
+      if (next !== Infinity) q = Math.max(1, Math.min(q, Math.ceil((next - this.baseNs) / NS_PER_INSN)));
+      let ran = 0;
+      let anyRunnable = false;
+      for (let k = 0; k < this.cpus.length && this.state === 'running'; k++) {
+        const cpu = this.cpus[k], exec = this.execs[k];
+        if (cpu.halted && !exec.eventPending) continue;
+        anyRunnable = true;
+        this.current = k;
+        this.startIcount = cpu.icount;
+        try {
+          exec.run(q);
+        } catch (e) {
+          if (e instanceof Unimplemented) {
+            this.finish('unimplemented', 8, `vCPU ${k}: ${e.message}, bytes: ${instructionBytes(cpu)}`);
+            break;
+          }
+          throw e;
+        }
+        ran = Math.max(ran, cpu.icount - this.startIcount);
+      }
+      if (this.state !== 'running') break;
+      this.current = 0;
+      this.startIcount = this.cpus[0].icount;
+      if (anyRunnable) this.baseNs += Math.max(ran, 1) * NS_PER_INSN;
+      else {
+        if (next === Infinity) {
+          const cpu = this.cpus[0];
+          const why = cpu.flagsRest & IF ? 'all vCPUs halted with no timer pending'
+            : 'all vCPUs halted with interrupts disabled (guest abort?)';
+          this.finish('halted', 3, `${why} at rip=0x${cpu.rip.toString(16)}`);
+          break;
+        }
+        this.baseNs = Math.max(this.baseNs, next);
+      }
+      if (this.baseNs > this.lastNs) this.lastNs = this.baseNs;
+      this.timers.runDue(this.lastNs);
+    }
+    return this.result(this.causeOf(), this.stateMessage);
+  }
+
+  private causeOf(): StopCause {
+    switch (this.state) {
+      case 'poweroff': return 'poweroff';
+      case 'reset': return 'reset';
+      case 'triple-fault': return 'triple-fault';
+      case 'halted': return 'halted';
+      case 'debug-exit': return 'debug-exit';
+      case 'unimplemented': return 'unimplemented';
+      default: return 'stopped';
+    }
+  }
+
+  /** Reads an MSR as the guest would see it (for debugger views). */
+  readMsr(k: number, msr: number): number | null {
+    if (!readMsr(this.cpus[k], msr, this.msrOut)) return null;
+    return (this.msrOut[1] >>> 0) * 4294967296 + (this.msrOut[0] >>> 0);
+  }
+
+  writeMsr(k: number, msr: number, value: number): boolean {
+    return writeMsr(this.cpus[k], msr, value | 0, Math.floor(value / 4294967296) | 0);
+  }
+}
