@@ -1,0 +1,106 @@
+// Command-line parsing for `osvemu run`, in the spellings QEMU and OSv's scripts/run.py users type.
+import { parseArgs } from 'node:util';
+
+export interface RunArgs {
+  kernel: string | null;
+  cmdline: string;
+  cpus: number;
+  memMiB: number;
+  verbose: boolean;
+  stopAtStart: boolean;
+  gdb: { host: string; port: number } | null;
+  maxInsns: number | undefined;
+  timeoutSec: number | undefined;
+  kvmclock: boolean;
+  x2apic: boolean;
+  quiet: boolean;
+}
+
+export class UsageError extends Error {}
+
+export const USAGE = `usage: osvemu run [KERNEL] [-e|--append CMDLINE] [-c|--smp N] [-m|--memory SIZE] [--verbose]
+                  [-S] [-s] [--gdb [HOST:]PORT] [--max-insns N] [--timeout SECONDS] [--no-kvmclock] [--x2apic]
+  KERNEL   an OSv loader-stripped.elf (PVH); default: the project's own OSv-like guest, built on first use
+  exit status: 0 power-off, 1 error, 2 bad arguments, 3 guest halted (abort), 4 triple fault,
+               5 instruction limit, 6 timeout, 7 guest reset, 8 unimplemented instruction`;
+
+/** "256M", "2G", "512" (MiB), "1024K" -> MiB. */
+export function parseMemory(s: string): number {
+  const m = /^(\d+)([KMGT]?)(i?B)?$/i.exec(s.trim());
+  if (!m) throw new UsageError(`bad memory size "${s}": use e.g. 256M or 2G`);
+  const n = Number(m[1]);
+  const unit = m[2].toUpperCase();
+  const mib = unit === 'G' ? n * 1024 : unit === 'T' ? n * 1024 * 1024 : unit === 'K' ? n / 1024 : n;
+  if (!Number.isInteger(mib) || mib <= 0) throw new UsageError(`bad memory size "${s}": must be a positive whole number of MiB`);
+  return mib;
+}
+
+function parseIntArg(name: string, v: string, min: number, max: number): number {
+  if (!/^\d+$/.test(v)) throw new UsageError(`${name} needs a whole number, got "${v}"`);
+  const n = Number(v);
+  if (n < min || n > max) throw new UsageError(`${name} must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+export function parseGdb(v: string): { host: string; port: number } {
+  // Accept QEMU's forms too: tcp::1234, tcp:HOST:PORT.
+  const s = v.replace(/^tcp:/, '');
+  const i = s.lastIndexOf(':');
+  const host = i >= 0 ? s.slice(0, i) || '127.0.0.1' : '127.0.0.1';
+  const port = parseIntArg('--gdb port', i >= 0 ? s.slice(i + 1) : s, 1, 65535);
+  return { host, port };
+}
+
+export function parseRunArgs(argv: string[]): RunArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        append: { type: 'string', short: 'e' },
+        smp: { type: 'string', short: 'c' },
+        memory: { type: 'string', short: 'm' },
+        verbose: { type: 'boolean', short: 'V' },
+        S: { type: 'boolean', short: 'S' },
+        s: { type: 'boolean', short: 's' },
+        gdb: { type: 'string' },
+        'max-insns': { type: 'string' },
+        timeout: { type: 'string' },
+        'no-kvmclock': { type: 'boolean' },
+        x2apic: { type: 'boolean' },
+        quiet: { type: 'boolean', short: 'q' },
+        disk: { type: 'string' },
+        net: { type: 'string' },
+      },
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message.split('\n')[0]);
+  }
+  const v = parsed.values;
+  if (parsed.positionals.length > 1) throw new UsageError(`one kernel only, got: ${parsed.positionals.join(' ')}`);
+  if (v.disk !== undefined) throw new UsageError('--disk is not supported yet (virtio-blk is a later milestone)');
+  if (v.net !== undefined) throw new UsageError('--net is not supported yet (virtio-net is a later milestone)');
+  let cmdline = v.append ?? '';
+  if (v.verbose && !/(^|\s)--verbose(\s|$)/.test(cmdline)) cmdline = `--verbose ${cmdline}`.trim();
+  let gdb: RunArgs['gdb'] = null;
+  if (v.gdb !== undefined) gdb = parseGdb(v.gdb);
+  else if (v.s) gdb = { host: '127.0.0.1', port: 1234 };
+  const timeout = v.timeout === undefined ? undefined : Number(v.timeout);
+  if (timeout !== undefined && !(timeout > 0)) throw new UsageError(`--timeout needs a positive number of seconds, got "${v.timeout}"`);
+  return {
+    kernel: parsed.positionals[0] ?? null,
+    cmdline,
+    cpus: v.smp === undefined ? 1 : parseIntArg('--smp', v.smp, 1, 64),
+    memMiB: v.memory === undefined ? 256 : parseMemory(v.memory),
+    verbose: !!v.verbose,
+    stopAtStart: !!v.S,
+    gdb,
+    maxInsns: v['max-insns'] === undefined ? undefined : parseIntArg('--max-insns', v['max-insns'], 1, Number.MAX_SAFE_INTEGER),
+    timeoutSec: timeout,
+    kvmclock: !v['no-kvmclock'],
+    x2apic: !!v.x2apic,
+    quiet: !!v.quiet,
+  };
+}

@@ -1,0 +1,87 @@
+#!/usr/bin/env node
+// osvemu command line: `osvemu run [KERNEL] ...` boots a PVH kernel headlessly and exits with a status
+// that says how the guest ended.
+import { readFileSync } from 'node:fs';
+import { ElfError } from '../machine/elf.js';
+import { Machine, MachineError, type RunResult, type StopCause } from '../machine/machine.js';
+import { parseRunArgs, UsageError, USAGE, type RunArgs } from './args.js';
+import { buildGuest } from './guest.js';
+import { startStatusLine } from './status.js';
+
+export const EXIT: Record<StopCause | 'error' | 'usage', number> = {
+  poweroff: 0, error: 1, usage: 2, halted: 3, 'triple-fault': 4, 'insn-limit': 5, timeout: 6, reset: 7,
+  unimplemented: 8, 'debug-exit': 0, match: 0, stopped: 1,
+};
+
+function fail(msg: string, code: number): number {
+  process.stderr.write(`osvemu: ${msg}\n`);
+  return code;
+}
+
+async function runCommand(args: RunArgs): Promise<number> {
+  const kernelPath = args.kernel ?? buildGuest('osvlike');
+  let kernel: Uint8Array;
+  try {
+    kernel = readFileSync(kernelPath);
+  } catch (e) {
+    return fail(`cannot read kernel ${kernelPath}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, EXIT.error);
+  }
+  let machine: Machine;
+  try {
+    machine = new Machine({
+      kernel, cmdline: args.cmdline, cpus: args.cpus, memMiB: args.memMiB, kvmclock: args.kvmclock, x2apic: args.x2apic,
+      serialOut: (b) => process.stdout.write(Uint8Array.of(b)),
+    });
+  } catch (e) {
+    if (e instanceof ElfError || e instanceof MachineError || e instanceof RangeError) return fail(`${kernelPath}: ${e.message}`, EXIT.error);
+    throw e;
+  }
+  if (args.gdb) {
+    const { attachGdb } = await import('./gdb.js');
+    await attachGdb(machine, args.gdb, args.stopAtStart);
+  }
+  if (process.stdin.isTTY) {
+    process.stdin.on('data', (d: Buffer) => machine.serialInput(d));
+    process.stdin.unref();
+  }
+  const status = startStatusLine(machine, args.verbose);
+  let result: RunResult;
+  try {
+    result = await machine.runAsync({ maxInsns: args.maxInsns, timeoutMs: args.timeoutSec === undefined ? undefined : args.timeoutSec * 1000 });
+  } finally {
+    status.stop();
+  }
+  if (args.verbose) {
+    process.stderr.write(`osvemu: ${result.instructions} instructions, ${(result.virtualNs / 1e6).toFixed(3)} ms virtual time\n`);
+  }
+  if (result.cause === 'debug-exit') return machine.exitStatus;
+  if (result.cause !== 'poweroff') process.stderr.write(`osvemu: ${result.message}\n`);
+  return EXIT[result.cause];
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return cmd === undefined ? EXIT.usage : 0;
+  }
+  if (cmd !== 'run') return fail(`unknown command "${cmd}"\n${USAGE}`, EXIT.usage);
+  let args: RunArgs;
+  try {
+    args = parseRunArgs(rest);
+  } catch (e) {
+    if (e instanceof UsageError) return fail(e.message, EXIT.usage);
+    throw e;
+  }
+  try {
+    return await runCommand(args);
+  } catch (e) {
+    return fail((e as Error).message.split('\n')[0], EXIT.error);
+  }
+}
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+  // Sockets (gdb) or stdin may keep the loop alive after the guest ended.
+  setImmediate(() => process.exit(code));
+});

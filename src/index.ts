@@ -1,0 +1,6 @@
+// Public Node API: build and run machines from test suites.
+export { Machine, MachineError } from './machine/machine.js';
+export type { MachineOptions, RunLimits, RunResult, StopCause, MachineState } from './machine/machine.js';
+export { Cpu } from './cpu/cpu.js';
+export { ElfError } from './machine/elf.js';
+export { buildGuest } from './cli/guest.js';
