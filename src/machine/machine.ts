@@ -74,9 +74,10 @@ export class Machine implements Clock {
   readonly cache: CodeCache;
   readonly cpus: Cpu[] = [];
   readonly execs: Exec[] = [];
-  readonly platform: PcPlatform;
-  readonly timers = new HeapTimerQueue();
-  readonly boot: PvhBoot;
+  // Replaced by reset(): read them through the machine, do not keep them.
+  platform!: PcPlatform;
+  timers!: HeapTimerQueue;
+  boot!: PvhBoot;
   readonly options: MachineOptions;
   state: MachineState = 'running';
   stateMessage = '';
@@ -94,6 +95,10 @@ export class Machine implements Clock {
   private readonly msrOut = new Int32Array(2);
   private readonly msrVal: MsrValue = { lo: 0, hi: 0 };
   private stopRequested = false;
+  /** Per vCPU: held by a debugger; the quantum loop skips it. */
+  readonly paused: boolean[] = [];
+  /** Set when a vCPU in debug mode (Exec.debug) ended the last slice: breakpoint, watchpoint or step. */
+  debugStop: { cpu: number; reason: number } | null = null;
 
   constructor(options: MachineOptions) {
     this.options = options;
@@ -106,6 +111,14 @@ export class Machine implements Clock {
     this.quantum = ncpu > 1 ? options.quantum ?? DEFAULT_QUANTUM : 1 << 30;
     this.mem = new PhysMem(memMiB * 1024 * 1024);
     this.cache = new CodeCache(this.mem);
+    this.build();
+  }
+
+  /** Everything a reset renews: the PVH load, vCPUs, devices, timers. */
+  private build(): void {
+    const options = this.options;
+    const ncpu = options.cpus ?? 1;
+    this.timers = new HeapTimerQueue();
     this.boot = preparePvhBoot({
       elfBytes: options.kernel, ram: this.mem.u8, ramSize: this.mem.size, cmdline: options.cmdline ?? '',
       acpi: { cpus: ncpu },
@@ -124,6 +137,7 @@ export class Machine implements Clock {
       this.execs.push(exec);
       sinks.push({ requestInterrupt: () => { exec.eventPending = true; } });
       this.waitingSipi.push(k !== 0);
+      this.paused.push(false);
     }
     const mem = this.mem;
     const physWriter: PhysMemory = {
@@ -149,6 +163,35 @@ export class Machine implements Clock {
     for (let k = 0; k < ncpu; k++) this.wireCpu(k, random32);
     this.resetBsp();
     for (let k = 1; k < ncpu; k++) this.cpus[k].halted = true;
+  }
+
+  /**
+   * Power-on reset in place (gdb's `monitor system_reset`): RAM cleared and the kernel loaded again by
+   * the PVH path, new vCPUs (Cpu/Exec objects) and devices, virtual time back to 0, state 'running'.
+   * Kept: the options, RAM buffer, code cache object, console text and listeners. Debug hooks
+   * (Exec.debug, Mmu.watch, paused) are not carried over: whoever set them sets them again.
+   */
+  reset(): void {
+    this.cache.dropAll();
+    this.mem.u8.fill(0);
+    this.mem.codePage.fill(0);
+    this.mem.onCodePageAdded = () => {};
+    this.cpus.length = 0;
+    this.execs.length = 0;
+    this.waitingSipi.length = 0;
+    this.paused.length = 0;
+    this.baseNs = this.lastNs = this.current = this.startIcount = 0;
+    this.state = 'running';
+    this.stateMessage = '';
+    this.exitStatus = 0;
+    this.stopRequested = false;
+    this.debugStop = null;
+    this.build();
+  }
+
+  /** Ends the run for good (gdb's `kill`): the machine is left in state 'stopped'. */
+  terminate(message: string): void {
+    this.finish('stopped', 1, message);
   }
 
   private wireCpu(k: number, random32: () => number): void {
@@ -273,15 +316,16 @@ export class Machine implements Clock {
       deliverNmi(cpu);
       return;
     }
+    const v = lapic.highestPendingVector();
+    if (v < 0) return;
     if (cpu.flagsRest & IF) {
-      const v = lapic.highestPendingVector();
-      if (v >= 0) {
-        lapic.acknowledge();
-        deliverInterrupt(cpu, v);
-      }
+      lapic.acknowledge();
+      deliverInterrupt(cpu, v);
+      // A lower-priority vector may still wait for this handler's EOI; EOI requests a new look itself.
+      return;
     }
-    // Something is still waiting (masked by IF or priority): look again after the next trace.
-    if (lapic.hasPendingEvent && (cpu.flagsRest & IF)) exec.eventPending = lapic.highestPendingVector() >= 0;
+    // Masked by IF: look again after every trace until sti/popf/iret opens the window (sti; hlt included).
+    exec.eventPending = true;
   }
 
   /** STARTUP: real mode at vector*4096, CS = vector << 8, IP = 0. */
@@ -362,7 +406,6 @@ export class Machine implements Clock {
       for (let k = 0; k < this.cpus.length && this.state === 'running'; k++) {
         const cpu = this.cpus[k], exec = this.execs[k];
         if (cpu.halted && !exec.eventPending) continue;
-        anyRunnable = true;
         this.current = k;
         this.startIcount = cpu.icount;
         try {
@@ -375,12 +418,19 @@ export class Machine implements Clock {
           throw e;
         }
         ran = Math.max(ran, cpu.icount - this.startIcount);
+        // A halted vCPU whose pending interrupt is masked made no progress: it does not keep time running.
+        if (!cpu.halted || cpu.icount !== this.startIcount) anyRunnable = true;
       }
       if (this.state !== 'running') break;
       this.current = 0;
       this.startIcount = this.cpus[0].icount;
       if (anyRunnable) this.baseNs += Math.max(ran, 1) * NS_PER_INSN;
       else {
+        if (this.cpus.every((c) => c.halted && !(c.flagsRest & IF))) {
+          const cpu = this.cpus[0];
+          this.finish('halted', 3, `all vCPUs halted with interrupts disabled (guest abort?) at rip=0x${cpu.rip.toString(16)}`);
+          break;
+        }
         if (next === Infinity) {
           const cpu = this.cpus[0];
           const why = cpu.flagsRest & IF ? 'all vCPUs halted with no timer pending'
