@@ -51,11 +51,27 @@ export function parseGdb(v: string): { host: string; port: number } {
   return { host, port };
 }
 
+const VALUE_OPTIONS: Record<string, string> = {
+  '-e': 'append', '--append': 'append', '-c': 'smp', '--smp': 'smp', '-m': 'memory', '--memory': 'memory',
+  '--gdb': 'gdb', '--max-insns': 'max-insns', '--timeout': 'timeout', '--disk': 'disk', '--net': 'net',
+};
+
+/** Binds each value option to the next word, so `-e "--verbose /hello"` works as with run.py. */
+function bindValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let k = 0; k < argv.length; k++) {
+    const name = VALUE_OPTIONS[argv[k]];
+    if (name !== undefined && k + 1 < argv.length) out.push(`--${name}=${argv[++k]}`);
+    else out.push(argv[k]);
+  }
+  return out;
+}
+
 export function parseRunArgs(argv: string[]): RunArgs {
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv,
+      args: bindValues(argv),
       allowPositionals: true,
       strict: true,
       options: {
