@@ -1,0 +1,33 @@
+/**
+ * Wire-OR of several level-triggered sources onto one interrupt input (PCI INTx lines sharing
+ * an IOAPIC pin). The target is asserted while at least one source is, so one device lowering
+ * its line cannot hide another's pending interrupt.
+ */
+import type { IrqLine } from './bus.js';
+
+export class SharedIrq {
+  private asserted = 0;
+
+  constructor(private readonly target: IrqLine) {}
+
+  /** A new source input. Each source must be used by one device only. */
+  source(): IrqLine {
+    let up = false;
+    return {
+      raise: () => {
+        if (up) return;
+        up = true;
+        if (this.asserted++ === 0) this.target.raise();
+      },
+      lower: () => {
+        if (!up) return;
+        up = false;
+        if (--this.asserted === 0) this.target.lower();
+      },
+    };
+  }
+
+  get level(): boolean {
+    return this.asserted > 0;
+  }
+}
