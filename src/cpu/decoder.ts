@@ -240,15 +240,16 @@ const lenDecoder = new Decoder();
 const lenInsn = new Insn(opUD);
 
 /**
- * Length of the instruction at bytes[offset], or -1 when the encoding is invalid (#UD) or longer than 15
- * bytes. Valid but unimplemented instructions still report their length.
+ * Length of the instruction at bytes[offset], or -1 when the encoding is invalid (#UD), longer than 15 bytes,
+ * or not implemented by osvemu (which then stops with an "unimplemented instruction" report when executing it).
  */
 export function decodeLength(bytes: Uint8Array, offset: number, mode: 16 | 32 | 64): number {
   lenDecoder.limit = bytes.length;
   lenDecoder.more = null;
   try {
     const n = lenDecoder.decode(bytes, offset, mode, lenInsn);
-    if (lenInsn.h === opUD) return -1;
+    // Encodings osvemu does not implement would raise #UD-like errors here: it does not claim them valid.
+    if (lenInsn.h === opUD || !lenDecoder.implemented) return -1;
     return n;
   } catch (e) {
     if (e === NEED_MORE_BYTES || e === INSN_TOO_LONG) return -1;
