@@ -5,7 +5,7 @@
 import { EA_16, EA_32, EA_32L, EA_64, EA_NONE, EA_RIP, Handler, Insn } from './insn.js';
 import type { DecodeFn } from './optable.js';
 import { DS, SS } from './regs.js';
-import { opUD } from './ops/invalid.js';
+import { opUD, opUnimplemented } from './ops/invalid.js';
 import { MAP0F, MAP0F38, MAP0F3A, MAP1, MAP1_LEGACY } from './optable.js';
 
 /** Raised while decoding when the bytes run past what could be fetched (the run loop turns it into #PF). */
@@ -234,7 +234,7 @@ export class Decoder {
 }
 
 // Ops modules register their decode functions when imported.
-import './ops/index.js';
+import './ops/hot.js';
 
 const lenDecoder = new Decoder();
 const lenInsn = new Insn(opUD);
@@ -248,8 +248,9 @@ export function decodeLength(bytes: Uint8Array, offset: number, mode: 16 | 32 | 
   lenDecoder.more = null;
   try {
     const n = lenDecoder.decode(bytes, offset, mode, lenInsn);
-    // Encodings osvemu does not implement would raise #UD-like errors here: it does not claim them valid.
-    if (lenInsn.h === opUD || !lenDecoder.implemented) return -1;
+    // Encodings osvemu does not implement (no module claims them, or a module marks them opUnimplemented, like the
+    // MMX forms) stop the machine when executed: decodeLength does not claim them valid.
+    if (lenInsn.h === opUD || lenInsn.h === opUnimplemented || !lenDecoder.implemented) return -1;
     return n;
   } catch (e) {
     if (e === NEED_MORE_BYTES || e === INSN_TOO_LONG) return -1;

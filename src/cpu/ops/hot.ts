@@ -1,0 +1,248 @@
+// Fast paths for the commonest register forms, chosen after the generic decode: the generic handlers
+// dispatch on the ALU operation and operand size at run time; these do one thing each. Each fast handler
+// leaves exactly the state (registers and lazy flags) its generic twin would.
+import type { Cpu } from '../cpu.js';
+import { getCF, getZF, K_ADD, K_DEC, K_INC, K_LOGIC, K_SUB, LF_AHI, LF_ALO, LF_BHI, LF_BLO, LF_CIN, LF_OP, LF_RHI, LF_RLO } from '../flags.js';
+import type { Insn } from '../insn.js';
+import { raiseGP } from '../exceptions.js';
+import { MAP0F, MAP1, type DecodeFn } from '../optable.js';
+import './index.js';
+
+const OP_ADD = 0, OP_OR = 1, OP_AND = 4, OP_SUB = 5, OP_XOR = 6, OP_CMP = 7, OP_TEST = 8;
+
+// ---- 64-bit: destination i.rm, source i.reg (or the immediate) --------------------------------------
+function record64(lf: Int32Array, kind: number, aLo: number, aHi: number, bLo: number, bHi: number, lo: number, hi: number): void {
+  lf[LF_OP] = (kind << 2) | 3;
+  lf[LF_ALO] = aLo; lf[LF_AHI] = aHi;
+  lf[LF_BLO] = bLo; lf[LF_BHI] = bHi;
+  lf[LF_RLO] = lo; lf[LF_RHI] = hi;
+  lf[LF_CIN] = 0;
+}
+
+function addSub64(cpu: Cpu, d: number, bLo: number, bHi: number, sub: boolean, write: boolean): void {
+  const r = cpu.r32;
+  const aLo = r[2 * d], aHi = r[2 * d + 1];
+  let lo: number, hi: number;
+  if (sub) {
+    const s = (aLo >>> 0) - (bLo >>> 0);
+    lo = s | 0;
+    hi = (aHi - bHi - (s < 0 ? 1 : 0)) | 0;
+  } else {
+    const s = (aLo >>> 0) + (bLo >>> 0);
+    lo = s | 0;
+    hi = (aHi + bHi + (s > 0xffffffff ? 1 : 0)) | 0;
+  }
+  record64(cpu.lf, sub ? K_SUB : K_ADD, aLo, aHi, bLo, bHi, lo, hi);
+  if (write) { r[2 * d] = lo; r[2 * d + 1] = hi; }
+}
+
+function add64rr(cpu: Cpu, i: Insn): void { addSub64(cpu, i.rm, cpu.r32[2 * i.reg], cpu.r32[2 * i.reg + 1], false, true); }
+function sub64rr(cpu: Cpu, i: Insn): void { addSub64(cpu, i.rm, cpu.r32[2 * i.reg], cpu.r32[2 * i.reg + 1], true, true); }
+function cmp64rr(cpu: Cpu, i: Insn): void { addSub64(cpu, i.rm, cpu.r32[2 * i.reg], cpu.r32[2 * i.reg + 1], true, false); }
+function add64ri(cpu: Cpu, i: Insn): void { addSub64(cpu, i.rm, i.imm, i.immHi, false, true); }
+function sub64ri(cpu: Cpu, i: Insn): void { addSub64(cpu, i.rm, i.imm, i.immHi, true, true); }
+function cmp64ri(cpu: Cpu, i: Insn): void { addSub64(cpu, i.rm, i.imm, i.immHi, true, false); }
+
+function logic64(cpu: Cpu, d: number, lo: number, hi: number, bLo: number, bHi: number, write: boolean): void {
+  record64(cpu.lf, K_LOGIC, cpu.r32[2 * d], cpu.r32[2 * d + 1], bLo, bHi, lo, hi);
+  if (write) { cpu.r32[2 * d] = lo; cpu.r32[2 * d + 1] = hi; }
+}
+function and64rr(cpu: Cpu, i: Insn): void {
+  const r = cpu.r32, d = i.rm, s = i.reg;
+  logic64(cpu, d, r[2 * d] & r[2 * s], r[2 * d + 1] & r[2 * s + 1], r[2 * s], r[2 * s + 1], true);
+}
+function or64rr(cpu: Cpu, i: Insn): void {
+  const r = cpu.r32, d = i.rm, s = i.reg;
+  logic64(cpu, d, r[2 * d] | r[2 * s], r[2 * d + 1] | r[2 * s + 1], r[2 * s], r[2 * s + 1], true);
+}
+function xor64rr(cpu: Cpu, i: Insn): void {
+  const r = cpu.r32, d = i.rm, s = i.reg;
+  logic64(cpu, d, r[2 * d] ^ r[2 * s], r[2 * d + 1] ^ r[2 * s + 1], r[2 * s], r[2 * s + 1], true);
+}
+function test64rr(cpu: Cpu, i: Insn): void {
+  const r = cpu.r32, d = i.rm, s = i.reg;
+  logic64(cpu, d, r[2 * d] & r[2 * s], r[2 * d + 1] & r[2 * s + 1], r[2 * s], r[2 * s + 1], false);
+}
+function and64ri(cpu: Cpu, i: Insn): void {
+  const r = cpu.r32, d = i.rm;
+  logic64(cpu, d, r[2 * d] & i.imm, r[2 * d + 1] & i.immHi, i.imm, i.immHi, true);
+}
+
+// ---- 32-bit -----------------------------------------------------------------------------------------
+function record32(lf: Int32Array, kind: number, a: number, b: number, res: number): void {
+  lf[LF_OP] = (kind << 2) | 2;
+  lf[LF_ALO] = a;
+  lf[LF_BLO] = b;
+  lf[LF_RLO] = res;
+  lf[LF_CIN] = 0;
+}
+function add32rr(cpu: Cpu, i: Insn): void {
+  const r = cpu.r32, a = r[2 * i.rm], b = r[2 * i.reg], v = (a + b) | 0;
+  record32(cpu.lf, K_ADD, a, b, v); r[2 * i.rm] = v; r[2 * i.rm + 1] = 0;
+}
+function sub32rr(cpu: Cpu, i: Insn): void {
+  const r = cpu.r32, a = r[2 * i.rm], b = r[2 * i.reg], v = (a - b) | 0;
+  record32(cpu.lf, K_SUB, a, b, v); r[2 * i.rm] = v; r[2 * i.rm + 1] = 0;
+}
+function cmp32rr(cpu: Cpu, i: Insn): void {
+  const r = cpu.r32, a = r[2 * i.rm], b = r[2 * i.reg];
+  record32(cpu.lf, K_SUB, a, b, (a - b) | 0);
+}
+function xor32rr(cpu: Cpu, i: Insn): void {
+  const r = cpu.r32, a = r[2 * i.rm], b = r[2 * i.reg], v = a ^ b;
+  record32(cpu.lf, K_LOGIC, a, b, v); r[2 * i.rm] = v; r[2 * i.rm + 1] = 0;
+}
+function test32rr(cpu: Cpu, i: Insn): void {
+  const r = cpu.r32, a = r[2 * i.rm], b = r[2 * i.reg];
+  record32(cpu.lf, K_LOGIC, a, b, a & b);
+}
+function cmp32ri(cpu: Cpu, i: Insn): void {
+  const a = cpu.r32[2 * i.rm];
+  record32(cpu.lf, K_SUB, a, i.imm, (a - i.imm) | 0);
+}
+
+// ---- inc/dec register ----------------------------------------------------------------------------------
+function incdec32(cpu: Cpu, i: Insn, dec: boolean): void {
+  const lf = cpu.lf, r = cpu.r32;
+  const cf = getCF(lf);
+  const a = r[2 * i.rm], v = dec ? (a - 1) | 0 : (a + 1) | 0;
+  lf[LF_OP] = ((dec ? K_DEC : K_INC) << 2) | 2;
+  lf[LF_ALO] = a; lf[LF_AHI] = 0; lf[LF_BLO] = 1; lf[LF_BHI] = 0; lf[LF_RLO] = v; lf[LF_RHI] = 0;
+  lf[LF_CIN] = cf;
+  r[2 * i.rm] = v; r[2 * i.rm + 1] = 0;
+}
+function inc32r(cpu: Cpu, i: Insn): void { incdec32(cpu, i, false); }
+function dec32r(cpu: Cpu, i: Insn): void { incdec32(cpu, i, true); }
+function incdec64(cpu: Cpu, i: Insn, dec: boolean): void {
+  const lf = cpu.lf, r = cpu.r32;
+  const cf = getCF(lf);
+  const lo = r[2 * i.rm], hi = r[2 * i.rm + 1];
+  const rlo = dec ? (lo - 1) | 0 : (lo + 1) | 0;
+  const rhi = dec ? (lo === 0 ? (hi - 1) | 0 : hi) : (lo === -1 ? (hi + 1) | 0 : hi);
+  lf[LF_OP] = ((dec ? K_DEC : K_INC) << 2) | 3;
+  lf[LF_ALO] = lo; lf[LF_AHI] = hi; lf[LF_BLO] = 1; lf[LF_BHI] = 0; lf[LF_RLO] = rlo; lf[LF_RHI] = rhi;
+  lf[LF_CIN] = cf;
+  r[2 * i.rm] = rlo; r[2 * i.rm + 1] = rhi;
+}
+function inc64r(cpu: Cpu, i: Insn): void { incdec64(cpu, i, false); }
+function dec64r(cpu: Cpu, i: Insn): void { incdec64(cpu, i, true); }
+
+// ---- je / jne ------------------------------------------------------------------------------------------
+function je(cpu: Cpu, i: Insn): void { if (getZF(cpu.lf)) cpu.rip += i.imm; }
+function jne(cpu: Cpu, i: Insn): void { if (!getZF(cpu.lf)) cpu.rip += i.imm; }
+
+// ---- 64-bit stack: push/pop register, call rel32, ret ---------------------------------------------------
+const TWO32 = 4294967296;
+const CANON = 140737488355328; // 2^47
+/** Branch targets outside the canonical range fault at the branch, before anything changes. */
+function checkCanonical(cpu: Cpu, target: number): void {
+  if (target >= CANON || target < -CANON) raiseGP(cpu, 0);
+}
+function push64r(cpu: Cpu, i: Insn): void {
+  const r = cpu.r32;
+  const spLo = (r[8] >>> 0) - 8;
+  const spHi = spLo < 0 ? (r[9] - 1) | 0 : r[9];
+  cpu.mmu.write64(spHi * TWO32 + (spLo >>> 0), r[2 * i.reg], r[2 * i.reg + 1]);
+  r[8] = spLo | 0;
+  r[9] = spHi;
+}
+function pop64r(cpu: Cpu, i: Insn): void {
+  const r = cpu.r32;
+  const m = cpu.mmu;
+  const lo = m.read64(r[9] * TWO32 + (r[8] >>> 0));
+  const hi = m.hi;
+  const sp = (r[8] >>> 0) + 8;
+  if (sp > 0xffffffff) r[9] = (r[9] + 1) | 0;
+  r[8] = sp | 0;
+  // pop %rsp loads the popped value last.
+  r[2 * i.reg] = lo;
+  r[2 * i.reg + 1] = hi;
+}
+function call64(cpu: Cpu, i: Insn): void {
+  const r = cpu.r32;
+  const rip = cpu.rip;
+  checkCanonical(cpu, rip + i.imm);
+  const spLo = (r[8] >>> 0) - 8;
+  const spHi = spLo < 0 ? (r[9] - 1) | 0 : r[9];
+  cpu.mmu.write64(spHi * TWO32 + (spLo >>> 0), rip | 0, Math.floor(rip / TWO32) | 0);
+  r[8] = spLo | 0;
+  r[9] = spHi;
+  cpu.rip = rip + i.imm;
+}
+function ret64(cpu: Cpu, _i: Insn): void {
+  const r = cpu.r32;
+  const m = cpu.mmu;
+  const lo = m.read64(r[9] * TWO32 + (r[8] >>> 0));
+  const target = m.hi * TWO32 + (lo >>> 0);
+  checkCanonical(cpu, target);
+  const sp = (r[8] >>> 0) + 8;
+  if (sp > 0xffffffff) r[9] = (r[9] + 1) | 0;
+  r[8] = sp | 0;
+  cpu.rip = target;
+}
+
+// ---- wiring ----------------------------------------------------------------------------------------------
+const RR64: (((cpu: Cpu, i: Insn) => void) | null)[] = [add64rr, or64rr, null, null, and64rr, sub64rr, xor64rr, cmp64rr, test64rr];
+const RR32: (((cpu: Cpu, i: Insn) => void) | null)[] = [add32rr, null, null, null, null, sub32rr, xor32rr, cmp32rr, test32rr];
+
+/** Wraps the generic decoder of `op` with a post-pass that may pick a fast handler. */
+function refine(map: DecodeFn[], op: number, pick: (i: Insn, osz: number, regField: number) => void): void {
+  const generic = map[op];
+  map[op] = (d, i) => {
+    generic(d, i);
+    if (i.mem || d.lock) return;
+    pick(i, d.osz, d.regField);
+  };
+}
+
+for (const op of [OP_ADD, OP_OR, OP_AND, OP_SUB, OP_XOR, OP_CMP]) {
+  const base = op << 3;
+  // op r/m, reg: destination already in i.rm.
+  refine(MAP1, base + 1, (i, osz) => {
+    const h = osz === 64 ? RR64[op] : osz === 32 ? RR32[op] : null;
+    if (h) i.h = h;
+  });
+  // op reg, r/m: swap so the destination sits in i.rm (register operands only).
+  refine(MAP1, base + 3, (i, osz) => {
+    const h = osz === 64 ? RR64[op] : osz === 32 ? RR32[op] : null;
+    if (!h) return;
+    const t = i.reg; i.reg = i.rm; i.rm = t;
+    i.h = h;
+  });
+}
+refine(MAP1, 0x85, (i, osz) => {
+  if (osz === 64) i.h = test64rr;
+  else if (osz === 32) i.h = test32rr;
+});
+for (const op of [0x81, 0x83]) {
+  refine(MAP1, op, (i, osz, reg) => {
+    if (osz === 64) {
+      if (reg === OP_ADD) i.h = add64ri;
+      else if (reg === OP_SUB) i.h = sub64ri;
+      else if (reg === OP_CMP) i.h = cmp64ri;
+      else if (reg === OP_AND) i.h = and64ri;
+    } else if (osz === 32 && reg === OP_CMP) i.h = cmp32ri;
+  });
+}
+refine(MAP1, 0xFF, (i, osz, reg) => {
+  if (reg > 1) return;
+  if (osz === 64) i.h = reg === 0 ? inc64r : dec64r;
+  else if (osz === 32) i.h = reg === 0 ? inc32r : dec32r;
+});
+for (let k = 0; k < 8; k++) {
+  for (const [op, h] of [[0x50 + k, push64r], [0x58 + k, pop64r]] as const) {
+    const generic = MAP1[op];
+    MAP1[op] = (d, i) => { generic(d, i); if (d.mode === 64 && i.size === 64) i.h = h; };
+  }
+}
+for (const [op, h] of [[0xE8, call64], [0xC3, ret64]] as const) {
+  const generic = MAP1[op];
+  MAP1[op] = (d, i) => { generic(d, i); if (d.mode === 64 && i.size === 64) i.h = h; };
+}
+for (const [map, op] of [[MAP1, 0x74], [MAP1, 0x75], [MAP0F, 0x84], [MAP0F, 0x85]] as const) {
+  const generic = map[op];
+  map[op] = (d, i) => {
+    generic(d, i);
+    if (d.mode === 64) i.h = (op & 1) ? jne : je;
+  };
+}
