@@ -17,6 +17,8 @@
 #define CR0_TS (1 << 3)
 #define CR0_NE (1 << 5)
 #define CR0_WP (1 << 16)
+#define CR0_NW (1 << 29)
+#define CR0_CD (1 << 30)
 #define CR0_PG 0x80000000
 
 #define CR4_PSE (1 << 4)

@@ -5,8 +5,17 @@
 struct boot_info boot_info;
 static int n_pass, n_fail;
 
-void *memset(void *d, int c, size_t n) { uint8_t *p = d; while (n--) *p++ = (uint8_t)c; return d; }
-void *memcpy(void *d, const void *s, size_t n) { uint8_t *p = d; const uint8_t *q = s; while (n--) *p++ = *q++; return d; }
+/* rep stos/movs: one instruction per call for an emulator, and it exercises them. */
+void *memset(void *d, int c, size_t n) {
+	void *p = d;
+	asm volatile("cld; rep stosb" : "+D"(p), "+c"(n) : "a"(c) : "memory");
+	return d;
+}
+void *memcpy(void *d, const void *s, size_t n) {
+	void *p = d;
+	asm volatile("cld; rep movsb" : "+D"(p), "+S"(s), "+c"(n) :: "memory");
+	return d;
+}
 int memcmp(const void *a, const void *b, size_t n) {
 	const uint8_t *p = a, *q = b;
 	for (; n; n--, p++, q++) if (*p != *q) return *p - *q;

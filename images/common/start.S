@@ -19,7 +19,9 @@
 	.code32
 	.globl pvh_entry32
 pvh_entry32:
-	/* Record the CPU state the loader handed us, before changing anything. */
+	/* Record the CPU state the loader handed us, before changing anything
+	 * but ESP: PVH leaves it undefined, and pushf needs a stack. */
+	mov $boot_stack_top, %esp
 	mov %ebx, boot_start_info
 	mov %cr0, %eax
 	mov %eax, boot_entry_cr0
@@ -33,9 +35,15 @@ pvh_entry32:
 1:	movl $0, ap_mode
 	jmp enter_long_mode
 
-/* The SMP trampoline lands here (32-bit, flat CS 0x18) on an application processor. */
+/* The SMP trampoline lands here (32-bit, flat CS 0x18) on an application
+ * processor. DS still holds its real-mode descriptor (limit 64 KiB), so load
+ * flat data segments before touching memory above 64 KiB. */
 	.globl ap_entry32
 ap_entry32:
+	mov $GDT_DATA, %eax
+	mov %eax, %ds
+	mov %eax, %es
+	mov %eax, %ss
 	lgdt gdt_desc
 	movl $1, ap_mode
 
@@ -57,7 +65,8 @@ enter_long_mode:
 	wrmsr
 	mov %cr0, %eax
 	or $(CR0_PE | CR0_MP | CR0_NE | CR0_WP | CR0_PG), %eax
-	and $~(CR0_EM | CR0_TS), %eax
+	/* An AP comes out of INIT with CD|NW set: clear them (and EM, TS). */
+	and $~(CR0_EM | CR0_TS | CR0_NW | CR0_CD), %eax
 	mov %eax, %cr0
 	ljmp $GDT_CODE64, $entry64
 

@@ -43,7 +43,6 @@ void print_backtrace() {
 
 }
 
-void vkprintf_early(const char* fmt, va_list ap);
 
 void abort(const char* fmt, ...) {
     bool expected = false;

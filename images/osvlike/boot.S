@@ -31,12 +31,15 @@ hvm_xen_start:
 	call enter_long_mode32
 	ljmp $0x08, $(start64 - SHIFT)
 
-	/* From the SMP trampoline: flat 32-bit CS 0x18. */
+	/* From the SMP trampoline: flat 32-bit CS 0x18. DS still holds its
+	 * real-mode descriptor (limit 64 KiB): load flat segments first. */
 	.globl start32_ap
 start32_ap:
-	lgdt gdt32_desc - SHIFT
 	mov $0x10, %eax
+	mov %eax, %ds
+	mov %eax, %es
 	mov %eax, %ss
+	lgdt gdt32_desc - SHIFT
 	mov $(smpboot_stack32 - SHIFT), %esp
 	call enter_long_mode32
 	ljmp $0x08, $(start64_ap - SHIFT)

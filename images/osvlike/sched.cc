@@ -289,11 +289,12 @@ void thread::switch_to(thread* next) {
 
 // --- interrupts ---
 
-static std::atomic<bool> in_nmi_halt;
+// How many CPUs took the abort NMI (visible to a debugger).
+std::atomic<unsigned> nmi_halted_cpus;
 
 // Other CPUs land here when the aborting CPU sends NMI to all-but-self.
 void nmi(exception_frame* f) {
-    in_nmi_halt = true;
+    nmi_halted_cpus++;
     processor::halt_no_interrupts();
 }
 

@@ -1,5 +1,6 @@
 // Command-line parsing for `osvemu run`, in the spellings QEMU and OSv's scripts/run.py users type.
 import { parseArgs } from 'node:util';
+import { parseGdbAddress } from '../gdbstub/address.js';
 
 export interface RunArgs {
   kernel: string | null;
@@ -43,12 +44,12 @@ function parseIntArg(name: string, v: string, min: number, max: number): number 
 }
 
 export function parseGdb(v: string): { host: string; port: number } {
-  // Accept QEMU's forms too: tcp::1234, tcp:HOST:PORT.
-  const s = v.replace(/^tcp:/, '');
-  const i = s.lastIndexOf(':');
-  const host = i >= 0 ? s.slice(0, i) || '127.0.0.1' : '127.0.0.1';
-  const port = parseIntArg('--gdb port', i >= 0 ? s.slice(i + 1) : s, 1, 65535);
-  return { host, port };
+  // Accepts PORT, HOST:PORT, [v6]:PORT and QEMU's tcp::PORT / tcp:HOST:PORT (src/gdbstub/address.ts).
+  try {
+    return parseGdbAddress(v);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
 }
 
 const VALUE_OPTIONS: Record<string, string> = {

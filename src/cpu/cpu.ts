@@ -147,7 +147,8 @@ export class Cpu implements FaultState {
     const pe = (this.cr0 & 1) !== 0;
     this.mode = !pe ? 16 : long && csL ? 64 : csD ? 32 : 16;
     const flat = this.mode === 64;
-    for (const s of [ES, CS, SS, DS]) this.segBase[s] = flat ? 0 : this.segDescBase[s];
+    const b = this.segBase, d = this.segDescBase;
+    b[ES] = flat ? 0 : d[ES]; b[CS] = flat ? 0 : d[CS]; b[SS] = flat ? 0 : d[SS]; b[DS] = flat ? 0 : d[DS];
     if (!flat) {
       this.segBase[FS] = this.segDescBase[FS];
       this.segBase[GS] = this.segDescBase[GS];

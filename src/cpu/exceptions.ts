@@ -25,6 +25,17 @@ export function raiseTrap(s: FaultState, vector: number): never {
   throw CPU_TRAP;
 }
 
+/** excError of a software interrupt (int n, int3, into): no error code, and the gate's DPL is checked. */
+export const EXC_SOFT_INT = -2;
+
+/** Raises a software interrupt: like a trap, but delivery checks the gate DPL against CPL. */
+export function raiseSoftInt(s: FaultState, vector: number): never {
+  s.excVector = vector;
+  s.excError = EXC_SOFT_INT;
+  s.excAddr = 0;
+  throw CPU_TRAP;
+}
+
 /** Thrown when the guest executes something osvemu does not implement (not a guest #UD). */
 export class Unimplemented extends Error {
   constructor(what: string) {

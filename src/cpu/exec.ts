@@ -7,6 +7,7 @@ import { Decoder, INSN_TOO_LONG, NEED_MORE_BYTES } from './decoder.js';
 import { CPU_FAULT, CPU_TRAP, raise, Unimplemented } from './exceptions.js';
 import { Insn } from './insn.js';
 import { opUD } from './ops/invalid.js';
+import { stackSegmentFault } from './operands.js';
 import { CS, VEC_GP } from './regs.js';
 
 export const STOP_NONE = 0;
@@ -18,6 +19,29 @@ export const STOP_HALT = 2;
 export const STOP_FAULT = 3;
 /** Something outside asked the vCPU to stop (debugger, power-off, device). */
 export const STOP_REQUEST = 4;
+/** Debug mode: RIP reached a breakpoint (the instruction there has not run). */
+export const STOP_BREAK = 5;
+/** Debug mode: the last instruction accessed a watched address (it completed). */
+export const STOP_WATCH = 6;
+/** Debug mode: the single step asked for is done. */
+export const STOP_STEP = 7;
+
+/**
+ * What the run loop consults while a debugger is attached (Exec.debug). Breakpoints live here, not in
+ * guest memory, so they work before the code is loaded, in any mode and on any page.
+ */
+export interface ExecDebug {
+  /** Breakpoint addresses as cpu.rip holds them (64-bit addresses are signed numbers). */
+  readonly breaks: ReadonlySet<number>;
+  /** Run one instruction, then stop with STOP_STEP (cleared when the step is done). */
+  step: boolean;
+  /** While stepping, take pending interrupts: the step then ends on the handler's first instruction. */
+  stepIrq: boolean;
+  /** RIP whose breakpoint is not checked before the first instruction after a resume (x86 RF); NaN: none. */
+  skipRip: number;
+  /** Set by the MMU's watch hook when an access touched a watched range. */
+  watchHit: boolean;
+}
 
 const decoder = new Decoder();
 const crossBuf = new Uint8Array(32);
@@ -39,21 +63,33 @@ export class Exec {
   /** Set by devices and IPIs; the loop calls onEvent between traces while it is true. */
   eventPending = false;
   onEvent: (cpu: Cpu) => void = () => { this.eventPending = false; };
+  /** Non-null while a debugger is attached: run() then takes the checked loop (runDebug). */
+  debug: ExecDebug | null = null;
 
   constructor(cpu: Cpu, cache: CodeCache) {
     this.cpu = cpu;
     this.cache = cache;
+    // A page that (again) holds decoded code must lose this vCPU's write shortcuts to it, so that the next
+    // write takes the slow path and drops the stale decodes (self- and cross-modifying code).
+    const mem = cache.mem, prev = mem.onCodePageAdded;
+    mem.onCodePageAdded = (ppn) => { prev(ppn); cpu.mmu.dropWritesTo(ppn * 4096); };
   }
 
   /** Runs up to about `budget` instructions (whole traces); returns the stop reason. */
   run(budget: number): number {
+    if (this.debug !== null) return this.runDebug(budget, this.debug);
     const cpu = this.cpu;
     const end = cpu.icount + budget;
     this.stopReason = STOP_NONE;
     while (this.stopReason === STOP_NONE) {
-      // After sti / mov ss one more instruction (trace) runs before interrupts are looked at: sti; hlt.
-      if (cpu.intShadow) cpu.intShadow = false;
-      else if (this.eventPending) {
+      // After sti / mov ss exactly one more instruction runs before a pending event is looked at (sti; hlt).
+      if (cpu.intShadow) {
+        cpu.intShadow = false;
+        if (this.eventPending && !cpu.halted) {
+          this.step();
+          continue;
+        }
+      } else if (this.eventPending) {
         this.onEvent(cpu);
         if (this.stopReason !== STOP_NONE) break;
       }
@@ -68,14 +104,17 @@ export class Exec {
         continue;
       }
       const ins = t.insns, n = t.n;
+      const cache = this.cache, gen = cache.gen;
       let k = 0;
       try {
         for (; k < n; k++) {
           const i = ins[k];
           cpu.rip += i.len;
           i.h(cpu, i);
+          // A write dropped decoded code (maybe this trace's own page): continue from fresh decodes.
+          if (cache.gen !== gen) { k++; break; }
         }
-        cpu.icount += n;
+        cpu.icount += k;
       } catch (e) {
         if (e === CPU_TRAP) {
           cpu.icount += k + 1;
@@ -83,11 +122,83 @@ export class Exec {
           cpu.rip -= ins[k].len;
           cpu.icount += k;
           if (e !== CPU_FAULT) throw e;
+          stackSegmentFault(cpu, ins[k]);
         }
         this.onException(cpu);
       }
     }
     return this.stopReason;
+  }
+
+  /**
+   * run() with a debugger attached: the same trace loop, with a breakpoint check before and a
+   * watchpoint / single-step check after every instruction. Kept apart so run() pays nothing for it.
+   */
+  private runDebug(budget: number, dbg: ExecDebug): number {
+    const cpu = this.cpu;
+    const end = cpu.icount + budget;
+    const breaks = dbg.breaks;
+    this.stopReason = STOP_NONE;
+    dbg.watchHit = false;
+    while (this.stopReason === STOP_NONE) {
+      if (cpu.intShadow) cpu.intShadow = false;
+      // A step keeps interrupts pending unless asked (as QEMU); a halted vCPU can only wake through one.
+      else if (this.eventPending && (!dbg.step || dbg.stepIrq || cpu.halted)) {
+        const rip = cpu.rip, halted = cpu.halted;
+        this.onEvent(cpu);
+        if (this.stopReason !== STOP_NONE) break;
+        if (dbg.step && (cpu.rip !== rip || (halted && !cpu.halted))) { this.endStep(dbg); break; }
+      }
+      if (cpu.halted) { this.stopReason = STOP_HALT; break; }
+      if (cpu.icount >= end && !dbg.step) { this.stopReason = STOP_BUDGET; break; }
+      let t: Trace;
+      try {
+        t = this.lookup();
+      } catch (e) {
+        if (e !== CPU_FAULT) throw e;
+        this.onException(cpu);
+        if (dbg.step && this.stopReason === STOP_NONE) this.endStep(dbg);
+        continue;
+      }
+      const ins = t.insns, n = t.n;
+      const cache = this.cache, gen = cache.gen;
+      let k = 0;
+      try {
+        for (; k < n; k++) {
+          const rip = cpu.rip;
+          if (breaks.size !== 0 && breaks.has(rip) && rip !== dbg.skipRip) { this.stopReason = STOP_BREAK; break; }
+          dbg.skipRip = NaN;
+          const i = ins[k];
+          cpu.rip += i.len;
+          i.h(cpu, i);
+          if (dbg.watchHit) { k++; this.stopReason = STOP_WATCH; dbg.step = false; break; }
+          if (dbg.step) { k++; this.endStep(dbg); break; }
+          if (cache.gen !== gen) { k++; break; }
+        }
+        cpu.icount += k;
+      } catch (e) {
+        if (e === CPU_TRAP) {
+          cpu.icount += k + 1;
+        } else {
+          cpu.rip -= ins[k].len;
+          cpu.icount += k;
+          if (e !== CPU_FAULT) throw e;
+          stackSegmentFault(cpu, ins[k]);
+        }
+        dbg.skipRip = NaN;
+        this.onException(cpu);
+        if (this.stopReason === STOP_NONE) {
+          if (dbg.watchHit) { this.stopReason = STOP_WATCH; dbg.step = false; }
+          else if (dbg.step) this.endStep(dbg);
+        }
+      }
+    }
+    return this.stopReason;
+  }
+
+  private endStep(dbg: ExecDebug): void {
+    dbg.step = false;
+    this.stopReason = STOP_STEP;
   }
 
   /** Runs exactly one instruction (debugger stepping); returns the stop reason. */
@@ -112,6 +223,7 @@ export class Exec {
       else {
         cpu.rip -= i.len;
         if (e !== CPU_FAULT) throw e;
+        stackSegmentFault(cpu, i);
       }
       this.onException(cpu);
     }

@@ -12,6 +12,20 @@ const CANON_LIMIT = 140737488355328; // 2^47
 
 export const ACC_READ = 0, ACC_WRITE = 1, ACC_EXEC = 2;
 
+/**
+ * Debugger data watchpoints (Mmu.watch, set only while a debugger has some). Pages holding a watched
+ * byte are kept out of the TLB, so every access to them reaches translate(), which reports it here.
+ */
+export interface WatchHook {
+  /** True when the linear page at `page` holds a watched byte. */
+  pageWatched(page: number): boolean;
+  /** An access of `size` bytes at `lin` (0: unknown, somewhere in the page, e.g. a bulk string chunk). */
+  access(lin: number, size: number, acc: number): void;
+}
+
+/** Bits 39..51 of a paging entry, in its high dword: reserved above the 39-bit physical address width. */
+const RSVD_HI = 0x000fff80;
+
 // Page-fault error code bits.
 const PFE_P = 1, PFE_W = 2, PFE_U = 4, PFE_RSVD = 8, PFE_I = 16;
 
@@ -27,6 +41,8 @@ export class Mmu {
   readonly wOff = new Int32Array(TLB_SIZE);
   /** High half of the last 64-bit read. */
   hi = 0;
+  /** Non-null while a debugger has watchpoints (see WatchHook). */
+  watch: WatchHook | null = null;
 
   // Paging state, kept in step with CR0/CR3/CR4/EFER/CPL by the CPU.
   paging = false;
@@ -48,10 +64,16 @@ export class Mmu {
   fetchPage = NaN;
   fetchPhys = 0;
 
+  /** A 2 MiB / 1 GiB mapping was cached since the last flush (invlpg must then drop more than one slot). */
+  private largeCached = false;
+  private hugeCached = false;
+
   flush(): void {
     this.rTag.fill(NaN);
     this.wTag.fill(NaN);
     this.fetchPage = NaN;
+    this.largeCached = false;
+    this.hugeCached = false;
   }
 
   flushWrites(): void {
@@ -63,6 +85,23 @@ export class Mmu {
     this.rTag[idx] = NaN;
     this.wTag[idx] = NaN;
     this.fetchPage = NaN;
+    // The TLB holds 4 KiB slices of large pages: invalidating a large page must drop all of them.
+    if (this.hugeCached) { this.flush(); return; }
+    if (!this.largeCached) return;
+    const base = lin - (lin % 0x200000 + 0x200000) % 0x200000;
+    const first = Math.floor(base / PAGE_SIZE);
+    for (let k = 0; k < 512; k++) {
+      const j = (first + k) & TLB_MASK;
+      const r = this.rTag[j] - base, w = this.wTag[j] - base;
+      if (r >= 0 && r < 0x200000) this.rTag[j] = NaN;
+      if (w >= 0 && w < 0x200000) this.wTag[j] = NaN;
+    }
+  }
+
+  /** Drops write shortcuts to one physical page (it now holds decoded code: writes must take the slow path). */
+  dropWritesTo(physPage: number): void {
+    const wOff = this.wOff, wTag = this.wTag;
+    for (let j = 0; j < TLB_SIZE; j++) if (wOff[j] === physPage) wTag[j] = NaN;
   }
 
   // ---- fast paths -------------------------------------------------------------------------
@@ -159,26 +198,31 @@ export class Mmu {
 
   /** Checks that [lin, lin+len) is writable without writing (for instructions that must not fault halfway). */
   probeWrite(lin: number, len: number): void {
-    this.translate(lin, ACC_WRITE);
+    this.translate(lin, ACC_WRITE, len);
     const last = lin + len - 1;
-    if ((last - (last & 0xfff)) !== (lin - (lin & 0xfff))) this.translate(last, ACC_WRITE);
+    // A fault on the second page reports that page's first byte in CR2, as the hardware does.
+    const lastPage = last - (last & 0xfff);
+    if (lastPage !== (lin - (lin & 0xfff))) this.translate(lastPage, ACC_WRITE, 1);
   }
 
   probeRead(lin: number, len: number): void {
-    this.translate(lin, ACC_READ);
+    this.translate(lin, ACC_READ, len);
     const last = lin + len - 1;
-    if ((last - (last & 0xfff)) !== (lin - (lin & 0xfff))) this.translate(last, ACC_READ);
+    // A fault on the second page reports that page's first byte in CR2, as the hardware does.
+    const lastPage = last - (last & 0xfff);
+    if (lastPage !== (lin - (lin & 0xfff))) this.translate(lastPage, ACC_READ, 1);
   }
 
   // ---- slow paths -------------------------------------------------------------------------
   private slowRead(lin: number, size: number): number {
     const off = lin & 0xfff;
     if (off + size > PAGE_SIZE) {
+      this.probeRead(lin, size);
       let v = 0;
       for (let k = size - 1; k >= 0; k--) v = (v << 8) | this.readByteSlow(lin + k);
       return size === 4 ? v | 0 : v;
     }
-    const phys = this.translate(lin, ACC_READ);
+    const phys = this.translate(lin, ACC_READ, size);
     if (phys + size <= this.mem.size) {
       // translate() installed the TLB entry; retry through RAM directly.
       return size === 1 ? this.u8[phys] : size === 2 ? this.dv.getUint16(phys, true) : this.dv.getInt32(phys, true);
@@ -188,7 +232,7 @@ export class Mmu {
   }
 
   private readByteSlow(lin: number): number {
-    const phys = this.translate(lin, ACC_READ);
+    const phys = this.translate(lin, ACC_READ, 1);
     return this.mem.read8(phys);
   }
 
@@ -202,7 +246,7 @@ export class Mmu {
       this.hi = hi;
       return lo;
     }
-    const phys = this.translate(lin, ACC_READ);
+    const phys = this.translate(lin, ACC_READ, 8);
     if (phys + 8 <= this.mem.size) {
       this.hi = this.dv.getInt32(phys + 4, true);
       return this.dv.getInt32(phys, true);
@@ -216,10 +260,10 @@ export class Mmu {
     const off = lin & 0xfff;
     if (off + size > PAGE_SIZE) {
       this.probeWrite(lin, size);
-      for (let k = 0; k < size; k++) this.mem.write8(this.translate(lin + k, ACC_WRITE), (v >>> (8 * k)) & 0xff);
+      for (let k = 0; k < size; k++) this.mem.write8(this.translate(lin + k, ACC_WRITE, 1), (v >>> (8 * k)) & 0xff);
       return;
     }
-    const phys = this.translate(lin, ACC_WRITE);
+    const phys = this.translate(lin, ACC_WRITE, size);
     if (size === 1) this.mem.write8(phys, v);
     else if (size === 2) this.mem.write16(phys, v);
     else this.mem.write32(phys, v);
@@ -233,16 +277,17 @@ export class Mmu {
       this.slowWrite(lin + 4, 4, hi);
       return;
     }
-    const phys = this.translate(lin, ACC_WRITE);
+    const phys = this.translate(lin, ACC_WRITE, 8);
     this.mem.write32(phys, lo);
     this.mem.write32(phys + 4, hi);
   }
 
   /**
    * Linear to physical for one access; installs a TLB entry when the page is RAM and the access may use the
-   * fast path next time. Raises #PF (or #GP for non-canonical addresses).
+   * fast path next time. Raises #PF (or #GP for non-canonical addresses). `size` is the access size for
+   * watchpoints (0 = somewhere in the page).
    */
-  translate(lin: number, acc: number): number {
+  translate(lin: number, acc: number, size = 0): number {
     if (this.long && (lin >= CANON_LIMIT || lin < -CANON_LIMIT)) raise(this.fault, VEC_GP, 0);
     const off = lin & 0xfff;
     const page = lin - off;
@@ -252,7 +297,9 @@ export class Mmu {
     } else {
       physPage = this.walk(lin, acc);
     }
-    if (physPage + PAGE_SIZE <= this.mem.size) {
+    const w = this.watch;
+    if (w !== null) w.access(lin, size, acc);
+    if (physPage + PAGE_SIZE <= this.mem.size && (w === null || !w.pageWatched(page))) {
       const idx = (lin >>> 12) & TLB_MASK;
       if (acc === ACC_WRITE) {
         // Writes to pages holding decoded code must keep taking the slow path (it drops stale decodes).
@@ -274,6 +321,23 @@ export class Mmu {
     return this.walk(lin, ACC_EXEC) + off;
   }
 
+  /**
+   * Implicit supervisor access (descriptor tables, TSS) made while CPL is 3: translated with supervisor
+   * rights and not cached, so user-mode accesses never hit the entry.
+   */
+  translateSupervisor(lin: number, acc: number): number {
+    if (!this.user) return this.translate(lin, acc);
+    if (this.long && (lin >= CANON_LIMIT || lin < -CANON_LIMIT)) raise(this.fault, VEC_GP, 0);
+    const off = lin & 0xfff;
+    if (!this.paging) return (lin - off) % TWO32 + off;
+    this.user = false;
+    try {
+      return this.walk(lin, acc) + off;
+    } finally {
+      this.user = true;
+    }
+  }
+
   /** Walks the 4-level tables; returns the physical page base. Sets A (and D on writes). */
   private walk(lin: number, acc: number): number {
     const hiLin = Math.floor(lin / TWO32);
@@ -292,6 +356,8 @@ export class Mmu {
       if (ea + 8 > this.mem.size) this.pageFault(lin, acc, false, false);
       const lo = dv.getInt32(ea, true), hi = dv.getInt32(ea + 4, true);
       if (!(lo & 1)) this.pageFault(lin, acc, false, false);
+      // Address bits at or above MAXPHYADDR (39, CPUID 0x80000008) are reserved, as is PS in a PML4 entry.
+      if ((hi & RSVD_HI) || (level === 0 && (lo & 0x80))) this.pageFault(lin, acc, true, true);
       if (hi < 0) {
         if (!this.nxe) this.pageFault(lin, acc, true, true);
         nx = true;
@@ -300,7 +366,7 @@ export class Mmu {
       if (!(lo & 4)) user = false;
       const large = (lo & 0x80) !== 0 && level > 0;
       const last = level === 3 || large;
-      if (large && level === 1 && (lo & 0x3fffe000)) this.pageFault(lin, acc, true, true);
+      if (large && (lo & (level === 1 ? 0x3fffe000 : 0x1fe000))) this.pageFault(lin, acc, true, true);
       // Permission checks happen before A/D are written, as on hardware.
       if (last) {
         this.checkAccess(lin, acc, writable, user, nx);
@@ -309,6 +375,7 @@ export class Mmu {
         if (nlo !== lo) dv.setInt32(ea, nlo, true);
         const base = (hi & 0xfffff) * TWO32 + ((lo & 0xfffff000) >>> 0);
         if (level === 3) return base;
+        if (level === 2) this.largeCached = true; else this.hugeCached = true;
         const span = level === 2 ? 0x200000 : 0x40000000;
         const baseAligned = base - (base % span);
         return baseAligned + (loLin % span) - (loLin & 0xfff);

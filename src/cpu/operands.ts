@@ -2,8 +2,22 @@
 // inlines into the handlers; the ModRM form was fixed at decode time.
 import type { Cpu } from './cpu.js';
 import { EA_16, EA_32, EA_32L, EA_64, EA_RIP, Insn } from './insn.js';
+import { SS, VEC_GP, VEC_SS } from './regs.js';
 
 const TWO32 = 4294967296;
+const CANON = 140737488355328; // 2^47
+
+/**
+ * Run-loop hook for a faulting instruction (RIP already rewound, registers as before it): the MMU reports a
+ * non-canonical address as #GP(0), but when the memory operand is SS-based (rsp/rbp base) the hardware raises
+ * #SS(0). Fixed up here so that only the exception path pays. (push/pop/call/ret/enter/leave check their
+ * implicit stack accesses themselves, see stack.ts.)
+ */
+export function stackSegmentFault(cpu: Cpu, i: Insn): void {
+  if (cpu.excVector !== VEC_GP || cpu.excError !== 0 || !i.mem || i.seg !== SS || i.eaKind !== EA_64) return;
+  const a = ea(cpu, i);
+  if (a >= CANON || a < -CANON) cpu.excVector = VEC_SS;
+}
 
 /** Linear address of the instruction's memory operand. */
 export function ea(cpu: Cpu, i: Insn): number {

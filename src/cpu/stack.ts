@@ -1,10 +1,35 @@
 // Stack pushes and pops for each stack width: RSP in 64-bit mode, ESP in 32-bit code, SP in 16-bit code
 // (osvemu ties the stack width to the code mode, which is what OSv's boot and trampoline code use).
+// Stack accesses are SS-segment accesses: in 64-bit mode a non-canonical stack address raises #SS(0), not
+// #GP(0), and it is checked for the whole access before paging (so a push straddling the canonical boundary
+// is #SS even when the lower page is not mapped).
 import type { Cpu } from './cpu.js';
+import { raise } from './exceptions.js';
 import { readMem, writeMem } from './operands.js';
-import { SS } from './regs.js';
+import { SS, VEC_SS } from './regs.js';
 
 const TWO32 = 4294967296;
+const CANON = 140737488355328; // 2^47
+
+/**
+ * Linear address of an n-byte stack access at stack-pointer value `sp` (a number of the current stack width;
+ * 64-bit values signed, as getSp returns them). Raises #SS(0) for a non-canonical access in 64-bit mode.
+ */
+export function stackLin(cpu: Cpu, sp: number, n: number): number {
+  if (cpu.mode === 64) {
+    if (sp < -CANON || sp > CANON - n) raise(cpu, VEC_SS, 0);
+    return sp;
+  }
+  if (cpu.mode === 32) return ((sp >>> 0) + cpu.segBase[SS]) % TWO32;
+  return (sp & 0xffff) + cpu.segBase[SS];
+}
+
+/** `sp + delta` wrapped to the stack width (64-bit values stay plain signed numbers). */
+export function spAdd(cpu: Cpu, sp: number, delta: number): number {
+  if (cpu.mode === 64) return sp + delta;
+  if (cpu.mode === 32) return (sp + delta) >>> 0;
+  return (sp + delta) & 0xffff;
+}
 
 /** Pushes `size` bits (16/32/64); 64-bit values as halves. */
 export function push(cpu: Cpu, size: number, lo: number, hi: number): void {
@@ -13,7 +38,9 @@ export function push(cpu: Cpu, size: number, lo: number, hi: number): void {
   if (cpu.mode === 64) {
     const spLo = (r[8] >>> 0) - n;
     const spHi = spLo < 0 ? (r[9] - 1) | 0 : r[9];
-    writeMem(cpu, spHi * TWO32 + (spLo >>> 0), size, lo, hi);
+    const a = spHi * TWO32 + (spLo >>> 0);
+    if (a < -CANON || a > CANON - n) raise(cpu, VEC_SS, 0);
+    writeMem(cpu, a, size, lo, hi);
     r[8] = spLo | 0;
     r[9] = spHi;
   } else if (cpu.mode === 32) {
@@ -25,6 +52,13 @@ export function push(cpu: Cpu, size: number, lo: number, hi: number): void {
     writeMem(cpu, sp + cpu.segBase[SS], size, lo, hi);
     cpu.r16[16] = sp;
   }
+}
+
+/** Checks that a push of `size` bits would not fault (#SS, #PF), without changing anything. */
+export function probePush(cpu: Cpu, size: number): void {
+  const n = size >> 3;
+  const sp = spAdd(cpu, getSp(cpu), -n);
+  cpu.mmu.probeWrite(stackLin(cpu, sp, n), n);
 }
 
 /** Pops `size` bits; the high half of a 64-bit pop is left in cpu.mmu.hi. */
@@ -39,7 +73,11 @@ export function pop(cpu: Cpu, size: number): number {
 /** Reads the stack `offset` bytes above the top without popping. */
 export function peek(cpu: Cpu, size: number, offset: number): number {
   const r = cpu.r32;
-  if (cpu.mode === 64) return readMem(cpu, r[9] * TWO32 + (r[8] >>> 0) + offset, size);
+  if (cpu.mode === 64) {
+    const a = r[9] * TWO32 + (r[8] >>> 0) + offset;
+    if (a < -CANON || a > CANON - (size >> 3)) raise(cpu, VEC_SS, 0);
+    return readMem(cpu, a, size);
+  }
   if (cpu.mode === 32) return readMem(cpu, ((r[8] >>> 0) + offset + cpu.segBase[SS]) % TWO32, size);
   return readMem(cpu, ((cpu.r16[16] + offset) & 0xffff) + cpu.segBase[SS], size);
 }
@@ -65,4 +103,12 @@ export function getSp(cpu: Cpu): number {
   if (cpu.mode === 64) return r[9] * TWO32 + (r[8] >>> 0);
   if (cpu.mode === 32) return r[8] >>> 0;
   return cpu.r16[16];
+}
+
+/** Sets the stack pointer of the current width from a value getSp/spAdd produced (exact in 64-bit mode). */
+export function setSp(cpu: Cpu, v: number): void {
+  const r = cpu.r32;
+  if (cpu.mode === 64) { r[8] = v | 0; r[9] = Math.floor(v / TWO32) | 0; }
+  else if (cpu.mode === 32) r[8] = v | 0;
+  else cpu.r16[16] = v;
 }

@@ -2,7 +2,7 @@
 // platform devices, PVH boot of a kernel ELF, and virtual time derived from retired instructions.
 import { CodeCache } from '../cpu/codecache.js';
 import { Cpu } from '../cpu/cpu.js';
-import { Exec, STOP_FAULT, STOP_REQUEST } from '../cpu/exec.js';
+import { Exec, STOP_BREAK, STOP_FAULT, STOP_REQUEST } from '../cpu/exec.js';
 import { Unimplemented } from '../cpu/exceptions.js';
 import { PhysMem } from '../cpu/physmem.js';
 import { CS, DS, ES, FS, GS, IF, SS } from '../cpu/regs.js';
@@ -59,6 +59,8 @@ export interface RunResult {
 
 const MAX_MEM_MIB = PCI_HOLE_START / (1024 * 1024);
 const DEFAULT_QUANTUM = 2000;
+/** Timer deadlines a slice may jump to while no vCPU runs before it returns to its caller. */
+const MAX_IDLE_JUMPS = 10_000;
 /** Virtual nanoseconds per retired instruction (a 1 GHz, IPC-1 machine). */
 const NS_PER_INSN = 1;
 
@@ -108,7 +110,8 @@ export class Machine implements Clock {
     if (!Number.isInteger(memMiB) || memMiB < 16 || memMiB > MAX_MEM_MIB) {
       throw new MachineError(`bad memory size ${memMiB} MiB: use 16 to ${MAX_MEM_MIB} MiB`);
     }
-    this.quantum = ncpu > 1 ? options.quantum ?? DEFAULT_QUANTUM : 1 << 30;
+    // One vCPU still ends a quantum every 2^20 instructions, so a slice (runAsync, gdb) returns in bounded time.
+    this.quantum = ncpu > 1 ? options.quantum ?? DEFAULT_QUANTUM : 1 << 20;
     this.mem = new PhysMem(memMiB * 1024 * 1024);
     this.cache = new CodeCache(this.mem);
     this.build();
@@ -278,6 +281,11 @@ export class Machine implements Clock {
     for (const e of this.execs) e.stopReason = STOP_REQUEST;
   }
 
+  /** The vCPU the quantum loop is running (0 between quanta). */
+  get currentCpu(): number {
+    return this.current;
+  }
+
   /** Asks a running `run` to return at the next trace boundary (debugger, Ctrl-C). */
   requestStop(): void {
     this.stopRequested = true;
@@ -392,6 +400,7 @@ export class Machine implements Clock {
    */
   slice(budget: number): RunResult | null {
     const end = this.instructions + budget;
+    let idleJumps = 0;
     while (this.state === 'running') {
       if (this.stopRequested) {
         this.stopRequested = false;
@@ -405,7 +414,7 @@ export class Machine implements Clock {
       let anyRunnable = false;
       for (let k = 0; k < this.cpus.length && this.state === 'running'; k++) {
         const cpu = this.cpus[k], exec = this.execs[k];
-        if (cpu.halted && !exec.eventPending) continue;
+        if (this.paused[k] || (cpu.halted && !exec.eventPending)) continue;
         this.current = k;
         this.startIcount = cpu.icount;
         try {
@@ -420,6 +429,12 @@ export class Machine implements Clock {
         ran = Math.max(ran, cpu.icount - this.startIcount);
         // A halted vCPU whose pending interrupt is masked made no progress: it does not keep time running.
         if (!cpu.halted || cpu.icount !== this.startIcount) anyRunnable = true;
+        if (exec.stopReason >= STOP_BREAK) {
+          // All-stop: the other vCPUs wait for the debugger too.
+          this.debugStop = { cpu: k, reason: exec.stopReason };
+          this.stopRequested = true;
+          break;
+        }
       }
       if (this.state !== 'running') break;
       this.current = 0;
@@ -432,6 +447,8 @@ export class Machine implements Clock {
           break;
         }
         if (next === Infinity) {
+          // Only a debugger's paused vCPUs could still make progress: hand control back, do not end the run.
+          if (this.paused.includes(true)) return this.result('stopped', 'no vCPU the debugger let run can make progress');
           const cpu = this.cpus[0];
           const why = cpu.flagsRest & IF ? 'all vCPUs halted with no timer pending'
             : 'all vCPUs halted with interrupts disabled (guest abort?)';
@@ -439,6 +456,12 @@ export class Machine implements Clock {
           break;
         }
         this.baseNs = Math.max(this.baseNs, next);
+        // Idle time passes without instructions: hand back to the caller now and then (Ctrl-C, timeouts).
+        if (++idleJumps >= MAX_IDLE_JUMPS) {
+          if (this.baseNs > this.lastNs) this.lastNs = this.baseNs;
+          this.timers.runDue(this.lastNs);
+          return null;
+        }
       }
       if (this.baseNs > this.lastNs) this.lastNs = this.baseNs;
       this.timers.runDue(this.lastNs);

@@ -4,13 +4,17 @@ import { CodeCache } from '../../src/cpu/codecache.js';
 import { Cpu } from '../../src/cpu/cpu.js';
 import { Exec } from '../../src/cpu/exec.js';
 import { PhysMem } from '../../src/cpu/physmem.js';
-import { CS, SS, DS, ES, CR0_PE, CR0_PG, CR0_WP, CR0_MP, CR4_PAE, CR4_OSFXSR, CR4_OSXMMEXCPT, EFER_LMA, EFER_LME, EFER_NXE, EFER_SCE } from '../../src/cpu/regs.js';
+import { CS, SS, DS, ES, CR0_PE, CR0_PG, CR0_WP, CR0_MP, CR4_PAE, CR4_OSFXSR, CR4_OSXMMEXCPT, CR4_OSXSAVE, EFER_LMA, EFER_LME, EFER_NXE, EFER_SCE } from '../../src/cpu/regs.js';
 import { BLOB_SIZE, OFF_ERR, OFF_FAULT, OFF_FX, OFF_GPR, OFF_MEM, OFF_RFLAGS, OFF_RIP, OFF_VECTOR } from './blob.js';
 
 const PML4 = 0x1000, PDPT = 0x2000, PD_DATA = 0x3000, PT_DATA = 0x4000, PD_CODE = 0x5000, PT_CODE = 0x6000;
 const DATA_PHYS = 0x8000, CODE_PHYS = 0x9000;
 const PTE = 7; // present, writable, user
 const TWO32 = 4294967296;
+// Linux runs user code with CR0 = PE|MP|ET|NE|WP|AM|PG and CR4.OSXSAVE set: the same here, so that xgetbv/xsetbv
+// and the x87 error reporting see what the host's user code sees. (CR0.AM only matters with alignment checking,
+// which osvemu does not implement: the [AC] forms are excluded in differential.test.ts.)
+const CR0_ET = 1 << 4, CR0_NE = 1 << 5, CR0_AM = 1 << 18;
 
 interface Fxstate {
   fxsaveInto?: (buf: Uint8Array, off: number) => void;
@@ -35,8 +39,8 @@ class UserMachine {
     entry(PT_DATA, DATA_PHYS);
     entry(PT_CODE, CODE_PHYS);
     const cpu = this.cpu;
-    cpu.cr0 = CR0_PE | CR0_MP | CR0_PG | CR0_WP;
-    cpu.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+    cpu.cr0 = (CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_PG) >>> 0;
+    cpu.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_OSXSAVE;
     cpu.efer = EFER_LME | EFER_LMA | EFER_NXE | EFER_SCE;
     cpu.cr3 = PML4;
     cpu.cpl = 3;

@@ -4,20 +4,34 @@ import type { Cpu } from '../cpu.js';
 import type { Decoder } from '../decoder.js';
 import type { Insn } from '../insn.js';
 import { cond, getCF, K_DEC, K_INC, K_SUB, LF_AHI, LF_ALO, LF_BHI, LF_BLO, LF_CIN, LF_OP, LF_RHI, LF_RLO } from '../flags.js';
-import { ea, readRm, rmwMem, setReg, writeMem } from '../operands.js';
+import { ea, readMem, readRm, rmwMem, setReg, writeMem } from '../operands.js';
 import { def0F, def1 } from '../optable.js';
-import { adjustSp, getSp, pop, push } from '../stack.js';
+import { adjustSp, getSp, peek, pop, probePush, push, setSp, spAdd, stackLin } from '../stack.js';
 import { AC, ARITH_FLAGS, DF, ID, IF, IOPL, NT, RBP, RF, TF } from '../regs.js';
 import { raiseGP } from '../exceptions.js';
 import { decodeTestImm, sizeIdx } from './alu.js';
 import { GROUP3_EXT } from './group3.js';
 
 const TWO32 = 4294967296;
+const CANON = 140737488355328; // 2^47
+
+/**
+ * A call's target is checked after its return-address push could fault (the host reports #PF/#SS for the push
+ * first) but before anything is written: a non-canonical 64-bit target raises #GP(0) at the call, RSP unchanged.
+ */
+function checkCallTarget(cpu: Cpu, i: Insn, target: number): void {
+  if (i.mode === 64 && (target >= CANON || target < -CANON)) {
+    probePush(cpu, i.size);
+    raiseGP(cpu, 0);
+  }
+}
 
 /** Sets RIP to `target` truncated to the operand size outside 64-bit mode. */
 function jumpTo(cpu: Cpu, i: Insn, target: number): void {
-  if (i.mode === 64) cpu.rip = target;
-  else cpu.rip = i.size === 16 ? target & 0xffff : target >>> 0;
+  if (i.mode === 64) {
+    if (target >= CANON || target < -CANON) raiseGP(cpu, 0);
+    cpu.rip = target;
+  } else cpu.rip = i.size === 16 ? target & 0xffff : target >>> 0;
 }
 
 function ripLo(cpu: Cpu): number { return cpu.rip | 0; }
@@ -29,24 +43,30 @@ function jcc(cpu: Cpu, i: Insn): void {
 }
 function jmpRel(cpu: Cpu, i: Insn): void { jumpTo(cpu, i, cpu.rip + i.imm); }
 function callRel(cpu: Cpu, i: Insn): void {
+  checkCallTarget(cpu, i, cpu.rip + i.imm);
   push(cpu, i.size, ripLo(cpu), ripHi(cpu));
   jumpTo(cpu, i, cpu.rip + i.imm);
 }
+/** Indirect target: exact for canonical values; a non-canonical one only needs to compare as such. */
 function targetRm(cpu: Cpu, i: Insn): number {
   const lo = readRm(cpu, i, i.size);
   if (i.size === 64) return cpu.mmu.hi * TWO32 + (lo >>> 0);
   return i.size === 32 ? lo >>> 0 : lo;
 }
-function jmpRm(cpu: Cpu, i: Insn): void { cpu.rip = targetRm(cpu, i); }
+function jmpRm(cpu: Cpu, i: Insn): void { jumpTo(cpu, i, targetRm(cpu, i)); }
 function callRm(cpu: Cpu, i: Insn): void {
   const t = targetRm(cpu, i);
+  checkCallTarget(cpu, i, t);
   push(cpu, i.size, ripLo(cpu), ripHi(cpu));
-  cpu.rip = t;
+  jumpTo(cpu, i, t);
 }
 function ret(cpu: Cpu, i: Insn): void {
-  const lo = pop(cpu, i.size);
-  cpu.rip = i.size === 64 ? cpu.mmu.hi * TWO32 + (lo >>> 0) : i.size === 32 ? lo >>> 0 : lo;
-  if (i.imm) adjustSp(cpu, i.imm);
+  // Read and check the target before RSP moves: a #GP for a non-canonical return address leaves RSP alone.
+  const lo = peek(cpu, i.size, 0);
+  const t = i.size === 64 ? cpu.mmu.hi * TWO32 + (lo >>> 0) : i.size === 32 ? lo >>> 0 : lo;
+  if (i.mode === 64 && (t >= CANON || t < -CANON)) raiseGP(cpu, 0); // at the ret, RSP unchanged
+  adjustSp(cpu, (i.size >> 3) + i.imm);
+  cpu.rip = t;
 }
 /** The count register of loop/jrcxz by address size; returns its new value after decrementing if asked. */
 function countReg(cpu: Cpu, i: Insn, dec: boolean): boolean {
@@ -100,35 +120,58 @@ function popRm(cpu: Cpu, i: Insn): void {
     }
   } else setReg(cpu, i.size, i.rm, lo, hi);
 }
-function leave(cpu: Cpu, i: Insn): void {
+/** The frame pointer (RBP/EBP/BP) as a stack-pointer value of the current width. */
+function getBp(cpu: Cpu): number {
   const r = cpu.r32;
-  // rsp = rbp; rbp = pop
-  if (cpu.mode === 64) { r[8] = r[2 * RBP]; r[9] = r[2 * RBP + 1]; }
-  else if (cpu.mode === 32) r[8] = r[2 * RBP];
-  else cpu.r16[16] = cpu.r16[4 * RBP];
-  const lo = pop(cpu, i.size);
-  setReg(cpu, i.size, RBP, lo, cpu.mmu.hi);
+  if (cpu.mode === 64) return r[2 * RBP + 1] * TWO32 + (r[2 * RBP] >>> 0);
+  if (cpu.mode === 32) return r[2 * RBP] >>> 0;
+  return cpu.r16[4 * RBP];
 }
+function setBp(cpu: Cpu, v: number): void {
+  const r = cpu.r32;
+  if (cpu.mode === 64) { r[2 * RBP] = v | 0; r[2 * RBP + 1] = Math.floor(v / TWO32) | 0; }
+  else if (cpu.mode === 32) r[2 * RBP] = v | 0;
+  else cpu.r16[4 * RBP] = v;
+}
+
+function leave(cpu: Cpu, i: Insn): void {
+  // rsp = rbp; rbp = pop -- read first (#SS for a non-canonical rbp, #PF), then commit both registers.
+  const n = i.size >> 3;
+  const bp = getBp(cpu);
+  const lo = readMem(cpu, stackLin(cpu, bp, n), i.size);
+  const hi = cpu.mmu.hi;
+  setSp(cpu, spAdd(cpu, bp, n));
+  setReg(cpu, i.size, RBP, lo, hi);
+}
+
+/**
+ * enter: the pushes go to memory first and the registers are committed last, after a write probe of the new
+ * stack top, so a #PF/#SS leaves RSP and RBP unchanged (the host keeps the bytes already pushed, and so do we).
+ */
 function enter(cpu: Cpu, i: Insn): void {
   const size = i.size, n = size >> 3;
   const level = i.imm2 & 31;
   const r = cpu.r32;
-  const rbpLo = size === 16 ? cpu.r16[4 * RBP] : r[2 * RBP], rbpHi = r[2 * RBP + 1];
-  push(cpu, size, rbpLo, rbpHi);
-  const frame = getSp(cpu);
+  const m = cpu.mmu;
+  let sp = spAdd(cpu, getSp(cpu), -n);
+  writeMem(cpu, stackLin(cpu, sp, n), size, size === 16 ? cpu.r16[4 * RBP] : r[2 * RBP], r[2 * RBP + 1]);
+  const frame = sp;
   if (level > 0) {
-    let bp = size === 64 ? r[2 * RBP + 1] * TWO32 + (r[2 * RBP] >>> 0) : cpu.mode === 16 ? cpu.r16[4 * RBP] : r[2 * RBP] >>> 0;
+    let bp = getBp(cpu);
     for (let k = 1; k < level; k++) {
-      bp -= n;
-      const v = size === 64 ? cpu.mmu.read64(bp) : size === 32 ? cpu.mmu.read32(bp) : cpu.mmu.read16(bp);
-      push(cpu, size, v, cpu.mmu.hi);
+      bp = spAdd(cpu, bp, -n);
+      const v = readMem(cpu, stackLin(cpu, bp, n), size);
+      const vhi = m.hi;
+      sp = spAdd(cpu, sp, -n);
+      writeMem(cpu, stackLin(cpu, sp, n), size, v, vhi);
     }
-    push(cpu, size, frame | 0, Math.floor(frame / TWO32) | 0);
+    sp = spAdd(cpu, sp, -n);
+    writeMem(cpu, stackLin(cpu, sp, n), size, size === 16 ? frame & 0xffff : frame | 0, Math.floor(frame / TWO32) | 0);
   }
-  if (cpu.mode === 64) { r[2 * RBP] = frame | 0; r[2 * RBP + 1] = Math.floor(frame / TWO32) | 0; }
-  else if (size === 32) { r[2 * RBP] = frame | 0; }
-  else cpu.r16[4 * RBP] = frame;
-  adjustSp(cpu, -i.imm);
+  const top = spAdd(cpu, sp, -i.imm);
+  m.probeWrite(stackLin(cpu, top, 1), 1);
+  setBp(cpu, frame); // the whole frame pointer of the stack width, whatever the operand size (SDM)
+  setSp(cpu, top);
 }
 
 // ---- flags register ----------------------------------------------------------------------------

@@ -1,9 +1,12 @@
-// Data movement: mov in all its integer forms, lea, movzx/movsx/movsxd, xchg, cbw family, moffs.
+// Data movement: mov in all its integer forms, lea, movzx/movsx/movsxd, xchg, cbw family, moffs,
+// lss/lfs/lgs (far pointer loads).
 import type { Cpu } from '../cpu.js';
 import type { Decoder } from '../decoder.js';
 import { EA_64, type Insn } from '../insn.js';
 import { ea, eaOffset, readMem, setReg, writeMem } from '../operands.js';
 import { def0F, def1 } from '../optable.js';
+import { loadSegmentRaw } from '../system/segments.js';
+import { FS, GS, SS } from '../regs.js';
 import { setImm, sizeIdx } from './alu.js';
 
 const TWO32 = 4294967296;
@@ -153,6 +156,17 @@ function movMoffsAcc(cpu: Cpu, i: Insn): void {
   writeMem(cpu, moffsAddr(cpu, i), i.size, i.size === 8 ? cpu.r8[0] : i.size === 16 ? cpu.r16[0] : cpu.r32[0], cpu.r32[1]);
 }
 
+// ---- lss / lfs / lgs: offset (operand size) then selector ---------------------------------------
+function loadFarPointer(cpu: Cpu, i: Insn): void {
+  const a = ea(cpu, i);
+  const n = i.size >> 3;
+  const lo = readMem(cpu, a, i.size);
+  const hi = cpu.mmu.hi;
+  const sel = cpu.mmu.read16(a + n);
+  loadSegmentRaw(cpu, i.op, sel); // may fault: the register is written only afterwards
+  setReg(cpu, i.size, i.reg, lo, hi);
+}
+
 const MOV_RM_R = [movRmR8, movRmR16, movRmR32, movRmR64];
 const MOV_R_RM = [movRRm8, movRRm16, movRRm32, movRRm64];
 
@@ -208,6 +222,10 @@ for (const op of [0xA0, 0xA1, 0xA2, 0xA3]) {
     if (!(op & 1)) i.size = 8;
     i.h = op < 0xA2 ? movAccMoffs : movMoffsAcc;
   });
+}
+for (const [op, seg] of [[0xB2, SS], [0xB4, FS], [0xB5, GS]] as const) {
+  // A register operand is #UD. With REX.W the offset is 64 bits (Intel; the host, AMD, would use 32).
+  def0F(op, (d, i) => { d.modrm(i); if (!i.mem) return; i.op = seg; i.h = loadFarPointer; });
 }
 // Multi-byte nops and hint nops (0F 18-1F with ModRM); endbr64 and rdssp/incssp are F3 0F 1E / 0F AE forms.
 for (let op = 0x19; op <= 0x1F; op++) def0F(op, (d, i) => { d.modrm(i); i.h = nop; });

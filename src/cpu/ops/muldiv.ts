@@ -18,8 +18,8 @@ function de(cpu: Cpu): never {
 }
 
 /** Flags after a multiply: CF=OF=overflow; SF/ZF/AF/PF as this CPU leaves them (see undef.ts). */
-function setMulFlags(cpu: Cpu, overflow: boolean, lo: number, size: number): void {
-  setArithFlags(cpu.lf, mulFlags(arithFlags(cpu.lf), overflow ? CF | OF : 0, lo, size));
+function setMulFlags(cpu: Cpu, overflow: boolean): void {
+  setArithFlags(cpu.lf, mulFlags(arithFlags(cpu.lf), overflow ? CF | OF : 0));
 }
 
 // ---- one-operand multiply: F6/F7 /4 (mul), /5 (imul) --------------------------------------------
@@ -27,48 +27,48 @@ function mul8(cpu: Cpu, i: Insn): void {
   const src = i.mem ? readRm(cpu, i, 8) : cpu.r8[i.rm];
   const r = cpu.r8[0] * src;
   cpu.r16[0] = r;
-  setMulFlags(cpu, r > 0xff, r, 8);
+  setMulFlags(cpu, r > 0xff);
 }
 function imul8(cpu: Cpu, i: Insn): void {
   const src = i.mem ? readRm(cpu, i, 8) : cpu.r8[i.rm];
   const r = ((cpu.r8[0] << 24) >> 24) * ((src << 24) >> 24);
   cpu.r16[0] = r & 0xffff;
-  setMulFlags(cpu, r !== ((r << 24) >> 24), r, 8);
+  setMulFlags(cpu, r !== ((r << 24) >> 24));
 }
 function mul16(cpu: Cpu, i: Insn): void {
   const src = readRm(cpu, i, 16);
   const r = cpu.r16[0] * src;
   cpu.r16[0] = r & 0xffff;
   cpu.r16[8] = r >>> 16;
-  setMulFlags(cpu, r > 0xffff, r, 16);
+  setMulFlags(cpu, r > 0xffff);
 }
 function imul16(cpu: Cpu, i: Insn): void {
   const src = readRm(cpu, i, 16);
   const r = ((cpu.r16[0] << 16) >> 16) * ((src << 16) >> 16);
   cpu.r16[0] = r & 0xffff;
   cpu.r16[8] = (r >> 16) & 0xffff;
-  setMulFlags(cpu, r !== ((r << 16) >> 16), r, 16);
+  setMulFlags(cpu, r !== ((r << 16) >> 16));
 }
 function mul32(cpu: Cpu, i: Insn): void {
   const src = readRm(cpu, i, 32);
   const r = cpu.r32;
   const lo = mulU32(r[0], src), hi = W[1];
   r[0] = lo; r[1] = 0; r[4] = hi; r[5] = 0;
-  setMulFlags(cpu, hi !== 0, lo, 32);
+  setMulFlags(cpu, hi !== 0);
 }
 function imul32(cpu: Cpu, i: Insn): void {
   const src = readRm(cpu, i, 32);
   const r = cpu.r32;
   const lo = mulS32(r[0], src), hi = W[1];
   r[0] = lo; r[1] = 0; r[4] = hi; r[5] = 0;
-  setMulFlags(cpu, hi !== (lo >> 31), lo, 32);
+  setMulFlags(cpu, hi !== (lo >> 31));
 }
 function mul64(cpu: Cpu, i: Insn): void {
   const bLo = readRm(cpu, i, 64), bHi = i.mem ? cpu.mmu.hi : cpu.r32[2 * i.rm + 1];
   const r = cpu.r32;
   mulU64(r[0], r[1], bLo, bHi);
   r[0] = W[0]; r[1] = W[1]; r[4] = W[2]; r[5] = W[3];
-  setMulFlags(cpu, (W[2] | W[3]) !== 0, W[1], 64);
+  setMulFlags(cpu, (W[2] | W[3]) !== 0);
 }
 function imul64(cpu: Cpu, i: Insn): void {
   const bLo = readRm(cpu, i, 64), bHi = i.mem ? cpu.mmu.hi : cpu.r32[2 * i.rm + 1];
@@ -76,7 +76,7 @@ function imul64(cpu: Cpu, i: Insn): void {
   mulS64(r[0], r[1], bLo, bHi);
   r[0] = W[0]; r[1] = W[1]; r[4] = W[2]; r[5] = W[3];
   const s = W[1] >> 31;
-  setMulFlags(cpu, W[2] !== s || W[3] !== s, W[1], 64);
+  setMulFlags(cpu, W[2] !== s || W[3] !== s);
 }
 
 // ---- divide: F6/F7 /6 (div), /7 (idiv) -----------------------------------------------------------
@@ -180,7 +180,7 @@ function imulR16(cpu: Cpu, i: Insn): void {
   const b = i.op ? (i.imm << 16) >> 16 : (cpu.r16[4 * i.reg] << 16) >> 16;
   const p = a * b;
   cpu.r16[4 * i.reg] = p & 0xffff;
-  setMulFlags(cpu, p !== ((p << 16) >> 16), p, 16);
+  setMulFlags(cpu, p !== ((p << 16) >> 16));
 }
 function imulR32(cpu: Cpu, i: Insn): void {
   const a = readRm(cpu, i, 32);
@@ -189,7 +189,7 @@ function imulR32(cpu: Cpu, i: Insn): void {
   cpu.r32[2 * i.reg] = p;
   cpu.r32[2 * i.reg + 1] = 0;
   // The double product is exact whenever it fits in 32 bits, and out of range otherwise.
-  setMulFlags(cpu, a * b !== p, p, 32);
+  setMulFlags(cpu, a * b !== p);
 }
 function imulR64(cpu: Cpu, i: Insn): void {
   const r = cpu.r32;
@@ -200,7 +200,7 @@ function imulR64(cpu: Cpu, i: Insn): void {
   r[2 * i.reg] = W[0];
   r[2 * i.reg + 1] = W[1];
   const s = W[1] >> 31;
-  setMulFlags(cpu, W[2] !== s || W[3] !== s, W[1], 64);
+  setMulFlags(cpu, W[2] !== s || W[3] !== s);
 }
 
 function imulDecode(d: Decoder, i: Insn, imm: number): void {

@@ -13,7 +13,10 @@ export function bySsePrefix(d: Decoder, i: Insn, none: H, p66: H, f3: H, f2: H):
 
 export function pick(d: Decoder, i: Insn, none: H, p66: H, f3: H, f2: H): void {
   const m = d.mandatory;
-  const h = m === 0x66 ? p66 : m === 0xF3 ? f3 : m === 0xF2 ? f2 : none;
+  let h = m === 0x66 ? p66 : m === 0xF3 ? f3 : m === 0xF2 ? f2 : none;
+  if (h === MMX) h = MMX_0F[d.opcode] ?? opUnimplemented;
+  else if (h === MMX38) h = MMX_0F38[d.opcode] ?? opUnimplemented;
+  else if (h === MMX3A) h = MMX_0F3A[d.opcode] ?? opUnimplemented;
   i.h = h ?? opUD;
 }
 
@@ -21,5 +24,13 @@ export function pick(d: Decoder, i: Insn, none: H, p66: H, f3: H, f2: H): void {
 export function memOnly(i: Insn): void { if (!i.mem) i.h = opUD; }
 export function regOnly(i: Insn): void { if (i.mem) i.h = opUD; }
 
-/** MMX (no-prefix integer) forms are valid encodings osvemu does not implement. */
-export const MMX: Handler = opUnimplemented;
+/**
+ * Markers for the MMX (no-prefix) form of an 0F / 0F 38 / 0F 3A opcode: pick() replaces them with the MMX
+ * handler that ops-mmx.ts registered for the opcode, or "unimplemented" (a valid encoding osvemu lacks).
+ */
+export const MMX: Handler = (cpu, i) => opUnimplemented(cpu, i);
+export const MMX38: Handler = (cpu, i) => opUnimplemented(cpu, i);
+export const MMX3A: Handler = (cpu, i) => opUnimplemented(cpu, i);
+export const MMX_0F: (Handler | undefined)[] = new Array(256);
+export const MMX_0F38: (Handler | undefined)[] = new Array(256);
+export const MMX_0F3A: (Handler | undefined)[] = new Array(256);

@@ -1,161 +1,201 @@
 // Correctly rounded add/sub/mul/div/sqrt of finite or infinite doubles (already decoded from binary32 or
 // binary64 operands, NaNs excluded) into a target format, built from error-free transformations:
 // TwoSum for sums, Veltkamp/Dekker TwoProduct for products and for the residuals of div and sqrt.
+// Operands and results travel in FX (see RX in fp-round.ts for why not as arguments/return values).
 import { MX_IE, MX_PE, MX_RC, MX_ZE } from './mxcsr.js';
-import { F64, type Fmt, STICKY, ilogb, ldexp, roundFlags, roundTo } from './fp-round.js';
+import { F64, type Fmt, RX, ilogbAt, roundFlags, roundTo, scaleAt } from './fp-round.js';
 
+/** FX[0] = x, FX[1] = y (in), FX[2] = result (out; NaN means invalid: the caller writes the default NaN). */
+export const FX = new Float64Array(3);
 /** Flags raised by the last call of this module's operations. */
 export let opFlags = 0;
-/** Returned by the operations for an invalid operation: the caller writes the default NaN. */
-export const INVALID = NaN;
 
 const SPLIT = 134217729; // 2^27 + 1
 const MIN_NORMAL64 = 2.2250738585072014e-308;
+const MIN_NORMAL32 = 1.1754943508222875e-38;
 
-/** Exact error of p = RN(a * b) for a, b in a range where nothing overflows or underflows. */
-function twoProdErr(a: number, b: number, p: number): number {
+/** Scratch for TwoProduct and operand normalisation (doubles never cross calls as arguments). */
+const TP = new Float64Array(4);
+
+/** TP[3] = exact error of TP[2] = RN(TP[0] * TP[1]), for values where nothing overflows or underflows. */
+function twoProdErr(): void {
+  const a = TP[0], b = TP[1], p = TP[2];
   const ca = SPLIT * a; const ah = ca - (ca - a); const al = a - ah;
   const cb = SPLIT * b; const bh = cb - (cb - b); const bl = b - bh;
-  return ((ah * bh - p) + ah * bl + al * bh) + al * bl;
+  TP[3] = ((ah * bh - p) + ah * bl + al * bh) + al * bl;
 }
 
-/** Fast path is valid: binary64 target, round to nearest (JS's own mode). */
-function nearest64(f: Fmt, mx: number): boolean { return f === F64 && (mx & MX_RC) === 0; }
+/** Normalises |FX[i]| into TP[j] = m in [1, 2), returning the exponent. */
+function normAt(i: number, j: number): number {
+  const e = ilogbAt(FX, i);
+  TP[j] = Math.abs(FX[i]);
+  scaleAt(TP, j, -e);
+  return e;
+}
 
-export function add(x: number, y: number, f: Fmt, mx: number): number {
+/**
+ * Sign-only stand-in (+-2^-200, far below half an ulp of a hi in [0.25, 4)) for a nonzero residual. A literal,
+ * not an imported constant: mixing a loaded constant with computed doubles makes V8 box the result.
+ */
+function sticky(r: number): number { return r > 0 ? 6.223015277861142e-61 : r < 0 ? -6.223015277861142e-61 : 0; }
+
+/** Rounds sign * (RX[0] + RX[1]) * 2^k through roundTo into FX[2]. */
+function round(neg: boolean, k: number, f: Fmt, mx: number): void {
+  roundTo(neg, k, f, mx);
+  FX[2] = RX[2];
+  opFlags = roundFlags;
+}
+
+/** FX[2] = FX[0] + FX[1] (subtraction: the caller negates FX[1]). */
+export function add(f: Fmt, mx: number): void {
+  const x = FX[0], y = FX[1];
   opFlags = 0;
   const s = x + y;
   if (s - s !== 0) { // infinite or NaN
     if (x - x !== 0 || y - y !== 0) {
-      if (s !== s) { opFlags = MX_IE; return INVALID; } // inf - inf
-      return s;
+      if (s !== s) opFlags = MX_IE; // inf - inf
+      FX[2] = s;
+      return;
     }
     // Finite operands overflowed under round-to-nearest: redo at half scale (both are huge, halving is exact).
     const xs = x * 0.5, ys = y * 0.5;
     const s2 = xs + ys;
     const bb = s2 - xs;
     const err = (xs - (s2 - bb)) + (ys - bb);
-    const r = roundTo(s2 < 0, Math.abs(s2), s2 < 0 ? -err : err, 1, f, mx);
-    opFlags = roundFlags;
-    return r;
+    RX[0] = Math.abs(s2); RX[1] = s2 < 0 ? -err : err;
+  round(s2 < 0, 1, f, mx);
+    return;
   }
   const bb = s - x;
   const err = (x - (s - bb)) + (y - bb);
   if (s === 0) {
-    if (err !== 0) { // cannot happen for sums of doubles, kept for safety
-      const r = roundTo(err < 0, Math.abs(err), 0, 0, f, mx); opFlags = roundFlags; return r;
-    }
-    // Exact zero sum: -0 under round-down unless both operands are +0; both -0 gives -0 in every mode.
-    if (((mx & MX_RC) >>> 13) === 1) return (x === 0 && y === 0 && 1 / x > 0 && 1 / y > 0) ? 0 : -0;
-    return s;
+    // An exact zero sum (sums of doubles that cancel are exact): -0 under round-down unless both operands
+    // are +0; both -0 gives -0 in every mode, which JS already does.
+    FX[2] = ((mx & MX_RC) >>> 13) === 1 && !(x === 0 && y === 0 && 1 / x > 0 && 1 / y > 0) ? -0 : s;
+    return;
   }
   const a = Math.abs(s);
   if (f === F64) {
     if (a >= MIN_NORMAL64) {
-      if (err === 0) return s;
-      if ((mx & MX_RC) === 0) { opFlags = MX_PE; return s; }
+      if (err === 0) { FX[2] = s; return; }
+      if ((mx & MX_RC) === 0) { opFlags = MX_PE; FX[2] = s; return; }
     }
-  } else if (err === 0 && Math.fround(s) === s && a >= 1.1754943508222875e-38) return s;
-  const r = roundTo(s < 0, a, s < 0 ? -err : err, 0, f, mx);
-  opFlags = roundFlags;
-  return r;
+  } else if (err === 0 && Math.fround(s) === s && a >= MIN_NORMAL32) { FX[2] = s; return; }
+  RX[0] = a; RX[1] = s < 0 ? -err : err;
+  round(s < 0, 0, f, mx);
 }
 
-export function mul(x: number, y: number, f: Fmt, mx: number): number {
+function isNeg(v: number): boolean { return v < 0 || (v === 0 && 1 / v < 0); }
+
+/** FX[2] = FX[0] * FX[1]. */
+export function mul(f: Fmt, mx: number): void {
+  const x = FX[0], y = FX[1];
   opFlags = 0;
-  const neg = (x < 0 || (x === 0 && 1 / x < 0)) !== (y < 0 || (y === 0 && 1 / y < 0));
+  const neg = isNeg(x) !== isNeg(y);
   if (x - x !== 0 || y - y !== 0) { // an infinity
-    if (x === 0 || y === 0) { opFlags = MX_IE; return INVALID; }
-    return neg ? -Infinity : Infinity;
+    if (x === 0 || y === 0) { opFlags = MX_IE; FX[2] = NaN; return; }
+    FX[2] = neg ? -Infinity : Infinity;
+    return;
   }
-  if (x === 0 || y === 0) return neg ? -0 : 0;
-  const ex = ilogb(x), ey = ilogb(y);
-  const mx1 = ldexp(Math.abs(x), -ex), my1 = ldexp(Math.abs(y), -ey);
-  const p = mx1 * my1;
-  const err = twoProdErr(mx1, my1, p);
+  if (x === 0 || y === 0) { FX[2] = neg ? -0 : 0; return; }
+  const ex = normAt(0, 0), ey = normAt(1, 1);
+  const p = TP[0] * TP[1];
+  TP[2] = p;
+  twoProdErr();
+  const err = TP[3];
   const k = ex + ey;
-  if (k > -1020 && k < 1020 && nearest64(f, mx)) {
+  if (k > -1020 && k < 1020 && f === F64 && (mx & MX_RC) === 0) { // JS's own rounding, no range issues
     if (err !== 0) opFlags = MX_PE;
-    return x * y;
+    FX[2] = x * y;
+    return;
   }
-  const r = roundTo(neg, p, err, k, f, mx);
-  opFlags = roundFlags;
-  return r;
+  RX[0] = p; RX[1] = err;
+  round(neg, k, f, mx);
 }
 
-export function div(x: number, y: number, f: Fmt, mx: number): number {
+/** FX[2] = FX[0] / FX[1]. */
+export function div(f: Fmt, mx: number): void {
+  const x = FX[0], y = FX[1];
   opFlags = 0;
-  const neg = (x < 0 || (x === 0 && 1 / x < 0)) !== (y < 0 || (y === 0 && 1 / y < 0));
+  const neg = isNeg(x) !== isNeg(y);
   const xInf = x - x !== 0, yInf = y - y !== 0;
   if (xInf || yInf) {
-    if (xInf && yInf) { opFlags = MX_IE; return INVALID; }
-    if (xInf) return neg ? -Infinity : Infinity;
-    return neg ? -0 : 0;
+    if (xInf && yInf) { opFlags = MX_IE; FX[2] = NaN; return; }
+    FX[2] = xInf ? (neg ? -Infinity : Infinity) : neg ? -0 : 0;
+    return;
   }
   if (y === 0) {
-    if (x === 0) { opFlags = MX_IE; return INVALID; }
+    if (x === 0) { opFlags = MX_IE; FX[2] = NaN; return; }
     opFlags = MX_ZE;
-    return neg ? -Infinity : Infinity;
+    FX[2] = neg ? -Infinity : Infinity;
+    return;
   }
-  if (x === 0) return neg ? -0 : 0;
-  const ex = ilogb(x), ey = ilogb(y);
-  const mx1 = ldexp(Math.abs(x), -ex), my1 = ldexp(Math.abs(y), -ey);
+  if (x === 0) { FX[2] = neg ? -0 : 0; return; }
+  const ex = normAt(0, 0), ey = normAt(1, 1);
+  const mx1 = TP[0], my1 = TP[1];
   const q = mx1 / my1;
   const ph = q * my1;
-  const r = (mx1 - ph) - twoProdErr(q, my1, ph); // exact residual mx1 - q*my1
+  TP[0] = q; TP[2] = ph;
+  twoProdErr();
+  const r = (mx1 - ph) - TP[3]; // exact residual mx1 - q*my1
   const k = ex - ey;
-  if (k > -1020 && k < 1020 && nearest64(f, mx)) {
+  if (k > -1020 && k < 1020 && f === F64 && (mx & MX_RC) === 0) {
     if (r !== 0) opFlags = MX_PE;
-    return x / y;
+    FX[2] = x / y;
+    return;
   }
-  const res = roundTo(neg, q, r > 0 ? STICKY : r < 0 ? -STICKY : 0, k, f, mx);
-  opFlags = roundFlags;
-  return res;
+  RX[0] = q; RX[1] = sticky(r);
+  round(neg, k, f, mx);
 }
 
-export function sqrt(x: number, f: Fmt, mx: number): number {
+/** FX[2] = sqrt(FX[1]). */
+export function sqrt(f: Fmt, mx: number): void {
+  const x = FX[1];
   opFlags = 0;
-  if (x === 0) return x; // keeps the sign of -0
-  if (x < 0) { opFlags = MX_IE; return INVALID; }
-  if (x === Infinity) return x;
-  let e = ilogb(x);
+  if (x === 0 || x === Infinity) { FX[2] = x; return; } // keeps the sign of -0
+  if (x < 0) { opFlags = MX_IE; FX[2] = NaN; return; }
+  let e = ilogbAt(FX, 1);
   if (e & 1) e -= 1;
-  const m = ldexp(x, -e); // [1, 4)
+  TP[0] = x;
+  scaleAt(TP, 0, -e);
+  const m = TP[0]; // [1, 4)
   const s = Math.sqrt(m);
   const ph = s * s;
-  const r = (m - ph) - twoProdErr(s, s, ph); // exact residual m - s*s
-  if (nearest64(f, mx)) {
+  TP[0] = s; TP[1] = s; TP[2] = ph;
+  twoProdErr();
+  const r = (m - ph) - TP[3]; // exact residual m - s*s
+  if (f === F64 && (mx & MX_RC) === 0) {
     if (r !== 0) opFlags = MX_PE;
-    return Math.sqrt(x);
+    FX[2] = Math.sqrt(x);
+    return;
   }
-  const res = roundTo(false, s, r > 0 ? STICKY : r < 0 ? -STICKY : 0, e / 2, f, mx);
-  opFlags = roundFlags;
-  return res;
+  RX[0] = s; RX[1] = sticky(r);
+  round(false, e >> 1, f, mx);
 }
 
-/** Rounds an integer-valued double sum hi*2^32 + lo (exactly representable pair) to format f. */
-export function fromInt(hiPart: number, loPart: number, f: Fmt, mx: number): number {
+/** FX[2] = the integer FX[0] + FX[1] (a high part hi*2^32 and an unsigned low part) rounded to format f. */
+export function fromInt(f: Fmt, mx: number): void {
+  const hiPart = FX[0], loPart = FX[1];
   opFlags = 0;
   const s = hiPart + loPart;
-  if (s === 0) return 0;
+  if (s === 0) { FX[2] = 0; return; }
   const bb = s - hiPart;
   const err = (hiPart - (s - bb)) + (loPart - bb);
-  if (err === 0 && (f === F64 || Math.fround(s) === s)) return s;
-  const r = roundTo(s < 0, Math.abs(s), s < 0 ? -err : err, 0, f, mx);
-  opFlags = roundFlags;
-  return r;
+  if (err === 0 && (f === F64 || Math.fround(s) === s)) { FX[2] = s; return; }
+  RX[0] = Math.abs(s); RX[1] = s < 0 ? -err : err;
+  round(s < 0, 0, f, mx);
 }
 
-/** Rounds x to an integer-valued double under rounding mode rc (0 nearest-even, 1 down, 2 up, 3 zero). */
-export function roundToInt(x: number, rc: number): number {
-  if (!(Math.abs(x) < 4503599627370496)) return x; // >= 2^52: already an integer
+/** FX[2] = FX[0] rounded to an integral value under rc (0 nearest-even, 1 down, 2 up, 3 toward zero). */
+export function roundToInt(rc: number): void {
+  const x = FX[0];
+  if (!(Math.abs(x) < 4503599627370496)) { FX[2] = x; return; } // >= 2^52 (or NaN): already integral
+  let r: number;
   switch (rc) {
-    case 0: {
-      const r = Math.round(x); // ties toward +inf; fix to ties-to-even
-      return (r - x === 0.5 && r % 2 !== 0) ? r - 1 : r;
-    }
-    case 1: return Math.floor(x);
-    case 2: return Math.ceil(x);
-    default: return Math.trunc(x);
+    case 0: r = Math.round(x); if (r - x === 0.5 && r % 2 !== 0) r -= 1; break; // Math.round ties up: make it even
+    case 1: r = Math.floor(x); break;
+    case 2: r = Math.ceil(x); break;
+    default: r = Math.trunc(x); break;
   }
+  FX[2] = r;
 }

@@ -22,41 +22,51 @@ export const F32: Fmt = { p: 24, emin: -126, emax: 127, max: (2 - POW2[1074 - 23
 /** 2^e, exact, for e in [-1074, 1023]. */
 export function pow2(e: number): number { return POW2[e + 1074]; }
 
-/** x * 2^e, exact whenever the result is representable (intermediate steps stay representable). */
-export function ldexp(x: number, e: number): number {
+// The helpers below take and return doubles through typed-array slots: a double passed to or returned from
+// a call V8 does not inline is boxed as a heap number, i.e. an allocation per floating-point instruction.
+
+/** a[i] *= 2^e, exact whenever the result is representable (intermediate steps stay representable). */
+export function scaleAt(a: Float64Array, i: number, e: number): void {
+  let x = a[i];
   while (e > 1023) { x *= POW2[1074 + 1023]; e -= 1023; }
   while (e < -1022) { x *= POW2[1074 - 1022]; e += 1022; }
-  return x * POW2[e + 1074];
+  a[i] = x * POW2[e + 1074];
 }
 
 const scratch = new Float64Array(1);
 const scratchHi = new Uint32Array(scratch.buffer);
 
-/** floor(log2 |x|) for finite nonzero x (denormals included). */
-export function ilogb(x: number): number {
-  scratch[0] = x;
+/** floor(log2 |a[i]|) for a finite nonzero a[i] (denormals included). */
+export function ilogbAt(a: Float64Array, i: number): number {
+  scratch[0] = a[i];
   let e = (scratchHi[1] >>> 20) & 0x7ff;
   if (e === 0) {
-    scratch[0] = x * POW2[1074 + 64];
+    scratch[0] = a[i] * POW2[1074 + 64];
     e = ((scratchHi[1] >>> 20) & 0x7ff) - 64;
   }
   return e - 1023;
 }
 
-/** Sign-only stand-in for a nonzero error term far below half an ulp of a hi in [0.25, 4). */
-export const STICKY = POW2[1074 - 200];
-
 /** Flags (MX_PE/UE/OE) raised by the last roundTo call. */
 export let roundFlags = 0;
+
+/**
+ * roundTo's operands and result, passed in a typed array rather than as arguments: doubles crossing a
+ * non-inlined call are boxed as heap numbers, which would allocate on every floating-point instruction.
+ * RX[0] = hi, RX[1] = lo (in), RX[2] = rounded result (out), RX[3] = roundQ's result.
+ */
+export const RX = new Float64Array(4);
 
 // Set by roundQ: whether the value was not already a multiple of q.
 let qInexact = false;
 
 /**
- * Rounds the magnitude hi + lo (hi > 0, |lo| <= ulp(hi)/2, |lo| = ulp(hi)/2 only if lo is the exact error)
- * to a multiple of the power of two q >= ulp(hi), for a value of sign `neg` under rounding mode rc.
+ * Rounds the magnitude hi + lo (RX[0], RX[1]; hi > 0, |lo| <= ulp(hi)/2, |lo| = ulp(hi)/2 only if lo is the
+ * exact error) to a multiple of q = 2^qExp >= ulp(hi), for a value of sign `neg` under rounding mode rc.
+ * The result goes to RX[3], inexactness to qInexact.
  */
-function roundQ(hi: number, lo: number, q: number, neg: boolean, rc: number): number {
+function roundQ(qExp: number, neg: boolean, rc: number): void {
+  const hi = RX[0], lo = RX[1], q = POW2[1074 + qExp];
   const rem = hi % q; // exact
   let base = hi - rem; // exact: clears the bits below q
   const half = q * 0.5;
@@ -69,64 +79,65 @@ function roundQ(hi: number, lo: number, q: number, neg: boolean, rc: number): nu
   } else if (rem < half) cls = 1;
   else if (rem === half) cls = lo === 0 ? 2 : lo > 0 ? 3 : 1;
   else cls = 3;
-  if (cls === 0) { qInexact = false; return base; }
-  qInexact = true;
+  qInexact = cls !== 0;
   let up: boolean;
-  switch (rc) {
+  switch (cls === 0 ? -1 : rc) {
     case RC_NEAREST: up = cls === 3 || (cls === 2 && (base / q) % 2 === 1); break;
     case RC_DOWN: up = neg; break;
     case RC_UP: up = !neg; break;
     default: up = false; break;
   }
-  return up ? base + q : base;
-}
-
-/** Result of an overflow for sign `neg` under rounding mode rc: infinity or the largest finite value. */
-function overflowValue(neg: boolean, rc: number, f: Fmt): number {
-  const toInf = rc === RC_NEAREST || (rc === RC_UP && !neg) || (rc === RC_DOWN && neg);
-  const mag = toInf ? Infinity : f.max;
-  return neg ? -mag : mag;
+  RX[3] = up ? base + q : base;
 }
 
 /**
- * Rounds (-1)^neg * (hi + lo) * 2^k to format f under mxcsr (RC, FTZ, UM) and returns the result as a double
- * exactly representable in f. hi must be positive and finite, lo as described for roundQ. Sets roundFlags.
+ * Rounds (-1)^neg * (hi + lo) * 2^k, hi = RX[0] and lo = RX[1], to format f under mxcsr (RC, FTZ, UM) and
+ * stores the result, a double exactly representable in f, in RX[2]. hi must be positive and finite, lo as
+ * described for roundQ (RX[0..1] are clobbered). Sets roundFlags.
  * Tininess is detected after rounding, as x86 SSE does.
  */
-export function roundTo(neg: boolean, hi: number, lo: number, k: number, f: Fmt, mxcsr: number): number {
+export function roundTo(neg: boolean, k: number, f: Fmt, mxcsr: number): void {
   const rc = (mxcsr >>> MX_RC_SHIFT) & 3;
-  const eh = ilogb(hi);
-  hi = ldexp(hi, -eh);
-  if (lo !== 0) {
-    const l = ldexp(lo, -eh);
-    lo = l !== 0 ? l : lo > 0 ? STICKY : -STICKY;
+  const eh = ilogbAt(RX, 0);
+  scaleAt(RX, 0, -eh);
+  const lo0 = RX[1];
+  if (lo0 !== 0) {
+    scaleAt(RX, 1, -eh);
+    if (RX[1] === 0) RX[1] = lo0 > 0 ? 6.223015277861142e-61 : -6.223015277861142e-61; // keep a sticky bit (2^-200)
   }
+  let hi = RX[0], lo = RX[1];
   let e = eh + k;
   if (hi === 1 && lo < 0) { hi = 2; lo *= 2; e -= 1; } // the exact value lies in the binade below
+  RX[0] = hi; RX[1] = lo;
   // Rounding with an unbounded exponent decides overflow and (after-rounding) tininess.
   const p1 = f.p - 1;
-  const m = roundQ(hi, lo, POW2[1074 - p1], neg, rc);
+  roundQ(-p1, neg, rc);
   let inexact = qInexact;
-  const er = m === 2 ? e + 1 : e;
+  const er = RX[3] === 2 ? e + 1 : e;
   if (er > f.emax) {
     // Unmasked overflow traps without a result; PE then reports whether the exponent-wrapped result is inexact.
     roundFlags = (mxcsr & MX_OM) === 0 ? (inexact ? MX_OE | MX_PE : MX_OE) : MX_OE | MX_PE;
-    return overflowValue(neg, rc, f);
+    const toInf = rc === RC_NEAREST || (rc === RC_UP && !neg) || (rc === RC_DOWN && neg);
+    RX[2] = toInf ? (neg ? -Infinity : Infinity) : neg ? -f.max : f.max;
+    return;
   }
   if (er >= f.emin) {
     roundFlags = inexact ? MX_PE : 0;
-    const v = ldexp(m, e);
-    return neg ? -v : v;
+    scaleAt(RX, 3, e);
+    RX[2] = neg ? -RX[3] : RX[3];
+    return;
   }
   // Tiny. Unmasked underflow traps without a result; PE then reports whether the exponent-wrapped result is inexact.
   if ((mxcsr & MX_UM) === 0) {
     roundFlags = inexact ? MX_UE | MX_PE : MX_UE;
-    return neg ? -0 : 0;
+    RX[2] = neg ? -0 : 0;
+    return;
   }
   // With FTZ the result is a signed zero.
   if ((mxcsr & MX_FTZ) !== 0) {
     roundFlags = MX_UE | MX_PE;
-    return neg ? -0 : 0;
+    RX[2] = neg ? -0 : 0;
+    return;
   }
   // Round again at the fixed quantum 2^(emin - p1) of the subnormal range, relative to hi's binade 2^e.
   const shift = f.emin - p1 - e;
@@ -137,9 +148,11 @@ export function roundTo(neg: boolean, hi: number, lo: number, k: number, f: Fmt,
     const away = (rc === RC_UP && !neg) || (rc === RC_DOWN && neg);
     v = away ? POW2[1074 + f.emin - p1] : 0;
   } else {
-    v = ldexp(roundQ(hi, lo, POW2[1074 + shift], neg, rc), e);
+    roundQ(shift, neg, rc);
+    scaleAt(RX, 3, e);
+    v = RX[3];
     inexact = qInexact;
   }
   roundFlags = inexact ? MX_UE | MX_PE : 0;
-  return neg ? -v : v;
+  RX[2] = neg ? -v : v;
 }

@@ -4,8 +4,8 @@
 // Each operation writes its result and returns the exception flags it raised (MX_IE..MX_PE); committing
 // the flags to MXCSR and raising #XM for unmasked ones is the caller's job, so packed instructions can
 // compute every lane into scratch slots first.
-import { F32, F64 } from './fp-round.js';
-import { INVALID, add, div, fromInt, mul, opFlags, roundToInt, sqrt } from './fp-exact.js';
+import { F32, F64, type Fmt } from './fp-round.js';
+import { FX, add, div, fromInt, mul, opFlags, roundToInt, sqrt } from './fp-exact.js';
 import { MX_DAZ, MX_DE, MX_IE, MX_PE, MX_ZE, MX_RC_SHIFT, MXCSR_DEFAULT } from './mxcsr.js';
 
 // Operand classes.
@@ -60,27 +60,30 @@ export class SseFp {
   private k = 0;
   private de = 0;
 
-  /** Value of the binary64 at word i (not a NaN); sets this.k and accumulates DE/DAZ handling in this.de. */
-  private load64(i: number): number {
+  /**
+   * FX[slot] = value of the binary64 at word i (meaningless for NaNs), after DAZ; sets this.k to its class
+   * and this.de when it is a denormal that counts. Values stay in typed arrays so no double is boxed.
+   */
+  private load64(i: number, slot: number): void {
     const h = this.u32[i + 1];
     const k = cls64(h, this.u32[i]);
     this.k = k;
     if (k === K_DENORMAL) {
-      if ((this.mxcsr & MX_DAZ) !== 0) return (h >>> 31) !== 0 ? -0 : 0;
+      if ((this.mxcsr & MX_DAZ) !== 0) { FX[slot] = (h >>> 31) !== 0 ? -0 : 0; return; }
       this.de = MX_DE;
     }
-    return this.f64[i >>> 1];
+    FX[slot] = this.f64[i >>> 1];
   }
 
-  private load32(i: number): number {
+  private load32(i: number, slot: number): void {
     const w = this.u32[i];
     const k = cls32(w);
     this.k = k;
     if (k === K_DENORMAL) {
-      if ((this.mxcsr & MX_DAZ) !== 0) return (w >>> 31) !== 0 ? -0 : 0;
+      if ((this.mxcsr & MX_DAZ) !== 0) { FX[slot] = (w >>> 31) !== 0 ? -0 : 0; return; }
       this.de = MX_DE;
     }
-    return this.f32[i];
+    FX[slot] = this.f32[i];
   }
 
   // ---- NaN propagation: the first operand's NaN if it is one, else the second's, quieted ----
@@ -100,18 +103,21 @@ export class SseFp {
 
   private arith64(op: number, d: number, a: number, b: number): number {
     this.de = 0;
-    const x = this.load64(a); const ka = this.k;
-    const y = this.load64(b); const kb = this.k;
+    this.load64(a, 0); const ka = this.k;
+    this.load64(b, 1); const kb = this.k;
     if (ka >= K_QNAN || kb >= K_QNAN) return this.nan64(d, a, b, ka, kb);
+    this.compute(op, F64);
+    return this.store64(d, SseFp.merge(this.de, opFlags));
+  }
+
+  private compute(op: number, f: Fmt): void {
     const mx = this.mxcsr;
-    let r: number;
     switch (op) {
-      case OP_ADD: r = add(x, y, F64, mx); break;
-      case OP_SUB: r = add(x, -y, F64, mx); break;
-      case OP_MUL: r = mul(x, y, F64, mx); break;
-      default: r = div(x, y, F64, mx); break;
+      case OP_ADD: add(f, mx); break;
+      case OP_SUB: FX[1] = -FX[1]; add(f, mx); break;
+      case OP_MUL: mul(f, mx); break;
+      default: div(f, mx); break;
     }
-    return this.store64(d, r, SseFp.merge(this.de, opFlags));
   }
 
   /** IE and ZE take precedence over (suppress) DE; the post-computation flags accompany it. */
@@ -121,27 +127,23 @@ export class SseFp {
 
   private arith32(op: number, d: number, a: number, b: number): number {
     this.de = 0;
-    const x = this.load32(a); const ka = this.k;
-    const y = this.load32(b); const kb = this.k;
+    this.load32(a, 0); const ka = this.k;
+    this.load32(b, 1); const kb = this.k;
     if (ka >= K_QNAN || kb >= K_QNAN) return this.nan32(d, a, b, ka, kb);
-    const mx = this.mxcsr;
-    let r: number;
-    switch (op) {
-      case OP_ADD: r = add(x, y, F32, mx); break;
-      case OP_SUB: r = add(x, -y, F32, mx); break;
-      case OP_MUL: r = mul(x, y, F32, mx); break;
-      default: r = div(x, y, F32, mx); break;
-    }
-    return this.store32(d, r, SseFp.merge(this.de, opFlags));
+    this.compute(op, F32);
+    return this.store32(d, SseFp.merge(this.de, opFlags));
   }
 
-  private store64(d: number, r: number, flags: number): number {
+  /** Writes the result FX[2] (NaN: the invalid-operation default QNaN) and passes `flags` through. */
+  private store64(d: number, flags: number): number {
+    const r = FX[2];
     if (r !== r) { this.u32[d] = 0; this.u32[d + 1] = 0xfff80000; } // QNaN indefinite
     else this.f64[d >>> 1] = r;
     return flags;
   }
 
-  private store32(d: number, r: number, flags: number): number {
+  private store32(d: number, flags: number): number {
+    const r = FX[2];
     if (r !== r) this.u32[d] = 0xffc00000;
     else this.f32[d] = r;
     return flags;
@@ -178,29 +180,29 @@ export class SseFp {
   /** sqrtsd: d = sqrt(a). */
   sqrt64(d: number, a: number): number {
     this.de = 0;
-    const x = this.load64(a); const ka = this.k;
+    this.load64(a, 1); const ka = this.k;
     if (ka >= K_QNAN) return this.nan64(d, a, a, ka, ka);
-    const r = sqrt(x, F64, this.mxcsr);
-    return this.store64(d, r, SseFp.merge(this.de, opFlags));
+    sqrt(F64, this.mxcsr);
+    return this.store64(d, SseFp.merge(this.de, opFlags));
   }
 
   sqrt32(d: number, a: number): number {
     this.de = 0;
-    const x = this.load32(a); const ka = this.k;
+    this.load32(a, 1); const ka = this.k;
     if (ka >= K_QNAN) return this.nan32(d, a, a, ka, ka);
-    const r = sqrt(x, F32, this.mxcsr);
-    return this.store32(d, r, SseFp.merge(this.de, opFlags));
+    sqrt(F32, this.mxcsr);
+    return this.store32(d, SseFp.merge(this.de, opFlags));
   }
 
   // ---- min/max: the second operand wins on NaN (either kind, raising IE) and on equality (e.g. ±0) ----
   private minmax64(d: number, a: number, b: number, max: boolean): number {
     this.de = 0;
-    const x = this.load64(a); const ka = this.k;
-    const y = this.load64(b); const kb = this.k;
+    this.load64(a, 0); const ka = this.k;
+    this.load64(b, 1); const kb = this.k;
     const u = this.u32;
     let src = b, flags = this.de;
     if (ka >= K_QNAN || kb >= K_QNAN) flags = MX_IE;
-    else if (max ? x > y : x < y) src = a;
+    else if (max ? FX[0] > FX[1] : FX[0] < FX[1]) src = a;
     const lo = u[src], hi = u[src + 1];
     // Under DAZ a denormal operand was read as a signed zero, and that zero is what gets returned.
     if ((this.mxcsr & MX_DAZ) !== 0 && cls64(hi, lo) === K_DENORMAL) { u[d] = 0; u[d + 1] = hi & 0x80000000; }
@@ -210,11 +212,11 @@ export class SseFp {
 
   private minmax32(d: number, a: number, b: number, max: boolean): number {
     this.de = 0;
-    const x = this.load32(a); const ka = this.k;
-    const y = this.load32(b); const kb = this.k;
+    this.load32(a, 0); const ka = this.k;
+    this.load32(b, 1); const kb = this.k;
     let src = b, flags = this.de;
     if (ka >= K_QNAN || kb >= K_QNAN) flags = MX_IE;
-    else if (max ? x > y : x < y) src = a;
+    else if (max ? FX[0] > FX[1] : FX[0] < FX[1]) src = a;
     const w = this.u32[src];
     this.u32[d] = (this.mxcsr & MX_DAZ) !== 0 && cls32(w) === K_DENORMAL ? w & 0x80000000 : w;
     return flags;
@@ -226,7 +228,9 @@ export class SseFp {
   max32(d: number, a: number, b: number): number { return this.minmax32(d, a, b, true); }
 
   // ---- compares ----
-  private static predicate(pred: number, x: number, y: number, unord: boolean): boolean {
+  /** Compare predicate on FX[0] (x) and FX[1] (y). */
+  private static predicate(pred: number, unord: boolean): boolean {
+    const x = FX[0], y = FX[1];
     switch (pred & 7) {
       case CMP_EQ: return !unord && x === y;
       case CMP_LT: return !unord && x < y;
@@ -249,39 +253,40 @@ export class SseFp {
   /** cmpsd: d = all ones if (a pred b) else zeros. */
   cmp64(d: number, a: number, b: number, pred: number): number {
     this.de = 0;
-    const x = this.load64(a); const ka = this.k;
-    const y = this.load64(b); const kb = this.k;
+    this.load64(a, 0); const ka = this.k;
+    this.load64(b, 1); const kb = this.k;
     const unord = ka >= K_QNAN || kb >= K_QNAN;
-    const m = SseFp.predicate(pred, x, y, unord) ? 0xffffffff : 0;
+    const m = SseFp.predicate(pred, unord) ? 0xffffffff : 0;
     this.u32[d] = m; this.u32[d + 1] = m;
     return unord ? SseFp.cmpInvalid(pred, ka, kb) : this.de;
   }
 
   cmp32(d: number, a: number, b: number, pred: number): number {
     this.de = 0;
-    const x = this.load32(a); const ka = this.k;
-    const y = this.load32(b); const kb = this.k;
+    this.load32(a, 0); const ka = this.k;
+    this.load32(b, 1); const kb = this.k;
     const unord = ka >= K_QNAN || kb >= K_QNAN;
-    this.u32[d] = SseFp.predicate(pred, x, y, unord) ? 0xffffffff : 0;
+    this.u32[d] = SseFp.predicate(pred, unord) ? 0xffffffff : 0;
     return unord ? SseFp.cmpInvalid(pred, ka, kb) : this.de;
   }
 
   /** comisd (signalling = true) / ucomisd: sets this.eflags; returns exception flags. */
   comi64(a: number, b: number, signalling: boolean): number {
     this.de = 0;
-    const x = this.load64(a); const ka = this.k;
-    const y = this.load64(b); const kb = this.k;
-    return this.comiResult(x, y, ka, kb, signalling);
+    this.load64(a, 0); const ka = this.k;
+    this.load64(b, 1); const kb = this.k;
+    return this.comiResult(ka, kb, signalling);
   }
 
   comi32(a: number, b: number, signalling: boolean): number {
     this.de = 0;
-    const x = this.load32(a); const ka = this.k;
-    const y = this.load32(b); const kb = this.k;
-    return this.comiResult(x, y, ka, kb, signalling);
+    this.load32(a, 0); const ka = this.k;
+    this.load32(b, 1); const kb = this.k;
+    return this.comiResult(ka, kb, signalling);
   }
 
-  private comiResult(x: number, y: number, ka: number, kb: number, signalling: boolean): number {
+  private comiResult(ka: number, kb: number, signalling: boolean): number {
+    const x = FX[0], y = FX[1];
     if (ka >= K_QNAN || kb >= K_QNAN) {
       this.eflags = ZF | PF | CF;
       return (signalling || ka === K_SNAN || kb === K_SNAN) ? MX_IE : 0;
@@ -292,28 +297,26 @@ export class SseFp {
 
   // ---- roundss/roundsd (SSE4.1): to an integral value; imm bit 2 selects MXCSR.RC, bit 3 suppresses PE ----
   round64(d: number, a: number, imm: number): number {
-    const x = this.load64(a); const ka = this.k;
+    this.load64(a, 0); const ka = this.k;
     if (ka >= K_QNAN) return this.nan64(d, a, a, ka, ka);
-    const rc = (imm & 4) !== 0 ? (this.mxcsr >>> MX_RC_SHIFT) & 3 : imm & 3;
-    const r = ka === K_INF ? x : roundToInt(x, rc);
-    this.f64[d >>> 1] = r;
-    return r !== x && (imm & 8) === 0 ? MX_PE : 0;
+    roundToInt((imm & 4) !== 0 ? (this.mxcsr >>> MX_RC_SHIFT) & 3 : imm & 3); // infinities pass unchanged
+    this.f64[d >>> 1] = FX[2];
+    return FX[2] !== FX[0] && (imm & 8) === 0 ? MX_PE : 0;
   }
 
   round32(d: number, a: number, imm: number): number {
-    const x = this.load32(a); const ka = this.k;
+    this.load32(a, 0); const ka = this.k;
     if (ka >= K_QNAN) return this.nan32(d, a, a, ka, ka);
-    const rc = (imm & 4) !== 0 ? (this.mxcsr >>> MX_RC_SHIFT) & 3 : imm & 3;
-    const r = ka === K_INF ? x : roundToInt(x, rc);
-    this.f32[d] = r;
-    return r !== x && (imm & 8) === 0 ? MX_PE : 0;
+    roundToInt((imm & 4) !== 0 ? (this.mxcsr >>> MX_RC_SHIFT) & 3 : imm & 3); // infinities pass unchanged
+    this.f32[d] = FX[2];
+    return FX[2] !== FX[0] && (imm & 8) === 0 ? MX_PE : 0;
   }
 
   // ---- float <-> float conversions ----
   /** cvtss2sd: binary64 at d = binary32 at a. */
   cvt32to64(d: number, a: number): number {
     this.de = 0;
-    const x = this.load32(a); const ka = this.k;
+    this.load32(a, 0); const ka = this.k;
     const u = this.u32;
     if (ka >= K_QNAN) {
       const w = u[a];
@@ -322,24 +325,25 @@ export class SseFp {
       u[d + 1] = (w & 0x80000000) | 0x7ff80000 | (frac >>> 3);
       return ka === K_SNAN ? MX_IE : 0;
     }
-    this.f64[d >>> 1] = x;
+    this.f64[d >>> 1] = FX[0];
     return this.de;
   }
 
   /** cvtsd2ss: binary32 at d = binary64 at a, rounded per MXCSR. */
   cvt64to32(d: number, a: number): number {
     this.de = 0;
-    const x = this.load64(a); const ka = this.k;
+    this.load64(a, 0); const ka = this.k;
     const u = this.u32;
     if (ka >= K_QNAN) {
       const h = u[a + 1];
       u[d] = (h & 0x80000000) | 0x7fc00000 | ((h & 0xfffff) << 3) | (u[a] >>> 29);
       return ka === K_SNAN ? MX_IE : 0;
     }
-    if (x === 0 || ka === K_INF) { this.f32[d] = x; return this.de; }
+    if (ka === K_ZERO || ka === K_INF || FX[0] === 0) { this.f32[d] = FX[0]; return this.de; }
     // A product with 1 is exact, so mul() reduces to a pure rounding to binary32.
-    const r = mul(x, 1, F32, this.mxcsr);
-    this.f32[d] = r;
+    FX[1] = 1;
+    mul(F32, this.mxcsr);
+    this.f32[d] = FX[2];
     return this.de | opFlags;
   }
 
@@ -349,25 +353,33 @@ export class SseFp {
 
   /** cvtsi2ss r32. */
   cvtI32to32(d: number, v: number): number {
-    this.f32[d] = fromInt(0, v | 0, F32, this.mxcsr);
+    FX[0] = 0; FX[1] = v | 0;
+    fromInt(F32, this.mxcsr);
+    this.f32[d] = FX[2];
     return opFlags;
   }
 
   /** cvtsi2sd r64 given as (lo, hi) 32-bit halves. */
   cvtI64to64(d: number, lo: number, hi: number): number {
-    this.f64[d >>> 1] = fromInt((hi | 0) * 4294967296, lo >>> 0, F64, this.mxcsr);
+    FX[0] = (hi | 0) * 4294967296; FX[1] = lo >>> 0;
+    fromInt(F64, this.mxcsr);
+    this.f64[d >>> 1] = FX[2];
     return opFlags;
   }
 
   cvtI64to32(d: number, lo: number, hi: number): number {
-    this.f32[d] = fromInt((hi | 0) * 4294967296, lo >>> 0, F32, this.mxcsr);
+    FX[0] = (hi | 0) * 4294967296; FX[1] = lo >>> 0;
+    fromInt(F32, this.mxcsr);
+    this.f32[d] = FX[2];
     return opFlags;
   }
 
   // ---- float -> integer: result in intLo (and intHi for 64-bit); out of range / NaN -> indefinite + IE ----
-  private toInt(x: number, k: number, truncate: boolean, bits64: boolean): number {
+  /** Converts FX[0] (class k). */
+  private toInt(k: number, truncate: boolean, bits64: boolean): number {
     if (k >= K_INF) return this.indefinite(bits64);
-    const r = roundToInt(x, truncate ? 3 : (this.mxcsr >>> MX_RC_SHIFT) & 3);
+    roundToInt(truncate ? 3 : (this.mxcsr >>> MX_RC_SHIFT) & 3);
+    const r = FX[2], x = FX[0];
     if (bits64) {
       if (!(r >= -9223372036854775808 && r < 9223372036854775808)) return this.indefinite(true);
       const hi = Math.floor(r / 4294967296);
@@ -389,15 +401,14 @@ export class SseFp {
   /** cvtsd2si / cvttsd2si (truncate) of the binary64 at a; 32- or 64-bit result. */
   cvt64toInt(a: number, truncate: boolean, bits64: boolean): number {
     this.de = 0;
-    const x = this.load64(a);
-    return this.toInt(x, this.k, truncate, bits64);
+    this.load64(a, 0);
+    return this.toInt(this.k, truncate, bits64);
   }
 
   cvt32toInt(a: number, truncate: boolean, bits64: boolean): number {
     this.de = 0;
-    const x = this.load32(a);
-    return this.toInt(x, this.k, truncate, bits64);
+    this.load32(a, 0);
+    return this.toInt(this.k, truncate, bits64);
   }
 }
 
-export { INVALID };

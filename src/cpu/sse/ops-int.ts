@@ -7,12 +7,14 @@ import type { Handler, Insn } from '../insn.js';
 import { ea, setR32 } from '../operands.js';
 import { def0F, def0F38, def0F3A } from '../optable.js';
 import { CF, ZF } from '../regs.js';
-import { bySsePrefix, MMX, pick, regOnly } from './decode-util.js';
+import { opUD } from '../ops/invalid.js';
+import { bySsePrefix, MMX, MMX38, MMX3A, pick, regOnly } from './decode-util.js';
 import {
   bytesOp, dwordsOp, I_ABS, I_ADD, I_ADDS, I_ADDUS, I_AVG, I_CMPEQ, I_CMPGT, I_MAXS, I_MAXU, I_MINS, I_MINU,
   I_MULHI, I_MULHU, I_MULLO, I_SUB, I_SUBS, I_SUBUS, L_AND, L_ANDN, L_OR, L_XOR, logicOp, P_SSDW, P_SSWB, P_USDW,
   P_USWB, pack, palignr, pmaddwd, pmuludq, psadbw, pshufb, pshufd, pshufw4, qwordsOp, SH_SLL, SH_SRA, SH_SRL,
-  shiftBytes, shiftDwords, shiftQwords, shiftWords, stagedCount, unpack, wordsOp,
+  shiftBytes, shiftDwords, shiftQwords, shiftWords, stagedCount, unpack, wordsOp, blendv, H_ADDD, H_ADDSW, H_ADDW,
+  H_SUBD, H_SUBSW, H_SUBW, horizontal, phminposuw, pmaddubsw, pmulhrsw, psign,
 } from './simd-int.js';
 import { S, src128, sseCheck, W, WU16, WU8 } from './sse-state.js';
 
@@ -142,6 +144,21 @@ function hPmovx(cpu: Cpu, i: Insn): void {
   }
 }
 
+function hHorizontal(cpu: Cpu, i: Insn): void { sseCheck(cpu); src128(cpu, i, true); horizontal(cpu, i.reg, i.op); }
+function hPsign(cpu: Cpu, i: Insn): void { sseCheck(cpu); src128(cpu, i, true); psign(cpu, i.reg, i.op); }
+function hPmaddubsw(cpu: Cpu, i: Insn): void { sseCheck(cpu); src128(cpu, i, true); pmaddubsw(cpu, i.reg); }
+function hPmulhrsw(cpu: Cpu, i: Insn): void { sseCheck(cpu); src128(cpu, i, true); pmulhrsw(cpu, i.reg); }
+function hPhminposuw(cpu: Cpu, i: Insn): void { sseCheck(cpu); src128(cpu, i, true); phminposuw(cpu, i.reg); }
+// Variable blends take the mask from xmm0 (i.op = element bytes).
+function hBlendv(cpu: Cpu, i: Insn): void { sseCheck(cpu); src128(cpu, i, true); blendv(cpu, i.reg, i.op); }
+// movntdqa xmm, m128: an aligned load (the non-temporal hint has no architectural effect here).
+function hMovntdqa(cpu: Cpu, i: Insn): void {
+  sseCheck(cpu);
+  src128(cpu, i, true);
+  const x = cpu.xmm, d = 4 * i.reg;
+  x[d] = W[S]; x[d + 1] = W[S + 1]; x[d + 2] = W[S + 2]; x[d + 3] = W[S + 3];
+}
+
 // ---- registration ----
 type Fam = Handler;
 function int66(op: number, h: Fam, sub: number, extra?: (d: Decoder, i: Insn) => void): void {
@@ -185,14 +202,20 @@ for (const [op, bits] of [[0x71, 16], [0x72, 32], [0x73, 64]]) {
     d.modrm(i);
     i.imm = d.imm8u();
     const r = d.regField;
-    if (d.mandatory !== 0x66) { pick(d, i, MMX, null, null, null); regOnly(i); return; }
     i.size = bits;
+    if (d.mandatory === 0) { // MMX: psrl/psra/psll by immediate only
+      if (r === 2 || (r === 4 && bits !== 64) || r === 6) { pick(d, i, MMX, null, null, null); i.op = r === 2 ? SH_SRL : r === 4 ? SH_SRA : SH_SLL; }
+      else i.h = opUD;
+      regOnly(i);
+      return;
+    }
+    if (d.mandatory !== 0x66) { i.h = opUD; return; }
     if (r === 2) { i.h = hShiftI; i.op = SH_SRL; }
     else if (r === 4 && bits !== 64) { i.h = hShiftI; i.op = SH_SRA; }
     else if (r === 6) { i.h = hShiftI; i.op = SH_SLL; }
     else if (bits === 64 && r === 3) { i.h = hShiftBytes; i.op = 0; }
     else if (bits === 64 && r === 7) { i.h = hShiftBytes; i.op = 1; }
-    else pick(d, i, null, null, null, null);
+    else i.h = opUD;
     regOnly(i);
   });
 }
@@ -207,7 +230,7 @@ def0F(0xC5, (d, i) => { bySsePrefix(d, i, MMX, hPextrw, null, null); i.imm = d.i
 
 // 0F 38 (SSSE3 / SSE4.1), 66 prefix only; no prefix is the MMX form where one exists.
 function int38(op: number, h: Fam, sub: number, mmx = true): void {
-  def0F38(op, (d, i) => { bySsePrefix(d, i, mmx ? MMX : null, h, null, null); i.op = sub; });
+  def0F38(op, (d, i) => { bySsePrefix(d, i, mmx ? MMX38 : null, h, null, null); i.op = sub; });
 }
 int38(0x00, hPshufb, 0);
 int38(0x1C, hBytes, I_ABS); int38(0x1D, hWords, I_ABS); int38(0x1E, hDwords, I_ABS);
@@ -220,6 +243,13 @@ int38(0x3A, hWords, I_MINU, false); int38(0x3B, hDwords, I_MINU, false);
 int38(0x3C, hBytes, I_MAXS, false); int38(0x3D, hDwords, I_MAXS, false);
 int38(0x3E, hWords, I_MAXU, false); int38(0x3F, hDwords, I_MAXU, false);
 int38(0x40, hDwords, I_MULLO, false);
+int38(0x01, hHorizontal, H_ADDW); int38(0x02, hHorizontal, H_ADDD); int38(0x03, hHorizontal, H_ADDSW);
+int38(0x05, hHorizontal, H_SUBW); int38(0x06, hHorizontal, H_SUBD); int38(0x07, hHorizontal, H_SUBSW);
+int38(0x04, hPmaddubsw, 0); int38(0x0B, hPmulhrsw, 0);
+int38(0x08, hPsign, 1); int38(0x09, hPsign, 2); int38(0x0A, hPsign, 4);
+int38(0x41, hPhminposuw, 0, false);
+int38(0x10, hBlendv, 1, false); int38(0x14, hBlendv, 4, false); int38(0x15, hBlendv, 8, false);
+def0F38(0x2A, (d, i) => { bySsePrefix(d, i, null, hMovntdqa, null, null); if (!i.mem) i.h = opUD; });
 // pmovsx (20-25) / pmovzx (30-35): bw bd bq wd wq dq.
 const PMOV: [number, number][] = [[1, 2], [1, 4], [1, 8], [2, 4], [2, 8], [4, 8]];
 PMOV.forEach(([from, to], k) => {
@@ -233,7 +263,7 @@ PMOV.forEach(([from, to], k) => {
 
 // 0F 3A with imm8.
 function int3A(op: number, h: Fam, size: number, mmx = false): void {
-  def0F3A(op, (d, i) => { bySsePrefix(d, i, mmx ? MMX : null, h, null, null); i.imm = d.imm8u(); i.size = size; });
+  def0F3A(op, (d, i) => { bySsePrefix(d, i, mmx ? MMX3A : null, h, null, null); i.imm = d.imm8u(); i.size = size; });
 }
 int3A(0x0F, hPalignr, 0, true);
 int3A(0x0E, hBlend, 16); int3A(0x0C, hBlend, 32); int3A(0x0D, hBlend, 64);

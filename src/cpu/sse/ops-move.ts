@@ -6,6 +6,7 @@ import type { Insn } from '../insn.js';
 import { ea, setR32 } from '../operands.js';
 import { def0F } from '../optable.js';
 import { bySsePrefix, memOnly, MMX, regOnly } from './decode-util.js';
+import { hMovdq2q, hMovq2dq } from './ops-mmx.js';
 import { sseCheck, store128 } from './sse-state.js';
 
 // i.op = 1: the memory operand must be 16-byte aligned (movaps/movapd/movdqa/movnt*).
@@ -211,7 +212,7 @@ def0F(0x17, (d, i) => { bySsePrefix(d, i, movHalfStore, movHalfStore, null, null
 
 def0F(0x6E, (d, i) => { bySsePrefix(d, i, MMX, movdToXmm, null, null); i.size = d.rexW ? 64 : 32; });
 def0F(0x7E, (d, i) => { bySsePrefix(d, i, MMX, movdFromXmm, movqLoad, null); i.size = d.rexW ? 64 : 32; });
-def0F(0xD6, (d, i) => { bySsePrefix(d, i, null, movqStore, MMX, MMX); });
+def0F(0xD6, (d, i) => { bySsePrefix(d, i, null, movqStore, hMovq2dq, hMovdq2q); if (d.mandatory !== 0x66) regOnly(i); });
 def0F(0xC3, (d, i) => { bySsePrefix(d, i, movnti, null, null, null); i.size = d.rexW ? 64 : 32; memOnly(i); });
 def0F(0x50, (d, i) => { bySsePrefix(d, i, movmskps, movmskpd, null, null); regOnly(i); });
 def0F(0xD7, (d, i) => { bySsePrefix(d, i, MMX, pmovmskb, null, null); regOnly(i); });

@@ -1,1 +1,7 @@
-// Placeholder: the owning module registers its opcodes here (see src/cpu/ops/README.md).
+// SSE-family instructions (SSE, SSE2, SSE3, SSSE3, SSE4.1 basics, and the MMX integer forms): importing this module registers
+// every opcode they use in the decoder maps (see src/cpu/ops/README.md).
+import './ops-move.js';
+import './ops-int.js';
+import './ops-fp.js';
+import './ops-ctl.js';
+import './ops-mmx.js';

@@ -291,3 +291,73 @@ export function palignr(cpu: Cpu, n: number, imm: number): void {
     b[d + k] = j < 16 ? WU8[SB + j] : j < 32 ? WU8[4 * T + j - 16] : 0;
   }
 }
+
+// ---- SSSE3 horizontal and sign operations ----
+export const H_ADDW = 0, H_ADDD = 1, H_ADDSW = 2, H_SUBW = 3, H_SUBD = 4, H_SUBSW = 5;
+
+/** phadd/phsub: pairs of the destination fill the low half, pairs of the source the high half. */
+export function horizontal(cpu: Cpu, n: number, op: number): void {
+  const x = cpu.xmm, d = 4 * n;
+  for (let k = 0; k < 4; k++) W[T + k] = x[d + k];
+  if (op === H_ADDD || op === H_SUBD) {
+    for (let k = 0; k < 4; k++) {
+      const base = k < 2 ? T + 2 * k : S + 2 * (k - 2);
+      const a = W[base], b = W[base + 1];
+      x[d + k] = op === H_ADDD ? (a + b) | 0 : (a - b) | 0;
+    }
+    return;
+  }
+  const h = cpu.xmmU16, dh = 8 * n;
+  for (let k = 0; k < 8; k++) {
+    const base = k < 4 ? 2 * T + 2 * k : SW + 2 * (k - 4);
+    const a = sx16(WU16[base]), b = sx16(WU16[base + 1]);
+    let r = op === H_ADDW || op === H_ADDSW ? a + b : a - b;
+    if (op === H_ADDSW || op === H_SUBSW) r = sat16(r);
+    h[dh + k] = r;
+  }
+}
+
+/** psignb/w/d (size in bytes): negate, keep or zero each destination element by the source's sign. */
+export function psign(cpu: Cpu, n: number, size: number): void {
+  if (size === 4) {
+    const x = cpu.xmm, d = 4 * n;
+    for (let k = 0; k < 4; k++) { const s = W[S + k]; x[d + k] = s < 0 ? -x[d + k] | 0 : s === 0 ? 0 : x[d + k]; }
+  } else if (size === 2) {
+    const h = cpu.xmmU16, d = 8 * n;
+    for (let k = 0; k < 8; k++) { const s = sx16(WU16[SW + k]); h[d + k] = s < 0 ? -h[d + k] : s === 0 ? 0 : h[d + k]; }
+  } else {
+    const b = cpu.xmmU8, d = 16 * n;
+    for (let k = 0; k < 16; k++) { const s = sx8(WU8[SB + k]); b[d + k] = s < 0 ? -b[d + k] : s === 0 ? 0 : b[d + k]; }
+  }
+}
+
+/** pmaddubsw: unsigned destination bytes times signed source bytes, adjacent pairs added with saturation. */
+export function pmaddubsw(cpu: Cpu, n: number): void {
+  const b = cpu.xmmU8, h = cpu.xmmU16, d = 16 * n;
+  for (let k = 0; k < 8; k++) {
+    const p = b[d + 2 * k] * sx8(WU8[SB + 2 * k]) + b[d + 2 * k + 1] * sx8(WU8[SB + 2 * k + 1]);
+    h[8 * n + k] = sat16(p);
+  }
+}
+
+/** pmulhrsw: rounded high half of the signed 16x16 products, scaled: ((a*b >> 14) + 1) >> 1. */
+export function pmulhrsw(cpu: Cpu, n: number): void {
+  const h = cpu.xmmU16, d = 8 * n;
+  for (let k = 0; k < 8; k++) h[d + k] = (((sx16(h[d + k]) * sx16(WU16[SW + k])) >> 14) + 1) >> 1;
+}
+
+/** phminposuw: the minimum unsigned word of the source and its index; the rest of the destination is zeroed. */
+export function phminposuw(cpu: Cpu, n: number): void {
+  let min = WU16[SW], idx = 0;
+  for (let k = 1; k < 8; k++) if (WU16[SW + k] < min) { min = WU16[SW + k]; idx = k; }
+  const x = cpu.xmm, d = 4 * n;
+  x[d] = min | (idx << 16); x[d + 1] = 0; x[d + 2] = 0; x[d + 3] = 0;
+}
+
+/** pblendvb (size 1) / blendvps (4) / blendvpd (8): source element where xmm0's element has its top bit set. */
+export function blendv(cpu: Cpu, n: number, size: number): void {
+  const b = cpu.xmmU8, d = 16 * n;
+  for (let e = 0; e < 16; e += size) {
+    if ((b[e + size - 1] & 0x80) !== 0) for (let k = 0; k < size; k++) b[d + e + k] = WU8[SB + e + k];
+  }
+}

@@ -1,5 +1,6 @@
 // Port I/O: in/out with an immediate port or DX, and the ins/outs string forms (rep-capable), all
-// forwarded to the board through cpu.hooks.
+// forwarded to the board through cpu.hooks. Port accesses end the trace: a device may raise an
+// interrupt (or stop the machine) that must be seen before the next instruction.
 import type { Cpu } from '../cpu.js';
 import { raiseGP } from '../exceptions.js';
 import type { Insn } from '../insn.js';
@@ -75,12 +76,12 @@ function outs(cpu: Cpu, i: Insn): void {
 
 const ioSize = (op: number, osz: number) => (op & 1 ? (osz === 16 ? 16 : 32) : 8);
 for (const op of [0xE4, 0xE5, 0xE6, 0xE7]) {
-  def1(op, (d, i) => { i.imm = d.imm8u(); i.op = 0; i.size = ioSize(op, d.osz); i.h = op < 0xE6 ? inOp : outOp; });
+  def1(op, (d, i) => { i.imm = d.imm8u(); i.op = 0; i.size = ioSize(op, d.osz); i.h = op < 0xE6 ? inOp : outOp; i.ends = true; });
 }
 for (const op of [0xEC, 0xED, 0xEE, 0xEF]) {
-  def1(op, (d, i) => { i.op = 1; i.size = ioSize(op, d.osz); i.h = op < 0xEE ? inOp : outOp; });
+  def1(op, (d, i) => { i.op = 1; i.size = ioSize(op, d.osz); i.h = op < 0xEE ? inOp : outOp; i.ends = true; });
 }
-def1(0x6C, (d, i) => { i.size = 8; i.rep = d.rep; i.h = ins; });
-def1(0x6D, (d, i) => { i.size = d.osz === 16 ? 16 : 32; i.rep = d.rep; i.h = ins; });
-def1(0x6E, (d, i) => { i.size = 8; i.rep = d.rep; i.h = outs; });
-def1(0x6F, (d, i) => { i.size = d.osz === 16 ? 16 : 32; i.rep = d.rep; i.h = outs; });
+def1(0x6C, (d, i) => { i.size = 8; i.rep = d.rep; i.h = ins; i.ends = true; });
+def1(0x6D, (d, i) => { i.size = d.osz === 16 ? 16 : 32; i.rep = d.rep; i.h = ins; i.ends = true; });
+def1(0x6E, (d, i) => { i.size = 8; i.rep = d.rep; i.h = outs; i.ends = true; });
+def1(0x6F, (d, i) => { i.size = d.osz === 16 ? 16 : 32; i.rep = d.rep; i.h = outs; i.ends = true; });

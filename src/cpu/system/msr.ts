@@ -5,7 +5,7 @@ import { setArithFlags } from '../flags.js';
 import type { Insn } from '../insn.js';
 import { setReg } from '../operands.js';
 import { def0F } from '../optable.js';
-import { CF, CR4_FSGSBASE, EFER_LMA } from '../regs.js';
+import { CF, CR0_PG, CR4_FSGSBASE, EFER_LMA, EFER_LME, EFER_NXE, EFER_SCE } from '../regs.js';
 import { cpuid, CpuidConfig, DEFAULT_CPUID } from './cpuid.js';
 
 const TWO32 = 4294967296;
@@ -45,8 +45,10 @@ export function writeMsr(cpu: Cpu, msr: number, lo: number, hi: number): boolean
   const v = hi * TWO32 + (lo >>> 0);
   switch (msr >>> 0) {
     case MSR_EFER:
-      // LMA is read-only: it follows CR0.PG && LME.
-      cpu.efer = (lo & ~0x400) | (cpu.efer & EFER_LMA);
+      // LMA is read-only: it follows CR0.PG && LME; LME cannot change while paging is on.
+      if ((cpu.cr0 & CR0_PG) && ((lo ^ cpu.efer) & EFER_LME)) return false;
+      if (lo & ~(EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE)) return false;
+      cpu.efer = (lo & ~EFER_LMA) | (cpu.efer & EFER_LMA);
       cpu.updateMode();
       return true;
     case MSR_STAR: cpu.star = lo; cpu.starHi = hi; return true;
@@ -94,7 +96,8 @@ function rdrand(cpu: Cpu, i: Insn): void {
 
 def0F(0x30, (_d, i) => { i.h = wrmsr; i.ends = true; });
 def0F(0x32, (_d, i) => { i.h = rdmsr; });
-def0F(0x31, (_d, i) => { i.h = rdtsc; });
+// rdtsc ends the trace so that the retired-instruction count (the virtual TSC) is current at the next one.
+def0F(0x31, (_d, i) => { i.h = rdtsc; i.ends = true; });
 def0F(0xA2, (_d, i) => { i.h = doCpuid; });
 
 // 0F C7: /1 cmpxchg8b/16b (integer module), /6 rdrand, /7 rdseed (register forms).

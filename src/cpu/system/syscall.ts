@@ -1,7 +1,7 @@
 // syscall/sysret and software interrupts. OSv executes syscall at CPL 0 (applications are linked into
 // the kernel) with FMASK = 0 and returns with popfq; jmp *%rcx, so no privilege change is involved there.
 import type { Cpu } from '../cpu.js';
-import { raiseTrap, raiseUD } from '../exceptions.js';
+import { raiseSoftInt, raiseTrap, raiseUD } from '../exceptions.js';
 import { getOF } from '../flags.js';
 import type { Insn } from '../insn.js';
 import { def0F, def1, def1Legacy } from '../optable.js';
@@ -40,8 +40,9 @@ function sysret(cpu: Cpu, i: Insn): void {
   void TWO32;
 }
 
-function intN(cpu: Cpu, i: Insn): void { raiseTrap(cpu, i.imm); }
-function into(cpu: Cpu): void { if (getOF(cpu.lf)) raiseTrap(cpu, VEC_OF); }
+function intN(cpu: Cpu, i: Insn): void { raiseSoftInt(cpu, i.imm); }
+function into(cpu: Cpu): void { if (getOF(cpu.lf)) raiseSoftInt(cpu, VEC_OF); }
+// icebp (int1) is not a software interrupt: no DPL check, delivered like a hardware #DB.
 function int1(cpu: Cpu): void { raiseTrap(cpu, 1); }
 
 def0F(0x05, (_d, i) => { i.h = syscall; i.ends = true; });

@@ -7,18 +7,20 @@ import { raiseGP, raiseUD } from '../exceptions.js';
 import type { Insn } from '../insn.js';
 import { ea } from '../operands.js';
 import { def0F } from '../optable.js';
-import { CR0_EM, CR0_TS, CR4_OSFXSR, VEC_NM } from '../regs.js';
+import { CR0_EM, CR0_TS, CR4_OSFXSR, CR4_OSXSAVE, VEC_NM } from '../regs.js';
 import { raise } from '../exceptions.js';
 import { nop } from '../ops/mov.js';
 import { fsgsBase } from './msr.js';
 
 const image = new Uint8Array(576);
 const imageDv = new DataView(image.buffer);
+/** What memory held before an xsave: the components not saved are written back unchanged. */
+const keep = new Uint8Array(576);
 export const MXCSR_MASK = 0xffff;
 
 interface X87Image {
-  fxsaveInto?: (buf: Uint8Array, off: number) => void;
-  fxrstorFrom?: (buf: Uint8Array, off: number) => void;
+  fxsaveInto?: (buf: Uint8Array, off: number, rexW?: boolean) => void;
+  fxrstorFrom?: (buf: Uint8Array, off: number, rexW?: boolean) => void;
   reset?: () => void;
 }
 
@@ -27,10 +29,10 @@ function checkFpuAvailable(cpu: Cpu): void {
 }
 
 /** Fills the 512-byte legacy region (x87 + SSE) of `image`. */
-function saveLegacy(cpu: Cpu, withSse: boolean): void {
+function saveLegacy(cpu: Cpu, withSse: boolean, rexW: boolean): void {
   image.fill(0, 0, 512);
   const f = cpu.fpu as unknown as X87Image;
-  if (f.fxsaveInto) f.fxsaveInto(image, 0);
+  if (f.fxsaveInto) f.fxsaveInto(image, 0, rexW);
   imageDv.setUint32(24, cpu.mxcsr, true);
   imageDv.setUint32(28, MXCSR_MASK, true);
   if (withSse) for (let k = 0; k < 64; k++) imageDv.setInt32(160 + 4 * k, cpu.xmm[k], true);
@@ -48,10 +50,10 @@ function loadImage(cpu: Cpu, a: number, len: number): void {
   for (let k = 0; k < len; k += 4) imageDv.setInt32(k, m.read32(a + k), true);
 }
 
-function restoreLegacy(cpu: Cpu, x87: boolean, sse: boolean): void {
+function restoreLegacy(cpu: Cpu, x87: boolean, sse: boolean, rexW: boolean): void {
   if (x87) {
     const f = cpu.fpu as unknown as X87Image;
-    if (f.fxrstorFrom) f.fxrstorFrom(image, 0);
+    if (f.fxrstorFrom) f.fxrstorFrom(image, 0, rexW);
   }
   if (sse) for (let k = 0; k < 64; k++) cpu.xmm[k] = imageDv.getInt32(160 + 4 * k, true);
 }
@@ -65,7 +67,7 @@ function fxsave(cpu: Cpu, i: Insn): void {
   checkFpuAvailable(cpu);
   const a = ea(cpu, i);
   if (a % 16) raiseGP(cpu, 0);
-  saveLegacy(cpu, (cpu.cr4 & CR4_OSFXSR) !== 0);
+  saveLegacy(cpu, (cpu.cr4 & CR4_OSFXSR) !== 0, i.op === 1);
   storeImage(cpu, a, 512);
 }
 function fxrstor(cpu: Cpu, i: Insn): void {
@@ -75,7 +77,7 @@ function fxrstor(cpu: Cpu, i: Insn): void {
   loadImage(cpu, a, 512);
   const mx = imageDv.getUint32(24, true);
   if (mx & ~MXCSR_MASK) raiseGP(cpu, 0);
-  restoreLegacy(cpu, true, (cpu.cr4 & CR4_OSFXSR) !== 0);
+  restoreLegacy(cpu, true, (cpu.cr4 & CR4_OSFXSR) !== 0, i.op === 1);
   cpu.mxcsr = mx;
 }
 function ldmxcsr(cpu: Cpu, i: Insn): void {
@@ -87,18 +89,24 @@ function stmxcsr(cpu: Cpu, i: Insn): void {
   cpu.mmu.write32(ea(cpu, i), cpu.mxcsr);
 }
 
-function xsave(cpu: Cpu, i: Insn): void {
+function checkXsave(cpu: Cpu): void {
+  if (!(cpu.cr4 & CR4_OSXSAVE)) raiseUD(cpu);
   checkFpuAvailable(cpu);
+}
+
+function xsave(cpu: Cpu, i: Insn): void {
+  checkXsave(cpu);
   const a = ea(cpu, i);
   if (a % 64) raiseGP(cpu, 0);
   const rfbm = cpu.r32[0] & cpu.xcr0;
   // Only the requested components are written; the header's XSTATE_BV records which hold state.
   loadImage(cpu, a, 576);
-  const keep = new Uint8Array(image);
-  saveLegacy(cpu, true);
+  keep.set(image);
+  saveLegacy(cpu, true, i.op === 1);
   if (!(rfbm & 1)) { image.set(keep.subarray(0, 24), 0); image.set(keep.subarray(32, 160), 32); }
   if (!(rfbm & 2)) image.set(keep.subarray(160, 416), 160);
-  if (!(rfbm & 3)) image.set(keep.subarray(24, 32), 24);
+  // MXCSR belongs to the SSE (and AVX) components.
+  if (!(rfbm & 2)) image.set(keep.subarray(24, 32), 24);
   image.set(keep.subarray(416, 512), 416);
   const bv = (keep[512] & ~rfbm) | rfbm;
   image.fill(0, 512, 576);
@@ -107,7 +115,7 @@ function xsave(cpu: Cpu, i: Insn): void {
   storeImage(cpu, a, 576);
 }
 function xrstor(cpu: Cpu, i: Insn): void {
-  checkFpuAvailable(cpu);
+  checkXsave(cpu);
   const a = ea(cpu, i);
   if (a % 64) raiseGP(cpu, 0);
   loadImage(cpu, a, 576);
@@ -115,17 +123,18 @@ function xrstor(cpu: Cpu, i: Insn): void {
   const bv = image[512];
   if (imageDv.getUint32(516, true) || imageDv.getUint32(520, true) || imageDv.getUint32(524, true)) raiseGP(cpu, 0);
   if (bv & ~cpu.xcr0 & 0xff) raiseGP(cpu, 0);
-  if (rfbm & 3) {
+  for (let k = 528; k < 576; k += 4) if (imageDv.getUint32(k, true)) raiseGP(cpu, 0); // reserved header bytes
+  if (rfbm & 2) {
     const mx = imageDv.getUint32(24, true);
     if (mx & ~MXCSR_MASK) raiseGP(cpu, 0);
     cpu.mxcsr = mx;
   }
   if (rfbm & 1) {
-    if (bv & 1) restoreLegacy(cpu, true, false);
+    if (bv & 1) restoreLegacy(cpu, true, false, i.op === 1);
     else { const f = cpu.fpu as unknown as X87Image; if (f.reset) f.reset(); }
   }
   if (rfbm & 2) {
-    if (bv & 2) restoreLegacy(cpu, false, true);
+    if (bv & 2) restoreLegacy(cpu, false, true, i.op === 1);
     else cpu.xmm.fill(0);
   }
 }
@@ -139,6 +148,7 @@ function decodeAE(d: Decoder, i: Insn): void {
     return;
   }
   if (d.rep !== 0) return;
+  i.op = d.rexW ? 1 : 0;
   switch (r) {
     case 0: i.h = fxsave; return;
     case 1: i.h = fxrstor; return;

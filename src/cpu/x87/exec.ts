@@ -121,13 +121,54 @@ export function fscale(x: X87): void {
   x.setSt(0, OUT[0], OUT[1], OUT[2]);
 }
 
+/** FPREM / FPREM1: ST0 = remainder of ST0 / ST1, quotient bits (or "incomplete") in C0-C3. */
+export function fprem(x: X87, round: boolean): void {
+  const p0 = x.phys(0);
+  const p1 = x.phys(1);
+  if (x.empty[p0] || x.empty[p1]) {
+    x.sw &= ~F.FL_C2;
+    if (x.stackFault(false)) writeIndefinite(x, 0);
+    return;
+  }
+  const f = F.f80Prem(x.se[p0], x.hi[p0], x.lo[p0], x.se[p1], x.hi[p1], x.lo[p1], x.cw, round);
+  x.signalKeepC1(f & 0x3f);
+  if (f & (F.PREM_NO_Q | F.FL_NORESULT)) x.sw &= ~(F.FL_C1 | F.FL_C2);
+  else x.sw = (x.sw & ~(F.FL_C0 | F.FL_C1 | F.FL_C2 | F.FL_C3)) | (f & (F.FL_C0 | F.FL_C1 | F.FL_C2 | F.FL_C3));
+  if (f & F.FL_NORESULT) return;
+  x.setSt(0, OUT[0], OUT[1], OUT[2]);
+}
+
+/** FXTRACT: ST0 = exponent, then push the significand. */
+export function fxtract(x: X87): void {
+  const p0 = x.phys(0);
+  if (x.empty[p0]) {
+    if (x.stackFault(false)) {
+      writeIndefinite(x, 0);
+      if (pushRoom(x)) x.push(0xffff, 0xc0000000, 0);
+    }
+    return;
+  }
+  if (!x.empty[(x.top - 1) & 7]) {
+    if (x.stackFault(true)) {
+      writeIndefinite(x, 0);
+      x.push(0xffff, 0xc0000000, 0);
+    }
+    return;
+  }
+  const f = F.f80Extract(x.se[p0], x.hi[p0], x.lo[p0], x.cw);
+  x.signal(f);
+  if (f & F.FL_NORESULT) return;
+  x.setSt(0, F.XT[0], F.XT[1], F.XT[2]);
+  x.push(OUT[0], OUT[1], OUT[2]);
+}
+
 // ---- compares ---------------------------------------------------------------------------
 
 /**
  * Compare ST0 with ST(i) (or with the value in (bse,bhi,blo) when i < 0). Sets IE/DE, clears C1
  * and returns the condition bits (FL_C0/C2/C3) for FCOMI-style callers; for FCOM-style callers
  * (`toCc`) also stores them in C0/C2/C3. Pops `pops` times afterwards. Returns -1 when an
- * unmasked exception was raised (then no pop happens; FCOMI reports "unordered").
+ * unmasked stack fault happened (FCOMI then reports "unordered").
  */
 export function compare(
   x: X87, i: number, bse: number, bhi: number, blo: number, den: number, quiet: boolean, toCc: boolean, pops: number,
@@ -137,8 +178,11 @@ export function compare(
   if (x.empty[p0] || (i >= 0 && x.empty[x.phys(i)])) {
     const masked = x.stackFault(false);
     x.sw &= ~SW_C1;
-    if (!masked) return -1; // nothing changes (no codes, no pop)
-    cc = F.FL_C0 | F.FL_C2 | F.FL_C3;
+    cc = F.FL_C0 | F.FL_C2 | F.FL_C3; // "unordered", even when the fault is unmasked
+    if (!masked) {
+      if (toCc) x.setCc(cc);
+      return -1; // ...but then nothing is popped
+    }
   } else {
     if (i >= 0) {
       const pi = x.phys(i);
@@ -153,8 +197,7 @@ export function compare(
     if (toCc) x.sw &= ~SW_C1;
     cc = f & (F.FL_C0 | F.FL_C2 | F.FL_C3);
     if (toCc) x.setCc(cc);
-    if (f & ~x.cw & 0x3f) return -1; // unmasked IE/DE: the pops do not happen
-    for (let k = 0; k < pops; k++) x.pop();
+    if (!(f & ~x.cw & 0x3f)) for (let k = 0; k < pops; k++) x.pop(); // unmasked IE/DE: no pop
     return cc;
   }
   if (toCc) x.setCc(cc);
@@ -326,6 +369,7 @@ export function fcmov(x: X87, i: number, cond: boolean): void {
 
 export function ffree(x: X87, i: number): void {
   x.empty[x.phys(i)] = 1;
+  x.sw &= ~SW_C1; // documented as undefined; the hardware clears it
 }
 
 export function fincstp(x: X87): void {

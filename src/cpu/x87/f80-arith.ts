@@ -132,11 +132,6 @@ export function f80Add(
   return flags | roundPack(xs, ee, p, FMT_F80, cw, true);
 }
 
-// 16-bit limbs of the operands for the exact 64x64 product
-const LA = new Float64Array(4);
-const LB = new Float64Array(4);
-const P = new Float64Array(8);
-
 export function f80Mul(ase: number, ahi: number, alo: number, bse: number, bhi: number, blo: number, cw: number): number {
   const r = prologue2(ase, ahi, alo, bse, bhi, blo, cw);
   if (r >= 0) return r;
@@ -162,26 +157,44 @@ export function f80Mul(ase: number, ahi: number, alo: number, bse: number, bhi: 
 
 /** M = (ahi:alo) * (bhi:blo), exact 128-bit product; sticky cleared. */
 export function mul64(ahi: number, alo: number, bhi: number, blo: number): void {
-  LA[0] = alo & 0xffff; LA[1] = alo >>> 16; LA[2] = ahi & 0xffff; LA[3] = ahi >>> 16;
-  LB[0] = blo & 0xffff; LB[1] = blo >>> 16; LB[2] = bhi & 0xffff; LB[3] = bhi >>> 16;
-  P.fill(0);
-  for (let i = 0; i < 4; i++) {
-    const a = LA[i];
-    if (a === 0) continue;
-    for (let j = 0; j < 4; j++) P[i + j] += a * LB[j];
-  }
-  let carry = 0;
-  for (let k = 0; k < 8; k++) {
-    const v = P[k] + carry;
-    const low = v % 65536;
-    P[k] = low;
-    carry = (v - low) / 65536;
-  }
-  M[3] = (P[0] + P[1] * 65536) >>> 0;
-  M[2] = (P[2] + P[3] * 65536) >>> 0;
-  M[1] = (P[4] + P[5] * 65536) >>> 0;
-  M[0] = (P[6] + P[7] * 65536) >>> 0;
+  mul32(alo, blo);
+  const ll = PR[0];
+  const lh = PR[1];
+  mul32(ahi, blo);
+  const m1l = PR[0];
+  const m1h = PR[1];
+  mul32(alo, bhi);
+  const m2l = PR[0];
+  const m2h = PR[1];
+  mul32(ahi, bhi);
+  const pLo = PR[0];
+  const pHi = PR[1];
+  // word 1 = lh + m1l + m2l; word 2 = m1h + m2h + pLo + carry; word 3 = pHi + carry (all sums exact doubles)
+  const w1 = lh + m1l + m2l;
+  const c1 = Math.floor(w1 / 4294967296);
+  const w2 = m1h + m2h + pLo + c1;
+  const c2 = Math.floor(w2 / 4294967296);
+  M[3] = ll;
+  M[2] = w1 >>> 0;
+  M[1] = w2 >>> 0;
+  M[0] = (pHi + c2) >>> 0;
   setSticky(0);
+}
+
+// product halves of mul32: a typed array, because module-level `let`s holding values beyond the
+// small-integer range would allocate a heap number on every write
+const PR = new Uint32Array(2);
+
+/** PR[1]:PR[0] = a * b for u32 a, b (exact, via 16-bit partial products). */
+function mul32(a: number, b: number): void {
+  const a0 = a & 0xffff;
+  const a1 = a >>> 16;
+  const b0 = b & 0xffff;
+  const b1 = b >>> 16;
+  const p00 = a0 * b0;
+  const mid = a0 * b1 + a1 * b0 + (p00 >>> 16); // < 2^34
+  PR[0] = ((mid & 0xffff) << 16) | (p00 & 0xffff);
+  PR[1] = a1 * b1 + Math.floor(mid / 65536);
 }
 
 export function f80Div(ase: number, ahi: number, alo: number, bse: number, bhi: number, blo: number, cw: number): number {
@@ -227,8 +240,11 @@ export function f80Div(ase: number, ahi: number, alo: number, bse: number, bhi: 
 export function div64(ahi: number, alo: number, bhi: number, blo: number): void {
   let rh = ahi;
   let rl = alo;
-  M[0] = M[1] = M[2] = M[3] = 0;
+  let q0 = 0;
+  let q1 = 0;
+  let q2 = 0;
   for (let i = 0; i < 67; i++) {
+    let bit = 0;
     if (rh > bhi || (rh === bhi && rl >= blo)) {
       let l = rl - blo;
       let h = rh - bhi;
@@ -238,18 +254,20 @@ export function div64(ahi: number, alo: number, bhi: number, blo: number): void 
       }
       rh = h;
       rl = l;
-      const w = i >>> 5;
-      M[w] = (M[w] | (1 << (31 - (i & 31)))) >>> 0;
+      bit = 1;
     }
+    if (i < 32) q0 = (q0 << 1) | bit;
+    else if (i < 64) q1 = (q1 << 1) | bit;
+    else q2 = (q2 << 1) | bit;
     rh = rh * 2 + (rl >>> 31);
-    rl = (rl * 2) % 4294967296;
+    rl = (rl << 1) >>> 0;
   }
+  M[0] = q0 >>> 0;
+  M[1] = q1 >>> 0;
+  M[2] = (q2 << 29) >>> 0;
+  M[3] = 0;
   setSticky(rh !== 0 || rl !== 0 ? 1 : 0);
 }
-
-// digit-by-digit square root state: 96-bit remainder / root / trial as 3 u32 limbs, most significant first
-const REM = new Float64Array(3);
-const ROOT = new Float64Array(3);
 
 export function f80Sqrt(ase: number, ahi: number, alo: number, cw: number): number {
   const ac = unpack(UA, ase, ahi, alo);
@@ -280,78 +298,63 @@ export function f80Sqrt(ase: number, ahi: number, alo: number, cw: number): numb
 }
 
 /**
- * Root of the significand: radicand = sig * 2^(odd) interpreted as a value in [1,4) with 63
- * (resp. 62) fraction bits; produces 67 root bits into M (top bit = 2^0 of the root) and sticky.
+ * Root of the significand, digit by digit: the radicand sig * 2^odd is a value in [1,4) whose
+ * bits are consumed two at a time; 67 root bits land in M (top bit = 2^0 of the root), sticky =
+ * remainder != 0. Remainder, root and trial (< 2^70) are (high: exact double, low: u32) pairs.
  */
 function sqrtSig(hi: number, lo: number, odd: number): void {
-  // Radicand bits consumed two at a time from the most significant end. The radicand as a bit
-  // string is: [odd ? 0 : ''] ... we build a 2-bit-aligned stream: value = sig * 2^odd, which has
-  // its integer part in the top 2 bits when aligned as 66 bits: bits = (sig << odd) in a 66-bit
-  // field whose top 2 bits are the integer part.
-  REM[0] = REM[1] = REM[2] = 0;
-  ROOT[0] = ROOT[1] = ROOT[2] = 0;
-  M[0] = M[1] = M[2] = M[3] = 0;
-  // Bit k (0 = most significant) of the 66-bit radicand field: field = sig << (1 + odd) >> 1 ...
-  // Simpler: field bit k equals sig bit (63 - (k - 1 + odd))... define via a function.
+  // radicand stream as 3 words, left-aligned: 2 integer bits, then the fraction
+  let s0: number;
+  let s1: number;
+  let s2: number;
+  if (odd) {
+    s0 = hi;
+    s1 = lo;
+    s2 = 0;
+  } else {
+    s0 = hi >>> 1;
+    s1 = ((hi << 31) | (lo >>> 1)) >>> 0;
+    s2 = (lo << 31) >>> 0;
+  }
+  let remH = 0;
+  let remL = 0;
+  let rootH = 0;
+  let rootL = 0;
+  let q0 = 0;
+  let q1 = 0;
+  let q2 = 0;
   for (let i = 0; i < 67; i++) {
-    const b1 = radBit(hi, lo, odd, 2 * i);
-    const b0 = radBit(hi, lo, odd, 2 * i + 1);
-    // REM = REM * 4 + (b1b0)
-    shl3(REM, 2);
-    REM[2] += b1 * 2 + b0;
-    // trial = ROOT * 4 + 1
-    const t0 = ROOT[0], t1 = ROOT[1], t2 = ROOT[2];
-    shl3(ROOT, 2);
-    ROOT[2] += 1;
-    if (cmp3(REM, ROOT) >= 0) {
-      sub3(REM, ROOT);
-      ROOT[0] = t0; ROOT[1] = t1; ROOT[2] = t2;
-      shl3(ROOT, 1);
-      ROOT[2] += 1;
-      const w = i >>> 5;
-      M[w] = (M[w] | (1 << (31 - (i & 31)))) >>> 0;
-    } else {
-      ROOT[0] = t0; ROOT[1] = t1; ROOT[2] = t2;
-      shl3(ROOT, 1);
+    // next two radicand bits
+    const two = s0 >>> 30;
+    s0 = ((s0 << 2) | (s1 >>> 30)) >>> 0;
+    s1 = ((s1 << 2) | (s2 >>> 30)) >>> 0;
+    s2 = (s2 << 2) >>> 0;
+    remH = remH * 4 + (remL >>> 30);
+    remL = (((remL << 2) >>> 0) | two) >>> 0;
+    // trial = root * 4 + 1
+    const tH = rootH * 4 + (rootL >>> 30);
+    const tL = (((rootL << 2) >>> 0) | 1) >>> 0;
+    let bit = 0;
+    if (remH > tH || (remH === tH && remL >= tL)) {
+      let l = remL - tL;
+      let h = remH - tH;
+      if (l < 0) {
+        l += 4294967296;
+        h -= 1;
+      }
+      remH = h;
+      remL = l;
+      bit = 1;
     }
+    rootH = rootH * 2 + (rootL >>> 31);
+    rootL = (((rootL << 1) >>> 0) | bit) >>> 0;
+    if (i < 32) q0 = (q0 << 1) | bit;
+    else if (i < 64) q1 = (q1 << 1) | bit;
+    else q2 = (q2 << 1) | bit;
   }
-  setSticky(REM[0] !== 0 || REM[1] !== 0 || REM[2] !== 0 ? 1 : 0);
+  M[0] = q0 >>> 0;
+  M[1] = q1 >>> 0;
+  M[2] = (q2 << 29) >>> 0;
+  M[3] = 0;
+  setSticky(remH !== 0 || remL !== 0 ? 1 : 0);
 }
-
-/** Bit k of the radicand stream: a field whose first two bits are the integer part of sig*2^odd. */
-function radBit(hi: number, lo: number, odd: number, k: number): number {
-  // sig has its binary point after bit 63. With odd=0, the integer part "0J": stream = 0, sig bits...
-  // With odd=1, the integer part is the top two bits of sig: stream = sig bits...
-  const idx = odd ? k : k - 1; // index into sig bits from the top (0 = bit 63)
-  if (idx < 0 || idx > 63) return 0;
-  return idx < 32 ? (hi >>> (31 - idx)) & 1 : (lo >>> (63 - idx)) & 1;
-}
-
-function shl3(a: Float64Array, n: number): void {
-  const m = 2 ** n;
-  let v = a[2] * m;
-  a[2] = v % 4294967296;
-  let c = (v - a[2]) / 4294967296;
-  v = a[1] * m + c;
-  a[1] = v % 4294967296;
-  c = (v - a[1]) / 4294967296;
-  a[0] = (a[0] * m + c) % 4294967296;
-}
-
-function cmp3(a: Float64Array, b: Float64Array): number {
-  for (let i = 0; i < 3; i++) if (a[i] !== b[i]) return a[i] > b[i] ? 1 : -1;
-  return 0;
-}
-
-function sub3(a: Float64Array, b: Float64Array): void {
-  let borrow = 0;
-  for (let i = 2; i >= 0; i--) {
-    let v = a[i] - b[i] - borrow;
-    if (v < 0) {
-      v += 4294967296;
-      borrow = 1;
-    } else borrow = 0;
-    a[i] = v;
-  }
-}
-

@@ -2,7 +2,7 @@
 
 import {
   BIAS, CLS_DENORMAL, CLS_INF, CLS_INVALID, CLS_NORMAL, CLS_QNAN, CLS_SNAN, CLS_ZERO,
-  FL_C0, FL_C1, FL_C2, FL_C3, FL_DE, FL_IE, FL_NORESULT, FMT_F80, M, U, UA, UB, isNaNCls, loadM,
+  FL_C0, FL_C1, FL_C2, FL_C3, FL_DE, FL_IE, FL_NORESULT, FMT_F80, M, OUT, U, UA, UB, isNaNCls, loadM,
   out80, outIndefinite, outInf, outZero, propagateNaN2, roundInt64, roundPack, shrM, takeDenMark, unpack,
 } from './f80-core.js';
 
@@ -235,3 +235,194 @@ export function f80Const(k: number, cw: number): number {
   return 0;
 }
 
+
+/** In an f80Prem result: no quotient was computed (NaN/invalid): C1, C2 = 0, C0 and C3 unchanged. */
+export const PREM_NO_Q = 0x40000;
+
+/**
+ * FPREM (round=false, truncating quotient) / FPREM1 (round=true, IEEE remainder) of a by b.
+ * Exact. Returns IE/DE/UE plus the condition codes: C2 = 1 when only a partial reduction was done
+ * (exponent difference >= 64), else C0/C3/C1 = quotient bits 2/1/0.
+ */
+export function f80Prem(
+  ase: number, ahi: number, alo: number, bse: number, bhi: number, blo: number, cw: number, round: boolean,
+): number {
+  const ac = unpack(UA, ase, ahi, alo);
+  const bc = unpack(UB, bse, bhi, blo);
+  if (ac === CLS_INVALID || bc === CLS_INVALID) return invalidOp(cw) | PREM_NO_Q;
+  if (isNaNCls(ac) || isNaNCls(bc)) {
+    const f = propagateNaN2(ase, ahi, alo, ac, bse, bhi, blo, bc);
+    return (f && !(cw & FL_IE) ? f | FL_NORESULT : f) | PREM_NO_Q;
+  }
+  if (ac === CLS_INF || bc === CLS_ZERO) return invalidOp(cw) | PREM_NO_Q;
+  const flags = ac === CLS_DENORMAL || bc === CLS_DENORMAL ? FL_DE : 0;
+  if (flags && !(cw & FL_DE)) return FL_DE | FL_NORESULT;
+  if (ac === CLS_ZERO) {
+    out80(ase, ahi, alo);
+    return flags;
+  }
+  if (bc === CLS_INF) return flags | passThrough(cw);
+  const as = U[UA + 1];
+  const ea = U[UA + 2];
+  const eb = U[UB + 2];
+  const d = ea - eb;
+  if (d < 0 && !(round && d === -1)) return flags | passThrough(cw);
+  const partial = d >= 64;
+  // quotient bits computed: all of them, or N for a partial step (N = 32..63, as the hardware)
+  const n = partial ? 32 + (d & 31) : d;
+  const bh = U[UB + 3];
+  const bl = U[UB + 4];
+  let rh = U[UA + 3];
+  let rl = U[UA + 4];
+  let q = 0;
+  if (n >= 0) {
+    for (let i = 0; i <= n; i++) {
+      q = (q * 2) % 8;
+      if (rh > bh || (rh === bh && rl >= bl)) {
+        let l = rl - bl;
+        let h = rh - bh;
+        if (l < 0) {
+          l += 4294967296;
+          h -= 1;
+        }
+        rh = h;
+        rl = l;
+        q |= 1;
+      }
+      if (i < n) {
+        rh = rh * 2 + (rl >>> 31);
+        rl = (rl * 2) % 4294967296;
+      }
+    }
+  } else {
+    // FPREM1 with a/b in [0.5, 1): the quotient rounds to 0 or 1; R stays a, scaled to b's exponent by 1/2
+  }
+  let sign = as;
+  // remainder = R * 2^(eb - 63 + (d - n)) (for n = -1: R = a's significand at exponent ea - 63)
+  let rexp = n >= 0 ? eb - 63 + (d - n) : ea - 63;
+  if (round && !partial) {
+    // compare 2R with B (R scaled to b's exponent): for n = -1, R is at half of b's scale
+    let twoRh: number;
+    let twoRl: number;
+    if (n >= 0) {
+      twoRh = rh * 2 + (rl >>> 31);
+      twoRl = (rl * 2) % 4294967296;
+    } else {
+      twoRh = rh;
+      twoRl = rl;
+    }
+    const cmp = twoRh > bh || (twoRh === bh && twoRl > bl) ? 1 : twoRh === bh && twoRl === bl ? 0 : -1;
+    if (cmp > 0 || (cmp === 0 && q & 1)) {
+      // R := B - R (at b's scale), sign flips, quotient + 1
+      if (n < 0) {
+        // R is at exponent ea - 63 = eb - 64: bring B to that scale (B*2 - R), one more bit
+        let l = bl * 2;
+        let h = bh * 2 + Math.floor(l / 4294967296);
+        l %= 4294967296;
+        l -= rl;
+        h -= rh;
+        if (l < 0) {
+          l += 4294967296;
+          h -= 1;
+        }
+        rh = h;
+        rl = l;
+      } else {
+        let l = bl - rl;
+        let h = bh - rh;
+        if (l < 0) {
+          l += 4294967296;
+          h -= 1;
+        }
+        rh = h;
+        rl = l;
+      }
+      sign ^= 1;
+      q = (q + 1) % 8;
+    }
+  }
+  const cc = partial ? FL_C2 : (q & 4 ? FL_C0 : 0) | (q & 2 ? FL_C3 : 0) | (q & 1 ? FL_C1 : 0);
+  if (rh === 0 && rl === 0) {
+    outZero(as);
+    return flags | cc;
+  }
+  // normalise R (up to 65 bits when rh >= 2^32) into M and pack exactly (denormal if needed)
+  if (rh >= 4294967296) {
+    rl = ((rl >>> 1) | ((rh % 2) * 0x80000000)) >>> 0;
+    rh = Math.floor(rh / 2);
+    rexp += 1;
+  }
+  loadM(rh, rl);
+  let lz = Math.clz32(M[0]);
+  if (M[0] === 0) lz = 32 + Math.clz32(M[1]);
+  if (lz) {
+    M[0] = lz >= 32 ? (M[1] << (lz - 32)) >>> 0 : ((M[0] << lz) | (M[1] >>> (32 - lz))) >>> 0;
+    M[1] = lz >= 32 ? 0 : (M[1] << lz) >>> 0;
+  }
+  // exact, so packing never rounds: a tiny remainder is a denormal, or UE + bias adjust when unmasked
+  const f = roundPack(sign, rexp + 63 - lz, 64, FMT_F80, cw | 0x2f, true);
+  return flags | (f & FL_UE_BIT) | cc;
+}
+
+const FL_UE_BIT = 0x10;
+
+/**
+ * The dividend (in U[UA]) returned unchanged in value: re-packed, so a pseudo-denormal gets
+ * exponent 1 and a denormal takes the unmasked-underflow path (UE, bias adjust) like a result.
+ */
+function passThrough(cw: number): number {
+  loadM(U[UA + 3], U[UA + 4]);
+  return roundPack(U[UA + 1], U[UA + 2], 64, FMT_F80, cw | 0x2f, true) & FL_UE_BIT;
+}
+
+function invalidOp(cw: number): number {
+  if (!(cw & FL_IE)) return FL_IE | FL_NORESULT;
+  outIndefinite();
+  return FL_IE;
+}
+
+/**
+ * FXTRACT: writes the significand (exponent 0x3fff, sign kept) to OUT and returns flags; the
+ * exponent value is left in XT (se, hi, lo) for the caller to place in ST(1).
+ */
+export const XT = new Uint32Array(3);
+
+export function f80Extract(se: number, hi: number, lo: number, cw: number): number {
+  const cls = unpack(UA, se, hi, lo);
+  if (cls === CLS_INVALID) {
+    const f = invalidOp(cw);
+    XT[0] = 0xffff; XT[1] = 0xc0000000; XT[2] = 0;
+    return f;
+  }
+  if (isNaNCls(cls)) {
+    const f = propagateNaN2(se, hi, lo, cls, se, hi, lo, cls);
+    XT[0] = OUT[0]; XT[1] = OUT[1]; XT[2] = OUT[2];
+    return f && !(cw & FL_IE) ? f | FL_NORESULT : f;
+  }
+  if (cls === CLS_INF) {
+    XT[0] = 0x7fff; XT[1] = 0x80000000; XT[2] = 0;
+    out80(se, hi, lo);
+    return 0;
+  }
+  if (cls === CLS_ZERO) {
+    if (!(cw & 0x4)) return 0x4 | FL_NORESULT;
+    XT[0] = 0xffff; XT[1] = 0x80000000; XT[2] = 0; // -inf
+    out80(se, hi, lo);
+    return 0x4;
+  }
+  const flags = cls === CLS_DENORMAL ? FL_DE : 0;
+  if (flags && !(cw & FL_DE)) return FL_DE | FL_NORESULT;
+  // exponent as an exact 80-bit integer value
+  const e = U[UA + 2];
+  if (e === 0) {
+    XT[0] = 0; XT[1] = 0; XT[2] = 0;
+  } else {
+    const m = Math.abs(e);
+    const n = Math.clz32(m);
+    XT[0] = (e < 0 ? 0x8000 : 0) | (BIAS + 31 - n);
+    XT[1] = (m << n) >>> 0;
+    XT[2] = 0;
+  }
+  out80((se & 0x8000) | BIAS, U[UA + 3], U[UA + 4]);
+  return flags;
+}

@@ -17,18 +17,17 @@ import * as F from './f80.js';
 import type { X87 } from './state.js';
 
 const OUT = F.OUT;
-const CR0_NE = 0x20;
 
 /**
  * Availability and pending-exception checks every x87 instruction starts with.
  * #NM when CR0.EM or CR0.TS is set (the lazy-FPU hook); for waiting instructions, #MF when an
- * unmasked exception is pending (ES). With CR0.NE clear the hardware would signal FERR#
- * (IRQ 13) instead; osvemu does not model that and simply continues.
+ * unmasked exception is pending (ES). With CR0.NE clear real hardware would signal FERR#
+ * (external IRQ 13) instead; osvemu has no FERR# line and delivers #MF in both cases.
  */
 function enter(cpu: Cpu, wait: boolean): X87 {
   if (cpu.cr0 & (CR0_EM | CR0_TS)) raise(cpu, VEC_NM);
   const x = cpu.fpu;
-  if (wait && x.sw & 0x80 && cpu.cr0 & CR0_NE) raise(cpu, VEC_MF);
+  if (wait && x.sw & 0x80) raise(cpu, VEC_MF);
   return x;
 }
 
@@ -48,11 +47,9 @@ function note(cpu: Cpu, x: X87, i: Insn, addr: number): void {
 function rd32(cpu: Cpu, a: number): number {
   return cpu.mmu.read32(a) >>> 0;
 }
-let rdHi = 0;
+/** Low half of a 64-bit read (the high half is left in cpu.mmu.hi, signed). */
 function rd64(cpu: Cpu, a: number): number {
-  const lo = cpu.mmu.read64(a) >>> 0;
-  rdHi = cpu.mmu.hi >>> 0;
-  return lo;
+  return cpu.mmu.read64(a) >>> 0;
 }
 
 /** Write a store result from OUT in the format's width. */
@@ -84,7 +81,7 @@ function store(cpu: Cpu, x: X87, a: number, fmt: number, pop: boolean): void {
 function loadArithOperand(cpu: Cpu, a: number, group: number): number {
   switch (group) {
     case 0: return F.f80WidenF32(rd32(cpu, a));
-    case 4: { const lo = rd64(cpu, a); return F.f80WidenF64(rdHi, lo); }
+    case 4: { const lo = rd64(cpu, a); return F.f80WidenF64((cpu.mmu.hi >>> 0), lo); }
     case 2: F.f80FromI32(cpu.mmu.read32(a) | 0); return 0;
     default: F.f80FromI32((cpu.mmu.read16(a) << 16) >> 16); return 0;
   }
@@ -204,8 +201,11 @@ function d9Reg(cpu: Cpu, i: Insn): void {
     case 0xf1: E.transcendental(x, E.T_FYL2X); return;
     case 0xf2: E.transcendental(x, E.T_FPTAN); return;
     case 0xf3: E.transcendental(x, E.T_FPATAN); return;
+    case 0xf4: E.fxtract(x); return;
+    case 0xf5: E.fprem(x, true); return;
     case 0xf6: E.fdecstp(x); return;
     case 0xf7: E.fincstp(x); return;
+    case 0xf8: E.fprem(x, false); return;
     case 0xf9: E.transcendental(x, E.T_FYL2XP1); return;
     case 0xfa: E.unaryOp(x, E.U_SQRT); return;
     case 0xfb: E.transcendental(x, E.T_FSINCOS); return;
@@ -214,7 +214,7 @@ function d9Reg(cpu: Cpu, i: Insn): void {
     case 0xfe: E.transcendental(x, E.T_FSIN); return;
     case 0xff: E.transcendental(x, E.T_FCOS); return;
     default:
-      raiseUD(cpu); // fxtract/fprem/fprem1 (F4 F5 F8) are handled by the unimplemented path at decode
+      raiseUD(cpu); // D9 D1-DF, E2, E3, E6, E7 are reserved
   }
 }
 
@@ -237,7 +237,7 @@ function dbMem(cpu: Cpu, i: Insn): void {
     case 3: note(cpu, x, i, a); store(cpu, x, a, E.ST_I32, true); return;
     case 5: { // fld m80
       const lo = rd64(cpu, a);
-      const hi = rdHi;
+      const hi = (cpu.mmu.hi >>> 0);
       const se = cpu.mmu.read16(a + 8);
       note(cpu, x, i, a);
       E.pushRaw(x, se, hi, lo);
@@ -275,7 +275,7 @@ function ddMem(cpu: Cpu, i: Insn): void {
       const x = enter(cpu, true);
       const lo = rd64(cpu, a);
       note(cpu, x, i, a);
-      E.pushConverted(x, F.f80FromF64(rdHi, lo, x.cw));
+      E.pushConverted(x, F.f80FromF64((cpu.mmu.hi >>> 0), lo, x.cw));
       return;
     }
     case 1: { const x = enter(cpu, true); note(cpu, x, i, a); store(cpu, x, a, E.ST_I64T, true); return; }
@@ -288,9 +288,9 @@ function ddMem(cpu: Cpu, i: Insn): void {
     }
     case 6: { // fnsave m108
       const x = enter(cpu, false);
-      x.storeEnv(SCRATCH, 0);
-      x.fnsaveInto(SCRATCH, 0);
+      x.saveImage(SCRATCH, 0);
       writeBytes(cpu, a, 108);
+      x.reset();
       return;
     }
     case 7: { const x = enter(cpu, false); cpu.mmu.write16(a, x.fsw); return; } // fnstsw m16
@@ -329,7 +329,7 @@ function dfMem(cpu: Cpu, i: Insn): void {
     case 1: note(cpu, x, i, a); store(cpu, x, a, E.ST_I16T, true); return;
     case 2: note(cpu, x, i, a); store(cpu, x, a, E.ST_I16, false); return;
     case 3: note(cpu, x, i, a); store(cpu, x, a, E.ST_I16, true); return;
-    case 5: { const lo = rd64(cpu, a); note(cpu, x, i, a); F.f80FromI64(rdHi, lo); E.pushRaw(x, OUT[0], OUT[1], OUT[2]); return; }
+    case 5: { const lo = rd64(cpu, a); note(cpu, x, i, a); F.f80FromI64((cpu.mmu.hi >>> 0), lo); E.pushRaw(x, OUT[0], OUT[1], OUT[2]); return; }
     case 7: note(cpu, x, i, a); store(cpu, x, a, E.ST_I64, true); return;
     default: raiseUD(cpu); // fbld / fbstp (4, 6) are reported unimplemented at decode
   }
@@ -351,13 +351,16 @@ function dfReg(cpu: Cpu, i: Insn): void {
 function fwait(cpu: Cpu): void {
   // FWAIT raises #NM only when both MP and TS are set
   if ((cpu.cr0 & (CR0_MP | CR0_TS)) === (CR0_MP | CR0_TS)) raise(cpu, VEC_NM);
-  if (cpu.fpu.sw & 0x80 && cpu.cr0 & CR0_NE) raise(cpu, VEC_MF);
+  if (cpu.fpu.sw & 0x80) raise(cpu, VEC_MF);
 }
 
 // ---- environment images ------------------------------------------------------------------
 const SCRATCH = new Uint8Array(108);
 
 function readBytes(cpu: Cpu, a: number, n: number): void {
+  // the hardware checks the first and then the last byte (CR2 of a page-crossing fault shows it)
+  cpu.mmu.read8(a);
+  cpu.mmu.read8(a + n - 1);
   for (let k = 0; k < n; k++) SCRATCH[k] = cpu.mmu.read8(a + k);
 }
 
@@ -370,7 +373,6 @@ function writeBytes(cpu: Cpu, a: number, n: number): void {
 
 /** Opcodes (by ModRM) that are not implemented: reported at decode time, not as a guest #UD. */
 function unimplemented(opcode: number, m: number, mem: boolean, reg: number): boolean {
-  if (opcode === 0xd9 && !mem) return m === 0xf4 || m === 0xf5 || m === 0xf8; // fxtract fprem1 fprem
   if (opcode === 0xdf && mem) return reg === 4 || reg === 6; // fbld fbstp
   return false;
 }

@@ -249,6 +249,12 @@ export class X87 {
 
   /** FNSAVE: environment + ST0..7 (10 bytes each, stack order), then FNINIT. */
   fnsaveInto(buf: Uint8Array, off: number): void {
+    this.saveImage(buf, off);
+    this.reset();
+  }
+
+  /** The 108-byte FNSAVE image without the reinitialisation. */
+  saveImage(buf: Uint8Array, off: number): void {
     this.storeEnv(buf, off);
     for (let i = 0; i < 8; i++) {
       const p = (this.top + i) & 7;
@@ -257,7 +263,6 @@ export class X87 {
       w32(buf, o + 4, this.hi[p]);
       w16(buf, o + 8, this.se[p]);
     }
-    this.reset();
   }
 
   frstorFrom(buf: Uint8Array, off: number): void {

@@ -1,0 +1,310 @@
+// SSE/SSE2 floating-point instructions: arithmetic (ps/pd/ss/sd), compares, comis/ucomis, conversions,
+// FP shuffles/unpacks and SSE4.1 rounding. The IEEE work is done by SseFp (fp.ts) on staged operands;
+// MXCSR flags are committed (possibly raising #XM) before any destination is written.
+import type { Cpu } from '../cpu.js';
+import { setArithFlags } from '../flags.js';
+import type { Insn } from '../insn.js';
+import { ea, setR32 } from '../operands.js';
+import { def0F, def0F3A } from '../optable.js';
+import { bySsePrefix } from './decode-util.js';
+import { hCvtpd2pi, hCvtpi2pd, hCvtpi2ps, hCvtps2pi } from './ops-mmx.js';
+import { OP_ADD, OP_DIV, OP_MAX, OP_MIN, OP_MUL, OP_SQRT, OP_SUB } from './fp.js';
+import { commitFlags, commitT, D, fp, S, src128, src32, src64, sseCheck, stageDst, T, W } from './sse-state.js';
+
+// ---- arithmetic: i.op = OP_* ----
+function hArithSd(cpu: Cpu, i: Insn): void {
+  sseCheck(cpu);
+  src64(cpu, i);
+  stageDst(cpu, i.reg);
+  fp.mxcsr = cpu.mxcsr;
+  const f = fp.op64(i.op, T, D, S);
+  if (f !== 0) commitFlags(cpu, f);
+  commitT(cpu, i.reg, 2);
+}
+function hArithSs(cpu: Cpu, i: Insn): void {
+  sseCheck(cpu);
+  src32(cpu, i);
+  stageDst(cpu, i.reg);
+  fp.mxcsr = cpu.mxcsr;
+  const f = fp.op32(i.op, T, D, S);
+  if (f !== 0) commitFlags(cpu, f);
+  commitT(cpu, i.reg, 1);
+}
+function hArithPd(cpu: Cpu, i: Insn): void {
+  sseCheck(cpu);
+  src128(cpu, i, true);
+  stageDst(cpu, i.reg);
+  fp.mxcsr = cpu.mxcsr;
+  const f = fp.op64(i.op, T, D, S) | fp.op64(i.op, T + 2, D + 2, S + 2);
+  if (f !== 0) commitFlags(cpu, f);
+  commitT(cpu, i.reg, 4);
+}
+function hArithPs(cpu: Cpu, i: Insn): void {
+  sseCheck(cpu);
+  src128(cpu, i, true);
+  stageDst(cpu, i.reg);
+  fp.mxcsr = cpu.mxcsr;
+  const f = fp.op32(i.op, T, D, S) | fp.op32(i.op, T + 1, D + 1, S + 1) |
+    fp.op32(i.op, T + 2, D + 2, S + 2) | fp.op32(i.op, T + 3, D + 3, S + 3);
+  if (f !== 0) commitFlags(cpu, f);
+  commitT(cpu, i.reg, 4);
+}
+
+// ---- compares: i.imm = predicate ----
+function hCmpSd(cpu: Cpu, i: Insn): void {
+  sseCheck(cpu); src64(cpu, i); stageDst(cpu, i.reg); fp.mxcsr = cpu.mxcsr;
+  const f = fp.cmp64(T, D, S, i.imm);
+  if (f !== 0) commitFlags(cpu, f);
+  commitT(cpu, i.reg, 2);
+}
+function hCmpSs(cpu: Cpu, i: Insn): void {
+  sseCheck(cpu); src32(cpu, i); stageDst(cpu, i.reg); fp.mxcsr = cpu.mxcsr;
+  const f = fp.cmp32(T, D, S, i.imm);
+  if (f !== 0) commitFlags(cpu, f);
+  commitT(cpu, i.reg, 1);
+}
+function hCmpPd(cpu: Cpu, i: Insn): void {
+  sseCheck(cpu); src128(cpu, i, true); stageDst(cpu, i.reg); fp.mxcsr = cpu.mxcsr;
+  const f = fp.cmp64(T, D, S, i.imm) | fp.cmp64(T + 2, D + 2, S + 2, i.imm);
+  if (f !== 0) commitFlags(cpu, f);
+  commitT(cpu, i.reg, 4);
+}
+function hCmpPs(cpu: Cpu, i: Insn): void {
+  sseCheck(cpu); src128(cpu, i, true); stageDst(cpu, i.reg); fp.mxcsr = cpu.mxcsr;
+  const p = i.imm;
+  const f = fp.cmp32(T, D, S, p) | fp.cmp32(T + 1, D + 1, S + 1, p) | fp.cmp32(T + 2, D + 2, S + 2, p) |
+    fp.cmp32(T + 3, D + 3, S + 3, p);
+  if (f !== 0) commitFlags(cpu, f);
+  commitT(cpu, i.reg, 4);
+}
+
+// ---- comis/ucomis: i.op = 1 for the signalling comi forms ----
+function hComiSd(cpu: Cpu, i: Insn): void {
+  sseCheck(cpu); src64(cpu, i); stageDst(cpu, i.reg); fp.mxcsr = cpu.mxcsr;
+  const f = fp.comi64(D, S, i.op !== 0);
+  if (f !== 0) commitFlags(cpu, f);
+  setArithFlags(cpu.lf, fp.eflags);
+}
+function hComiSs(cpu: Cpu, i: Insn): void {
+  sseCheck(cpu); src32(cpu, i); stageDst(cpu, i.reg); fp.mxcsr = cpu.mxcsr;
+  const f = fp.comi32(D, S, i.op !== 0);
+  if (f !== 0) commitFlags(cpu, f);
+  setArithFlags(cpu.lf, fp.eflags);
+}
+
+// ---- conversions ----
+/** Integer source of cvtsi2ss/sd (r/m32 or r/m64 by i.size): low half returned, high half in intHi. */
+let intHi = 0;
+function intSource(cpu: Cpu, i: Insn): number {
+  if (i.mem) {
+    const a = ea(cpu, i);
+    if (i.size === 64) { const lo = cpu.mmu.read64(a); intHi = cpu.mmu.hi; return lo; }
+    return cpu.mmu.read32(a);
+  }
+  intHi = cpu.r32[2 * i.rm + 1];
+  return cpu.r32[2 * i.rm];
+}
+function hCvtsi2sd(cpu: Cpu, i: Insn): void {
+  sseCheck(cpu);
+  const lo = intSource(cpu, i);
+  fp.mxcsr = cpu.mxcsr;
+  const f = i.size === 64 ? fp.cvtI64to64(T, lo, intHi) : fp.cvtI32to64(T, lo);
+  if (f !== 0) commitFlags(cpu, f);
+  commitT(cpu, i.reg, 2);
+}
+function hCvtsi2ss(cpu: Cpu, i: Insn): void {
+  sseCheck(cpu);
+  const lo = intSource(cpu, i);
+  fp.mxcsr = cpu.mxcsr;
+  const f = i.size === 64 ? fp.cvtI64to32(T, lo, intHi) : fp.cvtI32to32(T, lo);
+  if (f !== 0) commitFlags(cpu, f);
+  commitT(cpu, i.reg, 1);
+}
+// cvt(t)sd2si / cvt(t)ss2si: i.op bit 0 = truncate, bit 1 = binary64 source; i.size = 32/64 destination.
+function hCvtToInt(cpu: Cpu, i: Insn): void {
+  sseCheck(cpu);
+  const from64 = (i.op & 2) !== 0, trunc = (i.op & 1) !== 0, to64 = i.size === 64;
+  if (from64) src64(cpu, i); else src32(cpu, i);
+  fp.mxcsr = cpu.mxcsr;
+  const f = from64 ? fp.cvt64toInt(S, trunc, to64) : fp.cvt32toInt(S, trunc, to64);
+  if (f !== 0) commitFlags(cpu, f);
+  if (to64) { cpu.r32[2 * i.reg] = fp.intLo; cpu.r32[2 * i.reg + 1] = fp.intHi; } else setR32(cpu, i.reg, fp.intLo);
+}
+function hCvtss2sd(cpu: Cpu, i: Insn): void {
+  sseCheck(cpu); src32(cpu, i); fp.mxcsr = cpu.mxcsr;
+  const f = fp.cvt32to64(T, S);
+  if (f !== 0) commitFlags(cpu, f);
+  commitT(cpu, i.reg, 2);
+}
+function hCvtsd2ss(cpu: Cpu, i: Insn): void {
+  sseCheck(cpu); src64(cpu, i); fp.mxcsr = cpu.mxcsr;
+  const f = fp.cvt64to32(T, S);
+  if (f !== 0) commitFlags(cpu, f);
+  commitT(cpu, i.reg, 1);
+}
+function hCvtps2pd(cpu: Cpu, i: Insn): void {
+  sseCheck(cpu); src64(cpu, i); fp.mxcsr = cpu.mxcsr;
+  const f = fp.cvt32to64(T, S) | fp.cvt32to64(T + 2, S + 1);
+  if (f !== 0) commitFlags(cpu, f);
+  commitT(cpu, i.reg, 4);
+}
+function hCvtpd2ps(cpu: Cpu, i: Insn): void {
+  sseCheck(cpu); src128(cpu, i, true); fp.mxcsr = cpu.mxcsr;
+  const f = fp.cvt64to32(T, S) | fp.cvt64to32(T + 1, S + 2);
+  if (f !== 0) commitFlags(cpu, f);
+  W[T + 2] = 0; W[T + 3] = 0;
+  commitT(cpu, i.reg, 4);
+}
+function hCvtdq2ps(cpu: Cpu, i: Insn): void {
+  sseCheck(cpu); src128(cpu, i, true); fp.mxcsr = cpu.mxcsr;
+  const f = fp.cvtI32to32(T, W[S]) | fp.cvtI32to32(T + 1, W[S + 1]) | fp.cvtI32to32(T + 2, W[S + 2]) |
+    fp.cvtI32to32(T + 3, W[S + 3]);
+  if (f !== 0) commitFlags(cpu, f);
+  commitT(cpu, i.reg, 4);
+}
+function hCvtdq2pd(cpu: Cpu, i: Insn): void {
+  sseCheck(cpu); src64(cpu, i);
+  fp.cvtI32to64(T, W[S]); fp.cvtI32to64(T + 2, W[S + 1]);
+  commitT(cpu, i.reg, 4);
+}
+// cvtps2dq (i.op = 0) / cvttps2dq (1).
+function hCvtps2dq(cpu: Cpu, i: Insn): void {
+  sseCheck(cpu); src128(cpu, i, true); fp.mxcsr = cpu.mxcsr;
+  const trunc = i.op !== 0;
+  let f = 0;
+  for (let k = 0; k < 4; k++) { f |= fp.cvt32toInt(S + k, trunc, false); W[T + k] = fp.intLo; }
+  if (f !== 0) commitFlags(cpu, f);
+  commitT(cpu, i.reg, 4);
+}
+// cvtpd2dq (i.op = 0) / cvttpd2dq (1): two results in the low half, the high half zeroed.
+function hCvtpd2dq(cpu: Cpu, i: Insn): void {
+  sseCheck(cpu); src128(cpu, i, true); fp.mxcsr = cpu.mxcsr;
+  const trunc = i.op !== 0;
+  let f = fp.cvt64toInt(S, trunc, false);
+  W[T] = fp.intLo;
+  f |= fp.cvt64toInt(S + 2, trunc, false);
+  W[T + 1] = fp.intLo;
+  W[T + 2] = 0; W[T + 3] = 0;
+  if (f !== 0) commitFlags(cpu, f);
+  commitT(cpu, i.reg, 4);
+}
+
+// ---- FP shuffles and unpacks (no exceptions) ----
+function hShufps(cpu: Cpu, i: Insn): void {
+  sseCheck(cpu); src128(cpu, i, true);
+  const x = cpu.xmm, d = 4 * i.reg, m = i.imm;
+  const a = x[d + (m & 3)], b = x[d + ((m >> 2) & 3)];
+  x[d] = a; x[d + 1] = b; x[d + 2] = W[S + ((m >> 4) & 3)]; x[d + 3] = W[S + ((m >> 6) & 3)];
+}
+function hShufpd(cpu: Cpu, i: Insn): void {
+  sseCheck(cpu); src128(cpu, i, true);
+  const x = cpu.xmm, d = 4 * i.reg, m = i.imm;
+  const lo = d + 2 * (m & 1);
+  const a = x[lo], b = x[lo + 1];
+  const s = S + 2 * ((m >> 1) & 1);
+  x[d] = a; x[d + 1] = b; x[d + 2] = W[s]; x[d + 3] = W[s + 1];
+}
+// unpcklps/unpckhps (i.imm = 0/2): dest = d[h], s[h], d[h+1], s[h+1].
+function hUnpckps(cpu: Cpu, i: Insn): void {
+  sseCheck(cpu); src128(cpu, i, true);
+  const x = cpu.xmm, d = 4 * i.reg, h = i.imm;
+  const a = x[d + h], b = x[d + h + 1];
+  x[d] = a; x[d + 1] = W[S + h]; x[d + 2] = b; x[d + 3] = W[S + h + 1];
+}
+// unpcklpd/unpckhpd (i.imm = 0/2): dest = d.q[h/2], s.q[h/2].
+function hUnpckpd(cpu: Cpu, i: Insn): void {
+  sseCheck(cpu); src128(cpu, i, true);
+  const x = cpu.xmm, d = 4 * i.reg, h = i.imm;
+  const a = x[d + h], b = x[d + h + 1];
+  x[d] = a; x[d + 1] = b; x[d + 2] = W[S + h]; x[d + 3] = W[S + h + 1];
+}
+
+// ---- SSE3: addsubps/pd and horizontal add/sub (i.op = OP_ADD or OP_SUB) ----
+function hAddsubPd(cpu: Cpu, i: Insn): void {
+  sseCheck(cpu); src128(cpu, i, true); stageDst(cpu, i.reg); fp.mxcsr = cpu.mxcsr;
+  const f = fp.op64(OP_SUB, T, D, S) | fp.op64(OP_ADD, T + 2, D + 2, S + 2);
+  if (f !== 0) commitFlags(cpu, f);
+  commitT(cpu, i.reg, 4);
+}
+function hAddsubPs(cpu: Cpu, i: Insn): void {
+  sseCheck(cpu); src128(cpu, i, true); stageDst(cpu, i.reg); fp.mxcsr = cpu.mxcsr;
+  const f = fp.op32(OP_SUB, T, D, S) | fp.op32(OP_ADD, T + 1, D + 1, S + 1) |
+    fp.op32(OP_SUB, T + 2, D + 2, S + 2) | fp.op32(OP_ADD, T + 3, D + 3, S + 3);
+  if (f !== 0) commitFlags(cpu, f);
+  commitT(cpu, i.reg, 4);
+}
+function hHorizPd(cpu: Cpu, i: Insn): void {
+  sseCheck(cpu); src128(cpu, i, true); stageDst(cpu, i.reg); fp.mxcsr = cpu.mxcsr;
+  const f = fp.op64(i.op, T, D, D + 2) | fp.op64(i.op, T + 2, S, S + 2);
+  if (f !== 0) commitFlags(cpu, f);
+  commitT(cpu, i.reg, 4);
+}
+function hHorizPs(cpu: Cpu, i: Insn): void {
+  sseCheck(cpu); src128(cpu, i, true); stageDst(cpu, i.reg); fp.mxcsr = cpu.mxcsr;
+  const f = fp.op32(i.op, T, D, D + 1) | fp.op32(i.op, T + 1, D + 2, D + 3) |
+    fp.op32(i.op, T + 2, S, S + 1) | fp.op32(i.op, T + 3, S + 2, S + 3);
+  if (f !== 0) commitFlags(cpu, f);
+  commitT(cpu, i.reg, 4);
+}
+
+// ---- SSE4.1 insertps / extractps ----
+function hInsertps(cpu: Cpu, i: Insn): void {
+  sseCheck(cpu);
+  const m = i.imm;
+  const v = i.mem ? cpu.mmu.read32(ea(cpu, i)) : cpu.xmm[4 * i.rm + ((m >> 6) & 3)];
+  const x = cpu.xmm, d = 4 * i.reg;
+  x[d + ((m >> 4) & 3)] = v;
+  for (let k = 0; k < 4; k++) if ((m >> k) & 1) x[d + k] = 0;
+}
+function hExtractps(cpu: Cpu, i: Insn): void { // extractps r/m32, xmm, imm8 (ModRM.reg is the xmm)
+  sseCheck(cpu);
+  const v = cpu.xmm[4 * i.reg + (i.imm & 3)];
+  if (i.mem) cpu.mmu.write32(ea(cpu, i), v); else setR32(cpu, i.rm, v);
+}
+
+// ---- SSE4.1 round: i.size = 32/64, i.op = 1 packed ----
+function hRound(cpu: Cpu, i: Insn): void {
+  sseCheck(cpu);
+  const packed = i.op !== 0, is64 = i.size === 64;
+  if (packed) src128(cpu, i, true); else if (is64) src64(cpu, i); else src32(cpu, i);
+  fp.mxcsr = cpu.mxcsr;
+  let f = 0;
+  if (is64) { f = fp.round64(T, S, i.imm); if (packed) f |= fp.round64(T + 2, S + 2, i.imm); }
+  else {
+    f = fp.round32(T, S, i.imm);
+    if (packed) for (let k = 1; k < 4; k++) f |= fp.round32(T + k, S + k, i.imm);
+  }
+  if (f !== 0) commitFlags(cpu, f);
+  commitT(cpu, i.reg, packed ? 4 : is64 ? 2 : 1);
+}
+
+// ---- registration ----
+const ARITH: [number, number][] = [[0x51, OP_SQRT], [0x58, OP_ADD], [0x59, OP_MUL], [0x5C, OP_SUB], [0x5D, OP_MIN],
+  [0x5E, OP_DIV], [0x5F, OP_MAX]];
+for (const [opc, op] of ARITH) {
+  def0F(opc, (d, i) => { bySsePrefix(d, i, hArithPs, hArithPd, hArithSs, hArithSd); i.op = op; });
+}
+def0F(0xC2, (d, i) => { bySsePrefix(d, i, hCmpPs, hCmpPd, hCmpSs, hCmpSd); i.imm = d.imm8u() & 7; });
+def0F(0x2E, (d, i) => { bySsePrefix(d, i, hComiSs, hComiSd, null, null); i.op = 0; });
+def0F(0x2F, (d, i) => { bySsePrefix(d, i, hComiSs, hComiSd, null, null); i.op = 1; });
+
+def0F(0x2A, (d, i) => { bySsePrefix(d, i, hCvtpi2ps, hCvtpi2pd, hCvtsi2ss, hCvtsi2sd); i.size = d.rexW ? 64 : 32; });
+def0F(0x2C, (d, i) => { bySsePrefix(d, i, hCvtps2pi, hCvtpd2pi, hCvtToInt, hCvtToInt); i.size = d.rexW ? 64 : 32; i.op = d.mandatory === 0xF2 ? 3 : 1; });
+def0F(0x2D, (d, i) => { bySsePrefix(d, i, hCvtps2pi, hCvtpd2pi, hCvtToInt, hCvtToInt); i.size = d.rexW ? 64 : 32; i.op = d.mandatory === 0xF2 ? 2 : 0; });
+def0F(0x5A, (d, i) => { bySsePrefix(d, i, hCvtps2pd, hCvtpd2ps, hCvtss2sd, hCvtsd2ss); });
+def0F(0x5B, (d, i) => { bySsePrefix(d, i, hCvtdq2ps, hCvtps2dq, hCvtps2dq, null); i.op = d.mandatory === 0xF3 ? 1 : 0; });
+def0F(0xE6, (d, i) => { bySsePrefix(d, i, null, hCvtpd2dq, hCvtdq2pd, hCvtpd2dq); i.op = d.mandatory === 0x66 ? 1 : 0; });
+
+def0F(0xC6, (d, i) => { bySsePrefix(d, i, hShufps, hShufpd, null, null); i.imm = d.imm8u(); });
+def0F(0x14, (d, i) => { bySsePrefix(d, i, hUnpckps, hUnpckpd, null, null); i.imm = 0; });
+def0F(0x15, (d, i) => { bySsePrefix(d, i, hUnpckps, hUnpckpd, null, null); i.imm = 2; });
+
+def0F(0xD0, (d, i) => { bySsePrefix(d, i, null, hAddsubPd, null, hAddsubPs); });
+def0F(0x7C, (d, i) => { bySsePrefix(d, i, null, hHorizPd, null, hHorizPs); i.op = OP_ADD; });
+def0F(0x7D, (d, i) => { bySsePrefix(d, i, null, hHorizPd, null, hHorizPs); i.op = OP_SUB; });
+def0F3A(0x21, (d, i) => { bySsePrefix(d, i, null, hInsertps, null, null); i.imm = d.imm8u(); });
+def0F3A(0x17, (d, i) => { bySsePrefix(d, i, null, hExtractps, null, null); i.imm = d.imm8u(); });
+
+for (const [opc, size, packed] of [[0x08, 32, 1], [0x09, 64, 1], [0x0A, 32, 0], [0x0B, 64, 0]]) {
+  def0F3A(opc, (d, i) => { bySsePrefix(d, i, null, hRound, null, null); i.imm = d.imm8u(); i.size = size; i.op = packed; });
+}

@@ -1,0 +1,283 @@
+// The board as the gdb stub sees it (GdbTarget): vCPUs, registers, virtual memory, breakpoints and
+// watchpoints kept outside the guest, and a run loop that runs the machine in slices and yields to the
+// event loop between them, so gdb's Ctrl-C (and anything else on the sockets) gets through.
+//
+// Without breakpoints, watchpoints or a step pending the vCPUs run at full speed (Exec.debug null).
+// Stepping one vCPU holds the others (they would otherwise run a whole quantum per instruction
+// stepped), unless the stepped vCPU is halted: then everything gdb resumed runs until it wakes.
+import { STOP_BREAK, STOP_STEP, STOP_WATCH } from '../cpu/exec.js';
+import {
+  SIGNAL, type BreakpointType, type CpuAction, type CpuStopEvent, type GdbTarget, type ResumeOptions, type StopListener,
+} from '../gdbstub/target.js';
+import { readVirtual, writeVirtual } from './debug-mem.js';
+import { addrBig, addrNum, DebugPoints, VcpuDebug, type WatchKind } from './debug-points.js';
+import { readCpuRegister, writeCpuRegister } from './debug-regs.js';
+import type { Machine, RunResult } from './machine.js';
+
+export interface MachineGdbTargetOptions {
+  /** Instructions per slice between event-loop turns (Ctrl-C latency). */
+  sliceInsns?: number;
+  /**
+   * Called once the machine has ended (powered off, killed, or stuck in a final state) and no
+   * debugger is left to look at it.
+   */
+  onFinish?: (result: RunResult) => void;
+  log?: (message: string) => void;
+}
+
+const DEFAULT_SLICE = 500_000;
+const WATCH_KIND: Record<string, WatchKind> = { write: 'write', read: 'read', access: 'access' };
+const WATCH_REASON = { write: 'watch', read: 'rwatch', access: 'awatch' } as const;
+
+export class MachineGdbTarget implements GdbTarget {
+  readonly machine: Machine;
+  private readonly points = new DebugPoints();
+  private dbg: VcpuDebug[] = [];
+  private listener: StopListener | null = null;
+  private running = false;
+  private scheduled = false;
+  private stepping = false;
+  private finished = false;
+  private readonly sliceInsns: number;
+  private readonly opts: MachineGdbTargetOptions;
+
+  constructor(machine: Machine, opts: MachineGdbTargetOptions = {}) {
+    this.machine = machine;
+    this.opts = opts;
+    this.sliceInsns = opts.sliceInsns ?? DEFAULT_SLICE;
+    this.attachVcpus();
+    // Until resumed, every vCPU is held (so `-S` really stops before the first instruction).
+    for (let k = 0; k < machine.paused.length; k++) machine.paused[k] = true;
+  }
+
+  get cpuCount(): number {
+    return this.machine.cpus.length;
+  }
+
+  // ---- registers and memory --------------------------------------------------------------------
+  readRegister(cpu: number, reg: number, out: Uint8Array): boolean {
+    const c = this.machine.cpus[cpu];
+    return c !== undefined && readCpuRegister(c, reg, out);
+  }
+
+  writeRegister(cpu: number, reg: number, data: Uint8Array): boolean {
+    const c = this.machine.cpus[cpu];
+    if (c === undefined || !writeCpuRegister(c, reg, data)) return false;
+    // IF or TPR may have opened a window for a pending interrupt: have the run loop look again.
+    this.machine.execs[cpu].eventPending = true;
+    return true;
+  }
+
+  readMemory(cpu: number, addr: bigint, length: number): Uint8Array | null {
+    const c = this.machine.cpus[cpu];
+    return c === undefined ? null : readVirtual(c, addrNum(addr), length);
+  }
+
+  writeMemory(cpu: number, addr: bigint, data: Uint8Array): boolean {
+    const c = this.machine.cpus[cpu];
+    return c !== undefined && writeVirtual(c, addrNum(addr), data);
+  }
+
+  // ---- breakpoints and watchpoints -----------------------------------------------------------------
+  insertBreakpoint(type: BreakpointType, addr: bigint, length: number): boolean {
+    if (type === 'sw' || type === 'hw') {
+      this.points.insertBreak(type === 'hw', addrNum(addr));
+    } else {
+      if (!this.points.insertWatch(WATCH_KIND[type], addrNum(addr), length)) return false;
+      // Watched pages must leave every TLB so their accesses reach the MMU's slow path.
+      for (const c of this.machine.cpus) c.mmu.flush();
+    }
+    this.applyDebugMode();
+    return true;
+  }
+
+  removeBreakpoint(type: BreakpointType, addr: bigint, length: number): boolean {
+    const ok = type === 'sw' || type === 'hw'
+      ? this.points.removeBreak(type === 'hw', addrNum(addr))
+      : this.points.removeWatch(WATCH_KIND[type], addrNum(addr), length);
+    this.applyDebugMode();
+    return ok;
+  }
+
+  // ---- execution -----------------------------------------------------------------------------------
+  resume(actions: readonly CpuAction[], options: ResumeOptions): void {
+    const m = this.machine;
+    m.debugStop = null;
+    for (let k = 0; k < m.paused.length; k++) {
+      m.paused[k] = true;
+      const d = this.dbg[k];
+      d.step = false;
+      d.skipRip = NaN;
+      d.watchHit = false;
+    }
+    const stepper = actions.find((a) => a.kind === 'step');
+    const solo = stepper !== undefined && !m.cpus[stepper.cpu].halted;
+    for (const a of actions) {
+      if (a.cpu < 0 || a.cpu >= m.cpus.length || (solo && a.cpu !== stepper.cpu)) continue;
+      m.paused[a.cpu] = false;
+      const d = this.dbg[a.cpu];
+      d.skipRip = m.cpus[a.cpu].rip;
+      if (a.kind === 'step') {
+        d.step = true;
+        d.stepIrq = options.stepIntoInterrupts;
+      }
+    }
+    this.stepping = stepper !== undefined;
+    this.applyDebugMode();
+    this.running = true;
+    this.schedule();
+  }
+
+  interrupt(): void {
+    if (this.running) this.machine.requestStop();
+  }
+
+  isRunning(): boolean {
+    return this.running;
+  }
+
+  setStopListener(listener: StopListener | null): void {
+    this.listener = listener;
+    if (listener === null && !this.running) this.finishIfDone();
+  }
+
+  /** Power-on reset; the machine stays stopped (gdb resumes it) and keeps the debugger's breakpoints. */
+  reset(): void {
+    const m = this.machine;
+    m.reset();
+    this.finished = false;
+    this.attachVcpus();
+    for (let k = 0; k < m.paused.length; k++) m.paused[k] = true;
+  }
+
+  kill(): void {
+    this.running = false;
+    this.machine.terminate('killed by gdb');
+    this.finishIfDone();
+  }
+
+  instructionCount(): bigint {
+    return BigInt(this.machine.instructions);
+  }
+
+  cpuState(cpu: number): string {
+    return this.machine.cpus[cpu]?.halted ? 'halted' : 'running';
+  }
+
+  monitor(command: string): string | undefined {
+    if (command === 'info machine') {
+      const m = this.machine;
+      return `state ${m.state}${m.stateMessage ? ` (${m.stateMessage})` : ''}, ${m.cpus.length} vCPU(s), ` +
+        `${m.mem.size >>> 20} MiB, ${m.instructions} instructions, ${m.nowNs()} ns virtual time`;
+    }
+    return undefined;
+  }
+
+  // ---- internals ------------------------------------------------------------------------------------
+  /** (Re)creates the per-vCPU debug state; the machine makes new Cpu/Exec objects on reset. */
+  private attachVcpus(): void {
+    this.dbg = this.machine.cpus.map(() => new VcpuDebug(this.points));
+    this.applyDebugMode();
+  }
+
+  /** Debug mode only while something needs the checks; otherwise the vCPUs run the plain loop. */
+  private applyDebugMode(): void {
+    const m = this.machine;
+    const on = !this.points.empty || this.stepping;
+    const watching = this.points.watches.length > 0;
+    for (let k = 0; k < m.cpus.length; k++) {
+      m.execs[k].debug = on ? this.dbg[k] : null;
+      m.cpus[k].mmu.watch = watching ? this.dbg[k] : null;
+    }
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.runSlice();
+    });
+  }
+
+  private runSlice(): void {
+    if (!this.running) return;
+    const m = this.machine;
+    let r: RunResult | null;
+    try {
+      r = m.slice(this.sliceInsns);
+    } catch (e) {
+      // A bug in the emulator, not the guest: say so and leave the state inspectable.
+      this.opts.log?.(`osvemu: internal error while running: ${(e as Error).message.split('\n')[0]}`);
+      this.report({ kind: 'stopped', cpu: m.currentCpu, signal: SIGNAL.ILL });
+      return;
+    }
+    if (r === null) {
+      this.schedule();
+      return;
+    }
+    const ds = m.debugStop;
+    m.debugStop = null;
+    if (ds !== null) {
+      const d = this.dbg[ds.cpu];
+      if (ds.reason === STOP_BREAK) {
+        const rip = m.cpus[ds.cpu].rip;
+        this.report({ kind: 'stopped', cpu: ds.cpu, signal: SIGNAL.TRAP, reason: { type: this.points.breakKind(rip) } });
+      } else if (ds.reason === STOP_WATCH) {
+        const type = WATCH_REASON[d.hitKind];
+        this.report({ kind: 'stopped', cpu: ds.cpu, signal: SIGNAL.TRAP, reason: { type, addr: addrBig(d.hitAddr) } });
+      } else if (ds.reason === STOP_STEP) {
+        this.report({ kind: 'stopped', cpu: ds.cpu, signal: SIGNAL.TRAP, reason: { type: 'step' } });
+      }
+      return;
+    }
+    if (m.state === 'running') {
+      // Ctrl-C, or nothing the debugger let run can make progress.
+      this.report({ kind: 'stopped', cpu: this.firstRunning(), signal: SIGNAL.INT, reason: { type: 'interrupt' } });
+      return;
+    }
+    this.report(this.finalEvent());
+  }
+
+  /** How a machine that cannot go on is reported: exits as exits, stuck states as a stop to look at. */
+  private finalEvent(): CpuStopEvent {
+    const m = this.machine;
+    switch (m.state) {
+      case 'poweroff':
+      case 'debug-exit':
+      case 'reset':
+        return { kind: 'exited', status: m.exitStatus };
+      case 'stopped':
+        return { kind: 'terminated', signal: SIGNAL.KILL };
+      case 'unimplemented':
+        return { kind: 'stopped', cpu: m.currentCpu, signal: SIGNAL.ILL };
+      case 'triple-fault':
+        return { kind: 'stopped', cpu: m.currentCpu, signal: SIGNAL.SEGV };
+      default: // halted for good
+        return { kind: 'stopped', cpu: m.currentCpu, signal: SIGNAL.TRAP };
+    }
+  }
+
+  private firstRunning(): number {
+    const i = this.machine.paused.indexOf(false);
+    return i < 0 ? 0 : i;
+  }
+
+  private report(ev: CpuStopEvent): void {
+    this.running = false;
+    this.stepping = false;
+    for (const d of this.dbg) d.step = false;
+    this.applyDebugMode();
+    const listener = this.listener;
+    if (listener !== null) listener(ev);
+    if (this.listener === null && !this.running) this.finishIfDone();
+  }
+
+  /** With nobody to show it to, a machine that cannot go on has finished. */
+  private finishIfDone(): void {
+    const m = this.machine;
+    if (this.finished || m.state === 'running' || this.listener !== null) return;
+    this.finished = true;
+    this.opts.onFinish?.({ cause: 'stopped', message: m.stateMessage, instructions: m.instructions, virtualNs: m.nowNs() });
+  }
+}

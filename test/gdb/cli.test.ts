@@ -1,0 +1,62 @@
+// `osvemu run -S --gdb HOST:PORT` end to end: the CLI (run from source through vite-node) waits
+// before the first instruction, gdb breaks in 32-bit and 64-bit code of a bare guest, and the guest's
+// exit reaches both gdb and the CLI's exit status.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseRunArgs } from '../../src/cli/args.js';
+import { guestImage, HAVE_GDB, mark, ROOT, runGdb, section } from './helpers.js';
+
+const VITE_NODE = path.join(ROOT, 'node_modules', '.bin', 'vite-node');
+const ELF = HAVE_GDB && existsSync(VITE_NODE) ? guestImage('boot64') : null;
+
+describe('gdb options', () => {
+  it('parses -s, --gdb [HOST:]PORT and QEMU spellings', () => {
+    expect(parseRunArgs(['-s']).gdb).toEqual({ host: '127.0.0.1', port: 1234 });
+    expect(parseRunArgs(['--gdb', '4321']).gdb).toEqual({ host: '127.0.0.1', port: 4321 });
+    expect(parseRunArgs(['--gdb', '0.0.0.0:5000', '-S']).gdb).toEqual({ host: '0.0.0.0', port: 5000 });
+    expect(parseRunArgs(['--gdb=tcp::1235']).gdb).toEqual({ host: '127.0.0.1', port: 1235 });
+    expect(parseRunArgs(['-S']).stopAtStart).toBe(true);
+    expect(() => parseRunArgs(['--gdb', 'host:port'])).toThrow(/--gdb: invalid port/);
+  });
+});
+
+describe.skipIf(!ELF)('osvemu run -S --gdb', () => {
+  it('stops before the first instruction, breaks in 32- and 64-bit code, and reports the exit', async () => {
+    const cli = spawn(process.execPath, [VITE_NODE, 'src/cli/main.ts', 'run', ELF!, '-S', '--gdb', '127.0.0.1:0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    cli.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    cli.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+    const exited = new Promise<number | null>((resolve) => cli.on('close', resolve));
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        const poll = setInterval(() => {
+          const m = /gdb stub on 127\.0\.0\.1:(\d+): stopped before the first instruction/.exec(out);
+          if (m) { clearInterval(poll); resolve(Number(m[1])); }
+        }, 50);
+        exited.then(() => { clearInterval(poll); reject(new Error(`CLI ended early:\n${out}`)); });
+      });
+      expect(out).not.toMatch(/boot64:/); // nothing ran yet
+      const r = await runGdb(port, ELF, [
+        mark('start'), 'p/x $pc', 'break enter_long_mode', 'break guest_main',
+        mark('c1'), 'continue', 'p/x $cr0',
+        mark('c2'), 'continue', 'bt',
+        mark('end'), 'delete', 'continue',
+      ]);
+      if (process.env.GDB_SHOW) console.log(r.output);
+      expect(section(r.output, 'start')).toMatch(/\$1 = 0x2000d0/);
+      const c1 = section(r.output, 'c1');
+      expect(c1).toMatch(/Breakpoint 1, enter_long_mode \(\)/); // 32-bit protected mode, before paging
+      expect(c1).toMatch(/\$2 = 0x1\n/);
+      const c2 = section(r.output, 'c2');
+      expect(c2).toMatch(/Breakpoint 2, guest_main \(\) at bare\/boot64\.c/);
+      expect(c2).toMatch(/#1\s+0x[0-9a-f]+ in bare_entry/);
+      expect(section(r.output, 'end')).toMatch(/exited with code 03/);
+      expect(await exited).toBe(3);
+      expect(out).toMatch(/boot64: hello from COM1/);
+    } finally {
+      cli.kill();
+    }
+  }, 90_000);
+});

@@ -1,0 +1,105 @@
+// The machine's own gdb against a Machine served in this process by the gdb stub.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { GdbServer } from '../../src/gdbstub/server.js';
+import { MachineGdbTarget } from '../../src/machine/gdb-target.js';
+import { Machine, type MachineOptions } from '../../src/machine/machine.js';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export const HAVE_GDB = (() => {
+  try {
+    return spawnSync('gdb', ['--version'], { stdio: 'ignore' }).status === 0;
+  } catch {
+    return false;
+  }
+})();
+
+/** Path of a guest image, built with the host toolchain if needed; null when it cannot be built. */
+export function guestImage(name: string): string | null {
+  const out = path.join(ROOT, 'build', 'images');
+  const elf = path.join(out, `${name}.elf`);
+  if (!existsSync(elf)) {
+    const r = spawnSync('make', ['-s', '-C', path.join(ROOT, 'images'), `OUT=${out}`, elf], { stdio: 'ignore' });
+    if (r.status !== 0) return null;
+  }
+  return existsSync(elf) ? elf : null;
+}
+
+export interface Served {
+  machine: Machine;
+  target: MachineGdbTarget;
+  server: GdbServer;
+  port: number;
+  finished: boolean;
+  close(): Promise<void>;
+}
+
+/** A machine behind a gdb server on a free port; stopped before its first instruction unless `run`. */
+export async function serve(elf: string, opts: Partial<MachineOptions> & { run?: boolean } = {}): Promise<Served> {
+  const machine = new Machine({ kernel: readFileSync(elf), ...opts });
+  const served = { finished: false } as Served;
+  const target = new MachineGdbTarget(machine, { onFinish: () => { served.finished = true; } });
+  const server = new GdbServer({ target });
+  const { port } = await server.listen('127.0.0.1', 0);
+  if (opts.run) target.resume(machine.cpus.map((_, cpu) => ({ cpu, kind: 'continue' as const, signal: 0 })), { stepIntoInterrupts: false });
+  return Object.assign(served, {
+    machine, target, server, port,
+    close: async () => {
+      await server.close();
+      if (target.isRunning()) target.kill();
+    },
+  });
+}
+
+export interface GdbRun {
+  output: string;
+  code: number | null;
+}
+
+/**
+ * Runs `gdb -batch -nx ELF` connected to 127.0.0.1:port with the given -ex commands. `interruptWhen`
+ * is polled every 20 ms; when it returns true gdb gets SIGINT once (it then sends Ctrl-C to the stub).
+ */
+export function runGdb(port: number, elf: string | null, commands: string[], opts: { interruptWhen?: () => boolean; timeoutMs?: number } = {}): Promise<GdbRun> {
+  const args = ['-batch', '-nx', '-ex', 'set pagination off', '-ex', 'set confirm off', '-ex', 'set width 0'];
+  if (elf) args.push(elf);
+  else args.push('-ex', 'set architecture i386:x86-64');
+  args.push('-ex', `target remote 127.0.0.1:${port}`);
+  for (const c of commands) args.push('-ex', c);
+  return new Promise((resolve) => {
+    const child = spawn('gdb', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    let interrupted = false;
+    const onData = (d: Buffer) => { output += d.toString(); };
+    const poll = setInterval(() => {
+      if (!interrupted && opts.interruptWhen?.()) {
+        interrupted = true;
+        child.kill('SIGINT');
+      }
+    }, 20);
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    const timer = setTimeout(() => {
+      output += '\n<<gdb timed out>>';
+      child.kill('SIGKILL');
+    }, opts.timeoutMs ?? 60_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      clearInterval(poll);
+      resolve({ output, code });
+    });
+  });
+}
+
+/** The part of gdb's output after a marker printed with `mark(name)`, up to the next marker. */
+export function section(output: string, name: string): string {
+  const start = output.indexOf(`<<${name}>>`);
+  if (start < 0) throw new Error(`no section ${name} in gdb output:\n${output}`);
+  const end = output.indexOf('<<', start + name.length + 4);
+  return output.slice(start, end < 0 ? undefined : end);
+}
+
+export const mark = (name: string): string => `echo <<${name}>>\\n`;

@@ -1,0 +1,64 @@
+// Extra x87 forms for the handler differential test (beyond test/isa/forms.ts): every compare,
+// integer-operand arithmetic, stores from the whole 80-bit space, stack management,
+// FNSAVE/FRSTOR, and #MF on the next waiting instruction.
+import { type CaseCtx, type Form, type FormOpts, FSW_C023, form, mv, writeMem, writeMemU } from '../isa/formkit.js';
+import { f80Value } from '../isa/rng.js';
+
+const C023 = { fsw: FSW_C023 };
+export const X87_FORMS: Form[] = [];
+const forms = X87_FORMS;
+const add = (asm: string, depth: [number, number], o: FormOpts = {}) => forms.push(form(asm, { x87: depth, x87wild: true, ...o }));
+const arith = (asm: string, depth: [number, number], o: FormOpts = {}) => add(asm, depth, { undef: () => C023, ...o });
+
+/** Sometimes start with an unmasked exception pending (ES/B set), so waiting instructions raise #MF. */
+const pending = (c: CaseCtx) => {
+  if (!c.rng.chance(0.3)) return;
+  const cw = c.b.fcw;
+  const unmasked = ~cw & 0x3f;
+  if (unmasked) c.b.fsw = c.b.fsw | (unmasked & -unmasked) | 0x8080;
+};
+
+// compares (C0-C3 all defined)
+for (const a of ['fcom %st(2)', 'fcomp %st(2)', 'fcompp', 'fucom %st(2)', 'fucomp %st(2)', 'fucompp', 'ftst', 'fxam',
+  'fcomi %st(3),%st', 'fucomip %st(2),%st', 'fcom %st(0)']) add(a, [0, 4]);
+for (const [a, v, n] of [['fcoms', mv.f32, 4], ['fcompl', mv.f64, 8], ['ficoms', mv.int(2), 2], ['ficompl', mv.int(4), 4]] as const) {
+  add(`${a} (%rsi)`, [0, 3], { msize: n, memval: v });
+}
+// arithmetic over the whole 80-bit space, reversed/popping register forms, integer memory operands
+for (const a of ['fadd %st(2),%st', 'fsubrp %st,%st(3)', 'fdivp %st,%st(1)', 'fdivrp %st,%st(1)', 'fsubp %st,%st(2)',
+  'fmul %st(0),%st', 'fsub %st,%st(1)', 'fdivr %st,%st(2)', 'fsqrt', 'frndint', 'fscale', 'fchs', 'fabs', 'fxtract']) arith(a, [0, 4]);
+// C0-C3 are defined for FPREM/FPREM1 (quotient bits / incomplete)
+for (const a of ['fprem', 'fprem1']) add(a, [0, 4]);
+add('fxtract', [6, 8], { undef: () => C023, tag: 'full stack' });
+for (const [a, n] of [['fiadds', 2], ['fiaddl', 4], ['fisubl', 4], ['fisubrs', 2], ['fimull', 4], ['fidivl', 4], ['fidivrs', 2]] as const) {
+  arith(`${a} (%rsi)`, [0, 3], { msize: n, memval: mv.int(n) });
+}
+arith('fdivrs (%rsi)', [0, 3], { msize: 4, memval: mv.f32, tag: 'wild st' });
+arith('fmull (%rsi)', [0, 3], { msize: 8, memval: mv.f64, tag: 'wild st' });
+// stores from the whole 80-bit space
+for (const [a, n] of [['fistps', 2], ['fistl', 4], ['fisttps', 2], ['fisttpl', 4], ['fisttpll', 8], ['fsts', 4], ['fstpl', 8], ['fstpt', 10]] as const) {
+  arith(`${a} (%rsi)`, [0, 3], { msize: n, tag: 'wild' });
+}
+arith('fldt (%rsi)', [0, 8], { msize: 10, memval: mv.f80(true), tag: 'wild' });
+arith('fildll (%rsi)', [6, 8], { msize: 8, memval: mv.int(8), tag: 'full stack' });
+// stack management
+for (const a of ['ffree %st(2)', 'fincstp', 'fdecstp', 'fld %st(1)', 'fxch %st(1)', 'fstp %st(3)', 'fnop', 'fld1']) arith(a, [0, 8]);
+// environment
+add('fnsave (%rsi)', [0, 8], { msize: 108, undef: (inp) => ({ mem: [[Number(inp.gpr('rsi') - 0x1_0000_0000n) + 12, 16]] }) });
+add('frstor (%rsi)', [0, 8], {
+  msize: 108,
+  memval: (c, off) => {
+    const r = c.rng;
+    writeMemU(c.b, off, BigInt(0x037f & ~(r.chance(0.2) ? r.int(64) : 0) | (r.int(16) << 8)), 4);
+    writeMemU(c.b, off + 4, BigInt((r.u32() & 0x7f00) | (r.chance(0.2) ? r.int(64) : 0)), 4);
+    writeMemU(c.b, off + 8, BigInt(r.u32() & 0xffff), 4);
+    writeMem(c.b, off + 12, new Uint8Array(16));
+    for (let i = 0; i < 8; i++) writeMem(c.b, off + 28 + 10 * i, f80Value(r, true));
+  },
+});
+// #MF: an unmasked exception makes the next waiting instruction fault (and FN* ones not)
+for (const a of ['fwait', 'fadd %st(1),%st', 'fnstsw %ax', 'fnclex', 'fninit', 'fdiv %st(1),%st; fwait',
+  'fsqrt; fwait', 'fldcw (%rsi); fwait']) {
+  arith(a, [2, 4], { setup: pending, msize: 2, memval: (c, off) => writeMemU(c.b, off, BigInt(0x0340 | c.rng.int(64) | (c.rng.int(4) << 10)), 2) });
+}
+
