@@ -12,15 +12,15 @@
 
 extern "C" {
 
+// rep stosb/movsb: what OSv's memcpy variants use on ERMS machines.
 void* memset(void* d, int c, size_t n) {
-    auto p = static_cast<u8*>(d);
-    while (n--) *p++ = u8(c);
+    void* p = d;
+    asm volatile("cld; rep stosb" : "+D"(p), "+c"(n) : "a"(c) : "memory");
     return d;
 }
 void* memcpy(void* d, const void* s, size_t n) {
-    auto p = static_cast<u8*>(d);
-    auto q = static_cast<const u8*>(s);
-    while (n--) *p++ = *q++;
+    void* p = d;
+    asm volatile("cld; rep movsb" : "+D"(p), "+S"(s), "+c"(n) : : "memory");
     return d;
 }
 void* memmove(void* d, const void* s, size_t n) {
