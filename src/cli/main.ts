@@ -36,13 +36,13 @@ async function runCommand(args: RunArgs): Promise<number> {
     if (e instanceof ElfError || e instanceof MachineError || e instanceof RangeError) return fail(`${kernelPath}: ${e.message}`, EXIT.error);
     throw e;
   }
-  if (args.gdb) {
-    const { attachGdb } = await import('./gdb.js');
-    await attachGdb(machine, args.gdb, args.stopAtStart);
-  }
   if (process.stdin.isTTY) {
     process.stdin.on('data', (d: Buffer) => machine.serialInput(d));
     process.stdin.unref();
+  }
+  if (args.gdb) {
+    const { attachGdb } = await import('./gdb.js');
+    await attachGdb(machine, args.gdb, args.stopAtStart);
   }
   const status = startStatusLine(machine, args.verbose);
   let result: RunResult;

@@ -8,7 +8,8 @@ import { CPU_FAULT, CPU_TRAP, raise, Unimplemented } from './exceptions.js';
 import { Insn } from './insn.js';
 import { opUD } from './ops/invalid.js';
 import { stackSegmentFault } from './operands.js';
-import { CS, VEC_GP } from './regs.js';
+import { LF_REST } from './flags.js';
+import { CS, TF, VEC_DB, VEC_GP } from './regs.js';
 
 export const STOP_NONE = 0;
 /** The instruction budget ran out. */
@@ -95,6 +96,7 @@ export class Exec {
       }
       if (cpu.halted) { this.stopReason = STOP_HALT; break; }
       if (cpu.icount >= end) { this.stopReason = STOP_BUDGET; break; }
+      if (cpu.lf[LF_REST] & TF) { this.singleStepTrap(); continue; }
       let t: Trace;
       try {
         t = this.lookup();
@@ -156,6 +158,7 @@ export class Exec {
         t = this.lookup();
       } catch (e) {
         if (e !== CPU_FAULT) throw e;
+        dbg.skipRip = NaN;
         this.onException(cpu);
         if (dbg.step && this.stopReason === STOP_NONE) this.endStep(dbg);
         continue;
@@ -228,6 +231,26 @@ export class Exec {
       this.onException(cpu);
     }
     return this.stopReason;
+  }
+
+  /** RFLAGS.TF: one instruction, then a single-step #DB trap (none when the instruction raised an exception). */
+  private singleStepTrap(): void {
+    const cpu = this.cpu;
+    const before = cpu.icount;
+    const deliver = this.onException;
+    let raised = false;
+    this.onException = (c) => { raised = true; deliver(c); };
+    try {
+      this.step();
+    } finally {
+      this.onException = deliver;
+    }
+    if (raised || cpu.icount === before || this.stopReason !== STOP_NONE) return;
+    cpu.dr[6] = (cpu.dr[6] | 0x4000) >>> 0; // DR6.BS
+    cpu.excVector = VEC_DB;
+    cpu.excError = -1;
+    cpu.excAddr = 0;
+    this.onException(cpu);
   }
 
   /** Drops the fetch shortcut (after CR3/CR0/EFER/CS changes the MMU already does this). */

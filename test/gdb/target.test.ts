@@ -55,6 +55,9 @@ describe.skipIf(!tiny)('MachineGdbTarget', () => {
     expect(ev).toMatchObject({ kind: 'stopped', reason: { type: 'hwbreak' } });
     expect(u32(target, sym.counter)).toBe(3);
     target.removeBreakpoint('hw', BigInt(sym.after_loop), 1);
+    // Nothing left to check: the vCPUs are back on the plain run loop.
+    expect(machine.execs[0].debug).toBeNull();
+    expect(machine.cpus[0].mmu.watch).toBeNull();
     ev = await go(target);
     expect(ev).toEqual({ kind: 'exited', status: 1 }); // the debug-exit port
   });
