@@ -5,7 +5,7 @@ import { FSW_MASK, OP, model } from './model.js';
 import { oracleAvailable, runOracle, type Case } from './oracle.js';
 
 const FULL = process.env.OSVEMU_ISA_FULL === '1';
-const N = FULL ? 200_000 : 3000;
+const N = FULL ? 100_000 : 3000;
 const hx = (v: number) => (v >>> 0).toString(16);
 const v80 = (v: readonly number[]) => `${hx(v[0])}:${hx(v[1])}:${hx(v[2])}`;
 

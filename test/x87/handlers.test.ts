@@ -3,7 +3,7 @@
 // Uses the ISA harness machinery (native runner + test/isa/emu.ts); skips cleanly without gcc.
 import { describe, expect, it } from 'vitest';
 import { assemblerUnavailableReason } from '../isa/assemble.js';
-import { Blob, OFF_FAULT, OFF_RFLAGS } from '../isa/blob.js';
+import { Blob } from '../isa/blob.js';
 import { generate, runAllNative } from '../isa/cases.js';
 import { caseMask, firstDiff, formatMismatch } from '../isa/compare.js';
 import { runEmulated } from '../isa/emu.js';
@@ -25,10 +25,6 @@ describe.skipIf(skip !== null)('x87 handlers vs host CPU', () => {
         const native = new Blob(natives[i]![k]!);
         const emulated = new Blob(runEmulated(input.bytes.slice(), s.code));
         const mask = caseMask(s.form, input, native);
-        // Core (not x87) issues masked here until fixed: RF in fault frames, and CR2 of a page-crossing
-        // access (the host reports the first byte of the second page).
-        mask[OFF_RFLAGS + 2]! &= ~1;
-        if ((native.faultAddr & 0xfffn) === 0n) mask.fill(0, OFF_FAULT, OFF_FAULT + 8);
         if (firstDiff(native.bytes, emulated.bytes, mask) < 0) return;
         if (!bad++ && shown.length < 6) shown.push(formatMismatch({ form: s.form, seed: s.seed, index: k, code: s.code, input, native, emulated, mask }));
       });

@@ -1,21 +1,30 @@
-// Runs test/x87/oracle.c (compiled by the host gcc into a temp dir) to get real x87 results.
+// Runs test/x87/oracle.c (compiled once by the host gcc, cached under build/x87) to get real x87 results.
 // Only meaningful on an x86-64 host with gcc; `oracleAvailable()` lets tests skip cleanly otherwise.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir, arch } from 'node:os';
-import { join, dirname } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { arch } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+const here = dirname(fileURLToPath(import.meta.url));
+const BUILD_DIR = resolve(here, '..', '..', 'build', 'x87');
 let bin: string | null | undefined;
 
+/** Compiles oracle.c once (cached under build/x87 by source hash); null when impossible here. */
 function build(): string | null {
-  if (arch() !== 'x64') return null;
+  if (arch() !== 'x64' || process.platform !== 'linux') return null;
   try {
-    const dir = mkdtempSync(join(tmpdir(), 'osvemu-x87-'));
-    const out = join(dir, 'oracle');
-    const src = join(dirname(fileURLToPath(import.meta.url)), 'oracle.c');
-    execFileSync('gcc', ['-O1', '-o', out, src], { stdio: 'pipe' });
-    return out;
+    const src = join(here, 'oracle.c');
+    const tag = createHash('sha256').update(readFileSync(src)).digest('hex').slice(0, 16);
+    const exe = join(BUILD_DIR, `oracle-${tag}`);
+    if (existsSync(exe)) return exe;
+    mkdirSync(BUILD_DIR, { recursive: true });
+    const tmp = `${exe}.${process.pid}.tmp`; // parallel workers: compile privately, rename atomically
+    const r = spawnSync('gcc', ['-O1', '-o', tmp, src], { encoding: 'utf8' });
+    if (r.error || r.status !== 0) return null;
+    renameSync(tmp, exe);
+    return exe;
   } catch {
     return null;
   }

@@ -130,4 +130,13 @@ describe('x87 handler hooks', () => {
     expect(x.se[p]).toBe(0x3ffe); // sin(1) = 0.84...
     expect(x.hi[p] >>> 24).toBe(0xd7);
   });
+
+  it('FSIN of an operand beyond 2^63 leaves it unchanged and sets C2', () => {
+    const cpu = newCpu();
+    exec(cpu, 0xdb, 0xe3);
+    cpu.fpu.push(0x403f, 0x80000000, 0); // 2^64
+    expect(exec(cpu, 0xd9, 0xfe)).toBe(-1);
+    expect(cpu.fpu.fsw & 0x400).toBe(0x400);
+    expect(cpu.fpu.se[cpu.fpu.top]).toBe(0x403f);
+  });
 });

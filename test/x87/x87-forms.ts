@@ -43,6 +43,9 @@ arith('fldt (%rsi)', [0, 8], { msize: 10, memval: mv.f80(true), tag: 'wild' });
 arith('fildll (%rsi)', [6, 8], { msize: 8, memval: mv.int(8), tag: 'full stack' });
 // stack management
 for (const a of ['ffree %st(2)', 'fincstp', 'fdecstp', 'fld %st(1)', 'fxch %st(1)', 'fstp %st(3)', 'fnop', 'fld1']) arith(a, [0, 8]);
+// undocumented aliases: ffreep, fstp1 (D9 D8+i), fxch7 (DF C8+i), fstp8 (DF D0+i), fcom2 (DC D0+i), fcomp5 (DE D0+i), feni
+for (const a of ['ffreep %st(1)', '.byte 0xd9,0xd9', '.byte 0xdf,0xc9', '.byte 0xdf,0xd2', '.byte 0xdb,0xe0']) arith(a, [0, 8]);
+for (const a of ['.byte 0xdc,0xd1', '.byte 0xde,0xd1']) add(a, [0, 4]);
 // environment
 add('fnsave (%rsi)', [0, 8], { msize: 108, undef: (inp) => ({ mem: [[Number(inp.gpr('rsi') - 0x1_0000_0000n) + 12, 16]] }) });
 add('frstor (%rsi)', [0, 8], {
@@ -56,6 +59,24 @@ add('frstor (%rsi)', [0, 8], {
     for (let i = 0; i < 8; i++) writeMem(c.b, off + 28 + 10 * i, f80Value(r, true));
   },
 });
+// do FLDENV / FRSTOR / FNSTENV / FNSAVE / FXSAVE wait for a pending exception?
+for (const [a, n] of [['fldenv', 28], ['frstor', 108], ['fnstenv', 28], ['fnsave', 108]] as const) {
+  add(`${a} (%rsi)`, [1, 4], { msize: n, setup: pending, tag: 'pending', undef: (inp) => ({ mem: [[Number(inp.gpr('rsi') - 0x1_0000_0000n) + 12, 16]] }) });
+}
+add('fxsave64 (%rsi)', [1, 4], { msize: 512, align: 16, edge: 0, setup: pending, tag: 'pending', undef: (inp) => {
+  const off = Number(inp.gpr('rsi') - 0x1_0000_0000n);
+  const mem: [number, number][] = [[off + 6, 18], [off + 28, 4], [off + 416, 96]];
+  for (let i = 0; i < 8; i++) mem.push([off + 32 + 16 * i + 10, 6]);
+  return { mem };
+} });
+// environment images straddling the end of the data page: which byte the fault reports (CR2)
+for (const [a, n] of [['fldenv', 28], ['fnstenv', 28], ['frstor', 108], ['fnsave', 108]] as const) {
+  add(`${a} (%rsi)`, [1, 4], {
+    msize: n, tag: 'page edge',
+    setup: (c) => c.b.setGpr('rsi', 0x1_0000_0000n + BigInt(0x1000 - n - 4 + c.rng.int(n + 8))),
+    undef: (inp) => ({ mem: [[Number(inp.gpr('rsi') - 0x1_0000_0000n) + 12, 16]] }),
+  });
+}
 // #MF: an unmasked exception makes the next waiting instruction fault (and FN* ones not)
 for (const a of ['fwait', 'fadd %st(1),%st', 'fnstsw %ax', 'fnclex', 'fninit', 'fdiv %st(1),%st; fwait',
   'fsqrt; fwait', 'fldcw (%rsi); fwait']) {

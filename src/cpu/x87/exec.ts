@@ -339,6 +339,16 @@ export function fstSt(x: X87, i: number, pop: boolean): void {
   if (pop) x.pop();
 }
 
+/** D9 D8+i (undocumented FSTP1): like FSTP ST(i), but with an empty ST0 it only pops, silently. */
+export function fstp1(x: X87, i: number): void {
+  if (!x.empty[x.phys(0)]) {
+    fstSt(x, i, true);
+  } else {
+    x.sw &= ~SW_C1;
+    x.pop();
+  }
+}
+
 // ---- stack management -------------------------------------------------------------------
 
 export function fxch(x: X87, i: number): void {
@@ -426,6 +436,13 @@ export function transcendental(x: X87, kind: number): void {
   }
   const a = st0AsDouble(x, 0);
   x.sw &= ~(SW_C1 | F.FL_C2);
+  if ((kind === T_FSIN || kind === T_FCOS || kind === T_FPTAN || kind === T_FSINCOS) && !(Math.abs(a) < 2 ** 63)) {
+    // out of range (or NaN/inf, approximated the same way): operand unchanged, C2 = 1
+    if (Math.abs(a) >= 2 ** 63) {
+      x.sw |= F.FL_C2;
+      return;
+    }
+  }
   switch (kind) {
     case T_F2XM1: setFromDouble(x, 0, Math.expm1(a * Math.LN2)); break;
     case T_FYL2X: setFromDouble(x, 1, st0AsDouble(x, 1) * Math.log2(a)); x.pop(); break;

@@ -2,7 +2,7 @@
 // float32, float64 (as two u32 halves), int16/int32/int64 (int64 as halves), raw 10-byte.
 
 import {
-  BIAS, CLS_DENORMAL, CLS_INF, CLS_INVALID, CLS_QNAN, CLS_SNAN, CLS_ZERO, FL_DE, FL_IE, FL_NORESULT,
+  BIAS, CLS_INF, CLS_INVALID, CLS_QNAN, CLS_SNAN, CLS_ZERO, FL_DE, FL_IE, FL_NORESULT,
   FMT_F32, FMT_F64, M, OUT, RC_ZERO, U, UA, loadM, out80, outInf, outZero, roundInt64, roundPack,
   shrM, unpack,
 } from './f80-core.js';

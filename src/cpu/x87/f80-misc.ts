@@ -13,7 +13,7 @@ import {
  * even when the raised exception is unmasked.
  */
 export function f80Compare(
-  ase: number, ahi: number, alo: number, bse: number, bhi: number, blo: number, cw: number, quiet: boolean,
+  ase: number, ahi: number, alo: number, bse: number, bhi: number, blo: number, _cw: number, quiet: boolean,
 ): number {
   const mark = takeDenMark();
   const ac = unpack(UA, ase, ahi, alo);

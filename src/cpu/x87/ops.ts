@@ -123,8 +123,8 @@ function arithRegHandler(cpu: Cpu, i: Insn): void {
   const kind = (i.op >> 3) & 7;
   const sti = i.op & 7;
   if (kind === E.K_COM || kind === E.K_COMP) {
-    // D8 D0/D8: fcom/fcomp; DC D0/D8 and DE D0 are aliases; DE D9 is fcompp
-    const pops = group === 6 ? 2 : kind === E.K_COMP ? 1 : 0;
+    // D8 D0/D8: fcom/fcomp; DC D0/D8 and DE D0 (fcomp) are undocumented aliases; DE D9 is fcompp
+    const pops = group === 6 ? (kind === E.K_COMP ? 2 : 1) : kind === E.K_COMP ? 1 : 0;
     E.compare(x, sti, 0, 0, 0, 0, false, true, pops);
     return;
   }
@@ -149,8 +149,8 @@ function d9Mem(cpu: Cpu, i: Insn): void {
       store(cpu, x, a, E.ST_F32, r === 3);
       return;
     }
-    case 4: { // fldenv m28
-      const x = enter(cpu, false);
+    case 4: { // fldenv m28 (a waiting instruction: a pending exception raises #MF first)
+      const x = enter(cpu, true);
       readBytes(cpu, a, 28);
       x.fldenvFrom(SCRATCH, 0);
       return;
@@ -184,6 +184,7 @@ function d9Reg(cpu: Cpu, i: Insn): void {
   if (m < 0xc8) { note(cpu, x, i, -1); E.fldSt(x, sti); return; }
   if (m < 0xd0) { note(cpu, x, i, -1); E.fxch(x, sti); return; }
   note(cpu, x, i, -1);
+  if (m >= 0xd8 && m < 0xe0) { E.fstp1(x, sti); return; } // undocumented FSTP1
   switch (m) {
     case 0xd0: return; // fnop
     case 0xe0: E.unaryOp(x, E.U_CHS); return;
@@ -345,6 +346,8 @@ function dfReg(cpu: Cpu, i: Insn): void {
     return;
   }
   if (m < 0xc8) { E.ffree(x, m & 7); x.pop(); return; } // ffreep (undocumented, widely supported)
+  if (m < 0xd0) { E.fxch(x, m & 7); return; } // undocumented alias of fxch
+  if (m < 0xe0) { E.fstSt(x, m & 7, true); return; } // undocumented aliases of fstp st(i)
   raiseUD(cpu);
 }
 
@@ -358,23 +361,27 @@ function fwait(cpu: Cpu): void {
 const SCRATCH = new Uint8Array(108);
 
 function readBytes(cpu: Cpu, a: number, n: number): void {
-  // the hardware checks the first and then the last byte (CR2 of a page-crossing fault shows it)
-  cpu.mmu.read8(a);
-  cpu.mmu.read8(a + n - 1);
+  // the hardware checks the first dword, then the last byte (CR2 of a page-crossing fault shows it)
+  cpu.mmu.probeRead(a, 4);
+  cpu.mmu.probeRead(a + n - 1, 1);
   for (let k = 0; k < n; k++) SCRATCH[k] = cpu.mmu.read8(a + k);
 }
 
 function writeBytes(cpu: Cpu, a: number, n: number): void {
-  cpu.mmu.probeWrite(a, n); // a fault on the second page must come before anything is written
+  // nothing is written before both ends are known writable: first dword, then last byte (as CR2 shows)
+  cpu.mmu.probeWrite(a, 4);
+  cpu.mmu.probeWrite(a + n - 1, 1);
   for (let k = 0; k < n; k++) cpu.mmu.write8(a + k, SCRATCH[k]);
 }
 
 // ---- decode -----------------------------------------------------------------------------
 
 /** Opcodes (by ModRM) that are not implemented: reported at decode time, not as a guest #UD. */
-function unimplemented(opcode: number, m: number, mem: boolean, reg: number): boolean {
-  if (opcode === 0xdf && mem) return reg === 4 || reg === 6; // fbld fbstp
-  return false;
+function unimplemented(opcode: number, mem: boolean, reg: number, osz: number): boolean {
+  if (!mem) return false;
+  if (opcode === 0xdf) return reg === 4 || reg === 6; // fbld fbstp
+  // the 16-bit (0x66) FLDENV/FNSTENV/FRSTOR/FNSAVE image formats
+  return osz === 16 && (opcode === 0xd9 || opcode === 0xdd) && (reg === 4 || reg === 6);
 }
 
 function decodeEscape(opcode: number, memH: (cpu: Cpu, i: Insn) => void, regH: (cpu: Cpu, i: Insn) => void) {
@@ -382,7 +389,7 @@ function decodeEscape(opcode: number, memH: (cpu: Cpu, i: Insn) => void, regH: (
     d.modrm(i);
     const m = d.modrmByte;
     i.op = ((opcode & 7) << 8) | m;
-    if (unimplemented(opcode, m, i.mem, d.regField)) {
+    if (unimplemented(opcode, i.mem, d.regField, d.osz)) {
       d.implemented = false;
       i.h = opUnimplemented;
       return;

@@ -230,10 +230,11 @@ export class X87 {
 
   // ---- FNSTENV / FLDENV: 28-byte protected-mode format (32-bit operand size) ----
 
-  /** FNSTENV image; afterwards all exceptions are masked, as the instruction specifies. */
+  /** FNSTENV image; afterwards all exceptions are masked (so ES and B clear), as the instruction specifies. */
   fnstenvInto(buf: Uint8Array, off: number): void {
     this.storeEnv(buf, off);
     this.cw |= 0x3f;
+    this.updateEs(); // with everything masked, nothing is pending any more
   }
 
   /** The 28-byte environment without FNSTENV's side effect (also the head of FNSAVE). */
