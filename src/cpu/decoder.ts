@@ -248,8 +248,8 @@ export function decodeLength(bytes: Uint8Array, offset: number, mode: 16 | 32 | 
   lenDecoder.more = null;
   try {
     const n = lenDecoder.decode(bytes, offset, mode, lenInsn);
-    // Encodings osvemu does not implement (no module claims them, or a module marks them opUnimplemented, like the
-    // MMX forms) stop the machine when executed: decodeLength does not claim them valid.
+    // Encodings osvemu does not implement (no module claims them, or the module's handler is opUnimplemented) stop
+    // the machine when executed: decodeLength does not claim them valid.
     if (lenInsn.h === opUD || lenInsn.h === opUnimplemented || !lenDecoder.implemented) return -1;
     return n;
   } catch (e) {

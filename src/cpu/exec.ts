@@ -80,7 +80,9 @@ export class Exec {
   run(budget: number): number {
     if (this.debug !== null) return this.runDebug(budget, this.debug);
     const cpu = this.cpu;
-    const end = cpu.icount + budget;
+    // Delivered exceptions use up budget too, so that a guest stuck re-faulting at one RIP (a handler on an
+    // unmapped page with an IST stack never runs out of stack) cannot keep run() from returning.
+    let end = cpu.icount + budget;
     this.stopReason = STOP_NONE;
     while (this.stopReason === STOP_NONE) {
       // After sti / mov ss exactly one more instruction runs before a pending event is looked at (sti; hlt).
@@ -102,6 +104,7 @@ export class Exec {
         t = this.lookup();
       } catch (e) {
         if (e !== CPU_FAULT) throw e;
+        end--;
         this.onException(cpu);
         continue;
       }
@@ -125,6 +128,7 @@ export class Exec {
           cpu.icount += k;
           if (e !== CPU_FAULT) throw e;
           stackSegmentFault(cpu, ins[k]);
+          end--;
         }
         this.onException(cpu);
       }

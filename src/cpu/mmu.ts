@@ -198,16 +198,20 @@ export class Mmu {
 
   /** Checks that [lin, lin+len) is writable without writing (for instructions that must not fault halfway). */
   probeWrite(lin: number, len: number): void {
-    this.translate(lin, ACC_WRITE, len);
     const last = lin + len - 1;
+    // The whole access must be canonical, checked before paging (an access straddling 2^47 is #GP, not #PF).
+    if (this.long && last >= CANON_LIMIT) raise(this.fault, VEC_GP, 0);
+    this.translate(lin, ACC_WRITE, len);
     // A fault on the second page reports that page's first byte in CR2, as the hardware does.
     const lastPage = last - (last & 0xfff);
     if (lastPage !== (lin - (lin & 0xfff))) this.translate(lastPage, ACC_WRITE, 1);
   }
 
   probeRead(lin: number, len: number): void {
-    this.translate(lin, ACC_READ, len);
     const last = lin + len - 1;
+    // The whole access must be canonical, checked before paging (an access straddling 2^47 is #GP, not #PF).
+    if (this.long && last >= CANON_LIMIT) raise(this.fault, VEC_GP, 0);
+    this.translate(lin, ACC_READ, len);
     // A fault on the second page reports that page's first byte in CR2, as the hardware does.
     const lastPage = last - (last & 0xfff);
     if (lastPage !== (lin - (lin & 0xfff))) this.translate(lastPage, ACC_READ, 1);

@@ -16,7 +16,8 @@ const CANON = 140737488355328; // 2^47
 export function stackSegmentFault(cpu: Cpu, i: Insn): void {
   if (cpu.excVector !== VEC_GP || cpu.excError !== 0 || !i.mem || i.seg !== SS || i.eaKind !== EA_64) return;
   const a = ea(cpu, i);
-  if (a >= CANON || a < -CANON) cpu.excVector = VEC_SS;
+  // An access that starts canonical can still straddle 2^47 (operands are at most 16 bytes here).
+  if (a > CANON - 16 || a < -CANON) cpu.excVector = VEC_SS;
 }
 
 /** Linear address of the instruction's memory operand. */

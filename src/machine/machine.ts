@@ -9,7 +9,8 @@ import { CS, DS, ES, FS, GS, IF, SS } from '../cpu/regs.js';
 import { makeRandom } from '../cpu/system/hooks.js';
 import { cpuidConfigs, readMsr, writeMsr } from '../cpu/system/msr.js';
 import { DEFAULT_CPUID, type CpuidConfig } from '../cpu/system/cpuid.js';
-import { deliverException, deliverInterrupt, deliverNmi, instructionBytes, TripleFault } from '../cpu/system/interrupts.js';
+import { deliverException, deliverInterrupt, deliverNmi, TripleFault } from '../cpu/system/interrupts.js';
+import { unimplementedReport } from '../cpu/system/report.js';
 import type { Clock, InterruptSink, MsrValue, PhysMemory } from '../devices/bus.js';
 import { PcPlatform } from '../devices/platform.js';
 import { HeapTimerQueue } from '../devices/timer-queue.js';
@@ -420,8 +421,13 @@ export class Machine implements Clock {
         try {
           exec.run(q);
         } catch (e) {
+          // Both can come out of any delivery path (exceptions, external interrupts, NMIs).
           if (e instanceof Unimplemented) {
-            this.finish('unimplemented', 8, `vCPU ${k}: ${e.message}, bytes: ${instructionBytes(cpu)}`);
+            this.finish('unimplemented', 8, `vCPU ${k}: ${unimplementedReport(cpu, e)}`);
+            break;
+          }
+          if (e instanceof TripleFault) {
+            this.finish('triple-fault', 4, `vCPU ${k}: ${e.message}`);
             break;
           }
           throw e;

@@ -103,6 +103,7 @@ export interface TrapGuestOpts {
   /** Per-vector gate options (IST, trap gate, DPL, not present). */
   gates?: Record<number, GateOpts>;
   ramMiB?: number;
+  cpus?: number;
 }
 
 export interface TrapGuest { vm: Vm; g: Guest; }
@@ -110,7 +111,7 @@ export interface TrapGuest { vm: Vm; g: Guest; }
 /** Assembles the prelude + `body` (which must define `start:`) and sets up a long-mode machine. */
 export function trapGuest(body: string, o: TrapGuestOpts = {}): TrapGuest {
   const g = assembleGuest(`${PRELUDE}\n${body}`);
-  const vm = longModeVm(g, o.ramMiB ?? 8);
+  const vm = longModeVm(g, o.ramMiB ?? 8, o.cpus ?? 1);
   for (let v = 0; v < 256; v++) setGate(vm.mem, v, g.sym.trap_stubs! + 16 * v, o.gates?.[v] ?? {});
   return { vm, g };
 }

@@ -145,7 +145,8 @@ export class Vm {
   /** Runs all vCPUs in turns of `quantum` instructions until exit, shutdown, all halted, or `limit`. */
   run(limit = 50_000_000, quantum = 20_000): RunResult {
     let total = 0;
-    for (;;) {
+    // Rounds bound the run even when no instruction retires (a vCPU re-faulting forever).
+    for (let round = 1; ; round++) {
       let anyRan = false;
       for (let k = 0; k < this.cpus.length; k++) {
         const cpu = this.cpus[k], exec = this.execs[k];
@@ -167,7 +168,7 @@ export class Vm {
         }
       }
       if (!anyRan) return this.result('halt', `all vCPUs halted at rip=0x${this.cpu.rip.toString(16)}`);
-      if (total >= limit) return this.result('budget', `instruction limit ${limit} reached at rip=0x${this.cpu.rip.toString(16)}`);
+      if (total >= limit || round > 4 * Math.ceil(limit / quantum) + 4) return this.result('budget', `instruction limit ${limit} reached at rip=0x${this.cpu.rip.toString(16)}`);
     }
   }
 
@@ -316,15 +317,21 @@ export const pdeOf = (lin: number): number => PD + 8 * Math.floor(lin / 0x200000
  * A single-vCPU machine in 64-bit mode at CPL 0 with the layout above, the guest's code at `g.org`,
  * RSP = STACK_TOP, TSS with RSP0 and IST1/IST2, and every IDT vector not present.
  */
-export function longModeVm(g: Guest, ramMiB = 8): Vm {
-  const vm = new Vm(ramMiB);
-  const mem = vm.mem, cpu = vm.cpu, dv = mem.dv;
+export function longModeVm(g: Guest, ramMiB = 8, ncpu = 1): Vm {
+  const vm = new Vm(ramMiB, ncpu);
+  const mem = vm.mem, dv = mem.dv;
   writeGdt(mem);
   writePageTables(mem);
   dv.setUint32(TSS + 4, RSP0_TOP, true);
   dv.setUint32(TSS + 0x24, IST1_TOP, true);
   dv.setUint32(TSS + 0x2c, IST2_TOP, true);
   mem.writeBytes(g.org, g.bytes);
+  vm.cpus.forEach((cpu, k) => longModeState(cpu, g, STACK_TOP - 0x4000 * k));
+  return vm;
+}
+
+/** 64-bit CPL 0 state for the layout above; vCPUs other than 0 stay halted until the test starts them. */
+function longModeState(cpu: Cpu, g: Guest, rsp: number): void {
   cpu.cr0 = (CR0_PE | CR0_MP | 0x30 | CR0_WP | CR0_PG) >>> 0; // 0x30: ET (hard-wired) and NE
   cpu.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
   cpu.efer = EFER_LME | EFER_LMA | EFER_NXE | EFER_SCE;
@@ -334,10 +341,9 @@ export function longModeVm(g: Guest, ramMiB = 8): Vm {
   cpu.trSel = SEL_TSS; cpu.trBase = TSS; cpu.trLimit = 0x67;
   cpu.segSel[CS] = SEL_CODE64; cpu.segAttr[CS] = 0xa09b;
   for (const s of [SS, DS, ES]) { cpu.segSel[s] = SEL_DATA; cpu.segAttr[s] = 0xc093; }
-  cpu.setReg64(4, STACK_TOP);
+  cpu.setReg64(4, rsp);
   cpu.rip = g.sym.start ?? g.org;
   cpu.updateMode();
-  return vm;
 }
 
 export function read64(vm: Vm, a: number): bigint {

@@ -6,7 +6,8 @@ import { EXC_SOFT_INT } from '../../src/cpu/exceptions.js';
 import { deliverException, deliverNmi } from '../../src/cpu/system/interrupts.js';
 import { TripleFault } from '../../src/cpu/system/report.js';
 import { EXIT_IN_HANDLER, rec, result, trapGuest } from './guest.js';
-import { IST1_TOP, IST2_TOP, RSP0_TOP, STACK_TOP, toolchainMissing } from './harness.js';
+import { STOP_BUDGET } from '../../src/cpu/exec.js';
+import { IST1_TOP, IST2_TOP, RSP0_TOP, setGate, STACK_TOP, toolchainMissing } from './harness.js';
 
 const missing = toolchainMissing();
 
@@ -169,6 +170,39 @@ fault:
     expect(vm.cpu.rip).toBe(g.sym.fault);
   });
 
+  it('a handler on an unmapped page re-faults forever on its IST stack without hanging run()', () => {
+    const { vm } = trapGuest(`
+start:
+  mov 0x150000, %rax
+  EXIT 0
+`, { gates: { 14: { ist: 1 } } });
+    vm.mem.dv.setUint32(0x13000 + 8 * 0x150, 0, true);
+    setGate(vm.mem, 14, 0x150000, { ist: 1 });
+    expect(vm.exec.run(5000)).toBe(STOP_BUDGET);
+    expect(vm.cpu.rip).toBe(0x150000);
+    expect(vm.cpu.reg64(4)).toBe(IST1_TOP - 48);
+  });
+
+  it('a non-canonical handler address is #GP(EXT) during delivery (#DF after a contributory fault)', () => {
+    const { vm } = trapGuest(`
+start:
+  ud2
+  EXIT 0
+`);
+    setGate(vm.mem, 6, 0x800000000000);
+    expect(vm.run(1000).exitCode).toBe(EXIT_IN_HANDLER);
+    expect(rec(vm)).toMatchObject({ vector: 13, error: 1 }); // #UD is benign: the #GP is delivered
+    const { vm: vm2 } = trapGuest(`
+start:
+  mov $0x800000000000, %rax
+  mov (%rax), %al
+  EXIT 0
+`);
+    setGate(vm2.mem, 13, 0x800000000000);
+    expect(vm2.run(1000).exitCode).toBe(EXIT_IN_HANDLER);
+    expect(rec(vm2)).toMatchObject({ vector: 8, error: 0 });
+  });
+
   it('an IDT limit that cuts off the gate gives #GP(vector*8+2+EXT) and then #DF', () => {
     const { vm } = trapGuest(`
 start:
@@ -272,5 +306,100 @@ describe('triple fault type', () => {
     const e = new TripleFault('x');
     expect(e).toBeInstanceOf(Error);
     expect(e.name).toBe('TripleFault');
+  });
+});
+
+describe.skipIf(missing !== null)('more exceptions and shadows', () => {
+  it('TF single-steps: #DB after each instruction with RIP after it and DR6.BS', () => {
+    const { vm, g } = trapGuest(`
+start:
+  RETURN_FROM_TRAPS
+  pushfq
+  orq $0x100, (%rsp)
+  popfq
+first:
+  nop
+second:
+  nop
+  pushfq
+  andq $~0x100, (%rsp)
+  popfq
+  mov REC, %rax
+  RESULT 0, %rax
+  mov %db6, %rax
+  RESULT 1, %rax
+  EXIT 0
+`);
+    expect(vm.run(1000).exitCode).toBe(0);
+    // Traps after popfq (TF now set): no; after the first nop, the second nop, pushfq, andq, popfq: 5.
+    expect(result(vm, 0)).toBe(5n);
+    expect(Number(result(vm, 1)) & 0x4000).toBe(0x4000);
+    void g;
+  });
+
+  it('int1 (icebp) raises #DB; hlt at CPL 3 is #GP(0)', () => {
+    const { vm } = trapGuest(`
+start:
+  EXPECT_FAULT .byte 0xf1
+  mov REC+8, %rax
+  RESULT 0, %rax
+  EXIT 0
+`);
+    expect(vm.run(1000).exitCode).toBe(0);
+    expect(result(vm, 0)).toBe(1n);
+  });
+
+  it('mov ss blocks interrupts for one instruction (sti; mov ss; inc: the interrupt comes after the inc)', () => {
+    // Without the mov ss shadow the interrupt would arrive right after mov ss (ECX 0).
+    const { vm } = trapGuest(`
+start:
+  cli
+  xor %ecx, %ecx
+  mov $0x10, %eax
+  sti
+  mov %eax, %ss
+  inc %ecx
+  inc %ecx
+  EXIT 0
+`);
+    vm.interrupt(0x30);
+    expect(vm.run(1000).exitCode).toBe(EXIT_IN_HANDLER);
+    expect(vm.cpu.r32[2]).toBe(1);
+  });
+
+  it('#XM for an unmasked SSE exception with CR4.OSXMMEXCPT', () => {
+    const { vm } = trapGuest(`
+start:
+  movl $0x1d80, 0x300000
+  ldmxcsr 0x300000
+  xorps %xmm1, %xmm1
+  mov $1, %eax
+  cvtsi2ss %eax, %xmm0
+  EXPECT_FAULT divss %xmm1, %xmm0
+  mov REC+8, %rax
+  RESULT 0, %rax
+  EXIT 0
+`);
+    expect(vm.run(1000).exitCode).toBe(0);
+    expect(result(vm, 0)).toBe(19n);
+  });
+
+  it('#MF at the next waiting x87 instruction after an unmasked x87 exception (CR0.NE)', () => {
+    const { vm } = trapGuest(`
+start:
+  fninit
+  movw $0x37b, 0x300000
+  fldcw 0x300000
+  fld1
+  fldz
+  fdivrp
+  EXPECT_FAULT fwait
+  mov REC+8, %rax
+  RESULT 0, %rax
+  fnclex
+  EXIT 0
+`);
+    expect(vm.run(1000).exitCode).toBe(0);
+    expect(result(vm, 0)).toBe(16n);
   });
 });

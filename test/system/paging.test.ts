@@ -255,6 +255,39 @@ fn:
     expect(result(vm, 0)).toBe(45n);
   });
 
+  it('cross-modifying code: a patch by vCPU 0 reaches vCPU 1 running the code in between', () => {
+    const { vm, g } = trapGuest(`
+start:
+  movb $0x41, fn+1(%rip)
+  mov $20000, %ecx
+1:
+  pause
+  dec %ecx
+  jnz 1b
+  movb $0x42, fn+1(%rip)
+2:
+  cmpb $0x42, REC+0x100
+  jne 2b
+  EXIT 0
+ap:
+  call fn
+  mov %al, REC+0x100
+  cmp $0x42, %al
+  jne ap
+  hlt
+.balign 64
+fn:
+  mov $0x40, %al
+  ret
+`, { cpus: 2 });
+    const ap = vm.cpus[1]!;
+    ap.rip = g.sym.ap!;
+    ap.halted = false;
+    const r = vm.run(2_000_000, 5000);
+    expect(r.kind).toBe('exit');
+    expect(ap.halted).toBe(true);
+  });
+
   it('a write through another linear alias of the code page drops the decode', () => {
     const { vm, g } = trapGuest(`
 start:
@@ -277,5 +310,27 @@ fn:
     vm.mem.dv.setUint32(pteOf(0x157000), (g.sym.fn! & ~0xfff) | 3, true);
     expect(vm.run(1000).exitCode).toBe(0);
     expect([result(vm, 0), result(vm, 1)]).toEqual([0x41n, 0x42n]);
+  });
+});
+
+describe.skipIf(missing !== null)('1 GiB pages', () => {
+  it('translate through a PDPT entry with PS, and invlpg anywhere in it drops the cached slices', () => {
+    const { vm } = trapGuest(`
+start:
+  mov 0x40300000, %rax
+  RESULT 0, %rax
+  movq $0, ${PDPT + 8}
+  invlpg 0x40005000
+  EXPECT_FAULT mov 0x40300000, %rax
+  mov REC+8, %rax
+  RESULT 1, %rax
+  mov REC+64, %rax
+  RESULT 2, %rax
+  EXIT 0
+`);
+    vm.mem.dv.setUint32(PDPT + 8, 0x83, true); // 1-2 GiB -> physical 0
+    vm.mem.dv.setUint32(0x300000, 0xfeed, true);
+    expect(vm.run(1000).exitCode).toBe(0);
+    expect([result(vm, 0), result(vm, 1), result(vm, 2)]).toEqual([0xfeedn, 14n, 0x40300000n]);
   });
 });

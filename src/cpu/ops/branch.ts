@@ -5,7 +5,7 @@ import type { Decoder } from '../decoder.js';
 import type { Insn } from '../insn.js';
 import { cond, getCF, K_DEC, K_INC, K_SUB, LF_AHI, LF_ALO, LF_BHI, LF_BLO, LF_CIN, LF_OP, LF_RHI, LF_RLO } from '../flags.js';
 import { ea, readMem, readRm, rmwMem, setReg, writeMem } from '../operands.js';
-import { def0F, def1 } from '../optable.js';
+import { def0F, def1, def1Legacy } from '../optable.js';
 import { adjustSp, getSp, peek, pop, probePush, push, setSp, spAdd, stackLin } from '../stack.js';
 import { AC, ARITH_FLAGS, DF, ID, IF, IOPL, NT, RBP, RF, TF } from '../regs.js';
 import { raiseGP } from '../exceptions.js';
@@ -132,6 +132,28 @@ function setBp(cpu: Cpu, v: number): void {
   if (cpu.mode === 64) { r[2 * RBP] = v | 0; r[2 * RBP + 1] = Math.floor(v / TWO32) | 0; }
   else if (cpu.mode === 32) r[2 * RBP] = v | 0;
   else cpu.r16[4 * RBP] = v;
+}
+
+// ---- pusha / popa (16- and 32-bit code only) ------------------------------------------------------
+function pusha(cpu: Cpu, i: Insn): void {
+  const n = i.size >> 3;
+  const sp0 = getSp(cpu);
+  // Every slot is checked before the first store, so a fault leaves memory and the stack pointer unchanged.
+  for (let k = 1; k <= 8; k++) cpu.mmu.probeWrite(stackLin(cpu, spAdd(cpu, sp0, -k * n), n), n);
+  for (let k = 0; k < 8; k++) {
+    const v = k === 4 ? sp0 : i.size === 16 ? cpu.r16[4 * k] : cpu.r32[2 * k];
+    writeMem(cpu, stackLin(cpu, spAdd(cpu, sp0, -(k + 1) * n), n), i.size, v, 0);
+  }
+  setSp(cpu, spAdd(cpu, sp0, -8 * n));
+}
+const popaVals = new Int32Array(8);
+function popa(cpu: Cpu, i: Insn): void {
+  const n = i.size >> 3;
+  const sp0 = getSp(cpu);
+  // All eight loads first (any may fault), then the registers; the saved ESP slot is skipped.
+  for (let k = 0; k < 8; k++) popaVals[k] = readMem(cpu, stackLin(cpu, spAdd(cpu, sp0, (7 - k) * n), n), i.size);
+  for (let k = 0; k < 8; k++) if (k !== 4) setReg(cpu, i.size, k, popaVals[k], 0);
+  setSp(cpu, spAdd(cpu, sp0, 8 * n));
 }
 
 function leave(cpu: Cpu, i: Insn): void {
@@ -291,11 +313,18 @@ for (let r = 0; r < 8; r++) {
 def1(0x68, (d, i) => { i.size = stackSize(d); i.imm = d.osz === 16 ? d.imm16s() : d.imm32(); if (i.size === 16) i.imm &= 0xffff; i.h = pushImm; });
 def1(0x6A, (d, i) => { i.size = stackSize(d); i.imm = d.imm8(); if (i.size === 16) i.imm &= 0xffff; i.h = pushImm; });
 def1(0x8F, (d, i) => { d.modrm(i); if (d.regField !== 0) return; i.size = stackSize(d); i.h = popRm; });
+def1Legacy(0x60, (d, i) => { i.size = d.osz; i.h = pusha; });
+def1Legacy(0x61, (d, i) => { i.size = d.osz; i.h = popa; });
 def1(0xC9, (d, i) => { i.size = stackSize(d); i.h = leave; });
 def1(0xC8, (d, i) => { i.imm = d.imm16(); i.imm2 = d.imm8u(); i.size = stackSize(d); i.h = enter; });
 def1(0x9C, (d, i) => { i.size = stackSize(d); i.h = pushf; });
 def1(0x9D, (d, i) => { i.size = stackSize(d); i.h = popf; i.ends = true; });
 
+// 40-4F are inc/dec r16/r32 outside 64-bit mode (REX prefixes there).
+for (let r = 0; r < 8; r++) {
+  def1Legacy(0x40 + r, (_d, i) => { i.rm = r; i.op = 0; i.h = incdec; });
+  def1Legacy(0x48 + r, (_d, i) => { i.rm = r; i.op = 1; i.h = incdec; });
+}
 def1(0xFE, (d, i) => {
   d.modrm(i);
   if (d.regField > 1) return;

@@ -4,9 +4,9 @@ import type { Cpu } from '../cpu.js';
 import type { Decoder } from '../decoder.js';
 import { EA_64, type Insn } from '../insn.js';
 import { ea, eaOffset, readMem, setReg, writeMem } from '../operands.js';
-import { def0F, def1 } from '../optable.js';
+import { def0F, def1, def1Legacy } from '../optable.js';
 import { loadSegmentRaw } from '../system/segments.js';
-import { FS, GS, SS } from '../regs.js';
+import { DS, ES, FS, GS, SS } from '../regs.js';
 import { setImm, sizeIdx } from './alu.js';
 
 const TWO32 = 4294967296;
@@ -223,6 +223,9 @@ for (const op of [0xA0, 0xA1, 0xA2, 0xA3]) {
     i.h = op < 0xA2 ? movAccMoffs : movMoffsAcc;
   });
 }
+// les/lds (C4/C5) exist only outside 64-bit mode; with a register operand they would be VEX (no AVX here: #UD).
+def1Legacy(0xC4, (d, i) => { d.modrm(i); if (!i.mem) return; i.op = ES; i.h = loadFarPointer; });
+def1Legacy(0xC5, (d, i) => { d.modrm(i); if (!i.mem) return; i.op = DS; i.h = loadFarPointer; });
 for (const [op, seg] of [[0xB2, SS], [0xB4, FS], [0xB5, GS]] as const) {
   // A register operand is #UD. With REX.W the offset is 64 bits (Intel; the host, AMD, would use 32).
   def0F(op, (d, i) => { d.modrm(i); if (!i.mem) return; i.op = seg; i.h = loadFarPointer; });

@@ -33,7 +33,7 @@ function cls32(w: number): number {
   return K_NORMAL;
 }
 
-// Arithmetic selectors for op64/op32 (the order of the 0F 5x opcodes is not used; handlers pick one).
+// Arithmetic selectors for op64/op32 (handlers keep the one an opcode needs in Insn.op).
 export const OP_ADD = 0, OP_SUB = 1, OP_MUL = 2, OP_DIV = 3, OP_MIN = 4, OP_MAX = 5, OP_SQRT = 6;
 
 export class SseFp {

@@ -17,8 +17,6 @@ export const MX_RC = 3 << MX_RC_SHIFT;
 export const MX_FTZ = 1 << 15;
 /** Power-on / after-reset value: all exceptions masked, round to nearest. */
 export const MXCSR_DEFAULT = 0x1f80;
-/** Bits that may be set by ldmxcsr/fxrstor without #GP (MXCSR_MASK of a CPU with DAZ). */
-export const MXCSR_WRITABLE = 0xffff;
 
 // Rounding-control values (MXCSR.RC).
 export const RC_NEAREST = 0;

@@ -262,6 +262,71 @@ function hExtractps(cpu: Cpu, i: Insn): void { // extractps r/m32, xmm, imm8 (Mo
   if (i.mem) cpu.mmu.write32(ea(cpu, i), v); else setR32(cpu, i.rm, v);
 }
 
+// ---- rcpps/rcpss/rsqrtps/rsqrtss: approximations, no MXCSR flags. Real CPUs return a table-based value with
+// relative error <= 1.5 * 2^-12 that differs between vendors; osvemu returns the correctly rounded value
+// (well inside that bound). Denormal inputs count as zero and results in the denormal range flush to zero. ----
+const F32B = new Float32Array(1);
+const U32B = new Uint32Array(F32B.buffer);
+function approx(w: number, rsqrt: boolean): number {
+  const exp = (w >>> 23) & 0xff, frac = w & 0x7fffff, sign = w & 0x80000000;
+  if (exp === 0xff) {
+    if (frac !== 0) return w | 0x400000; // NaN: quieted
+    if (rsqrt) return sign !== 0 ? 0xffc00000 : 0; // rsqrt(-inf) = indefinite, rsqrt(+inf) = +0
+    return sign; // rcp(+-inf) = +-0
+  }
+  if (exp === 0) return (sign | 0x7f800000) >>> 0; // +-0 and denormals: +-inf
+  if (rsqrt && sign !== 0) return 0xffc00000;
+  U32B[0] = w;
+  const x = F32B[0];
+  F32B[0] = rsqrt ? 1 / Math.sqrt(x) : 1 / x;
+  const r = U32B[0];
+  return ((r >>> 23) & 0xff) === 0 ? r & 0x80000000 : r; // flush denormal results
+}
+// i.op: bit 0 = rsqrt, bit 1 = scalar.
+function hApprox(cpu: Cpu, i: Insn): void {
+  sseCheck(cpu);
+  const scalar = (i.op & 2) !== 0, rsqrt = (i.op & 1) !== 0;
+  if (scalar) src32(cpu, i); else src128(cpu, i, true);
+  const x = cpu.xmm, d = 4 * i.reg;
+  for (let k = 0; k < (scalar ? 1 : 4); k++) x[d + k] = approx(W[S + k], rsqrt);
+}
+
+// ---- SSE4.1 dot products: masked products, summed pairwise, broadcast to the masked result lanes. Each
+// stage records its flags before the next runs: an unmasked exception in the products stops the instruction
+// before the additions (host behaviour). ----
+const P = 12; // scratch words 12..15 (after T) hold the products
+function hDpps(cpu: Cpu, i: Insn): void {
+  sseCheck(cpu); src128(cpu, i, true); stageDst(cpu, i.reg); fp.mxcsr = cpu.mxcsr;
+  const m = i.imm;
+  let f = 0;
+  for (let k = 0; k < 4; k++) {
+    if ((m >> (4 + k)) & 1) f |= fp.op32(OP_MUL, P + k, D + k, S + k); else W[P + k] = 0;
+  }
+  if (f !== 0) commitFlags(cpu, f);
+  f = fp.op32(OP_ADD, T, P, P + 1) | fp.op32(OP_ADD, T + 1, P + 2, P + 3);
+  if (f !== 0) commitFlags(cpu, f);
+  f = fp.op32(OP_ADD, T + 2, T, T + 1);
+  if (f !== 0) commitFlags(cpu, f);
+  const r = W[T + 2];
+  for (let k = 0; k < 4; k++) W[T + k] = (m >> k) & 1 ? r : 0;
+  commitT(cpu, i.reg, 4);
+}
+function hDppd(cpu: Cpu, i: Insn): void {
+  sseCheck(cpu); src128(cpu, i, true); stageDst(cpu, i.reg); fp.mxcsr = cpu.mxcsr;
+  const m = i.imm;
+  let f = 0;
+  for (let k = 0; k < 2; k++) {
+    if ((m >> (4 + k)) & 1) f |= fp.op64(OP_MUL, P + 2 * k, D + 2 * k, S + 2 * k);
+    else { W[P + 2 * k] = 0; W[P + 2 * k + 1] = 0; }
+  }
+  if (f !== 0) commitFlags(cpu, f);
+  f = fp.op64(OP_ADD, T, P, P + 2);
+  if (f !== 0) commitFlags(cpu, f);
+  const lo = W[T], hi = W[T + 1];
+  for (let k = 0; k < 2; k++) { const on = (m >> k) & 1; W[T + 2 * k] = on ? lo : 0; W[T + 2 * k + 1] = on ? hi : 0; }
+  commitT(cpu, i.reg, 4);
+}
+
 // ---- SSE4.1 round: i.size = 32/64, i.op = 1 packed ----
 function hRound(cpu: Cpu, i: Insn): void {
   sseCheck(cpu);
@@ -284,6 +349,8 @@ const ARITH: [number, number][] = [[0x51, OP_SQRT], [0x58, OP_ADD], [0x59, OP_MU
 for (const [opc, op] of ARITH) {
   def0F(opc, (d, i) => { bySsePrefix(d, i, hArithPs, hArithPd, hArithSs, hArithSd); i.op = op; });
 }
+def0F(0x52, (d, i) => { bySsePrefix(d, i, hApprox, null, hApprox, null); i.op = d.mandatory === 0xF3 ? 3 : 1; });
+def0F(0x53, (d, i) => { bySsePrefix(d, i, hApprox, null, hApprox, null); i.op = d.mandatory === 0xF3 ? 2 : 0; });
 def0F(0xC2, (d, i) => { bySsePrefix(d, i, hCmpPs, hCmpPd, hCmpSs, hCmpSd); i.imm = d.imm8u() & 7; });
 def0F(0x2E, (d, i) => { bySsePrefix(d, i, hComiSs, hComiSd, null, null); i.op = 0; });
 def0F(0x2F, (d, i) => { bySsePrefix(d, i, hComiSs, hComiSd, null, null); i.op = 1; });
@@ -302,6 +369,8 @@ def0F(0x15, (d, i) => { bySsePrefix(d, i, hUnpckps, hUnpckpd, null, null); i.imm
 def0F(0xD0, (d, i) => { bySsePrefix(d, i, null, hAddsubPd, null, hAddsubPs); });
 def0F(0x7C, (d, i) => { bySsePrefix(d, i, null, hHorizPd, null, hHorizPs); i.op = OP_ADD; });
 def0F(0x7D, (d, i) => { bySsePrefix(d, i, null, hHorizPd, null, hHorizPs); i.op = OP_SUB; });
+def0F3A(0x40, (d, i) => { bySsePrefix(d, i, null, hDpps, null, null); i.imm = d.imm8u(); });
+def0F3A(0x41, (d, i) => { bySsePrefix(d, i, null, hDppd, null, null); i.imm = d.imm8u(); });
 def0F3A(0x21, (d, i) => { bySsePrefix(d, i, null, hInsertps, null, null); i.imm = d.imm8u(); });
 def0F3A(0x17, (d, i) => { bySsePrefix(d, i, null, hExtractps, null, null); i.imm = d.imm8u(); });
 

@@ -14,8 +14,9 @@ import {
   I_MULHI, I_MULHU, I_MULLO, I_SUB, I_SUBS, I_SUBUS, L_AND, L_ANDN, L_OR, L_XOR, logicOp, P_SSDW, P_SSWB, P_USDW,
   P_USWB, pack, palignr, pmaddwd, pmuludq, psadbw, pshufb, pshufd, pshufw4, qwordsOp, SH_SLL, SH_SRA, SH_SRL,
   shiftBytes, shiftDwords, shiftQwords, shiftWords, stagedCount, unpack, wordsOp, blendv, H_ADDD, H_ADDSW, H_ADDW,
-  H_SUBD, H_SUBSW, H_SUBW, horizontal, phminposuw, pmaddubsw, pmulhrsw, psign,
+  H_SUBD, H_SUBSW, H_SUBW, horizontal, mpsadbw, phminposuw, pmaddubsw, pmulhrsw, psign,
 } from './simd-int.js';
+import { explicitLength, implicitLength, pcmpstr, strFlags, strIndex, strMask } from './simd-str.js';
 import { S, src128, sseCheck, W, WU16, WU8 } from './sse-state.js';
 
 // ---- handlers (i.op = sub-operation, i.imm = immediate) ----
@@ -39,6 +40,26 @@ function hUnpack(cpu: Cpu, i: Insn): void { sseCheck(cpu); src128(cpu, i, true);
 function hPshufd(cpu: Cpu, i: Insn): void { sseCheck(cpu); src128(cpu, i, true); pshufd(cpu, i.reg, i.imm); }
 function hPshufw(cpu: Cpu, i: Insn): void { sseCheck(cpu); src128(cpu, i, true); pshufw4(cpu, i.reg, i.imm, i.op !== 0); }
 function hPshufb(cpu: Cpu, i: Insn): void { sseCheck(cpu); src128(cpu, i, true); pshufb(cpu, i.reg); }
+// SSE4.2 string compares: i.op bit 0 = explicit lengths (pcmpestr*), bit 1 = mask result (pcmp*strm).
+// The memory operand need not be aligned.
+function hPcmpstr(cpu: Cpu, i: Insn): void {
+  sseCheck(cpu);
+  src128(cpu, i, false);
+  const imm = i.imm, n = i.reg;
+  let la: number, lb: number;
+  if (i.op & 1) {
+    const r = cpu.r32, wide = i.size === 64;
+    la = explicitLength(r[0], r[1], wide, imm); // rax
+    lb = explicitLength(r[4], r[5], wide, imm); // rdx
+  } else {
+    la = implicitLength(cpu, true, n, imm);
+    lb = implicitLength(cpu, false, n, imm);
+  }
+  pcmpstr(cpu, n, la, lb, imm);
+  if (i.op & 2) strMask(cpu, imm); else setR32(cpu, 1, strIndex(imm)); // ecx
+  setArithFlags(cpu.lf, strFlags);
+}
+function hMpsadbw(cpu: Cpu, i: Insn): void { sseCheck(cpu); src128(cpu, i, true); mpsadbw(cpu, i.reg, i.imm); }
 function hPalignr(cpu: Cpu, i: Insn): void { sseCheck(cpu); src128(cpu, i, true); palignr(cpu, i.reg, i.imm); }
 
 // Shifts by xmm/m128 count: i.op = kind, i.size = element bits.
@@ -266,6 +287,10 @@ function int3A(op: number, h: Fam, size: number, mmx = false): void {
   def0F3A(op, (d, i) => { bySsePrefix(d, i, mmx ? MMX3A : null, h, null, null); i.imm = d.imm8u(); i.size = size; });
 }
 int3A(0x0F, hPalignr, 0, true);
+int3A(0x42, hMpsadbw, 0);
+for (const [opc, op] of [[0x60, 3], [0x61, 1], [0x62, 2], [0x63, 0]]) {
+  def0F3A(opc, (d, i) => { bySsePrefix(d, i, null, hPcmpstr, null, null); i.imm = d.imm8u(); i.op = op; i.size = d.rexW ? 64 : 32; });
+}
 int3A(0x0E, hBlend, 16); int3A(0x0C, hBlend, 32); int3A(0x0D, hBlend, 64);
 int3A(0x14, hPextr, 8); int3A(0x15, hPextr, 16); int3A(0x20, hPinsr, 8);
 def0F3A(0x16, (d, i) => { bySsePrefix(d, i, null, hPextr, null, null); i.imm = d.imm8u(); i.size = d.rexW ? 64 : 32; });

@@ -31,7 +31,11 @@ function mmxCheck(cpu: Cpu): void {
   if ((cpu.fpu.sw & SW_ES) !== 0) raise(cpu, VEC_MF);
 }
 
-/** The x87 side effects of an MMX instruction, applied once nothing can fault any more. */
+/**
+ * The x87 side effects of an MMX instruction: TOP = 0, all registers valid. As on the host CPU they follow a
+ * successful memory access (a #PF leaves the x87 state alone) but precede a SIMD exception (cvt*pi*) and,
+ * for maskmovq, the store.
+ */
 function mmxTransition(cpu: Cpu): void {
   const f = cpu.fpu;
   f.top = 0;
@@ -168,6 +172,20 @@ const hmPinsrw: Handler = (cpu, i) => {
   writeMm(cpu, n, lo, hi);
   mmxTransition(cpu);
 };
+/** maskmovq mm1, mm2 (0F F7): like maskmovdqu for 8 bytes (the whole range is checked first). */
+const hmMaskmovq: Handler = (cpu, i) => {
+  mmxCheck(cpu);
+  const r = cpu.r32;
+  const off = i.asize === 64 ? r[15] * 4294967296 + (r[14] >>> 0) : i.asize === 32 ? r[14] >>> 0 : cpu.r16[28];
+  const a = off + cpu.segBase[i.seg];
+  mmxTransition(cpu); // before the store's own fault, unlike the other MMX instructions (host behaviour)
+  cpu.mmu.probeWrite(a, 8);
+  const s = i.reg & 7, m = i.rm & 7, f = cpu.fpu;
+  for (let k = 0; k < 8; k++) {
+    const mb = k < 4 ? f.lo[m] >>> (8 * k) : f.hi[m] >>> (8 * (k - 4));
+    if (mb & 0x80) cpu.mmu.write8(a + k, k < 4 ? f.lo[s] >>> (8 * k) : f.hi[s] >>> (8 * (k - 4)));
+  }
+};
 /** movq2dq xmm, mm (F3 0F D6). Both an SSE2 and an MMX instruction. */
 export const hMovq2dq: Handler = (cpu, i) => {
   sseCheck(cpu); mmxCheck(cpu);
@@ -195,7 +213,7 @@ set([0x60, 0x61, 0x62, 0x68, 0x69, 0x6A], hmUnpack);
 set([0x63, 0x67, 0x6B], hmPack);
 set([0xD1, 0xD2, 0xD3, 0xE1, 0xE2, 0xF1, 0xF2, 0xF3], hmShiftX);
 set([0x71, 0x72, 0x73], hmShiftI);
-set([0x70], hmPshufw); set([0xC4], hmPinsrw); set([0xC5], hmPextrw); set([0xD7], hmPmovmskb);
+set([0x70], hmPshufw); set([0xF7], hmMaskmovq); set([0xC4], hmPinsrw); set([0xC5], hmPextrw); set([0xD7], hmPmovmskb);
 set([0x6E], hmMovdTo); set([0x7E], hmMovdFrom); set([0x6F], hmMovqLoad); set([0x7F, 0xE7], hmMovqStore);
 MMX_0F38[0x00] = hmPshufb;
 for (const op of [0x01, 0x02, 0x03, 0x05, 0x06, 0x07]) MMX_0F38[op] = hmHoriz;
@@ -212,9 +230,9 @@ export const hCvtpi2ps: Handler = (cpu, i) => {
   srcMm(cpu, i);
   fp.mxcsr = cpu.mxcsr;
   const f = fp.cvtI32to32(T, W[S]) | fp.cvtI32to32(T + 1, W[S + 1]);
+  if (!i.mem) mmxTransition(cpu); // also when the conversion then raises #XM (host behaviour)
   if (f !== 0) commitFlags(cpu, f);
   commitT(cpu, i.reg, 2);
-  if (!i.mem) mmxTransition(cpu);
 };
 /** cvtpi2pd xmm, mm/m64: two int32 to two doubles (exact). */
 export const hCvtpi2pd: Handler = (cpu, i) => {
@@ -235,9 +253,9 @@ export const hCvtps2pi: Handler = (cpu, i) => {
   let f = fp.cvt32toInt(S, trunc, false);
   const lo = fp.intLo;
   f |= fp.cvt32toInt(S + 1, trunc, false);
+  mmxTransition(cpu);
   if (f !== 0) commitFlags(cpu, f);
   writeMm(cpu, i.reg & 7, lo, fp.intLo);
-  mmxTransition(cpu);
 };
 /** cvt(t)pd2pi mm, xmm/m128 (aligned). */
 export const hCvtpd2pi: Handler = (cpu, i) => {
@@ -249,7 +267,7 @@ export const hCvtpd2pi: Handler = (cpu, i) => {
   let f = fp.cvt64toInt(S, trunc, false);
   const lo = fp.intLo;
   f |= fp.cvt64toInt(S + 2, trunc, false);
+  mmxTransition(cpu);
   if (f !== 0) commitFlags(cpu, f);
   writeMm(cpu, i.reg & 7, lo, fp.intLo);
-  mmxTransition(cpu);
 };

@@ -179,6 +179,23 @@ function pmovmskb(cpu: Cpu, i: Insn): void {
   setR32(cpu, i.reg, m);
 }
 
+/**
+ * maskmovdqu xmm1, xmm2 (66 0F F7): stores the bytes of xmm1 whose byte in xmm2 has its top bit set to
+ * DS:[rDI] (segment overridable, address size from 67). Like the host CPU, the whole 16-byte range is
+ * checked for writability first, whatever the mask (an all-zero mask can still fault).
+ */
+function maskmovdqu(cpu: Cpu, i: Insn): void {
+  sseCheck(cpu);
+  const b = cpu.xmmU8, src = 16 * i.reg, msk = 16 * i.rm;
+  let first = -1, last = -1;
+  for (let k = 0; k < 16; k++) if (b[msk + k] & 0x80) { if (first < 0) first = k; last = k; }
+  const r = cpu.r32;
+  const off = i.asize === 64 ? r[15] * 4294967296 + (r[14] >>> 0) : i.asize === 32 ? r[14] >>> 0 : cpu.r16[28];
+  const a = off + cpu.segBase[i.seg];
+  cpu.mmu.probeWrite(a, 16);
+  for (let k = first; k <= last && first >= 0; k++) if (b[msk + k] & 0x80) cpu.mmu.write8(a + k, b[src + k]);
+}
+
 // ---- registration ----
 const op = (v: number) => (i: Insn) => { i.op = v; };
 const U = op(0), A = op(1);
@@ -214,5 +231,6 @@ def0F(0x6E, (d, i) => { bySsePrefix(d, i, MMX, movdToXmm, null, null); i.size = 
 def0F(0x7E, (d, i) => { bySsePrefix(d, i, MMX, movdFromXmm, movqLoad, null); i.size = d.rexW ? 64 : 32; });
 def0F(0xD6, (d, i) => { bySsePrefix(d, i, null, movqStore, hMovq2dq, hMovdq2q); if (d.mandatory !== 0x66) regOnly(i); });
 def0F(0xC3, (d, i) => { bySsePrefix(d, i, movnti, null, null, null); i.size = d.rexW ? 64 : 32; memOnly(i); });
+def0F(0xF7, (d, i) => { bySsePrefix(d, i, MMX, maskmovdqu, null, null); regOnly(i); });
 def0F(0x50, (d, i) => { bySsePrefix(d, i, movmskps, movmskpd, null, null); regOnly(i); });
 def0F(0xD7, (d, i) => { bySsePrefix(d, i, MMX, pmovmskb, null, null); regOnly(i); });

@@ -282,14 +282,23 @@ export function pshufb(cpu: Cpu, n: number): void {
   }
 }
 
-/** palignr: bytes imm..imm+15 of the 32-byte concatenation destination:source (source low). */
+/**
+ * palignr: bytes imm..imm+15 of the 32-byte concatenation destination:source (source low). The staged source
+ * (words S..S+3) is followed by a copy of the destination (T..T+3) and zeros, so the concatenation is
+ * contiguous in the scratch buffer. Hot in memcpy: whole-dword shifts copy words.
+ */
 export function palignr(cpu: Cpu, n: number, imm: number): void {
-  const b = cpu.xmmU8, d = 16 * n;
-  for (let k = 0; k < 16; k++) WU8[4 * T + k] = b[d + k];
-  for (let k = 0; k < 16; k++) {
-    const j = imm + k;
-    b[d + k] = j < 16 ? WU8[SB + j] : j < 32 ? WU8[4 * T + j - 16] : 0;
+  const x = cpu.xmm, d = 4 * n;
+  W[T] = x[d]; W[T + 1] = x[d + 1]; W[T + 2] = x[d + 2]; W[T + 3] = x[d + 3];
+  W[T + 4] = 0; W[T + 5] = 0; W[T + 6] = 0; W[T + 7] = 0;
+  if (imm >= 32) { x[d] = 0; x[d + 1] = 0; x[d + 2] = 0; x[d + 3] = 0; return; }
+  if ((imm & 3) === 0) {
+    const w = S + (imm >> 2);
+    x[d] = W[w]; x[d + 1] = W[w + 1]; x[d + 2] = W[w + 2]; x[d + 3] = W[w + 3];
+    return;
   }
+  const b = cpu.xmmU8, db = 16 * n, base = SB + imm;
+  for (let k = 0; k < 16; k++) b[db + k] = WU8[base + k];
 }
 
 // ---- SSSE3 horizontal and sign operations ----
@@ -359,5 +368,18 @@ export function blendv(cpu: Cpu, n: number, size: number): void {
   const b = cpu.xmmU8, d = 16 * n;
   for (let e = 0; e < 16; e += size) {
     if ((b[e + size - 1] & 0x80) !== 0) for (let k = 0; k < size; k++) b[d + e + k] = WU8[SB + e + k];
+  }
+}
+
+/** mpsadbw: eight sums of absolute differences of 4-byte windows (destination offset imm[2]*4, source block imm[1:0]*4). */
+export function mpsadbw(cpu: Cpu, n: number, imm: number): void {
+  const b = cpu.xmmU8, d = 16 * n;
+  for (let k = 0; k < 16; k++) WU8[4 * T + k] = b[d + k];
+  const dOff = 4 * T + ((imm >> 2) & 1) * 4, sOff = SB + (imm & 3) * 4;
+  const h = cpu.xmmU16;
+  for (let k = 0; k < 8; k++) {
+    let sum = 0;
+    for (let j = 0; j < 4; j++) sum += Math.abs(WU8[dOff + k + j] - WU8[sOff + j]);
+    h[8 * n + k] = sum;
   }
 }

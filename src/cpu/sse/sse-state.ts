@@ -18,7 +18,8 @@ export const fp = new SseFp(buffer);
 export const W = fp.i32;
 export const WU8 = new Uint8Array(buffer);
 export const WU16 = new Uint16Array(buffer);
-/** Word offsets of the staged destination copy, source operand and result. */
+/** Word offsets of the staged destination copy, source operand and result (words 12-15: extra scratch).
+ * palignr relies on T following S directly. */
 export const D = 0, S = 4, T = 8;
 
 /** SSE instructions need CR0.EM = 0 and CR4.OSFXSR = 1 (#UD) and CR0.TS = 0 (#NM). */

@@ -4,12 +4,14 @@ import type { Cpu } from '../cpu.js';
 import { raise, raiseGP, raiseUD, Unimplemented } from '../exceptions.js';
 import type { Insn } from '../insn.js';
 import type { Decoder } from '../decoder.js';
-import { ea, eaOffset, setReg } from '../operands.js';
+import { ea, setReg } from '../operands.js';
 import { def0F } from '../optable.js';
-import { CR0_PE, CR0_PG, CR4_OSXSAVE, CR4_PAE, EFER_LMA, EFER_LME, VEC_NP } from '../regs.js';
+import { cpuidConfig } from './msr.js';
+import { CR0_PE, CR0_PG, CR4_FSGSBASE, CR4_OSXSAVE, CR4_PAE, EFER_LMA, EFER_LME, VEC_NP } from '../regs.js';
 import { nop } from '../ops/mov.js';
 
 const TWO32 = 4294967296;
+const CR4_DE = 1 << 3;
 
 function needCpl0(cpu: Cpu): void {
   if (cpu.cpl !== 0) raiseGP(cpu, 0);
@@ -42,6 +44,9 @@ export function writeCr(cpu: Cpu, n: number, lo: number, hi: number): void {
     case 3: cpu.cr3 = v; cpu.mmu.cr3 = v; cpu.mmu.flush(); break;
     case 4:
       if ((cpu.efer & EFER_LMA) && !(lo & CR4_PAE)) raiseGP(cpu, 0);
+      // Features the CPUID model does not advertise cannot be enabled.
+      if ((lo & CR4_OSXSAVE) && !cpuidConfig(cpu).xsave) raiseGP(cpu, 0);
+      if ((lo & CR4_FSGSBASE) && !cpuidConfig(cpu).fsgsbase) raiseGP(cpu, 0);
       cpu.cr4 = lo >>> 0; cpu.mmu.flush(); break;
     case 8: cpu.cr8 = lo & 15; break;
     default: raiseUD(cpu);
@@ -72,14 +77,24 @@ function movToCr(cpu: Cpu, i: Insn): void {
   writeCr(cpu, i.reg, lo, hi);
 }
 // Debug registers: kept so that guests can save and restore them; breakpoints are the debugger's job.
+/** DR4/DR5 alias DR6/DR7 unless CR4.DE makes them #UD; DR8-15 do not exist. */
+function drIndex(cpu: Cpu, n: number): number {
+  if (n > 7 || ((n === 4 || n === 5) && (cpu.cr4 & CR4_DE))) raiseUD(cpu);
+  return n === 4 || n === 5 ? n + 2 : n;
+}
 function movFromDr(cpu: Cpu, i: Insn): void {
+  const n = drIndex(cpu, i.reg);
   needCpl0(cpu);
-  const v = cpu.dr[i.reg & 7];
+  let v = cpu.dr[n];
+  // Reserved bits read as set: DR6 0xffff0ff0, DR7 bit 10.
+  if (n === 6) v = (v | 0xffff0ff0) >>> 0;
+  else if (n === 7) v = (v | 0x400) >>> 0;
   setReg(cpu, cpu.mode === 64 ? 64 : 32, i.rm, v | 0, Math.floor(v / TWO32) | 0);
 }
 function movToDr(cpu: Cpu, i: Insn): void {
+  const n = drIndex(cpu, i.reg);
   needCpl0(cpu);
-  cpu.dr[i.reg & 7] = cpu.mode === 64 ? cpu.reg64(i.rm) : cpu.r32[2 * i.rm] >>> 0;
+  cpu.dr[n] = cpu.mode === 64 ? cpu.reg64(i.rm) : cpu.r32[2 * i.rm] >>> 0;
 }
 
 /**
@@ -242,5 +257,3 @@ function wbinvd(cpu: Cpu): void { needCpl0(cpu); }
 def0F(0x06, (_d, i) => { i.h = clts; });
 def0F(0x08, (_d, i) => { i.h = wbinvd; });
 def0F(0x09, (_d, i) => { i.h = wbinvd; });
-
-export { eaOffset };

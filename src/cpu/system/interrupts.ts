@@ -11,6 +11,7 @@ import { commitSegment, desc, fetchDescriptor, sysRead32, sysRead64 } from './se
 export { TripleFault } from './report.js';
 
 const TWO32 = 4294967296;
+const CANON_LIMIT = 140737488355328; // 2^47
 const AC = 1 << 18;
 
 /** Bytes at CS:RIP for reports; never faults. */
@@ -152,6 +153,7 @@ function deliverLong(cpu: Cpu, vector: number, error: number, software: boolean,
   const sel = w0 >>> 16;
   const ist = w1 & 7;
   const target = w2 * TWO32 + (((w1 & 0xffff0000) | (w0 & 0xffff)) >>> 0);
+  if (target >= CANON_LIMIT || target < -CANON_LIMIT) raise(cpu, VEC_GP, ext);
   const newCpl = handlerSegment(cpu, sel, ext, true);
   const csLo = desc[0], csHi = desc[1];
   const oldCpl = cpu.cpl;
@@ -234,5 +236,3 @@ function deliverProtected(cpu: Cpu, vector: number, error: number, software: boo
   cpu.rip = offset;
   cpu.updateMode();
 }
-
-export { raise };

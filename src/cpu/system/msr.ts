@@ -5,7 +5,7 @@ import { setArithFlags } from '../flags.js';
 import type { Insn } from '../insn.js';
 import { setReg } from '../operands.js';
 import { def0F } from '../optable.js';
-import { CF, CR0_PG, CR4_FSGSBASE, EFER_LMA, EFER_LME, EFER_NXE, EFER_SCE } from '../regs.js';
+import { CF, CR0_PG, CR4_FSGSBASE, CR4_OSXSAVE, EFER_LMA, EFER_LME, EFER_NXE, EFER_SCE } from '../regs.js';
 import { cpuid, CpuidConfig, DEFAULT_CPUID } from './cpuid.js';
 
 const TWO32 = 4294967296;
@@ -18,6 +18,10 @@ export const MSR_KERNEL_GS_BASE = 0xc0000102, MSR_TSC_AUX = 0xc0000103, MSR_TSC 
 
 /** Per-machine CPUID configuration (shared by all vCPUs of a machine). */
 export const cpuidConfigs = new WeakMap<Cpu, CpuidConfig>();
+
+export function cpuidConfig(cpu: Cpu): CpuidConfig {
+  return cpuidConfigs.get(cpu) ?? DEFAULT_CPUID;
+}
 
 /** Reads an MSR the CPU itself holds; returns false for MSRs of the board (APIC, kvmclock) or unknown ones. */
 export function readMsr(cpu: Cpu, msr: number, out: Int32Array): boolean {
@@ -81,7 +85,7 @@ function rdtsc(cpu: Cpu): void {
   setReg(cpu, 32, 2, Math.floor(t / TWO32) | 0, 0);
 }
 function doCpuid(cpu: Cpu): void {
-  cpuid(cpuidConfigs.get(cpu) ?? DEFAULT_CPUID, cpu.index, cpu.r32[0], cpu.r32[2], cpuidOut);
+  cpuid(cpuidConfig(cpu), cpu.index, cpu.r32[0], cpu.r32[2], cpuidOut, (cpu.cr4 & CR4_OSXSAVE) !== 0);
   setReg(cpu, 32, 0, cpuidOut[0], 0);
   setReg(cpu, 32, 3, cpuidOut[1], 0);
   setReg(cpu, 32, 1, cpuidOut[2], 0);

@@ -1,7 +1,7 @@
 // One-line reports for the conditions that stop a machine (unimplemented instruction, triple fault,
 // anything else thrown out of the run loop): RIP, mode and the instruction bytes, read without faulting.
 import type { Cpu } from '../cpu.js';
-import { decodeLength } from '../decoder.js';
+import { decodeOne } from '../decoder.js';
 import { Unimplemented } from '../exceptions.js';
 import { CS } from '../regs.js';
 
@@ -37,8 +37,12 @@ export function codeBytes(cpu: Cpu, n = 15): Uint8Array {
 export function instructionBytesAt(cpu: Cpu): string {
   const b = codeBytes(cpu);
   if (b.length === 0) return '(unreadable)';
-  const mode = cpu.mode as 16 | 32 | 64;
-  const len = decodeLength(b, 0, mode);
+  let len = 0;
+  try {
+    len = decodeOne(b, 0, cpu.mode as 16 | 32 | 64).insn.len;
+  } catch {
+    len = 0; // runs past the readable bytes or longer than 15: show them all
+  }
   const shown = len > 0 ? b.subarray(0, len) : b;
   return Array.from(shown, (x) => x.toString(16).padStart(2, '0')).join(' ');
 }
@@ -48,10 +52,14 @@ function where(cpu: Cpu): string {
   return `${cs}rip=${hex(cpu.rip)} (${cpu.mode}-bit${cpu.cr0 & 1 ? '' : ' real'} mode, cpl ${cpu.cpl})`;
 }
 
-/** "unimplemented instruction at rip=0x… (64-bit mode, cpl 0) bytes: 0f 0e"; RIP must be at the instruction. */
+/**
+ * "unimplemented instruction at rip=0x… (64-bit mode, cpl 0), bytes: 0f 0e" (RIP must be at the
+ * instruction), or "unimplemented: <what> at rip=…, bytes: …" for other limits (legacy paging, fetch from MMIO).
+ */
 export function unimplementedReport(cpu: Cpu, e?: Unimplemented): string {
-  const what = e && !e.message.startsWith('unimplemented instruction') ? `: ${e.message}` : '';
-  return `unimplemented instruction at ${where(cpu)}${what}, bytes: ${instructionBytesAt(cpu)}`;
+  const bytes = instructionBytesAt(cpu);
+  if (!e || e.message.startsWith('unimplemented instruction')) return `unimplemented instruction at ${where(cpu)}, bytes: ${bytes}`;
+  return `unimplemented: ${e.message} at ${where(cpu)}, bytes: ${bytes}`;
 }
 
 /** A one-line description of anything the run loop threw, for the board and the test harness. */

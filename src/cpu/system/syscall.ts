@@ -7,7 +7,6 @@ import type { Insn } from '../insn.js';
 import { def0F, def1, def1Legacy } from '../optable.js';
 import { CS, EFER_SCE, RF, SS, VEC_OF } from '../regs.js';
 
-const TWO32 = 4294967296;
 
 function syscall(cpu: Cpu): void {
   if (!(cpu.efer & EFER_SCE) || cpu.mode !== 64) raiseUD(cpu);
@@ -37,7 +36,6 @@ function sysret(cpu: Cpu, i: Insn): void {
   cpu.cpl = 3;
   cpu.rip = rip;
   cpu.updateMode();
-  void TWO32;
 }
 
 function intN(cpu: Cpu, i: Insn): void { raiseSoftInt(cpu, i.imm); }

@@ -3,12 +3,12 @@
 // state object; the SSE part is cpu.xmm and cpu.mxcsr.
 import type { Cpu } from '../cpu.js';
 import type { Decoder } from '../decoder.js';
-import { raiseGP, raiseUD } from '../exceptions.js';
+import { raise, raiseGP, raiseUD } from '../exceptions.js';
 import type { Insn } from '../insn.js';
+import { ACC_READ, ACC_WRITE } from '../mmu.js';
 import { ea } from '../operands.js';
 import { def0F } from '../optable.js';
 import { CR0_EM, CR0_TS, CR4_OSFXSR, CR4_OSXSAVE, VEC_NM } from '../regs.js';
-import { raise } from '../exceptions.js';
 import { nop } from '../ops/mov.js';
 import { fsgsBase } from './msr.js';
 
@@ -38,15 +38,26 @@ function saveLegacy(cpu: Cpu, withSse: boolean, rexW: boolean): void {
   if (withSse) for (let k = 0; k < 64; k++) imageDv.setInt32(160 + 4 * k, cpu.xmm[k], true);
 }
 
+/**
+ * Checks the whole save area before touching it. When it crosses into a page that faults, the hardware
+ * reports the area's last byte in CR2 (not the page's first byte, as for ordinary split accesses).
+ */
+function probeArea(cpu: Cpu, a: number, len: number, acc: number): void {
+  const m = cpu.mmu;
+  if (acc === ACC_WRITE) m.probeWrite(a, 1); else m.probeRead(a, 1);
+  const last = a + len - 1;
+  if (last - (last & 0xfff) !== a - (a & 0xfff)) m.translate(last, acc);
+}
+
 function storeImage(cpu: Cpu, a: number, len: number): void {
   const m = cpu.mmu;
-  m.probeWrite(a, len);
+  probeArea(cpu, a, len, ACC_WRITE);
   for (let k = 0; k < len; k += 4) m.write32(a + k, imageDv.getInt32(k, true));
 }
 
 function loadImage(cpu: Cpu, a: number, len: number): void {
   const m = cpu.mmu;
-  m.probeRead(a, len);
+  probeArea(cpu, a, len, ACC_READ);
   for (let k = 0; k < len; k += 4) imageDv.setInt32(k, m.read32(a + k), true);
 }
 
@@ -139,6 +150,11 @@ function xrstor(cpu: Cpu, i: Insn): void {
   }
 }
 
+/** No cache to flush, but the address is checked like a one-byte load (#PF, #GP). */
+function clflush(cpu: Cpu, i: Insn): void {
+  cpu.mmu.probeRead(ea(cpu, i), 1);
+}
+
 function decodeAE(d: Decoder, i: Insn): void {
   d.modrm(i);
   const r = d.regField;
@@ -157,9 +173,7 @@ function decodeAE(d: Decoder, i: Insn): void {
     case 4: i.h = xsave; return;
     case 5: i.h = xrstor; return;
     case 6: i.h = xsave; return; // xsaveopt: same result as xsave for these components
-    case 7: i.h = nop; return; // clflush / clflushopt (66)
+    case 7: i.h = clflush; return; // clflush / clflushopt (66)
   }
 }
 def0F(0xAE, decodeAE);
-
-export { raiseUD };
