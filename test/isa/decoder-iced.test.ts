@@ -45,6 +45,10 @@ const UNSUPPORTED_FEATURES = new Map<CpuidFeature, string>([
     CpuidFeature.AMX_FP16, CpuidFeature.AMX_COMPLEX, CpuidFeature.PREFETCHITI, CpuidFeature.CLDEMOTE, CpuidFeature.PKU,
     CpuidFeature.RDPID, CpuidFeature.RDPRU, CpuidFeature.CLZERO, CpuidFeature.MONITORX, CpuidFeature.XSAVEC, CpuidFeature.XSAVES] as const)
     .map((f) => [f, 'recent or niche extensions not advertised by osvemu'] as [CpuidFeature, string]),
+  // Features osvemu's CPUID (src/cpu/system/cpuid.ts, DEFAULT_CPUID) does not advertise: #UD is what such a CPU does.
+  ...([CpuidFeature.SSE4_2, CpuidFeature.SSE4A, CpuidFeature.ADX, CpuidFeature.INVPCID, CpuidFeature.SMAP, CpuidFeature.HLE_or_RTM,
+    CpuidFeature.HLE, CpuidFeature.SKINIT_or_SVM, CpuidFeature.OSS] as const)
+    .map((f) => [f, 'CPUID feature osvemu does not advertise (SSE4.2, SSE4a, ADX, INVPCID, SMAP, TSX, SVM, SGX)'] as [CpuidFeature, string]),
   // incsspq & co. raise #UD while shadow stacks are off (the host does too). rdsspq is a NOP then: the differential
   // form 'rdsspq %rax' checks that it executes, which this allow-list cannot hide.
   [CpuidFeature.CET_SS, 'shadow-stack instructions: #UD while shadow stacks are disabled'],
@@ -53,8 +57,21 @@ const UNSUPPORTED_FEATURES = new Map<CpuidFeature, string>([
 /** Valid encodings whose whole definition is "raise #UD": an emulator may report them as invalid. */
 const ALWAYS_UD = new Set<Mnemonic>([Mnemonic.Ud0, Mnemonic.Ud1, Mnemonic.Ud2]);
 
+/**
+ * Legacy or system instructions of features osvemu does advertise that neither OSv nor its boot path uses, and that
+ * osvemu leaves unimplemented (executing one stops the machine with an "unimplemented instruction" report).
+ */
+const LEGACY_UNUSED = new Map<Mnemonic, string>([
+  ...([Mnemonic.Lar, Mnemonic.Lsl, Mnemonic.Verr, Mnemonic.Verw] as const)
+    .map((m) => [m, 'descriptor inspection (lar/lsl/verr/verw): unused by OSv'] as [Mnemonic, string]),
+  [Mnemonic.Sldt, 'sldt: OSv has no LDT and never reads the LDTR'],
+  [Mnemonic.Maskmovq, 'maskmovq: MMX byte-masked non-temporal store, unused by OSv'],
+]);
+
 function unsupportedReason(ins: Instruction): string | null {
   if (ALWAYS_UD.has(ins.mnemonic)) return 'ud0/ud1/ud2 are defined to raise #UD';
+  const l = LEGACY_UNUSED.get(ins.mnemonic);
+  if (l) return l;
   const e = UNSUPPORTED_ENCODINGS.get(ins.encoding);
   if (e) return e;
   for (const f of ins.cpuidFeatures()) {
@@ -95,8 +112,11 @@ function candidate(rng: Rng, out: Uint8Array, real: readonly Uint8Array[]): void
 
 export interface Disagreement { bytes: string; iced: string; osvemu: string; cls: string; count: number }
 
-/** Opcode class of a candidate (prefixes and REX skipped) plus the kind of disagreement: one report line per class. */
-function classOf(b: Uint8Array, kind: string): string {
+/**
+ * Opcode class of a candidate (prefixes and REX skipped) plus the kind of disagreement, and iced's mnemonic when
+ * iced decodes it (several instructions share an opcode): one report line per class.
+ */
+function classOf(b: Uint8Array, kind: string, mnemonic: string): string {
   let p = 0;
   while (p < 14 && (LEGACY_PREFIXES.includes(b[p]!) || (b[p]! & 0xf0) === 0x40)) p++;
   const h = (x: number) => x.toString(16).padStart(2, '0');
@@ -105,7 +125,7 @@ function classOf(b: Uint8Array, kind: string): string {
   else if (b[p] === 0x0f) op = `0f ${h(b[p + 1]!)}`;
   else if ([0xc4, 0xc5, 0x62, 0x8f].includes(b[p]!)) op = `${h(b[p]!)} (vex/evex/xop)`;
   else op = h(b[p]!);
-  return `${kind}: ${op}`;
+  return `${kind}: ${op}${mnemonic ? ` ${mnemonic}` : ''}`;
 }
 
 /** Runs `n` candidates; returns the disagreements (at most `max`, plus a count). */
@@ -143,7 +163,7 @@ export function compareWithIced(decodeLength: DecodeLength, n: number, seed: num
             count++;
             const kind = ours === -2 ? 'osvemu throws' : ours === -1 ? 'osvemu #UD, iced valid' : !icedValid ? 'osvemu valid, iced #UD' : 'length differs';
             kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
-            const cls = classOf(window, kind);
+            const cls = classOf(window, kind, icedValid ? (Mnemonic[ins.mnemonic] ?? '').toLowerCase() : '');
             const seen = classes.get(cls);
             if (seen) seen.count++;
             else {

@@ -4,7 +4,7 @@
 import { Blob, CODE_ADDR, DATA_ADDR, FLAG, type GprName } from './blob.js';
 import {
   F, FSW_C0123, FSW_C023, type Form, type FormOpts, U_BITSCAN, U_BT, U_CNT, U_DIV, U_LOGIC, U_MUL, type Undef,
-  dataOff, form, mv, regLow, shiftUndef, shldUndef, writeMem, writeMemU,
+  dataOff, form, mv, regLow, shiftUndef, shldUndef, stackOffset, writeMem, writeMemU,
 } from './formkit.js';
 import { type Rng, intValue } from './rng.js';
 
@@ -198,8 +198,50 @@ add('enter $0x8,$1', { ...stk, regs: rbpInPage });
 add('enter $0x10,$3', { ...stk, regs: rbpInPage });
 add('leave', { regs: { rbp: (rng) => (rng.chance(0.9) ? inPage(0, 4088)(rng) : intValue(rng)) } });
 add('pushfq', stk);
+// Stack accesses are SS accesses: a non-canonical stack address (also one straddling the canonical boundary) is
+// #SS(0), not #GP(0), and is checked before paging; the instruction leaves RSP alone.
+const STACK_EDGES = [0x00007ffffffffffcn, 0x0000800000000004n, 0xffff800000000004n, 0x8000000000000000n, 0x00007ffffffffff8n, 0n];
+const edgeAddr = (rng: Rng) => (rng.chance(0.5) ? rng.pick(STACK_EDGES) : intValue(rng));
+const rspEdge = (rng: Rng) => (rng.chance(0.6) ? DATA_ADDR + BigInt(stackOffset(rng)) : edgeAddr(rng));
+const rspE: FormOpts = { regs: { rsp: rspEdge }, tag: 'rsp edge' };
+for (const ops of ['push %rbx', 'pop %rbx', 'pushw %ax', 'push $0x12', 'call .+0x40', 'pushfq', 'enter $0x10,$0']) add(ops, rspE);
+add('enter $0x8,$2', { ...rspE, regs: { ...rspE.regs, ...rbpInPage } });
+add('ret', { ...rspE, setup: retTarget });
+add('pushq (%rsi)', { ...rspE, setup: (c) => { c.b.setGpr('rsp', rspEdge(c.rng)); } });
+// rsp/rbp-based operands are SS accesses too (the memory-operand placement points the base into the page first).
+const ssBase = (r: GprName) => (c: { rng: Rng; b: Blob }) => { if (c.rng.chance(0.4)) c.b.setGpr(r, edgeAddr(c.rng)); };
+add('mov 8(%rbp),%eax', { setup: ssBase('rbp'), tag: 'SS base' });
+add('add %rcx,-8(%rbp)', { setup: ssBase('rbp'), tag: 'SS base' });
+add('mov (%rsp),%rax', { setup: ssBase('rsp'), tag: 'SS base' });
+add('mov %ecx,0x10(%rsp,%rdx,8)', { setup: ssBase('rsp'), tag: 'SS base' });
+add('mov (%rbx,%rbp,1),%eax', { setup: ssBase('rbx'), tag: 'SS base: rbp as index is a DS access' });
 add('popfq', { ...stk, setup: (c) => writeMemU(c.b, dataOff(c.b, 'rsp'), c.rng.u64() & ~BigInt(FLAG.TF), 8) });
 for (const ops of ['lahf', 'sahf', 'stc', 'clc', 'cmc', 'cld', 'std']) add(ops);
+
+// Loops and rcx tests (not used by OSv's compiled code, cheap to keep honest), 16-bit frame ops, popf of 16 bits.
+const smallCount = (rng: Rng) => (rng.chance(0.7) ? BigInt(rng.pick([0, 1, 2, 0x10000, 0x100000000])) : intValue(rng));
+for (const ops of ['loop .+0x20', 'loope .+0x20', 'loopne .-0x10', 'jrcxz .+0x20', 'jecxz .+0x20', 'addr32 loop .+0x20']) {
+  add(ops, { regs: { rcx: smallCount } });
+}
+add('leavew', { regs: { rbp: (rng) => (rng.chance(0.9) ? inPage(0, 4088)(rng) : intValue(rng)) } });
+add('enter $0x8,$0x21', { ...stk, regs: rbpInPage, tag: 'level is mod 32' });
+add('enterw $0x8,$2', { ...stk, regs: rbpInPage });
+add('enterw $0x6,$0', { ...stk, regs: rbpInPage });
+add('pushfw', stk);
+add('popfw', { ...stk, setup: (c) => writeMemU(c.b, dataOff(c.b, 'rsp'), c.rng.u64() & ~BigInt(FLAG.TF), 8) });
+add('ret $0xfff8', { ...stk, setup: retTarget });
+// Encodings that are #UD: LOCK on a register or non-lockable destination, opcodes invalid in 64-bit mode.
+for (const [bytes, what] of [
+  ['0xf0,0x48,0x01,0xd8', 'lock add %rbx,%rax'], ['0xf0,0x89,0x06', 'lock mov %eax,(%rsi)'], ['0xf0,0x3b,0x06', 'lock cmp (%rsi),%eax'],
+  ['0xf0,0x39,0x06', 'lock cmp %eax,(%rsi)'], ['0xf0,0x85,0x06', 'lock test %eax,(%rsi)'], ['0xf0,0xf7,0x06,1,0,0,0', 'lock testl $1,(%rsi)'],
+  ['0xf0,0xfe,0xc0', 'lock inc %al'], ['0xf0,0x90', 'lock nop'],
+  ['0x06', 'push %es'], ['0x27', 'daa'], ['0x37', 'aaa'], ['0x60', 'pusha'], ['0xce', 'into'], ['0xd4,0x0a', 'aam'], ['0xd6', 'salc'],
+  ['0x9a,0,0,0,0,0x10,0', 'lcall $0x10,$0'], ['0x82,0xc0,0x01', 'add $1,%al via 82'], ['0x8d,0xc0', 'lea with a register'],
+  ['0xc6,0xc8,0x01', 'c6 /1'], ['0x8f,0xc8', '8f /1'], ['0xff,0xf8', 'ff /7'], ['0xfe,0xd0', 'fe /2'],
+] as const) add(`.byte ${bytes}`, { tag: `#UD: ${what}` });
+// REX.B turns 90 into xchg; with F3 too (it is no longer pause).
+for (const [bytes, what] of [['0x41,0x90', 'xchg %eax,%r8d'], ['0x49,0x90', 'xchg %rax,%r8'], ['0xf3,0x41,0x90', 'f3 + xchg %eax,%r8d'],
+  ['0x66,0x41,0x90', 'xchg %ax,%r8w']] as const) add(`.byte ${bytes}`, { tag: what });
 
 // ---------------- exchange / atomics ----------------
 const sameAsRax = (n: number) => (c: { rng: Rng; b: Blob; ea: number[] }) => {
