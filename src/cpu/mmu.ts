@@ -39,6 +39,9 @@ export class Mmu {
   readonly rOff = new Int32Array(TLB_SIZE);
   readonly wTag = new Float64Array(TLB_SIZE).fill(NaN);
   readonly wOff = new Int32Array(TLB_SIZE);
+  /** Instruction-fetch translations (NX already checked when filled); physical page bases. */
+  readonly xTag = new Float64Array(TLB_SIZE).fill(NaN);
+  readonly xOff = new Float64Array(TLB_SIZE);
   /** High half of the last 64-bit read. */
   hi = 0;
   /** Non-null while a debugger has watchpoints (see WatchHook). */
@@ -71,6 +74,7 @@ export class Mmu {
   flush(): void {
     this.rTag.fill(NaN);
     this.wTag.fill(NaN);
+    this.xTag.fill(NaN);
     this.fetchPage = NaN;
     this.largeCached = false;
     this.hugeCached = false;
@@ -84,6 +88,7 @@ export class Mmu {
     const idx = (lin >>> 12) & TLB_MASK;
     this.rTag[idx] = NaN;
     this.wTag[idx] = NaN;
+    this.xTag[idx] = NaN;
     this.fetchPage = NaN;
     // The TLB holds 4 KiB slices of large pages: invalidating a large page must drop all of them.
     if (this.hugeCached) { this.flush(); return; }
@@ -92,9 +97,10 @@ export class Mmu {
     const first = Math.floor(base / PAGE_SIZE);
     for (let k = 0; k < 512; k++) {
       const j = (first + k) & TLB_MASK;
-      const r = this.rTag[j] - base, w = this.wTag[j] - base;
+      const r = this.rTag[j] - base, w = this.wTag[j] - base, x = this.xTag[j] - base;
       if (r >= 0 && r < 0x200000) this.rTag[j] = NaN;
       if (w >= 0 && w < 0x200000) this.wTag[j] = NaN;
+      if (x >= 0 && x < 0x200000) this.xTag[j] = NaN;
     }
   }
 
@@ -319,10 +325,14 @@ export class Mmu {
 
   /** Only for the decoder: translation for an instruction fetch, no TLB update. */
   translateExec(lin: number): number {
+    const off = lin & 0xfff, idx = (lin >>> 12) & TLB_MASK;
+    // Instruction TLB: code moves between pages at every far call, and a walk per move is costly.
+    if (this.xTag[idx] === lin - off) return this.xOff[idx] + off;
     if (this.long && (lin >= CANON_LIMIT || lin < -CANON_LIMIT)) raise(this.fault, VEC_GP, 0);
-    const off = lin & 0xfff;
-    if (!this.paging) return (lin - off) % TWO32 + off;
-    return this.walk(lin, ACC_EXEC) + off;
+    const physPage = !this.paging ? (lin - off) % TWO32 : this.walk(lin, ACC_EXEC);
+    this.xTag[idx] = lin - off;
+    this.xOff[idx] = physPage;
+    return physPage + off;
   }
 
   /**

@@ -46,6 +46,41 @@ for (const a of ['ffree %st(2)', 'fincstp', 'fdecstp', 'fld %st(1)', 'fxch %st(1
 // undocumented aliases: ffreep, fstp1 (D9 D8+i), fxch7 (DF C8+i), fstp8 (DF D0+i), fcom2 (DC D0+i), fcomp5 (DE D0+i), feni
 for (const a of ['ffreep %st(1)', '.byte 0xd9,0xd9', '.byte 0xdf,0xc9', '.byte 0xdf,0xd2', '.byte 0xdb,0xe0']) arith(a, [0, 8]);
 for (const a of ['.byte 0xdc,0xd1', '.byte 0xde,0xd1']) add(a, [0, 4]);
+// packed BCD: fbld over valid and invalid digits and both signs; fbstp from the whole 80-bit space, from
+// integers and from fractions around the 10^18 limit (rounded per the varied RC)
+const bcdValue = (c: CaseCtx, off: number) => {
+  const r = c.rng;
+  const b = new Uint8Array(10);
+  const digits = r.pick([0, 1, 2, 9, 17, 18, r.int(19)]);
+  for (let d = 0; d < digits; d++) {
+    const v = r.chance(0.05) ? 10 + r.int(6) : r.int(10);
+    b[d >> 1]! |= v << ((d & 1) * 4);
+  }
+  b[9] = (r.chance(0.5) ? 0x80 : 0) | (r.chance(0.1) ? r.int(128) : 0);
+  writeMem(c.b, off, b);
+};
+const nearLimit = (c: CaseCtx, off: number) => {
+  const r = c.rng;
+  const E18 = 10n ** 18n;
+  let m = r.pick([E18 - 1n, E18, E18 + 1n, 2n * E18 - 1n, 2n * E18 + 1n, 5n, 1n, 0n, r.u64() >> BigInt(r.int(64)), (r.u64() % E18)]);
+  const k = r.pick([0, 0, 1, 2, 3, r.int(70)]);
+  const bytes = new Uint8Array(10);
+  if (m !== 0n) {
+    let e = 16383 + 63 - k;
+    while (!(m >> 63n)) { m <<= 1n; e--; }
+    for (let i = 0; i < 8; i++) bytes[i] = Number((m >> BigInt(8 * i)) & 0xffn);
+    bytes[8] = e & 0xff;
+    bytes[9] = (e >> 8) & 0x7f;
+  }
+  if (r.chance(0.5)) bytes[9]! |= 0x80;
+  writeMem(c.b, off, bytes);
+};
+arith('fbld (%rsi)', [0, 8], { msize: 10, memval: bcdValue });
+arith('fbstp (%rsi)', [0, 3], { msize: 10, tag: 'wild' });
+arith('fldt (%rsi); fbstp (%rsi)', [0, 3], { msize: 10, memval: nearLimit, tag: 'near 10^18' });
+arith('fildll (%rsi); fbstp (%rsi)', [0, 3], { msize: 10, memval: mv.int(8) });
+arith('fldl (%rsi); fbstp (%rsi)', [0, 3], { msize: 10, memval: mv.f64 });
+arith('fbld (%rsi); fbstp (%rsi)', [0, 3], { msize: 10, memval: bcdValue, tag: 'round trip' });
 // environment
 add('fnsave (%rsi)', [0, 8], { msize: 108, undef: (inp) => ({ mem: [[Number(inp.gpr('rsi') - 0x1_0000_0000n) + 12, 16]] }) });
 add('frstor (%rsi)', [0, 8], {

@@ -19,8 +19,6 @@ const POW2 = new Float64Array(2098);
 export const F64: Fmt = { p: 53, emin: -1022, emax: 1023, max: (2 - POW2[1074 - 52]) * POW2[1074 + 1023] };
 export const F32: Fmt = { p: 24, emin: -126, emax: 127, max: (2 - POW2[1074 - 23]) * POW2[1074 + 127] };
 
-/** 2^e, exact, for e in [-1074, 1023]. */
-export function pow2(e: number): number { return POW2[e + 1074]; }
 
 // The helpers below take and return doubles through typed-array slots: a double passed to or returned from
 // a call V8 does not inline is boxed as a heap number, i.e. an allocation per floating-point instruction.

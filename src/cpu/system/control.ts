@@ -200,6 +200,9 @@ def0F(0x01, (d, i) => {
       default: return;
     }
   }
+  // monitor, mwait, xgetbv and xsetbv have no 66/F3/F2 forms: those prefixes make them #UD (host CPU and SDM agree)
+  const mb = d.modrmByte;
+  if ((mb === 0xC8 || mb === 0xC9 || mb === 0xD0 || mb === 0xD1) && (d.p66 || d.rep !== 0)) return;
   switch (d.modrmByte) {
     case 0xD0: i.h = xgetbv; return;
     case 0xD1: i.h = xsetbv; return;

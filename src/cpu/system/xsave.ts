@@ -165,15 +165,21 @@ function decodeAE(d: Decoder, i: Insn): void {
   }
   if (d.rep !== 0) return;
   i.op = d.rexW ? 1 : 0;
+  // With 66 only clwb (/6) and clflushopt (/7) exist: 66-prefixed fxsave/fxrstor/ldmxcsr/stmxcsr/xsave/xrstor are #UD
+  // (the host CPU and the SDM agree).
+  if (d.p66) {
+    if (r >= 6) i.h = clflush; // clwb / clflushopt: no cache, only the address check
+    return;
+  }
   switch (r) {
     case 0: i.h = fxsave; return;
     case 1: i.h = fxrstor; return;
-    case 2: if (!d.p66) i.h = ldmxcsr; return;
-    case 3: if (!d.p66) i.h = stmxcsr; return;
+    case 2: i.h = ldmxcsr; return;
+    case 3: i.h = stmxcsr; return;
     case 4: i.h = xsave; return;
     case 5: i.h = xrstor; return;
     case 6: i.h = xsave; return; // xsaveopt: same result as xsave for these components
-    case 7: i.h = clflush; return; // clflush / clflushopt (66)
+    case 7: i.h = clflush; return;
   }
 }
 def0F(0xAE, decodeAE);

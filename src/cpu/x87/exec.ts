@@ -5,6 +5,7 @@
 // Store-type instructions are split into prepare (compute the value into OUT, no state change)
 // and commit (flags, pop), so that a page fault on the memory write leaves the FPU untouched.
 
+import { f80ToBcd } from './bcd.js';
 import * as F from './f80.js';
 import { SW_C1, X87 } from './state.js';
 
@@ -267,6 +268,7 @@ export const ST_I64 = 5;
 export const ST_I16T = 6; // FISTTP
 export const ST_I32T = 7;
 export const ST_I64T = 8;
+export const ST_BCD = 9; // FBSTP: the 10-byte image in OUT like ST_F80
 
 /**
  * Compute the memory image of ST0 for a store into OUT (f32/i16/i32 in OUT[2], f64/i64 in
@@ -292,6 +294,7 @@ export function storePrepare(x: X87, fmt: number): number {
     case ST_I64: return F.f80ToInt(se, hi, lo, x.cw, 64, false);
     case ST_I16T: return F.f80ToInt(se, hi, lo, x.cw, 16, true);
     case ST_I32T: return F.f80ToInt(se, hi, lo, x.cw, 32, true);
+    case ST_BCD: return f80ToBcd(se, hi, lo, x.cw);
     default: return F.f80ToInt(se, hi, lo, x.cw, 64, true);
   }
 }
@@ -306,7 +309,7 @@ function storeIndefinite(fmt: number): void {
   switch (fmt) {
     case ST_F32: OUT[2] = 0xffc00000; break;
     case ST_F64: OUT[1] = 0xfff80000; break;
-    case ST_F80: OUT[0] = 0xffff; OUT[1] = 0xc0000000; break;
+    case ST_F80: case ST_BCD: OUT[0] = 0xffff; OUT[1] = 0xc0000000; break; // same bytes for both
     case ST_I16: case ST_I16T: OUT[2] = 0x8000; break;
     case ST_I32: case ST_I32T: OUT[2] = 0x80000000; break;
     default: OUT[1] = 0x80000000; break;

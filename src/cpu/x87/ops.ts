@@ -12,6 +12,7 @@ import { ea } from '../operands.js';
 import { def1 } from '../optable.js';
 import { opUnimplemented } from '../ops/invalid.js';
 import { AF, CF, CR0_EM, CR0_MP, CR0_TS, OF, PF, SF, VEC_MF, VEC_NM, ZF } from '../regs.js';
+import { f80FromBcd } from './bcd.js';
 import * as E from './exec.js';
 import * as F from './f80.js';
 import type { X87 } from './state.js';
@@ -57,7 +58,7 @@ function writeStore(cpu: Cpu, a: number, fmt: number): void {
   switch (fmt) {
     case E.ST_F32: case E.ST_I32: case E.ST_I32T: cpu.mmu.write32(a, OUT[2] | 0); break;
     case E.ST_I16: case E.ST_I16T: cpu.mmu.write16(a, OUT[2] & 0xffff); break;
-    case E.ST_F80: {
+    case E.ST_F80: case E.ST_BCD: {
       const se = OUT[0], hi = OUT[1], lo = OUT[2];
       cpu.mmu.write64(a, lo | 0, hi | 0);
       cpu.mmu.write16(a + 8, se);
@@ -67,7 +68,7 @@ function writeStore(cpu: Cpu, a: number, fmt: number): void {
   }
 }
 
-const STORE_BYTES = [4, 8, 10, 2, 4, 8, 2, 4, 8];
+const STORE_BYTES = [4, 8, 10, 2, 4, 8, 2, 4, 8, 10];
 
 function store(cpu: Cpu, x: X87, a: number, fmt: number, pop: boolean): void {
   // the hardware checks the destination before anything else (even before a stack underflow)
@@ -330,9 +331,19 @@ function dfMem(cpu: Cpu, i: Insn): void {
     case 1: note(cpu, x, i, a); store(cpu, x, a, E.ST_I16T, true); return;
     case 2: note(cpu, x, i, a); store(cpu, x, a, E.ST_I16, false); return;
     case 3: note(cpu, x, i, a); store(cpu, x, a, E.ST_I16, true); return;
+    case 4: { // fbld m80bcd
+      const lo = rd64(cpu, a);
+      const hi = (cpu.mmu.hi >>> 0);
+      const se = cpu.mmu.read16(a + 8);
+      note(cpu, x, i, a);
+      f80FromBcd(se, hi, lo);
+      E.pushRaw(x, OUT[0], OUT[1], OUT[2]);
+      return;
+    }
     case 5: { const lo = rd64(cpu, a); note(cpu, x, i, a); F.f80FromI64((cpu.mmu.hi >>> 0), lo); E.pushRaw(x, OUT[0], OUT[1], OUT[2]); return; }
+    case 6: note(cpu, x, i, a); store(cpu, x, a, E.ST_BCD, true); return; // fbstp m80bcd
     case 7: note(cpu, x, i, a); store(cpu, x, a, E.ST_I64, true); return;
-    default: raiseUD(cpu); // fbld / fbstp (4, 6) are reported unimplemented at decode
+    default: raiseUD(cpu);
   }
 }
 
@@ -379,9 +390,27 @@ function writeBytes(cpu: Cpu, a: number, n: number): void {
 /** Opcodes (by ModRM) that are not implemented: reported at decode time, not as a guest #UD. */
 function unimplemented(opcode: number, mem: boolean, reg: number, osz: number): boolean {
   if (!mem) return false;
-  if (opcode === 0xdf) return reg === 4 || reg === 6; // fbld fbstp
   // the 16-bit (0x66) FLDENV/FNSTENV/FRSTOR/FNSAVE image formats
   return osz === 16 && (opcode === 0xd9 || opcode === 0xdd) && (reg === 4 || reg === 6);
+}
+
+/**
+ * Reserved encodings: #UD on the host CPU (checked on AMD) and invalid in iced-x86 / the SDM. Decided at decode so
+ * decodeLength reports them invalid; the handlers' own raiseUD defaults stay as a second line. The undocumented
+ * aliases (fstp1 D9 D8-DF, fcom2/fcomp3 DC D0-DF, fxch4 DD C8, fcomp5 DE D0, ffreep DF C0, fxch7 DF C8, fstp8/9
+ * DF D0-DF) execute on the host and are NOT reserved.
+ */
+function reserved(opcode: number, mem: boolean, reg: number, m: number): boolean {
+  if (mem) return (opcode === 0xd9 && reg === 1) || (opcode === 0xdb && (reg === 4 || reg === 6)) || (opcode === 0xdd && reg === 5);
+  switch (opcode) {
+    case 0xd9: return (m >= 0xd1 && m <= 0xd7) || m === 0xe2 || m === 0xe3 || m === 0xe6 || m === 0xe7 || m === 0xef;
+    case 0xda: return m >= 0xe0 && m !== 0xe9; // only fucompp (E9) beside the fcmovs
+    case 0xdb: return (m >= 0xe5 && m <= 0xe7) || m >= 0xf8;
+    case 0xdd: return m >= 0xf0;
+    case 0xde: return (m & 0xf8) === 0xd8 && m !== 0xd9; // only fcompp (D9) in the D8 row
+    case 0xdf: return (m >= 0xe1 && m <= 0xe7) || m >= 0xf8;
+    default: return false;
+  }
 }
 
 function decodeEscape(opcode: number, memH: (cpu: Cpu, i: Insn) => void, regH: (cpu: Cpu, i: Insn) => void) {
@@ -389,6 +418,7 @@ function decodeEscape(opcode: number, memH: (cpu: Cpu, i: Insn) => void, regH: (
     d.modrm(i);
     const m = d.modrmByte;
     i.op = ((opcode & 7) << 8) | m;
+    if (reserved(opcode, i.mem, d.regField, m)) return; // i.h stays opUD
     if (unimplemented(opcode, i.mem, d.regField, d.osz)) {
       d.implemented = false;
       i.h = opUnimplemented;
