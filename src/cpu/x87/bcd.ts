@@ -28,7 +28,7 @@ export function f80FromBcd(se: number, hi: number, lo: number): void {
   const rlo = t % TWO32;
   const rhi = Math.floor(p2 / TWO16) + Math.floor(t / TWO32);
   f80FromI64(rhi, rlo);
-  OUT[0] |= 0; // the sign applies to zero too (-0 loads as -0)
+  OUT[0] |= (se & 0x8000); // the sign applies to zero too (-0 loads as -0)
 }
 
 /**
@@ -61,7 +61,7 @@ export function f80ToBcd(se: number, hi: number, lo: number, cw: number): number
   for (let s = 0; s < 32; s += 4) { blo += (low % 10) * 2 ** s; low = Math.floor(low / 10); }
   let bhi = low; // the ninth low digit
   for (let s = 4; s < 32; s += 4) { bhi += (high % 10) * 2 ** s; high = Math.floor(high / 10); }
-  const b8 = (high % 10);
+  const b8 = (high % 10) | (Math.floor(high / 10) << 4);
   OUT[0] = (se & 0x8000) | b8; // the source's sign, also for a result rounded to zero
   OUT[1] = bhi;
   OUT[2] = blo;

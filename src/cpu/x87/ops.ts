@@ -10,7 +10,6 @@ import { arithFlags, cond, setArithFlags } from '../flags.js';
 import type { Insn } from '../insn.js';
 import { ea } from '../operands.js';
 import { def1 } from '../optable.js';
-import { opUnimplemented } from '../ops/invalid.js';
 import { AF, CF, CR0_EM, CR0_MP, CR0_TS, OF, PF, SF, VEC_MF, VEC_NM, ZF } from '../regs.js';
 import { f80FromBcd } from './bcd.js';
 import * as E from './exec.js';
@@ -150,9 +149,9 @@ function d9Mem(cpu: Cpu, i: Insn): void {
       store(cpu, x, a, E.ST_F32, r === 3);
       return;
     }
-    case 4: { // fldenv m28 (a waiting instruction: a pending exception raises #MF first)
+    case 4: { // fldenv m28 / m14 (a waiting instruction: a pending exception raises #MF first)
       const x = enter(cpu, true);
-      readBytes(cpu, a, 28);
+      readImage(cpu, a, i.size, ENV_BYTES);
       x.fldenvFrom(SCRATCH, 0);
       return;
     }
@@ -164,7 +163,7 @@ function d9Mem(cpu: Cpu, i: Insn): void {
     case 6: { // fnstenv m28
       const x = enter(cpu, false);
       x.storeEnv(SCRATCH, 0);
-      writeBytes(cpu, a, 28);
+      writeImage(cpu, a, i.size, ENV_BYTES);
       x.fnstenvInto(SCRATCH, 0); // applies the exception masking after the write succeeded
       return;
     }
@@ -282,16 +281,16 @@ function ddMem(cpu: Cpu, i: Insn): void {
     }
     case 1: { const x = enter(cpu, true); note(cpu, x, i, a); store(cpu, x, a, E.ST_I64T, true); return; }
     case 2: case 3: { const x = enter(cpu, true); note(cpu, x, i, a); store(cpu, x, a, E.ST_F64, r === 3); return; }
-    case 4: { // frstor m108
+    case 4: { // frstor m108 / m94
       const x = enter(cpu, true);
-      readBytes(cpu, a, 108);
+      readImage(cpu, a, i.size, SAVE_BYTES);
       x.frstorFrom(SCRATCH, 0);
       return;
     }
-    case 6: { // fnsave m108
+    case 6: { // fnsave m108 / m94
       const x = enter(cpu, false);
       x.saveImage(SCRATCH, 0);
-      writeBytes(cpu, a, 108);
+      writeImage(cpu, a, i.size, SAVE_BYTES);
       x.reset();
       return;
     }
@@ -371,28 +370,52 @@ function fwait(cpu: Cpu): void {
 // ---- environment images ------------------------------------------------------------------
 const SCRATCH = new Uint8Array(108);
 
-function readBytes(cpu: Cpu, a: number, n: number): void {
-  // the hardware checks the first dword, then the last byte (CR2 of a page-crossing fault shows it)
-  cpu.mmu.probeRead(a, 4);
+function readBytes(cpu: Cpu, a: number, n: number, first = 4): void {
+  // the hardware checks the first dword (word for the 16-bit images), then the last byte (CR2 of a page-crossing
+  // fault shows it)
+  cpu.mmu.probeRead(a, first);
   cpu.mmu.probeRead(a + n - 1, 1);
   for (let k = 0; k < n; k++) SCRATCH[k] = cpu.mmu.read8(a + k);
 }
 
-function writeBytes(cpu: Cpu, a: number, n: number): void {
-  // nothing is written before both ends are known writable: first dword, then last byte (as CR2 shows)
-  cpu.mmu.probeWrite(a, 4);
+function writeBytes(cpu: Cpu, a: number, n: number, first = 4): void {
+  // nothing is written before both ends are known writable: first dword (word), then last byte (as CR2 shows)
+  cpu.mmu.probeWrite(a, first);
   cpu.mmu.probeWrite(a + n - 1, 1);
   for (let k = 0; k < n; k++) cpu.mmu.write8(a + k, SCRATCH[k]);
 }
 
-// ---- decode -----------------------------------------------------------------------------
+// With a 16-bit operand size (66) the environment is 7 words instead of 7 dwords: FCW FSW FTW FIP[15:0] FCS FDP[15:0]
+// FDS (no FOP), 14 bytes, and the FNSAVE registers follow at 14 instead of 28. SCRATCH always holds the 32-bit
+// layout (what state.ts reads and writes); these convert in place.
+const ENV_BYTES = 28;
+const SAVE_BYTES = 108;
+const ENV16_BYTES = 14;
 
-/** Opcodes (by ModRM) that are not implemented: reported at decode time, not as a guest #UD. */
-function unimplemented(opcode: number, mem: boolean, reg: number, osz: number): boolean {
-  if (!mem) return false;
-  // the 16-bit (0x66) FLDENV/FNSTENV/FRSTOR/FNSAVE image formats
-  return osz === 16 && (opcode === 0xd9 || opcode === 0xdd) && (reg === 4 || reg === 6);
+function readImage(cpu: Cpu, a: number, size: number, n: number): void {
+  if (size !== 16) { readBytes(cpu, a, n); return; }
+  readBytes(cpu, a, n - (ENV_BYTES - ENV16_BYTES), 2);
+  SCRATCH.copyWithin(ENV_BYTES, ENV16_BYTES, n - (ENV_BYTES - ENV16_BYTES));
+  for (let k = 6; k >= 0; k--) { // highest first: each dword slot only overlaps words already moved
+    const w = SCRATCH[2 * k] | (SCRATCH[2 * k + 1] << 8);
+    SCRATCH[4 * k] = w & 0xff;
+    SCRATCH[4 * k + 1] = w >>> 8;
+    SCRATCH[4 * k + 2] = 0;
+    SCRATCH[4 * k + 3] = 0;
+  }
 }
+
+function writeImage(cpu: Cpu, a: number, size: number, n: number): void {
+  if (size !== 16) { writeBytes(cpu, a, n); return; }
+  for (let k = 0; k < 7; k++) { // lowest first: each word lands at or below its source
+    SCRATCH[2 * k] = SCRATCH[4 * k];
+    SCRATCH[2 * k + 1] = SCRATCH[4 * k + 1];
+  }
+  SCRATCH.copyWithin(ENV16_BYTES, ENV_BYTES, n);
+  writeBytes(cpu, a, n - (ENV_BYTES - ENV16_BYTES), 2);
+}
+
+// ---- decode -----------------------------------------------------------------------------
 
 /**
  * Reserved encodings: #UD on the host CPU (checked on AMD) and invalid in iced-x86 / the SDM. Decided at decode so
@@ -419,11 +442,7 @@ function decodeEscape(opcode: number, memH: (cpu: Cpu, i: Insn) => void, regH: (
     const m = d.modrmByte;
     i.op = ((opcode & 7) << 8) | m;
     if (reserved(opcode, i.mem, d.regField, m)) return; // i.h stays opUD
-    if (unimplemented(opcode, i.mem, d.regField, d.osz)) {
-      d.implemented = false;
-      i.h = opUnimplemented;
-      return;
-    }
+    i.size = d.osz === 16 ? 16 : 32; // environment image format of fldenv/fnstenv/frstor/fnsave
     i.h = i.mem ? memH : regH;
   };
 }
