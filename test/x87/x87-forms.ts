@@ -44,9 +44,11 @@ arith('fldt (%rsi)', [0, 8], { msize: 10, memval: mv.f80(true), tag: 'wild' });
 arith('fildll (%rsi)', [6, 8], { msize: 8, memval: mv.int(8), tag: 'full stack' });
 // stack management
 for (const a of ['ffree %st(2)', 'fincstp', 'fdecstp', 'fld %st(1)', 'fxch %st(1)', 'fstp %st(3)', 'fnop', 'fld1']) arith(a, [0, 8]);
-// undocumented aliases: ffreep, fstp1 (D9 D8+i), fxch7 (DF C8+i), fstp8 (DF D0+i), fcom2 (DC D0+i), fcomp5 (DE D0+i), feni
-for (const a of ['ffreep %st(1)', '.byte 0xd9,0xd9', '.byte 0xdf,0xc9', '.byte 0xdf,0xd2', '.byte 0xdb,0xe0']) arith(a, [0, 8]);
-for (const a of ['.byte 0xdc,0xd1', '.byte 0xde,0xd1']) add(a, [0, 4]);
+// undocumented aliases: ffreep, fstp1 (D9 D8+i), fxch7 (DF C8+i), fstp8 (DF D0+i), fcom2 (DC D0+i), fcomp5 (DE D0+i), feni,
+// and fxch4 (DD C8+i), fstp9 (DF D8+i), fcomp3 (DC D8+i)
+for (const a of ['ffreep %st(1)', '.byte 0xd9,0xd9', '.byte 0xdf,0xc9', '.byte 0xdf,0xd2', '.byte 0xdb,0xe0', '.byte 0xdd,0xca',
+  '.byte 0xdf,0xdb']) arith(a, [0, 8]);
+for (const a of ['.byte 0xdc,0xd1', '.byte 0xde,0xd1', '.byte 0xdc,0xda']) add(a, [0, 4]);
 // packed BCD: fbld over valid and invalid digits and both signs; fbstp from the whole 80-bit space, from
 // integers and from fractions around the 10^18 limit (rounded per the varied RC)
 const bcdValue = (c: CaseCtx, off: number) => {
