@@ -38,6 +38,9 @@ export class MachineGdbTarget implements GdbTarget {
   private scheduled = false;
   private stepping = false;
   private finished = false;
+  /** A debugger has been attached since the machine got stuck (post-mortem inspection happened). */
+  private inspected = false;
+  private waitingLogged = false;
   private readonly sliceInsns: number;
   private readonly opts: MachineGdbTargetOptions;
 
@@ -138,6 +141,8 @@ export class MachineGdbTarget implements GdbTarget {
 
   setStopListener(listener: StopListener | null): void {
     this.listener = listener;
+    // A debugger that leaves while the guest still runs has not seen whatever stops it later.
+    this.inspected = listener !== null || this.machine.state !== 'running';
     if (listener === null && !this.running) this.finishIfDone();
   }
 
@@ -277,6 +282,16 @@ export class MachineGdbTarget implements GdbTarget {
   private finishIfDone(): void {
     const m = this.machine;
     if (this.finished || m.state === 'running' || this.listener !== null) return;
+    // As with QEMU's stub, a guest that got stuck (abort, triple fault, unimplemented instruction) stays
+    // inspectable: the run ends only after a debugger has attached and left.
+    const stuck = m.state === 'halted' || m.state === 'triple-fault' || m.state === 'unimplemented';
+    if (stuck && !this.inspected) {
+      if (!this.waitingLogged) {
+        this.waitingLogged = true;
+        this.opts.log?.(`osvemu: ${m.stateMessage}; waiting for gdb to inspect it (Ctrl-C to quit)`);
+      }
+      return;
+    }
     this.finished = true;
     this.opts.onFinish?.({ cause: 'stopped', message: m.stateMessage, instructions: m.instructions, virtualNs: m.nowNs() });
   }
