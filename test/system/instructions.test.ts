@@ -173,13 +173,9 @@ start:
   it('wrfsbase is #UD without CR4.FSGSBASE; rdmsr of an unknown MSR is #GP(0)', () => {
     const { vm } = trapGuest(`
 start:
-  EXPECT_FAULT wrfsbase %rax
-  mov REC+8, %rax
-  RESULT 0, %rax
+  FAULT_VECTOR 0, wrfsbase %rax
   mov $0x12345, %ecx
-  EXPECT_FAULT rdmsr
-  mov REC+8, %rax
-  RESULT 1, %rax
+  FAULT_VECTOR 1, rdmsr
   mov REC+16, %rax
   RESULT 2, %rax
   EXIT 0
@@ -322,15 +318,37 @@ start:
     expect(vm.cpu.cr4 & CR4_OSXSAVE).toBe(CR4_OSXSAVE);
   });
 
+  it('xrstor checks header bytes 8..23 only: data in bytes 24..63 is accepted (OSv leaves some there)', () => {
+    const { vm } = trapGuest(`
+start:
+  mov %cr4, %rax
+  or $0x40000, %rax
+  mov %rax, %cr4
+  xor %ecx, %ecx
+  mov $3, %eax
+  xor %edx, %edx
+  xsetbv
+  xsave 0x300000
+  movq $-1, 0x300220
+  movq $-1, 0x300238
+  movq $-1, REC+8
+  mov $3, %eax
+  FAULT_VECTOR 0, xrstor 0x300000
+  movq $1, 0x300210
+  mov $3, %eax
+  FAULT_VECTOR 1, xrstor 0x300000
+  EXIT 0
+`);
+    cpuidConfigs.set(vm.cpu, { ...DEFAULT_CPUID, xsave: true });
+    expect(vm.run(1000).exitCode).toBe(0);
+    expect([r(vm, 0), r(vm, 1)]).toEqual([0xffffffffffffffffn, 13n]);
+  });
+
   it('xsave is #UD without CR4.OSXSAVE; fxsave to a misaligned address is #GP', () => {
     const { vm } = trapGuest(`
 start:
-  EXPECT_FAULT xsave 0x300000
-  mov REC+8, %rax
-  RESULT 0, %rax
-  EXPECT_FAULT fxsave 0x300008
-  mov REC+8, %rax
-  RESULT 1, %rax
+  FAULT_VECTOR 0, xsave 0x300000
+  FAULT_VECTOR 1, fxsave 0x300008
   EXIT 0
 `);
     expect(vm.run(1000).exitCode).toBe(0);
@@ -399,9 +417,7 @@ start:
   mov 0x1034, %eax
   RESULT 0, %rax
   mov $0x30, %ax
-  EXPECT_FAULT ltr %ax
-  mov REC+8, %rax
-  RESULT 1, %rax
+  FAULT_VECTOR 1, ltr %ax
   mov REC+16, %rax
   RESULT 2, %rax
   EXIT 0
@@ -418,14 +434,10 @@ start:
 start:
   mov %cr0, %rax
   and $~1, %rax
-  EXPECT_FAULT mov %rax, %cr0
-  mov REC+8, %rax
-  RESULT 0, %rax
+  FAULT_VECTOR 0, mov %rax, %cr0
   mov %cr4, %rax
   and $~0x20, %rax
-  EXPECT_FAULT mov %rax, %cr4
-  mov REC+8, %rax
-  RESULT 1, %rax
+  FAULT_VECTOR 1, mov %rax, %cr4
   EXIT 0
 `);
     expect(vm.run(1000).exitCode).toBe(0);

@@ -75,12 +75,24 @@ function movRmI(cpu: Cpu, i: Insn): void {
 // ---- lea ---------------------------------------------------------------------------------------
 function lea16(cpu: Cpu, i: Insn): void { cpu.r16[4 * i.reg] = eaOffset(cpu, i); }
 function lea32(cpu: Cpu, i: Insn): void { cpu.r32[2 * i.reg] = eaOffset(cpu, i); cpu.r32[2 * i.reg + 1] = 0; }
+/**
+ * lea is arithmetic on full 64-bit values (compilers use it for x*3, x*9, hashing): sum the halves
+ * separately, so the result is exact where a sum of doubles would round above 2^53.
+ */
 function lea64(cpu: Cpu, i: Insn): void {
-  const v = eaOffset(cpu, i);
-  // The sum may leave the exact range only for nonsense addresses; wrap it as the hardware would.
-  const lo = v | 0;
-  cpu.r32[2 * i.reg] = lo;
-  cpu.r32[2 * i.reg + 1] = Math.floor((v - (lo >>> 0)) / TWO32) | 0;
+  const r = cpu.r32;
+  if (i.eaKind !== EA_64) {
+    const v = eaOffset(cpu, i); // RIP-relative or 32-bit address size: exact as a double
+    const lo = v | 0;
+    r[2 * i.reg] = lo;
+    r[2 * i.reg + 1] = Math.floor((v - (lo >>> 0)) / TWO32) | 0;
+    return;
+  }
+  let lo = i.disp >>> 0, hi = i.disp < 0 ? -1 : 0;
+  if (i.base >= 0) { lo += r[2 * i.base] >>> 0; hi += r[2 * i.base + 1]; }
+  if (i.index >= 0) { lo += (r[2 * i.index] >>> 0) * i.scale; hi += r[2 * i.index + 1] * i.scale; }
+  r[2 * i.reg] = lo | 0;
+  r[2 * i.reg + 1] = (hi + Math.floor(lo / TWO32)) | 0;
 }
 
 // ---- movzx / movsx / movsxd ----------------------------------------------------------------

@@ -132,9 +132,10 @@ function xrstor(cpu: Cpu, i: Insn): void {
   loadImage(cpu, a, 576);
   const rfbm = cpu.r32[0] & cpu.xcr0;
   const bv = image[512];
-  if (imageDv.getUint32(516, true) || imageDv.getUint32(520, true) || imageDv.getUint32(524, true)) raiseGP(cpu, 0);
-  if (bv & ~cpu.xcr0 & 0xff) raiseGP(cpu, 0);
-  for (let k = 528; k < 576; k += 4) if (imageDv.getUint32(k, true)) raiseGP(cpu, 0); // reserved header bytes
+  // Standard form: XSTATE_BV may name only XCR0 components and header bytes 8..23 (XCOMP_BV and the next
+  // quadword) must be zero. Header bytes 24..63 are reserved but not checked (OSv leaves data there).
+  if (imageDv.getUint32(516, true) || bv & ~cpu.xcr0 & 0xff) raiseGP(cpu, 0);
+  for (let k = 520; k < 536; k += 4) if (imageDv.getUint32(k, true)) raiseGP(cpu, 0);
   if (rfbm & 2) {
     const mx = imageDv.getUint32(24, true);
     if (mx & ~MXCSR_MASK) raiseGP(cpu, 0);
