@@ -32,6 +32,8 @@ export type Kind = 'int' | 'ps' | 'pd' | 'bytes';
 
 export interface FormOpts {
   tag?: string;
+  /** The memory operand is only an address computation (lea): keep the random register values, place nothing. */
+  addressOnly?: boolean;
   /** Values for specific registers (after the random defaults). */
   regs?: Partial<Record<GprName, (rng: Rng) => bigint>>;
   /** Memory operand access size in bytes (for placement near the page end) and alignment. */
@@ -167,7 +169,7 @@ export function form(asm: string, o: FormOpts = {}): Form {
       if (o.stack) b.setGpr('rsp', DATA_ADDR + BigInt(stackOffset(rng)));
       const size = o.msize ?? 8;
       const align = o.align ?? 1;
-      for (const m of memOps) {
+      for (const m of o.addressOnly ? [] : memOps) {
         if (m.addr32) continue; // 32-bit addresses cannot reach the data page: they fault (or are lea)
         const off = placeOffset(rng, size, Math.max(align, 1), o.edge ?? 0.04);
         c.ea.push(off);

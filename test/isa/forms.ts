@@ -289,7 +289,7 @@ for (const ops of ['lea 8(%rsi),%rax', 'lea (%rsi,%rcx,4),%rax', 'lea -0x80(%rbp
   'lea (%r13),%rax', 'lea -1(%rsp,%rbp,2),%r8', 'lea 0x1(%rax,%rax,8),%eax', 'lea (%rbp),%rax', 'lea (%r12),%rax',
   'lea 0x12345678(%rax),%rcx', 'lea -1(%eax,%eax,2),%ecx', 'lea 0x10(%eip),%eax', 'lea (%r8d,%r9d,8),%r10', 'lea -0x80000000(%rsi),%rsi',
   'lea 0x7f(%rsp),%rsp', 'lea (%rax,%rsi,1),%si']) {
-  add(ops, { regs: { rsi: intValue, rcx: intValue, rbp: intValue, rdi: intValue, r12: intValue, r13: intValue, rax: intValue }, tag: 'lea' });
+  add(ops, { regs: { rsi: intValue, rcx: intValue, rbp: intValue, rdi: intValue, r12: intValue, r13: intValue, rax: intValue }, tag: 'lea', addressOnly: true });
 }
 add('addr32 mov (%esi),%eax', { tag: '32-bit address: #PF below 4G' });
 

@@ -73,8 +73,17 @@ function movRmI(cpu: Cpu, i: Insn): void {
 }
 
 // ---- lea ---------------------------------------------------------------------------------------
-function lea16(cpu: Cpu, i: Insn): void { cpu.r16[4 * i.reg] = eaOffset(cpu, i); }
-function lea32(cpu: Cpu, i: Insn): void { cpu.r32[2 * i.reg] = eaOffset(cpu, i); cpu.r32[2 * i.reg + 1] = 0; }
+/** Low 32 bits of the offset, exact for 64-bit addressing too (each term of the sum stays below 2^36). */
+function leaLow(cpu: Cpu, i: Insn): number {
+  if (i.eaKind !== EA_64) return eaOffset(cpu, i);
+  const r = cpu.r32;
+  let a = i.disp;
+  if (i.base >= 0) a += r[2 * i.base];
+  if (i.index >= 0) a += r[2 * i.index] * i.scale;
+  return a | 0;
+}
+function lea16(cpu: Cpu, i: Insn): void { cpu.r16[4 * i.reg] = leaLow(cpu, i); }
+function lea32(cpu: Cpu, i: Insn): void { cpu.r32[2 * i.reg] = leaLow(cpu, i); cpu.r32[2 * i.reg + 1] = 0; }
 /**
  * lea is arithmetic on full 64-bit values (compilers use it for x*3, x*9, hashing): sum the halves
  * separately, so the result is exact where a sum of doubles would round above 2^53.
