@@ -17,7 +17,7 @@ export const MAX_TRACE = 32;
 
 export class CodeCache {
   /** Per mode (16, 32, 64 -> index 0, 1, 2): physical page number -> traces by page offset. */
-  private readonly pages: Map<number, (Trace | undefined)[]>[] = [new Map(), new Map(), new Map()];
+  private readonly pages: Map<number, Map<number, Trace>>[] = [new Map(), new Map(), new Map()];
   /** Bumped whenever any page's traces are dropped, so vCPUs re-fetch their cached page arrays. */
   gen = 0;
   readonly mem: PhysMem;
@@ -32,11 +32,13 @@ export class CodeCache {
   }
 
   /** The trace array of a physical page (created on first use, which marks the page as code). */
-  page(mode: number, ppn: number): (Trace | undefined)[] {
+  page(mode: number, ppn: number): Map<number, Trace> {
     const m = this.pages[CodeCache.modeIndex(mode)];
     let p = m.get(ppn);
     if (p === undefined) {
-      p = new Array(4096);
+      // A map, not a 4096-slot array: a page holds a few traces, and thousands of mostly empty arrays
+      // cost more in garbage collection than the map lookups do.
+      p = new Map();
       m.set(ppn, p);
       this.mem.markCode(ppn);
     }

@@ -51,7 +51,7 @@ const crossBuf = new Uint8Array(32);
 export class Exec {
   readonly cpu: Cpu;
   readonly cache: CodeCache;
-  private fetchTraces: (Trace | undefined)[] = [];
+  private fetchTraces: Map<number, Trace> = new Map();
   private fetchGen = -1;
   private fetchMode = 0;
   private fetchIsRam = false;
@@ -121,15 +121,7 @@ export class Exec {
         }
         cpu.icount += k;
       } catch (e) {
-        if (e === CPU_TRAP) {
-          cpu.icount += k + 1;
-        } else {
-          cpu.rip -= ins[k].len;
-          cpu.icount += k;
-          if (e !== CPU_FAULT) throw e;
-          stackSegmentFault(cpu, ins[k]);
-          end--;
-        }
+        if (this.settleThrow(e, ins[k], k)) end--;
         this.onException(cpu);
       }
     }
@@ -184,14 +176,7 @@ export class Exec {
         }
         cpu.icount += k;
       } catch (e) {
-        if (e === CPU_TRAP) {
-          cpu.icount += k + 1;
-        } else {
-          cpu.rip -= ins[k].len;
-          cpu.icount += k;
-          if (e !== CPU_FAULT) throw e;
-          stackSegmentFault(cpu, ins[k]);
-        }
+        this.settleThrow(e, ins[k], k);
         dbg.skipRip = NaN;
         this.onException(cpu);
         if (this.stopReason === STOP_NONE) {
@@ -201,6 +186,25 @@ export class Exec {
       }
     }
     return this.stopReason;
+  }
+
+  /**
+   * Accounts for instruction `i`, the k-th of its trace, having thrown `e`: a trap has retired it (RIP is
+   * already past it), a fault rewinds RIP to it and retires only the k before it (a fault on a stack
+   * access becomes #SS). Anything else is a host error and is rethrown, RIP on the instruction.
+   * Returns true for a fault. Called only when something was thrown, so run() pays nothing for it.
+   */
+  private settleThrow(e: unknown, i: Insn, k: number): boolean {
+    const cpu = this.cpu;
+    if (e === CPU_TRAP) {
+      cpu.icount += k + 1;
+      return false;
+    }
+    cpu.rip -= i.len;
+    cpu.icount += k;
+    if (e !== CPU_FAULT) throw e;
+    stackSegmentFault(cpu, i);
+    return true;
   }
 
   private endStep(dbg: ExecDebug): void {
@@ -226,12 +230,7 @@ export class Exec {
       i.h(cpu, i);
       cpu.icount++;
     } catch (e) {
-      if (e === CPU_TRAP) cpu.icount++;
-      else {
-        cpu.rip -= i.len;
-        if (e !== CPU_FAULT) throw e;
-        stackSegmentFault(cpu, i);
-      }
+      this.settleThrow(e, i, 0);
       this.onException(cpu);
     }
     return this.stopReason;
@@ -275,9 +274,9 @@ export class Exec {
       this.fetchGen = this.cache.gen;
       this.fetchMode = cpu.mode;
       this.fetchIsRam = phys + 4096 <= cpu.mem.size;
-      this.fetchTraces = this.fetchIsRam ? this.cache.page(cpu.mode, phys / 4096) : [];
+      this.fetchTraces = this.fetchIsRam ? this.cache.page(cpu.mode, phys / 4096) : new Map();
     }
-    const t = this.fetchTraces[off];
+    const t = this.fetchTraces.get(off);
     if (t !== undefined) return t;
     return this.build(lin, mmu.fetchPhys + off);
   }
@@ -321,7 +320,7 @@ export class Exec {
       if (i.ends) break;
     }
     const t = new Trace(insns);
-    this.fetchTraces[phys & 0xfff] = t;
+    this.fetchTraces.set(phys & 0xfff, t);
     return t;
   }
 
