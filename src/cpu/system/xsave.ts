@@ -44,9 +44,13 @@ function saveLegacy(cpu: Cpu, withSse: boolean, rexW: boolean): void {
  */
 function probeArea(cpu: Cpu, a: number, len: number, acc: number): void {
   const m = cpu.mmu;
-  if (acc === ACC_WRITE) m.probeWrite(a, 1); else m.probeRead(a, 1);
   const last = a + len - 1;
-  if (last - (last & 0xfff) !== a - (a & 0xfff)) m.translate(last, acc);
+  // The host checks an image from its end: a fault reports the image's last byte in CR2, whichever page
+  // is unmapped (checked against the host for fxsave64 and fxrstor64).
+  m.translate(last, acc);
+  if (last - (last & 0xfff) !== a - (a & 0xfff)) {
+    if (acc === ACC_WRITE) m.probeWrite(a, 1); else m.probeRead(a, 1);
+  }
 }
 
 function storeImage(cpu: Cpu, a: number, len: number): void {
