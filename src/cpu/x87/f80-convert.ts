@@ -3,25 +3,9 @@
 
 import {
   BIAS, CLS_INF, CLS_INVALID, CLS_QNAN, CLS_SNAN, CLS_ZERO, FL_DE, FL_IE, FL_NORESULT,
-  FMT_F32, FMT_F64, M, OUT, RC_ZERO, U, UA, loadM, out80, outInf, outZero, roundInt64, roundPack,
+  FMT_F32, FMT_F64, M, OUT, RC_ZERO, U, UA, loadM, out80, outInf, outZero, packMag, roundInt64, roundPack,
   shrM, unpack,
 } from './f80-core.js';
-
-/** Normalise a non-zero 64-bit magnitude into OUT as an 80-bit value (exact). */
-function packMag(sign: number, hi: number, lo: number, e: number): void {
-  if (hi === 0) {
-    hi = lo;
-    lo = 0;
-    e -= 32;
-  }
-  const n = Math.clz32(hi);
-  if (n !== 0) {
-    hi = ((hi << n) | (lo >>> (32 - n))) >>> 0;
-    lo = (lo << n) >>> 0;
-    e -= n;
-  }
-  out80((sign << 15) | (e + BIAS), hi, lo);
-}
 
 // ---- loads (exact; only NaN quieting / denormal reporting) ----
 
@@ -44,7 +28,7 @@ export function f80FromF32(bits: number, cw: number): number {
       outZero(sign);
       return 0;
     }
-    if (!(cw & FL_DE)) return FL_DE | FL_NORESULT;
+    // The host loads a denormal even with DE unmasked (it only flags DE and ES): no suppressed result.
     packMag(sign, 0, frac, -126 - 23 + 63);
     return FL_DE;
   }
@@ -71,7 +55,6 @@ export function f80FromF64(hi: number, lo: number, cw: number): number {
       outZero(sign);
       return 0;
     }
-    if (!(cw & FL_DE)) return FL_DE | FL_NORESULT;
     packMag(sign, fh, lo, -1022 - 52 + 63);
     return FL_DE;
   }
