@@ -8,16 +8,21 @@ static void show(uint32_t leaf, uint32_t sub) {
 	kprintf("cpuid %08x.%u: eax=%08x ebx=%08x ecx=%08x edx=%08x\n", leaf, sub, r[0], r[1], r[2], r[3]);
 }
 
+/* A 12-character signature held in three registers, in the order given. */
+static void signature(char out[13], uint32_t a, uint32_t b, uint32_t c) {
+	memcpy(out, &a, 4);
+	memcpy(out + 4, &b, 4);
+	memcpy(out + 8, &c, 4);
+	out[12] = 0;
+}
+
 static void bit(const char *name, uint32_t reg, int b) { check_eq(name, 1u << b, reg & (1u << b)); }
 
 void guest_main(void) {
 	uint32_t r[4];
 	cpuid(0, 0, r);
 	char vendor[13];
-	memcpy(vendor, &r[1], 4);
-	memcpy(vendor + 4, &r[3], 4);
-	memcpy(vendor + 8, &r[2], 4);
-	vendor[12] = 0;
+	signature(vendor, r[1], r[3], r[2]);
 	kprintf("cpuid: vendor \"%s\" max basic leaf 0x%x\n", vendor, r[0]);
 	uint32_t max_basic = r[0];
 	show(0, 0);
@@ -32,10 +37,7 @@ void guest_main(void) {
 	if (max_ext >= 0x80000008) show(0x80000008, 0);
 	cpuid(0x40000000, 0, r);
 	char hv[13];
-	memcpy(hv, &r[1], 4);
-	memcpy(hv + 4, &r[2], 4);
-	memcpy(hv + 8, &r[3], 4);
-	hv[12] = 0;
+	signature(hv, r[1], r[2], r[3]);
 	for (int i = 0; i < 12; i++) if (hv[i] && (hv[i] < 32 || hv[i] > 126)) hv[i] = '?';
 	kprintf("cpuid: hypervisor leaf 0x40000000 max 0x%x signature \"%s\"\n", r[0], hv);
 	if (!memcmp(hv, "KVMKVMKVM\0\0\0", 12)) {

@@ -99,11 +99,8 @@ export class Exec {
       if (cpu.halted) { this.stopReason = STOP_HALT; break; }
       if (cpu.icount >= end) { this.stopReason = STOP_BUDGET; break; }
       if (cpu.lf[LF_REST] & TF) { this.singleStepTrap(); continue; }
-      let t: Trace;
-      try {
-        t = this.lookup();
-      } catch (e) {
-        if (e !== CPU_FAULT) throw e;
+      const t = this.fetchTrace();
+      if (t === null) {
         end--;
         this.onException(cpu);
         continue;
@@ -149,11 +146,8 @@ export class Exec {
       }
       if (cpu.halted) { this.stopReason = STOP_HALT; break; }
       if (cpu.icount >= end && !dbg.step) { this.stopReason = STOP_BUDGET; break; }
-      let t: Trace;
-      try {
-        t = this.lookup();
-      } catch (e) {
-        if (e !== CPU_FAULT) throw e;
+      const t = this.fetchTrace();
+      if (t === null) {
         dbg.skipRip = NaN;
         this.onException(cpu);
         if (dbg.step && this.stopReason === STOP_NONE) this.endStep(dbg);
@@ -216,11 +210,8 @@ export class Exec {
   step(): number {
     const cpu = this.cpu;
     this.stopReason = STOP_NONE;
-    let t: Trace;
-    try {
-      t = this.lookup();
-    } catch (e) {
-      if (e !== CPU_FAULT) throw e;
+    const t = this.fetchTrace();
+    if (t === null) {
       this.onException(cpu);
       return this.stopReason;
     }
@@ -259,6 +250,16 @@ export class Exec {
   /** Drops the fetch shortcut (after CR3/CR0/EFER/CS changes the MMU already does this). */
   invalidateFetch(): void {
     this.cpu.mmu.fetchPage = NaN;
+  }
+
+  /** The trace at CS:RIP, or null when fetching it faulted (the exception is recorded in cpu, not yet delivered). */
+  private fetchTrace(): Trace | null {
+    try {
+      return this.lookup();
+    } catch (e) {
+      if (e !== CPU_FAULT) throw e;
+      return null;
+    }
   }
 
   private lookup(): Trace {

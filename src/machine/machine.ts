@@ -5,7 +5,7 @@ import { Cpu } from '../cpu/cpu.js';
 import { Exec, STOP_BREAK, STOP_FAULT, STOP_REQUEST } from '../cpu/exec.js';
 import { Unimplemented } from '../cpu/exceptions.js';
 import { PhysMem } from '../cpu/physmem.js';
-import { CS, DS, ES, FS, GS, IF, SS } from '../cpu/regs.js';
+import { IF } from '../cpu/regs.js';
 import { makeRandom } from '../cpu/system/hooks.js';
 import { cpuidConfigs, readMsr, writeMsr } from '../cpu/system/msr.js';
 import { DEFAULT_CPUID, type CpuidConfig } from '../cpu/system/cpuid.js';
@@ -14,6 +14,7 @@ import { unimplementedReport } from '../cpu/system/report.js';
 import type { Clock, InterruptSink, MsrValue, PhysMemory } from '../devices/bus.js';
 import { PcPlatform } from '../devices/platform.js';
 import { HeapTimerQueue } from '../devices/timer-queue.js';
+import { enterPvhEntry, startAp } from './cpu-reset.js';
 import { preparePvhBoot, type PvhBoot } from './pvh.js';
 import { PCI_HOLE_START } from './memmap.js';
 
@@ -165,7 +166,7 @@ export class Machine implements Clock {
     };
 
     for (let k = 0; k < ncpu; k++) this.wireCpu(k, random32);
-    this.resetBsp();
+    enterPvhEntry(this.cpus[0], this.boot.entryState);
     for (let k = 1; k < ncpu; k++) this.cpus[k].halted = true;
   }
 
@@ -221,26 +222,6 @@ export class Machine implements Clock {
     };
     exec.onException = (c) => this.onException(k, c);
     exec.onEvent = (c) => this.onEvent(k, c);
-  }
-
-  /** Puts the boot CPU at the PVH entry: 32-bit protected mode, flat segments, EBX = start info. */
-  private resetBsp(): void {
-    const cpu = this.cpus[0];
-    const st = this.boot.entryState;
-    cpu.cr0 = st.cr0;
-    cpu.cr4 = st.cr4;
-    cpu.efer = 0;
-    for (const s of [ES, CS, SS, DS, FS, GS]) {
-      cpu.segSel[s] = s === CS ? 0x08 : 0x10;
-      cpu.segDescBase[s] = 0;
-      cpu.segLimit[s] = 0xffffffff;
-      cpu.segAttr[s] = s === CS ? 0xc09b : 0xc093;
-    }
-    cpu.setFlags(st.eflags);
-    cpu.r32.fill(0);
-    cpu.r32[2 * 3] = st.ebx;
-    cpu.rip = st.eip;
-    cpu.updateMode();
   }
 
   // ---- Clock ---------------------------------------------------------------------------------
@@ -318,7 +299,7 @@ export class Machine implements Clock {
     const sipi = lapic.takeSipi();
     if (sipi >= 0 && this.waitingSipi[k]) {
       this.waitingSipi[k] = false;
-      this.startAp(cpu, sipi);
+      startAp(cpu, sipi);
     }
     if (this.waitingSipi[k]) return;
     if (!cpu.nmiBlocked && lapic.takeNmi()) {
@@ -335,23 +316,6 @@ export class Machine implements Clock {
     }
     // Masked by IF: look again after every trace until sti/popf/iret opens the window (sti; hlt included).
     exec.eventPending = true;
-  }
-
-  /** STARTUP: real mode at vector*4096, CS = vector << 8, IP = 0. */
-  private startAp(cpu: Cpu, vector: number): void {
-    cpu.cr0 = 0x60000010;
-    cpu.cr4 = 0;
-    cpu.efer = 0;
-    cpu.cpl = 0;
-    cpu.resetSegments();
-    cpu.segSel[CS] = vector << 8;
-    cpu.segDescBase[CS] = vector << 12;
-    cpu.r32.fill(0);
-    cpu.setFlags(2);
-    cpu.rip = 0;
-    cpu.halted = false;
-    cpu.nmiBlocked = false;
-    cpu.updateMode();
   }
 
   // ---- running -----------------------------------------------------------------------------------

@@ -1,14 +1,11 @@
 // `osvemu run -S --gdb HOST:PORT` end to end: the CLI (run from source through vite-node) waits
 // before the first instruction, gdb breaks in 32-bit and 64-bit code of a bare guest, and the guest's
 // exit reaches both gdb and the CLI's exit status.
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseRunArgs } from '../../src/cli/args.js';
-import { guestImage, HAVE_GDB, mark, ROOT, runGdb, section } from './helpers.js';
+import { guestImage, HAVE_GDB, mark, runGdb, section, startCli, VITE_NODE } from './helpers.js';
 
-const VITE_NODE = path.join(ROOT, 'node_modules', '.bin', 'vite-node');
 const ELF = HAVE_GDB && existsSync(VITE_NODE) ? guestImage('boot64') : null;
 
 describe('gdb options', () => {
@@ -24,20 +21,10 @@ describe('gdb options', () => {
 
 describe.skipIf(!ELF)('osvemu run -S --gdb', () => {
   it('stops before the first instruction, breaks in 32- and 64-bit code, and reports the exit', async () => {
-    const cli = spawn(process.execPath, [VITE_NODE, 'src/cli/main.ts', 'run', ELF!, '-S', '--gdb', '127.0.0.1:0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    cli.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    cli.stderr.on('data', (d: Buffer) => { out += d.toString(); });
-    const exited = new Promise<number | null>((resolve) => cli.on('close', resolve));
+    const cli = startCli(['run', ELF!, '-S', '--gdb', '127.0.0.1:0']);
     try {
-      const port = await new Promise<number>((resolve, reject) => {
-        const poll = setInterval(() => {
-          const m = /gdb stub on 127\.0\.0\.1:(\d+): stopped before the first instruction/.exec(out);
-          if (m) { clearInterval(poll); resolve(Number(m[1])); }
-        }, 50);
-        exited.then(() => { clearInterval(poll); reject(new Error(`CLI ended early:\n${out}`)); });
-      });
-      expect(out).not.toMatch(/boot64:/); // nothing ran yet
+      const port = await cli.port(/gdb stub on 127\.0\.0\.1:(\d+): stopped before the first instruction/, 'CLI ended early');
+      expect(cli.output).not.toMatch(/boot64:/); // nothing ran yet
       const r = await runGdb(port, ELF, [
         mark('start'), 'p (long)$pc == (long)&pvh_entry32', 'break enter_long_mode', 'break guest_main',
         mark('c1'), 'continue', 'p/x $cr0',
@@ -55,8 +42,8 @@ describe.skipIf(!ELF)('osvemu run -S --gdb', () => {
       // The guest ends on the debug-exit port: gdb and the CLI's exit status agree on the status.
       const m = /\[Inferior 1 \(Remote target\) exited (normally|with code (\d+))\]/.exec(section(r.output, 'end'));
       expect(m, r.output).not.toBeNull();
-      expect(await exited).toBe(m![2] === undefined ? 0 : parseInt(m![2], 8));
-      expect(out).toMatch(/boot64: hello from COM1/);
+      expect(await cli.exited).toBe(m![2] === undefined ? 0 : parseInt(m![2], 8));
+      expect(cli.output).toMatch(/boot64: hello from COM1/);
     } finally {
       cli.kill();
     }

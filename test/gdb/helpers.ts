@@ -6,16 +6,13 @@ import { fileURLToPath } from 'node:url';
 import { GdbServer } from '../../src/gdbstub/server.js';
 import { MachineGdbTarget } from '../../src/machine/gdb-target.js';
 import { Machine, type MachineOptions } from '../../src/machine/machine.js';
+import { HAVE_GDB, runGdbArgs, type GdbRun, type GdbRunOptions } from '../gdbstub/gdb-helpers.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-export const HAVE_GDB = (() => {
-  try {
-    return spawnSync('gdb', ['--version'], { stdio: 'ignore' }).status === 0;
-  } catch {
-    return false;
-  }
-})();
+export { HAVE_GDB, type GdbRun };
+
+export const VITE_NODE = path.join(ROOT, 'node_modules', '.bin', 'vite-node');
 
 /** Path of a guest image, built with the host toolchain if needed; null when it cannot be built. */
 export function guestImage(name: string): string | null {
@@ -54,44 +51,51 @@ export async function serve(elf: string, opts: Partial<MachineOptions> & { run?:
   });
 }
 
-export interface GdbRun {
-  output: string;
-  code: number | null;
-}
-
 /**
  * Runs `gdb -batch -nx ELF` connected to 127.0.0.1:port with the given -ex commands. `interruptWhen`
  * is polled every 20 ms; when it returns true gdb gets SIGINT once (it then sends Ctrl-C to the stub).
  */
-export function runGdb(port: number, elf: string | null, commands: string[], opts: { interruptWhen?: () => boolean; timeoutMs?: number } = {}): Promise<GdbRun> {
+export function runGdb(port: number, elf: string | null, commands: string[], opts: GdbRunOptions = {}): Promise<GdbRun> {
   const args = ['-batch', '-nx', '-ex', 'set pagination off', '-ex', 'set confirm off', '-ex', 'set width 0'];
   if (elf) args.push(elf);
   else args.push('-ex', 'set architecture i386:x86-64');
   args.push('-ex', `target remote 127.0.0.1:${port}`);
   for (const c of commands) args.push('-ex', c);
-  return new Promise((resolve) => {
-    const child = spawn('gdb', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    let interrupted = false;
-    const onData = (d: Buffer) => { output += d.toString(); };
-    const poll = setInterval(() => {
-      if (!interrupted && opts.interruptWhen?.()) {
-        interrupted = true;
-        child.kill('SIGINT');
-      }
-    }, 20);
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    const timer = setTimeout(() => {
-      output += '\n<<gdb timed out>>';
-      child.kill('SIGKILL');
-    }, opts.timeoutMs ?? 60_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      clearInterval(poll);
-      resolve({ output, code });
-    });
-  });
+  return runGdbArgs(args, opts);
+}
+
+export interface Cli {
+  /** stdout and stderr so far, in the order they came. */
+  readonly output: string;
+  /** The exit status, once the CLI has ended. */
+  readonly exited: Promise<number | null>;
+  /**
+   * The gdb stub's port, once the output matches `ready` (group 1 is the port); rejects with `early` and the
+   * output when the CLI ends first.
+   */
+  port(ready: RegExp, early: string): Promise<number>;
+  kill(): void;
+}
+
+/** `osvemu ARGS` run from source through vite-node (VITE_NODE must exist), in the repository root. */
+export function startCli(args: string[]): Cli {
+  const cli = spawn(process.execPath, [VITE_NODE, 'src/cli/main.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  cli.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  cli.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+  const exited = new Promise<number | null>((resolve) => cli.on('close', resolve));
+  return {
+    get output() { return out; },
+    exited,
+    port: (ready, early) => new Promise<number>((resolve, reject) => {
+      const poll = setInterval(() => {
+        const m = ready.exec(out);
+        if (m) { clearInterval(poll); resolve(Number(m[1])); }
+      }, 50);
+      exited.then(() => { clearInterval(poll); reject(new Error(`${early}:\n${out}`)); });
+    }),
+    kill: () => { cli.kill(); },
+  };
 }
 
 /** The part of gdb's output after a marker printed with `mark(name)`, up to the next marker. */

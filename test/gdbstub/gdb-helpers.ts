@@ -1,4 +1,4 @@
-// Running the real gdb against a stub in this process.
+// Running the real gdb against a stub in this process (shared with test/gdb, which serves a whole Machine).
 
 import { spawn, spawnSync } from 'node:child_process';
 
@@ -28,6 +28,14 @@ export interface GdbRunOptions {
 export function runGdb(port: number, commands: string[], opts: GdbRunOptions = {}): Promise<GdbRun> {
   const args = ['-batch', '-nx', '-ex', 'set pagination off', '-ex', 'set confirm off', '-ex', 'set architecture i386:x86-64', '-ex', `target remote 127.0.0.1:${port}`];
   for (const c of commands) args.push('-ex', c);
+  return runGdbArgs(args, { ...opts, timeoutMs: opts.timeoutMs ?? 30_000 });
+}
+
+/**
+ * Runs gdb with exactly `args` and collects stdout and stderr together. On timeout (default 60 s) gdb is
+ * killed and the output ends with `<<gdb timed out>>`.
+ */
+export function runGdbArgs(args: string[], opts: GdbRunOptions = {}): Promise<GdbRun> {
   return new Promise((resolve) => {
     const child = spawn('gdb', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
@@ -46,7 +54,7 @@ export function runGdb(port: number, commands: string[], opts: GdbRunOptions = {
     const timer = setTimeout(() => {
       output += '\n<<gdb timed out>>';
       child.kill('SIGKILL');
-    }, opts.timeoutMs ?? 30_000);
+    }, opts.timeoutMs ?? 60_000);
     child.on('close', (code) => {
       clearTimeout(timer);
       clearInterval(poll);

@@ -5,15 +5,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { missingTool } from './tools.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const OUT = join(tmpdir(), `osvemu-system-images-${process.getuid?.() ?? 0}`);
 
 export function bareToolchainMissing(): string | null {
-  for (const tool of ['gcc', 'make', 'objcopy']) {
-    const r = spawnSync(tool, ['--version'], { encoding: 'utf8' });
-    if (r.error || r.status !== 0) return `${tool} not found`;
-  }
+  const tool = missingTool(['gcc', 'make', 'objcopy']);
+  if (tool) return tool;
   if (!existsSync(join(ROOT, 'images/Makefile'))) return 'images/Makefile missing';
   return null;
 }

@@ -99,9 +99,7 @@ start:
   RESULT 0, %rcx
   mov %cr4, %rax
   or $0x40000, %rax
-  EXPECT_FAULT mov %rax, %cr4
-  mov REC+8, %rax
-  RESULT 1, %rax
+  FAULT_VECTOR 1, mov %rax, %cr4
   mov $0x40000000, %eax
   cpuid
   RESULT 2, %rbx

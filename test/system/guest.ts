@@ -39,6 +39,12 @@ const PRELUDE = `
   \\insn
 9:
 .endm
+/* EXPECT_FAULT, then the vector delivered into result slot n (clobbers RAX). */
+.macro FAULT_VECTOR n, insn:vararg
+  EXPECT_FAULT \\insn
+  mov REC+8, %rax
+  RESULT \\n, %rax
+.endm
 /* From now on handlers return to the interrupted code (iretq) instead of stopping. */
 .macro RETURN_FROM_TRAPS
   movq $1, REC+80
@@ -63,20 +69,11 @@ trap_stubs:
 trap_common:
   push %rax
   incq REC
-  mov 8(%rsp), %rax
-  mov %rax, REC+8
-  mov 16(%rsp), %rax
-  mov %rax, REC+16
-  mov 24(%rsp), %rax
-  mov %rax, REC+24
-  mov 32(%rsp), %rax
-  mov %rax, REC+32
-  mov 40(%rsp), %rax
-  mov %rax, REC+40
-  mov 48(%rsp), %rax
-  mov %rax, REC+48
-  mov 56(%rsp), %rax
-  mov %rax, REC+56
+  /* vector, error code, then the frame (RIP, CS, RFLAGS, RSP, SS) as pushed. */
+  .irp off, 8, 16, 24, 32, 40, 48, 56
+  mov \\off(%rsp), %rax
+  mov %rax, REC+\\off
+  .endr
   mov %cr2, %rax
   mov %rax, REC+64
   lea 24(%rsp), %rax
@@ -132,4 +129,22 @@ export function rec(vm: Vm): Record_ {
 /** Result slot n written by the RESULT macro. */
 export function result(vm: Vm, n: number): bigint {
   return vm.mem.dv.getBigUint64(REC + R.out + 8 * n, true);
+}
+
+/**
+ * Source of a `SAVE n` macro for a test body: copies the last record's vector, error code and the field at
+ * `third` (an R offset) to result slots 3n..3n+2; with `clearVector` the recorded vector is then set to -1,
+ * so that an expected fault which does not come shows as -1 in the next SAVE.
+ */
+export function saveMacro(third: number, clearVector = false): string {
+  return `
+.macro SAVE n
+  mov REC+${R.vector}, %rax
+  mov %rax, REC+0x100+24*\\n
+  mov REC+${R.error}, %rax
+  mov %rax, REC+0x108+24*\\n
+  mov REC+${third}, %rax
+  mov %rax, REC+0x110+24*\\n
+${clearVector ? `  movq $-1, REC+${R.vector}\n` : ''}.endm
+`;
 }

@@ -12,11 +12,13 @@ import { Exec, STOP_BUDGET, STOP_HALT, STOP_REQUEST } from '../../src/cpu/exec.j
 import { PhysMem } from '../../src/cpu/physmem.js';
 import {
   CR0_MP, CR0_PE, CR0_PG, CR0_WP, CR4_OSFXSR, CR4_OSXMMEXCPT, CR4_PAE, CS, DS, ES, EFER_LMA, EFER_LME, EFER_NXE,
-  EFER_SCE, FS, GS, IF, SS,
+  EFER_SCE, IF, SS,
 } from '../../src/cpu/regs.js';
 import { deliverException, deliverInterrupt } from '../../src/cpu/system/interrupts.js';
 import { stopReport, TripleFault } from '../../src/cpu/system/report.js';
+import { enterPvhEntry, startAp } from '../../src/machine/cpu-reset.js';
 import { preparePvhBoot } from '../../src/machine/pvh.js';
+import { missingTool } from './tools.js';
 
 export type StopKind = 'exit' | 'halt' | 'budget' | 'triple-fault' | 'error';
 
@@ -180,47 +182,13 @@ export class Vm {
   /** Loads a PVH ELF and puts vCPU 0 at its 32-bit entry: protected mode, flat segments, EBX = start info. */
   bootPvh(elfBytes: Uint8Array, cmdline = ''): void {
     const boot = preparePvhBoot({ elfBytes, ram: this.mem.u8, ramSize: this.mem.size, cmdline, acpi: { cpus: this.cpus.length } });
-    const cpu = this.cpu;
-    const st = boot.entryState;
-    cpu.cr0 = st.cr0;
-    cpu.cr4 = st.cr4;
-    cpu.efer = 0;
-    for (const s of [ES, CS, SS, DS, FS, GS]) {
-      cpu.segSel[s] = s === CS ? 0x08 : 0x10;
-      cpu.segDescBase[s] = 0;
-      cpu.segLimit[s] = 0xffffffff;
-      cpu.segAttr[s] = s === CS ? 0xc09b : 0xc093;
-    }
-    cpu.setFlags(st.eflags);
-    cpu.r32[2 * 3] = st.ebx;
-    cpu.rip = st.eip;
-    cpu.updateMode();
+    enterPvhEntry(this.cpu, boot.entryState);
   }
-}
-
-/** STARTUP: real mode at vector * 4096. */
-function startAp(cpu: Cpu, vector: number): void {
-  cpu.cr0 = 0x60000010;
-  cpu.cr4 = 0;
-  cpu.efer = 0;
-  cpu.cpl = 0;
-  cpu.resetSegments();
-  cpu.segSel[CS] = vector << 8;
-  cpu.segDescBase[CS] = vector << 12;
-  cpu.r32.fill(0);
-  cpu.setFlags(2);
-  cpu.rip = 0;
-  cpu.halted = false;
-  cpu.updateMode();
 }
 
 // ---- inline guests ---------------------------------------------------------------------------------
 export function toolchainMissing(): string | null {
-  for (const tool of ['as', 'ld', 'objcopy', 'nm']) {
-    const r = spawnSync(tool, ['--version'], { encoding: 'utf8' });
-    if (r.error || r.status !== 0) return `${tool} (binutils) not found`;
-  }
-  return null;
+  return missingTool(['as', 'ld', 'objcopy', 'nm'], ' (binutils)');
 }
 
 export interface Guest {
@@ -259,6 +227,17 @@ export function assembleGuest(src: string, org = CODE): Guest {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A single-vCPU machine in its reset state (real mode, CS = 0), `g` at its origin and RIP at `start`: for
+ * guests that set up their own mode (tests may still adjust the state before running).
+ */
+export function resetStateVm(g: Guest, ramMiB = 4): Vm {
+  const vm = new Vm(ramMiB);
+  vm.mem.writeBytes(g.org, g.bytes);
+  vm.cpu.rip = g.sym.start!;
+  return vm;
 }
 
 // Layout of the ready-made long-mode machine (all identity-mapped; the first 2 MiB by 4 KiB pages).

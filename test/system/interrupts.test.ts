@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { EXC_SOFT_INT } from '../../src/cpu/exceptions.js';
 import { deliverException, deliverNmi } from '../../src/cpu/system/interrupts.js';
 import { TripleFault } from '../../src/cpu/system/report.js';
-import { EXIT_IN_HANDLER, rec, result, trapGuest } from './guest.js';
+import { EXIT_IN_HANDLER, R, rec, result, saveMacro, trapGuest } from './guest.js';
 import { STOP_BUDGET } from '../../src/cpu/exec.js';
 import { IST1_TOP, IST2_TOP, RSP0_TOP, setGate, STACK_TOP, toolchainMissing } from './harness.js';
 
@@ -57,15 +57,7 @@ start:
   });
 
   it('faults push error codes: #GP, #UD, #DE, #BP (trap, RIP after int3), #NM with CR0.TS', () => {
-    const { vm, g } = trapGuest(`
-.macro SAVE n
-  mov REC+8, %rax
-  mov %rax, REC+0x100+24*\\n
-  mov REC+16, %rax
-  mov %rax, REC+0x108+24*\\n
-  mov REC+24, %rax
-  mov %rax, REC+0x110+24*\\n
-.endm
+    const { vm, g } = trapGuest(`${saveMacro(R.rip)}
 start:
   FAULT_AT gp, mov %rax, %cr5
   SAVE 0
@@ -340,9 +332,7 @@ second:
   it('int1 (icebp) raises #DB; hlt at CPL 3 is #GP(0)', () => {
     const { vm } = trapGuest(`
 start:
-  EXPECT_FAULT .byte 0xf1
-  mov REC+8, %rax
-  RESULT 0, %rax
+  FAULT_VECTOR 0, .byte 0xf1
   EXIT 0
 `);
     expect(vm.run(1000).exitCode).toBe(0);
@@ -375,9 +365,7 @@ start:
   xorps %xmm1, %xmm1
   mov $1, %eax
   cvtsi2ss %eax, %xmm0
-  EXPECT_FAULT divss %xmm1, %xmm0
-  mov REC+8, %rax
-  RESULT 0, %rax
+  FAULT_VECTOR 0, divss %xmm1, %xmm0
   EXIT 0
 `);
     expect(vm.run(1000).exitCode).toBe(0);
@@ -393,9 +381,7 @@ start:
   fld1
   fldz
   fdivrp
-  EXPECT_FAULT fwait
-  mov REC+8, %rax
-  RESULT 0, %rax
+  FAULT_VECTOR 0, fwait
   fnclex
   EXIT 0
 `);

@@ -1,7 +1,7 @@
 // Interrupts outside long mode: the real-mode IVT (int n / iret) and 32-bit protected-mode gates.
 import { describe, expect, it } from 'vitest';
 import { CR0_PE, CS, DS, ES, SS } from '../../src/cpu/regs.js';
-import { assembleGuest, toolchainMissing, Vm, writeGdt } from './harness.js';
+import { assembleGuest, resetStateVm, toolchainMissing, writeGdt } from './harness.js';
 
 const missing = toolchainMissing();
 const RES = 0x6000;
@@ -34,9 +34,7 @@ handler:
   mov %cx, ${RES + 8}
   iret
 `, 0x8000);
-    const vm = new Vm(4);
-    vm.mem.writeBytes(g.org, g.bytes);
-    vm.cpu.rip = g.sym.start!;
+    const vm = resetStateVm(g);
     const r = vm.run(1000);
     expect(r.kind).toBe('exit');
     const dv = vm.mem.dv;
@@ -88,9 +86,8 @@ idtr:
   .word idt_end - idt - 1
   .long idt
 `, 0x8000);
-    const vm = new Vm(4);
+    const vm = resetStateVm(g);
     writeGdt(vm.mem);
-    vm.mem.writeBytes(g.org, g.bytes);
     const cpu = vm.cpu;
     cpu.cr0 |= CR0_PE;
     cpu.gdtBase = 0x1000; cpu.gdtLimit = 0x4f;
@@ -98,7 +95,6 @@ idtr:
     for (const s of [SS, DS, ES]) { cpu.segSel[s] = 0x10; cpu.segAttr[s] = 0xc093; cpu.segLimit[s] = 0xffffffff; }
     cpu.setReg64(4, 0x7000);
     cpu.updateMode();
-    cpu.rip = g.sym.start!;
     const r = vm.run(1000);
     expect(r.message).toBe('');
     expect(r.kind).toBe('exit');

@@ -3,7 +3,7 @@
 // 64-bit, and down again: compatibility mode -> paging off -> 16-bit protected mode -> real mode.
 import { describe, expect, it } from 'vitest';
 import { CR0_PE, CR0_PG, CS, EFER_LMA, EFER_LME } from '../../src/cpu/regs.js';
-import { assembleGuest, GDT, PML4, toolchainMissing, Vm, writeGdt, writePageTables } from './harness.js';
+import { assembleGuest, GDT, PML4, resetStateVm, toolchainMissing, writeGdt, writePageTables } from './harness.js';
 
 const missing = toolchainMissing();
 const RES = 0x6000;
@@ -112,14 +112,12 @@ gdtr:
 describe.skipIf(missing !== null)('mode transitions', () => {
   it('real -> protected -> long -> compatibility -> long -> ... -> real, as the SMP trampoline does', () => {
     const g = assembleGuest(TRAMPOLINE, 0x8000);
-    const vm = new Vm(4);
+    const vm = resetStateVm(g);
     writeGdt(vm.mem);
     writePageTables(vm.mem);
-    vm.mem.writeBytes(g.org, g.bytes);
     const cpu = vm.cpu;
     // As after STARTUP: real mode, CS = 0, IP = the trampoline.
     expect(cpu.mode).toBe(16);
-    cpu.rip = g.sym.start!;
     const r = vm.run(10_000);
     expect(r.message).toBe('');
     expect(r.kind).toBe('exit');
@@ -147,13 +145,11 @@ start:
   mov %eax, %cr0
   hlt
 `, 0x8000);
-    const vm = new Vm(4);
-    vm.mem.writeBytes(g.org, g.bytes);
+    const vm = resetStateVm(g);
     const cpu = vm.cpu;
     cpu.cr0 |= CR0_PE;
     cpu.segAttr[CS] = 0xc09b;
     cpu.updateMode();
-    cpu.rip = g.sym.start!;
     const r = vm.run(100);
     expect(r.kind).toBe('error');
     expect(r.message).toBe('vCPU 0: unimplemented: paging without long mode (32-bit or PAE-only paging) at cs=0x0 rip=0x8008 ' +

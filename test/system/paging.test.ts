@@ -1,23 +1,13 @@
 // Paging: #PF error codes and CR2, WP, NX, reserved bits, U/S, accessed/dirty write-back, the software
 // TLB against invlpg and CR3 switches (4 KiB and 2 MiB pages), self- and cross-modifying code.
 import { describe, expect, it } from 'vitest';
-import { EXIT_IN_HANDLER, rec, result, trapGuest } from './guest.js';
+import { EXIT_IN_HANDLER, R, rec, result, saveMacro, trapGuest } from './guest.js';
 import { PD, PDPT, pdeOf, PML4, pteOf, toolchainMissing } from './harness.js';
 
 const missing = toolchainMissing();
 
 /** Stores vector, error code and CR2 of the last fault in result slots 3n..3n+2 and clears the vector. */
-const SAVE = `
-.macro SAVE n
-  mov REC+8, %rax
-  mov %rax, REC+0x100+24*\\n
-  mov REC+16, %rax
-  mov %rax, REC+0x108+24*\\n
-  mov REC+64, %rax
-  mov %rax, REC+0x110+24*\\n
-  movq $-1, REC+8
-.endm
-`;
+const SAVE = saveMacro(R.cr2, true);
 
 function saved(vm: Parameters<typeof result>[0], n: number): [number, number, number] {
   return [Number(result(vm, 3 * n)), Number(result(vm, 3 * n + 1)), Number(result(vm, 3 * n + 2))];
@@ -321,9 +311,7 @@ start:
   RESULT 0, %rax
   movq $0, ${PDPT + 8}
   invlpg 0x40005000
-  EXPECT_FAULT mov 0x40300000, %rax
-  mov REC+8, %rax
-  RESULT 1, %rax
+  FAULT_VECTOR 1, mov 0x40300000, %rax
   mov REC+64, %rax
   RESULT 2, %rax
   EXIT 0

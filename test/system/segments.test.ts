@@ -1,21 +1,13 @@
 // Segment loads and far transfers fault before they change anything: RSP, RFLAGS and CS stay as they
 // were, with the architectural error codes (#GP(sel), #NP(sel), #GP(0) for a null CS).
 import { describe, expect, it } from 'vitest';
-import { rec, result, trapGuest } from './guest.js';
+import { R, rec, result, saveMacro, trapGuest } from './guest.js';
 import { GDT, STACK_TOP, toolchainMissing } from './harness.js';
 
 const missing = toolchainMissing();
 
-const SAVE = `
-.macro SAVE n
-  mov REC+8, %rax
-  mov %rax, REC+0x100+24*\\n
-  mov REC+16, %rax
-  mov %rax, REC+0x108+24*\\n
-  mov REC+48, %rax
-  mov %rax, REC+0x110+24*\\n
-.endm
-`;
+/** Stores vector, error code and the frame's RSP of the last fault in result slots 3n..3n+2. */
+const SAVE = saveMacro(R.rsp);
 
 describe.skipIf(missing !== null)('segment loads and far transfers', () => {
   it('fault with the right error code and leave RSP unchanged', () => {

@@ -105,6 +105,27 @@ function accLo(cpu: Cpu, size: number): number {
   return size === 8 ? cpu.r8[0] : size === 16 ? cpu.r16[0] : cpu.r32[0];
 }
 
+// ---- the repeat loop ---------------------------------------------------------------------------------
+// Each instruction's xxxOne does one element through the MMU: the whole of the plain form, and the elements
+// of a repeat that the bulk path does not take (MMIO, an element across a page or address-size edge).
+
+/**
+ * Elements a repeated instruction has left, or 0 when it stops here: the count ran out, or the budget did
+ * (RIP then goes back onto the instruction, which continues after the run loop has looked at events).
+ */
+function repLeft(cpu: Cpu, i: Insn, budget: number): number {
+  const c = count(cpu, i.asize);
+  if (c !== 0 && budget <= 0) { cpu.rip -= i.len; return 0; }
+  return c;
+}
+
+/** Elements in the next bulk chunk: at most `k` (what stays in the page), the count `c` left, and about the budget. */
+function chunk(k: number, c: number, n: number, budget: number): number {
+  if (k > c) k = c;
+  if (k * n > budget) k = Math.ceil(budget / n);
+  return k;
+}
+
 // ---- stos ------------------------------------------------------------------------------------------
 /** Fills [p, p+len) with the n-byte little-endian pattern (lo, hi). */
 function fillPattern(cpu: Cpu, p: number, len: number, n: number, lo: number, hi: number): void {
@@ -131,20 +152,16 @@ function stos(cpu: Cpu, i: Insn): void {
   const step = back ? -n : n;
   const lo = accLo(cpu, size), hi = cpu.r32[1];
   if (!i.rep) {
-    writeMem(cpu, linear(cpu, i, regOff(cpu, RDI, asz), ES), size, lo, hi);
-    advance(cpu, RDI, asz, step);
+    stosOne(cpu, i, linear(cpu, i, regOff(cpu, RDI, asz), ES), lo, hi, step);
     return;
   }
   let budget = REP_BUDGET;
   for (;;) {
-    const c = count(cpu, asz);
+    const c = repLeft(cpu, i, budget);
     if (c === 0) return;
-    if (budget <= 0) { cpu.rip -= i.len; return; }
     const off = regOff(cpu, RDI, asz);
     const lin = linear(cpu, i, off, ES);
-    let k = room(lin, off, n, back, asz);
-    if (k > c) k = c;
-    if (k * n > budget) k = Math.ceil(budget / n);
+    const k = chunk(room(lin, off, n, back, asz), c, n, budget);
     if (k > 0) {
       const p = physWrite(cpu, lin);
       if (p >= 0) {
@@ -158,11 +175,15 @@ function stos(cpu: Cpu, i: Insn): void {
         continue;
       }
     }
-    writeMem(cpu, lin, size, lo, hi);
-    advance(cpu, RDI, asz, step);
+    stosOne(cpu, i, lin, lo, hi, step);
     advance(cpu, RCX, asz, -1);
     budget -= n;
   }
+}
+
+function stosOne(cpu: Cpu, i: Insn, dl: number, lo: number, hi: number, step: number): void {
+  writeMem(cpu, dl, i.size, lo, hi);
+  advance(cpu, RDI, i.asize, step);
 }
 
 // ---- movs ------------------------------------------------------------------------------------------
@@ -184,24 +205,16 @@ function movs(cpu: Cpu, i: Insn): void {
   const back = (cpu.flagsRest & DF) !== 0;
   const step = back ? -n : n;
   if (!i.rep) {
-    const v = readMem(cpu, linear(cpu, i, regOff(cpu, RSI, asz), i.seg), size);
-    writeMem(cpu, linear(cpu, i, regOff(cpu, RDI, asz), ES), size, v, cpu.mmu.hi);
-    advance(cpu, RSI, asz, step);
-    advance(cpu, RDI, asz, step);
+    movsOne(cpu, i, linear(cpu, i, regOff(cpu, RSI, asz), i.seg), linear(cpu, i, regOff(cpu, RDI, asz), ES), step);
     return;
   }
   let budget = REP_BUDGET;
   for (;;) {
-    const c = count(cpu, asz);
+    const c = repLeft(cpu, i, budget);
     if (c === 0) return;
-    if (budget <= 0) { cpu.rip -= i.len; return; }
     const so = regOff(cpu, RSI, asz), doff = regOff(cpu, RDI, asz);
     const sl = linear(cpu, i, so, i.seg), dl = linear(cpu, i, doff, ES);
-    let k = room(sl, so, n, back, asz);
-    const kd = room(dl, doff, n, back, asz);
-    if (kd < k) k = kd;
-    if (k > c) k = c;
-    if (k * n > budget) k = Math.ceil(budget / n);
+    const k = chunk(Math.min(room(sl, so, n, back, asz), room(dl, doff, n, back, asz)), c, n, budget);
     if (k > 0) {
       const sp = physRead(cpu, sl);
       const dp = sp >= 0 ? physWrite(cpu, dl) : -1;
@@ -221,13 +234,17 @@ function movs(cpu: Cpu, i: Insn): void {
         continue;
       }
     }
-    const v = readMem(cpu, sl, size);
-    writeMem(cpu, dl, size, v, cpu.mmu.hi);
-    advance(cpu, RSI, asz, step);
-    advance(cpu, RDI, asz, step);
+    movsOne(cpu, i, sl, dl, step);
     advance(cpu, RCX, asz, -1);
     budget -= n;
   }
+}
+
+function movsOne(cpu: Cpu, i: Insn, sl: number, dl: number, step: number): void {
+  const v = readMem(cpu, sl, i.size);
+  writeMem(cpu, dl, i.size, v, cpu.mmu.hi);
+  advance(cpu, RSI, i.asize, step);
+  advance(cpu, RDI, i.asize, step);
 }
 
 // ---- lods ------------------------------------------------------------------------------------------
@@ -236,21 +253,16 @@ function lods(cpu: Cpu, i: Insn): void {
   const back = (cpu.flagsRest & DF) !== 0;
   const step = back ? -n : n;
   if (!i.rep) {
-    const v = readMem(cpu, linear(cpu, i, regOff(cpu, RSI, asz), i.seg), size);
-    setReg(cpu, size, 0, v, cpu.mmu.hi);
-    advance(cpu, RSI, asz, step);
+    lodsOne(cpu, i, linear(cpu, i, regOff(cpu, RSI, asz), i.seg), step);
     return;
   }
   let budget = REP_BUDGET;
   for (;;) {
-    const c = count(cpu, asz);
+    const c = repLeft(cpu, i, budget);
     if (c === 0) return;
-    if (budget <= 0) { cpu.rip -= i.len; return; }
     const so = regOff(cpu, RSI, asz);
     const sl = linear(cpu, i, so, i.seg);
-    let k = room(sl, so, n, back, asz);
-    if (k > c) k = c;
-    if (k * n > budget) k = Math.ceil(budget / n);
+    const k = chunk(room(sl, so, n, back, asz), c, n, budget);
     if (k > 0) {
       const sp = physRead(cpu, sl);
       if (sp >= 0) {
@@ -263,12 +275,16 @@ function lods(cpu: Cpu, i: Insn): void {
         continue;
       }
     }
-    const v = readMem(cpu, sl, size);
-    setReg(cpu, size, 0, v, cpu.mmu.hi);
-    advance(cpu, RSI, asz, step);
+    lodsOne(cpu, i, sl, step);
     advance(cpu, RCX, asz, -1);
     budget -= n;
   }
+}
+
+function lodsOne(cpu: Cpu, i: Insn, sl: number, step: number): void {
+  const v = readMem(cpu, sl, i.size);
+  setReg(cpu, i.size, 0, v, cpu.mmu.hi);
+  advance(cpu, RSI, i.asize, step);
 }
 
 // ---- cmps / scas -------------------------------------------------------------------------------------
@@ -291,12 +307,8 @@ function cmpsScas(cpu: Cpu, i: Insn): void {
   // ES:RDI is read before DS:RSI: when both fault, the host (AMD) reports RDI's (seen with the neighbours of
   // a mapped page; not architectural, and it reports RSI's when both lie in a page without a page table).
   if (!i.rep) {
-    let aLo = acc, aHi = accHi;
-    const bLo = readMem(cpu, linear(cpu, i, regOff(cpu, RDI, asz), ES), size), bHi = cpu.mmu.hi;
-    if (isCmps) { aLo = readMem(cpu, linear(cpu, i, regOff(cpu, RSI, asz), i.seg), size); aHi = cpu.mmu.hi; }
-    compare(cpu, size, aLo, aHi, bLo, bHi);
-    if (isCmps) advance(cpu, RSI, asz, step);
-    advance(cpu, RDI, asz, step);
+    const sl = isCmps ? linear(cpu, i, regOff(cpu, RSI, asz), i.seg) : 0;
+    cmpsScasOne(cpu, i, isCmps, sl, linear(cpu, i, regOff(cpu, RDI, asz), ES), acc, accHi, step);
     return;
   }
   const stopOnEqual = i.rep === 0xF2; // repne stops at the first equal pair, repe at the first unequal one
@@ -304,17 +316,15 @@ function cmpsScas(cpu: Cpu, i: Insn): void {
   let budget = REP_BUDGET;
   const dv = cpu.mem.dv, u8 = cpu.mem.u8;
   for (;;) {
-    const c = count(cpu, asz);
+    const c = repLeft(cpu, i, budget);
     if (c === 0) return;
-    if (budget <= 0) { cpu.rip -= i.len; return; }
     const so = isCmps ? regOff(cpu, RSI, asz) : 0, doff = regOff(cpu, RDI, asz);
     const sl = isCmps ? linear(cpu, i, so, i.seg) : 0, dl = linear(cpu, i, doff, ES);
     let k = room(dl, doff, n, back, asz);
-    if (isCmps) { const ks = room(sl, so, n, back, asz); if (ks < k) k = ks; }
-    if (k > c) k = c;
-    if (k * n > budget) k = Math.ceil(budget / n);
-    let aLo = acc, aHi = accHi, bLo = 0, bHi = 0;
+    if (isCmps) k = Math.min(k, room(sl, so, n, back, asz));
+    k = chunk(k, c, n, budget);
     if (k > 0) {
+      let aLo = acc, aHi = accHi, bLo = 0, bHi = 0;
       const dp = physRead(cpu, dl);
       const sp = dp >= 0 && isCmps ? physRead(cpu, sl) : 0;
       if (sp >= 0 && dp >= 0) {
@@ -334,15 +344,23 @@ function cmpsScas(cpu: Cpu, i: Insn): void {
         continue;
       }
     }
-    bLo = readMem(cpu, dl, size); bHi = cpu.mmu.hi;
-    if (isCmps) { aLo = readMem(cpu, sl, size); aHi = cpu.mmu.hi; }
-    compare(cpu, size, aLo, aHi, bLo, bHi);
-    if (isCmps) advance(cpu, RSI, asz, step);
-    advance(cpu, RDI, asz, step);
+    const equal = cmpsScasOne(cpu, i, isCmps, sl, dl, acc, accHi, step);
     advance(cpu, RCX, asz, -1);
-    if ((aLo === bLo && (!wide || aHi === bHi)) === stopOnEqual) return;
+    if (equal === stopOnEqual) return;
     budget -= n;
   }
+}
+
+/** One element through the MMU (ES:RDI read first, see above); returns whether the pair was equal. */
+function cmpsScasOne(cpu: Cpu, i: Insn, isCmps: boolean, sl: number, dl: number, acc: number, accHi: number, step: number): boolean {
+  const size = i.size, asz = i.asize;
+  let aLo = acc, aHi = accHi;
+  const bLo = readMem(cpu, dl, size), bHi = cpu.mmu.hi;
+  if (isCmps) { aLo = readMem(cpu, sl, size); aHi = cpu.mmu.hi; }
+  compare(cpu, size, aLo, aHi, bLo, bHi);
+  if (isCmps) advance(cpu, RSI, asz, step);
+  advance(cpu, RDI, asz, step);
+  return aLo === bLo && (size !== 64 || aHi === bHi);
 }
 
 // ---- xlat ------------------------------------------------------------------------------------------

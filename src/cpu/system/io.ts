@@ -45,34 +45,32 @@ function setCount(cpu: Cpu, asize: number, v: number): void {
   else cpu.r16[4] = v & 0xffff;
 }
 
-function ins(cpu: Cpu, i: Insn): void {
+/**
+ * ins (into ES:rDI) and outs (from seg:rSI), one element a turn; with rep the count is committed after every
+ * element, so a fault leaves rCX (and rSI/rDI) at the faulting one.
+ */
+function stringIo(cpu: Cpu, i: Insn, isIn: boolean): void {
   checkIo(cpu);
   const n = i.size >> 3;
   const delta = cpu.flagsRest & DF ? -n : n;
   const port = cpu.r16[8];
+  const reg = isIn ? 7 : 6;
   let c = i.rep ? count(cpu, i.asize) : 1;
   while (c > 0) {
-    const v = cpu.hooks.ioRead(port, n as 1 | 2 | 4);
-    writeMem(cpu, cpu.segBase[ES] + idx(cpu, 7, i.asize), i.size, v, 0);
-    advance(cpu, 7, i.asize, delta);
+    if (isIn) {
+      const v = cpu.hooks.ioRead(port, n as 1 | 2 | 4);
+      writeMem(cpu, cpu.segBase[ES] + idx(cpu, 7, i.asize), i.size, v, 0);
+    } else {
+      const v = readMem(cpu, cpu.segBase[i.seg] + idx(cpu, 6, i.asize), i.size);
+      cpu.hooks.ioWrite(port, n as 1 | 2 | 4, v);
+    }
+    advance(cpu, reg, i.asize, delta);
     c--;
     if (i.rep) setCount(cpu, i.asize, c);
   }
 }
-function outs(cpu: Cpu, i: Insn): void {
-  checkIo(cpu);
-  const n = i.size >> 3;
-  const delta = cpu.flagsRest & DF ? -n : n;
-  const port = cpu.r16[8];
-  let c = i.rep ? count(cpu, i.asize) : 1;
-  while (c > 0) {
-    const v = readMem(cpu, cpu.segBase[i.seg] + idx(cpu, 6, i.asize), i.size);
-    cpu.hooks.ioWrite(port, n as 1 | 2 | 4, v);
-    advance(cpu, 6, i.asize, delta);
-    c--;
-    if (i.rep) setCount(cpu, i.asize, c);
-  }
-}
+const ins = (cpu: Cpu, i: Insn): void => stringIo(cpu, i, true);
+const outs = (cpu: Cpu, i: Insn): void => stringIo(cpu, i, false);
 
 const ioSize = (op: number, osz: number) => (op & 1 ? (osz === 16 ? 16 : 32) : 8);
 for (const op of [0xE4, 0xE5, 0xE6, 0xE7]) {

@@ -75,18 +75,9 @@ export function unpack(base: number, se: number, hi: number, lo: number): number
   U[base + 1] = se >>> 15;
   let e = (se & 0x7fff) - BIAS;
   if (cls === CLS_DENORMAL) {
-    e = EMIN;
-    if (hi === 0) {
-      hi = lo;
-      lo = 0;
-      e -= 32;
-    }
-    const n = Math.clz32(hi);
-    if (n !== 0) {
-      hi = ((hi << n) | (lo >>> (32 - n))) >>> 0;
-      lo = (lo << n) >>> 0;
-      e -= n;
-    }
+    e = EMIN - normalize64(hi, lo);
+    hi = NRM[0];
+    lo = NRM[1];
   }
   U[base + 2] = e;
   U[base + 3] = hi >>> 0;
@@ -410,6 +401,36 @@ export function out80(se: number, hi: number, lo: number): void {
   OUT[0] = se;
   OUT[1] = hi >>> 0;
   OUT[2] = lo >>> 0;
+}
+
+/** Normalised significand from normalize64: [hi, lo], bit 63 set. */
+const NRM = new Uint32Array(2);
+
+/** Shifts a non-zero 64-bit significand (hi, lo) left until bit 63 is set, into NRM; returns the shift. */
+function normalize64(hi: number, lo: number): number {
+  let shift = 0;
+  if (hi === 0) {
+    hi = lo;
+    lo = 0;
+    shift = 32;
+  }
+  const n = Math.clz32(hi);
+  if (n !== 0) {
+    hi = (hi << n) | (lo >>> (32 - n));
+    lo = lo << n;
+  }
+  NRM[0] = hi;
+  NRM[1] = lo;
+  return shift + n;
+}
+
+/**
+ * A non-zero 64-bit magnitude (hi, lo) whose bit 63 has unbiased exponent `e`, normalised into OUT as an
+ * 80-bit value (exact).
+ */
+export function packMag(sign: number, hi: number, lo: number, e: number): void {
+  const n = normalize64(hi, lo);
+  out80((sign << 15) | (e - n + BIAS), NRM[0], NRM[1]);
 }
 
 /** Pack an unpacked finite operand (from U) through roundPack (for PC rounding of a passthrough). */

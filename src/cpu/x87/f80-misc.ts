@@ -3,7 +3,7 @@
 import {
   BIAS, CLS_DENORMAL, CLS_INF, CLS_INVALID, CLS_NORMAL, CLS_QNAN, CLS_SNAN, CLS_ZERO,
   FL_C0, FL_C1, FL_C2, FL_C3, FL_DE, FL_IE, FL_NORESULT, FMT_F80, M, OUT, U, UA, UB, isNaNCls, loadM,
-  out80, outIndefinite, outInf, outZero, propagateNaN2, roundInt64, roundPack, shrM, takeDenMark, unpack,
+  out80, outIndefinite, outInf, outZero, packMag, propagateNaN2, roundInt64, roundPack, shrM, takeDenMark, unpack,
 } from './f80-core.js';
 
 /**
@@ -119,25 +119,13 @@ export function f80RoundInt(se: number, hi: number, lo: number, cw: number): num
   loadM(U[UA + 3], U[UA + 4]);
   shrM(63 - e);
   flags |= roundInt64(sign, (cw >>> 10) & 3);
-  let mh = M[0];
-  let ml = M[1];
+  const mh = M[0];
+  const ml = M[1];
   if ((mh | ml) === 0) {
     outZero(sign);
     return flags;
   }
-  let ex = 63;
-  if (mh === 0) {
-    mh = ml;
-    ml = 0;
-    ex -= 32;
-  }
-  const n = Math.clz32(mh);
-  if (n) {
-    mh = ((mh << n) | (ml >>> (32 - n))) >>> 0;
-    ml = (ml << n) >>> 0;
-    ex -= n;
-  }
-  out80((sign << 15) | (ex + BIAS), mh, ml);
+  packMag(sign, mh, ml, 63);
   return flags;
 }
 
