@@ -281,8 +281,14 @@ function negnot(cpu: Cpu, i: Insn): void {
 // ---- decoding ----------------------------------------------------------------------------------
 /** Operand size of near branches and stack operations: 64-bit by default in long mode. */
 function stackSize(d: Decoder): number {
-  if (d.mode === 64) return d.p66 ? 16 : 64;
+  // REX.W wins over 66 (gcc emits `66 66 48 e8` for calls to __tls_get_addr).
+  if (d.mode === 64) return d.p66 && !d.rexW ? 16 : 64;
   return d.osz;
+}
+
+/** Near call/ret in 64-bit mode always move 8 bytes (Intel ignores 66 there, as iced decodes it). */
+function nearBranchSize(d: Decoder): number {
+  return d.mode === 64 ? 64 : d.osz;
 }
 
 function relTarget(d: Decoder, i: Insn, wide: boolean): void {
@@ -300,9 +306,9 @@ for (let cc = 0; cc < 16; cc++) {
 }
 def1(0xEB, (d, i) => { relTarget(d, i, false); i.h = jmpRel; });
 def1(0xE9, (d, i) => { relTarget(d, i, true); i.h = jmpRel; });
-def1(0xE8, (d, i) => { relTarget(d, i, true); i.size = stackSize(d); i.h = callRel; });
-def1(0xC3, (d, i) => { i.size = stackSize(d); i.imm = 0; i.h = ret; i.ends = true; });
-def1(0xC2, (d, i) => { i.size = stackSize(d); i.imm = d.imm16(); i.h = ret; i.ends = true; });
+def1(0xE8, (d, i) => { relTarget(d, i, true); i.size = nearBranchSize(d); i.h = callRel; });
+def1(0xC3, (d, i) => { i.size = nearBranchSize(d); i.imm = 0; i.h = ret; i.ends = true; });
+def1(0xC2, (d, i) => { i.size = nearBranchSize(d); i.imm = d.imm16(); i.h = ret; i.ends = true; });
 for (let k = 0; k < 3; k++) def1(0xE0 + k, (d, i) => { relTarget(d, i, false); i.op = k; i.h = loop; });
 def1(0xE3, (d, i) => { relTarget(d, i, false); i.h = jrcxz; });
 

@@ -1,3 +1,4 @@
+// Instruction bugs found by booting a real OSv kernel, each pinned by the case that exposed it.
 // lea computes base + index*scale + disp modulo 2^64 on arbitrary register values: compilers use it for
 // plain arithmetic (x*9, hash mixing), so it must be exact where a double sum would round.
 import { describe, expect, it } from 'vitest';
@@ -36,5 +37,18 @@ describe('lea on full 64-bit values', () => {
       const rax = new DataView(out.buffer).getBigUint64(0, true);
       expect(rax.toString(16)).toBe(((rsi + rcx * 2n - 8n) & M64).toString(16));
     }
+  });
+});
+
+describe('near call with operand-size prefixes in 64-bit mode', () => {
+  it('66 66 48 e8 rel32 (gcc: call __tls_get_addr) pushes an 8-byte return address', () => {
+    const input = blob(0n, 0n);
+    const dv = new DataView(input.buffer);
+    dv.setBigUint64(4 * 8, 0x100000800n, true); // rsp inside the data page
+    const out = runEmulated(input, Uint8Array.from([0x66, 0x66, 0x48, 0xe8, 0x10, 0, 0, 0]));
+    const o = new DataView(out.buffer);
+    expect(o.getBigUint64(4 * 8, true).toString(16)).toBe('1000007f8');
+    expect(o.getBigUint64(672 + 0x7f8, true).toString(16)).toBe('200000008'); // return address
+    expect(o.getBigUint64(136, true).toString(16)).toBe('200000019'); // target 0x200000018, then the int3 there
   });
 });
