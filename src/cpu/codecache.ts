@@ -7,9 +7,21 @@ import { PhysMem } from './physmem.js';
 export class Trace {
   readonly insns: Insn[];
   readonly n: number;
-  constructor(insns: Insn[]) {
+  /** False for a trace that is not in the cache (an instruction crossing into the next page). */
+  readonly cached: boolean;
+  // The trace that ran after this one last time, valid while the linear address, the vCPU's address
+  // space (its MMU and that MMU's flush epoch), the code mode and the cache generation are unchanged:
+  // the run loop then skips the lookup.
+  next: Trace | null = null;
+  nextLin = NaN;
+  nextGen = -1;
+  nextEpoch = -1;
+  nextMode = 0;
+  nextMmu: object | null = null;
+  constructor(insns: Insn[], cached = true) {
     this.insns = insns;
     this.n = insns.length;
+    this.cached = cached;
   }
 }
 

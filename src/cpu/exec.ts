@@ -83,6 +83,9 @@ export class Exec {
     // Delivered exceptions use up budget too, so that a guest stuck re-faulting at one RIP (a handler on an
     // unmapped page with an IST stack never runs out of stack) cannot keep run() from returning.
     let end = cpu.icount + budget;
+    const mmu = cpu.mmu;
+    /** The trace that just ran completely, whose link may name the next one. */
+    let prev: Trace | null = null;
     this.stopReason = STOP_NONE;
     while (this.stopReason === STOP_NONE) {
       // After sti / mov ss exactly one more instruction runs before a pending event is looked at (sti; hlt).
@@ -98,15 +101,27 @@ export class Exec {
       }
       if (cpu.halted) { this.stopReason = STOP_HALT; break; }
       if (cpu.icount >= end) { this.stopReason = STOP_BUDGET; break; }
-      if (cpu.lf[LF_REST] & TF) { this.singleStepTrap(); continue; }
-      const t = this.fetchTrace();
-      if (t === null) {
-        end--;
-        this.onException(cpu);
-        continue;
-      }
-      const ins = t.insns, n = t.n;
+      if (cpu.lf[LF_REST] & TF) { this.singleStepTrap(); prev = null; continue; }
       const cache = this.cache, gen = cache.gen;
+      const lin = cpu.segBase[CS] + cpu.rip;
+      let t: Trace | null;
+      if (prev !== null && prev.nextLin === lin && prev.nextGen === gen && prev.nextEpoch === mmu.epoch &&
+          prev.nextMmu === mmu && prev.nextMode === cpu.mode) {
+        t = prev.next;
+      } else {
+        t = this.fetchTrace();
+        if (t === null) {
+          end--;
+          prev = null;
+          this.onException(cpu);
+          continue;
+        }
+        if (prev !== null && t.cached) {
+          prev.next = t; prev.nextLin = lin; prev.nextGen = gen; prev.nextEpoch = mmu.epoch;
+          prev.nextMmu = mmu; prev.nextMode = cpu.mode;
+        }
+      }
+      const ins = t!.insns, n = t!.n;
       let k = 0;
       try {
         for (; k < n; k++) {
@@ -117,7 +132,9 @@ export class Exec {
           if (cache.gen !== gen) { k++; break; }
         }
         cpu.icount += k;
+        prev = t!.cached ? t : null;
       } catch (e) {
+        prev = null;
         if (this.settleThrow(e, ins[k], k)) end--;
         this.onException(cpu);
       }
@@ -312,7 +329,7 @@ export class Exec {
         if (p + len > pageEnd) {
           // Crosses into the next page: run it on its own, uncached (a write there would not drop it).
           if (insns.length > 0) break;
-          return new Trace([i]);
+          return new Trace([i], false);
         }
       }
       insns.push(i);

@@ -71,7 +71,11 @@ export class Mmu {
   private largeCached = false;
   private hugeCached = false;
 
+  /** Bumped by every flush and invlpg: translations cached elsewhere (trace links) compare it. */
+  epoch = 0;
+
   flush(): void {
+    this.epoch++;
     this.rTag.fill(NaN);
     this.wTag.fill(NaN);
     this.xTag.fill(NaN);
@@ -85,6 +89,7 @@ export class Mmu {
   }
 
   invlpg(lin: number): void {
+    this.epoch++;
     const idx = (lin >>> 12) & TLB_MASK;
     this.rTag[idx] = NaN;
     this.wTag[idx] = NaN;
