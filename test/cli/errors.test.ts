@@ -80,6 +80,12 @@ describe('osvemu run: bad input', () => {
     expectOneLineError(lim, /instruction limit/);
   });
 
+  it('a wall-clock timeout gives status 6 with one line', () => {
+    const r = osvemu('run', '--timeout', '0.001');
+    expect(r.status).toBe(6);
+    expectOneLineError(r, /timed out after 1 ms/);
+  });
+
   it('a guest abort exits with status 3', () => {
     const r = osvemu('run', '-c', '2', '-e', '--abort');
     expect(r.status).toBe(3);
