@@ -207,6 +207,17 @@ export class Mmu {
     return this.read64(lin);
   }
 
+  /**
+   * RAM offset of `lin` when its page is in the write (or read) TLB, else -1: bulk copies of a checked
+   * area (context-switch images) then skip the per-word path. A write-TLB hit also means the page holds
+   * no decoded code and no watchpoint.
+   */
+  ramOffset(lin: number, write: boolean): number {
+    const off = lin & 0xfff, idx = (lin >>> 12) & TLB_MASK;
+    if (write) return this.wTag[idx] === lin - off ? this.wOff[idx] + off : -1;
+    return this.rTag[idx] === lin - off ? this.rOff[idx] + off : -1;
+  }
+
   /** Checks that [lin, lin+len) is writable without writing (for instructions that must not fault halfway). */
   probeWrite(lin: number, len: number): void {
     const last = lin + len - 1;
