@@ -553,9 +553,12 @@ add('fxrstor64 (%rsi)', {
 export const FORMS: readonly Form[] = forms;
 
 /** Cases per form: 200 for CI, OSVEMU_ISA_FULL=1 -> 2000, OSVEMU_ISA_CASES=N overrides. */
+/** Cases per form in CI and in the full run (`OSVEMU_ISA_FULL=1`). */
+export const CI_CASES = 200, FULL_CASES = 2000;
+
 export function casesPerForm(): number {
   const n = Number(process.env.OSVEMU_ISA_CASES);
   if (Number.isFinite(n) && n > 0) return Math.floor(n);
-  return process.env.OSVEMU_ISA_FULL === '1' ? 2000 : 200;
+  return process.env.OSVEMU_ISA_FULL === '1' ? FULL_CASES : CI_CASES;
 }
 void F;
