@@ -12,6 +12,11 @@ const CANON_LIMIT = 140737488355328; // 2^47
 
 export const ACC_READ = 0, ACC_WRITE = 1, ACC_EXEC = 2;
 
+/** True when a 64-bit linear address (a signed number) lies outside the canonical 48-bit range. */
+export function nonCanonical(lin: number): boolean {
+  return lin >= CANON_LIMIT || lin < -CANON_LIMIT;
+}
+
 /**
  * Debugger data watchpoints (Mmu.watch, set only while a debugger has some). Pages holding a watched
  * byte are kept out of the TLB, so every access to them reaches translate(), which reports it here.
@@ -314,7 +319,7 @@ export class Mmu {
    * watchpoints (0 = somewhere in the page).
    */
   translate(lin: number, acc: number, size = 0): number {
-    if (this.long && (lin >= CANON_LIMIT || lin < -CANON_LIMIT)) raise(this.fault, VEC_GP, 0);
+    if (this.long && nonCanonical(lin)) raise(this.fault, VEC_GP, 0);
     const off = lin & 0xfff;
     const page = lin - off;
     let physPage: number;
@@ -344,7 +349,7 @@ export class Mmu {
     const off = lin & 0xfff, idx = (lin >>> 12) & TLB_MASK;
     // Instruction TLB: code moves between pages at every far call, and a walk per move is costly.
     if (this.xTag[idx] === lin - off) return this.xOff[idx] + off;
-    if (this.long && (lin >= CANON_LIMIT || lin < -CANON_LIMIT)) raise(this.fault, VEC_GP, 0);
+    if (this.long && nonCanonical(lin)) raise(this.fault, VEC_GP, 0);
     const physPage = !this.paging ? (lin - off) % TWO32 : this.walk(lin, ACC_EXEC);
     this.xTag[idx] = lin - off;
     this.xOff[idx] = physPage;
@@ -357,7 +362,7 @@ export class Mmu {
    */
   translateSupervisor(lin: number, acc: number): number {
     if (!this.user) return this.translate(lin, acc);
-    if (this.long && (lin >= CANON_LIMIT || lin < -CANON_LIMIT)) raise(this.fault, VEC_GP, 0);
+    if (this.long && nonCanonical(lin)) raise(this.fault, VEC_GP, 0);
     const off = lin & 0xfff;
     if (!this.paging) return (lin - off) % TWO32 + off;
     this.user = false;

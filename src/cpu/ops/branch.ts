@@ -3,6 +3,7 @@
 import type { Cpu } from '../cpu.js';
 import type { Decoder } from '../decoder.js';
 import type { Insn } from '../insn.js';
+import { nonCanonical } from '../mmu.js';
 import { cond, getCF, K_DEC, K_INC, K_SUB, LF_AHI, LF_ALO, LF_BHI, LF_BLO, LF_CIN, LF_OP, LF_RHI, LF_RLO } from '../flags.js';
 import { ea, readMem, readRm, rmwMem, setReg, writeMem } from '../operands.js';
 import { def0F, def1, def1Legacy } from '../optable.js';
@@ -13,14 +14,13 @@ import { decodeTestImm, sizeIdx } from './alu.js';
 import { GROUP3_EXT } from './group3.js';
 
 const TWO32 = 4294967296;
-const CANON = 140737488355328; // 2^47
 
 /**
  * A call's target is checked after its return-address push could fault (the host reports #PF/#SS for the push
  * first) but before anything is written: a non-canonical 64-bit target raises #GP(0) at the call, RSP unchanged.
  */
 function checkCallTarget(cpu: Cpu, i: Insn, target: number): void {
-  if (i.mode === 64 && (target >= CANON || target < -CANON)) {
+  if (i.mode === 64 && nonCanonical(target)) {
     probePush(cpu, i.size);
     raiseGP(cpu, 0);
   }
@@ -29,7 +29,7 @@ function checkCallTarget(cpu: Cpu, i: Insn, target: number): void {
 /** Sets RIP to `target` truncated to the operand size outside 64-bit mode. */
 function jumpTo(cpu: Cpu, i: Insn, target: number): void {
   if (i.mode === 64) {
-    if (target >= CANON || target < -CANON) raiseGP(cpu, 0);
+    if (nonCanonical(target)) raiseGP(cpu, 0);
     cpu.rip = target;
   } else cpu.rip = i.size === 16 ? target & 0xffff : target >>> 0;
 }
@@ -64,7 +64,7 @@ function ret(cpu: Cpu, i: Insn): void {
   // Read and check the target before RSP moves: a #GP for a non-canonical return address leaves RSP alone.
   const lo = peek(cpu, i.size, 0);
   const t = i.size === 64 ? cpu.mmu.hi * TWO32 + (lo >>> 0) : i.size === 32 ? lo >>> 0 : lo;
-  if (i.mode === 64 && (t >= CANON || t < -CANON)) raiseGP(cpu, 0); // at the ret, RSP unchanged
+  if (i.mode === 64 && nonCanonical(t)) raiseGP(cpu, 0); // at the ret, RSP unchanged
   adjustSp(cpu, (i.size >> 3) + i.imm);
   cpu.rip = t;
 }

@@ -4,8 +4,9 @@
 import type { Cpu } from '../cpu.js';
 import { getCF, getZF, K_ADD, K_DEC, K_INC, K_LOGIC, K_SUB, LF_AHI, LF_ALO, LF_BHI, LF_BLO, LF_CIN, LF_OP, LF_RHI, LF_RLO } from '../flags.js';
 import type { Insn } from '../insn.js';
-import { raise, raiseGP } from '../exceptions.js';
-import { VEC_SS } from '../regs.js';
+import { raiseGP } from '../exceptions.js';
+import { nonCanonical } from '../mmu.js';
+import { stackLin } from '../stack.js';
 import { MAP0F, MAP1, type DecodeFn } from '../optable.js';
 import './index.js';
 
@@ -134,31 +135,21 @@ function jne(cpu: Cpu, i: Insn): void { if (!getZF(cpu.lf)) { checkCanonical(cpu
 
 // ---- 64-bit stack: push/pop register, call rel32, ret ---------------------------------------------------
 const TWO32 = 4294967296;
-const CANON = 140737488355328; // 2^47
-/** Branch targets outside the canonical range fault at the branch, before anything changes. */
-function nonCanonical(target: number): boolean {
-  return target >= CANON || target < -CANON;
-}
 function checkCanonical(cpu: Cpu, target: number): void {
   if (nonCanonical(target)) raiseGP(cpu, 0);
-}
-/** A stack access of 8 bytes at `a` must be canonical (else #SS, before paging). */
-function stack8(cpu: Cpu, a: number): number {
-  if (a < -CANON || a > CANON - 8) raise(cpu, VEC_SS, 0);
-  return a;
 }
 function push64r(cpu: Cpu, i: Insn): void {
   const r = cpu.r32;
   const spLo = (r[8] >>> 0) - 8;
   const spHi = spLo < 0 ? (r[9] - 1) | 0 : r[9];
-  cpu.mmu.write64(stack8(cpu, spHi * TWO32 + (spLo >>> 0)), r[2 * i.reg], r[2 * i.reg + 1]);
+  cpu.mmu.write64(stackLin(cpu, spHi * TWO32 + (spLo >>> 0), 8), r[2 * i.reg], r[2 * i.reg + 1]);
   r[8] = spLo | 0;
   r[9] = spHi;
 }
 function pop64r(cpu: Cpu, i: Insn): void {
   const r = cpu.r32;
   const m = cpu.mmu;
-  const lo = m.read64(stack8(cpu, r[9] * TWO32 + (r[8] >>> 0)));
+  const lo = m.read64(stackLin(cpu, r[9] * TWO32 + (r[8] >>> 0), 8));
   const hi = m.hi;
   const sp = (r[8] >>> 0) + 8;
   if (sp > 0xffffffff) r[9] = (r[9] + 1) | 0;
@@ -172,7 +163,7 @@ function call64(cpu: Cpu, i: Insn): void {
   const rip = cpu.rip;
   const spLo = (r[8] >>> 0) - 8;
   const spHi = spLo < 0 ? (r[9] - 1) | 0 : r[9];
-  const a = stack8(cpu, spHi * TWO32 + (spLo >>> 0));
+  const a = stackLin(cpu, spHi * TWO32 + (spLo >>> 0), 8);
   // A fault on the return-address push is reported before the target's #GP, as on the host.
   if (nonCanonical(rip + i.imm)) { cpu.mmu.probeWrite(a, 8); raiseGP(cpu, 0); }
   cpu.mmu.write64(a, rip | 0, Math.floor(rip / TWO32) | 0);
@@ -183,7 +174,7 @@ function call64(cpu: Cpu, i: Insn): void {
 function ret64(cpu: Cpu, _i: Insn): void {
   const r = cpu.r32;
   const m = cpu.mmu;
-  const lo = m.read64(stack8(cpu, r[9] * TWO32 + (r[8] >>> 0)));
+  const lo = m.read64(stackLin(cpu, r[9] * TWO32 + (r[8] >>> 0), 8));
   const target = m.hi * TWO32 + (lo >>> 0);
   checkCanonical(cpu, target);
   const sp = (r[8] >>> 0) + 8;
