@@ -1,0 +1,52 @@
+// The contract between the DWARF reader (src/osv/dwarf) and its users (OSv threads, aborts, core
+// files, traces). Users ask for layouts by qualified C++ name and member path; nothing about an OSv
+// version is hard-coded on either side of this interface.
+
+/** One data member of a struct/class/union, as the DWARF describes it. */
+export interface MemberLayout {
+  name: string;
+  /** Byte offset from the start of the enclosing type (bit-fields: the containing unit). */
+  offset: number;
+  /** Byte size of the member's type (0 when unknown, e.g. incomplete types). */
+  size: number;
+  /** The member's type as a C++ spelling (e.g. 'char [16]', 'sched::thread *'). */
+  typeName: string;
+  /** Qualified name of the member's type with typedefs and cv-qualifiers stripped (for nesting). */
+  baseTypeName: string;
+}
+
+export interface TypeLayout {
+  /** Qualified name, e.g. 'sched::thread'. */
+  name: string;
+  size: number;
+  /** Direct members, base classes included as members named after the base type. */
+  members: readonly MemberLayout[];
+}
+
+/** Where a variable lives. */
+export type VariableLocation =
+  | { kind: 'address'; address: number }
+  /** A `__thread` variable: the offset within its object's TLS block (DW_OP_form_tls_address). */
+  | { kind: 'tls'; offset: number }
+  | { kind: 'unknown' };
+
+export interface VariableInfo {
+  name: string;
+  location: VariableLocation;
+  size: number;
+  typeName: string;
+}
+
+export interface DebugInfo {
+  /** A struct/class/union by qualified name ('sched::thread', 'elf::object'); undefined if absent. */
+  type(qualifiedName: string): TypeLayout | undefined;
+  /**
+   * Offset and layout of a member path through nested members and base classes:
+   * member('sched::thread', '_attr._name') -> offset of _attr plus offset of _name within it.
+   */
+  member(qualifiedName: string, path: string): MemberLayout | undefined;
+  /** A global, static member or namespace-scope variable by qualified name ('sched::thread_map'). */
+  variable(qualifiedName: string): VariableInfo | undefined;
+  /** Function containing a code address: qualified (demangled-style) name and its start. */
+  functionAt(address: number): { name: string; low: number; high: number } | undefined;
+}
