@@ -63,6 +63,25 @@ export class CodeCache {
     if (dropped) this.gen++;
   }
 
+  /** Per mode, the physical pages that hold cached code (snapshots: a write to one ends a trace). */
+  pageSets(): number[][] {
+    return this.pages.map((m) => [...m.keys()].sort((a, b) => a - b));
+  }
+
+  /**
+   * Empties the cache and re-creates (empty) code pages as `pageSets` listed them, so writes to them
+   * end the running trace exactly where they did before the snapshot was taken.
+   */
+  restorePageSets(sets: readonly (readonly number[])[]): void {
+    this.dropAll();
+    sets.forEach((list, mi) => {
+      for (const ppn of list) {
+        this.pages[mi]!.set(ppn, new Map());
+        this.mem.markCode(ppn);
+      }
+    });
+  }
+
   dropAll(): void {
     for (const m of this.pages) {
       for (const ppn of m.keys()) this.mem.codePage[ppn] = 0;

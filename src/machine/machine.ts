@@ -6,7 +6,7 @@ import { Exec, STOP_BREAK, STOP_FAULT, STOP_REQUEST } from '../cpu/exec.js';
 import { Unimplemented } from '../cpu/exceptions.js';
 import { PhysMem } from '../cpu/physmem.js';
 import { IF } from '../cpu/regs.js';
-import { makeRandom } from '../cpu/system/hooks.js';
+import { RandomStream } from '../cpu/system/hooks.js';
 import { cpuidConfigs, readMsr, writeMsr } from '../cpu/system/msr.js';
 import { DEFAULT_CPUID, type CpuidConfig } from '../cpu/system/cpuid.js';
 import { deliverException, deliverInterrupt, deliverNmi, TripleFault } from '../cpu/system/interrupts.js';
@@ -82,6 +82,8 @@ export class Machine implements Clock {
   platform!: PcPlatform;
   timers!: HeapTimerQueue;
   boot!: PvhBoot;
+  /** The rdrand/rdseed stream (its state is saved by snapshots). */
+  random!: RandomStream;
   readonly options: MachineOptions;
   state: MachineState = 'running';
   stateMessage = '';
@@ -133,7 +135,8 @@ export class Machine implements Clock {
       ...DEFAULT_CPUID, cpus: ncpu, kvmclock: options.kvmclock ?? true, x2apic: options.x2apic ?? false,
     };
     const sinks: InterruptSink[] = [];
-    const random32 = makeRandom(options.seed ?? 0x05e7e6);
+    this.random = new RandomStream(options.seed ?? 0x05e7e6);
+    const random32 = this.random.next;
     for (let k = 0; k < ncpu; k++) {
       const cpu = new Cpu(this.mem, k);
       const exec = new Exec(cpu, this.cache);
