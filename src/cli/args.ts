@@ -15,12 +15,26 @@ export interface RunArgs {
   kvmclock: boolean;
   x2apic: boolean;
   quiet: boolean;
+  /** Write a snapshot once this many instructions have run. */
+  snapshotAt: number | undefined;
+  /** Where --snapshot-at writes (default osvemu-N.snap). */
+  snapshotFile: string | undefined;
+  /** --on-abort snapshot=FILE,core=FILE */
+  onAbort: { snapshot?: string; core?: string };
+  /** --from SNAPSHOT: continue a saved machine instead of booting a kernel. */
+  from: string | null;
+  /** --record: keep checkpoints and inputs for reverse execution under gdb. */
+  record: boolean;
 }
 
 export class UsageError extends Error {}
 
 export const USAGE = `usage: osvemu run [KERNEL] [-e|--append CMDLINE] [-c|--smp N] [-m|--memory SIZE] [--verbose]
                   [-S] [-s] [--gdb [HOST:]PORT] [--max-insns N] [--timeout SECONDS] [--no-kvmclock] [--x2apic]
+                  [--snapshot-at N [--snapshot-file FILE]] [--on-abort snapshot=FILE,core=FILE]
+                  [--from SNAPSHOT] [--record]
+       osvemu debug SNAPSHOT [--gdb [HOST:]PORT]     serve gdb on a saved machine (default port 1234)
+       osvemu core SNAPSHOT FILE                     write an ELF core file gdb opens
   KERNEL   an OSv loader-stripped.elf (PVH); default: the project's own OSv-like guest, built on first use
   exit status: 0 power-off, 1 error, 2 bad arguments, 3 guest halted (abort), 4 triple fault,
                5 instruction limit, 6 timeout, 7 guest reset, 8 unimplemented instruction`;
@@ -55,7 +69,19 @@ export function parseGdb(v: string): { host: string; port: number } {
 const VALUE_OPTIONS: Record<string, string> = {
   '-e': 'append', '--append': 'append', '-c': 'smp', '--smp': 'smp', '-m': 'memory', '--memory': 'memory',
   '--gdb': 'gdb', '--max-insns': 'max-insns', '--timeout': 'timeout', '--disk': 'disk', '--net': 'net',
+  '--snapshot-at': 'snapshot-at', '--snapshot-file': 'snapshot-file', '--on-abort': 'on-abort', '--from': 'from',
 };
+
+/** "snapshot=FILE,core=FILE" (either or both). */
+export function parseOnAbort(v: string): RunArgs['onAbort'] {
+  const out: RunArgs['onAbort'] = {};
+  for (const part of v.split(',')) {
+    const m = /^(snapshot|core)=(.+)$/.exec(part);
+    if (!m) throw new UsageError(`--on-abort takes snapshot=FILE and/or core=FILE, got "${part}"`);
+    out[m[1] as 'snapshot' | 'core'] = m[2];
+  }
+  return out;
+}
 
 /** Binds each value option to the next word, so `-e "--verbose /hello"` works as with run.py. */
 function bindValues(argv: string[]): string[] {
@@ -90,6 +116,11 @@ export function parseRunArgs(argv: string[]): RunArgs {
         quiet: { type: 'boolean', short: 'q' },
         disk: { type: 'string' },
         net: { type: 'string' },
+        'snapshot-at': { type: 'string' },
+        'snapshot-file': { type: 'string' },
+        'on-abort': { type: 'string' },
+        from: { type: 'string' },
+        record: { type: 'boolean' },
       },
     });
   } catch (e) {
@@ -106,7 +137,14 @@ export function parseRunArgs(argv: string[]): RunArgs {
   else if (v.s) gdb = { host: '127.0.0.1', port: 1234 };
   const timeout = v.timeout === undefined ? undefined : Number(v.timeout);
   if (timeout !== undefined && !(timeout > 0)) throw new UsageError(`--timeout needs a positive number of seconds, got "${v.timeout}"`);
+  if (v.from !== undefined && parsed.positionals.length > 0) throw new UsageError('--from continues a snapshot: give no kernel');
+  if (v['snapshot-file'] !== undefined && v['snapshot-at'] === undefined) throw new UsageError('--snapshot-file needs --snapshot-at N');
   return {
+    snapshotAt: v['snapshot-at'] === undefined ? undefined : parseIntArg('--snapshot-at', v['snapshot-at'], 0, Number.MAX_SAFE_INTEGER),
+    snapshotFile: v['snapshot-file'],
+    onAbort: v['on-abort'] === undefined ? {} : parseOnAbort(v['on-abort']),
+    from: v.from ?? null,
+    record: !!v.record,
     kernel: parsed.positionals[0] ?? null,
     cmdline,
     cpus: v.smp === undefined ? 1 : parseIntArg('--smp', v.smp, 1, 64),

@@ -7,6 +7,7 @@ import { Machine, MachineError, type RunResult, type StopCause } from '../machin
 import { parseRunArgs, UsageError, USAGE, type RunArgs } from './args.js';
 import { buildGuest } from './guest.js';
 import { startStatusLine } from './status.js';
+import { afterRun, coreCommand, debugCommand, loadSnapshot, runWithSnapshotAt } from './snapshot-commands.js';
 
 export const EXIT: Record<StopCause | 'error' | 'usage', number> = {
   poweroff: 0, error: 1, usage: 2, halted: 3, 'triple-fault': 4, 'insn-limit': 5, timeout: 6, reset: 7,
@@ -19,6 +20,10 @@ function fail(msg: string, code: number): number {
 }
 
 async function runCommand(args: RunArgs): Promise<number> {
+  let machine: Machine;
+  const serialOut = (b: number) => process.stdout.write(Uint8Array.of(b));
+  if (args.from) machine = loadSnapshot(args.from, serialOut);
+  else {
   const kernelPath = args.kernel ?? buildGuest('osvlike');
   let kernel: Uint8Array;
   try {
@@ -26,15 +31,15 @@ async function runCommand(args: RunArgs): Promise<number> {
   } catch (e) {
     return fail(`cannot read kernel ${kernelPath}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, EXIT.error);
   }
-  let machine: Machine;
   try {
     machine = new Machine({
       kernel, cmdline: args.cmdline, cpus: args.cpus, memMiB: args.memMiB, kvmclock: args.kvmclock, x2apic: args.x2apic,
-      serialOut: (b) => process.stdout.write(Uint8Array.of(b)),
+      serialOut,
     });
   } catch (e) {
     if (e instanceof ElfError || e instanceof MachineError || e instanceof RangeError) return fail(`${kernelPath}: ${e.message}`, EXIT.error);
     throw e;
+  }
   }
   if (process.stdin.isTTY) {
     process.stdin.on('data', (d: Buffer) => machine.serialInput(d));
@@ -47,7 +52,7 @@ async function runCommand(args: RunArgs): Promise<number> {
   const status = startStatusLine(machine, args.verbose);
   let result: RunResult;
   try {
-    result = await machine.runAsync({ maxInsns: args.maxInsns, timeoutMs: args.timeoutSec === undefined ? undefined : args.timeoutSec * 1000 });
+    result = await runWithSnapshotAt(machine, args, { maxInsns: args.maxInsns, timeoutMs: args.timeoutSec === undefined ? undefined : args.timeoutSec * 1000 });
   } finally {
     status.stop();
   }
@@ -56,6 +61,7 @@ async function runCommand(args: RunArgs): Promise<number> {
   }
   if (result.cause === 'debug-exit') return machine.exitStatus;
   if (result.cause !== 'poweroff') process.stderr.write(`osvemu: ${result.message}\n`);
+  afterRun(machine, args, result);
   return EXIT[result.cause];
 }
 
@@ -64,6 +70,14 @@ export async function main(argv: string[]): Promise<number> {
   if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') {
     process.stdout.write(`${USAGE}\n`);
     return cmd === undefined ? EXIT.usage : 0;
+  }
+  if (cmd === 'debug' || cmd === 'core') {
+    try {
+      return cmd === 'debug' ? await debugCommand(rest) : coreCommand(rest);
+    } catch (e) {
+      if (e instanceof UsageError) return fail(e.message, EXIT.usage);
+      return fail((e as Error).message.split('\n')[0], EXIT.error);
+    }
   }
   if (cmd !== 'run') return fail(`unknown command "${cmd}"\n${USAGE}`, EXIT.usage);
   let args: RunArgs;

@@ -69,9 +69,9 @@ export class GdbSession implements StubContext {
   /** Takes over the target: installs the stop listener and stops a running machine. */
   start(): void {
     this.target.setStopListener((ev) => this.onStop(ev));
-    const first = this.threads.threads()[0]?.id ?? 1;
-    this.stopThreadId = this.gThread = first;
-    this.lastStop = stoppedReply(SIGNAL.TRAP, first, undefined, this.clientFeatures);
+    const first = this.initialStopThread();
+    this.stopThreadId = this.gThread = first.thread;
+    this.lastStop = stoppedReply(first.signal, first.thread, undefined, this.clientFeatures);
     if (this.target.isRunning()) {
       this.state = 'running';
       this.replyOwed = false;
@@ -275,12 +275,20 @@ export class GdbSession implements StubContext {
   private questionMark(): string {
     if (this.fresh && this.state === 'stopped') {
       this.fresh = false;
-      const first = this.threads.threads()[0]?.id ?? 1;
-      this.gThread = this.stopThreadId = first;
+      const first = this.initialStopThread();
+      this.gThread = this.stopThreadId = first.thread;
       this.cThread = -1;
-      return stoppedReply(SIGNAL.TRAP, first, undefined, this.clientFeatures);
+      return stoppedReply(first.signal, first.thread, undefined, this.clientFeatures);
     }
     return this.lastStop;
+  }
+
+  /** Thread and signal of the stop reported on attach: the target's own (an abort) or SIGTRAP on the first thread. */
+  private initialStopThread(): { thread: ThreadId; signal: number } {
+    const ev = this.target.initialStop?.() ?? null;
+    const thread = ev !== null ? this.threads.stopThread(ev) : null;
+    if (ev !== null && thread !== null) return { thread, signal: ev.signal };
+    return { thread: this.threads.threads()[0]?.id ?? 1, signal: SIGNAL.TRAP };
   }
 
   private onStop(ev: CpuStopEvent): void {

@@ -19,7 +19,7 @@ export type ThreadId = number;
 export type BreakpointType = 'sw' | 'hw' | 'write' | 'read' | 'access';
 
 /** Signal numbers in gdb's numbering that the stub and targets use. */
-export const SIGNAL = { NONE: 0, INT: 2, ILL: 4, TRAP: 5, SEGV: 11, KILL: 9 } as const;
+export const SIGNAL = { NONE: 0, INT: 2, ILL: 4, TRAP: 5, ABRT: 6, SEGV: 11, KILL: 9 } as const;
 
 /** Why a vCPU stopped, beyond the signal. */
 export type StopReason =
@@ -102,6 +102,11 @@ export interface GdbTarget {
   /** Optional extras for `monitor` and `info threads`. */
   instructionCount?(): bigint;
   cpuState?(cpu: number): string; // e.g. 'running', 'halted'
+  /**
+   * The stop to report before gdb has resumed anything (the `?` after attaching); default SIGTRAP on
+   * the first thread. A machine loaded stopped in an abort reports SIGABRT on the aborting vCPU.
+   */
+  initialStop?(): Extract<CpuStopEvent, { kind: 'stopped' }> | null;
   /** Machine-specific monitor commands; return undefined when the command is unknown. */
   monitor?(command: string): string | undefined;
 }

@@ -13,6 +13,8 @@ import { readVirtual, writeVirtual } from './debug-mem.js';
 import { addrBig, addrNum, DebugPoints, VcpuDebug, type WatchKind } from './debug-points.js';
 import { readCpuRegister, writeCpuRegister } from './debug-regs.js';
 import type { Machine, RunResult } from './machine.js';
+import { detectAbort } from '../osv/abort.js';
+import { snapshotMonitor } from './snapshot-monitor.js';
 
 export interface MachineGdbTargetOptions {
   /** Instructions per slice between event-loop turns (Ctrl-C latency). */
@@ -169,7 +171,15 @@ export class MachineGdbTarget implements GdbTarget {
     return this.machine.cpus[cpu]?.halted ? 'halted' : 'running';
   }
 
+  initialStop(): Extract<CpuStopEvent, { kind: 'stopped' }> | null {
+    if (this.machine.state === 'running') return null;
+    const ev = this.finalEvent();
+    return ev.kind === 'stopped' ? ev : null;
+  }
+
   monitor(command: string): string | undefined {
+    const snap = snapshotMonitor(this.machine, command);
+    if (snap !== undefined) return snap;
     if (command === 'info machine') {
       const m = this.machine;
       return `state ${m.state}${m.stateMessage ? ` (${m.stateMessage})` : ''}, ${m.cpus.length} vCPU(s), ` +
@@ -257,9 +267,11 @@ export class MachineGdbTarget implements GdbTarget {
       case 'unimplemented':
         return { kind: 'stopped', cpu: m.currentCpu, signal: SIGNAL.ILL };
       case 'triple-fault':
-        return { kind: 'stopped', cpu: m.currentCpu, signal: SIGNAL.SEGV };
-      default: // halted for good
-        return { kind: 'stopped', cpu: m.currentCpu, signal: SIGNAL.TRAP };
+        return { kind: 'stopped', cpu: detectAbort(m)?.cpu ?? m.currentCpu, signal: SIGNAL.SEGV };
+      default: { // halted for good: an OSv abort selects the aborting vCPU, so `bt` is the abort's
+        const a = detectAbort(m);
+        return a ? { kind: 'stopped', cpu: a.cpu, signal: SIGNAL.ABRT } : { kind: 'stopped', cpu: m.currentCpu, signal: SIGNAL.TRAP };
+      }
     }
   }
 

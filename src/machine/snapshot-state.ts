@@ -66,6 +66,7 @@ export function machineDevices(m: Machine): Map<string, Snapshottable> {
   const out = new Map<string, Snapshottable>();
   p.lapics.forEach((l, k) => out.set(`lapic${k}`, l));
   p.kvmclocks.forEach((c, k) => out.set(`kvmclock${k}`, fieldSnapshot(c)));
+  out.set('apic-bus', fieldSnapshot(p.apicBus));
   out.set('ioapic', fieldSnapshot(p.ioapic));
   out.set('pic', fieldSnapshot(p.pic, { nested: ['master', 'slave'] }));
   out.set('uart', fieldSnapshot(p.uart));
