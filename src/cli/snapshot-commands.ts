@@ -42,7 +42,8 @@ export function afterRun(m: Machine, args: RunArgs, result: RunResult): boolean 
   if (result.cause !== 'halted' && result.cause !== 'triple-fault') return false;
   const a = detectAbort(m);
   if (a === null) return false;
-  if (!args.gdb) process.stderr.write(formatAbort(a));
+  // A triple fault's own line already names the vCPU, RIP and vector chain.
+  if (!args.gdb && a.kind === 'abort') process.stderr.write(formatAbort(a));
   if (args.onAbort.snapshot) saveSnapshot(m, args.onAbort.snapshot, '--on-abort');
   if (args.onAbort.core) {
     const r = writeCoreFile(m, args.onAbort.core);
