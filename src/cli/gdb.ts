@@ -8,11 +8,12 @@ import type { Machine } from '../machine/machine.js';
 /** How long a last stop reply (e.g. gdb's "exited" packet) gets to reach gdb before the port closes. */
 const CLOSE_GRACE_MS = 100;
 
-export async function attachGdb(machine: Machine, where: { host: string; port: number }, stopAtStart: boolean): Promise<void> {
+export async function attachGdb(machine: Machine, where: { host: string; port: number }, stopAtStart: boolean, record = false): Promise<void> {
   let done!: () => void;
   const finished = new Promise<void>((resolve) => { done = resolve; });
   const log = (m: string) => process.stderr.write(`osvemu: ${m.replace(/^osvemu: /, '')}\n`);
-  const target = new MachineGdbTarget(machine, { onFinish: () => done(), log });
+  const target = new MachineGdbTarget(machine, { onFinish: () => done(), log, record });
+  if (record) log('recording for reverse execution (reverse-stepi, reverse-continue...; monitor record status)');
   const server = new GdbServer({ target, log });
   const bound = await server.listen(where.host, where.port);
   log(`gdb stub on ${bound.host}:${bound.port}${stopAtStart ? ': stopped before the first instruction, waiting for gdb' : ''}`);

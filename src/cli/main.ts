@@ -47,7 +47,7 @@ async function runCommand(args: RunArgs): Promise<number> {
   }
   if (args.gdb) {
     const { attachGdb } = await import('./gdb.js');
-    await attachGdb(machine, args.gdb, args.stopAtStart);
+    await attachGdb(machine, args.gdb, args.stopAtStart, args.record);
   }
   const status = startStatusLine(machine, args.verbose);
   let result: RunResult;

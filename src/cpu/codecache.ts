@@ -69,17 +69,22 @@ export class CodeCache {
   }
 
   /**
-   * Empties the cache and re-creates (empty) code pages as `pageSets` listed them, so writes to them
-   * end the running trace exactly where they did before the snapshot was taken.
+   * Makes the cached code pages exactly `pageSets` (per mode), so writes to them end the running trace
+   * exactly where they did when the sets were saved. Traces of a page are kept when `keep(ppn)` says its
+   * bytes did not change; others start empty.
    */
-  restorePageSets(sets: readonly (readonly number[])[]): void {
-    this.dropAll();
+  restorePageSets(sets: readonly (readonly number[])[], keep: (ppn: number) => boolean = () => false): void {
+    this.mem.codePage.fill(0);
     sets.forEach((list, mi) => {
+      const m = this.pages[mi]!;
+      const want = new Set(list);
+      for (const ppn of [...m.keys()]) if (!want.has(ppn) || !keep(ppn)) m.delete(ppn);
       for (const ppn of list) {
-        this.pages[mi]!.set(ppn, new Map());
+        if (!m.has(ppn)) m.set(ppn, new Map());
         this.mem.markCode(ppn);
       }
     });
+    this.gen++;
   }
 
   dropAll(): void {

@@ -19,6 +19,7 @@ export function supportedReply(ctx: StubContext): string {
     'swbreak+',
     'hwbreak+',
     'vContSupported+',
+    ...(ctx.target.canReverse?.() ? ['ReverseStep+', 'ReverseContinue+'] : []),
   ].join(';');
 }
 

@@ -240,6 +240,8 @@ export class GdbSession implements StubContext {
         return handleLegacyResume(this, body);
       case 'H':
         return handleSetThread(this, body);
+      case 'b':
+        return this.reverse(body);
       case 'T':
         return handleThreadAlive(this, body);
       case 'D':
@@ -270,6 +272,17 @@ export class GdbSession implements StubContext {
         return '';
     }
     return '';
+  }
+
+  /** bs / bc: reverse step (the Hc thread, else the last stop's) and reverse continue. */
+  private reverse(body: string): Reply {
+    if ((body !== 'bs' && body !== 'bc') || !this.target.reverse || !this.target.canReverse?.()) return '';
+    if (this.state === 'exited') return this.lastStop;
+    const thread = this.resolveThread(this.cThread) ?? this.stopThreadId;
+    this.state = 'running';
+    this.replyOwed = true;
+    this.target.reverse(body === 'bs' ? 'step' : 'continue', this.threads.memoryCpu(thread));
+    return NO_REPLY;
   }
 
   private questionMark(): string {

@@ -27,7 +27,8 @@ export type StopReason =
   | { type: 'hwbreak' } // a Z1 breakpoint, same semantics
   | { type: 'watch' | 'rwatch' | 'awatch'; addr: bigint } // after the accessing instruction completed
   | { type: 'step' } // a single-step finished
-  | { type: 'interrupt' }; // interrupt() was honoured
+  | { type: 'interrupt' } // interrupt() was honoured
+  | { type: 'replaylog'; at: 'begin' | 'end' }; // reverse/replay execution reached an end of the recorded history
 
 export type CpuStopEvent =
   | { kind: 'stopped'; cpu: number; signal: number; reason?: StopReason }
@@ -107,6 +108,13 @@ export interface GdbTarget {
    * the first thread. A machine loaded stopped in an abort reports SIGABRT on the aborting vCPU.
    */
   initialStop?(): Extract<CpuStopEvent, { kind: 'stopped' }> | null;
+  /** True when reverse execution is available (the machine records); qSupported then offers it. */
+  canReverse?(): boolean;
+  /**
+   * Reverse execution (gdb's bs / bc): step `cpu` back one instruction, or run back to the last
+   * breakpoint or watchpoint hit. Returns at once; the stop comes through the listener as for resume().
+   */
+  reverse?(kind: 'step' | 'continue', cpu: number): void;
   /** Machine-specific monitor commands; return undefined when the command is unknown. */
   monitor?(command: string): string | undefined;
 }

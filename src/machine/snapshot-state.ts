@@ -89,15 +89,18 @@ function configOf(o: MachineOptions): SnapshotConfig {
   };
 }
 
+const ZERO_PAGE = Buffer.alloc(PAGE_SIZE);
+
+function asBuffer(u8: Uint8Array): Buffer {
+  return Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
+}
+
 /** Which RAM pages hold anything: all-zero pages are left out of snapshots. */
 function nonZeroPages(u8: Uint8Array): number[] {
-  const words = new Int32Array(u8.buffer, u8.byteOffset, u8.byteLength >> 2);
-  const per = PAGE_SIZE >> 2;
+  const b = asBuffer(u8);
   const out: number[] = [];
-  for (let p = 0, w = 0; w < words.length; p++, w += per) {
-    for (let i = w, e = w + per; i < e; i++) {
-      if (words[i] !== 0) { out.push(p); break; }
-    }
+  for (let p = 0, at = 0; at < b.length; p++, at += PAGE_SIZE) {
+    if (ZERO_PAGE.compare(b, at, at + PAGE_SIZE) !== 0) out.push(p);
   }
   return out;
 }
@@ -146,16 +149,30 @@ export function restoreMachine(m: Machine, snap: MachineSnapshot): void {
     codePages: number[][];
   };
   if (s.cpus.length !== m.cpus.length) throw new SnapshotStateError(`snapshot has ${s.cpus.length} vCPUs, the machine ${m.cpus.length}`);
-  // RAM: zero, then the saved pages.
-  const u8 = m.mem.u8;
-  u8.fill(0);
+  // RAM: only pages that differ are written, and decoded code survives on pages that did not change
+  // (replays restore checkpoints over and over; decoding everything again would dominate).
+  const ram = asBuffer(m.mem.u8);
+  const saved = asBuffer(snap.ram);
   const pages = snap.pages;
-  for (let i = 0; i < pages.length; i++) {
-    const at = pages[i]! * PAGE_SIZE;
-    if (at + PAGE_SIZE > u8.length) throw new SnapshotStateError(`RAM page ${pages[i]} is beyond the machine's ${m.mem.size >>> 20} MiB`);
-    u8.set(snap.ram.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE), at);
+  const npages = ram.length / PAGE_SIZE;
+  if (pages.length > 0 && pages[pages.length - 1]! >= npages) {
+    throw new SnapshotStateError(`RAM page ${pages[pages.length - 1]} is beyond the machine's ${m.mem.size >>> 20} MiB`);
   }
-  m.cache.restorePageSets(s.codePages);
+  const changed = new Uint8Array(npages);
+  for (let p = 0, j = 0, at = 0; p < npages; p++, at += PAGE_SIZE) {
+    if (j < pages.length && pages[j] === p) {
+      const from = j * PAGE_SIZE;
+      if (saved.compare(ram, at, at + PAGE_SIZE, from, from + PAGE_SIZE) !== 0) {
+        saved.copy(ram, at, from, from + PAGE_SIZE);
+        changed[p] = 1;
+      }
+      j++;
+    } else if (ZERO_PAGE.compare(ram, at, at + PAGE_SIZE) !== 0) {
+      ram.fill(0, at, at + PAGE_SIZE);
+      changed[p] = 1;
+    }
+  }
+  m.cache.restorePageSets(s.codePages, (ppn) => changed[ppn] === 0);
 
   const board = m as unknown as Record<string, unknown>;
   for (const f of BOARD_FIELDS) {
