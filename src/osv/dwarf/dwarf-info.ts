@@ -35,6 +35,8 @@ export class DwarfDebugInfo implements DebugInfo {
   private readonly qnameCache = new Map<number, string>();
   private readonly typeNameCache = new Map<number, string>();
   private readonly layoutCache = new Map<number, TypeLayout>();
+  /** The DIE of each member's type with typedefs and qualifiers stripped (anonymous types have no name to look up). */
+  private readonly memberTypes = new WeakMap<MemberLayout, number>();
   private unitMap: { low: number; high: number; unit: number }[] | null = null;
   private readonly unitFuncs = new Map<number, FuncEntry[]>();
 
@@ -119,8 +121,9 @@ export class DwarfDebugInfo implements DebugInfo {
     if (hit !== undefined) return hit;
     const d = this.die(off);
     let q: string;
-    const spec = this.ref(d, C.DW_AT_specification) ?? this.ref(d, C.DW_AT_abstract_origin);
-    if (spec !== undefined && spec !== off && this.nameOf(d) === undefined) {
+    // A definition outside its scope (out-of-line members, type units) names its declaration.
+    const spec = this.ref(d, C.DW_AT_specification) ?? this.ref(d, C.DW_AT_abstract_origin) ?? this.ref(d, C.DW_AT_signature);
+    if (spec !== undefined && spec !== off) {
       q = this.qualifiedName(spec);
     } else {
       const own = this.ownName(d);
@@ -253,11 +256,13 @@ export class DwarfDebugInfo implements DebugInfo {
   }
 
   /** The defining DIE for a struct/class/union/enum declaration (itself when it is a definition). */
-  private definition(off: number): number {
+  private definition(off: number, depth = 0): number {
+    if (depth > MAX_DEPTH) throw new DwarfError(`bad DWARF: signature chain at 0x${off.toString(16)} is too deep`);
     const d = this.die(off);
-    if (d.attrs.get(C.DW_AT_declaration) !== true) return off;
+    // Type units refer to each other through stubs that carry only DW_AT_signature.
     const sig = this.ref(d, C.DW_AT_signature);
-    if (sig !== undefined) return sig;
+    if (sig !== undefined && sig !== off) return this.definition(sig, depth + 1);
+    if (d.attrs.get(C.DW_AT_declaration) !== true) return off;
     const def = this.types.get(nameKey(this.qualifiedName(off)));
     return def !== undefined && def >= 0 ? def : off;
   }
@@ -356,6 +361,7 @@ export class DwarfDebugInfo implements DebugInfo {
       typeName: this.typeName(type),
       baseTypeName: stripped === undefined ? 'void' : this.typeName(stripped),
     };
+    if (stripped !== undefined) this.memberTypes.set(out, stripped);
     const bits = m.attrs.get(C.DW_AT_bit_size);
     if (typeof bits === 'number') {
       const dbo = m.attrs.get(C.DW_AT_data_bit_offset);
@@ -405,8 +411,7 @@ export class DwarfDebugInfo implements DebugInfo {
         if (!found) return undefined;
         total += found.offset;
         last = found.member;
-        cur = this.lookupType(found.member.baseTypeName);
-        if (cur !== undefined) cur = this.strip(cur);
+        cur = this.memberTypes.get(found.member);
       }
       return last ? { ...last, offset: total } : undefined;
     });
@@ -419,8 +424,8 @@ export class DwarfDebugInfo implements DebugInfo {
     for (const m of lay.members) {
       const isBase = m.name === m.baseTypeName;
       if (m.name !== '' && !isBase) continue;
-      const inner = this.lookupType(m.baseTypeName);
-      const il = inner === undefined ? undefined : this.layout(this.strip(inner) ?? inner);
+      const inner = this.memberTypes.get(m);
+      const il = inner === undefined ? undefined : this.layout(inner);
       if (!il) continue;
       const f = this.findMember(il, name, depth + 1);
       if (f) return { member: f.member, offset: m.offset + f.offset };

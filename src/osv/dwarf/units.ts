@@ -271,6 +271,7 @@ export class DieReader {
 
   /** The unit containing a global offset. */
   unitAt(off: number): Unit {
+    if (!Number.isSafeInteger(off)) throw new DwarfError(`bad DWARF: DIE reference ${off} is not an offset`);
     const units = this.unitSet.units;
     let lo = 0;
     let hi = units.length - 1;

@@ -35,10 +35,10 @@ describe('DWARF reader on the OSv-shaped guest', () => {
   let di: DwarfDebugInfo;
   let native: NativeLayout;
   let elfBytes: Uint8Array;
-  beforeAll(() => {
+  beforeAll(async () => {
     elfBytes = readFileSync(buildImage('osvlike'));
     di = loadDebugInfo(elfBytes);
-    native = nativeLayout(`#include "${path.join(IMAGES_SRC, 'osvlike', 'sched.hh')}"`, MEMBERS, TYPES);
+    native = await nativeLayout(`#include "${path.join(IMAGES_SRC, 'osvlike', 'sched.hh')}"`, MEMBERS, TYPES);
   });
 
   it('member offsets and sizes match the compiler', () => {
