@@ -6,7 +6,7 @@
 import type { Machine } from '../machine/machine.js';
 import { KernelSymbols } from './symbols.js';
 import { osvThreads, type OsvThreadRef, type OsvThreadSource } from './thread-source.js';
-import { cpuStart, framePointerUnwinder, type Unwinder } from './unwind.js';
+import { cpuStart, kernelUnwinder, type Unwinder } from './unwind.js';
 
 export interface SymbolizedFrame {
   pc: number;
@@ -49,7 +49,7 @@ export function symbolize(syms: KernelSymbols | null, pc: number, returnAddress:
   return syms?.resolve(returnAddress ? pc - 1 : pc)?.replace(/\+(\d+)$/, (_, o: string) => `+${Number(o) + (returnAddress ? 1 : 0)}`) ?? null;
 }
 
-export function backtrace(m: Machine, cpu: number, unwinder: Unwinder = framePointerUnwinder): SymbolizedFrame[] {
+export function backtrace(m: Machine, cpu: number, unwinder: Unwinder = kernelUnwinder(m.options.kernel)): SymbolizedFrame[] {
   const syms = kernelSymbols(m);
   const c = m.cpus[cpu]!;
   return unwinder.unwind(c, cpuStart(c)).map((f, i) => ({ pc: f.pc, symbol: symbolize(syms, f.pc, i > 0) }));

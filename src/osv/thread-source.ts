@@ -2,6 +2,7 @@
 // the DebugInfo layouts) reaches abort reports, core files and recordings. Until a source is
 // installed everything works per vCPU: the aborting vCPU is named, the thread is "unknown".
 import type { Machine } from '../machine/machine.js';
+import { dwarfThreadSource, kernelDebugInfo } from './dwarf-threads.js';
 
 /** Registers of a thread that is not on a vCPU, as its saved context has them (others are unknown). */
 export interface SavedContext {
@@ -30,7 +31,11 @@ export interface OsvThreadSource {
 
 export type OsvThreadSourceFactory = (machine: Machine) => OsvThreadSource | null;
 
-let factory: OsvThreadSourceFactory = () => null;
+/** Default: the kernel's own DWARF when it has OSv's scheduler in it (osvlike.elf, an unstripped loader.elf). */
+let factory: OsvThreadSourceFactory = (m) => {
+  const di = kernelDebugInfo(m);
+  return di ? dwarfThreadSource(m, di) : null;
+};
 
 /** Installed by the OSv threads code (e.g. from the CLI once loader.elf's DWARF is loaded). */
 export function setOsvThreadSourceFactory(f: OsvThreadSourceFactory): void {

@@ -4,6 +4,7 @@
 import type { Cpu } from '../cpu/cpu.js';
 import { RBP, RSP } from '../cpu/regs.js';
 import { readVirtual } from '../machine/debug-mem.js';
+import { CallFrameInfo, REG_RBP, REG_RIP, REG_RSP, unwind as unwindCfi, type RegisterSet } from './dwarf/cfi.js';
 
 export interface Frame {
   /** Frame 0: the instruction pointer; outer frames: the return address. */
@@ -45,4 +46,36 @@ export const framePointerUnwinder: Unwinder = {
 
 export function cpuStart(cpu: Cpu): { rip: number; rsp: number; rbp: number } {
   return { rip: cpu.segBase[1] + cpu.rip, rsp: cpu.reg64(RSP), rbp: cpu.reg64(RBP) };
+}
+
+/** DWARF CFI (.eh_frame / .debug_frame of the kernel ELF) where it covers a pc, frame pointers elsewhere. */
+export function cfiUnwinder(cfi: CallFrameInfo): Unwinder {
+  return {
+    unwind(cpu, start, maxFrames = 64) {
+      const regs: RegisterSet = new Array(17).fill(undefined);
+      regs[REG_RIP] = start.rip;
+      regs[REG_RSP] = start.rsp;
+      regs[REG_RBP] = start.rbp;
+      const read = (a: number, n: number) => readVirtual(cpu, a, n) ?? undefined;
+      return unwindCfi(regs, read, cfi, { maxFrames }).map((f) => ({ pc: f.pc, sp: f.regs[REG_RSP] ?? f.cfa ?? 0, fp: f.regs[REG_RBP] ?? 0 }));
+    },
+  };
+}
+
+const cfiCache = new WeakMap<Uint8Array, Unwinder>();
+
+/** The best unwinder for a kernel ELF: CFI when it has any, else frame pointers. */
+export function kernelUnwinder(kernel: Uint8Array): Unwinder {
+  let u = cfiCache.get(kernel);
+  if (u === undefined) {
+    u = framePointerUnwinder;
+    try {
+      const cfi = CallFrameInfo.fromElf(kernel);
+      if (cfi.size > 0) u = cfiUnwinder(cfi);
+    } catch {
+      // Malformed or absent call frame information: frame pointers it is.
+    }
+    cfiCache.set(kernel, u);
+  }
+  return u;
 }
