@@ -1,16 +1,16 @@
 // Reverse-execution benchmark: the cost of recording (the debug run loop plus periodic checkpoints)
 // against a plain run, and the time of a reverse-stepi that lands one second of guest time back, for
 // the OSv-shaped guest on 2 vCPUs. Prints figures; asserts nothing. OSVEMU_REV_LINES sets the guest's
-// work (default 170 worker lines: a little over one second of guest time).
+// work (default 480 worker lines of 50 us busy and 2 ms asleep: a little over one second of guest time).
 import { readFileSync } from 'node:fs';
 import { buildGuest } from '../src/cli/guest.js';
 import { DebugPoints, VcpuDebug } from '../src/machine/debug-points.js';
 import { Machine } from '../src/machine/machine.js';
 import { Recorder } from '../src/machine/reverse.js';
 
-const lines = Number(process.env.OSVEMU_REV_LINES ?? 170);
+const lines = Number(process.env.OSVEMU_REV_LINES ?? 480);
 const kernel = readFileSync(buildGuest('osvlike'));
-const opts = { kernel, cpus: 2, memMiB: 64, cmdline: `--lines=${lines} --threads=2` };
+const opts = { kernel, cpus: 2, memMiB: 64, cmdline: `--lines=${lines} --threads=1 --busy-us=50` };
 const SLICE = 500_000;
 
 function plain(): { insns: number; ms: number; ns: number } {

@@ -4,6 +4,7 @@
 // vCPU is the NMI's sender (recorded by the APIC bus), else the one whose stack holds abort/osv::halt.
 // A triple fault names its vCPU itself. Threads come from the OsvThreadSource hook when installed.
 import type { Machine } from '../machine/machine.js';
+import { perKernel } from './per-kernel.js';
 import { KernelSymbols } from './symbols.js';
 import { osvThreads, type OsvThreadRef, type OsvThreadSource } from './thread-source.js';
 import { cpuStart, kernelUnwinder, type Unwinder } from './unwind.js';
@@ -26,22 +27,14 @@ export interface AbortInfo {
 
 const ABORT_SYMBOL = /^(abort|_Z5abortPKcz|_Z5abortv|_ZN3osv4haltEv|__assert_fail)(\+|$)/;
 
-const symbolCache = new WeakMap<Uint8Array, KernelSymbols | null>();
+const symbolsOf = perKernel((k) => {
+  const s = KernelSymbols.fromElf(k);
+  return s.table === 'none' ? null : s;
+});
 
 /** Symbols of the kernel the machine booted (null when it has none or cannot be parsed). */
 export function kernelSymbols(m: Machine): KernelSymbols | null {
-  const k = m.options.kernel;
-  if (!symbolCache.has(k)) {
-    let s: KernelSymbols | null = null;
-    try {
-      s = KernelSymbols.fromElf(k);
-      if (s.table === 'none') s = null;
-    } catch {
-      s = null;
-    }
-    symbolCache.set(k, s);
-  }
-  return symbolCache.get(k)!;
+  return symbolsOf(m.options.kernel);
 }
 
 export function symbolize(syms: KernelSymbols | null, pc: number, returnAddress: boolean): string | null {

@@ -7,6 +7,7 @@ import type { Machine } from '../machine/machine.js';
 import { RSP } from '../cpu/regs.js';
 import type { DebugInfo } from './debug-info.js';
 import { loadDebugInfo } from './dwarf/dwarf-info.js';
+import { perKernel } from './per-kernel.js';
 import type { OsvThreadRef, OsvThreadSource } from './thread-source.js';
 import { readU64 } from './unwind.js';
 
@@ -99,20 +100,12 @@ export function dwarfThreadSource(m: Machine, di: DebugInfo): OsvThreadSource | 
   };
 }
 
-const cache = new WeakMap<Uint8Array, DebugInfo | null>();
+const debugInfoOf = perKernel((k) => {
+  const di = loadDebugInfo(k);
+  return di.variable('sched::thread_map') === undefined ? null : di;
+});
 
-/** The kernel's own DWARF (an unstripped loader.elf or osvlike.elf), or null. */
+/** The kernel's own DWARF (an unstripped loader.elf or osvlike.elf) when it describes OSv's scheduler, or null. */
 export function kernelDebugInfo(m: Machine): DebugInfo | null {
-  const k = m.options.kernel;
-  if (!cache.has(k)) {
-    let di: DebugInfo | null = null;
-    try {
-      di = loadDebugInfo(k);
-      if (di.variable('sched::thread_map') === undefined) di = null;
-    } catch {
-      di = null;
-    }
-    cache.set(k, di);
-  }
-  return cache.get(k)!;
+  return debugInfoOf(m.options.kernel);
 }

@@ -4,6 +4,7 @@
 import type { Cpu } from '../cpu/cpu.js';
 import { RBP, RSP } from '../cpu/regs.js';
 import { readVirtual } from '../machine/debug-mem.js';
+import { perKernel } from './per-kernel.js';
 import { CallFrameInfo, REG_RBP, REG_RIP, REG_RSP, unwind as unwindCfi, type RegisterSet } from './dwarf/cfi.js';
 
 export interface Frame {
@@ -62,20 +63,12 @@ export function cfiUnwinder(cfi: CallFrameInfo): Unwinder {
   };
 }
 
-const cfiCache = new WeakMap<Uint8Array, Unwinder>();
+const cfiOf = perKernel((k) => {
+  const cfi = CallFrameInfo.fromElf(k);
+  return cfi.size > 0 ? cfiUnwinder(cfi) : null;
+});
 
 /** The best unwinder for a kernel ELF: CFI when it has any, else frame pointers. */
 export function kernelUnwinder(kernel: Uint8Array): Unwinder {
-  let u = cfiCache.get(kernel);
-  if (u === undefined) {
-    u = framePointerUnwinder;
-    try {
-      const cfi = CallFrameInfo.fromElf(kernel);
-      if (cfi.size > 0) u = cfiUnwinder(cfi);
-    } catch {
-      // Malformed or absent call frame information: frame pointers it is.
-    }
-    cfiCache.set(kernel, u);
-  }
-  return u;
+  return cfiOf(kernel) ?? framePointerUnwinder;
 }
