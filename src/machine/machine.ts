@@ -1,5 +1,6 @@
 // The board: guest RAM, vCPUs interleaved deterministically in fixed instruction quanta, the PC
 // platform devices, PVH boot of a kernel ELF, and virtual time derived from retired instructions.
+import { GuestProfiler } from './profiler.js';
 import { CodeCache } from '../cpu/codecache.js';
 import { Cpu } from '../cpu/cpu.js';
 import { Exec, STOP_BREAK, STOP_FAULT, STOP_REQUEST } from '../cpu/exec.js';
@@ -37,6 +38,8 @@ export interface MachineOptions {
   quantum?: number;
   /** Seed of the rdrand/rdseed stream. */
   seed?: number;
+  /** Sample every vCPU's stack every this many of its instructions (Machine.profiler). */
+  profileInterval?: number;
   /** Guest time per instruction is 2^icountShift ns (QEMU's -icount shift=N); default 0: 1 ns. */
   icountShift?: number;
 }
@@ -97,6 +100,8 @@ export class Machine implements Clock {
   private current = 0;
   private startIcount = 0;
   private readonly quantum: number;
+  /** Set when options.profileInterval is: the guest's stacks, sampled between quanta. */
+  readonly profiler: GuestProfiler | null;
   /** Virtual nanoseconds per retired instruction (default 1: a 1 GHz, IPC-1 machine). */
   private readonly nsPerInsn: number;
   private readonly waitingSipi: boolean[] = [];
@@ -116,13 +121,17 @@ export class Machine implements Clock {
     if (!Number.isInteger(memMiB) || memMiB < 16 || memMiB > MAX_MEM_MIB) {
       throw new MachineError(`bad memory size ${memMiB} MiB: use 16 to ${MAX_MEM_MIB} MiB`);
     }
-    // One vCPU still ends a quantum every 2^20 instructions, so a slice (runAsync, gdb) returns in bounded time.
     const shift = options.icountShift ?? 0;
     if (!Number.isInteger(shift) || shift < 0 || shift > MAX_ICOUNT_SHIFT) {
       throw new MachineError(`bad icount shift ${shift}: use 0 to ${MAX_ICOUNT_SHIFT}`);
     }
     this.nsPerInsn = 2 ** shift;
-    this.quantum = ncpu > 1 ? options.quantum ?? DEFAULT_QUANTUM : 1 << 20;
+    const profiler = options.profileInterval === undefined ? null : new GuestProfiler(options.profileInterval, ncpu);
+    this.profiler = profiler;
+    // One vCPU still ends a quantum every 2^20 instructions, so a slice (runAsync, gdb) returns in bounded time.
+    // It runs the same instructions whatever the quantum (timer deadlines cut quanta anyway), so a profile may
+    // sample it more finely; with several vCPUs the quantum sets the interleaving and is left alone.
+    this.quantum = ncpu > 1 ? options.quantum ?? DEFAULT_QUANTUM : Math.min(1 << 20, profiler?.interval ?? Infinity);
     this.mem = new PhysMem(memMiB * 1024 * 1024);
     this.cache = new CodeCache(this.mem);
     this.build();
@@ -407,6 +416,7 @@ export class Machine implements Clock {
           throw e;
         }
         ran = Math.max(ran, cpu.icount - this.startIcount);
+        if (this.profiler) this.profiler.afterQuantum(k, cpu);
         // A halted vCPU whose pending interrupt is masked made no progress: it does not keep time running.
         if (!cpu.halted || cpu.icount !== this.startIcount) anyRunnable = true;
         if (exec.stopReason >= STOP_BREAK) {
