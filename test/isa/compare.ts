@@ -20,9 +20,13 @@ const BASE_MASK: Uint8Array = (() => {
 
 /** The compare mask for one case: bit set = compared. */
 export function caseMask(form: Form, input: Blob, native: Blob): Uint8Array {
+  return undefMask(native.vector === 3 && form.undef ? form.undef(input) : null);
+}
+
+/** The compare mask given the case's undefined state (null: the case did not end normally, or nothing is undefined). */
+export function undefMask(u: Undef | null): Uint8Array {
   const m = BASE_MASK.slice();
-  if (native.vector !== 3 || !form.undef) return m;
-  applyUndef(m, form.undef(input));
+  if (u) applyUndef(m, u);
   return m;
 }
 
