@@ -8,7 +8,7 @@
 //  2. Shared references to the AMD corpus: its cases of every form that had no mismatch at all on the Intel
 //     host. Those cases are inputs of the suites' normal run (same seed and index) that the Intel host ran
 //     and agreed on with osvemu, which agreed with the AMD host: the AMD host's result is the Intel result.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { BLOB_SIZE, Blob, FIELDS, GPR_NAMES, OFF_MEM } from './blob.js';
 import { firstDiff, undefMask } from './compare.js';
 import { type CorpusCase, type SharedRef, caseInput, corpusPath, inputHash, makeCase, readCorpus, writeCorpus } from './corpus.js';
@@ -128,11 +128,15 @@ function main(): number {
     const got = runEmulated(input.slice(), p.code, 'intel');
     if (firstDiff(intel, got, undefMask(undef)) >= 0) problems.push(`${p.form} case ${p.index}: osvemu's Intel model differs from the Intel host`);
   }
-  // Shared: AMD corpus cases of forms with no mismatch on the Intel host.
+  // Shared: AMD corpus cases of forms with no mismatch on the Intel host. Only forms the Intel run had: the
+  // list is kept in intel.json.gz (first written from the suites as they were at the report's commit).
+  const prev = existsSync(corpusPath('intel')) ? readCorpus(corpusPath('intel')) : null;
+  const ran = new Set(prev?.shared?.forms ?? SUITES.flatMap((s) => s.forms.map((f) => `${s.suite}:${f.name}`)));
+  if (!prev?.shared?.forms) console.warn('[intel-ref] no form list in a previous intel.json.gz: taking the current suites as the forms the Intel run had');
   const amdFile = readCorpus(corpusPath('amd'));
   const counts = new Map(SUITES.map((s) => [s.suite, s.count]));
   const shared: SharedRef[] = amdFile.cases
-    .filter((c) => !failing.has(c.form) && c.index < counts.get(c.suite)!)
+    .filter((c) => ran.has(`${c.suite}:${c.form}`) && !failing.has(c.form) && c.index < counts.get(c.suite)!)
     .map((c) => [c.suite, c.form, c.index, inputHash(caseInput(c))]);
   const size = writeCorpus(corpusPath('intel'), {
     format: 'osvemu-isa-corpus/1', vendor: 'intel',
@@ -140,7 +144,7 @@ function main(): number {
     note: `${out.length} cases: every mismatching case the report prints in full (Intel host result). Shared: the AMD corpus's ` +
       `cases of the ${SUITES.reduce((n, s) => n + s.forms.length, 0) - failing.size} forms without any mismatch on the Intel host.`,
     cases: out,
-    shared: { from: 'amd', why: 'forms without any mismatch on the Intel host', cases: shared },
+    shared: { from: 'amd', why: 'forms without any mismatch on the Intel host', cases: shared, forms: [...ran] },
   });
   for (const p of problems) console.warn(`[intel-ref] ${p}`);
   console.log(`[intel-ref] ${printed.length} printed cases, ${out.length} kept, ${failing.size} forms with Intel mismatches, ` +

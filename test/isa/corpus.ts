@@ -47,8 +47,9 @@ export interface CorpusFile {
   source: string;
   note?: string;
   cases: CorpusCase[];
-  /** Cases of `shared.from`'s corpus whose recorded output this vendor's host was seen to produce too. */
-  shared?: { from: CpuVendorName; why: string; cases: SharedRef[] };
+  /** Cases of `shared.from`'s corpus whose recorded output this vendor's host was seen to produce too; `forms`
+   *  ("suite:name") are the forms that host ran, the only ones a rebuild may share. */
+  shared?: { from: CpuVendorName; why: string; cases: SharedRef[]; forms?: string[] };
 }
 
 // ---- the page fill (must stay identical to Rng.bytes for pages) ----
