@@ -1,6 +1,7 @@
 // Command-line parsing for `osvemu run`, in the spellings QEMU and OSv's scripts/run.py users type.
 import { parseArgs } from 'node:util';
 import { parseGdbAddress } from '../gdbstub/address.js';
+import { type CpuVendorName, parseCpuVendor } from '../cpu/vendor.js';
 
 export interface RunArgs {
   kernel: string | null;
@@ -25,6 +26,7 @@ export interface RunArgs {
   from: string | null;
   /** --record: keep checkpoints and inputs for reverse execution under gdb. */
   record: boolean;
+  cpuVendor: CpuVendorName;
 }
 
 export class UsageError extends Error {}
@@ -35,6 +37,7 @@ export const USAGE = `usage: osvemu run [KERNEL] [-e|--append CMDLINE] [-c|--smp
                   [--from SNAPSHOT] [--record]
        osvemu debug SNAPSHOT [--gdb [HOST:]PORT]     serve gdb on a saved machine (default port 1234)
        osvemu core SNAPSHOT FILE                     write an ELF core file gdb opens
+                  [--cpu-vendor intel|amd]
   KERNEL   an OSv loader-stripped.elf (PVH); default: the project's own OSv-like guest, built on first use
   exit status: 0 power-off, 1 error, 2 bad arguments, 3 guest halted (abort), 4 triple fault,
                5 instruction limit, 6 timeout, 7 guest reset, 8 unimplemented instruction`;
@@ -70,6 +73,7 @@ const VALUE_OPTIONS: Record<string, string> = {
   '-e': 'append', '--append': 'append', '-c': 'smp', '--smp': 'smp', '-m': 'memory', '--memory': 'memory',
   '--gdb': 'gdb', '--max-insns': 'max-insns', '--timeout': 'timeout', '--disk': 'disk', '--net': 'net',
   '--snapshot-at': 'snapshot-at', '--snapshot-file': 'snapshot-file', '--on-abort': 'on-abort', '--from': 'from',
+  '--cpu-vendor': 'cpu-vendor',
 };
 
 /** "snapshot=FILE,core=FILE" (either or both). */
@@ -121,6 +125,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
         'on-abort': { type: 'string' },
         from: { type: 'string' },
         record: { type: 'boolean' },
+        'cpu-vendor': { type: 'string' },
       },
     });
   } catch (e) {
@@ -136,6 +141,8 @@ export function parseRunArgs(argv: string[]): RunArgs {
   if (v.gdb !== undefined) gdb = parseGdb(v.gdb);
   else if (v.s) gdb = { host: '127.0.0.1', port: 1234 };
   const timeout = v.timeout === undefined ? undefined : Number(v.timeout);
+  const cpuVendor = v['cpu-vendor'] === undefined ? 'intel' : parseCpuVendor(v['cpu-vendor']);
+  if (cpuVendor === null) throw new UsageError(`--cpu-vendor needs intel or amd, got "${v['cpu-vendor']}"`);
   if (timeout !== undefined && !(timeout > 0)) throw new UsageError(`--timeout needs a positive number of seconds, got "${v.timeout}"`);
   if (v.from !== undefined && parsed.positionals.length > 0) throw new UsageError('--from continues a snapshot: give no kernel');
   if (v.record && v.gdb === undefined && !v.s) throw new UsageError('--record is for reverse execution under gdb: add --gdb PORT (or -s)');
@@ -158,5 +165,6 @@ export function parseRunArgs(argv: string[]): RunArgs {
     kvmclock: !v['no-kvmclock'],
     x2apic: !!v.x2apic,
     quiet: !!v.quiet,
+    cpuVendor,
   };
 }

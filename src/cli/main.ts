@@ -34,6 +34,7 @@ async function runCommand(args: RunArgs): Promise<number> {
   try {
     machine = new Machine({
       kernel, cmdline: args.cmdline, cpus: args.cpus, memMiB: args.memMiB, kvmclock: args.kvmclock, x2apic: args.x2apic,
+      cpuVendor: args.cpuVendor,
       serialOut,
     });
   } catch (e) {

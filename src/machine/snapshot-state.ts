@@ -23,6 +23,8 @@ export interface SnapshotConfig {
   x2apic: boolean;
   quantum: number | null;
   seed: number | null;
+  cpuVendor: 'intel' | 'amd';
+  icountShift: number;
 }
 
 export interface MachineSnapshot {
@@ -86,6 +88,7 @@ function configOf(o: MachineOptions): SnapshotConfig {
   return {
     cmdline: o.cmdline ?? '', cpus: o.cpus ?? 1, memMiB: o.memMiB ?? 256, kvmclock: o.kvmclock ?? true,
     x2apic: o.x2apic ?? false, quantum: o.quantum ?? null, seed: o.seed ?? null,
+    cpuVendor: o.cpuVendor ?? 'intel', icountShift: o.icountShift ?? 0,
   };
 }
 
@@ -213,6 +216,7 @@ export function machineFromSnapshot(snap: MachineSnapshot, io: Pick<MachineOptio
   const c = snap.config;
   const m = new Machine({
     kernel: snap.kernel, cmdline: c.cmdline, cpus: c.cpus, memMiB: c.memMiB, kvmclock: c.kvmclock, x2apic: c.x2apic,
+    cpuVendor: c.cpuVendor, icountShift: c.icountShift,
     ...(c.quantum !== null ? { quantum: c.quantum } : {}), ...(c.seed !== null ? { seed: c.seed } : {}), ...io,
   });
   restoreMachine(m, snap);
