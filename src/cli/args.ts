@@ -146,6 +146,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
   if (timeout !== undefined && !(timeout > 0)) throw new UsageError(`--timeout needs a positive number of seconds, got "${v.timeout}"`);
   if (v.from !== undefined && parsed.positionals.length > 0) throw new UsageError('--from continues a snapshot: give no kernel');
   if (v.record && v.gdb === undefined && !v.s) throw new UsageError('--record is for reverse execution under gdb: add --gdb PORT (or -s)');
+  if (v['snapshot-at'] !== undefined && (v.gdb !== undefined || v.s)) throw new UsageError('--snapshot-at runs without gdb; under gdb use "monitor snapshot save FILE"');
   if (v['snapshot-file'] !== undefined && v['snapshot-at'] === undefined) throw new UsageError('--snapshot-file needs --snapshot-at N');
   return {
     snapshotAt: v['snapshot-at'] === undefined ? undefined : parseIntArg('--snapshot-at', v['snapshot-at'], 0, Number.MAX_SAFE_INTEGER),

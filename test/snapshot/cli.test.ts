@@ -97,14 +97,21 @@ describe.skipIf(!ELF)('snapshots, aborts and core files from the CLI', () => {
       try {
         const port = await cli.port(/gdb stub on 127\.0\.0\.1:(\d+)/, 'CLI ended before gdb attached');
         const live = args[0] === 'run';
-        const r = await runGdb(port, ELF, [...(live ? ['continue'] : []), mark('threads'), 'info threads', mark('bt'), 'bt', 'kill']);
+        const resaved = path.join(tmp, 'resaved.snap');
+        const r = await runGdb(port, ELF, [...(live ? ['continue'] : []), mark('threads'), 'info threads', mark('bt'), 'bt',
+          ...(live ? [] : [mark('save'), `monitor snapshot save ${resaved}`]), 'kill']);
         if (live) expect(r.output).toMatch(/received signal SIGABRT/);
         expect(section(r.output, 'threads')).toMatch(/\* 2 +Thread 2 /);
         const bt = section(r.output, 'bt');
         expect(bt).toMatch(/osv::halt \(\)/);
         expect(bt).toMatch(/in abort \(fmt=/);
         expect(bt).toMatch(/\(anonymous namespace\)::aborter \(\)/);
-        if (!live) expect(cli.output).toMatch(/OSv abort on vCPU 1/);
+        if (!live) {
+          expect(cli.output).toMatch(/OSv abort on vCPU 1/);
+          // The machine served offline saves to the same snapshot it was loaded from (nothing ran).
+          expect(section(r.output, 'save')).toMatch(/snapshot of \d+ instructions written to /);
+          expect(readFileSync(resaved).equals(readFileSync(snap))).toBe(true);
+        }
       } finally {
         cli.kill();
       }
