@@ -44,6 +44,11 @@ export function handleQXfer(ctx: StubContext, body: string): Reply {
     const doc = FEATURE_ANNEXES.get(annex);
     return doc === undefined ? E_NO_ANNEX : window(ctx, doc, range);
   }
+  if (object === 'libraries-svr4') {
+    const doc = annex === '' ? ctx.threads.librariesSvr4?.() : undefined;
+    if (doc === undefined) return '';
+    return window(ctx, doc ?? '<library-list-svr4 version="1.0"/>', range);
+  }
   if (object === 'threads') {
     if (annex !== '') return E_NO_ANNEX;
     return window(ctx, threadsXml(ctx), range);
