@@ -13,6 +13,9 @@ export interface MemberLayout {
   typeName: string;
   /** Qualified name of the member's type with typedefs and cv-qualifiers stripped (for nesting). */
   baseTypeName: string;
+  /** Bit-fields only: width in bits, and the first bit's position counted from bit 0 of `offset`. */
+  bitSize?: number;
+  bitOffset?: number;
 }
 
 export interface TypeLayout {
