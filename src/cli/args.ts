@@ -15,12 +15,17 @@ export interface RunArgs {
   kvmclock: boolean;
   x2apic: boolean;
   quiet: boolean;
+  /** --symbols FILE: the kernel's DWARF (loader.elf); null: look beside the kernel. */
+  symbols: string | null;
+  /** --gdb-threads osv|vcpu: what gdb's threads are (default osv when symbols are found). */
+  gdbThreads: 'osv' | 'vcpu';
 }
 
 export class UsageError extends Error {}
 
 export const USAGE = `usage: osvemu run [KERNEL] [-e|--append CMDLINE] [-c|--smp N] [-m|--memory SIZE] [--verbose]
                   [-S] [-s] [--gdb [HOST:]PORT] [--max-insns N] [--timeout SECONDS] [--no-kvmclock] [--x2apic]
+                  [--symbols LOADER_ELF] [--gdb-threads osv|vcpu]
   KERNEL   an OSv loader-stripped.elf (PVH); default: the project's own OSv-like guest, built on first use
   exit status: 0 power-off, 1 error, 2 bad arguments, 3 guest halted (abort), 4 triple fault,
                5 instruction limit, 6 timeout, 7 guest reset, 8 unimplemented instruction`;
@@ -54,7 +59,7 @@ export function parseGdb(v: string): { host: string; port: number } {
 
 const VALUE_OPTIONS: Record<string, string> = {
   '-e': 'append', '--append': 'append', '-c': 'smp', '--smp': 'smp', '-m': 'memory', '--memory': 'memory',
-  '--gdb': 'gdb', '--max-insns': 'max-insns', '--timeout': 'timeout', '--disk': 'disk', '--net': 'net',
+  '--gdb': 'gdb', '--max-insns': 'max-insns', '--symbols': 'symbols', '--gdb-threads': 'gdb-threads', '--timeout': 'timeout', '--disk': 'disk', '--net': 'net',
 };
 
 /** Binds each value option to the next word, so `-e "--verbose /hello"` works as with run.py. */
@@ -90,6 +95,8 @@ export function parseRunArgs(argv: string[]): RunArgs {
         quiet: { type: 'boolean', short: 'q' },
         disk: { type: 'string' },
         net: { type: 'string' },
+        symbols: { type: 'string' },
+        'gdb-threads': { type: 'string' },
       },
     });
   } catch (e) {
@@ -104,6 +111,8 @@ export function parseRunArgs(argv: string[]): RunArgs {
   let gdb: RunArgs['gdb'] = null;
   if (v.gdb !== undefined) gdb = parseGdb(v.gdb);
   else if (v.s) gdb = { host: '127.0.0.1', port: 1234 };
+  const gdbThreads = v['gdb-threads'] ?? 'osv';
+  if (gdbThreads !== 'osv' && gdbThreads !== 'vcpu') throw new UsageError(`--gdb-threads is osv or vcpu, got "${gdbThreads}"`);
   const timeout = v.timeout === undefined ? undefined : Number(v.timeout);
   if (timeout !== undefined && !(timeout > 0)) throw new UsageError(`--timeout needs a positive number of seconds, got "${v.timeout}"`);
   return {
@@ -119,5 +128,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
     kvmclock: !v['no-kvmclock'],
     x2apic: !!v.x2apic,
     quiet: !!v.quiet,
+    symbols: v.symbols ?? null,
+    gdbThreads,
   };
 }

@@ -42,7 +42,12 @@ async function runCommand(args: RunArgs): Promise<number> {
   }
   if (args.gdb) {
     const { attachGdb } = await import('./gdb.js');
-    await attachGdb(machine, args.gdb, args.stopAtStart);
+    const { findSymbols, osvThreads } = await import('../osv/gdb-threads.js');
+    const threads = osvThreads({
+      mode: args.gdbThreads, kernel, symbolsPath: findSymbols(kernelPath, args.symbols), explicit: args.symbols !== null,
+      log: (m) => process.stderr.write(`osvemu: ${m}\n`),
+    });
+    await attachGdb(machine, args.gdb, args.stopAtStart, threads);
   }
   const status = startStatusLine(machine, args.verbose);
   let result: RunResult;

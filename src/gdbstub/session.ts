@@ -105,6 +105,7 @@ export class GdbSession implements StubContext {
     const previous = this.state;
     this.state = 'detached';
     this.removeAllBreakpoints();
+    this.threads.release?.();
     if (previous === 'exited') {
       this.target.setStopListener(null);
     } else if (previous === 'stopped') {
@@ -317,6 +318,7 @@ export class GdbSession implements StubContext {
   private kill(): void {
     this.state = 'killed';
     this.removeAllBreakpoints();
+    this.threads.release?.();
     this.target.setStopListener(null);
     this.target.kill();
     this.opts.close();

@@ -122,6 +122,8 @@ export interface GdbTarget {
   cpuState?(cpu: number): string; // e.g. 'running', 'halted'
   /** Machine-specific monitor commands; return undefined when the command is unknown. */
   monitor?(command: string): string | undefined;
+  /** Guest-physical memory (page-table walks); null when outside RAM. */
+  readPhysical?(addr: bigint, length: number): Uint8Array | null;
 }
 
 export interface ThreadInfo {
@@ -185,4 +187,6 @@ export interface ThreadProvider {
   /** Provider monitor commands (undefined when unknown); `help` lines to add to `monitor help`. */
   monitor?(command: string, thread: ThreadId): string | undefined;
   readonly monitorHelp?: readonly string[];
+  /** The client left: drop whatever the provider put into the target (internal breakpoints). */
+  release?(): void;
 }

@@ -83,6 +83,13 @@ export class MachineGdbTarget implements GdbTarget {
     return c !== undefined && writeVirtual(c, addrNum(addr), data);
   }
 
+  readPhysical(addr: bigint, length: number): Uint8Array | null {
+    const mem = this.machine.mem;
+    if (addr < 0n || addr + BigInt(length) > BigInt(mem.size)) return null;
+    const a = Number(addr);
+    return mem.u8.slice(a, a + length);
+  }
+
   // ---- breakpoints and watchpoints -----------------------------------------------------------------
   insertBreakpoint(type: BreakpointType, addr: bigint, length: number): boolean {
     if (type === 'sw' || type === 'hw') {

@@ -1,0 +1,244 @@
+// OSv's kernel data as a debugger reads it (osv-machine.md §6): the thread map, the CPUs, the
+// loaded objects. Every layout comes from the DWARF (DebugInfo); nothing about a structure's
+// offsets is written here. Reads go through a plain memory callback (kernel addresses are the same
+// in every vCPU's address space), so this is usable live (gdb stub) and post mortem.
+
+import type { DebugInfo, MemberLayout } from './debug-info.js';
+
+export type ReadMemory = (addr: number, length: number) => Uint8Array | null;
+
+/** sched::thread::status values (osv-machine.md §6); the names are what `info threads` shows. */
+export const THREAD_STATUS = [
+  'invalid', 'prestarted', 'unstarted', 'waiting', 'sending_lock', 'running', 'queued', 'waking', 'terminating', 'terminated',
+] as const;
+
+export interface OsvThread {
+  /** Address of the sched::thread. */
+  addr: number;
+  id: number;
+  name: string;
+  status: string;
+  /** Index in sched::cpus of the thread's cpu (_detached_state->_cpu), -1 when unknown. */
+  cpu: number;
+  tcb: number;
+  stackBegin: number;
+  stackSize: number;
+  /** Saved context (meaningful while the thread is not on a vCPU). */
+  rsp: number;
+  rbp: number;
+  rip: number;
+}
+
+export interface OsvObject {
+  addr: number;
+  base: number;
+  end: number;
+  path: string;
+  /** Address of the dynamic section, 0 when unknown. */
+  dynamic: number;
+}
+
+/** A layout the kernel's DWARF does not describe: the feature using it is unavailable. */
+export class LayoutError extends Error {}
+
+const POINTER = 8;
+
+function u64(b: Uint8Array, off = 0): number {
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  return v.getUint32(off + 4, true) * 4294967296 + v.getUint32(off, true);
+}
+
+export class OsvKernel {
+  private readonly members = new Map<string, MemberLayout>();
+  private cpuList: number[] | null = null;
+
+  constructor(readonly debug: DebugInfo, private readonly read: ReadMemory) {}
+
+  /** Forgets what was read from guest memory (call after the guest ran). */
+  invalidate(): void {
+    this.cpuList = null;
+  }
+
+  // ---- layouts ---------------------------------------------------------------------------------
+  member(type: string, path: string): MemberLayout {
+    const key = `${type}\u0000${path}`;
+    let m = this.members.get(key);
+    if (m === undefined) {
+      m = this.debug.member(type, path);
+      if (m === undefined) throw new LayoutError(`the debug info has no ${type}::${path}`);
+      this.members.set(key, m);
+    }
+    return m;
+  }
+
+  hasMember(type: string, path: string): boolean {
+    try {
+      this.member(type, path);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  off(type: string, path: string): number {
+    return this.member(type, path).offset;
+  }
+
+  variableAddress(name: string): number {
+    const v = this.debug.variable(name);
+    if (v === undefined || v.location.kind !== 'address') throw new LayoutError(`the debug info has no global ${name}`);
+    return v.location.address;
+  }
+
+  variableType(name: string): string {
+    const v = this.debug.variable(name);
+    if (v === undefined) throw new LayoutError(`the debug info has no global ${name}`);
+    return v.typeName;
+  }
+
+  // ---- memory ------------------------------------------------------------------------------------
+  bytes(addr: number, length: number): Uint8Array {
+    const b = this.read(addr, length);
+    if (b === null || b.length < length) throw new LayoutError(`cannot read ${length} bytes at 0x${addr.toString(16)}`);
+    return b;
+  }
+
+  ptr(addr: number): number {
+    return u64(this.bytes(addr, POINTER));
+  }
+
+  u32(addr: number): number {
+    const b = this.bytes(addr, 4);
+    return (b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)) >>> 0;
+  }
+
+  /** An unsigned integer member of up to 8 bytes. */
+  uint(addr: number, m: MemberLayout): number {
+    if (m.size === 8) return this.ptr(addr + m.offset);
+    if (m.size === 4) return this.u32(addr + m.offset);
+    const b = this.bytes(addr + m.offset, m.size);
+    let v = 0;
+    for (let i = m.size - 1; i >= 0; i--) v = v * 256 + b[i];
+    return v;
+  }
+
+  cstring(addr: number, max: number): string {
+    const b = this.read(addr, max);
+    if (b === null) return '';
+    const end = b.indexOf(0);
+    return Buffer.from(b.subarray(0, end < 0 ? b.length : end)).toString('latin1');
+  }
+
+  /** A std::string (libstdc++) or char* / char[] member's text. */
+  text(addr: number, m: MemberLayout): string {
+    if (m.typeName.startsWith('char [')) return this.cstring(addr + m.offset, m.size);
+    if (m.baseTypeName.startsWith('std::array<char,')) return this.cstring(addr + m.offset, m.size);
+    if (m.baseTypeName === 'char *') return this.cstring(this.ptr(addr + m.offset), 4096);
+    const p = this.debug.member(m.baseTypeName, '_M_dataplus._M_p');
+    if (p === undefined) return '';
+    return this.cstring(this.ptr(addr + m.offset + p.offset), 4096);
+  }
+
+  /** The elements of a std::vector<T*> (libstdc++: _M_impl._M_start/_M_finish). */
+  pointerVector(addr: number, type: string): number[] {
+    const start = this.ptr(addr + this.off(type, '_M_impl._M_start'));
+    const finish = this.ptr(addr + this.off(type, '_M_impl._M_finish'));
+    const n = (finish - start) / POINTER;
+    if (!Number.isInteger(n) || n < 0 || n > 65536) throw new LayoutError(`implausible vector at 0x${addr.toString(16)}`);
+    const out: number[] = [];
+    const b = n > 0 ? this.bytes(start, n * POINTER) : new Uint8Array(0);
+    for (let i = 0; i < n; i++) out.push(u64(b, i * POINTER));
+    return out;
+  }
+
+  // ---- CPUs --------------------------------------------------------------------------------------
+  /** Addresses of the sched::cpu objects, by index. */
+  cpus(): number[] {
+    if (this.cpuList === null) this.cpuList = this.pointerVector(this.variableAddress('sched::cpus'), this.variableType('sched::cpus'));
+    return this.cpuList;
+  }
+
+  // ---- threads -----------------------------------------------------------------------------------
+  /** sched::thread_map's values (thread addresses) in the map's iteration order. */
+  threadAddresses(): number[] {
+    const mapType = this.variableType('sched::thread_map');
+    const map = this.variableAddress('sched::thread_map');
+    const first = this.ptr(map + this.off(mapType, '_M_h._M_before_begin._M_nxt'));
+    const valueOff = this.threadNodeValueOffset(mapType);
+    const out: number[] = [];
+    for (let node = first, guard = 0; node !== 0 && guard < 100_000; guard++) {
+      out.push(this.ptr(node + valueOff));
+      node = this.ptr(node);
+    }
+    return out;
+  }
+
+  private nodeValueOffset: number | undefined;
+
+  /** Offset of the mapped value (the thread pointer) inside a hash node of thread_map. */
+  private threadNodeValueOffset(mapType: string): number {
+    if (this.nodeValueOffset !== undefined) return this.nodeValueOffset;
+    // The node type is not reachable from the map's members; it is named after the map's value type.
+    const pairType = /std::allocator<(std::pair<.*>)\s*>\s*>$/.exec(mapType)?.[1];
+    if (pairType === undefined) throw new LayoutError(`unexpected type of sched::thread_map: ${mapType}`);
+    const nodeType = `std::__detail::_Hash_node<${pairType}, false>`;
+    const storage = this.debug.member(nodeType, '_M_storage') ?? this.debug.member(`std::__detail::_Hash_node<${pairType}, true>`, '_M_storage');
+    const second = this.debug.member(pairType, 'second');
+    if (storage === undefined || second === undefined) throw new LayoutError(`the debug info has no layout for ${nodeType}`);
+    this.nodeValueOffset = storage.offset + second.offset;
+    return this.nodeValueOffset;
+  }
+
+  thread(addr: number): OsvThread {
+    const T = 'sched::thread';
+    const ds = this.ptr(addr + this.off(T, '_detached_state'));
+    let status = 'unknown';
+    let cpu = -1;
+    if (ds !== 0) {
+      const DS = this.member(T, '_detached_state').baseTypeName;
+      const dsType = /^std::unique_ptr<([^,]+),/.exec(DS)?.[1] ?? 'sched::thread::detached_state';
+      const st = this.uint(ds, this.member(dsType, 'st'));
+      status = THREAD_STATUS[st] ?? `status ${st}`;
+      const cpuAddr = this.ptr(ds + this.off(dsType, '_cpu'));
+      cpu = this.cpus().indexOf(cpuAddr);
+    }
+    return {
+      addr,
+      id: this.uint(addr, this.member(T, '_id')),
+      name: this.text(addr, this.member(T, '_attr._name')),
+      status,
+      cpu,
+      tcb: this.ptr(addr + this.off(T, '_tcb')),
+      stackBegin: this.ptr(addr + this.off(T, '_attr._stack.begin')),
+      stackSize: this.ptr(addr + this.off(T, '_attr._stack.size')),
+      rsp: this.ptr(addr + this.off(T, '_state.rsp')),
+      rbp: this.ptr(addr + this.off(T, '_state.rbp')),
+      rip: this.ptr(addr + this.off(T, '_state.rip')),
+    };
+  }
+
+  /** Every thread in the thread map, sorted by id. Throws LayoutError when it cannot be read. */
+  threads(): OsvThread[] {
+    return this.threadAddresses().map((a) => this.thread(a)).sort((a, b) => a.id - b.id);
+  }
+
+  // ---- loaded objects ----------------------------------------------------------------------------
+  /** Address of elf::program::s_objs's end pointer: it changes whenever an object is added or removed. */
+  objectListEndAddress(): number {
+    const type = this.variableType('elf::program::s_objs');
+    return this.variableAddress('elf::program::s_objs') + this.off(type, '_M_impl._M_finish');
+  }
+
+  objects(): OsvObject[] {
+    const type = this.variableType('elf::program::s_objs');
+    const list = this.pointerVector(this.variableAddress('elf::program::s_objs'), type);
+    const O = 'elf::object';
+    return list.filter((a) => a !== 0).map((addr) => ({
+      addr,
+      base: this.ptr(addr + this.off(O, '_base')),
+      end: this.hasMember(O, '_end') ? this.ptr(addr + this.off(O, '_end')) : 0,
+      path: this.text(addr, this.member(O, '_pathname')),
+      dynamic: this.hasMember(O, '_dynamic_table') ? this.ptr(addr + this.off(O, '_dynamic_table')) : 0,
+    }));
+  }
+}
