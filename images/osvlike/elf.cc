@@ -65,7 +65,9 @@ object* program::load_object(const char* pathname, const u8* image, size_t size)
         if (ph[i].p_type == PT_LOAD && ph[i].p_vaddr + ph[i].p_memsz > span) span = ph[i].p_vaddr + ph[i].p_memsz;
     }
     span = (span + 4095) & ~u64(4095);
-    auto base = static_cast<u8*>(memory::alloc(span, 4096));
+    // Used through the linear map of physical memory, away from the kernel image's own sections,
+    // as OSv maps applications away from the kernel.
+    auto base = static_cast<u8*>(phys_to_virt(virt_to_phys(memory::alloc(span, 4096))));
     auto obj = new object(*this, pathname);
     obj->_base = base;
     obj->_end = base + span;

@@ -38,25 +38,48 @@ export interface OsvObject {
   dynamic: number;
 }
 
+interface ThreadLayout {
+  detached: number;
+  st: MemberLayout;
+  cpu: number;
+  id: MemberLayout;
+  name: MemberLayout;
+  tcb: number;
+  stackBegin: number;
+  stackSize: number;
+  rsp: number;
+  rbp: number;
+  rip: number;
+}
+
 /** A layout the kernel's DWARF does not describe: the feature using it is unavailable. */
 export class LayoutError extends Error {}
 
 const POINTER = 8;
 
-function u64(b: Uint8Array, off = 0): number {
-  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  return v.getUint32(off + 4, true) * 4294967296 + v.getUint32(off, true);
+function u32le(b: Uint8Array, off: number): number {
+  return (b[off] | (b[off + 1] << 8) | (b[off + 2] << 16) | (b[off + 3] << 24)) >>> 0;
 }
+
+function u64(b: Uint8Array, off = 0): number {
+  return u32le(b, off + 4) * 4294967296 + u32le(b, off);
+}
+
+/** Granule of the read cache: big enough for a thread's fields, small enough not to copy much. */
+const PAGE = 512;
 
 export class OsvKernel {
   private readonly members = new Map<string, MemberLayout>();
   private cpuList: number[] | null = null;
+  /** Guest memory read since the last invalidate(), by PAGE-sized block: a thread list reads each many times. */
+  private readonly pages = new Map<number, Uint8Array | null>();
 
   constructor(readonly debug: DebugInfo, private readonly read: ReadMemory) {}
 
   /** Forgets what was read from guest memory (call after the guest ran). */
   invalidate(): void {
     this.cpuList = null;
+    this.pages.clear();
   }
 
   // ---- layouts ---------------------------------------------------------------------------------
@@ -97,7 +120,22 @@ export class OsvKernel {
   }
 
   // ---- memory ------------------------------------------------------------------------------------
+  private page(base: number): Uint8Array | null {
+    let p = this.pages.get(base);
+    if (p === undefined) {
+      const b = this.read(base, PAGE);
+      p = b !== null && b.length === PAGE ? b : null;
+      this.pages.set(base, p);
+    }
+    return p;
+  }
+
   bytes(addr: number, length: number): Uint8Array {
+    const off = addr % PAGE;
+    if (off + length <= PAGE) {
+      const p = this.page(addr - off);
+      if (p !== null) return p.subarray(off, off + length);
+    }
     const b = this.read(addr, length);
     if (b === null || b.length < length) throw new LayoutError(`cannot read ${length} bytes at 0x${addr.toString(16)}`);
     return b;
@@ -108,8 +146,7 @@ export class OsvKernel {
   }
 
   u32(addr: number): number {
-    const b = this.bytes(addr, 4);
-    return (b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)) >>> 0;
+    return u32le(this.bytes(addr, 4), 0);
   }
 
   /** An unsigned integer member of up to 8 bytes. */
@@ -123,7 +160,8 @@ export class OsvKernel {
   }
 
   cstring(addr: number, max: number): string {
-    const b = this.read(addr, max);
+    const off = addr % PAGE;
+    const b = off + max <= PAGE ? this.page(addr - off)?.subarray(off, off + max) ?? null : this.read(addr, max);
     if (b === null) return '';
     const end = b.indexOf(0);
     return Buffer.from(b.subarray(0, end < 0 ? b.length : end)).toString('latin1');
@@ -189,31 +227,44 @@ export class OsvKernel {
     return this.nodeValueOffset;
   }
 
-  thread(addr: number): OsvThread {
+  private threadLayout: ThreadLayout | null = null;
+
+  private layoutOfThread(): ThreadLayout {
+    if (this.threadLayout !== null) return this.threadLayout;
     const T = 'sched::thread';
-    const ds = this.ptr(addr + this.off(T, '_detached_state'));
+    const ds = this.member(T, '_detached_state');
+    const dsType = /^std::unique_ptr<([^,]+),/.exec(ds.baseTypeName)?.[1] ?? 'sched::thread::detached_state';
+    this.threadLayout = {
+      detached: ds.offset, st: this.member(dsType, 'st'), cpu: this.off(dsType, '_cpu'),
+      id: this.member(T, '_id'), name: this.member(T, '_attr._name'), tcb: this.off(T, '_tcb'),
+      stackBegin: this.off(T, '_attr._stack.begin'), stackSize: this.off(T, '_attr._stack.size'),
+      rsp: this.off(T, '_state.rsp'), rbp: this.off(T, '_state.rbp'), rip: this.off(T, '_state.rip'),
+    };
+    return this.threadLayout;
+  }
+
+  thread(addr: number): OsvThread {
+    const L = this.layoutOfThread();
+    const ds = this.ptr(addr + L.detached);
     let status = 'unknown';
     let cpu = -1;
     if (ds !== 0) {
-      const DS = this.member(T, '_detached_state').baseTypeName;
-      const dsType = /^std::unique_ptr<([^,]+),/.exec(DS)?.[1] ?? 'sched::thread::detached_state';
-      const st = this.uint(ds, this.member(dsType, 'st'));
+      const st = this.uint(ds, L.st);
       status = THREAD_STATUS[st] ?? `status ${st}`;
-      const cpuAddr = this.ptr(ds + this.off(dsType, '_cpu'));
-      cpu = this.cpus().indexOf(cpuAddr);
+      cpu = this.cpus().indexOf(this.ptr(ds + L.cpu));
     }
     return {
       addr,
-      id: this.uint(addr, this.member(T, '_id')),
-      name: this.text(addr, this.member(T, '_attr._name')),
+      id: this.uint(addr, L.id),
+      name: this.text(addr, L.name),
       status,
       cpu,
-      tcb: this.ptr(addr + this.off(T, '_tcb')),
-      stackBegin: this.ptr(addr + this.off(T, '_attr._stack.begin')),
-      stackSize: this.ptr(addr + this.off(T, '_attr._stack.size')),
-      rsp: this.ptr(addr + this.off(T, '_state.rsp')),
-      rbp: this.ptr(addr + this.off(T, '_state.rbp')),
-      rip: this.ptr(addr + this.off(T, '_state.rip')),
+      tcb: this.ptr(addr + L.tcb),
+      stackBegin: this.ptr(addr + L.stackBegin),
+      stackSize: this.ptr(addr + L.stackSize),
+      rsp: this.ptr(addr + L.rsp),
+      rbp: this.ptr(addr + L.rbp),
+      rip: this.ptr(addr + L.rip),
     };
   }
 

@@ -121,10 +121,18 @@ export class OsvThreadProvider implements ThreadProvider {
     }
     for (const t of threads) {
       const c = snap.cpuOf.get(t.id);
-      const extra = c !== undefined
-        ? `running on vCPU ${c}, in ${this.functionName(this.reg(c, REG.rip))}`
-        : `${t.status}${t.cpu >= 0 ? ` on cpu ${t.cpu}` : ''}, in ${this.waitingIn(t)}`;
-      snap.infos.push({ id: t.id, name: t.name, extra, core: c });
+      // The extra text costs symbol lookups and a stack walk: only when gdb asks for it.
+      const provider = this;
+      let extra: string | undefined;
+      snap.infos.push({
+        id: t.id, name: t.name, core: c,
+        get extra() {
+          extra ??= c !== undefined
+            ? `running on vCPU ${c}, in ${provider.functionName(provider.reg(c, REG.rip))}`
+            : `${t.status}${t.cpu >= 0 ? ` on cpu ${t.cpu}` : ''}, in ${provider.waitingIn(t)}`;
+          return extra;
+        },
+      });
     }
     for (let c = 0; c < snap.onCpu.length; c++) {
       if (snap.onCpu[c] >= VCPU_TID_BASE) snap.infos.push({ id: snap.onCpu[c], name: `CPU#${c}`, extra: this.target.cpuState?.(c), core: c });
@@ -149,7 +157,8 @@ export class OsvThreadProvider implements ThreadProvider {
     for (let depth = 0; depth < 8; depth++) {
       const name = this.functionName(rip);
       if (!/switch_to|schedule\b|::schedule|reschedule/.test(name)) return name;
-      if (rbp === 0 || rbp < t.stackBegin || rbp >= t.stackBegin + t.stackSize) return name;
+      // Frames may continue on the thread's interrupt stack: follow any plausible frame pointer.
+      if (rbp === 0 || rbp % 8 !== 0) return name;
       try {
         rip = this.kernel.ptr(rbp + 8);
         rbp = this.kernel.ptr(rbp);
@@ -392,6 +401,8 @@ export class OsvThreadProvider implements ThreadProvider {
   }
 
   librariesSvr4(): string | null {
+    // Armed even while the list cannot be read yet (early boot): its first change is then reported.
+    this.armLibraryWatch();
     let objects;
     try {
       objects = this.kernel.objects();
@@ -399,12 +410,11 @@ export class OsvThreadProvider implements ThreadProvider {
       if (e instanceof LayoutError) return null;
       throw e;
     }
-    this.armLibraryWatch();
     const hex = (n: number) => `0x${n.toString(16)}`;
     const esc = (s: string) => s.replace(/[<>&"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
     const main = objects.length > 0 ? ` main-lm="${hex(objects[0].addr)}"` : '';
     // The first object is the kernel itself (gdb already has its symbols).
-    const libs = objects.slice(1).map((o) => `<library name="${esc(o.path)}" lm="${hex(o.addr)}" l_addr="${hex(o.base)}" l_ld="${hex(o.dynamic)}"/>`);
+    const libs = objects.slice(1).map((o) => `<library name="${esc(o.path)}" lm="${hex(o.addr)}" l_addr="${hex(o.base)}" l_ld="${hex(o.dynamic)}" lmid="0x0"/>`);
     return `<library-list-svr4 version="1.0"${main}>${libs.join('')}</library-list-svr4>`;
   }
 

@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GdbServer } from '../../src/gdbstub/server.js';
+import type { ThreadProvider } from '../../src/gdbstub/target.js';
 import { MachineGdbTarget } from '../../src/machine/gdb-target.js';
 import { Machine, type MachineOptions } from '../../src/machine/machine.js';
 import { HAVE_GDB, runGdbArgs, type GdbRun, type GdbRunOptions } from '../gdbstub/gdb-helpers.js';
@@ -35,11 +36,15 @@ export interface Served {
 }
 
 /** A machine behind a gdb server on a free port; stopped before its first instruction unless `run`. */
-export async function serve(elf: string, opts: Partial<MachineOptions> & { run?: boolean } = {}): Promise<Served> {
+export async function serve(
+  elf: string,
+  opts: Partial<MachineOptions> & { run?: boolean; threads?: (target: MachineGdbTarget) => ThreadProvider } = {},
+): Promise<Served> {
   const machine = new Machine({ kernel: readFileSync(elf), ...opts });
   const served = { finished: false } as Served;
   const target = new MachineGdbTarget(machine, { onFinish: () => { served.finished = true; } });
-  const server = new GdbServer({ target });
+  const threads = opts.threads;
+  const server = new GdbServer({ target, threads: threads && (() => threads(target)) });
   const { port } = await server.listen('127.0.0.1', 0);
   if (opts.run) target.resume(machine.cpus.map((_, cpu) => ({ cpu, kind: 'continue' as const, signal: 0 })), { stepIntoInterrupts: false });
   return Object.assign(served, {
