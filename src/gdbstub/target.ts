@@ -178,6 +178,11 @@ export interface ThreadProvider {
   stopThread(ev: Extract<CpuStopEvent, { kind: 'stopped' }>): ThreadId | ThreadStop | null;
 
   // Optional, guest-aware extras.
+  /**
+   * Describe the target with gdb's GNU/Linux feature (orig_rax), which gdb 13 needs before it uses
+   * qGetTLSAddr and qXfer:libraries-svr4. Read once per connection.
+   */
+  readonly linuxAbi?: boolean;
   /** gdb inserted (or removed) a breakpoint; a provider with internal breakpoints tells them apart. */
   noteBreakpoint?(type: BreakpointType, addr: bigint, length: number, inserted: boolean): void;
   /** qGetTLSAddr: address of the thread-local variable at `offset` in load module `lm`, or an error text. */

@@ -27,7 +27,9 @@ const SYSTEM = 'org.osvemu.gdb.i386.system';
 /**
  * gdb 13 applies its GNU/Linux amd64 ABI (thread-local storage through qGetTLSAddr, shared
  * libraries through qXfer:libraries-svr4) only when the description has this feature with
- * orig_rax. The machine has no such register: reads are unavailable, writes are ignored.
+ * orig_rax. Offered only to guest-aware thread providers that ask for it (ThreadProvider.linuxAbi):
+ * it also changes what `info registers` lists. The machine has no such register: the stub itself
+ * reports it unavailable and ignores writes (register number REGISTER_COUNT).
  */
 const LINUX = 'org.gnu.gdb.i386.linux';
 
@@ -53,7 +55,6 @@ const SPECS: Spec[] = [
   ['cr4', 64, 'x86_cr4', SYSTEM],
   ['cr8', 64, 'int', SYSTEM],
   ['efer', 64, 'x86_efer', SYSTEM],
-  ['orig_rax', 64, 'int', LINUX],
 ];
 
 export const REGISTERS: readonly RegisterDesc[] = (() => {
@@ -71,7 +72,7 @@ export const REGISTER_NAMES = [
   'rip', 'eflags', 'cs', 'ss', 'ds', 'es', 'fs', 'gs',
   'st0', 'st1', 'st2', 'st3', 'st4', 'st5', 'st6', 'st7', 'fctrl', 'fstat', 'ftag', 'fiseg', 'fioff', 'foseg', 'fooff', 'fop',
   'xmm0', 'xmm1', 'xmm2', 'xmm3', 'xmm4', 'xmm5', 'xmm6', 'xmm7', 'xmm8', 'xmm9', 'xmm10', 'xmm11', 'xmm12', 'xmm13', 'xmm14', 'xmm15',
-  'mxcsr', 'fs_base', 'gs_base', 'k_gs_base', 'cr0', 'cr2', 'cr3', 'cr4', 'cr8', 'efer', 'orig_rax',
+  'mxcsr', 'fs_base', 'gs_base', 'k_gs_base', 'cr0', 'cr2', 'cr3', 'cr4', 'cr8', 'efer',
 ] as const;
 
 export type RegisterName = (typeof REGISTER_NAMES)[number];
@@ -126,7 +127,7 @@ const SYSTEM_TYPES =
   ]) +
   flags('x86_efer', 8, [['SCE', 0], ['LME', 8], ['LMA', 10], ['NXE', 11], ['SVME', 12], ['LMSLE', 13], ['FFXSR', 14], ['TCE', 15]]);
 
-const FEATURE_TYPES: Record<string, string> = { [CORE]: EFLAGS, [SSE]: VEC128 + MXCSR, [SEGMENTS]: '', [SYSTEM]: SYSTEM_TYPES, [LINUX]: '' };
+const FEATURE_TYPES: Record<string, string> = { [CORE]: EFLAGS, [SSE]: VEC128 + MXCSR, [SEGMENTS]: '', [SYSTEM]: SYSTEM_TYPES };
 
 function featureXml(feature: string): string {
   const regs = REGISTERS.map((r, i) => ({ r, i }))
@@ -143,8 +144,18 @@ function featureXml(feature: string): string {
 export const TARGET_XML =
   '<?xml version="1.0"?><!DOCTYPE target SYSTEM "gdb-target.dtd">' +
   '<target version="1.0"><architecture>i386:x86-64</architecture>' +
-  [CORE, SSE, SEGMENTS, SYSTEM, LINUX].map(featureXml).join('') +
+  [CORE, SSE, SEGMENTS, SYSTEM].map(featureXml).join('') +
   '</target>';
+
+/** Protocol number of orig_rax in the GNU/Linux description (after every machine register). */
+export const ORIG_RAX = REGISTERS.length;
+
+/** TARGET_XML plus the GNU/Linux feature (orig_rax). */
+export const TARGET_XML_LINUX = TARGET_XML.replace(
+  '</target>',
+  `<feature name="${LINUX}"><reg name="orig_rax" bitsize="64" type="int" regnum="${ORIG_RAX}"/></feature></target>`,
+);
 
 /** Annexes served by qXfer:features:read. */
 export const FEATURE_ANNEXES: ReadonlyMap<string, string> = new Map([['target.xml', TARGET_XML]]);
+export const FEATURE_ANNEXES_LINUX: ReadonlyMap<string, string> = new Map([['target.xml', TARGET_XML_LINUX]]);

@@ -139,7 +139,6 @@ export function writeCpuRegister(cpu: Cpu, reg: number, data: Uint8Array): boole
     case REG.cr3: cpu.cr3 = Number(v); break;
     case REG.cr4: cpu.cr4 = lo; break;
     case REG.efer: cpu.efer = lo; break;
-    case REG.orig_rax: return true; // gdb's Linux ABI writes -1 with every pc change; nothing to keep
     default: return false;
   }
   cpu.updateMode();

@@ -66,6 +66,7 @@ const scratch = new Uint8Array(8);
 export class OsvThreadProvider implements ThreadProvider {
   readonly kernel: OsvKernel;
   readonly monitorHelp = OSV_MONITOR_HELP;
+  readonly linuxAbi = true;
   private readonly target: GdbTarget;
   private readonly vcpus: VcpuThreadProvider;
   private readonly kernelElf?: ElfFile;
