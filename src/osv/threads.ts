@@ -145,7 +145,8 @@ export class OsvThreadProvider implements ThreadProvider {
   private functionName(addr: number): string {
     let name = this.funcCache.get(addr);
     if (name === undefined) {
-      name = this.kernel.debug.functionAt(addr)?.name ?? `0x${addr.toString(16)}`;
+      // Assembly entry points (thread_main) have no DWARF function: the ELF symbol then.
+      name = this.kernel.debug.functionAt(addr)?.name ?? this.kernelElf?.symbolAt(addr)?.symbol.name ?? `0x${addr.toString(16)}`;
       this.funcCache.set(addr, name);
     }
     return name;

@@ -1,6 +1,7 @@
 // The machine's own gdb against a Machine served in this process by the gdb stub.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GdbServer } from '../../src/gdbstub/server.js';
@@ -112,3 +113,10 @@ export function section(output: string, name: string): string {
 }
 
 export const mark = (name: string): string => `echo <<${name}>>\\n`;
+
+/** A `source FILE` command running `lines` (for gdb constructs -ex cannot carry, such as while loops). */
+export function gdbScript(lines: string[]): string {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'osvemu-gdb-')), 'script.gdb');
+  writeFileSync(file, lines.join('\n') + '\n');
+  return `source ${file}`;
+}

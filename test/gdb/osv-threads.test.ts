@@ -2,13 +2,12 @@
 // (src/osv/threads.ts), -c 2, running `--demo`: demo_a and demo_b share cpu 0 and a `__thread`
 // variable; demo_a yields to demo_b, migrates to cpu 1 and loads libhello.so at run time.
 import path from 'node:path';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ElfFile } from '../../src/machine/elf.js';
 import { loadDebugInfoFile } from '../../src/osv/dwarf/dwarf-info.js';
 import { OsvThreadProvider } from '../../src/osv/threads.js';
-import { guestImage, HAVE_GDB, mark, runGdb, section, serve, type Served } from './helpers.js';
+import { gdbScript, guestImage, HAVE_GDB, mark, runGdb, section, serve, type Served } from './helpers.js';
 
 const ELF = HAVE_GDB ? guestImage('osvlike') : null;
 const served: Served[] = [];
@@ -26,8 +25,7 @@ async function start(): Promise<Served> {
 
 /** gdb commands that stepi `n` times on the selected thread, printing one STEP line per stop. */
 function stepLoop(n: number): string[] {
-  const file = path.join(mkdtempSync(path.join(tmpdir(), 'osvemu-gdb-')), `steps${n}.gdb`);
-  writeFileSync(file, [
+  return [gdbScript([
     'set $me = ((sched::thread_control_block*)$fs_base)->t',
     'set $sb = (long)$me->_attr._stack.begin',
     'set $se = $sb + (long)$me->_attr._stack.size',
@@ -37,8 +35,7 @@ function stepLoop(n: number): string[] {
     'printf "STEP %lx %d %d\\n", $pc, $_thread, ($rsp >= $sb && $rsp < $se)',
     'set $i = $i + 1',
     'end',
-  ].join('\n') + '\n');
-  return [`source ${file}`];
+  ])];
 }
 
 describe.skipIf(!ELF)('gdb with OSv threads against osvlike -c 2', () => {
