@@ -233,7 +233,9 @@ export class OsvThreadProvider implements ThreadProvider {
       else if (home >= 0 && home < this.target.cpuCount) cpus.add(home);
     }
     if (step === undefined) {
-      this.run([...cpus], options.stepIntoInterrupts);
+      // A continue always runs every vCPU: a thread gdb lets run may migrate to any of them
+      // (scheduler-locking freezes other vCPUs only while a thread steps).
+      this.run(Array.from({ length: this.target.cpuCount }, (_, k) => k), options.stepIntoInterrupts);
       return;
     }
     this.job = {
