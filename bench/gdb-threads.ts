@@ -64,18 +64,23 @@ async function main(): Promise<void> {
   await c.request(`z1,${sym.value.toString(16)},1`);
   const tid = /thread:([0-9a-f]+);/.exec(stop)![1];
   const steps: number[] = [];
+  let cpu0 = process.cpuUsage();
   for (let i = 0; i < 300; i++) {
     const s = process.hrtime.bigint();
     await c.request(`vCont;s:${tid};c`);
     await c.request('g');
     steps.push(Number(process.hrtime.bigint() - s) / 1e6);
   }
-  console.log(`stepi round trip (vCont;s:T;c + g), thread ${parseInt(tid, 16)}: ${stats(steps)}`);
+  let cpu = process.cpuUsage(cpu0);
+  console.log(`stepi round trip (vCont;s:T;c + g), thread ${parseInt(tid, 16)}: ${stats(steps)}; ` +
+    `CPU ${((cpu.user + cpu.system) / 1000 / steps.length).toFixed(3)} ms per step`);
   const lists: number[] = [];
   let count = 0;
+  let listCpu = 0;
   for (let i = 0; i < 20; i++) {
     await c.request(`vCont;s:${tid};c`); // a stop: the thread list is read afresh
     const s = process.hrtime.bigint();
+    cpu0 = process.cpuUsage();
     let xml = '';
     for (let off = 0; ; ) {
       const r = await c.request(`qXfer:threads:read::${off.toString(16)},fff`);
@@ -89,9 +94,12 @@ async function main(): Promise<void> {
       await c.request('g');
     }
     lists.push(Number(process.hrtime.bigint() - s) / 1e6);
+    cpu = process.cpuUsage(cpu0);
+    listCpu += (cpu.user + cpu.system) / 1000;
     count = ids.length;
   }
-  console.log(`info threads with ${count} threads (qXfer:threads:read + Hg/g each): ${stats(lists)}`);
+  console.log(`info threads with ${count} threads (qXfer:threads:read + Hg/g each): ${stats(lists)}; ` +
+    `CPU ${(listCpu / lists.length).toFixed(3)} ms each`);
   target.kill();
 }
 

@@ -67,6 +67,8 @@ export class OsvThreadProvider implements ThreadProvider {
   readonly kernel: OsvKernel;
   readonly monitorHelp = OSV_MONITOR_HELP;
   readonly linuxAbi = true;
+  /** What stepping had to run through: interrupts/faults handled, switches out waited for. */
+  readonly stepStats = { interrupts: 0, switches: 0 };
   private readonly target: GdbTarget;
   private readonly vcpus: VcpuThreadProvider;
   private readonly kernelElf?: ElfFile;
@@ -314,6 +316,7 @@ export class OsvThreadProvider implements ThreadProvider {
     if (job.phase === 'step') {
       if (reason?.type === 'step' && ev.cpu === job.cpu) {
         if (reason.interrupted && !this.stepIntoInterrupts) {
+          this.stepStats.interrupts++;
           this.waitFor(job.rip0, job.rsp0, true);
           return null;
         }
@@ -323,6 +326,7 @@ export class OsvThreadProvider implements ThreadProvider {
         }
         const t = snap.byId.get(job.thread);
         if (t !== undefined && t.status !== 'terminated') {
+          this.stepStats.switches++;
           this.waitFor(t.rip, t.rsp, false);
           return null;
         }
