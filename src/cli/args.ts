@@ -1,6 +1,7 @@
 // Command-line parsing for `osvemu run`, in the spellings QEMU and OSv's scripts/run.py users type.
 import { parseArgs } from 'node:util';
 import { parseGdbAddress } from '../gdbstub/address.js';
+import { type CpuVendorName, parseCpuVendor } from '../cpu/vendor.js';
 
 export interface RunArgs {
   kernel: string | null;
@@ -15,6 +16,7 @@ export interface RunArgs {
   kvmclock: boolean;
   x2apic: boolean;
   quiet: boolean;
+  cpuVendor: CpuVendorName;
   /** --symbols FILE: the kernel's DWARF (loader.elf); null: look beside the kernel. */
   symbols: string | null;
   /** --gdb-threads osv|vcpu: what gdb's threads are (default osv when symbols are found). */
@@ -25,7 +27,7 @@ export class UsageError extends Error {}
 
 export const USAGE = `usage: osvemu run [KERNEL] [-e|--append CMDLINE] [-c|--smp N] [-m|--memory SIZE] [--verbose]
                   [-S] [-s] [--gdb [HOST:]PORT] [--max-insns N] [--timeout SECONDS] [--no-kvmclock] [--x2apic]
-                  [--symbols LOADER_ELF] [--gdb-threads osv|vcpu]
+                  [--cpu-vendor intel|amd] [--symbols LOADER_ELF] [--gdb-threads osv|vcpu]
   KERNEL   an OSv loader-stripped.elf (PVH); default: the project's own OSv-like guest, built on first use
   exit status: 0 power-off, 1 error, 2 bad arguments, 3 guest halted (abort), 4 triple fault,
                5 instruction limit, 6 timeout, 7 guest reset, 8 unimplemented instruction`;
@@ -59,7 +61,8 @@ export function parseGdb(v: string): { host: string; port: number } {
 
 const VALUE_OPTIONS: Record<string, string> = {
   '-e': 'append', '--append': 'append', '-c': 'smp', '--smp': 'smp', '-m': 'memory', '--memory': 'memory',
-  '--gdb': 'gdb', '--max-insns': 'max-insns', '--symbols': 'symbols', '--gdb-threads': 'gdb-threads', '--timeout': 'timeout', '--disk': 'disk', '--net': 'net',
+  '--gdb': 'gdb', '--max-insns': 'max-insns', '--timeout': 'timeout', '--disk': 'disk', '--net': 'net',
+  '--cpu-vendor': 'cpu-vendor', '--symbols': 'symbols', '--gdb-threads': 'gdb-threads',
 };
 
 /** Binds each value option to the next word, so `-e "--verbose /hello"` works as with run.py. */
@@ -95,6 +98,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
         quiet: { type: 'boolean', short: 'q' },
         disk: { type: 'string' },
         net: { type: 'string' },
+        'cpu-vendor': { type: 'string' },
         symbols: { type: 'string' },
         'gdb-threads': { type: 'string' },
       },
@@ -114,6 +118,8 @@ export function parseRunArgs(argv: string[]): RunArgs {
   const gdbThreads = v['gdb-threads'] ?? 'osv';
   if (gdbThreads !== 'osv' && gdbThreads !== 'vcpu') throw new UsageError(`--gdb-threads is osv or vcpu, got "${gdbThreads}"`);
   const timeout = v.timeout === undefined ? undefined : Number(v.timeout);
+  const cpuVendor = v['cpu-vendor'] === undefined ? 'intel' : parseCpuVendor(v['cpu-vendor']);
+  if (cpuVendor === null) throw new UsageError(`--cpu-vendor needs intel or amd, got "${v['cpu-vendor']}"`);
   if (timeout !== undefined && !(timeout > 0)) throw new UsageError(`--timeout needs a positive number of seconds, got "${v.timeout}"`);
   return {
     kernel: parsed.positionals[0] ?? null,
@@ -128,6 +134,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
     kvmclock: !v['no-kvmclock'],
     x2apic: !!v.x2apic,
     quiet: !!v.quiet,
+    cpuVendor,
     symbols: v.symbols ?? null,
     gdbThreads,
   };

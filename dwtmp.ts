@@ -1,0 +1,14 @@
+import { readFileSync } from 'node:fs';
+import { Machine } from './src/machine/machine.js';
+import { MachineGdbTarget } from './src/machine/gdb-target.js';
+import { loadDebugInfoFile } from './src/osv/dwarf/dwarf-info.js';
+import { OsvKernel } from './src/osv/kernel.js';
+const elf = 'build/images/osvlike.elf';
+const m = new Machine({ kernel: readFileSync(elf), cpus: 2, cmdline: '--demo' });
+m.run({ until: /Booted up/ , maxInsns: 50_000_000});
+const t = new MachineGdbTarget(m);
+const k = new OsvKernel(loadDebugInfoFile(elf), (a, l) => t.readMemory(0, BigInt(a), l));
+console.log(k.cpus());
+console.log(k.threadAddresses());
+console.log(k.threads());
+console.log(k.objects());
