@@ -273,6 +273,39 @@ export class OsvKernel {
     return this.threadAddresses().map((a) => this.thread(a)).sort((a, b) => a.id - b.id);
   }
 
+  // ---- mapped areas --------------------------------------------------------------------------------
+  /** mmu::vma_list (a boost intrusive rbtree), in address order: start, end, flags, perm. */
+  vmas(): { start: number; end: number; flags: number; perm: number }[] {
+    const listType = this.variableType('mmu::vma_list');
+    const list = this.variableAddress('mmu::vma_list');
+    // The root's place depends on the boost version (loader.py tries the same three).
+    const rootPath = ['parent_', 'holder.root.parent_', 'tree_.data_.node_plus_pred_.header_plus_size_.header_.parent_']
+      .find((p) => this.hasMember(listType, p));
+    if (rootPath === undefined) throw new LayoutError(`unknown layout of ${listType}`);
+    const hook = this.member('mmu::vma', '_vma_list_hook');
+    const node = /^(.*) \*$/.exec(this.member(listType, rootPath).baseTypeName)?.[1] ?? 'boost::intrusive::rbtree_node<void*>';
+    const left = this.off(node, 'left_');
+    const right = this.off(node, 'right_');
+    const start = this.member('mmu::vma', '_range._start');
+    const end = this.member('mmu::vma', '_range._end');
+    const flags = this.member('mmu::vma', '_flags');
+    const perm = this.member('mmu::vma', '_perm');
+    const out: { start: number; end: number; flags: number; perm: number }[] = [];
+    const stack: number[] = [];
+    let n = this.ptr(list + this.off(listType, rootPath));
+    while ((n !== 0 || stack.length > 0) && out.length < 1_000_000) {
+      while (n !== 0) {
+        stack.push(n);
+        n = this.ptr(n + left);
+      }
+      n = stack.pop()!;
+      const v = n - hook.offset;
+      out.push({ start: this.uint(v, start), end: this.uint(v, end), flags: this.uint(v, flags), perm: this.uint(v, perm) });
+      n = this.ptr(n + right);
+    }
+    return out;
+  }
+
   // ---- loaded objects ----------------------------------------------------------------------------
   /** Address of elf::program::s_objs's end pointer: it changes whenever an object is added or removed. */
   objectListEndAddress(): number {

@@ -45,6 +45,20 @@ function memoryCmd(p: OsvThreadProvider): string {
   return [`Total Memory: ${total} Bytes`, `Free Memory:  ${free} Bytes (${pct(free)}%)`].join('\n');
 }
 
+/** loader.py's letters for vma flags and permissions, lowest bit first. */
+function bits(v: number, names: string[]): string {
+  const s = names.filter((_, i) => (v >>> i) & 1).join('');
+  return s === '' ? 'none' : s;
+}
+
+function mmapCmd(p: OsvThreadProvider): string {
+  if (p.kernel.debug.variable('mmu::vma_list') === undefined) return 'osv mmap: this kernel has no mmu::vma_list';
+  return p.kernel.vmas().map((v) => {
+    const size = `[${(v.end - v.start) / 1024} kB]`.padEnd(16);
+    return `${hex(v.start)} ${hex(v.end)} ${size} flags=${bits(v.flags, ['f', 'p', 's', 'u', 'j', 'm', 'b', 'F']).padEnd(8)} perm=${bits(v.perm, ['r', 'w', 'x'])}`;
+  }).join('\n');
+}
+
 function runqueueCmd(p: OsvThreadProvider): string {
   const snap = p.snapshot();
   if (!snap.osv) return 'osv runqueue: the scheduler has no threads yet';
@@ -130,9 +144,7 @@ export function osvMonitor(p: OsvThreadProvider, command: string, thread: Thread
       case 'memory':
         return memoryCmd(p);
       case 'mmap':
-        return p.kernel.debug.variable('mmu::vma_list') === undefined
-          ? 'osv mmap: this kernel has no mmu::vma_list'
-          : 'osv mmap: walking mmu::vma_list (a boost intrusive set) is not implemented yet';
+        return mmapCmd(p);
       case 'runqueue':
         return runqueueCmd(p);
       case 'percpu':

@@ -33,7 +33,8 @@ describe.skipIf(!READY)('OSv threads in gdb against a real OSv kernel', () => {
       mark('threads'), 'info threads',
       mark('bt'), 'thread apply all bt 3',
       mark('tls'), 'thread apply all -s p sched::preempt_counter',
-      mark('monitor'), 'monitor osv threads', 'monitor osv syms', 'monitor osv memory',
+      mark('monitor'), 'monitor osv threads', 'monitor osv syms', 'monitor osv memory', 'monitor osv mmap',
+      'monitor osv percpu workman::_work_sheriff',
       mark('steps'), gdbScript(['set $i = 0', 'while $i < 30', 'stepi', 'printf "STEP %lx %d\\n", $pc, $_thread', 'set $i = $i + 1', 'end']),
       'kill',
     ], { timeoutMs: 240_000 });
@@ -47,6 +48,8 @@ describe.skipIf(!READY)('OSv threads in gdb against a real OSv kernel', () => {
     expect(section(r.output, 'tls')).toMatch(/\$\d+ = [01]\n/);
     expect(r.output).toMatch(/^\s+\d+\s+0x[0-9a-f]{16}\s+idle0\s+cpu0/m);
     expect(r.output).toMatch(/Total Memory: \d+ Bytes/);
+    expect(r.output).toMatch(/^0x0000200000000000 0x0000200000001000 \[4 kB\]\s+flags=p\s+perm=none/m);
+    expect(r.output).toMatch(/^CPU 1: \(.*\) at 0x[0-9a-f]+: [0-9a-f]+/m);
     const stepped = section(r.output, 'steps').match(/^STEP .*$/gm) ?? [];
     expect(stepped.length).toBe(30);
     expect(new Set(stepped.map((l) => l.split(' ')[2])).size).toBe(1);
