@@ -7,9 +7,9 @@ import { Cursor } from './bytes.js';
 import * as C from './constants.js';
 import { asDwarfError, DwarfError } from './errors.js';
 import { dieRanges, readAranges, type Range } from './ranges.js';
-import { nameKey, Indexer } from './scan.js';
+import { Indexer, lookupName, type NameNode } from './scan.js';
 import { readElfForDebug, sectionsOf, type DwarfSections } from './sections.js';
-import { DieReader, readUnits, type Die, type Unit } from './units.js';
+import { DieReader, readUnits, skipForm, type Die } from './units.js';
 
 const MAX_DEPTH = 64;
 
@@ -28,8 +28,8 @@ export interface DwarfStats {
 
 export class DwarfDebugInfo implements DebugInfo {
   private readonly r: DieReader;
-  private readonly types: Map<string, number>;
-  private readonly vars: Map<string, number>;
+  private readonly names: NameNode;
+  private readonly index: Indexer;
   readonly stats: DwarfStats;
   private readonly dieCache = new Map<number, Die>();
   private readonly qnameCache = new Map<number, string>();
@@ -46,9 +46,9 @@ export class DwarfDebugInfo implements DebugInfo {
     const ix = new Indexer(this.r);
     ix.qualifiedNameOf = (off) => this.guard(() => this.qualifiedName(off));
     ix.run();
-    this.types = ix.types;
-    this.vars = ix.vars;
-    this.stats = { units: units.units.length, dies: ix.dies, typeNames: ix.types.size, varNames: ix.vars.size };
+    this.names = ix.root;
+    this.index = ix;
+    this.stats = { units: units.units.length, dies: ix.dies, typeNames: ix.typeNames, varNames: ix.varNames };
   }
 
   get elf(): ElfFile {
@@ -263,8 +263,8 @@ export class DwarfDebugInfo implements DebugInfo {
     const sig = this.ref(d, C.DW_AT_signature);
     if (sig !== undefined && sig !== off) return this.definition(sig, depth + 1);
     if (d.attrs.get(C.DW_AT_declaration) !== true) return off;
-    const def = this.types.get(nameKey(this.qualifiedName(off)));
-    return def !== undefined && def >= 0 ? def : off;
+    const def = this.lookup(this.qualifiedName(off), 'type');
+    return def > 0 ? def : off;
   }
 
   /** Byte size of a type (0 when unknown). */
@@ -298,18 +298,16 @@ export class DwarfDebugInfo implements DebugInfo {
 
   // ---- DebugInfo ----
 
+  /** An index entry; a miss links definitions made outside their scope and tries again once. */
+  private lookup(qualifiedName: string, kind: 'type' | 'var'): number {
+    const e = lookupName(this.names, qualifiedName, kind, this.index.expand);
+    if (e > 0 || !this.index.resolveSpecs()) return e;
+    return lookupName(this.names, qualifiedName, kind, this.index.expand);
+  }
+
   private lookupType(qualifiedName: string): number | undefined {
-    const key = nameKey(qualifiedName);
-    let off = this.types.get(key);
-    if (off === undefined && key.endsWith('>')) {
-      // 'std::vector<int>' names 'std::vector<int, std::allocator<int> >': match by leading arguments.
-      const prefix = key.slice(0, -1) + ',';
-      for (const [k, v] of this.types) {
-        if (k.startsWith(prefix) && (off === undefined || (off < 0 && v >= 0))) off = v;
-      }
-    }
-    if (off === undefined) return undefined;
-    return off < 0 ? -off - 1 : off;
+    const e = this.lookup(qualifiedName, 'type');
+    return e === 0 ? undefined : Math.abs(e);
   }
 
   type(qualifiedName: string): TypeLayout | undefined {
@@ -435,9 +433,9 @@ export class DwarfDebugInfo implements DebugInfo {
 
   variable(qualifiedName: string): VariableInfo | undefined {
     return this.guard(() => {
-      const v = this.vars.get(nameKey(qualifiedName));
-      if (v === undefined) return undefined;
-      const off = v < 0 ? -v - 1 : v;
+      const v = this.lookup(qualifiedName, 'var');
+      if (v === 0) return undefined;
+      const off = Math.abs(v);
       const d = this.die(off);
       let type = this.ref(d, C.DW_AT_type);
       // A definition through DW_AT_specification carries the location; the declaration, the type.
@@ -546,7 +544,7 @@ export class DwarfDebugInfo implements DebugInfo {
         if (--depth <= 0) break;
         continue;
       }
-      const ab = u.abbrevs[code];
+      const ab = u.abbrevs.get(code);
       if (!ab) throw new DwarfError(`bad DWARF: abbreviation code ${code} of the DIE at 0x${off.toString(16)} is undefined`);
       if (ab.tag === C.DW_TAG_subprogram) {
         const d = this.r.readDie(off, u);
@@ -562,7 +560,7 @@ export class DwarfDebugInfo implements DebugInfo {
       c.pos = off - u.base;
       c.uleb();
       if (ab.fixedSize >= 0) c.skip(ab.fixedSize);
-      else for (let i = 0; i < ab.forms.length; i++) this.r.readValue(c, ab.forms[i]!, u, 0);
+      else for (let i = 0; i < ab.forms.length; i++) skipForm(c, ab.forms[i]!, u);
       if (ab.hasChildren) depth++;
       else if (depth === 0) break;
     }
