@@ -99,21 +99,30 @@ export type Expander = (node: NameNode) => boolean;
 
 export function lookupName(root: NameNode, qualified: string, kind: 'type' | 'var', expand: Expander = () => false): number {
   const comps = splitQualified(qualified.trim());
-  let node: NameNode | undefined = root;
-  for (let i = 0; i < comps.length && node; i++) {
-    const comp = comps[i]!;
-    const final = i === comps.length - 1;
-    const good = (n: NameNode | undefined): boolean => !!n && (final ? n[kind] > 0 : n.isNs || n.type > 0);
-    let next = findKid(node, comp);
-    // Namespaces are indexed unit by unit, on demand, until a definition turns up.
-    while (!good(next) && expand(node)) next = findKid(node, comp);
-    if (!next && final) {
-      while (expand(node));
-      next = findByLeadingArgs(node, comp, kind);
+  for (;;) {
+    const path: NameNode[] = [];
+    let node: NameNode | undefined = root;
+    for (let i = 0; i < comps.length && node; i++) {
+      path.push(node);
+      const comp = comps[i]!;
+      const final = i === comps.length - 1;
+      const good = (n: NameNode | undefined): boolean => !!n && (final ? n[kind] > 0 : n.isNs || n.type > 0);
+      let next = findKid(node, comp);
+      // Namespaces are indexed unit by unit, on demand, until a definition turns up.
+      while (!good(next) && expand(node)) next = findKid(node, comp);
+      if (!next && final) {
+        while (expand(node));
+        next = findByLeadingArgs(node, comp, kind);
+      }
+      node = next;
     }
-    node = next;
+    if (node && node[kind] > 0) return node[kind];
+    // A class's static member is defined in one unit only: index more units of the enclosing
+    // namespaces (classes holding a definition's declaration are entered again) and retry.
+    let progressed = false;
+    for (let i = path.length - 1; i >= 0 && !progressed; i--) progressed = expand(path[i]!);
+    if (!progressed) return node ? node[kind] : 0;
   }
-  return node ? node[kind] : 0;
 }
 
 /** The node for a qualified name, created as needed. */
