@@ -116,9 +116,21 @@ export class DwarfDebugInfo implements DebugInfo {
   }
 
   /** Qualified C++ name of a DIE: 'sched::thread', 'std::vector<int, std::allocator<int> >'. */
+  private qnDepth = 0;
+
   qualifiedName(off: number): string {
     const hit = this.qnameCache.get(off);
     if (hit !== undefined) return hit;
+    if (this.qnDepth > MAX_DEPTH) throw new DwarfError(`bad DWARF: the scopes of the DIE at 0x${off.toString(16)} nest too deep (a reference loop?)`);
+    this.qnDepth++;
+    try {
+      return this.qualifiedNameUncached(off);
+    } finally {
+      this.qnDepth--;
+    }
+  }
+
+  private qualifiedNameUncached(off: number): string {
     const d = this.die(off);
     let q: string;
     // A definition outside its scope (out-of-line members, type units) names its declaration.
