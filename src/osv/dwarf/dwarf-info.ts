@@ -357,6 +357,16 @@ export class DwarfDebugInfo implements DebugInfo {
     }
     const bs = d.attrs.get(C.DW_AT_byte_size);
     const layout: TypeLayout = { name: this.qualifiedName(off), size: typeof bs === 'number' ? bs : 0, members };
+    const args: (string | number)[] = [];
+    for (const ch of this.r.children(d)) {
+      const p = this.die(ch);
+      if (p.tag === C.DW_TAG_template_type_param) args.push(this.typeName(this.ref(p, C.DW_AT_type)));
+      else if (p.tag === C.DW_TAG_template_value_param) {
+        const v = p.attrs.get(C.DW_AT_const_value);
+        args.push(typeof v === 'number' ? v : NaN);
+      }
+    }
+    if (args.length > 0) layout.templateArgs = args;
     this.layoutCache.set(off, layout);
     return layout;
   }
@@ -371,7 +381,22 @@ export class DwarfDebugInfo implements DebugInfo {
       typeName: this.typeName(type),
       baseTypeName: stripped === undefined ? 'void' : this.typeName(stripped),
     };
-    if (stripped !== undefined) this.memberTypes.set(out, stripped);
+    if (stripped !== undefined) {
+      this.memberTypes.set(out, stripped);
+      const sd = this.die(stripped);
+      if (sd.tag === C.DW_TAG_pointer_type || sd.tag === C.DW_TAG_reference_type || sd.tag === C.DW_TAG_rvalue_reference_type) {
+        const target = this.strip(this.ref(sd, C.DW_AT_type));
+        out.pointee = target === undefined ? 'void' : this.typeName(target);
+      } else if (sd.tag === C.DW_TAG_array_type) {
+        const dims = this.r.children(sd).map((ch) => this.die(ch)).filter((d) => d.tag === C.DW_TAG_subrange_type);
+        const elemType = this.ref(sd, C.DW_AT_type);
+        const count = dims.length > 0 ? this.subrangeCount(dims[0]!) ?? 0 : 0;
+        const inner = dims.length > 1 ? size / Math.max(1, count) : this.sizeOfType(elemType);
+        const es = this.strip(elemType);
+        const innerName = dims.length > 1 ? this.typeName(stripped).replace(/^(.*?) ?\[\d*\]/, '$1 ') .trim() : es === undefined ? 'void' : this.typeName(es);
+        out.elements = { count, typeName: innerName, size: inner };
+      }
+    }
     const bits = m.attrs.get(C.DW_AT_bit_size);
     if (typeof bits === 'number') {
       const dbo = m.attrs.get(C.DW_AT_data_bit_offset);
@@ -417,7 +442,7 @@ export class DwarfDebugInfo implements DebugInfo {
         if (cur === undefined) return undefined;
         const lay = this.layout(cur);
         if (!lay) return undefined;
-        const found = this.findMember(lay, comp, 0);
+        const found = this.findMember(lay, comp);
         if (!found) return undefined;
         total += found.offset;
         last = found.member;
@@ -428,19 +453,51 @@ export class DwarfDebugInfo implements DebugInfo {
   }
 
   /** A member by name, through anonymous members and base classes (offset relative to `lay`). */
-  private findMember(lay: TypeLayout, name: string, depth: number): { member: MemberLayout; offset: number } | undefined {
-    if (depth > MAX_DEPTH) return undefined;
-    for (const m of lay.members) if (m.name === name) return { member: m, offset: m.offset };
+  private findMember(lay: TypeLayout, name: string): { member: MemberLayout; offset: number } | undefined {
+    // The shallowest match wins, as C++ name lookup would have it (std::tuple's _M_head_impl of
+    // element 0 sits one base class up, element 1's two).
+    for (let limit = 0; limit <= 8; limit++) {
+      const f = this.findMemberAt(lay, name, limit);
+      if (f) return f;
+    }
+    return undefined;
+  }
+
+  /** A member found exactly `levels` anonymous members or base classes down. */
+  private findMemberAt(lay: TypeLayout, name: string, levels: number): { member: MemberLayout; offset: number } | undefined {
+    if (levels === 0) {
+      for (const m of lay.members) if (m.name === name) return { member: m, offset: m.offset };
+      return undefined;
+    }
     for (const m of lay.members) {
       const isBase = m.name === m.baseTypeName;
       if (m.name !== '' && !isBase) continue;
       const inner = this.memberTypes.get(m);
       const il = inner === undefined ? undefined : this.layout(inner);
       if (!il) continue;
-      const f = this.findMember(il, name, depth + 1);
+      const f = this.findMemberAt(il, name, levels - 1);
       if (f) return { member: f.member, offset: m.offset + f.offset };
     }
     return undefined;
+  }
+
+
+  enumerators(qualifiedName: string): Readonly<Record<string, number>> | undefined {
+    return this.guard(() => {
+      const off = this.lookupType(qualifiedName);
+      const s = off === undefined ? undefined : this.strip(off);
+      if (s === undefined) return undefined;
+      const d = this.die(s);
+      if (d.tag !== C.DW_TAG_enumeration_type) return undefined;
+      const out: Record<string, number> = {};
+      for (const ch of this.r.children(d)) {
+        const e = this.die(ch);
+        const v = e.attrs.get(C.DW_AT_const_value);
+        const n = this.nameOf(e);
+        if (e.tag === C.DW_TAG_enumerator && n !== undefined && typeof v === 'number') out[n] = v;
+      }
+      return out;
+    });
   }
 
   variable(qualifiedName: string): VariableInfo | undefined {
