@@ -8,6 +8,14 @@ import { ElfError, ElfFile, SHT_NOBITS } from '../../machine/elf.js';
 import { DwarfError } from './errors.js';
 
 const SHF_COMPRESSED = 0x800;
+const ET_REL = 1;
+const SHT_RELA = 4;
+const R_X86_64_64 = 1;
+const R_X86_64_PC32 = 2;
+const R_X86_64_32 = 10;
+const R_X86_64_32S = 11;
+const R_X86_64_DTPOFF64 = 17;
+const R_X86_64_DTPOFF32 = 21;
 const ELFCOMPRESS_ZLIB = 1;
 
 export const DEBUG_SECTIONS = [
@@ -30,12 +38,17 @@ export function sectionsOf(elf: ElfFile): DwarfSections {
     elf,
     get(name) {
       if (cache.has(name)) return cache.get(name);
-      const s = elf.section(name);
-      let data: Uint8Array | undefined;
-      if (s && s.type !== SHT_NOBITS) {
-        data = elf.sectionData(s);
+      // An object file has one section per COMDAT group for type units: read them as one.
+      const all = elf.header.type === ET_REL ? elf.sections.filter((x) => x.name === name) : [elf.section(name)];
+      const parts: Uint8Array[] = [];
+      for (const s of all) {
+        if (!s || s.type === SHT_NOBITS) continue;
+        let data = elf.sectionData(s);
         if (s.flags & SHF_COMPRESSED) data = inflate(data, name);
+        if (elf.header.type === ET_REL) data = relocate(elf, s.index, data, name);
+        parts.push(data);
       }
+      const data = parts.length <= 1 ? parts[0] : Buffer.concat(parts);
       cache.set(name, data);
       return data;
     },
@@ -43,6 +56,39 @@ export function sectionsOf(elf: ElfFile): DwarfSections {
       return elf.section(name)?.addr ?? 0;
     },
   };
+}
+
+/**
+ * A relocatable object (gcc -c) leaves its debug sections' cross-references to RELA entries:
+ * apply them to a copy (sections sit at address 0 in such a file, so S + A is the value).
+ */
+function relocate(elf: ElfFile, index: number, data: Uint8Array, name: string): Uint8Array {
+  const relas = elf.sections.filter((r) => r.type === SHT_RELA && r.info === index);
+  if (relas.length === 0) return data;
+  const out = new Uint8Array(data);
+  const dv = new DataView(out.buffer);
+  for (const r of relas) {
+    const symtab = elf.sections[r.link];
+    const syms = symtab ? elf.symbols(symtab.name) : [];
+    const rd = elf.sectionData(r);
+    const rv = new DataView(rd.buffer, rd.byteOffset, rd.byteLength);
+    for (let o = 0; o + 24 <= rd.length; o += 24) {
+      const off = Number(rv.getBigUint64(o, true));
+      const type = rv.getUint32(o + 8, true);
+      const sym = rv.getUint32(o + 12, true);
+      const addend = rv.getBigInt64(o + 16, true);
+      const s = syms[sym];
+      if (!s && sym !== 0) throw new DwarfError(`bad ELF: relocation of ${name} names symbol ${sym}, past the symbol table`);
+      const v = BigInt(s?.value ?? 0) + addend;
+      const width = type === R_X86_64_64 || type === R_X86_64_DTPOFF64 ? 8 : type === R_X86_64_32 || type === R_X86_64_32S || type === R_X86_64_DTPOFF32 ? 4 : type === R_X86_64_PC32 ? 4 : 0;
+      if (width === 0) continue;
+      if (off + width > out.length) throw new DwarfError(`bad ELF: relocation of ${name} at 0x${off.toString(16)} is past the section`);
+      if (width === 8) dv.setBigUint64(off, BigInt.asUintN(64, v), true);
+      else if (type === R_X86_64_PC32) dv.setUint32(off, Number(BigInt.asUintN(32, v - BigInt(off))), true);
+      else dv.setUint32(off, Number(BigInt.asUintN(32, v)), true);
+    }
+  }
+  return out;
 }
 
 function inflate(data: Uint8Array, name: string): Uint8Array {
@@ -105,7 +151,7 @@ export function readElfForDebug(path: string): ElfFile {
             for (let p = strOff + nameOff; p < size && p < strOff + strSize && buf[p] !== 0; p++) name += String.fromCharCode(buf[p]!);
             // Symbol tables too: the CLI's symbolizer wants them from the same buffer.
             const type = dv.getUint32(h + 4, true);
-            if (wanted.has(name) || type === 2 || type === 3 || type === 11) {
+            if (wanted.has(name) || wanted.has(name.replace(/^\.rela/, '')) || type === 2 || type === 3 || type === 11) {
               const off = Number(dv.getBigUint64(h + 24, true));
               const len = Number(dv.getBigUint64(h + 32, true));
               if (type !== SHT_NOBITS && off < size) fill(off, len);
