@@ -43,10 +43,9 @@ async function runCommand(args: RunArgs): Promise<number> {
   }
   if (args.gdb) {
     const { attachGdb } = await import('./gdb.js');
-    const { findSymbols, osvThreads } = await import('../osv/gdb-threads.js');
+    const { osvThreads } = await import('../osv/gdb-threads.js');
     const threads = osvThreads({
-      mode: args.gdbThreads, kernel, symbolsPath: findSymbols(kernelPath, args.symbols), explicit: args.symbols !== null,
-      log: (m) => process.stderr.write(`osvemu: ${m}\n`),
+      mode: args.gdbThreads, kernel, kernelPath, symbols: args.symbols, log: (m) => process.stderr.write(`osvemu: ${m}\n`),
     });
     await attachGdb(machine, args.gdb, args.stopAtStart, threads);
   }

@@ -39,6 +39,7 @@ export interface OsvObject {
 }
 
 interface ThreadLayout {
+  statusNames: string[];
   detached: number;
   st: MemberLayout;
   cpu: number;
@@ -234,7 +235,12 @@ export class OsvKernel {
     const T = 'sched::thread';
     const ds = this.member(T, '_detached_state');
     const dsType = /^std::unique_ptr<([^,]+),/.exec(ds.baseTypeName)?.[1] ?? 'sched::thread::detached_state';
+    // Status names from the DWARF's enumerators when the reader gives them, else §6's list.
+    const names: string[] = [...THREAD_STATUS];
+    const en = this.debug.enumerators?.('sched::thread::status');
+    if (en !== undefined) for (const [name, v] of Object.entries(en)) names[v] = name;
     this.threadLayout = {
+      statusNames: names,
       detached: ds.offset, st: this.member(dsType, 'st'), cpu: this.off(dsType, '_cpu'),
       id: this.member(T, '_id'), name: this.member(T, '_attr._name'), tcb: this.off(T, '_tcb'),
       stackBegin: this.off(T, '_attr._stack.begin'), stackSize: this.off(T, '_attr._stack.size'),
@@ -250,7 +256,7 @@ export class OsvKernel {
     let cpu = -1;
     if (ds !== 0) {
       const st = this.uint(ds, L.st);
-      status = THREAD_STATUS[st] ?? `status ${st}`;
+      status = L.statusNames[st] ?? `status ${st}`;
       cpu = this.cpus().indexOf(this.ptr(ds + L.cpu));
     }
     return {
