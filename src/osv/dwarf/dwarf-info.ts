@@ -3,7 +3,7 @@
 
 import { ElfFile } from '../../machine/elf.js';
 import type { DebugInfo, MemberLayout, TypeLayout, VariableInfo, VariableLocation } from '../debug-info.js';
-import { Cursor } from './bytes.js';
+import { Cursor, lastAtOrBelow } from './bytes.js';
 import * as C from './constants.js';
 import { asDwarfError, DwarfError } from './errors.js';
 import { dieRanges, readAranges, type Range } from './ranges.js';
@@ -558,13 +558,7 @@ export class DwarfDebugInfo implements DebugInfo {
       const funcs = this.functionsOf(unit);
       // Innermost (shortest) range containing the address wins among nested/overlapping entries.
       let best: FuncEntry | undefined;
-      let lo = 0;
-      let hi = funcs.length - 1;
-      while (lo <= hi) {
-        const mid = (lo + hi) >> 1;
-        if (funcs[mid]!.low <= address) lo = mid + 1;
-        else hi = mid - 1;
-      }
+      const hi = lastAtOrBelow(funcs, address);
       for (let i = hi; i >= 0 && i > hi - 64; i--) {
         const f = funcs[i]!;
         if (address >= f.low && address < f.high && (!best || f.high - f.low < best.high - best.low)) best = f;
@@ -587,13 +581,7 @@ export class DwarfDebugInfo implements DebugInfo {
       this.unitMap = map;
     }
     const m = this.unitMap;
-    let lo = 0;
-    let hi = m.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (m[mid]!.low <= address) lo = mid + 1;
-      else hi = mid - 1;
-    }
+    const hi = lastAtOrBelow(m, address);
     for (let i = hi; i >= 0 && i > hi - 16; i--) if (address >= m[i]!.low && address < m[i]!.high) return m[i]!.unit;
     return undefined;
   }

@@ -225,12 +225,8 @@ function readSection(data: Uint8Array, base: number, section: '.debug_info' | '.
   const c = new Cursor(data, 0, data.length, section);
   while (c.pos < data.length) {
     const start = c.pos;
-    let len = c.u32();
-    let offsetSize = 4;
-    if (len === 0xffffffff) {
-      len = c.u64();
-      offsetSize = 8;
-    } else if (len >= 0xfffffff0) throw new DwarfError(`bad DWARF: reserved unit length 0x${len.toString(16)} at 0x${start.toString(16)} of ${section}`);
+    const { length: len, offsetSize } = c.initialLength();
+    if (offsetSize === 4 && len >= 0xfffffff0) throw new DwarfError(`bad DWARF: reserved unit length 0x${len.toString(16)} at 0x${start.toString(16)} of ${section}`);
     const end = c.pos + len;
     if (end > data.length) throw new DwarfError(`truncated DWARF: the unit at 0x${start.toString(16)} of ${section} ends past the section (${end} > ${data.length})`);
     c.end = end;
