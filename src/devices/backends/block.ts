@@ -39,3 +39,19 @@ export function writeZeroes(backend: BlockBackend, offset: number, length: numbe
     backend.write(offset + done, n === chunk.length ? chunk : chunk.subarray(0, n));
   }
 }
+
+/**
+ * Splits [offset, offset + length) at multiples of `unit` (clusters, chunks) and calls
+ * fn(unit index, offset within the unit, position in the range, byte count) for each piece.
+ */
+export function forEachUnit(offset: number, length: number, unit: number, fn: (index: number, within: number, pos: number, n: number) => void): void {
+  let pos = 0;
+  while (pos < length) {
+    const at = offset + pos;
+    const index = Math.floor(at / unit);
+    const within = at - index * unit;
+    const n = Math.min(unit - within, length - pos);
+    fn(index, within, pos, n);
+    pos += n;
+  }
+}

@@ -2,7 +2,7 @@
  * Snapshot mode (QEMU's -snapshot): guest writes land in memory, 4 KiB at a time, over a
  * read-only base image that is never written. Discarded ranges read as zeros afterwards.
  */
-import type { BlockBackend } from './block.js';
+import { forEachUnit, type BlockBackend } from './block.js';
 
 const CHUNK = 4096;
 
@@ -45,15 +45,7 @@ export class OverlayDisk implements BlockBackend {
   }
 
   write(offset: number, src: Uint8Array): void {
-    let pos = 0;
-    while (pos < src.length) {
-      const at = offset + pos;
-      const idx = Math.floor(at / CHUNK);
-      const within = at - idx * CHUNK;
-      const n = Math.min(CHUNK - within, src.length - pos);
-      this.chunkFor(idx, n < CHUNK).set(src.subarray(pos, pos + n), within);
-      pos += n;
-    }
+    forEachUnit(offset, src.length, CHUNK, (idx, within, pos, n) => this.chunkFor(idx, n < CHUNK).set(src.subarray(pos, pos + n), within));
   }
 
   private chunkFor(idx: number, partial: boolean): Uint8Array {

@@ -11,7 +11,7 @@
  */
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
-import { DiskError, type BlockBackend } from './block.js';
+import { DiskError, forEachUnit, type BlockBackend } from './block.js';
 import { openImage } from './disk-open.js';
 import { HostFile, errText } from './host-file.js';
 
@@ -188,15 +188,7 @@ export class Qcow2Disk implements BlockBackend {
   }
 
   read(offset: number, dst: Uint8Array): void {
-    let pos = 0;
-    while (pos < dst.length) {
-      const at = offset + pos;
-      const cluster = Math.floor(at / this.cs);
-      const within = at - cluster * this.cs;
-      const n = Math.min(this.cs - within, dst.length - pos);
-      this.readInCluster(cluster, within, dst.subarray(pos, pos + n));
-      pos += n;
-    }
+    forEachUnit(offset, dst.length, this.cs, (cluster, within, pos, n) => this.readInCluster(cluster, within, dst.subarray(pos, pos + n)));
   }
 
   private readInCluster(cluster: number, within: number, dst: Uint8Array): void {
@@ -257,15 +249,7 @@ export class Qcow2Disk implements BlockBackend {
   // ---- writes --------------------------------------------------------------------------------
   write(offset: number, src: Uint8Array): void {
     if (!this.writable) throw new DiskError(`${this.path}: image is read-only`);
-    let pos = 0;
-    while (pos < src.length) {
-      const at = offset + pos;
-      const cluster = Math.floor(at / this.cs);
-      const within = at - cluster * this.cs;
-      const n = Math.min(this.cs - within, src.length - pos);
-      this.writeInCluster(cluster, within, src.subarray(pos, pos + n));
-      pos += n;
-    }
+    forEachUnit(offset, src.length, this.cs, (cluster, within, pos, n) => this.writeInCluster(cluster, within, src.subarray(pos, pos + n)));
   }
 
   private writeInCluster(cluster: number, within: number, src: Uint8Array): void {
