@@ -1,7 +1,7 @@
 // Whole-system: a real OSv kernel (built outside this repository) with its root file system on
 // virtio-blk, as OSv's scripts/run.py boots it: the disk (qcow2 usr.img, guest writes kept in
 // memory) and virtio-rng attached, transitional devices driven through the legacy interface with
-// MSI-X. Skipped unless OSV_KERNEL and OSV_DISK name the kernel and its usr.img. Optional:
+// MSI-X (and once with modern devices, which OSv drives through the virtio 1.0 capabilities). Skipped unless OSV_KERNEL and OSV_DISK name the kernel and its usr.img. Optional:
 //   OSV_DISK_CMDLINE  kernel command line (default: the `cmdline` file next to OSV_DISK, else
 //                     "--rootfs=rofs /hello")
 //   OSV_APP_LINE      a regular expression the app prints (default "^Hello from")
@@ -38,12 +38,12 @@ function sha(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
-function boot(kernel: string, disk: string, cmdline: string, cpus: number) {
+function boot(kernel: string, disk: string, cmdline: string, cpus: number, virtioMode?: 'modern' | 'legacy') {
   const backend = openDisk(parseDiskSpec(disk));
   const log: string[] = [];
   const m = new Machine({
     kernel: readFileSync(kernel), cpus, cmdline, memMiB: 512, disks: [backend], rng: new SeededEntropy(0),
-    virtioLog: (l) => log.push(l),
+    virtioLog: (l) => log.push(l), ...(virtioMode ? { virtioMode } : {}),
   });
   const r = m.run({ maxInsns: MAX_INSNS, timeoutMs: TIMEOUT_MS });
   backend.close();
@@ -59,10 +59,11 @@ function boot(kernel: string, disk: string, cmdline: string, cpus: number) {
 }
 
 describe.skipIf(!have)('real OSv kernel with its root on virtio-blk', () => {
-  for (const cpus of [1, 2]) {
-    it(`-c ${cpus}: mounts the rofs usr.img, runs the app, powers off; the image file is unchanged`, () => {
+  const cases: [number, 'modern' | undefined][] = [[1, undefined], [2, undefined], [1, 'modern']];
+  for (const [cpus, mode] of cases) {
+    it(`-c ${cpus}${mode ? ` --virtio ${mode}` : ''}: mounts the rofs usr.img, runs the app, powers off; the image file is unchanged`, () => {
       const before = sha(diskPath);
-      const { r, m, why, log } = boot(kernelPath, diskPath, cmdlineFor(diskPath, '--rootfs=rofs /hello'), cpus);
+      const { r, m, why, log } = boot(kernelPath, diskPath, cmdlineFor(diskPath, '--rootfs=rofs /hello'), cpus, mode);
       expect(m.console, why).toMatch(/^OSv v\d/m);
       expect(m.console, why).toMatch(appLine);
       expect(r.cause, why).toBe('poweroff');
