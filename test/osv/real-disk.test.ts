@@ -23,7 +23,7 @@ const testsKernel = process.env.OSV_TESTS_KERNEL ?? '';
 const testsDisk = process.env.OSV_TESTS_DISK ?? '';
 const haveTests = testsKernel !== '' && existsSync(testsKernel) && testsDisk !== '' && existsSync(testsDisk);
 const appLine = new RegExp(process.env.OSV_APP_LINE ?? '^Hello from', 'm');
-const diskTests = (process.env.OSV_DISK_TESTS ?? 'tst-hello,tst-stat,tst-fread,tst-read,tst-mmap-file,tst-seek')
+const diskTests = (process.env.OSV_DISK_TESTS ?? 'tst-hello,tst-vblk,tst-readdir-rofs,tst-stat,tst-fread,tst-read,tst-mmap-file,tst-seek')
   .split(',').map((s) => s.trim()).filter((s) => s !== '');
 const MAX_INSNS = 1_500_000_000;
 const TIMEOUT_MS = 300_000;
