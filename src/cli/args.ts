@@ -1,6 +1,7 @@
 // Command-line parsing for `osvemu run`, in the spellings QEMU and OSv's scripts/run.py users type.
 import { parseArgs } from 'node:util';
 import { parseGdbAddress } from '../gdbstub/address.js';
+import { type CpuVendorName, parseCpuVendor } from '../cpu/vendor.js';
 
 export interface RunArgs {
   kernel: string | null;
@@ -21,6 +22,7 @@ export interface RunArgs {
   rngSeed: number | 'host';
   /** --virtio legacy|transitional|modern (run.py's option). */
   virtioMode: 'legacy' | 'transitional' | 'modern';
+  cpuVendor: CpuVendorName;
 }
 
 export class UsageError extends Error {}
@@ -29,6 +31,7 @@ export const USAGE = `usage: osvemu run [KERNEL] [-e|--append CMDLINE] [-c|--smp
                   [-S] [-s] [--gdb [HOST:]PORT] [--max-insns N] [--timeout SECONDS] [--no-kvmclock] [--x2apic]
                   [--disk FILE[,writable|,readonly][,format=raw|qcow2]]... [--rng-seed N|host]
                   [--virtio legacy|transitional|modern]
+                  [--cpu-vendor intel|amd]
   KERNEL   an OSv loader-stripped.elf (PVH); default: the project's own OSv-like guest, built on first use
   --disk   a virtio-blk disk (raw or qcow2, e.g. OSv's usr.img); guest writes stay in memory unless
            ",writable" is given (QEMU's -drive file=...,snapshot=on|off spellings work too)
@@ -67,6 +70,7 @@ const VALUE_OPTIONS: Record<string, string> = {
   '-e': 'append', '--append': 'append', '-c': 'smp', '--smp': 'smp', '-m': 'memory', '--memory': 'memory',
   '--gdb': 'gdb', '--max-insns': 'max-insns', '--timeout': 'timeout', '--disk': 'disk', '--net': 'net',
   '--drive': 'disk', '-drive': 'disk', '--rng-seed': 'rng-seed', '--virtio': 'virtio',
+  '--cpu-vendor': 'cpu-vendor',
 };
 
 /** Binds each value option to the next word, so `-e "--verbose /hello"` works as with run.py. */
@@ -104,6 +108,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
         'rng-seed': { type: 'string' },
         virtio: { type: 'string' },
         net: { type: 'string' },
+        'cpu-vendor': { type: 'string' },
       },
     });
   } catch (e) {
@@ -118,6 +123,8 @@ export function parseRunArgs(argv: string[]): RunArgs {
   if (v.gdb !== undefined) gdb = parseGdb(v.gdb);
   else if (v.s) gdb = { host: '127.0.0.1', port: 1234 };
   const timeout = v.timeout === undefined ? undefined : Number(v.timeout);
+  const cpuVendor = v['cpu-vendor'] === undefined ? 'intel' : parseCpuVendor(v['cpu-vendor']);
+  if (cpuVendor === null) throw new UsageError(`--cpu-vendor needs intel or amd, got "${v['cpu-vendor']}"`);
   if (timeout !== undefined && !(timeout > 0)) throw new UsageError(`--timeout needs a positive number of seconds, got "${v.timeout}"`);
   return {
     kernel: parsed.positionals[0] ?? null,
@@ -135,6 +142,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
     disks: v.disk ?? [],
     rngSeed: parseRngSeed(v['rng-seed']),
     virtioMode: parseVirtioMode(v.virtio),
+    cpuVendor,
   };
 }
 
