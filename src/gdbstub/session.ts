@@ -105,6 +105,7 @@ export class GdbSession implements StubContext {
     const previous = this.state;
     this.state = 'detached';
     this.removeAllBreakpoints();
+    this.threads.release?.();
     if (previous === 'exited') {
       this.target.setStopListener(null);
     } else if (previous === 'stopped') {
@@ -150,6 +151,7 @@ export class GdbSession implements StubContext {
     const key = `${type}:${addr}:${length}`;
     if (inserted) this.breakpoints.set(key, { type, addr, length });
     else this.breakpoints.delete(key);
+    this.threads.noteBreakpoint?.(type, addr, length, inserted);
   }
 
   private log(message: string): void {
@@ -299,7 +301,8 @@ export class GdbSession implements StubContext {
   /** Thread and signal of the stop reported on attach: the target's own (an abort) or SIGTRAP on the first thread. */
   private initialStopThread(): { thread: ThreadId; signal: number } {
     const ev = this.target.initialStop?.() ?? null;
-    const thread = ev !== null ? this.threads.stopThread(ev) : null;
+    const stop = ev !== null ? this.threads.stopThread(ev) : null;
+    const thread = stop === null || typeof stop === 'number' ? stop : stop.thread;
     if (ev !== null && thread !== null) return { thread, signal: ev.signal };
     return { thread: this.threads.threads()[0]?.id ?? 1, signal: SIGNAL.TRAP };
   }
@@ -307,12 +310,15 @@ export class GdbSession implements StubContext {
   private onStop(ev: CpuStopEvent): void {
     if (this.state !== 'running') return;
     if (ev.kind === 'stopped') {
-      const thread = this.threads.stopThread(ev);
-      if (thread === null) return; // the provider resumed the machine on its own
+      const stop = this.threads.stopThread(ev);
+      if (stop === null) return; // the provider resumed the machine on its own
+      const thread = typeof stop === 'number' ? stop : stop.thread;
+      const signal = typeof stop === 'number' ? ev.signal : stop.signal ?? ev.signal;
+      const reason = typeof stop === 'number' ? ev.reason : stop.reason ?? ev.reason;
       this.state = 'stopped';
       this.stopThreadId = this.gThread = thread;
       this.cThread = -1;
-      this.lastStop = stoppedReply(ev.signal, thread, ev.reason, this.clientFeatures);
+      this.lastStop = stoppedReply(signal, thread, reason, this.clientFeatures);
     } else {
       this.state = 'exited';
       this.lastStop = ev.kind === 'exited' ? exitedReply(ev.status) : terminatedReply(ev.signal);
@@ -334,6 +340,7 @@ export class GdbSession implements StubContext {
   private kill(): void {
     this.state = 'killed';
     this.removeAllBreakpoints();
+    this.threads.release?.();
     this.target.setStopListener(null);
     this.target.kill();
     this.opts.close();
@@ -343,6 +350,7 @@ export class GdbSession implements StubContext {
     for (const b of this.breakpoints.values()) {
       try {
         this.target.removeBreakpoint(b.type, b.addr, b.length);
+        this.threads.noteBreakpoint?.(b.type, b.addr, b.length, false);
       } catch (e) {
         this.log(`removing a breakpoint failed: ${(e as Error).message}`);
       }

@@ -21,6 +21,10 @@ export function stoppedReply(signal: number, thread: ThreadId, reason: StopReaso
     case 'replaylog':
       s += `replaylog:${reason.at};`;
       break;
+    case 'library':
+      // gdb re-reads the library list (qXfer:libraries-svr4) and resumes by itself.
+      s += 'library:;';
+      break;
   }
   return s;
 }

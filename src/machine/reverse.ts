@@ -17,6 +17,9 @@ export interface ResumeConfig {
   step: boolean[];
   stepIrq: boolean[];
   skipRip: number[];
+  /** Range stepping (vCont;r) bounds per vCPU; NaN: a single step. */
+  rangeStart?: number[];
+  rangeEnd?: number[];
 }
 
 type SegmentEnd =
@@ -303,7 +306,10 @@ export class Recorder {
     restoreMachine(this.m, cp.snap);
     this.m.debugStop = null;
     const dbg = this.host.vcpuDebug();
-    dbg.forEach((d, k) => { d.skipRip = cp.skipRip[k]!; d.step = false; d.stopAt = NaN; d.observe = null; d.watchHit = false; });
+    dbg.forEach((d, k) => {
+      d.skipRip = cp.skipRip[k]!; d.step = false; d.stopAt = NaN; d.observe = null; d.watchHit = false;
+      d.rangeStart = d.rangeEnd = NaN; d.interrupted = false;
+    });
     for (let k = 0; k < this.m.paused.length; k++) this.m.paused[k] = true;
   }
 
@@ -336,6 +342,8 @@ export class Recorder {
         m.paused[k] = c.paused[k]!;
         d.step = c.step[k]!;
         d.stepIrq = c.stepIrq[k]!;
+        d.rangeStart = c.rangeStart?.[k] ?? NaN;
+        d.rangeEnd = c.rangeEnd?.[k] ?? NaN;
         if (seg !== cp.seg || cp.atStart) d.skipRip = c.skipRip[k]!;
         d.stopAt = NaN;
         d.observe = observe(k);

@@ -9,6 +9,8 @@ import {
   captureFields, fieldSnapshot, restoreFields, SnapshotStateError, type DeviceState, type Snapshottable,
 } from '../devices/snapshottable.js';
 import type { SharedIrq } from '../devices/irq-share.js';
+import { PciDevice } from '../devices/pci-config.js';
+import { entropyFrom, SeededEntropy } from '../devices/backends/entropy.js';
 import { PAGE_SIZE } from '../cpu/physmem.js';
 import { Machine, type MachineOptions } from './machine.js';
 
@@ -25,6 +27,9 @@ export interface SnapshotConfig {
   seed: number | null;
   cpuVendor: 'intel' | 'amd';
   icountShift: number;
+  /** virtio-pci flavour and the virtio-rng source: its seeded generator's state, or host entropy. */
+  virtioMode: string | null;
+  rng: { state: number[] } | 'host' | null;
 }
 
 export interface MachineSnapshot {
@@ -78,6 +83,14 @@ export function machineDevices(m: Machine): Map<string, Snapshottable> {
   out.set('reset', fieldSnapshot(p.resetPorts));
   out.set('pci', fieldSnapshot(p.pci));
   for (const { devfn, device } of p.pci.list()) out.set(`pci-${devfn.toString(16).padStart(2, '0')}`, device);
+  // A device model with state beyond config space must save it itself. Until the virtio models do, a
+  // virtio device the guest has started (queues, MSI-X, back-end position) is refused rather than
+  // restored without that state; one it never touched is its reset state plus config space.
+  for (const d of m.virtioDevices ?? []) {
+    if (d.saveState === PciDevice.prototype.saveState && d.transport.status !== 0) {
+      throw new SnapshotStateError('the guest has started a virtio device, whose queue state snapshots do not save yet');
+    }
+  }
   const shared = (p as unknown as { sharedGsis: Map<number, SharedIrq> }).sharedGsis;
   for (const [gsi, irq] of [...shared].sort((a, b) => a[0] - b[0])) out.set(`intx-gsi${gsi}`, fieldSnapshot(irq));
   for (const [name, d] of extras.get(m) ?? []) out.set(name, d);
@@ -89,6 +102,8 @@ function configOf(o: MachineOptions): SnapshotConfig {
     cmdline: o.cmdline ?? '', cpus: o.cpus ?? 1, memMiB: o.memMiB ?? 256, kvmclock: o.kvmclock ?? true,
     x2apic: o.x2apic ?? false, quantum: o.quantum ?? null, seed: o.seed ?? null,
     cpuVendor: o.cpuVendor ?? 'intel', icountShift: o.icountShift ?? 0,
+    virtioMode: o.virtioMode ?? null,
+    rng: o.rng instanceof SeededEntropy ? { state: [...(o.rng as unknown as { s: Uint32Array }).s] } : o.rng ? 'host' : null,
   };
 }
 
@@ -137,6 +152,9 @@ export function captureState(m: Machine): DeviceState {
 }
 
 export function captureMachine(m: Machine): MachineSnapshot {
+  if ((m.options.disks?.length ?? 0) > 0 || (m.options.virtio?.length ?? 0) > 0) {
+    throw new SnapshotStateError('machines with virtio disks or extra virtio devices cannot be snapshotted yet');
+  }
   const state = captureState(m);
   const list = nonZeroPages(m.mem.u8);
   const ram = new Uint8Array(list.length * PAGE_SIZE);
@@ -217,10 +235,18 @@ export function machineFromSnapshot(snap: MachineSnapshot, io: Pick<MachineOptio
   const m = new Machine({
     kernel: snap.kernel, cmdline: c.cmdline, cpus: c.cpus, memMiB: c.memMiB, kvmclock: c.kvmclock, x2apic: c.x2apic,
     cpuVendor: c.cpuVendor, icountShift: c.icountShift,
+    ...(c.virtioMode ? { virtioMode: c.virtioMode as MachineOptions['virtioMode'] } : {}),
+    ...(c.rng === 'host' ? { rng: entropyFrom('host') } : c.rng ? { rng: seededAt(c.rng.state) } : {}),
     ...(c.quantum !== null ? { quantum: c.quantum } : {}), ...(c.seed !== null ? { seed: c.seed } : {}), ...io,
   });
   restoreMachine(m, snap);
   return m;
+}
+
+function seededAt(state: number[]): SeededEntropy {
+  const e = new SeededEntropy(0);
+  (e as unknown as { s: Uint32Array }).s.set(state);
+  return e;
 }
 
 /** A digest of the whole machine state (RAM included): equal hashes mean equal machines. */

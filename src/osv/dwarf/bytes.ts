@@ -116,6 +116,12 @@ export class Cursor {
     if (byte & 0x40) result -= mul;
     return result;
   }
+  /** A unit/entry length: 32-bit, or 0xffffffff then 64-bit (the 64-bit DWARF format). */
+  initialLength(): { length: number; offsetSize: 4 | 8 } {
+    const len = this.u32();
+    return len === 0xffffffff ? { length: this.u64(), offsetSize: 8 } : { length: len, offsetSize: 4 };
+  }
+
   skip(n: number): void {
     if (n < 0 || this.pos + n > this.end) this.fail(n);
     this.pos += n;
@@ -154,4 +160,16 @@ export function cstrAt(buf: Uint8Array, off: number, end: number, what: string):
     return s;
   }
   return Buffer.from(buf.buffer, buf.byteOffset + off, p - off).toString('latin1');
+}
+
+/** Index of the last entry whose `low` is <= key in an array sorted by `low` (-1 when none). */
+export function lastAtOrBelow(sorted: readonly { low: number }[], key: number): number {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]!.low <= key) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return hi;
 }

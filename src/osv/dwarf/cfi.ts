@@ -5,7 +5,7 @@
 // 4 rsi, 5 rdi, 6 rbp, 7 rsp, 8-15 r8-r15, 16 the return address (rip).
 
 import { ElfFile } from '../../machine/elf.js';
-import { Cursor } from './bytes.js';
+import { Cursor, lastAtOrBelow } from './bytes.js';
 import { asDwarfError, DwarfError } from './errors.js';
 import { sectionsOf, type DwarfSections } from './sections.js';
 
@@ -103,13 +103,7 @@ export class CallFrameInfo {
   /** The FDE covering `pc`, if any. */
   find(pc: number): Fde | undefined {
     const f = this.fdes;
-    let lo = 0;
-    let hi = f.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (f[mid]!.low <= pc) lo = mid + 1;
-      else hi = mid - 1;
-    }
+    const hi = lastAtOrBelow(f, pc);
     for (let i = hi; i >= 0 && i > hi - 4; i--) if (pc >= f[i]!.low && pc < f[i]!.high) return f[i];
     return undefined;
   }
@@ -121,15 +115,10 @@ export class CallFrameInfo {
     while (c.pos < data.length) {
       const start = c.pos;
       c.end = data.length;
-      let len = c.u32();
+      const { length: len, offsetSize: offSize } = c.initialLength();
       if (len === 0) {
         if (isEh) break; // the terminator
         continue;
-      }
-      let offSize = 4;
-      if (len === 0xffffffff) {
-        len = c.u64();
-        offSize = 8;
       }
       const end = c.pos + len;
       if (end > data.length) throw new DwarfError(`truncated DWARF: the ${source} entry at 0x${start.toString(16)} ends past the section`);
@@ -145,12 +134,7 @@ export class CallFrameInfo {
         if (!cie) {
           if (cieOff < 0 || cieOff >= data.length) throw new DwarfError(`bad DWARF: the FDE at 0x${start.toString(16)} of ${source} names CIE 0x${cieOff.toString(16)} outside the section`);
           const cc = new Cursor(data, cieOff, data.length, source);
-          let clen = cc.u32();
-          let coff = 4;
-          if (clen === 0xffffffff) {
-            clen = cc.u64();
-            coff = 8;
-          }
+          const { length: clen, offsetSize: coff } = cc.initialLength();
           cc.end = Math.min(data.length, cc.pos + clen);
           cc.skip(coff);
           cie = this.parseCie(cc, cc.end, isEh, source, cieOff);

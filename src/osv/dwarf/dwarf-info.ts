@@ -3,13 +3,13 @@
 
 import { ElfFile } from '../../machine/elf.js';
 import type { DebugInfo, MemberLayout, TypeLayout, VariableInfo, VariableLocation } from '../debug-info.js';
-import { Cursor } from './bytes.js';
+import { Cursor, lastAtOrBelow } from './bytes.js';
 import * as C from './constants.js';
 import { asDwarfError, DwarfError } from './errors.js';
 import { dieRanges, readAranges, type Range } from './ranges.js';
-import { nameKey, Indexer } from './scan.js';
+import { Indexer, lookupName, type NameNode } from './scan.js';
 import { readElfForDebug, sectionsOf, type DwarfSections } from './sections.js';
-import { DieReader, readUnits, type Die, type Unit } from './units.js';
+import { DieReader, readUnits, skipForm, type Die } from './units.js';
 
 const MAX_DEPTH = 64;
 
@@ -28,8 +28,8 @@ export interface DwarfStats {
 
 export class DwarfDebugInfo implements DebugInfo {
   private readonly r: DieReader;
-  private readonly types: Map<string, number>;
-  private readonly vars: Map<string, number>;
+  private readonly names: NameNode;
+  private readonly index: Indexer;
   readonly stats: DwarfStats;
   private readonly dieCache = new Map<number, Die>();
   private readonly qnameCache = new Map<number, string>();
@@ -46,9 +46,9 @@ export class DwarfDebugInfo implements DebugInfo {
     const ix = new Indexer(this.r);
     ix.qualifiedNameOf = (off) => this.guard(() => this.qualifiedName(off));
     ix.run();
-    this.types = ix.types;
-    this.vars = ix.vars;
-    this.stats = { units: units.units.length, dies: ix.dies, typeNames: ix.types.size, varNames: ix.vars.size };
+    this.names = ix.root;
+    this.index = ix;
+    this.stats = { units: units.units.length, dies: ix.dies, typeNames: ix.typeNames, varNames: ix.varNames };
   }
 
   get elf(): ElfFile {
@@ -116,9 +116,21 @@ export class DwarfDebugInfo implements DebugInfo {
   }
 
   /** Qualified C++ name of a DIE: 'sched::thread', 'std::vector<int, std::allocator<int> >'. */
+  private qnDepth = 0;
+
   qualifiedName(off: number): string {
     const hit = this.qnameCache.get(off);
     if (hit !== undefined) return hit;
+    if (this.qnDepth > MAX_DEPTH) throw new DwarfError(`bad DWARF: the scopes of the DIE at 0x${off.toString(16)} nest too deep (a reference loop?)`);
+    this.qnDepth++;
+    try {
+      return this.qualifiedNameUncached(off);
+    } finally {
+      this.qnDepth--;
+    }
+  }
+
+  private qualifiedNameUncached(off: number): string {
     const d = this.die(off);
     let q: string;
     // A definition outside its scope (out-of-line members, type units) names its declaration.
@@ -263,8 +275,8 @@ export class DwarfDebugInfo implements DebugInfo {
     const sig = this.ref(d, C.DW_AT_signature);
     if (sig !== undefined && sig !== off) return this.definition(sig, depth + 1);
     if (d.attrs.get(C.DW_AT_declaration) !== true) return off;
-    const def = this.types.get(nameKey(this.qualifiedName(off)));
-    return def !== undefined && def >= 0 ? def : off;
+    const def = this.lookup(this.qualifiedName(off), 'type');
+    return def > 0 ? def : off;
   }
 
   /** Byte size of a type (0 when unknown). */
@@ -298,18 +310,16 @@ export class DwarfDebugInfo implements DebugInfo {
 
   // ---- DebugInfo ----
 
+  /** An index entry; a miss links definitions made outside their scope and tries again once. */
+  private lookup(qualifiedName: string, kind: 'type' | 'var'): number {
+    const e = lookupName(this.names, qualifiedName, kind, this.index.expand);
+    if (e > 0 || !this.index.resolveSpecs()) return e;
+    return lookupName(this.names, qualifiedName, kind, this.index.expand);
+  }
+
   private lookupType(qualifiedName: string): number | undefined {
-    const key = nameKey(qualifiedName);
-    let off = this.types.get(key);
-    if (off === undefined && key.endsWith('>')) {
-      // 'std::vector<int>' names 'std::vector<int, std::allocator<int> >': match by leading arguments.
-      const prefix = key.slice(0, -1) + ',';
-      for (const [k, v] of this.types) {
-        if (k.startsWith(prefix) && (off === undefined || (off < 0 && v >= 0))) off = v;
-      }
-    }
-    if (off === undefined) return undefined;
-    return off < 0 ? -off - 1 : off;
+    const e = this.lookup(qualifiedName, 'type');
+    return e === 0 ? undefined : Math.abs(e);
   }
 
   type(qualifiedName: string): TypeLayout | undefined {
@@ -347,6 +357,16 @@ export class DwarfDebugInfo implements DebugInfo {
     }
     const bs = d.attrs.get(C.DW_AT_byte_size);
     const layout: TypeLayout = { name: this.qualifiedName(off), size: typeof bs === 'number' ? bs : 0, members };
+    const args: (string | number)[] = [];
+    for (const ch of this.r.children(d)) {
+      const p = this.die(ch);
+      if (p.tag === C.DW_TAG_template_type_param) args.push(this.typeName(this.ref(p, C.DW_AT_type)));
+      else if (p.tag === C.DW_TAG_template_value_param) {
+        const v = p.attrs.get(C.DW_AT_const_value);
+        args.push(typeof v === 'number' ? v : NaN);
+      }
+    }
+    if (args.length > 0) layout.templateArgs = args;
     this.layoutCache.set(off, layout);
     return layout;
   }
@@ -361,7 +381,22 @@ export class DwarfDebugInfo implements DebugInfo {
       typeName: this.typeName(type),
       baseTypeName: stripped === undefined ? 'void' : this.typeName(stripped),
     };
-    if (stripped !== undefined) this.memberTypes.set(out, stripped);
+    if (stripped !== undefined) {
+      this.memberTypes.set(out, stripped);
+      const sd = this.die(stripped);
+      if (sd.tag === C.DW_TAG_pointer_type || sd.tag === C.DW_TAG_reference_type || sd.tag === C.DW_TAG_rvalue_reference_type) {
+        const target = this.strip(this.ref(sd, C.DW_AT_type));
+        out.pointee = target === undefined ? 'void' : this.typeName(target);
+      } else if (sd.tag === C.DW_TAG_array_type) {
+        const dims = this.r.children(sd).map((ch) => this.die(ch)).filter((d) => d.tag === C.DW_TAG_subrange_type);
+        const elemType = this.ref(sd, C.DW_AT_type);
+        const count = dims.length > 0 ? this.subrangeCount(dims[0]!) ?? 0 : 0;
+        const inner = dims.length > 1 ? size / Math.max(1, count) : this.sizeOfType(elemType);
+        const es = this.strip(elemType);
+        const innerName = dims.length > 1 ? this.typeName(stripped).replace(/^(.*?) ?\[\d*\]/, '$1 ') .trim() : es === undefined ? 'void' : this.typeName(es);
+        out.elements = { count, typeName: innerName, size: inner };
+      }
+    }
     const bits = m.attrs.get(C.DW_AT_bit_size);
     if (typeof bits === 'number') {
       const dbo = m.attrs.get(C.DW_AT_data_bit_offset);
@@ -407,7 +442,7 @@ export class DwarfDebugInfo implements DebugInfo {
         if (cur === undefined) return undefined;
         const lay = this.layout(cur);
         if (!lay) return undefined;
-        const found = this.findMember(lay, comp, 0);
+        const found = this.findMember(lay, comp);
         if (!found) return undefined;
         total += found.offset;
         last = found.member;
@@ -418,26 +453,58 @@ export class DwarfDebugInfo implements DebugInfo {
   }
 
   /** A member by name, through anonymous members and base classes (offset relative to `lay`). */
-  private findMember(lay: TypeLayout, name: string, depth: number): { member: MemberLayout; offset: number } | undefined {
-    if (depth > MAX_DEPTH) return undefined;
-    for (const m of lay.members) if (m.name === name) return { member: m, offset: m.offset };
+  private findMember(lay: TypeLayout, name: string): { member: MemberLayout; offset: number } | undefined {
+    // The shallowest match wins, as C++ name lookup would have it (std::tuple's _M_head_impl of
+    // element 0 sits one base class up, element 1's two).
+    for (let limit = 0; limit <= 8; limit++) {
+      const f = this.findMemberAt(lay, name, limit);
+      if (f) return f;
+    }
+    return undefined;
+  }
+
+  /** A member found exactly `levels` anonymous members or base classes down. */
+  private findMemberAt(lay: TypeLayout, name: string, levels: number): { member: MemberLayout; offset: number } | undefined {
+    if (levels === 0) {
+      for (const m of lay.members) if (m.name === name) return { member: m, offset: m.offset };
+      return undefined;
+    }
     for (const m of lay.members) {
       const isBase = m.name === m.baseTypeName;
       if (m.name !== '' && !isBase) continue;
       const inner = this.memberTypes.get(m);
       const il = inner === undefined ? undefined : this.layout(inner);
       if (!il) continue;
-      const f = this.findMember(il, name, depth + 1);
+      const f = this.findMemberAt(il, name, levels - 1);
       if (f) return { member: f.member, offset: m.offset + f.offset };
     }
     return undefined;
   }
 
+
+  enumerators(qualifiedName: string): Readonly<Record<string, number>> | undefined {
+    return this.guard(() => {
+      const off = this.lookupType(qualifiedName);
+      const s = off === undefined ? undefined : this.strip(off);
+      if (s === undefined) return undefined;
+      const d = this.die(s);
+      if (d.tag !== C.DW_TAG_enumeration_type) return undefined;
+      const out: Record<string, number> = {};
+      for (const ch of this.r.children(d)) {
+        const e = this.die(ch);
+        const v = e.attrs.get(C.DW_AT_const_value);
+        const n = this.nameOf(e);
+        if (e.tag === C.DW_TAG_enumerator && n !== undefined && typeof v === 'number') out[n] = v;
+      }
+      return out;
+    });
+  }
+
   variable(qualifiedName: string): VariableInfo | undefined {
     return this.guard(() => {
-      const v = this.vars.get(nameKey(qualifiedName));
-      if (v === undefined) return undefined;
-      const off = v < 0 ? -v - 1 : v;
+      const v = this.lookup(qualifiedName, 'var');
+      if (v === 0) return undefined;
+      const off = Math.abs(v);
       const d = this.die(off);
       let type = this.ref(d, C.DW_AT_type);
       // A definition through DW_AT_specification carries the location; the declaration, the type.
@@ -491,13 +558,7 @@ export class DwarfDebugInfo implements DebugInfo {
       const funcs = this.functionsOf(unit);
       // Innermost (shortest) range containing the address wins among nested/overlapping entries.
       let best: FuncEntry | undefined;
-      let lo = 0;
-      let hi = funcs.length - 1;
-      while (lo <= hi) {
-        const mid = (lo + hi) >> 1;
-        if (funcs[mid]!.low <= address) lo = mid + 1;
-        else hi = mid - 1;
-      }
+      const hi = lastAtOrBelow(funcs, address);
       for (let i = hi; i >= 0 && i > hi - 64; i--) {
         const f = funcs[i]!;
         if (address >= f.low && address < f.high && (!best || f.high - f.low < best.high - best.low)) best = f;
@@ -520,13 +581,7 @@ export class DwarfDebugInfo implements DebugInfo {
       this.unitMap = map;
     }
     const m = this.unitMap;
-    let lo = 0;
-    let hi = m.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (m[mid]!.low <= address) lo = mid + 1;
-      else hi = mid - 1;
-    }
+    const hi = lastAtOrBelow(m, address);
     for (let i = hi; i >= 0 && i > hi - 16; i--) if (address >= m[i]!.low && address < m[i]!.high) return m[i]!.unit;
     return undefined;
   }
@@ -546,7 +601,7 @@ export class DwarfDebugInfo implements DebugInfo {
         if (--depth <= 0) break;
         continue;
       }
-      const ab = u.abbrevs[code];
+      const ab = u.abbrevs.get(code);
       if (!ab) throw new DwarfError(`bad DWARF: abbreviation code ${code} of the DIE at 0x${off.toString(16)} is undefined`);
       if (ab.tag === C.DW_TAG_subprogram) {
         const d = this.r.readDie(off, u);
@@ -562,7 +617,7 @@ export class DwarfDebugInfo implements DebugInfo {
       c.pos = off - u.base;
       c.uleb();
       if (ab.fixedSize >= 0) c.skip(ab.fixedSize);
-      else for (let i = 0; i < ab.forms.length; i++) this.r.readValue(c, ab.forms[i]!, u, 0);
+      else for (let i = 0; i < ab.forms.length; i++) skipForm(c, ab.forms[i]!, u);
       if (ab.hasChildren) depth++;
       else if (depth === 0) break;
     }

@@ -96,12 +96,7 @@ export function readAranges(secs: DwarfSections): ArangeEntry[] {
   const c = new Cursor(sec, 0, sec.length, '.debug_aranges');
   while (c.pos < sec.length) {
     const start = c.pos;
-    let len = c.u32();
-    let offSize = 4;
-    if (len === 0xffffffff) {
-      len = c.u64();
-      offSize = 8;
-    }
+    const { length: len, offsetSize: offSize } = c.initialLength();
     const end = c.pos + len;
     if (end > sec.length) throw new DwarfError(`truncated DWARF: the .debug_aranges set at 0x${start.toString(16)} ends past the section`);
     c.end = end;

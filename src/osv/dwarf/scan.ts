@@ -9,17 +9,133 @@ import { DwarfError } from './errors.js';
 import type { Abbrev, DieReader, Unit } from './units.js';
 import { skipForm } from './units.js';
 
-/** Index entries: a DIE's global offset, or -(offset + 1) for a declaration. */
-export interface NameIndex {
-  types: Map<string, number>;
-  vars: Map<string, number>;
-  /** Address ranges of units without DW_AT_ranges: lowPc/highPc pairs, by unit offset. */
-  stats: { dies: number; units: number };
+/**
+ * The name index is a tree of scopes keyed by each DIE's own DW_AT_name: no qualified strings are
+ * built while scanning, and the keys are the reader's cached .debug_str strings (V8 keeps their
+ * hashes). Entries: 0 none, a DIE's global offset for a definition, minus the offset for a
+ * declaration (offset 0 is a unit header, never a DIE).
+ */
+export class NameNode {
+  type = 0;
+  var = 0;
+  kids: Map<string, NameNode> | null = null;
+  /** Inline namespaces (std::__cxx11): their names are also found from here. */
+  inline: NameNode[] | null = null;
+  /** A namespace: the DIEs (one per unit) whose children are not indexed yet. */
+  pending: number[] | null = null;
+  isNs = false;
+
+  kid(name: string): NameNode {
+    if (!this.kids) this.kids = new Map();
+    let k = this.kids.get(name);
+    if (!k) {
+      k = new NameNode();
+      this.kids.set(name, k);
+    }
+    return k;
+  }
 }
 
 /** Index keys ignore blanks so 'sched::thread *' and 'sched::thread*' meet. */
 export function nameKey(name: string): string {
   return name.indexOf(' ') < 0 ? name : name.replace(/ /g, '');
+}
+
+/** 'a::b<c::d>::e' -> ['a', 'b<c::d>', 'e'] (template arguments and parentheses kept whole). */
+export function splitQualified(name: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < name.length; i++) {
+    const ch = name.charCodeAt(i);
+    if (ch === 60 || ch === 40) depth++; // < (
+    else if (ch === 62 || ch === 41) depth--; // > )
+    else if (ch === 58 && depth === 0 && name.charCodeAt(i + 1) === 58) {
+      out.push(name.slice(start, i));
+      start = i + 2;
+      i++;
+    }
+  }
+  out.push(name.slice(start));
+  return out;
+}
+
+function findKid(node: NameNode, comp: string, depth = 0): NameNode | undefined {
+  const exact = node.kids?.get(comp);
+  if (exact) return exact;
+  if (node.kids) {
+    const want = nameKey(comp);
+    for (const [k, n] of node.kids) if (nameKey(k) === want) return n;
+  }
+  if (node.inline && depth < 8) {
+    for (const n of node.inline) {
+      const f = findKid(n, comp, depth + 1);
+      if (f) return f;
+    }
+  }
+  return undefined;
+}
+
+/** Every kid whose name starts with the template name and leading arguments given ('vector<int>'). */
+function findByLeadingArgs(node: NameNode, comp: string, kind: 'type' | 'var'): NameNode | undefined {
+  if (!comp.endsWith('>')) return undefined;
+  const prefix = nameKey(comp).slice(0, -1) + ',';
+  let best: NameNode | undefined;
+  const scan = (n: NameNode, depth: number): void => {
+    if (n.kids) {
+      for (const [k, kid] of n.kids) {
+        if (kid[kind] === 0 || !nameKey(k).startsWith(prefix)) continue;
+        if (!best || (best[kind] < 0 && kid[kind] > 0)) best = kid;
+      }
+    }
+    if (n.inline && depth < 8) for (const i of n.inline) scan(i, depth + 1);
+  };
+  scan(node, 0);
+  return best;
+}
+
+/** Expands a namespace node by one pending DIE; false when nothing is left. */
+export type Expander = (node: NameNode) => boolean;
+
+export function lookupName(root: NameNode, qualified: string, kind: 'type' | 'var', expand: Expander = () => false): number {
+  const comps = splitQualified(qualified.trim());
+  for (;;) {
+    const path: NameNode[] = [];
+    let node: NameNode | undefined = root;
+    for (let i = 0; i < comps.length && node; i++) {
+      path.push(node);
+      const comp = comps[i]!;
+      const final = i === comps.length - 1;
+      const good = (n: NameNode | undefined): boolean => !!n && (final ? n[kind] > 0 : n.isNs || n.type > 0);
+      let next = findKid(node, comp);
+      // Namespaces are indexed unit by unit, on demand, until a definition turns up.
+      while (!good(next) && expand(node)) next = findKid(node, comp);
+      if (!next && final) {
+        while (expand(node));
+        next = findByLeadingArgs(node, comp, kind);
+      }
+      node = next;
+    }
+    if (node && node[kind] > 0) return node[kind];
+    // A class's static member is defined in one unit only: index more units of the enclosing
+    // namespaces (classes holding a definition's declaration are entered again) and retry.
+    let progressed = false;
+    for (let i = path.length - 1; i >= 0 && !progressed; i--) progressed = expand(path[i]!);
+    if (!progressed) return node ? node[kind] : 0;
+  }
+}
+
+/** The node for a qualified name, created as needed. */
+export function nodeFor(root: NameNode, qualified: string): NameNode {
+  let node = root;
+  for (const c of splitQualified(qualified)) node = node.kid(c);
+  return node;
+}
+
+function setEntry(node: NameNode, kind: 'type' | 'var', off: number, decl: boolean): void {
+  const prev = node[kind];
+  if (prev === 0) node[kind] = decl ? -off : off;
+  else if (prev < 0 && !decl) node[kind] = off;
 }
 
 const enum Kind {
@@ -45,78 +161,118 @@ function kindOf(tag: number): Kind {
 interface Pending {
   def: number;
   spec: number;
-  isType: boolean;
+  kind: 'type' | 'var';
+  decl: boolean;
 }
 
 export class Indexer {
-  readonly types = new Map<string, number>();
-  readonly vars = new Map<string, number>();
+  readonly root = new NameNode();
   dies = 0;
-  private readonly pending: Pending[] = [];
-  /** Declarations seen in the current unit: offset -> qualified name (for specifications). */
-  private declNames = new Map<number, string>();
+  typeNames = 0;
+  varNames = 0;
+  /** Definitions outside their declaration's scope: declaration offset -> definition. */
+  private readonly specDefs = new Map<number, { def: number; kind: 'type' | 'var' }>();
+  /** The keys of specDefs, sorted (is any inside a class we would skip?). */
+  private specTargets: Float64Array = new Float64Array(0);
+  private specsResolved = false;
 
   constructor(private readonly r: DieReader) {}
 
+  /** Set by the owner: the qualified name of any DIE (for specifications across scopes). */
+  qualifiedNameOf: (off: number) => string | undefined = () => undefined;
+
+  /** The load-time pass: the top level of every unit; namespaces are only recorded. */
   run(): void {
     for (const u of this.r.unitSet.units) {
       this.r.readRoot(u);
-      this.declNames = new Map();
-      this.scanUnit(u);
+      this.scanList(u, this.firstChild(u, u.dieStart), this.root);
     }
-    for (const p of this.pending) {
-      const name = this.declNames.get(p.spec) ?? this.qualifiedNameOf(p.spec);
-      if (name) this.add(p.isType ? this.types : this.vars, name, p.def, false);
-    }
-    this.pending.length = 0;
-    this.declNames = new Map();
+    this.specTargets = Float64Array.from(this.specDefs.keys()).sort();
   }
 
-  /** Set by the owner: the qualified name of any DIE (used for cross-unit specifications). */
-  qualifiedNameOf: (off: number) => string | undefined = () => undefined;
+  /** Indexes one more of a namespace's pending DIEs. */
+  readonly expand = (node: NameNode): boolean => {
+    const p = node.pending;
+    if (!p || p.length === 0) return false;
+    const off = p.shift()!;
+    const u = this.r.unitAt(off);
+    this.scanList(u, this.firstChild(u, off), node);
+    return true;
+  };
 
-  private add(map: Map<string, number>, qname: string, off: number, decl: boolean): void {
-    const key = nameKey(qname);
-    const prev = map.get(key);
-    if (prev === undefined) map.set(key, decl ? -(off + 1) : off);
-    else if (prev < 0 && !decl) map.set(key, off);
+  /** Names every specification target whose definition is not linked yet (a lookup missed). */
+  resolveSpecs(): boolean {
+    if (this.specsResolved) return false;
+    this.specsResolved = true;
+    for (const [spec, { def, kind }] of this.specDefs) {
+      const name = this.qualifiedNameOf(spec);
+      if (name) this.set(nodeFor(this.root, name), kind, def, false);
+    }
+    return true;
   }
 
-  private scanUnit(u: Unit): void {
-    const r = this.r;
+  /** Global offset of a DIE's first child, or -1 when it has none. */
+  private firstChild(u: Unit, off: number): number {
+    const c = new Cursor(u.data, off - u.base, u.end - u.base, u.section);
+    const code = c.uleb();
+    const ab = u.abbrevs.get(code);
+    if (!ab) throw new DwarfError(`bad DWARF: abbreviation code ${code} of the DIE at 0x${off.toString(16)} is undefined`);
+    if (!ab.hasChildren) return -1;
+    this.skipAttrs(c, u, ab);
+    return u.base + c.pos;
+  }
+
+  private set(node: NameNode, kind: 'type' | 'var', off: number, decl: boolean): void {
+    if (node[kind] === 0) {
+      if (kind === 'type') this.typeNames++;
+      else this.varNames++;
+    }
+    setEntry(node, kind, off, decl);
+  }
+
+  private hasSpecTargetIn(lo: number, hi: number): boolean {
+    const t = this.specTargets;
+    let a = 0;
+    let b = t.length;
+    while (a < b) {
+      const m = (a + b) >> 1;
+      if (t[m]! < lo) a = m + 1;
+      else b = m;
+    }
+    return a < t.length && t[a]! < hi;
+  }
+
+  /** Indexes a list of sibling DIEs starting at `start` (global offset) into `scope`. */
+  private scanList(u: Unit, start: number, scope0: NameNode): void {
+    if (start < 0) return;
     const base = u.base;
-    const c = new Cursor(u.data, u.dieStart - base, u.end - base, u.section);
-    // Scope stack: qualified prefix per depth ('' at unit level); null = not indexed below.
-    const prefixes: (string | null)[] = [];
-    const inlineDepth: boolean[] = [];
-    let prefix: string | null = '';
+    const c = new Cursor(u.data, start - base, u.end - base, u.section);
+    // Scope stack: the node of each open scope; null = nothing below is indexed.
+    const stack: (NameNode | null)[] = [];
+    const classStack: boolean[] = [];
+    let scope: NameNode | null = scope0;
+    let scopeIsClass = false;
     let depth = 0;
     let dies = 0;
     const end = c.end;
+    const specDefs = this.specDefs;
     while (c.pos < end) {
       const off = base + c.pos;
       const code = c.uleb();
       if (code === 0) {
-        if (depth === 0) break; // padding after the unit DIE's children
+        if (depth === 0) break; // end of the list
         depth--;
-        prefix = prefixes.pop()!;
-        inlineDepth.pop();
+        scope = stack.pop()!;
+        scopeIsClass = classStack.pop()!;
         continue;
       }
       dies++;
-      const ab = u.abbrevs[code];
+      const ab = u.abbrevs.get(code);
       if (!ab) throw new DwarfError(`bad DWARF: abbreviation code ${code} of the DIE at 0x${off.toString(16)} is undefined`);
       const tag = ab.tag;
-      if (depth === 0 && (tag === C.DW_TAG_compile_unit || tag === C.DW_TAG_type_unit || tag === C.DW_TAG_partial_unit || tag === C.DW_TAG_skeleton_unit)) {
-        this.skipAttrs(c, u, ab);
-        if (ab.hasChildren) {
-          prefixes.push(prefix);
-          inlineDepth.push(false);
-          depth++;
-        }
-        continue;
-      }
-      const kind = prefix === null ? Kind.Skip : kindOf(tag);
+      let kind = scope === null ? Kind.Skip : kindOf(tag);
+      // Typedefs inside classes (size_type, pointer...) are many and rarely asked for by name.
+      if (kind === Kind.Type && scopeIsClass && tag === C.DW_TAG_typedef) kind = Kind.Skip;
       if (kind === Kind.Skip || (kind === Kind.Member && ab.declIdx < 0)) {
         this.skipEntry(c, u, ab, base);
         continue;
@@ -128,72 +284,68 @@ export class Indexer {
       let sibling = -1;
       let exported = false;
       const forms = ab.forms;
-      const attrs = ab.attrs;
       for (let i = 0; i < forms.length; i++) {
         const form = forms[i]!;
         if (i === ab.nameIdx) name = this.readName(c, form, u);
-        else if (i === ab.declIdx) decl = form === C.DW_FORM_flag_present || (form === C.DW_FORM_flag ? c.u8() !== 0 : (skipForm(c, form, u), true));
-        else if (i === ab.specIdx || i === ab.siblingIdx) {
-          const v = this.readRef(c, form, u);
-          if (i === ab.specIdx) spec = v;
-          else sibling = v;
-        } else if (i === ab.exportIdx) exported = form === C.DW_FORM_flag_present || (form === C.DW_FORM_flag ? c.u8() !== 0 : (skipForm(c, form, u), false));
-        else if (attrs[i] === C.DW_AT_sibling) skipForm(c, form, u);
+        else if (i === ab.declIdx) decl = this.readFlag(c, form, u);
+        else if (i === ab.specIdx) spec = this.readRef(c, form, u);
+        else if (i === ab.siblingIdx) sibling = this.readRef(c, form, u);
+        else if (i === ab.exportIdx) exported = this.readFlag(c, form, u);
         else skipForm(c, form, u);
       }
       if (kind === Kind.Scope) {
-        if (!ab.hasChildren) continue;
-        const own = name ?? '(anonymous namespace)';
-        const q: string = prefix === "" ? own : `${prefix}::${own}`;
-        prefixes.push(prefix);
-        inlineDepth.push(exported);
-        prefix = q;
-        depth++;
+        if (ab.hasChildren) {
+          const ns: NameNode = scope!.kid(name ?? '(anonymous namespace)');
+          ns.isNs = true;
+          (ns.pending ??= []).push(off);
+          if (exported && !(scope!.inline ??= []).includes(ns)) scope!.inline!.push(ns);
+          if (sibling - base > c.pos && sibling - base <= end) c.pos = sibling - base;
+          else {
+            c.pos = off - base;
+            this.r.skipDie(c, u);
+          }
+        }
         continue;
       }
-      const isType = kind === Kind.Type;
-      let qname: string | null = null;
-      if (name !== null) {
-        qname = prefix === '' ? name : `${prefix}::${name}`;
-        if (spec < 0) {
-          const map = isType ? this.types : this.vars;
-          this.add(map, qname, off, decl);
-          if (inlineDepth.includes(true)) this.add(map, this.withoutInline(qname), off, decl);
-          if (decl) this.declNames.set(off, qname);
-        }
-      }
+      const ek: 'type' | 'var' = kind === Kind.Type ? 'type' : 'var';
+      let node: NameNode | null = null;
       if (spec >= 0) {
-        const known = this.declNames.get(spec);
-        if (known !== undefined) this.add(isType ? this.types : this.vars, known, off, decl);
-        else this.pending.push({ def: off, spec, isType });
+        specDefs.set(spec, { def: off, kind: ek });
+      } else if (name !== null) {
+        node = scope!.kid(name);
+        const linked = decl ? specDefs.get(off) : undefined;
+        if (linked) this.set(node, linked.kind, linked.def, false);
+        else this.set(node, ek, off, decl);
       }
       if (!ab.hasChildren) continue;
-      // Enter classes (nested types, static members) the index has not seen defined yet.
-      const enter = isType && qname !== null && !decl && tag !== C.DW_TAG_enumeration_type && tag !== C.DW_TAG_typedef
-        ? this.types.get(nameKey(qname)) === off
-        : false;
+      // Enter classes the index has not seen defined yet, and those holding a declaration that
+      // a definition elsewhere completes (static data members).
+      const isClass = ek === 'type' && node !== null && !decl && tag !== C.DW_TAG_enumeration_type && tag !== C.DW_TAG_typedef;
+      const hasSib = sibling - base > c.pos && sibling - base <= end;
+      const enter = isClass && (node!.type === off || !hasSib || this.hasSpecTargetIn(off, sibling));
       if (enter) {
-        prefixes.push(prefix);
-        inlineDepth.push(false);
-        prefix = qname;
+        stack.push(scope);
+        classStack.push(scopeIsClass);
+        scope = node;
+        scopeIsClass = true;
         depth++;
-      } else if (sibling - base > c.pos && sibling - base <= end) {
+      } else if (hasSib) {
         c.pos = sibling - base;
       } else {
-        prefixes.push(prefix);
-        inlineDepth.push(false);
-        prefix = null;
+        stack.push(scope);
+        classStack.push(scopeIsClass);
+        scope = null;
         depth++;
       }
     }
     this.dies += dies;
   }
 
-  /** The spelling without inline namespaces (std::__cxx11::list -> std::list), as users write it. */
-  private withoutInline(qname: string): string {
-    let q = qname;
-    for (const ns of ['__cxx11', '__1', '__8']) q = q.split(`::${ns}::`).join('::');
-    return q;
+  private readFlag(c: Cursor, form: number, u: Unit): boolean {
+    if (form === C.DW_FORM_flag_present) return true;
+    if (form === C.DW_FORM_flag) return c.u8() !== 0;
+    skipForm(c, form, u);
+    return false;
   }
 
   private skipAttrs(c: Cursor, u: Unit, ab: Abbrev): void {
@@ -226,7 +378,7 @@ export class Indexer {
         depth--;
         continue;
       }
-      const a = u.abbrevs[code];
+      const a = u.abbrevs.get(code);
       if (!a) throw new DwarfError(`bad DWARF: abbreviation code ${code} at 0x${(base + c.pos).toString(16)} is undefined`);
       if (a.hasChildren && a.siblingIdx >= 0) {
         this.skipEntry(c, u, a, base);

@@ -11,10 +11,10 @@ export interface Abbrev {
   code: number;
   tag: number;
   hasChildren: boolean;
-  attrs: Int32Array;
-  forms: Int32Array;
+  attrs: number[];
+  forms: number[];
   /** DW_FORM_implicit_const values, by attribute index (0 elsewhere). */
-  implicit: Float64Array;
+  implicit: number[];
   /** Byte size of all attribute values when it does not depend on the data, else -1. */
   fixedSize: number;
   /** Index of DW_AT_name / DW_AT_sibling / DW_AT_declaration / DW_AT_specification / DW_AT_location (-1: none). */
@@ -36,7 +36,7 @@ export interface Unit {
   unitType: number;
   addrSize: number;
   offsetSize: number;
-  abbrevs: Abbrev[];
+  abbrevs: AbbrevTable;
   /** Global offsets: first DIE, end of the unit. */
   dieStart: number;
   end: number;
@@ -65,10 +65,37 @@ export interface Die {
   forms: Map<number, number>;
 }
 
-const abbrevCache = new WeakMap<Uint8Array, Map<string, Abbrev[]>>();
+const abbrevCache = new WeakMap<Uint8Array, Map<string, AbbrevTable>>();
+
+/**
+ * One unit's abbreviation table. Loading only finds where each code's declaration starts (no
+ * allocation per entry); an entry is decoded the first time a DIE uses it, since gcc gives every
+ * unit its own table and most entries are never needed by the index.
+ */
+export class AbbrevTable {
+  private readonly decoded: (Abbrev | undefined)[] = [];
+  constructor(
+    private readonly sec: Uint8Array,
+    /** Section offset of each code's tag, by code (0: undefined). */
+    private readonly starts: Int32Array,
+    private readonly addrSize: number,
+    private readonly offsetSize: number,
+    private readonly version: number,
+  ) {}
+
+  get(code: number): Abbrev | undefined {
+    const hit = this.decoded[code];
+    if (hit) return hit;
+    const start = code < this.starts.length ? this.starts[code]! : 0;
+    if (start === 0) return undefined;
+    const ab = decodeAbbrev(this.sec, start, code, this.addrSize, this.offsetSize, this.version);
+    this.decoded[code] = ab;
+    return ab;
+  }
+}
 
 /** Parses the abbreviation table at `off` of .debug_abbrev, for units of the given shape. */
-export function parseAbbrevs(abbrevSec: Uint8Array, off: number, addrSize: number, offsetSize: number, version: number): Abbrev[] {
+export function parseAbbrevs(abbrevSec: Uint8Array, off: number, addrSize: number, offsetSize: number, version: number): AbbrevTable {
   let perSec = abbrevCache.get(abbrevSec);
   if (!perSec) abbrevCache.set(abbrevSec, (perSec = new Map()));
   const key = `${off}:${addrSize}:${offsetSize}:${version}`;
@@ -76,48 +103,59 @@ export function parseAbbrevs(abbrevSec: Uint8Array, off: number, addrSize: numbe
   if (hit) return hit;
   if (off >= abbrevSec.length) throw new DwarfError(`bad DWARF: abbreviation table offset 0x${off.toString(16)} is past .debug_abbrev (${abbrevSec.length} bytes)`);
   const c = new Cursor(abbrevSec, off, abbrevSec.length, '.debug_abbrev');
-  const table: Abbrev[] = [];
+  let starts = new Int32Array(64);
   for (;;) {
     const code = c.uleb();
     if (code === 0) break;
     if (code > 1e6) throw new DwarfError(`bad DWARF: abbreviation code ${code} is absurdly large`);
-    const tag = c.uleb();
-    const hasChildren = c.u8() !== 0;
-    const attrs: number[] = [];
-    const forms: number[] = [];
-    const implicit: number[] = [];
+    if (code >= starts.length) {
+      const bigger = new Int32Array(Math.max(code + 1, starts.length * 2));
+      bigger.set(starts);
+      starts = bigger;
+    }
+    if (starts[code] === 0) starts[code] = c.pos;
+    c.uleb(); // tag
+    c.u8(); // children
     for (;;) {
       const at = c.uleb();
       const form = c.uleb();
       if (at === 0 && form === 0) break;
-      attrs.push(at);
-      forms.push(form);
-      implicit.push(form === C.DW_FORM_implicit_const ? c.sleb() : 0);
+      if (form === C.DW_FORM_implicit_const) c.sleb();
     }
-    let fixed = 0;
-    for (const f of forms) {
-      const s = fixedFormSize(f, addrSize, offsetSize, version);
-      if (s < 0) {
-        fixed = -1;
-        break;
-      }
-      fixed += s;
-    }
-    table[code] = {
-      code, tag, hasChildren,
-      attrs: Int32Array.from(attrs),
-      forms: Int32Array.from(forms),
-      implicit: Float64Array.from(implicit),
-      fixedSize: fixed,
-      nameIdx: attrs.indexOf(C.DW_AT_name),
-      siblingIdx: attrs.indexOf(C.DW_AT_sibling),
-      declIdx: attrs.indexOf(C.DW_AT_declaration),
-      specIdx: attrs.indexOf(C.DW_AT_specification),
-      exportIdx: attrs.indexOf(C.DW_AT_export_symbols),
-    };
   }
+  const table = new AbbrevTable(abbrevSec, starts, addrSize, offsetSize, version);
   perSec.set(key, table);
   return table;
+}
+
+function decodeAbbrev(sec: Uint8Array, start: number, code: number, addrSize: number, offsetSize: number, version: number): Abbrev {
+  const c = new Cursor(sec, start, sec.length, '.debug_abbrev');
+  const tag = c.uleb();
+  const hasChildren = c.u8() !== 0;
+  const attrs: number[] = [];
+  const forms: number[] = [];
+  const implicit: number[] = [];
+  let fixed = 0;
+  const ab: Abbrev = { code, tag, hasChildren, attrs, forms, implicit, fixedSize: 0, nameIdx: -1, siblingIdx: -1, declIdx: -1, specIdx: -1, exportIdx: -1 };
+  for (let i = 0; ; i++) {
+    const at = c.uleb();
+    const form = c.uleb();
+    if (at === 0 && form === 0) break;
+    attrs.push(at);
+    forms.push(form);
+    implicit.push(form === C.DW_FORM_implicit_const ? c.sleb() : 0);
+    const sz = fixed < 0 ? -1 : fixedFormSize(form, addrSize, offsetSize, version);
+    fixed = sz < 0 ? -1 : fixed + sz;
+    switch (at) {
+      case C.DW_AT_name: if (ab.nameIdx < 0) ab.nameIdx = i; break;
+      case C.DW_AT_sibling: ab.siblingIdx = i; break;
+      case C.DW_AT_declaration: ab.declIdx = i; break;
+      case C.DW_AT_specification: ab.specIdx = i; break;
+      case C.DW_AT_export_symbols: ab.exportIdx = i; break;
+    }
+  }
+  ab.fixedSize = fixed;
+  return ab;
 }
 
 /** Size of a form's value when it does not depend on the bytes; -1 when it does. */
@@ -187,12 +225,8 @@ function readSection(data: Uint8Array, base: number, section: '.debug_info' | '.
   const c = new Cursor(data, 0, data.length, section);
   while (c.pos < data.length) {
     const start = c.pos;
-    let len = c.u32();
-    let offsetSize = 4;
-    if (len === 0xffffffff) {
-      len = c.u64();
-      offsetSize = 8;
-    } else if (len >= 0xfffffff0) throw new DwarfError(`bad DWARF: reserved unit length 0x${len.toString(16)} at 0x${start.toString(16)} of ${section}`);
+    const { length: len, offsetSize } = c.initialLength();
+    if (offsetSize === 4 && len >= 0xfffffff0) throw new DwarfError(`bad DWARF: reserved unit length 0x${len.toString(16)} at 0x${start.toString(16)} of ${section}`);
     const end = c.pos + len;
     if (end > data.length) throw new DwarfError(`truncated DWARF: the unit at 0x${start.toString(16)} of ${section} ends past the section (${end} > ${data.length})`);
     c.end = end;
@@ -297,7 +331,7 @@ export class DieReader {
     const c = new Cursor(u.data, u.dieStart - u.base, u.end - u.base, u.section);
     const code = c.uleb();
     if (code === 0) return;
-    const ab = u.abbrevs[code];
+    const ab = u.abbrevs.get(code);
     if (!ab) throw new DwarfError(`bad DWARF: abbreviation code ${code} of the unit DIE at 0x${u.dieStart.toString(16)} is undefined`);
     for (let i = 0; i < ab.attrs.length; i++) {
       const at = ab.attrs[i]!;
@@ -318,7 +352,7 @@ export class DieReader {
     const c = new Cursor(u.data, off - u.base, u.end - u.base, u.section);
     const code = c.uleb();
     if (code === 0) throw new DwarfError(`bad DWARF: reference 0x${off.toString(16)} points at a null entry`);
-    const ab = u.abbrevs[code];
+    const ab = u.abbrevs.get(code);
     if (!ab) throw new DwarfError(`bad DWARF: abbreviation code ${code} of the DIE at 0x${off.toString(16)} is undefined`);
     const attrs = new Map<number, AttrValue>();
     const forms = new Map<number, number>();
@@ -450,7 +484,7 @@ export class DieReader {
         depth--;
         continue;
       }
-      const ab = u.abbrevs[code];
+      const ab = u.abbrevs.get(code);
       if (!ab) throw new DwarfError(`bad DWARF: abbreviation code ${code} at 0x${(u.base + c.pos).toString(16)} is undefined`);
       if (ab.siblingIdx >= 0 && ab.hasChildren) {
         const sib = this.siblingOf(c, u, ab);

@@ -115,6 +115,24 @@ for (const v of VARIANTS) {
       expect(di.type('std::vector<sched::thread*>')?.name).toBe('std::vector<sched::thread*, std::allocator<sched::thread*> >');
     });
 
+    it('describes pointers, arrays, template arguments and enumerators', () => {
+      expect(di.member('sched::thread', '_attr._pinned_cpu')?.pointee).toBe('sched::cpu');
+      expect(di.member('ring<outer::inner::point, 5>', 'last')?.pointee).toBe('outer::inner::point');
+      const grid = di.member('counter', 'grid')!;
+      expect(grid.elements).toEqual({ count: 3, typeName: 'long int [4]', size: grid.size / 3 });
+      const name = di.member('sched::thread', '_attr._name')!;
+      expect(name.elements).toEqual({ count: 16, typeName: 'char', size: 1 });
+      expect(di.type('ring<outer::inner::point, 5>')?.templateArgs).toEqual(['outer::inner::point', 5]);
+      expect(di.enumerators('sched::thread::status')).toEqual({ invalid: 0, prestarted: 1, unstarted: 2, waiting: 3, running: 4, terminated: 5 });
+      expect(di.enumerators('sched::thread')).toBeUndefined();
+    });
+
+    it('follows unique_ptr to its pointer: the shallowest _M_head_impl', () => {
+      const p = di.member('sched::thread', '_detached_state._M_t._M_t._M_head_impl')!;
+      expect(p.offset).toBe(native.offsets.get('sched::thread|_detached_state')!.offset);
+      expect(p.pointee).toBe('sched::thread::detached_state');
+    });
+
     it('does not list static members as data members', () => {
       expect(di.type('counter')!.members.map((m) => m.name)).toEqual(['v', 'grid']);
     });

@@ -1,12 +1,16 @@
 // The DWARF reader on the project's OSv-shaped guest (images/osvlike, built with -g): the layouts
 // and variables the OSv thread provider reads (osv-machine.md §6), checked against the host
 // compiler's offsetof/sizeof of the same headers and against the ELF symbol table.
-import { readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { ElfFile } from '../../../src/machine/elf.js';
+import { loadKernelDebugInfo } from '../../../src/osv/debug-symbols.js';
+import { CallFrameInfo } from '../../../src/osv/dwarf/cfi.js';
+import { DwarfError } from '../../../src/osv/dwarf/errors.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadDebugInfo, type DwarfDebugInfo } from '../../../src/osv/dwarf/dwarf-info.js';
 import { buildImage, IMAGES_SRC } from '../../images/build.js';
-import { nativeLayout, type NativeLayout } from './native.js';
+import { nativeLayout, tempDir, type NativeLayout } from './native.js';
 
 const MEMBERS: [string, string][] = [
   ['sched::thread', '_id'],
@@ -100,5 +104,30 @@ describe('DWARF reader on the OSv-shaped guest', () => {
     expect(checked).toBeGreaterThan(syms.length * 0.8);
     const sw = di.elf.findSymbol('_ZN5sched6thread9switch_toEPS0_')!;
     expect(di.functionAt(sw.value + 1)?.name).toBe('sched::thread::switch_to');
+  });
+
+  it('finds loader.elf beside loader-stripped.elf, or takes --symbols, with one-line errors', () => {
+    const dir = tempDir();
+    const kernel = path.join(dir, 'loader-stripped.elf');
+    copyFileSync(buildImage('osvlike-stripped'), kernel);
+    expect(loadKernelDebugInfo(kernel)).toBeUndefined(); // stripped, nothing beside it
+    copyFileSync(buildImage('osvlike'), path.join(dir, 'loader.elf'));
+    const found = loadKernelDebugInfo(kernel, undefined, ElfFile.parse(readFileSync(kernel)))!;
+    expect(found.path).toBe(path.join(dir, 'loader.elf'));
+    expect(found.mismatch).toBeUndefined();
+    expect(found.info.member('sched::thread', '_attr._name')?.offset).toBe(native.offsets.get('sched::thread|_attr._name')!.offset);
+    expect(loadKernelDebugInfo(undefined, buildImage('osvlike'))?.info.type('sched::cpu')).toBeDefined();
+    expect(() => loadKernelDebugInfo(kernel, path.join(dir, 'nope.elf'))).toThrow(DwarfError);
+    expect(() => loadKernelDebugInfo(kernel, kernel)).toThrow(/no DWARF debug information/);
+    const other = loadKernelDebugInfo(kernel, undefined, ElfFile.parse(readFileSync(buildImage('boot64'))))!;
+    expect(other.mismatch).toMatch(/does not match the kernel/);
+  });
+
+  it('reads the guest\'s .debug_frame (built -fno-asynchronous-unwind-tables)', () => {
+    const cfi = CallFrameInfo.fromElf(elfBytes);
+    const sw = di.elf.findSymbol('_ZN5sched6thread9switch_toEPS0_')!;
+    expect(cfi.size).toBeGreaterThan(50);
+    expect(cfi.find(sw.value + 1)).toMatchObject({ low: sw.value, source: '.debug_frame' });
+    expect(cfi.rowAt(sw.value)).toBeDefined();
   });
 });
