@@ -1,0 +1,136 @@
+/**
+ * The network input log: what a run received from the host and exactly when, so the run can be
+ * replayed without the host (`--net-record FILE`, then `--net replay=FILE`).
+ *
+ * Layout (little-endian): the 16-byte magic "osvemu-netlog 1\n", then one record per input:
+ *   f64 instructions (all vCPUs) · f64 virtual ns · u8 NIC index · u8 kind (0 frame, 1 link down,
+ *   2 link up) · u32 length · frame bytes.
+ */
+import { createWriteStream, openSync, readFileSync, type WriteStream } from 'node:fs';
+import type { InputPoint } from '../../machine/host-input.js';
+import type { BackendEvents, FrameSink, NetBackend } from './backend.js';
+
+export const NETLOG_MAGIC = 'osvemu-netlog 1\n';
+
+export interface NetLogEntry {
+  instructions: number;
+  virtualNs: number;
+  nic: number;
+  /** A frame, or a link state. */
+  input: Uint8Array | boolean;
+}
+
+export class NetLogWriter {
+  private readonly out: WriteStream;
+  entries = 0;
+
+  constructor(readonly path: string, log: (line: string) => void = () => {}) {
+    let fd: number;
+    try {
+      fd = openSync(path, 'w');
+    } catch (e) {
+      throw new Error(`cannot write network log ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    this.out = createWriteStream('', { fd });
+    this.out.on('error', (e: NodeJS.ErrnoException) => log(`network log ${path}: ${e.code ?? e.message}`));
+    this.out.write(Buffer.from(NETLOG_MAGIC, 'latin1'));
+  }
+
+  write(at: InputPoint, nic: number, input: Uint8Array | boolean): void {
+    const len = typeof input === 'boolean' ? 0 : input.length;
+    const rec = Buffer.allocUnsafe(22 + len);
+    rec.writeDoubleLE(at.instructions, 0);
+    rec.writeDoubleLE(at.virtualNs, 8);
+    rec.writeUInt8(nic, 16);
+    rec.writeUInt8(typeof input === 'boolean' ? (input ? 2 : 1) : 0, 17);
+    rec.writeUInt32LE(len, 18);
+    if (typeof input !== 'boolean') rec.set(input, 22);
+    this.out.write(rec);
+    this.entries++;
+  }
+
+  close(): Promise<void> {
+    return new Promise((res) => this.out.end(() => res()));
+  }
+}
+
+export function readNetLog(path: string): NetLogEntry[] {
+  let b: Buffer;
+  try {
+    b = readFileSync(path);
+  } catch (e) {
+    throw new Error(`cannot read network log ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  if (b.length < 16 || b.toString('latin1', 0, 16) !== NETLOG_MAGIC) throw new Error(`${path} is not an osvemu network log`);
+  const out: NetLogEntry[] = [];
+  let off = 16;
+  while (off < b.length) {
+    if (b.length - off < 22) throw new Error(`${path}: truncated record at byte ${off}`);
+    const kind = b.readUInt8(off + 17), len = b.readUInt32LE(off + 18);
+    if (kind > 2 || b.length - off - 22 < len) throw new Error(`${path}: bad record at byte ${off}`);
+    out.push({
+      instructions: b.readDoubleLE(off), virtualNs: b.readDoubleLE(off + 8), nic: b.readUInt8(off + 16),
+      input: kind === 0 ? new Uint8Array(b.subarray(off + 22, off + 22 + len)) : kind === 2,
+    });
+    off += 22 + len;
+  }
+  return out;
+}
+
+/**
+ * Plays one NIC's recorded input back at the recorded instruction counts: the machine polls it at
+ * the same deterministic points as the recorded run. Frames the guest sends go nowhere (they are
+ * what the recorded run sent, as long as the replay has not diverged).
+ */
+export class ReplayBackend implements NetBackend {
+  readonly description: string;
+  private receive: FrameSink | null = null;
+  private events: BackendEvents = {};
+  private next = 0;
+  sent = 0;
+
+  constructor(private readonly entries: NetLogEntry[], readonly nic: number, path = 'log') {
+    this.entries = entries.filter((e) => e.nic === nic);
+    this.description = `replay of ${path}`;
+  }
+
+  /** Replays wait for their recorded input like a live peer, so idle points match the recording. */
+  get live(): boolean {
+    return this.next < this.entries.length;
+  }
+
+  open(receive: FrameSink, events: BackendEvents = {}): void {
+    this.receive = receive;
+    this.events = events;
+  }
+
+  /** Virtual time of the next recorded input. */
+  nextAt(): number {
+    return this.next < this.entries.length ? this.entries[this.next]!.virtualNs : Infinity;
+  }
+
+  /** Hands over every entry recorded at this point (called by the port's poll). */
+  due(at: InputPoint): void {
+    while (this.next < this.entries.length) {
+      const e = this.entries[this.next]!;
+      if (e.instructions !== at.instructions || e.virtualNs > at.virtualNs) break;
+      this.next++;
+      if (typeof e.input === 'boolean') this.events.link?.(e.input);
+      else this.receive?.(e.input);
+    }
+  }
+
+  /** Recorded input whose point has passed: the replay went another way. */
+  diverged(at: InputPoint): boolean {
+    const e = this.entries[this.next];
+    return e !== undefined && (e.instructions < at.instructions || (e.instructions === at.instructions && e.virtualNs < at.virtualNs));
+  }
+
+  send(): void {
+    this.sent++;
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
