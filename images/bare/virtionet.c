@@ -376,11 +376,17 @@ static void hub(int ping, unsigned n) {
 	unsigned ok = 0;
 	for (unsigned i = 0; i < n; i++) {
 		if (ping) {
-			send_frame(f, (uint32_t)hub_frame(f, BCAST, "ping", i));
-			for (;;) {
-				int m = recv_frame(frame, 0);
-				if (m >= 20 && be16(frame + 12) == HUB_TYPE && !memcmp(frame + 14, "pong", 4) && be16(frame + 18) == i) { ok++; break; }
+			/* Resent every 10 ms: the peer's driver may not be up yet (frames before that are lost). */
+			int got = 0;
+			while (!got) {
+				send_frame(f, (uint32_t)hub_frame(f, BCAST, "ping", i));
+				for (;;) {
+					int m = recv_frame(frame, 10000000ull);
+					if (m < 0) break;
+					if (m >= 20 && be16(frame + 12) == HUB_TYPE && !memcmp(frame + 14, "pong", 4) && be16(frame + 18) == i) { got = 1; break; }
+				}
 			}
+			ok++;
 		} else {
 			for (;;) {
 				int m = recv_frame(frame, 0);

@@ -1,6 +1,7 @@
 // Command-line parsing for `osvemu run`, in the spellings QEMU and OSv's scripts/run.py users type.
 import { parseArgs } from 'node:util';
 import { parseGdbAddress } from '../gdbstub/address.js';
+import { NetSpecError, parseNetSpec, type NetSpec } from '../devices/net/spec.js';
 
 export interface RunArgs {
   kernel: string | null;
@@ -15,12 +16,18 @@ export interface RunArgs {
   kvmclock: boolean;
   x2apic: boolean;
   quiet: boolean;
+  /** `--net` cards in order (src/devices/net/spec.ts), `--pcap FILE`, `--net-record FILE`. */
+  net: NetSpec[];
+  pcap: string | undefined;
+  netRecord: string | undefined;
 }
 
 export class UsageError extends Error {}
 
 export const USAGE = `usage: osvemu run [KERNEL] [-e|--append CMDLINE] [-c|--smp N] [-m|--memory SIZE] [--verbose]
                   [-S] [-s] [--gdb [HOST:]PORT] [--max-insns N] [--timeout SECONDS] [--no-kvmclock] [--x2apic]
+                  [--net user[,hostfwd=tcp::HOSTPORT-:GUESTPORT]...|stream,addr.type=unix,addr.path=PATH|...]
+                  [--pcap FILE] [--net-record FILE]
   KERNEL   an OSv loader-stripped.elf (PVH); default: the project's own OSv-like guest, built on first use
   exit status: 0 power-off, 1 error, 2 bad arguments, 3 guest halted (abort), 4 triple fault,
                5 instruction limit, 6 timeout, 7 guest reset, 8 unimplemented instruction`;
@@ -55,6 +62,7 @@ export function parseGdb(v: string): { host: string; port: number } {
 const VALUE_OPTIONS: Record<string, string> = {
   '-e': 'append', '--append': 'append', '-c': 'smp', '--smp': 'smp', '-m': 'memory', '--memory': 'memory',
   '--gdb': 'gdb', '--max-insns': 'max-insns', '--timeout': 'timeout', '--disk': 'disk', '--net': 'net',
+  '--nic': 'net', '--pcap': 'pcap', '--net-record': 'net-record',
 };
 
 /** Binds each value option to the next word, so `-e "--verbose /hello"` works as with run.py. */
@@ -89,7 +97,9 @@ export function parseRunArgs(argv: string[]): RunArgs {
         x2apic: { type: 'boolean' },
         quiet: { type: 'boolean', short: 'q' },
         disk: { type: 'string' },
-        net: { type: 'string' },
+        net: { type: 'string', multiple: true },
+        pcap: { type: 'string' },
+        'net-record': { type: 'string' },
       },
     });
   } catch (e) {
@@ -98,7 +108,16 @@ export function parseRunArgs(argv: string[]): RunArgs {
   const v = parsed.values;
   if (parsed.positionals.length > 1) throw new UsageError(`one kernel only, got: ${parsed.positionals.join(' ')}`);
   if (v.disk !== undefined) throw new UsageError('--disk is not supported yet (virtio-blk is a later milestone)');
-  if (v.net !== undefined) throw new UsageError('--net is not supported yet (virtio-net is a later milestone)');
+  let net: NetSpec[];
+  try {
+    net = (v.net ?? []).map(parseNetSpec);
+  } catch (e) {
+    if (e instanceof NetSpecError) throw new UsageError(e.message);
+    throw e;
+  }
+  if ((v.pcap !== undefined || v['net-record'] !== undefined) && net.length === 0) {
+    throw new UsageError(`${v.pcap !== undefined ? '--pcap' : '--net-record'} needs a network card (--net ...)`);
+  }
   let cmdline = v.append ?? '';
   if (v.verbose && !/(^|\s)--verbose(\s|$)/.test(cmdline)) cmdline = `--verbose ${cmdline}`.trim();
   let gdb: RunArgs['gdb'] = null;
@@ -119,5 +138,8 @@ export function parseRunArgs(argv: string[]): RunArgs {
     kvmclock: !v['no-kvmclock'],
     x2apic: !!v.x2apic,
     quiet: !!v.quiet,
+    net,
+    pcap: v.pcap,
+    netRecord: v['net-record'],
   };
 }

@@ -6,6 +6,8 @@ import { ElfError } from '../machine/elf.js';
 import { Machine, MachineError, type RunResult, type StopCause } from '../machine/machine.js';
 import { parseRunArgs, UsageError, USAGE, type RunArgs } from './args.js';
 import { buildGuest } from './guest.js';
+import { openCliNet } from './net.js';
+import type { NetAttachment } from '../machine/net.js';
 import { startStatusLine } from './status.js';
 
 export const EXIT: Record<StopCause | 'error' | 'usage', number> = {
@@ -26,14 +28,23 @@ async function runCommand(args: RunArgs): Promise<number> {
   } catch (e) {
     return fail(`cannot read kernel ${kernelPath}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, EXIT.error);
   }
+  let net: NetAttachment[];
+  try {
+    net = await openCliNet(args.net);
+  } catch (e) {
+    return fail((e as Error).message.split('\n')[0]!, EXIT.error);
+  }
   let machine: Machine;
   try {
     machine = new Machine({
       kernel, cmdline: args.cmdline, cpus: args.cpus, memMiB: args.memMiB, kvmclock: args.kvmclock, x2apic: args.x2apic,
       serialOut: (b) => process.stdout.write(Uint8Array.of(b)),
+      net, pcap: args.pcap, netRecord: args.netRecord,
     });
   } catch (e) {
+    await Promise.all(net.map((a) => a.backend.close()));
     if (e instanceof ElfError || e instanceof MachineError || e instanceof RangeError) return fail(`${kernelPath}: ${e.message}`, EXIT.error);
+    if (net.length > 0) return fail((e as Error).message.split('\n')[0]!, EXIT.error);
     throw e;
   }
   if (process.stdin.isTTY) {
@@ -50,6 +61,7 @@ async function runCommand(args: RunArgs): Promise<number> {
     result = await machine.runAsync({ maxInsns: args.maxInsns, timeoutMs: args.timeoutSec === undefined ? undefined : args.timeoutSec * 1000 });
   } finally {
     status.stop();
+    await machine.close();
   }
   if (args.verbose) {
     process.stderr.write(`osvemu: ${result.instructions} instructions, ${(result.virtualNs / 1e6).toFixed(3)} ms virtual time\n`);

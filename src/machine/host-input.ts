@@ -1,9 +1,10 @@
 /**
  * Host input (network frames, link changes) folded into the guest at deterministic points.
  *
- * Back ends get input from the Node event loop at wall-clock moments. Sources hold it until the
- * board polls them, which it does only at the start of a run slice — a point fixed by the
- * instruction count, never by the host clock — and while every vCPU is idle. A recorded log of
+ * Back ends get input from the Node event loop at wall-clock moments (or, for a JS peer answering
+ * at once, while the guest runs). Sources hold it until the board polls them, which it does only
+ * at quantum boundaries — points fixed by the instruction count and timer deadlines, never by
+ * the host clock. A recorded log of
  * (instruction count, virtual time, input) therefore replays the same run exactly (see
  * src/devices/net/README.md).
  */
@@ -30,6 +31,8 @@ export class HostInputs {
   private readonly sources: HostInputSource[] = [];
   private waiter: (() => void) | null = null;
   private woken = false;
+  /** Input arrived since the last poll. */
+  private arrived = false;
 
   add(source: HostInputSource): void {
     this.sources.push(source);
@@ -40,8 +43,16 @@ export class HostInputs {
     return false;
   }
 
+  /** Whether a poll at virtual time `ns` has anything to do (cheap: checked every quantum). */
+  due(ns: number): boolean {
+    if (this.arrived) return true;
+    for (const s of this.sources) if (s.nextAt && s.nextAt() <= ns) return true;
+    return false;
+  }
+
   poll(at: InputPoint): void {
     this.woken = false;
+    this.arrived = false;
     for (const s of this.sources) s.poll(at);
   }
 
@@ -54,6 +65,7 @@ export class HostInputs {
   /** A source got input (event loop): ends a pending `wait`. */
   readonly wake = (): void => {
     this.woken = true;
+    this.arrived = true;
     const w = this.waiter;
     this.waiter = null;
     w?.();

@@ -20,10 +20,12 @@ import { PCI_HOLE_START } from './memmap.js';
 import type { VirtioPciDevice, VirtioPciMode } from '../devices/virtio/pci-transport.js';
 import { plugVirtio } from './virtio-board.js';
 import { virtioModels, type VirtioMachineOptions } from './virtio-models.js';
+import { HostInputs } from './host-input.js';
+import { MachineNet, type NetMachineOptions } from './net.js';
 
 export type MachineState = 'running' | 'poweroff' | 'reset' | 'triple-fault' | 'halted' | 'debug-exit' | 'unimplemented' | 'stopped';
 
-export interface MachineOptions extends VirtioMachineOptions {
+export interface MachineOptions extends VirtioMachineOptions, NetMachineOptions {
   /** Kernel ELF bytes (PVH: Xen note type 18). */
   kernel: Uint8Array;
   cmdline?: string;
@@ -70,6 +72,8 @@ const MAX_MEM_MIB = PCI_HOLE_START / (1024 * 1024);
 const DEFAULT_QUANTUM = 2000;
 /** Timer deadlines a slice may jump to while no vCPU runs before it returns to its caller. */
 const MAX_IDLE_JUMPS = 10_000;
+/** Longest single wall-clock wait of an idle guest for host input (then timeouts and Ctrl-C are checked). */
+const MAX_IDLE_WAIT_MS = 100;
 /** Virtual nanoseconds per retired instruction (a 1 GHz, IPC-1 machine). */
 const NS_PER_INSN = 1;
 
@@ -112,6 +116,12 @@ export class Machine implements Clock {
   readonly paused: boolean[] = [];
   /** Set when a vCPU in debug mode (Exec.debug) ended the last slice: breakpoint, watchpoint or step. */
   debugStop: { cpu: number; reason: number } | null = null;
+  /** Host input sources (net back ends); kept across reset. */
+  readonly hostInputs = new HostInputs();
+  /** Network cards (ports, back ends, current virtio-net models). */
+  readonly net: MachineNet;
+  /** Set when a slice stopped because every vCPU idles and host input may come: the deadline it waits towards. */
+  private idleDeadline: number | null = null;
 
   constructor(options: MachineOptions) {
     this.options = options;
@@ -125,6 +135,7 @@ export class Machine implements Clock {
     this.quantum = ncpu > 1 ? options.quantum ?? DEFAULT_QUANTUM : 1 << 20;
     this.mem = new PhysMem(memMiB * 1024 * 1024);
     this.cache = new CodeCache(this.mem);
+    this.net = new MachineNet(options, this.hostInputs);
     this.build();
   }
 
@@ -167,7 +178,7 @@ export class Machine implements Clock {
       debugOut: options.debugOut ?? (() => {}),
       debugExit: (status) => this.finish('debug-exit', status, `guest wrote ${status} to the debug-exit port`),
     });
-    this.virtioDevices = plugVirtio(virtioModels(options), {
+    this.virtioDevices = plugVirtio(virtioModels(options, this.net.models(this)), {
       platform: this.platform, mem: this.mem, clock: this, timers: this.timers,
       ...(options.virtioMode ? { mode: options.virtioMode } : {}), ...(options.virtioLog ? { log: options.virtioLog } : {}),
     });
@@ -205,6 +216,11 @@ export class Machine implements Clock {
     this.stopRequested = false;
     this.debugStop = null;
     this.build();
+  }
+
+  /** Closes host resources (network back ends, passt, pcap and log files); call once the run is over. */
+  close(): Promise<void> {
+    return this.net.close();
   }
 
   /** Ends the run for good (gdb's `kill`): the machine is left in state 'stopped'. */
@@ -358,8 +374,9 @@ export class Machine implements Clock {
     const deadline = limits.timeoutMs !== undefined ? Date.now() + limits.timeoutMs : Infinity;
     const maxInsns = limits.maxInsns ?? Infinity;
     for (;;) {
-      const r = this.slice(Math.min(maxInsns - this.instructions, sliceInsns));
+      const r = this.slice(Math.min(maxInsns - this.instructions, sliceInsns), true);
       if (r) return r;
+      if (this.idlePending) await this.waitIdle();
       if (limits.until && limits.until.test(this.console)) return this.result('match', 'console matched');
       if (this.instructions >= maxInsns) return this.result('insn-limit', `instruction limit of ${maxInsns} reached`);
       if (Date.now() > deadline) return this.result('timeout', `timed out after ${limits.timeoutMs} ms`);
@@ -376,15 +393,18 @@ export class Machine implements Clock {
    * Per quantum: each runnable vCPU in index order, then due timers; when all are halted, time jumps
    * to the next timer deadline.
    */
-  slice(budget: number): RunResult | null {
+  slice(budget: number, waitForHost = false): RunResult | null {
     const end = this.instructions + budget;
     let idleJumps = 0;
+    this.idleDeadline = null;
     while (this.state === 'running') {
       if (this.stopRequested) {
         this.stopRequested = false;
         return this.result('stopped', 'stopped on request');
       }
       if (this.instructions >= end) return null;
+      // Quantum boundaries are the deterministic points where host input enters the guest.
+      if (this.hostInputs.due(this.lastNs)) this.hostInputs.poll({ instructions: this.instructions, virtualNs: this.nowNs() });
       const next = this.timers.nextDeadline();
       let q = this.quantum;
       if (next !== Infinity) q = Math.max(1, Math.min(q, Math.ceil((next - this.baseNs) / NS_PER_INSN)));
@@ -429,6 +449,11 @@ export class Machine implements Clock {
           this.finish('halted', 3, `all vCPUs halted with interrupts disabled (guest abort?) at rip=0x${cpu.rip.toString(16)}`);
           break;
         }
+        if (waitForHost && this.hostInputs.live) {
+          // Input from the host (a network peer) may wake the guest: the caller waits for it (waitIdle).
+          this.idleDeadline = next;
+          return null;
+        }
         if (next === Infinity) {
           // Only a debugger's paused vCPUs could still make progress: hand control back, do not end the run.
           if (this.paused.includes(true)) return this.result('stopped', 'no vCPU the debugger let run can make progress');
@@ -450,6 +475,34 @@ export class Machine implements Clock {
       this.timers.runDue(this.lastNs);
     }
     return this.result(this.causeOf(), this.stateMessage);
+  }
+
+  /** The last slice ended with every vCPU idle waiting for host input or a timer: call waitIdle(). */
+  get idlePending(): boolean {
+    return this.idleDeadline !== null;
+  }
+
+  /**
+   * An idle guest waits for the host in wall-clock time, virtual time keeping pace, up to its next
+   * timer deadline; input already known (replay) is jumped to. Input found is delivered by the next
+   * slice's poll, at the virtual time reached here.
+   */
+  async waitIdle(): Promise<void> {
+    const next = this.idleDeadline ?? Infinity;
+    this.idleDeadline = null;
+    const v0 = this.nowNs();
+    const known = this.hostInputs.nextAt();
+    let target: number;
+    if (known !== Infinity && known <= next) target = known;
+    else if (next - v0 < 1e6) target = next;
+    else {
+      const started = Date.now();
+      await this.hostInputs.wait(Math.min(MAX_IDLE_WAIT_MS, (next - v0) / 1e6));
+      target = Math.min(next, v0 + (Date.now() - started) * 1e6);
+    }
+    if (target > this.baseNs) this.baseNs = target;
+    if (this.baseNs > this.lastNs) this.lastNs = this.baseNs;
+    this.timers.runDue(this.lastNs);
   }
 
   private causeOf(): StopCause {

@@ -8,8 +8,9 @@ export interface VirtioMachineOptions {
   virtio?: (() => VirtioDeviceModel)[];
 }
 
-export function virtioModels(o: VirtioMachineOptions): VirtioDeviceModel[] {
-  const models: VirtioDeviceModel[] = [];
+/** `net`: the network cards' models (src/machine/net.ts), which come after the disks. */
+export function virtioModels(o: VirtioMachineOptions, net: VirtioDeviceModel[] = []): VirtioDeviceModel[] {
+  const models: VirtioDeviceModel[] = [...net];
   for (const make of o.virtio ?? []) models.push(make());
   return models;
 }
