@@ -499,6 +499,7 @@ void guest_main(void) {
 	trap_handlers[TIMER_VEC] = timer_irq;
 	lapic_write(0xf0, 0x1ff);
 	const char *cmd = boot_info.cmdline;
+	while (cmd[0] == '-' && cmd[1] == '-') cmd = arg(cmd, 1); /* kernel options (--verbose) */
 	if (!check(find_device(), "virtio-net-found")) return;
 	uint32_t host = (uint32_t)net_init(F_MAC | F_STATUS | F_MRG_RXBUF);
 	check((host & (F_MAC | F_STATUS | F_MRG_RXBUF)) == (F_MAC | F_STATUS | F_MRG_RXBUF), "features-mac-status-mrg-rxbuf");

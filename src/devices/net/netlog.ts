@@ -87,6 +87,7 @@ export class ReplayBackend implements NetBackend {
   private receive: FrameSink | null = null;
   private events: BackendEvents = {};
   private next = 0;
+  private warned = false;
   sent = 0;
 
   constructor(private readonly entries: NetLogEntry[], readonly nic: number, path = 'log') {
@@ -109,21 +110,34 @@ export class ReplayBackend implements NetBackend {
     return this.next < this.entries.length ? this.entries[this.next]!.virtualNs : Infinity;
   }
 
-  /** Hands over every entry recorded at this point (called by the port's poll). */
+  /**
+   * Hands over every entry recorded at this point (called by the port's poll). Entries whose point
+   * has passed (the run went another way) are handed over at once, with one warning.
+   */
   due(at: InputPoint): void {
     while (this.next < this.entries.length) {
       const e = this.entries[this.next]!;
-      if (e.instructions !== at.instructions || e.virtualNs > at.virtualNs) break;
+      const late = this.diverged(at);
+      if (!late && (e.instructions !== at.instructions || e.virtualNs > at.virtualNs)) break;
+      if (late && !this.warned) {
+        this.warned = true;
+        this.events.log?.(`${this.description}: input recorded at instruction ${e.instructions} was not reached at the same point; the replay has diverged`);
+      }
       this.next++;
       if (typeof e.input === 'boolean') this.events.link?.(e.input);
       else this.receive?.(e.input);
     }
   }
 
-  /** Recorded input whose point has passed: the replay went another way. */
+  /**
+   * The next recorded input can no longer come at its point: the run is past it in instructions or
+   * in virtual time, or at its time with another instruction count (both grow every quantum).
+   */
   diverged(at: InputPoint): boolean {
     const e = this.entries[this.next];
-    return e !== undefined && (e.instructions < at.instructions || (e.instructions === at.instructions && e.virtualNs < at.virtualNs));
+    if (e === undefined) return false;
+    if (at.virtualNs === e.virtualNs && at.instructions === e.instructions) return false;
+    return !(at.virtualNs < e.virtualNs && at.instructions <= e.instructions);
   }
 
   send(): void {
