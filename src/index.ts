@@ -4,3 +4,9 @@ export type { MachineOptions, RunLimits, RunResult, StopCause, MachineState } fr
 export { Cpu } from './cpu/cpu.js';
 export { ElfError } from './machine/elf.js';
 export { buildGuest } from './cli/guest.js';
+export { openDisk, parseDiskSpec, openImage, type DiskSpec, type DiskMode } from './devices/backends/disk-open.js';
+export { DiskError, type BlockBackend } from './devices/backends/block.js';
+export { SeededEntropy, HostEntropy, entropyFrom, type EntropySource } from './devices/backends/entropy.js';
+export type { DiskAttachment, VirtioMachineOptions } from './machine/virtio-models.js';
+export type { VirtioDeviceModel, VirtioDeviceContext, GuestMemory } from './devices/virtio/device.js';
+export { VirtioPciDevice } from './devices/virtio/pci-transport.js';

@@ -20,6 +20,12 @@ export interface RunArgs {
   net: NetSpec[];
   pcap: string | undefined;
   netRecord: string | undefined;
+  /** --disk / --drive values, in order (parsed by parseDiskSpec when the machine is built). */
+  disks: string[];
+  /** --rng-seed: a whole number, or 'host' for host entropy. */
+  rngSeed: number | 'host';
+  /** --virtio legacy|transitional|modern (run.py's option). */
+  virtioMode: 'legacy' | 'transitional' | 'modern';
 }
 
 export class UsageError extends Error {}
@@ -28,7 +34,12 @@ export const USAGE = `usage: osvemu run [KERNEL] [-e|--append CMDLINE] [-c|--smp
                   [-S] [-s] [--gdb [HOST:]PORT] [--max-insns N] [--timeout SECONDS] [--no-kvmclock] [--x2apic]
                   [--net user[,hostfwd=tcp::HOSTPORT-:GUESTPORT]...|stream,addr.type=unix,addr.path=PATH|...]
                   [--pcap FILE] [--net-record FILE]
+                  [--disk FILE[,writable|,readonly][,format=raw|qcow2]]... [--rng-seed N|host]
+                  [--virtio legacy|transitional|modern]
   KERNEL   an OSv loader-stripped.elf (PVH); default: the project's own OSv-like guest, built on first use
+  --disk   a virtio-blk disk (raw or qcow2, e.g. OSv's usr.img); guest writes stay in memory unless
+           ",writable" is given (QEMU's -drive file=...,snapshot=on|off spellings work too)
+  --rng-seed  seed of the virtio-rng bytes (default 0: the same bytes every run); "host" for host entropy
   exit status: 0 power-off, 1 error, 2 bad arguments, 3 guest halted (abort), 4 triple fault,
                5 instruction limit, 6 timeout, 7 guest reset, 8 unimplemented instruction`;
 
@@ -63,6 +74,7 @@ const VALUE_OPTIONS: Record<string, string> = {
   '-e': 'append', '--append': 'append', '-c': 'smp', '--smp': 'smp', '-m': 'memory', '--memory': 'memory',
   '--gdb': 'gdb', '--max-insns': 'max-insns', '--timeout': 'timeout', '--disk': 'disk', '--net': 'net',
   '--nic': 'net', '--pcap': 'pcap', '--net-record': 'net-record',
+  '--drive': 'disk', '-drive': 'disk', '--rng-seed': 'rng-seed', '--virtio': 'virtio',
 };
 
 /** Binds each value option to the next word, so `-e "--verbose /hello"` works as with run.py. */
@@ -96,7 +108,9 @@ export function parseRunArgs(argv: string[]): RunArgs {
         'no-kvmclock': { type: 'boolean' },
         x2apic: { type: 'boolean' },
         quiet: { type: 'boolean', short: 'q' },
-        disk: { type: 'string' },
+        disk: { type: 'string', multiple: true },
+        'rng-seed': { type: 'string' },
+        virtio: { type: 'string' },
         net: { type: 'string', multiple: true },
         pcap: { type: 'string' },
         'net-record': { type: 'string' },
@@ -107,7 +121,6 @@ export function parseRunArgs(argv: string[]): RunArgs {
   }
   const v = parsed.values;
   if (parsed.positionals.length > 1) throw new UsageError(`one kernel only, got: ${parsed.positionals.join(' ')}`);
-  if (v.disk !== undefined) throw new UsageError('--disk is not supported yet (virtio-blk is a later milestone)');
   let net: NetSpec[];
   try {
     net = (v.net ?? []).map(parseNetSpec);
@@ -141,5 +154,20 @@ export function parseRunArgs(argv: string[]): RunArgs {
     net,
     pcap: v.pcap,
     netRecord: v['net-record'],
+    disks: v.disk ?? [],
+    rngSeed: parseRngSeed(v['rng-seed']),
+    virtioMode: parseVirtioMode(v.virtio),
   };
+}
+
+function parseRngSeed(v: string | undefined): number | 'host' {
+  if (v === undefined) return 0;
+  if (v === 'host') return 'host';
+  return parseIntArg('--rng-seed', v, 0, 0xffffffff);
+}
+
+function parseVirtioMode(v: string | undefined): RunArgs['virtioMode'] {
+  if (v === undefined) return 'transitional';
+  if (v === 'legacy' || v === 'transitional' || v === 'modern') return v;
+  throw new UsageError(`--virtio must be legacy, transitional or modern, got "${v}"`);
 }

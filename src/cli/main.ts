@@ -3,6 +3,7 @@
 // that says how the guest ended.
 import { readFileSync } from 'node:fs';
 import { ElfError } from '../machine/elf.js';
+import { openCliDevices } from './devices.js';
 import { Machine, MachineError, type RunResult, type StopCause } from '../machine/machine.js';
 import { parseRunArgs, UsageError, USAGE, type RunArgs } from './args.js';
 import { buildGuest } from './guest.js';
@@ -28,6 +29,8 @@ async function runCommand(args: RunArgs): Promise<number> {
   } catch (e) {
     return fail(`cannot read kernel ${kernelPath}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, EXIT.error);
   }
+  const devices = openCliDevices(args);
+  if (typeof devices === 'string') return fail(devices, EXIT.error);
   let net: NetAttachment[];
   try {
     net = await openCliNet(args.net);
@@ -37,6 +40,7 @@ async function runCommand(args: RunArgs): Promise<number> {
   let machine: Machine;
   try {
     machine = new Machine({
+      ...devices,
       kernel, cmdline: args.cmdline, cpus: args.cpus, memMiB: args.memMiB, kvmclock: args.kvmclock, x2apic: args.x2apic,
       serialOut: (b) => process.stdout.write(Uint8Array.of(b)),
       net, pcap: args.pcap, netRecord: args.netRecord,

@@ -16,9 +16,12 @@ export const BARE_IMAGES = ['boot64', 'paging', 'interrupts', 'realmode', 'sysca
 export const DEVICE_IMAGES = ['virtionet'] as const;
 /** The OSv-shaped kernel (with DWARF) and its stripped copy. */
 export const OSVLIKE_IMAGES = ['osvlike', 'osvlike-stripped'] as const;
-export const ALL_IMAGES: readonly string[] = [...BARE_IMAGES, ...DEVICE_IMAGES, ...OSVLIKE_IMAGES];
+/** Guests that drive the virtio devices (images/virtio). */
+export const VIRTIO_IMAGES = ['virtio'] as const;
+export const ALL_IMAGES: readonly string[] = [...BARE_IMAGES, ...DEVICE_IMAGES, ...OSVLIKE_IMAGES, ...VIRTIO_IMAGES];
 
-export type ImageName = (typeof BARE_IMAGES)[number] | (typeof DEVICE_IMAGES)[number] | (typeof OSVLIKE_IMAGES)[number];
+export type ImageName = (typeof BARE_IMAGES)[number] | (typeof DEVICE_IMAGES)[number] | (typeof OSVLIKE_IMAGES)[number] |
+  (typeof VIRTIO_IMAGES)[number];
 
 function runMake(targets: string[]): void {
   try {

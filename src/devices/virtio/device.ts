@@ -35,6 +35,8 @@ export interface VirtioDeviceContext {
    * line on stderr, and ignores its queues until the driver resets it. The emulator keeps running.
    */
   fail(message: string): void;
+  /** A host-side problem worth one line on stderr (a failed disk read...); the device keeps working. */
+  warn(message: string): void;
   /** True between `fail` and the driver's reset. */
   readonly broken: boolean;
 }

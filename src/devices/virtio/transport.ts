@@ -186,6 +186,10 @@ export class VirtioTransport implements VirtioDeviceContext, VirtQueueHost {
     this.route.intx(true);
   }
 
+  warn(message: string): void {
+    this.log(`osvemu: ${this.label}: ${message}`);
+  }
+
   fail(message: string): void {
     if (this.broken) return;
     this.broken = true;
