@@ -210,7 +210,7 @@ export class MachineGdbTarget implements GdbTarget {
     const m = this.machine;
     let r: RunResult | null;
     try {
-      r = m.slice(this.sliceInsns);
+      r = m.slice(this.sliceInsns, true);
     } catch (e) {
       // A bug in the emulator, not the guest: say so and leave the state inspectable.
       this.opts.log?.(`osvemu: internal error while running: ${(e as Error).message.split('\n')[0]}`);
@@ -218,7 +218,9 @@ export class MachineGdbTarget implements GdbTarget {
       return;
     }
     if (r === null) {
-      this.schedule();
+      // Every vCPU idles waiting for the network: wait for host input (or the next timer) in wall time.
+      if (m.idlePending) void m.waitIdle().then(() => this.schedule());
+      else this.schedule();
       return;
     }
     const ds = m.debugStop;
