@@ -3,7 +3,7 @@
 // recorded run replays exactly without passt.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -72,6 +72,25 @@ describe.skipIf(!toolchainAvailable() || !findPasst())('passt user networking (p
       expect(t.status, t.stderr).toBe(0);
       expect(t.stdout).toMatch(/0\.0\.0\.0\.68 > 255\.255\.255\.255\.67: BOOTP\/DHCP, Request from 52:54:00:12:34:56/);
       expect(t.stdout).toMatch(/BOOTP\/DHCP, Reply/);
+    }
+  });
+
+  it('--net stream connects to a passt the user started (its UNIX socket, QEMU\'s -netdev stream spelling)', async () => {
+    // passt drops root before it binds: "nobody" must be able to create the socket there (like /tmp).
+    const sockDir = path.join(tmp, 'sock');
+    mkdirSync(sockDir);
+    chmodSync(sockDir, 0o1777);
+    chmodSync(tmp, 0o755);
+    const sockPath = path.join(sockDir, 'passt.socket');
+    const passt = spawn(findPasst()!, ['-f', '-e', '-s', sockPath, '-a', '10.0.2.15', '-n', '24', '-g', '10.0.2.2'], { stdio: 'ignore' });
+    try {
+      for (let i = 0; i < 500 && !existsSync(sockPath); i++) await new Promise((r) => setTimeout(r, 10));
+      const r = spawnSync(process.execPath, [CLI, 'run', buildImage('virtionet'), '--net', `stream,id=n0,server=off,addr.type=unix,addr.path=${sockPath}`,
+        '-e', 'dhcp', '--timeout', '30'], { encoding: 'utf8' });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(1);
+    } finally {
+      passt.kill('SIGKILL');
     }
   });
 
