@@ -6,9 +6,10 @@
  *   f64 instructions (all vCPUs) · f64 virtual ns · u8 NIC index · u8 kind (0 frame, 1 link down,
  *   2 link up) · u32 length · frame bytes.
  */
-import { createWriteStream, openSync, readFileSync, type WriteStream } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { InputPoint } from '../../machine/host-input.js';
 import type { BackendEvents, FrameSink, NetBackend } from './backend.js';
+import { CaptureFile } from './capture-file.js';
 
 export const NETLOG_MAGIC = 'osvemu-netlog 1\n';
 
@@ -21,18 +22,11 @@ export interface NetLogEntry {
 }
 
 export class NetLogWriter {
-  private readonly out: WriteStream;
+  private readonly out: CaptureFile;
   entries = 0;
 
   constructor(readonly path: string, log: (line: string) => void = () => {}) {
-    let fd: number;
-    try {
-      fd = openSync(path, 'w');
-    } catch (e) {
-      throw new Error(`cannot write network log ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
-    this.out = createWriteStream('', { fd });
-    this.out.on('error', (e: NodeJS.ErrnoException) => log(`network log ${path}: ${e.code ?? e.message}`));
+    this.out = new CaptureFile(path, 'network log', log);
     this.out.write(Buffer.from(NETLOG_MAGIC, 'latin1'));
   }
 
@@ -50,7 +44,7 @@ export class NetLogWriter {
   }
 
   close(): Promise<void> {
-    return new Promise((res) => this.out.end(() => res()));
+    return this.out.close();
   }
 }
 

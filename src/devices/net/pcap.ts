@@ -2,31 +2,21 @@
  * `--pcap FILE`: every frame a NIC sends or receives, in the classic libpcap format with
  * nanosecond timestamps (magic 0xa1b23c4d, link type 1 = Ethernet), which tcpdump and Wireshark
  * read. Timestamps are the machine's virtual time, so the same run gives the same file.
- * Writes are queued on a stream: the run loop never waits for the disk.
+ * Writes are queued (CaptureFile): the run loop never waits for the disk.
  */
-import { createWriteStream, openSync, type WriteStream } from 'node:fs';
+import { CaptureFile } from './capture-file.js';
 
 export const PCAP_MAGIC_NS = 0xa1b23c4d;
 export const LINKTYPE_ETHERNET = 1;
 const SNAPLEN = 262144;
 
 export class PcapWriter {
-  private readonly out: WriteStream;
-  private error: string | null = null;
+  private readonly out: CaptureFile;
   frames = 0;
 
   /** Opens (truncates) the file now, so a bad path fails before the guest starts. */
   constructor(readonly path: string, log: (line: string) => void = () => {}) {
-    let fd: number;
-    try {
-      fd = openSync(path, 'w');
-    } catch (e) {
-      throw new Error(`cannot write pcap file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
-    this.out = createWriteStream('', { fd });
-    this.out.on('error', (e: NodeJS.ErrnoException) => {
-      if (this.error === null) log(`pcap ${path}: ${(this.error = e.code ?? e.message)}; no more frames written`);
-    });
+    this.out = new CaptureFile(path, 'pcap file', log);
     const h = Buffer.alloc(24);
     h.writeUInt32LE(PCAP_MAGIC_NS, 0);
     h.writeUInt16LE(2, 4);
@@ -40,7 +30,6 @@ export class PcapWriter {
 
   /** One frame seen at virtual time `ns`. */
   write(ns: number, frame: Uint8Array): void {
-    if (this.error !== null) return;
     const incl = Math.min(frame.length, SNAPLEN);
     const rec = Buffer.allocUnsafe(16 + incl);
     const sec = Math.floor(ns / 1e9);
@@ -54,7 +43,7 @@ export class PcapWriter {
   }
 
   close(): Promise<void> {
-    return new Promise((res) => this.out.end(() => res()));
+    return this.out.close();
   }
 }
 
