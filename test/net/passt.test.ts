@@ -42,6 +42,18 @@ async function freeUdpPort(): Promise<number> {
   return port;
 }
 
+describe('--net usage errors', () => {
+  it.each([
+    [['--net', 'user,hostfwd=tcp::99999-:80'], 'osvemu: bad hostfwd host port "99999": use 1-65535'],
+    [['--pcap', '/tmp/x.pcap'], 'osvemu: --pcap needs a network card (--net ...)'],
+    [['--net', 'stream,unix=/nonexistent/osvemu.sock'], 'osvemu: cannot connect to unix:/nonexistent/osvemu.sock: ENOENT'],
+  ])('%j', (args, line) => {
+    const r = osvemu(['run', ...args]);
+    expect(r.stderr.trim()).toBe(line);
+    expect(r.status).toBe(line.includes('cannot connect') ? 1 : 2);
+  });
+});
+
 describe.skipIf(!toolchainAvailable())('--net user without passt', () => {
   it('says so in one line', () => {
     const r = spawnSync(process.execPath, [CLI, 'run', buildImage('virtionet'), '--net', 'user', '-e', 'dhcp'], {
