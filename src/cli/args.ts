@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { parseGdbAddress } from '../gdbstub/address.js';
 import { NetSpecError, parseNetSpec, type NetSpec } from '../devices/net/spec.js';
+import { type CpuVendorName, parseCpuVendor } from '../cpu/vendor.js';
 
 export interface RunArgs {
   kernel: string | null;
@@ -26,6 +27,7 @@ export interface RunArgs {
   rngSeed: number | 'host';
   /** --virtio legacy|transitional|modern (run.py's option). */
   virtioMode: 'legacy' | 'transitional' | 'modern';
+  cpuVendor: CpuVendorName;
 }
 
 export class UsageError extends Error {}
@@ -36,6 +38,7 @@ export const USAGE = `usage: osvemu run [KERNEL] [-e|--append CMDLINE] [-c|--smp
                   [--pcap FILE] [--net-record FILE]
                   [--disk FILE[,writable|,readonly][,format=raw|qcow2]]... [--rng-seed N|host]
                   [--virtio legacy|transitional|modern]
+                  [--cpu-vendor intel|amd]
   KERNEL   an OSv loader-stripped.elf (PVH); default: the project's own OSv-like guest, built on first use
   --disk   a virtio-blk disk (raw or qcow2, e.g. OSv's usr.img); guest writes stay in memory unless
            ",writable" is given (QEMU's -drive file=...,snapshot=on|off spellings work too)
@@ -75,6 +78,7 @@ const VALUE_OPTIONS: Record<string, string> = {
   '--gdb': 'gdb', '--max-insns': 'max-insns', '--timeout': 'timeout', '--disk': 'disk', '--net': 'net',
   '--nic': 'net', '--pcap': 'pcap', '--net-record': 'net-record',
   '--drive': 'disk', '-drive': 'disk', '--rng-seed': 'rng-seed', '--virtio': 'virtio',
+  '--cpu-vendor': 'cpu-vendor',
 };
 
 /** Binds each value option to the next word, so `-e "--verbose /hello"` works as with run.py. */
@@ -114,6 +118,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
         net: { type: 'string', multiple: true },
         pcap: { type: 'string' },
         'net-record': { type: 'string' },
+        'cpu-vendor': { type: 'string' },
       },
     });
   } catch (e) {
@@ -137,6 +142,8 @@ export function parseRunArgs(argv: string[]): RunArgs {
   if (v.gdb !== undefined) gdb = parseGdb(v.gdb);
   else if (v.s) gdb = { host: '127.0.0.1', port: 1234 };
   const timeout = v.timeout === undefined ? undefined : Number(v.timeout);
+  const cpuVendor = v['cpu-vendor'] === undefined ? 'intel' : parseCpuVendor(v['cpu-vendor']);
+  if (cpuVendor === null) throw new UsageError(`--cpu-vendor needs intel or amd, got "${v['cpu-vendor']}"`);
   if (timeout !== undefined && !(timeout > 0)) throw new UsageError(`--timeout needs a positive number of seconds, got "${v.timeout}"`);
   return {
     kernel: parsed.positionals[0] ?? null,
@@ -157,6 +164,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
     disks: v.disk ?? [],
     rngSeed: parseRngSeed(v['rng-seed']),
     virtioMode: parseVirtioMode(v.virtio),
+    cpuVendor,
   };
 }
 

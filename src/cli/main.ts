@@ -42,6 +42,7 @@ async function runCommand(args: RunArgs): Promise<number> {
     machine = new Machine({
       ...devices,
       kernel, cmdline: args.cmdline, cpus: args.cpus, memMiB: args.memMiB, kvmclock: args.kvmclock, x2apic: args.x2apic,
+      cpuVendor: args.cpuVendor,
       serialOut: (b) => process.stdout.write(Uint8Array.of(b)),
       net, pcap: args.pcap, netRecord: args.netRecord,
     });
