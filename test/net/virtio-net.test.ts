@@ -100,4 +100,30 @@ describe.skipIf(!toolchainAvailable())('virtio-net with the virtionet guest', ()
     // Idle time passed at the wall clock's pace (about 200 ms), not in one jump, not stuck.
     expect(r.virtualNs).toBeGreaterThan(100e6);
   });
+
+  it('link changes from the back end reach the config space at a poll; frames are dropped while it is down', async () => {
+    const peer = new CallbackBackend(() => {}, { live: true });
+    const g = netGuest('hub-pong 1', { net: [{ backend: peer }] });
+    const ping = new Uint8Array(60);
+    ping.set(BROADCAST, 0);
+    ping.set(PEER_MAC, 6);
+    ping.set([0x88, 0xb5], 12);
+    ping.set(new TextEncoder().encode('ping'), 14);
+    const run = g.m.runAsync({ timeoutMs: 20_000 });
+    const dev = () => g.m.net.devices[0]!;
+    while (!g.out().includes('net: link up')) await new Promise((r) => setTimeout(r, 10));
+    peer.setLink(false);
+    expect(dev().link).toBe(true); // not before the board polls
+    await new Promise((r) => setTimeout(r, 50));
+    expect(dev().link).toBe(false);
+    expect(dev().config[6]! & 1).toBe(0);
+    peer.inject(ping);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(dev().stats.rxDropped).toBe(1);
+    peer.setLink(true);
+    peer.inject(ping);
+    const r = await run;
+    expect(reportProblems('virtionet', g.out()), `${r.message}\n${g.out()}`).toEqual([]);
+    expect(dev().config[6]! & 1).toBe(1);
+  });
 });
