@@ -218,9 +218,17 @@ static int recv_frame(uint8_t *out, uint64_t timeout_ns) {
 	uint16_t nbufs = (features & F_MRG_RXBUF) ? *(uint16_t *)(b + 10) : 1;
 	uint32_t hdr = (features & F_MRG_RXBUF) ? 12 : 10;
 	int n = (int)(len - hdr);
-	if (nbufs != 1) kprintf("net: frame over %u buffers\n", nbufs);
 	memcpy(out, b + hdr, (size_t)n);
 	post_rx((uint16_t)id);
+	/* Mergeable buffers: the rest of the frame is in the next nbufs - 1 used entries, no header. */
+	for (uint16_t k = 1; k < nbufs; k++) {
+		while (rxq.last_used == used_idx(&rxq)) asm volatile("pause");
+		used_elem(&rxq, rxq.last_used++, &id, &len);
+		memcpy(out + n, rxbuf[id], len);
+		n += (int)len;
+		post_rx((uint16_t)id);
+	}
+	if (nbufs != 1) kprintf("net: frame of %d bytes over %u buffers\n", n, nbufs);
 	outw(io + VP_QUEUE_NOTIFY, 0);
 	return n;
 }

@@ -126,4 +126,22 @@ describe.skipIf(!toolchainAvailable())('virtio-net with the virtionet guest', ()
     expect(reportProblems('virtionet', g.out()), `${r.message}\n${g.out()}`).toEqual([]);
     expect(dev().config[6]! & 1).toBe(1);
   });
+
+  it('a frame larger than one rx buffer spans several (mergeable buffers, num_buffers)', async () => {
+    const peer = new CallbackBackend(() => {}, { live: true });
+    const jumbo = new Uint8Array(6000);
+    jumbo.set(BROADCAST, 0);
+    jumbo.set(PEER_MAC, 6);
+    jumbo.set([0x88, 0xb5], 12);
+    jumbo.set(new TextEncoder().encode('ping'), 14);
+    for (let i = 20; i < jumbo.length; i++) jumbo[i] = i & 0xff;
+    const g = netGuest('hub-pong 1', { net: [{ backend: peer }] });
+    const run = g.m.runAsync({ timeoutMs: 20_000 });
+    while (!g.out().includes('net: link up')) await new Promise((res) => setTimeout(res, 10));
+    peer.inject(jumbo);
+    const r = await run;
+    expect(reportProblems('virtionet', g.out()), `${r.message}\n${g.out()}`).toEqual([]);
+    // 12-byte header + 6000 bytes in 2048-byte buffers.
+    expect(g.out()).toMatch(/net: frame of 6000 bytes over 3 buffers/);
+  });
 });
