@@ -8,10 +8,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CallbackBackend } from '../../src/devices/net/callback.js';
 import { NetHub } from '../../src/devices/net/hub.js';
 import { NetLogWriter, readNetLog, ReplayBackend } from '../../src/devices/net/netlog.js';
-import { findPasst, PasstBackend } from '../../src/devices/net/passt.js';
+import { PasstBackend } from '../../src/devices/net/passt.js';
 import { PcapWriter, readPcap } from '../../src/devices/net/pcap.js';
 import { encodeFrame, FrameDecoder, StreamBackend } from '../../src/devices/net/stream.js';
 import { dhcpDiscover, parseDhcp } from './frames.js';
+import { passtProblem } from './passt-probe.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'osvemu-net-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -177,7 +178,7 @@ describe('files', () => {
   });
 });
 
-describe.skipIf(!findPasst())('passt', () => {
+describe.skipIf(passtProblem !== null)('passt', () => {
   it('answers a DHCP discover with an offer of the run.py address', async () => {
     const b = await PasstBackend.start();
     const got: Uint8Array[] = [];

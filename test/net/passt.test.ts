@@ -14,6 +14,7 @@ import { buildImage, toolchainAvailable } from '../images/build.js';
 import { reportProblems } from '../images/report.js';
 import { parseDhcp } from './frames.js';
 import { netGuest } from './guest.js';
+import { passtProblem } from './passt-probe.js';
 
 const CLI = path.join(repoRoot(), 'dist', 'src', 'cli', 'main.js');
 const tmp = mkdtempSync(path.join(tmpdir(), 'osvemu-passt-'));
@@ -64,7 +65,7 @@ describe.skipIf(!toolchainAvailable())('--net user without passt', () => {
   });
 });
 
-describe.skipIf(!toolchainAvailable() || !findPasst())('passt user networking (passt installed)', () => {
+describe.skipIf(!toolchainAvailable() || passtProblem !== null)('passt user networking (passt installed)', () => {
   it('the guest asks passt for an address and gets an offer (CLI, --pcap read back)', () => {
     const pcap = path.join(tmp, 'dhcp.pcap');
     const r = osvemu(['run', buildImage('virtionet'), '--net', 'user', '--pcap', pcap, '-e', 'dhcp', '--timeout', '30']);

@@ -14,8 +14,9 @@ import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openDisk, parseDiskSpec } from '../../src/devices/backends/disk-open.js';
 import { SeededEntropy } from '../../src/devices/backends/entropy.js';
-import { findPasst, PasstBackend } from '../../src/devices/net/passt.js';
+import { PasstBackend } from '../../src/devices/net/passt.js';
 import { Machine } from '../../src/machine/machine.js';
+import { passtProblem } from '../net/passt-probe.js';
 
 const exists = (p: string | undefined): p is string => p !== undefined && p !== '' && existsSync(p);
 const kernel = process.env.OSV_KERNEL;
@@ -23,7 +24,7 @@ const disk = process.env.OSV_DISK;
 const netKernel = process.env.OSV_NET_KERNEL ?? process.env.OSV_TESTS_KERNEL;
 const netDisk = process.env.OSV_NET_DISK ?? process.env.OSV_TESTS_DISK;
 const netPort = Number(process.env.OSV_NET_PORT ?? 2500);
-const passt = findPasst() !== null;
+const passt = passtProblem === null;
 const TIMEOUT_MS = 240_000;
 
 function cmdlineNextTo(path: string | undefined, fallback: string): string {
