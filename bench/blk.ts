@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync, openSync, ftruncateSync, closeSync 
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { buildGuest } from '../src/cli/guest.js';
 import { openDisk, parseDiskSpec } from '../src/devices/backends/disk-open.js';
 import { Machine } from '../src/machine/machine.js';
@@ -29,7 +30,7 @@ function run(kernel: Uint8Array, path: string, chunk: number): void {
     return;
   }
   const vs = r.virtualNs / 1e9;
-  console.log(`${basename(path).padEnd(10)} ${String(chunk / 1024).padStart(5)} KiB requests: ` +
+  console.log(`${basename(path).padEnd(22)} ${String(chunk / 1024).padStart(5)} KiB requests: ` +
     `${(bytes / MIB / s).toFixed(1)} MB/s wall (${s.toFixed(2)} s), ${(bytes / MIB / ((cu.user + cu.system) / 1e6)).toFixed(1)} MB/s per CPU second, ` +
     `${(bytes / MIB / vs).toFixed(1)} MB/s virtual, ${(r.instructions / 1e6).toFixed(1)} M insns`);
 }
@@ -53,6 +54,17 @@ function main(): void {
     run(kernel, raw, 64 * 1024); // warm-up
     for (const chunk of [64 * 1024, 1024 * 1024]) run(kernel, raw, chunk);
     run(kernel, sparse, 1024 * 1024);
+    // qcow2 (plain and compressed, as qemu-img writes them) when qemu-img is installed.
+    for (const [name, extra] of [['disk.qcow2', []], ['disk-compressed.qcow2', ['-c']]] as const) {
+      const q = join(dir, name);
+      try {
+        execFileSync('qemu-img', ['convert', ...extra, '-O', 'qcow2', raw, q], { stdio: 'ignore' });
+      } catch {
+        console.log(`${name}: skipped (no qemu-img)`);
+        continue;
+      }
+      run(kernel, q, 64 * 1024);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -2,6 +2,7 @@
  * BAR, MSI-X, split rings). The command line picks the test:
  *   blk       read the whole disk in 64 KiB requests (one "READ offset hash" line each), write and
  *             read back sectors, flush, GET_ID, indirect descriptors, an out-of-range read
+ *   intx      a few reads with MSI-X left off: INTx through the IOAPIC, ISR bit 0
  *   rng       two 32-byte requests to virtio-rng, printed as "RNG hex"
  *   hostile   bad descriptor chains: each must leave the device in needs-reset, a reset revives it
  *   bench N   read the disk sequentially in N-byte requests, "BENCH bytes" at the end
@@ -40,10 +41,25 @@ struct vdev {
 	uint32_t features;
 };
 
-static volatile uint64_t irqs;
+static int no_msix;
+static volatile uint64_t irqs, isr_bits;
+static uint16_t intx_io;
 static void irq_handler(struct trap_frame *f) {
 	irqs++;
+	if (no_msix) isr_bits |= inb(intx_io + 0x13); /* reading the ISR lowers INTx */
 	*(volatile uint32_t *)(LAPIC + 0xb0) = 0;
+}
+
+/* INTx: the interrupt line the firmware wrote at 0x3c, routed level-triggered through the IOAPIC. */
+static void intx_setup(int slot, uint16_t io) {
+	uint32_t gsi = pci_read(slot, 0x3c) & 0xff;
+	volatile uint32_t *ioapic = (volatile uint32_t *)0xfec00000UL;
+	ioapic[0] = 0x10 + 2 * gsi + 1;
+	ioapic[4] = 0;
+	ioapic[0] = 0x10 + 2 * gsi;
+	ioapic[4] = VEC | (1 << 15);
+	intx_io = io;
+	kprintf("INTX gsi %u\n", gsi);
 }
 
 static int find(int subsystem) {
@@ -71,7 +87,8 @@ static void msix_setup(int slot, int nentries) {
 	pci_write(slot, cap, pci_read(slot, cap) | 0x80000000u);
 }
 
-/* Legacy bring-up of queue 0 with the given driver features; MSI-X vector 0 for the queue. */
+/* Legacy bring-up of queue 0 with the given driver features; MSI-X vector 0 for the queue unless
+ * the device runs on INTx (no_msix). */
 static int vinit(struct vdev *d, uint32_t want) {
 	uint16_t io = d->io;
 	outb(io + 0x12, 0);
@@ -81,8 +98,10 @@ static int vinit(struct vdev *d, uint32_t want) {
 	outl(io + 0x04, d->features);
 	outw(io + 0x0e, 0);
 	d->qsize = inw(io + 0x0c);
-	outw(io + 0x16, 0);
-	if (inw(io + 0x16) != 0) return 0;
+	if (!no_msix) {
+		outw(io + 0x16, 0);
+		if (inw(io + 0x16) != 0) return 0;
+	}
 	size_t used_off = ((16 * d->qsize + 6 + 2 * d->qsize) + 4095) & ~4095ul;
 	uint8_t *ring = alloc_pages((used_off + 6 + 8 * d->qsize + 4095) / 4096, 4096);
 	d->desc = (struct desc *)ring;
@@ -148,7 +167,8 @@ static int blk_device(struct vdev *d, uint32_t features) {
 	d->io = pci_read(slot, 0x10) & ~3u;
 	trap_handlers[VEC] = irq_handler;
 	*(volatile uint32_t *)(LAPIC + 0xf0) = 0x1ff;
-	msix_setup(slot, 1);
+	if (no_msix) intx_setup(slot, d->io);
+	else msix_setup(slot, 1);
 	if (!check(vinit(d, features), "blk-msix-queue-vector")) return 0;
 	hdr = alloc_page();
 	status = (volatile uint8_t *)hdr + 64;
@@ -156,8 +176,21 @@ static int blk_device(struct vdev *d, uint32_t features) {
 }
 
 static uint64_t capacity(struct vdev *d) {
-	/* Device config at 0x18 while MSI-X is on. */
-	return inl(d->io + 0x18) | ((uint64_t)inl(d->io + 0x1c) << 32);
+	/* Device config at 0x18 while MSI-X is on, else at 0x14. */
+	uint16_t c = d->io + (no_msix ? 0x14 : 0x18);
+	return inl(c) | ((uint64_t)inl(c + 4) << 32);
+}
+
+/* INTx instead of MSI-X: a few reads, each completion an interrupt with ISR bit 0. */
+static void test_intx(void) {
+	no_msix = 1;
+	struct vdev d;
+	if (!blk_device(&d, 0)) return;
+	uint8_t *buf = alloc_pages(1, 4096);
+	for (int k = 0; k < 4; k++) check_eq("intx-read-status", 0, blk_rw(&d, 0, k, buf, 512));
+	kprintf("CAPACITY %lu\n", capacity(&d));
+	check(irqs >= 4, "intx-interrupts");
+	check_eq("intx-isr-queue-bit", 1, isr_bits);
 }
 
 static void fill(uint8_t *p, size_t n, uint32_t seed) {
@@ -299,6 +332,7 @@ void guest_main(void) {
 	const char *c = boot_info.cmdline;
 	if (strncmp(c, "blk", 3) == 0) test_blk();
 	else if (strncmp(c, "rng", 3) == 0) test_rng();
+	else if (strncmp(c, "intx", 4) == 0) test_intx();
 	else if (strncmp(c, "hostile", 7) == 0) test_hostile();
 	else if (strncmp(c, "bench", 5) == 0) bench(c + 6);
 	else fail("cmdline", "unknown test \"%s\"", c);

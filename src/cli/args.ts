@@ -28,6 +28,10 @@ export interface RunArgs {
   /** --virtio legacy|transitional|modern (run.py's option). */
   virtioMode: 'legacy' | 'transitional' | 'modern';
   cpuVendor: CpuVendorName;
+  /** --symbols FILE: the kernel's DWARF (loader.elf); null: look beside the kernel. */
+  symbols: string | null;
+  /** --gdb-threads osv|vcpu: what gdb's threads are (default osv when symbols are found). */
+  gdbThreads: 'osv' | 'vcpu';
 }
 
 export class UsageError extends Error {}
@@ -38,7 +42,7 @@ export const USAGE = `usage: osvemu run [KERNEL] [-e|--append CMDLINE] [-c|--smp
                   [--pcap FILE] [--net-record FILE]
                   [--disk FILE[,writable|,readonly][,format=raw|qcow2]]... [--rng-seed N|host]
                   [--virtio legacy|transitional|modern]
-                  [--cpu-vendor intel|amd]
+                  [--cpu-vendor intel|amd] [--symbols LOADER_ELF] [--gdb-threads osv|vcpu]
   KERNEL   an OSv loader-stripped.elf (PVH); default: the project's own OSv-like guest, built on first use
   --disk   a virtio-blk disk (raw or qcow2, e.g. OSv's usr.img); guest writes stay in memory unless
            ",writable" is given (QEMU's -drive file=...,snapshot=on|off spellings work too)
@@ -78,7 +82,7 @@ const VALUE_OPTIONS: Record<string, string> = {
   '--gdb': 'gdb', '--max-insns': 'max-insns', '--timeout': 'timeout', '--disk': 'disk', '--net': 'net',
   '--nic': 'net', '--pcap': 'pcap', '--net-record': 'net-record',
   '--drive': 'disk', '-drive': 'disk', '--rng-seed': 'rng-seed', '--virtio': 'virtio',
-  '--cpu-vendor': 'cpu-vendor',
+  '--cpu-vendor': 'cpu-vendor', '--symbols': 'symbols', '--gdb-threads': 'gdb-threads',
 };
 
 /** Binds each value option to the next word, so `-e "--verbose /hello"` works as with run.py. */
@@ -119,6 +123,8 @@ export function parseRunArgs(argv: string[]): RunArgs {
         pcap: { type: 'string' },
         'net-record': { type: 'string' },
         'cpu-vendor': { type: 'string' },
+        symbols: { type: 'string' },
+        'gdb-threads': { type: 'string' },
       },
     });
   } catch (e) {
@@ -141,6 +147,8 @@ export function parseRunArgs(argv: string[]): RunArgs {
   let gdb: RunArgs['gdb'] = null;
   if (v.gdb !== undefined) gdb = parseGdb(v.gdb);
   else if (v.s) gdb = { host: '127.0.0.1', port: 1234 };
+  const gdbThreads = v['gdb-threads'] ?? 'osv';
+  if (gdbThreads !== 'osv' && gdbThreads !== 'vcpu') throw new UsageError(`--gdb-threads is osv or vcpu, got "${gdbThreads}"`);
   const timeout = v.timeout === undefined ? undefined : Number(v.timeout);
   const cpuVendor = v['cpu-vendor'] === undefined ? 'intel' : parseCpuVendor(v['cpu-vendor']);
   if (cpuVendor === null) throw new UsageError(`--cpu-vendor needs intel or amd, got "${v['cpu-vendor']}"`);
@@ -165,6 +173,8 @@ export function parseRunArgs(argv: string[]): RunArgs {
     rngSeed: parseRngSeed(v['rng-seed']),
     virtioMode: parseVirtioMode(v.virtio),
     cpuVendor,
+    symbols: v.symbols ?? null,
+    gdbThreads,
   };
 }
 

@@ -58,7 +58,11 @@ async function runCommand(args: RunArgs): Promise<number> {
   }
   if (args.gdb) {
     const { attachGdb } = await import('./gdb.js');
-    await attachGdb(machine, args.gdb, args.stopAtStart);
+    const { osvThreads } = await import('../osv/gdb-threads.js');
+    const threads = osvThreads({
+      mode: args.gdbThreads, kernel, kernelPath, symbols: args.symbols, log: (m) => process.stderr.write(`osvemu: ${m}\n`),
+    });
+    await attachGdb(machine, args.gdb, args.stopAtStart, threads);
   }
   const status = startStatusLine(machine, args.verbose);
   let result: RunResult;

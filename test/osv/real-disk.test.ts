@@ -6,7 +6,7 @@
 //                     "--rootfs=rofs /hello")
 //   OSV_APP_LINE      a regular expression the app prints (default "^Hello from")
 // OSv's unit-test image (image=tests, fs=rofs) runs tests from its disk when OSV_TESTS_KERNEL and
-// OSV_TESTS_DISK are set; OSV_DISK_TESTS lists them (default tst-hello, tst-bsd-tcp1... a quick set).
+// OSV_TESTS_DISK are set; OSV_DISK_TESTS lists them (default: a quick set that reads files and maps them).
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -23,7 +23,7 @@ const testsKernel = process.env.OSV_TESTS_KERNEL ?? '';
 const testsDisk = process.env.OSV_TESTS_DISK ?? '';
 const haveTests = testsKernel !== '' && existsSync(testsKernel) && testsDisk !== '' && existsSync(testsDisk);
 const appLine = new RegExp(process.env.OSV_APP_LINE ?? '^Hello from', 'm');
-const diskTests = (process.env.OSV_DISK_TESTS ?? 'tst-hello,tst-readdir,tst-stat,tst-mmap-file,tst-fread')
+const diskTests = (process.env.OSV_DISK_TESTS ?? 'tst-hello,tst-vblk,tst-readdir-rofs,tst-stat,tst-fread,tst-read,tst-mmap-file,tst-seek')
   .split(',').map((s) => s.trim()).filter((s) => s !== '');
 const MAX_INSNS = 1_500_000_000;
 const TIMEOUT_MS = 300_000;

@@ -14,7 +14,7 @@ function hex(b: Uint8Array): string {
   return Buffer.from(b).toString('hex');
 }
 
-describe.skipIf(!toolchainAvailable())('virtio-rng and a hostile guest', () => {
+describe.skipIf(!toolchainAvailable())('virtio-rng, INTx and a hostile guest', () => {
   it('virtio-rng: the bytes are the seed\'s stream; another seed gives other bytes', () => {
     const runs = [1, 1, 2].map((seed) => runVirtioGuest('rng', { rng: new SeededEntropy(seed) }));
     for (const g of runs) expect(g.fails).toEqual([]);
@@ -29,6 +29,16 @@ describe.skipIf(!toolchainAvailable())('virtio-rng and a hostile guest', () => {
     expect(rngLines[2]![0]).not.toBe(rngLines[0]![0]);
     // rng is plugged after the disks: alone it takes the first device slot.
     expect(runs[0]!.m.virtioDevices.map((d) => d.transport.label)).toEqual(['virtio-rng 00:03.0']);
+  });
+
+  it('INTx: with MSI-X left off the device interrupts through its PCI interrupt line and the ISR', () => {
+    const path = join(tmpdir(), `osvemu-intx-${process.pid}.raw`);
+    writeFileSync(path, new Uint8Array(64 * 1024));
+    const g = runVirtioGuest('intx', { disks: [new OverlayDisk(new RawDisk(path, false))] });
+    expect(g.fails).toEqual([]);
+    expect(g.out).toMatch(/^PASS intx-interrupts/m);
+    expect(g.lines('CAPACITY')).toEqual([['128']]);
+    expect(g.lines('INTX')).toEqual([['gsi', '11']]); // slot 3, INTA: GSI [10, 10, 11, 11][(3 + 1 - 1) & 3]
   });
 
   it('malformed chains: needs-reset and one line each, the guest resets the device and goes on', () => {

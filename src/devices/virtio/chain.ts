@@ -27,45 +27,20 @@ export class DescriptorChain {
 
   /** Copies readable bytes from `offset` into `dst`; returns the count copied (short at the end). */
   read(offset: number, dst: Uint8Array): number {
-    let done = 0;
-    for (let i = 0; i < this.readableCount && done < dst.length; i++) {
-      const v = this.views[i]!;
-      if (offset >= v.length) {
-        offset -= v.length;
-        continue;
-      }
-      const n = Math.min(v.length - offset, dst.length - done);
-      dst.set(v.subarray(offset, offset + n), done);
-      done += n;
-      offset = 0;
-    }
-    return done;
+    return this.forEach(false, offset, dst.length, (piece, pos) => dst.set(piece, pos));
   }
 
   /** Copies `src` into the writable part at `offset`; returns the count copied (short at the end). */
   write(offset: number, src: Uint8Array): number {
-    let done = 0;
-    for (let i = this.readableCount; i < this.views.length && done < src.length; i++) {
-      const v = this.views[i]!;
-      if (offset >= v.length) {
-        offset -= v.length;
-        continue;
-      }
-      const n = Math.min(v.length - offset, src.length - done);
-      v.set(src.subarray(done, done + n), offset);
-      this.mem.written(this.addrs[i]! + offset, n);
-      done += n;
-      offset = 0;
-    }
-    return done;
+    return this.forEach(true, offset, src.length, (piece, pos) => piece.set(src.subarray(pos, pos + piece.length)));
   }
 
   /**
    * Calls `fn(view, position)` for each piece of the readable (`writable` false) or writable part
    * within [offset, offset + len): the zero-copy path for disk I/O. `position` counts from `offset`.
-   * For writable pieces the board is told the RAM changed.
+   * For writable pieces the board is told the RAM changed. Returns the bytes covered.
    */
-  forEach(writable: boolean, offset: number, len: number, fn: (piece: Uint8Array, position: number) => void): void {
+  forEach(writable: boolean, offset: number, len: number, fn: (piece: Uint8Array, position: number) => void): number {
     const first = writable ? this.readableCount : 0;
     const end = writable ? this.views.length : this.readableCount;
     let pos = 0;
@@ -82,5 +57,6 @@ export class DescriptorChain {
       pos += n;
       offset = 0;
     }
+    return pos;
   }
 }
