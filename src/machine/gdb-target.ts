@@ -173,7 +173,7 @@ export class MachineGdbTarget implements GdbTarget {
     if (command === 'info machine') {
       const m = this.machine;
       return `state ${m.state}${m.stateMessage ? ` (${m.stateMessage})` : ''}, ${m.cpus.length} vCPU(s), ` +
-        `${m.mem.size >>> 20} MiB, ${m.instructions} instructions, ${m.nowNs()} ns virtual time`;
+        `${m.mem.ramSize / 2 ** 20} MiB, ${m.instructions} instructions, ${m.nowNs()} ns virtual time`;
     }
     return undefined;
   }
