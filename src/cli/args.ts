@@ -1,6 +1,7 @@
 // Command-line parsing for `osvemu run`, in the spellings QEMU and OSv's scripts/run.py users type.
 import { parseArgs } from 'node:util';
 import { parseGdbAddress } from '../gdbstub/address.js';
+import { parseDebugcon, type DebugconSpec } from './debugcon.js';
 
 export interface RunArgs {
   kernel: string | null;
@@ -15,15 +16,24 @@ export interface RunArgs {
   kvmclock: boolean;
   x2apic: boolean;
   quiet: boolean;
+  /** Port 0xE9 output; null: discarded. */
+  debugcon: DebugconSpec | null;
 }
 
 export class UsageError extends Error {}
+/** `-h` / `--help` among the arguments: the caller prints the usage. */
+export class HelpRequest extends Error {}
 
 export const USAGE = `usage: osvemu run [KERNEL] [-e|--append CMDLINE] [-c|--smp N] [-m|--memory SIZE] [--verbose]
                   [-S] [-s] [--gdb [HOST:]PORT] [--max-insns N] [--timeout SECONDS] [--no-kvmclock] [--x2apic]
+                  [--debugcon stdio|null|file:PATH|PATH] [-h|--help]
   KERNEL   an OSv loader-stripped.elf (PVH); default: the project's own OSv-like guest, built on first use
+  -m SIZE  guest RAM (256M default; 2G, 8G...): above 3.5G, 3G stay below 4 GiB and the rest is mapped from 4 GiB
+  --debugcon  where port 0xE9 output goes (QEMU's -debugcon); default: discarded
   exit status: 0 power-off, 1 error, 2 bad arguments, 3 guest halted (abort), 4 triple fault,
-               5 instruction limit, 6 timeout, 7 guest reset, 8 unimplemented instruction`;
+               5 instruction limit, 6 timeout, 7 guest reset, 8 unimplemented instruction;
+               a guest write of V to port 0xF4 (QEMU's isa-debug-exit) exits with (V << 1) | 1, as QEMU,
+               and stderr says which V`;
 
 /** "256M", "2G", "512" (MiB), "1024K" -> MiB. */
 export function parseMemory(s: string): number {
@@ -55,6 +65,7 @@ export function parseGdb(v: string): { host: string; port: number } {
 const VALUE_OPTIONS: Record<string, string> = {
   '-e': 'append', '--append': 'append', '-c': 'smp', '--smp': 'smp', '-m': 'memory', '--memory': 'memory',
   '--gdb': 'gdb', '--max-insns': 'max-insns', '--timeout': 'timeout', '--disk': 'disk', '--net': 'net',
+  '--debugcon': 'debugcon', '-debugcon': 'debugcon',
 };
 
 /** Binds each value option to the next word, so `-e "--verbose /hello"` works as with run.py. */
@@ -69,10 +80,13 @@ function bindValues(argv: string[]): string[] {
 }
 
 export function parseRunArgs(argv: string[]): RunArgs {
+  const args = bindValues(argv);
+  // Before anything else can be wrong: `osvemu run --bogus --help` still prints the usage.
+  if (args.some((a) => a === '-h' || a === '--help')) throw new HelpRequest('help');
   let parsed;
   try {
     parsed = parseArgs({
-      args: bindValues(argv),
+      args,
       allowPositionals: true,
       strict: true,
       options: {
@@ -90,6 +104,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
         quiet: { type: 'boolean', short: 'q' },
         disk: { type: 'string' },
         net: { type: 'string' },
+        debugcon: { type: 'string' },
       },
     });
   } catch (e) {
@@ -119,5 +134,14 @@ export function parseRunArgs(argv: string[]): RunArgs {
     kvmclock: !v['no-kvmclock'],
     x2apic: !!v.x2apic,
     quiet: !!v.quiet,
+    debugcon: v.debugcon === undefined ? null : debugconArg(v.debugcon),
   };
+}
+
+function debugconArg(v: string): DebugconSpec {
+  try {
+    return parseDebugcon(v);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
 }

@@ -4,7 +4,9 @@
 import { readFileSync } from 'node:fs';
 import { ElfError } from '../machine/elf.js';
 import { Machine, MachineError, type RunResult, type StopCause } from '../machine/machine.js';
-import { parseRunArgs, UsageError, USAGE, type RunArgs } from './args.js';
+import { HelpRequest, parseRunArgs, UsageError, USAGE, type RunArgs } from './args.js';
+import { findCommand, overview } from './commands.js';
+import { openDebugcon, type DebugconSink } from './debugcon.js';
 import { buildGuest } from './guest.js';
 import { startStatusLine } from './status.js';
 
@@ -26,14 +28,25 @@ async function runCommand(args: RunArgs): Promise<number> {
   } catch (e) {
     return fail(`cannot read kernel ${kernelPath}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, EXIT.error);
   }
+  const debugcon: DebugconSink | null = args.debugcon ? openDebugcon(args.debugcon) : null;
+  try {
+    return await runMachine(args, kernelPath, kernel, debugcon);
+  } finally {
+    debugcon?.close();
+  }
+}
+
+async function runMachine(args: RunArgs, kernelPath: string, kernel: Uint8Array, debugcon: DebugconSink | null): Promise<number> {
   let machine: Machine;
   try {
     machine = new Machine({
       kernel, cmdline: args.cmdline, cpus: args.cpus, memMiB: args.memMiB, kvmclock: args.kvmclock, x2apic: args.x2apic,
       serialOut: (b) => process.stdout.write(Uint8Array.of(b)),
+      ...(debugcon ? { debugOut: (b: number) => debugcon.write(b) } : {}),
     });
   } catch (e) {
-    if (e instanceof ElfError || e instanceof MachineError || e instanceof RangeError) return fail(`${kernelPath}: ${e.message}`, EXIT.error);
+    if (e instanceof MachineError) return fail(e.message, EXIT.error);
+    if (e instanceof ElfError || e instanceof RangeError) return fail(`${kernelPath}: ${e.message}`, EXIT.error);
     throw e;
   }
   if (process.stdin.isTTY) {
@@ -54,22 +67,32 @@ async function runCommand(args: RunArgs): Promise<number> {
   if (args.verbose) {
     process.stderr.write(`osvemu: ${result.instructions} instructions, ${(result.virtualNs / 1e6).toFixed(3)} ms virtual time\n`);
   }
-  if (result.cause === 'debug-exit') return machine.exitStatus;
   if (result.cause !== 'poweroff') process.stderr.write(`osvemu: ${result.message}\n`);
+  if (result.cause === 'debug-exit') return machine.exitStatus;
   return EXIT[result.cause];
 }
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
-  if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') {
-    process.stdout.write(`${USAGE}\n`);
+  if (cmd === undefined || cmd === '-h' || cmd === '--help' || (cmd === 'help' && rest.length === 0)) {
+    process.stdout.write(`${overview()}\n`);
     return cmd === undefined ? EXIT.usage : 0;
   }
-  if (cmd !== 'run') return fail(`unknown command "${cmd}"\n${USAGE}`, EXIT.usage);
+  if (cmd === 'help') {
+    const about = findCommand(rest[0]!);
+    if (!about) return fail(`unknown command "${rest[0]}": try "osvemu help"`, EXIT.usage);
+    process.stdout.write(`${about.usage}\n`);
+    return 0;
+  }
+  if (cmd !== 'run') return fail(`unknown command "${cmd}": try "osvemu help"`, EXIT.usage);
   let args: RunArgs;
   try {
     args = parseRunArgs(rest);
   } catch (e) {
+    if (e instanceof HelpRequest) {
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
     if (e instanceof UsageError) return fail(e.message, EXIT.usage);
     throw e;
   }

@@ -74,6 +74,12 @@ export class MachineError extends Error {
   }
 }
 
+/** isa-debug-exit's status is (value << 1) | 1 (QEMU's convention): say which value the guest wrote. */
+function debugExitMessage(status: number): string {
+  const v = status >>> 1;
+  return `guest wrote ${v} (0x${v.toString(16)}) to the isa-debug-exit port 0xf4: exit status ${status} = (${v} << 1) | 1, as QEMU`;
+}
+
 /** Guest RAM laid out as QEMU's pc machine (memmap.ts); a host that cannot give the memory is a MachineError. */
 function allocateRam(memMiB: number): PhysMem {
   const { top, hole } = ramExtent(memMiB * 1024 * 1024);
@@ -168,7 +174,7 @@ export class Machine implements Clock {
       powerOff: () => this.finish('poweroff', 0, 'guest powered off'),
       reset: () => this.finish('reset', 7, 'guest requested a reset'),
       debugOut: options.debugOut ?? (() => {}),
-      debugExit: (status) => this.finish('debug-exit', status, `guest wrote ${status} to the debug-exit port`),
+      debugExit: (status) => this.finish('debug-exit', status, debugExitMessage(status)),
     });
     this.platform.finishPci();
     const platform = this.platform;
