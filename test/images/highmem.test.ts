@@ -1,9 +1,11 @@
 // RAM above 4 GiB: the board splits guest RAM around the PCI hole as QEMU's pc machine does, and
 // guests read and write (and run code in) the part above 4 GiB.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Machine, MachineError } from '../../src/machine/machine.js';
+import { readVirtual } from '../../src/machine/debug-mem.js';
 import { memoryMap } from '../../src/machine/memmap.js';
+import { KernelSymbols } from '../../src/osv/symbols.js';
 import { buildImage, toolchainAvailable } from './build.js';
 import { reportProblems } from './report.js';
 
@@ -65,5 +67,25 @@ describe.skipIf(!toolchainAvailable())('memory above 4 GiB', () => {
   it('refuses sizes beyond the 39-bit physical address width with a one-line error', () => {
     expect(() => new Machine({ kernel: new Uint8Array(0), memMiB: 512 * 1024 })).toThrow(MachineError);
     expect(() => new Machine({ kernel: new Uint8Array(0), memMiB: 512 * 1024 })).toThrow(/^bad memory size 524288 MiB: use 16 to 523264 MiB$/);
+  });
+});
+
+// A real OSv kernel (OSV_KERNEL; OSV_LOADER_ELF for its symbols) with -m 8G, as run.py users pass it.
+const osvKernel = process.env.OSV_KERNEL ?? '';
+describe.skipIf(osvKernel === '' || !existsSync(osvKernel))('a real OSv kernel with 8 GiB', () => {
+  it('boots its application, powers off and counts all 8 GiB in memory::phys_mem_size', () => {
+    const m = new Machine({ kernel: readFileSync(osvKernel), memMiB: 8192, cpus: 2, cmdline: process.env.OSV_CMDLINE ?? '--verbose /hello' });
+    const r = m.run({ maxInsns: 600_000_000, timeoutMs: 180_000 });
+    expect(r.cause, m.console).toBe('poweroff');
+    let syms: KernelSymbols | null = null;
+    try {
+      syms = KernelSymbols.fromElf(readFileSync(process.env.OSV_LOADER_ELF ?? osvKernel));
+    } catch { /* no symbols: the power-off is all that is checked */ }
+    const at = syms?.lookup('_ZN6memory13phys_mem_sizeE');
+    if (at == null) return;
+    const v = readVirtual(m.cpus[0]!, at, 8)!;
+    const bytes = new DataView(v.buffer, v.byteOffset, 8);
+    const size = bytes.getUint32(4, true) * 2 ** 32 + bytes.getUint32(0, true);
+    expect(size).toBe(memoryMap(8192 * MiB).filter((e) => e.type === 1).reduce((n, e) => n + e.size, 0));
   });
 });
