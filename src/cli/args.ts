@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { parseGdbAddress } from '../gdbstub/address.js';
 import { parseDebugcon, type DebugconSpec } from './debugcon.js';
+import { type CpuVendorName, parseCpuVendor } from '../cpu/vendor.js';
 
 export interface RunArgs {
   kernel: string | null;
@@ -18,6 +19,7 @@ export interface RunArgs {
   quiet: boolean;
   /** Port 0xE9 output; null: discarded. */
   debugcon: DebugconSpec | null;
+  cpuVendor: CpuVendorName;
 }
 
 export class UsageError extends Error {}
@@ -26,7 +28,7 @@ export class HelpRequest extends Error {}
 
 export const USAGE = `usage: osvemu run [KERNEL] [-e|--append CMDLINE] [-c|--smp N] [-m|--memory SIZE] [--verbose]
                   [-S] [-s] [--gdb [HOST:]PORT] [--max-insns N] [--timeout SECONDS] [--no-kvmclock] [--x2apic]
-                  [--debugcon stdio|null|file:PATH|PATH] [-h|--help]
+                  [--cpu-vendor intel|amd] [--debugcon stdio|null|file:PATH|PATH] [-h|--help]
   KERNEL   an OSv loader-stripped.elf (PVH); default: the project's own OSv-like guest, built on first use
   -m SIZE  guest RAM (256M default; 2G, 8G...): above 3.5G, 3G stay below 4 GiB and the rest is mapped from 4 GiB
   --debugcon  where port 0xE9 output goes (QEMU's -debugcon); default: discarded
@@ -66,6 +68,7 @@ const VALUE_OPTIONS: Record<string, string> = {
   '-e': 'append', '--append': 'append', '-c': 'smp', '--smp': 'smp', '-m': 'memory', '--memory': 'memory',
   '--gdb': 'gdb', '--max-insns': 'max-insns', '--timeout': 'timeout', '--disk': 'disk', '--net': 'net',
   '--debugcon': 'debugcon', '-debugcon': 'debugcon',
+  '--cpu-vendor': 'cpu-vendor',
 };
 
 /** Binds each value option to the next word, so `-e "--verbose /hello"` works as with run.py. */
@@ -105,6 +108,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
         disk: { type: 'string' },
         net: { type: 'string' },
         debugcon: { type: 'string' },
+        'cpu-vendor': { type: 'string' },
       },
     });
   } catch (e) {
@@ -120,6 +124,8 @@ export function parseRunArgs(argv: string[]): RunArgs {
   if (v.gdb !== undefined) gdb = parseGdb(v.gdb);
   else if (v.s) gdb = { host: '127.0.0.1', port: 1234 };
   const timeout = v.timeout === undefined ? undefined : Number(v.timeout);
+  const cpuVendor = v['cpu-vendor'] === undefined ? 'intel' : parseCpuVendor(v['cpu-vendor']);
+  if (cpuVendor === null) throw new UsageError(`--cpu-vendor needs intel or amd, got "${v['cpu-vendor']}"`);
   if (timeout !== undefined && !(timeout > 0)) throw new UsageError(`--timeout needs a positive number of seconds, got "${v.timeout}"`);
   return {
     kernel: parsed.positionals[0] ?? null,
@@ -135,6 +141,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
     x2apic: !!v.x2apic,
     quiet: !!v.quiet,
     debugcon: v.debugcon === undefined ? null : debugconArg(v.debugcon),
+    cpuVendor,
   };
 }
 

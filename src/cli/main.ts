@@ -41,6 +41,7 @@ async function runMachine(args: RunArgs, kernelPath: string, kernel: Uint8Array,
   try {
     machine = new Machine({
       kernel, cmdline: args.cmdline, cpus: args.cpus, memMiB: args.memMiB, kvmclock: args.kvmclock, x2apic: args.x2apic,
+      cpuVendor: args.cpuVendor,
       serialOut: (b) => process.stdout.write(Uint8Array.of(b)),
       ...(debugcon ? { debugOut: (b: number) => debugcon.write(b) } : {}),
     });
