@@ -28,6 +28,7 @@ export interface MachineOptions {
   kernel: Uint8Array;
   cmdline?: string;
   cpus?: number;
+  /** Guest RAM in MiB (default 256), split around the PCI hole as on QEMU's pc machine (memmap.ts). */
   memMiB?: number;
   /** Advertise kvmclock (default) or leave the guest to find the HPET. */
   kvmclock?: boolean;
