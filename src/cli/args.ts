@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { parseGdbAddress } from '../gdbstub/address.js';
 import { NetSpecError, parseNetSpec, type NetSpec } from '../devices/net/spec.js';
+import { parseDebugcon, type DebugconSpec } from './debugcon.js';
 import { type CpuVendorName, parseCpuVendor } from '../cpu/vendor.js';
 
 export interface RunArgs {
@@ -21,6 +22,8 @@ export interface RunArgs {
   net: NetSpec[];
   pcap: string | undefined;
   netRecord: string | undefined;
+  /** Port 0xE9 output; null: discarded. */
+  debugcon: DebugconSpec | null;
   /** --disk / --drive values, in order (parsed by parseDiskSpec when the machine is built). */
   disks: string[];
   /** --rng-seed: a whole number, or 'host' for host entropy. */
@@ -35,6 +38,8 @@ export interface RunArgs {
 }
 
 export class UsageError extends Error {}
+/** `-h` / `--help` among the arguments: the caller prints the usage. */
+export class HelpRequest extends Error {}
 
 export const USAGE = `usage: osvemu run [KERNEL] [-e|--append CMDLINE] [-c|--smp N] [-m|--memory SIZE] [--verbose]
                   [-S] [-s] [--gdb [HOST:]PORT] [--max-insns N] [--timeout SECONDS] [--no-kvmclock] [--x2apic]
@@ -43,12 +48,17 @@ export const USAGE = `usage: osvemu run [KERNEL] [-e|--append CMDLINE] [-c|--smp
                   [--disk FILE[,writable|,readonly][,format=raw|qcow2]]... [--rng-seed N|host]
                   [--virtio legacy|transitional|modern]
                   [--cpu-vendor intel|amd] [--symbols LOADER_ELF] [--gdb-threads osv|vcpu]
+                  [--debugcon stdio|null|file:PATH|PATH] [-h|--help]
   KERNEL   an OSv loader-stripped.elf (PVH); default: the project's own OSv-like guest, built on first use
+  -m SIZE  guest RAM (256M default; 2G, 8G...): above 3.5G, 3G stay below 4 GiB and the rest is mapped from 4 GiB
+  --debugcon  where port 0xE9 output goes (QEMU's -debugcon); default: discarded
   --disk   a virtio-blk disk (raw or qcow2, e.g. OSv's usr.img); guest writes stay in memory unless
            ",writable" is given (QEMU's -drive file=...,snapshot=on|off spellings work too)
   --rng-seed  seed of the virtio-rng bytes (default 0: the same bytes every run); "host" for host entropy
   exit status: 0 power-off, 1 error, 2 bad arguments, 3 guest halted (abort), 4 triple fault,
-               5 instruction limit, 6 timeout, 7 guest reset, 8 unimplemented instruction`;
+               5 instruction limit, 6 timeout, 7 guest reset, 8 unimplemented instruction;
+               a guest write of V to port 0xF4 (QEMU's isa-debug-exit) exits with (V << 1) | 1, as QEMU,
+               and stderr says which V`;
 
 /** "256M", "2G", "512" (MiB), "1024K" -> MiB. */
 export function parseMemory(s: string): number {
@@ -83,6 +93,7 @@ const VALUE_OPTIONS: Record<string, string> = {
   '--nic': 'net', '--pcap': 'pcap', '--net-record': 'net-record',
   '--drive': 'disk', '-drive': 'disk', '--rng-seed': 'rng-seed', '--virtio': 'virtio',
   '--cpu-vendor': 'cpu-vendor', '--symbols': 'symbols', '--gdb-threads': 'gdb-threads',
+  '--debugcon': 'debugcon', '-debugcon': 'debugcon',
 };
 
 /** Binds each value option to the next word, so `-e "--verbose /hello"` works as with run.py. */
@@ -97,10 +108,13 @@ function bindValues(argv: string[]): string[] {
 }
 
 export function parseRunArgs(argv: string[]): RunArgs {
+  const args = bindValues(argv);
+  // Before anything else can be wrong: `osvemu run --bogus --help` still prints the usage.
+  if (args.some((a) => a === '-h' || a === '--help')) throw new HelpRequest('help');
   let parsed;
   try {
     parsed = parseArgs({
-      args: bindValues(argv),
+      args,
       allowPositionals: true,
       strict: true,
       options: {
@@ -122,6 +136,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
         net: { type: 'string', multiple: true },
         pcap: { type: 'string' },
         'net-record': { type: 'string' },
+        debugcon: { type: 'string' },
         'cpu-vendor': { type: 'string' },
         symbols: { type: 'string' },
         'gdb-threads': { type: 'string' },
@@ -169,6 +184,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
     net,
     pcap: v.pcap,
     netRecord: v['net-record'],
+    debugcon: v.debugcon === undefined ? null : debugconArg(v.debugcon),
     disks: v.disk ?? [],
     rngSeed: parseRngSeed(v['rng-seed']),
     virtioMode: parseVirtioMode(v.virtio),
@@ -176,6 +192,14 @@ export function parseRunArgs(argv: string[]): RunArgs {
     symbols: v.symbols ?? null,
     gdbThreads,
   };
+}
+
+function debugconArg(v: string): DebugconSpec {
+  try {
+    return parseDebugcon(v);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
 }
 
 function parseRngSeed(v: string | undefined): number | 'host' {

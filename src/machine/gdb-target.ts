@@ -85,9 +85,9 @@ export class MachineGdbTarget implements GdbTarget {
 
   readPhysical(addr: bigint, length: number): Uint8Array | null {
     const mem = this.machine.mem;
-    if (addr < 0n || addr + BigInt(length) > BigInt(mem.size)) return null;
+    if (addr < 0n || addr > BigInt(Number.MAX_SAFE_INTEGER)) return null;
     const a = Number(addr);
-    return mem.u8.slice(a, a + length);
+    return mem.isRam(a, length) ? mem.readBytes(a, length) : null;
   }
 
   // ---- breakpoints and watchpoints -----------------------------------------------------------------
@@ -191,7 +191,7 @@ export class MachineGdbTarget implements GdbTarget {
     if (command === 'info machine') {
       const m = this.machine;
       return `state ${m.state}${m.stateMessage ? ` (${m.stateMessage})` : ''}, ${m.cpus.length} vCPU(s), ` +
-        `${m.mem.size >>> 20} MiB, ${m.instructions} instructions, ${m.nowNs()} ns virtual time`;
+        `${m.mem.ramSize / 2 ** 20} MiB, ${m.instructions} instructions, ${m.nowNs()} ns virtual time`;
     }
     return undefined;
   }

@@ -1,5 +1,6 @@
 // The board: guest RAM, vCPUs interleaved deterministically in fixed instruction quanta, the PC
 // platform devices, PVH boot of a kernel ELF, and virtual time derived from retired instructions.
+import { totalmem } from 'node:os';
 import { GuestProfiler } from './profiler.js';
 import { CodeCache } from '../cpu/codecache.js';
 import { Cpu } from '../cpu/cpu.js';
@@ -18,7 +19,7 @@ import { PcPlatform } from '../devices/platform.js';
 import { HeapTimerQueue } from '../devices/timer-queue.js';
 import { enterPvhEntry, startAp } from './cpu-reset.js';
 import { preparePvhBoot, type PvhBoot } from './pvh.js';
-import { PCI_HOLE_START } from './memmap.js';
+import { MAX_RAM_SIZE, ramExtent } from './memmap.js';
 import type { VirtioPciDevice, VirtioPciMode } from '../devices/virtio/pci-transport.js';
 import { plugVirtio } from './virtio-board.js';
 import { virtioModels, type VirtioMachineOptions } from './virtio-models.js';
@@ -32,6 +33,7 @@ export interface MachineOptions extends VirtioMachineOptions, NetMachineOptions 
   kernel: Uint8Array;
   cmdline?: string;
   cpus?: number;
+  /** Guest RAM in MiB (default 256), split around the PCI hole as on QEMU's pc machine (memmap.ts). */
   memMiB?: number;
   /** Advertise kvmclock (default) or leave the guest to find the HPET. */
   kvmclock?: boolean;
@@ -76,7 +78,7 @@ export interface RunResult {
   virtualNs: number;
 }
 
-const MAX_MEM_MIB = PCI_HOLE_START / (1024 * 1024);
+const MAX_MEM_MIB = MAX_RAM_SIZE / (1024 * 1024);
 const DEFAULT_QUANTUM = 2000;
 /** Timer deadlines a slice may jump to while no vCPU runs before it returns to its caller. */
 const MAX_IDLE_JUMPS = 10_000;
@@ -89,6 +91,23 @@ export class MachineError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'MachineError';
+  }
+}
+
+/** isa-debug-exit's status is (value << 1) | 1 (QEMU's convention): say which value the guest wrote. */
+function debugExitMessage(status: number): string {
+  const v = status >>> 1;
+  return `guest wrote ${v} (0x${v.toString(16)}) to the isa-debug-exit port 0xf4: exit status ${status} = (${v} << 1) | 1, as QEMU`;
+}
+
+/** Guest RAM laid out as QEMU's pc machine (memmap.ts); a host that cannot give the memory is a MachineError. */
+function allocateRam(memMiB: number): PhysMem {
+  const { top, hole } = ramExtent(memMiB * 1024 * 1024);
+  try {
+    return new PhysMem(top, hole);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    throw new MachineError(`cannot allocate ${memMiB} MiB of guest RAM: ${e.message} (host memory: ${Math.floor(totalmem() / 2 ** 20)} MiB)`);
   }
 }
 
@@ -157,7 +176,7 @@ export class Machine implements Clock {
     // It runs the same instructions whatever the quantum (timer deadlines cut quanta anyway), so a profile may
     // sample it more finely; with several vCPUs the quantum sets the interleaving and is left alone.
     this.quantum = ncpu > 1 ? options.quantum ?? DEFAULT_QUANTUM : Math.min(1 << 20, profiler?.interval ?? Infinity);
-    this.mem = new PhysMem(memMiB * 1024 * 1024);
+    this.mem = allocateRam(memMiB);
     this.cache = new CodeCache(this.mem);
     this.net = new MachineNet(options, this.hostInputs);
     this.build();
@@ -169,7 +188,7 @@ export class Machine implements Clock {
     const ncpu = options.cpus ?? 1;
     this.timers = new HeapTimerQueue();
     this.boot = preparePvhBoot({
-      elfBytes: options.kernel, ram: this.mem.u8, ramSize: this.mem.size, cmdline: options.cmdline ?? '',
+      elfBytes: options.kernel, ram: this.mem.u8, ramSize: this.mem.ramSize, cmdline: options.cmdline ?? '',
       acpi: { cpus: ncpu },
     });
 
@@ -191,9 +210,9 @@ export class Machine implements Clock {
     }
     const mem = this.mem;
     const physWriter: PhysMemory = {
-      read32: (a) => (a + 4 <= mem.size ? mem.read32(a) >>> 0 : 0xffffffff),
-      write8: (a, v) => { if (a < mem.size) mem.write8(a, v); },
-      write32: (a, v) => { if (a + 4 <= mem.size) mem.write32(a, v); },
+      read32: (a) => (mem.isRam(a, 4) ? mem.read32(a) >>> 0 : 0xffffffff),
+      write8: (a, v) => { if (mem.isRam(a, 1)) mem.write8(a, v); },
+      write32: (a, v) => { if (mem.isRam(a, 4)) mem.write32(a, v); },
     };
     this.platform = new PcPlatform({
       clock: this, timers: this.timers, memory: physWriter, sinks, currentCpu: () => this.current,
@@ -201,7 +220,7 @@ export class Machine implements Clock {
       powerOff: () => this.finish('poweroff', 0, 'guest powered off'),
       reset: () => this.finish('reset', 7, 'guest requested a reset'),
       debugOut: options.debugOut ?? (() => {}),
-      debugExit: (status) => this.finish('debug-exit', status, `guest wrote ${status} to the debug-exit port`),
+      debugExit: (status) => this.finish('debug-exit', status, debugExitMessage(status)),
     });
     this.virtioDevices = plugVirtio(virtioModels(options, this.net.models(this)), {
       platform: this.platform, mem: this.mem, clock: this, timers: this.timers,
@@ -222,13 +241,12 @@ export class Machine implements Clock {
   /**
    * Power-on reset in place (gdb's `monitor system_reset`): RAM cleared and the kernel loaded again by
    * the PVH path, new vCPUs (Cpu/Exec objects) and devices, virtual time back to 0, state 'running'.
-   * Kept: the options, RAM buffer, code cache object, console text and listeners. Debug hooks
+   * Kept: the options, the PhysMem object (with a fresh buffer), code cache object, console text and listeners. Debug hooks
    * (Exec.debug, Mmu.watch, paused) are not carried over: whoever set them sets them again.
    */
   reset(): void {
     this.cache.dropAll();
-    this.mem.u8.fill(0);
-    this.mem.codePage.fill(0);
+    this.mem.clear();
     this.mem.onCodePageAdded = () => {};
     this.cpus.length = 0;
     this.execs.length = 0;
