@@ -152,8 +152,8 @@ export function captureState(m: Machine): DeviceState {
 }
 
 export function captureMachine(m: Machine): MachineSnapshot {
-  if ((m.options.disks?.length ?? 0) > 0 || (m.options.virtio?.length ?? 0) > 0) {
-    throw new SnapshotStateError('machines with virtio disks or extra virtio devices cannot be snapshotted yet');
+  if ((m.options.disks?.length ?? 0) > 0 || (m.options.virtio?.length ?? 0) > 0 || (m.options.net?.length ?? 0) > 0) {
+    throw new SnapshotStateError('machines with virtio disks, network cards or extra virtio devices cannot be snapshotted yet');
   }
   const state = captureState(m);
   const list = nonZeroPages(m.mem.u8);
