@@ -4,6 +4,10 @@ import { parseGdbAddress } from '../gdbstub/address.js';
 import { NetSpecError, parseNetSpec, type NetSpec } from '../devices/net/spec.js';
 import { parseDebugcon, type DebugconSpec } from './debugcon.js';
 import { type CpuVendorName, parseCpuVendor } from '../cpu/vendor.js';
+import { MAX_ICOUNT_SHIFT } from '../machine/machine.js';
+
+/** Instructions between two profile samples of a vCPU: 10 µs of guest time at the default scale. */
+export const DEFAULT_PROFILE_INTERVAL = 10_000;
 
 export interface RunArgs {
   kernel: string | null;
@@ -45,6 +49,11 @@ export interface RunArgs {
   symbols: string | null;
   /** --gdb-threads osv|vcpu: what gdb's threads are (default osv when symbols are found). */
   gdbThreads: 'osv' | 'vcpu';
+  /** --icount-shift N: 2^N ns of guest time per instruction (QEMU's -icount shift=N). */
+  icountShift: number;
+  /** --profile FILE: guest stacks sampled every profileInterval instructions (.pb.gz: pprof, else speedscope). */
+  profile: string | undefined;
+  profileInterval: number;
 }
 
 export class UsageError extends Error {}
@@ -60,7 +69,8 @@ export const USAGE = `usage: osvemu run [KERNEL] [-e|--append CMDLINE] [-c|--smp
                   [--disk FILE[,writable|,readonly][,format=raw|qcow2]]... [--rng-seed N|host]
                   [--virtio legacy|transitional|modern]
                   [--cpu-vendor intel|amd] [--symbols LOADER_ELF] [--gdb-threads osv|vcpu]
-                  [--debugcon stdio|null|file:PATH|PATH] [-h|--help]
+                  [--debugcon stdio|null|file:PATH|PATH] [--icount-shift N]
+                  [--profile FILE[.pb.gz] [--profile-interval N]] [-h|--help]
        osvemu debug SNAPSHOT [--gdb [HOST:]PORT]     serve gdb on a saved machine (default port 1234)
        osvemu core SNAPSHOT FILE                     write an ELF core file gdb opens
   KERNEL   an OSv loader-stripped.elf (PVH); default: the project's own OSv-like guest, built on first use
@@ -68,6 +78,10 @@ export const USAGE = `usage: osvemu run [KERNEL] [-e|--append CMDLINE] [-c|--smp
   --debugcon  where port 0xE9 output goes (QEMU's -debugcon); default: discarded
   --disk   a virtio-blk disk (raw or qcow2, e.g. OSv's usr.img); guest writes stay in memory unless
            ",writable" is given (QEMU's -drive file=...,snapshot=on|off spellings work too)
+  --icount-shift  each instruction is 2^N ns of guest time (default 0: 1 ns), as QEMU's -icount shift=N:
+           busy-waiting guests reach their deadlines in fewer instructions, still deterministically
+  --profile  sample every vCPU's guest stack every --profile-interval instructions (default 10000) and write
+           speedscope JSON, or pprof when FILE ends in .pb.gz (go tool pprof)
   --rng-seed  seed of the virtio-rng bytes (default 0: the same bytes every run); "host" for host entropy
   exit status: 0 power-off, 1 error, 2 bad arguments, 3 guest halted (abort), 4 triple fault,
                5 instruction limit, 6 timeout, 7 guest reset, 8 unimplemented instruction;
@@ -109,6 +123,7 @@ const VALUE_OPTIONS: Record<string, string> = {
   '--drive': 'disk', '-drive': 'disk', '--rng-seed': 'rng-seed', '--virtio': 'virtio',
   '--cpu-vendor': 'cpu-vendor', '--symbols': 'symbols', '--gdb-threads': 'gdb-threads',
   '--debugcon': 'debugcon', '-debugcon': 'debugcon',
+  '--icount-shift': 'icount-shift', '--profile': 'profile', '--profile-interval': 'profile-interval',
 };
 
 /** "snapshot=FILE,core=FILE" (either or both). */
@@ -171,6 +186,9 @@ export function parseRunArgs(argv: string[]): RunArgs {
         'cpu-vendor': { type: 'string' },
         symbols: { type: 'string' },
         'gdb-threads': { type: 'string' },
+        'icount-shift': { type: 'string' },
+        profile: { type: 'string' },
+        'profile-interval': { type: 'string' },
       },
     });
   } catch (e) {
@@ -202,6 +220,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
   if (v.from !== undefined && parsed.positionals.length > 0) throw new UsageError('--from continues a snapshot: give no kernel');
   if (v.record && v.gdb === undefined && !v.s) throw new UsageError('--record is for reverse execution under gdb: add --gdb PORT (or -s)');
   if (v['snapshot-at'] !== undefined && (v.gdb !== undefined || v.s)) throw new UsageError('--snapshot-at runs without gdb; under gdb use "monitor snapshot save FILE"');
+  if (v['profile-interval'] !== undefined && v.profile === undefined) throw new UsageError('--profile-interval needs --profile FILE');
   if (v['snapshot-file'] !== undefined && v['snapshot-at'] === undefined) throw new UsageError('--snapshot-file needs --snapshot-at N');
   return {
     snapshotAt: v['snapshot-at'] === undefined ? undefined : parseIntArg('--snapshot-at', v['snapshot-at'], 0, Number.MAX_SAFE_INTEGER),
@@ -231,6 +250,10 @@ export function parseRunArgs(argv: string[]): RunArgs {
     cpuVendor,
     symbols: v.symbols ?? null,
     gdbThreads,
+    icountShift: v['icount-shift'] === undefined ? 0 : parseIntArg('--icount-shift', v['icount-shift'], 0, MAX_ICOUNT_SHIFT),
+    profile: v.profile,
+    profileInterval: v['profile-interval'] === undefined ? DEFAULT_PROFILE_INTERVAL
+      : parseIntArg('--profile-interval', v['profile-interval'], 1, Number.MAX_SAFE_INTEGER),
   };
 }
 

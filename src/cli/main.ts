@@ -12,6 +12,7 @@ import { buildGuest } from './guest.js';
 import { openCliNet } from './net.js';
 import type { NetAttachment } from '../machine/net.js';
 import { startStatusLine } from './status.js';
+import { writeProfile } from './profile.js';
 import { afterRun, coreCommand, debugCommand, loadSnapshot, runWithSnapshotAt } from './snapshot-commands.js';
 
 export const EXIT: Record<StopCause | 'error' | 'usage', number> = {
@@ -60,7 +61,8 @@ async function runMachine(args: RunArgs, kernelPath: string, kernel: Uint8Array,
     machine = new Machine({
       ...devices,
       kernel, cmdline: args.cmdline, cpus: args.cpus, memMiB: args.memMiB, kvmclock: args.kvmclock, x2apic: args.x2apic,
-      cpuVendor: args.cpuVendor,
+      cpuVendor: args.cpuVendor, icountShift: args.icountShift,
+      ...(args.profile !== undefined ? { profileInterval: args.profileInterval } : {}),
       serialOut: (b) => process.stdout.write(Uint8Array.of(b)),
       net, pcap: args.pcap, netRecord: args.netRecord,
       ...(debugcon ? { debugOut: (b: number) => debugcon.write(b) } : {}),
@@ -97,6 +99,13 @@ async function runMachine(args: RunArgs, kernelPath: string, kernel: Uint8Array,
   }
   if (result.cause !== 'poweroff') process.stderr.write(`osvemu: ${result.message}\n`);
   afterRun(machine, args, result);
+  if (args.profile !== undefined && machine.profiler) {
+    try {
+      process.stderr.write(`osvemu: ${writeProfile(machine, args.profile, kernel, args.kernel ?? kernelPath, args.symbols)}\n`);
+    } catch (e) {
+      return fail(`cannot write profile ${args.profile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, EXIT.error);
+    }
+  }
   if (result.cause === 'debug-exit') return machine.exitStatus;
   return EXIT[result.cause];
 }
