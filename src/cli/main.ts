@@ -13,6 +13,7 @@ import { openCliNet } from './net.js';
 import type { NetAttachment } from '../machine/net.js';
 import { startStatusLine } from './status.js';
 import { writeProfile } from './profile.js';
+import { useKernelSymbols } from '../osv/thread-source.js';
 import { afterRun, coreCommand, debugCommand, loadSnapshot, runWithSnapshotAt } from './snapshot-commands.js';
 
 export const EXIT: Record<StopCause | 'error' | 'usage', number> = {
@@ -37,6 +38,7 @@ async function runCommand(args: RunArgs): Promise<number> {
   } catch (e) {
     return fail(`cannot read kernel ${kernelPath}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, EXIT.error);
   }
+  useKernelSymbols(kernelPath, args.symbols ?? undefined);
   const devices = openCliDevices(args);
   if (typeof devices === 'string') return fail(devices, EXIT.error);
   let net: NetAttachment[];

@@ -2,6 +2,8 @@
 // the DebugInfo layouts) reaches abort reports, core files and recordings. Until a source is
 // installed everything works per vCPU: the aborting vCPU is named, the thread is "unknown".
 import type { Machine } from '../machine/machine.js';
+import type { DebugInfo } from './debug-info.js';
+import { loadKernelDebugInfo } from './debug-symbols.js';
 import { dwarfThreadSource, kernelDebugInfo } from './dwarf-threads.js';
 
 /** Registers of a thread that is not on a vCPU, as its saved context has them (others are unknown). */
@@ -44,4 +46,25 @@ export function setOsvThreadSourceFactory(f: OsvThreadSourceFactory): void {
 
 export function osvThreads(machine: Machine): OsvThreadSource | null {
   return factory(machine);
+}
+
+/**
+ * Names threads from the DWARF that `--symbols` or a loader.elf beside the kernel provides (src/osv/debug-symbols.ts),
+ * so abort summaries and core files of a stripped kernel still list every OSv thread. Loaded on first use (an
+ * abort, a core file), once; a missing or unreadable file falls back to the kernel's own DWARF.
+ */
+export function useKernelSymbols(kernelPath: string | undefined, symbolsPath: string | undefined): void {
+  let loaded: DebugInfo | null | undefined;
+  const fallback = factory;
+  setOsvThreadSourceFactory((m) => {
+    if (loaded === undefined) {
+      try {
+        const k = loadKernelDebugInfo(kernelPath, symbolsPath);
+        loaded = k && k.info.variable('sched::thread_map') !== undefined ? k.info : null;
+      } catch {
+        loaded = null;
+      }
+    }
+    return loaded ? dwarfThreadSource(m, loaded) : fallback(m);
+  });
 }

@@ -34,6 +34,15 @@ describe.skipIf(!ELF)('snapshots, aborts and core files from the CLI', () => {
     expect(existsSync(snap) && existsSync(core)).toBe(true);
   });
 
+  it('a stripped kernel names the aborting OSv thread from --symbols (and only vCPUs without it)', () => {
+    const stripped = ELF!.replace(/\.elf$/, '-stripped.elf');
+    const bare = osvemu('run', stripped, '-c', '2', '-e', '--abort');
+    expect(bare.stderr).toMatch(/^osvemu: OSv abort on vCPU 1, thread unknown/m);
+    const named = osvemu('run', stripped, '-c', '2', '-e', '--abort', '--symbols', ELF!);
+    expect(named.status).toBe(3);
+    expect(named.stderr).toMatch(/^osvemu: OSv abort on vCPU 1, thread \d+ "aborter"/m);
+  });
+
   it.skipIf(!HAVE_GDB)('stock gdb opens the core (written at the abort, and again from the snapshot) with every OSv thread and the abort backtrace', async () => {
     const again = path.join(tmp, 'again.core');
     const w = osvemu('core', snap, again);
