@@ -7,6 +7,7 @@
 #include "acpi.hh"
 #include "clock.hh"
 #include "console.hh"
+#include "apps.hh"
 
 namespace memory {
 extern size_t phys_mem_size;
@@ -28,6 +29,8 @@ struct options {
     bool fault = false;
     unsigned threads = 3;
     unsigned lines = 3;
+    // As in OSv, the first word that is not an option starts the command: a program path.
+    const char* command = nullptr;
 } opts;
 
 bool starts_with(const char* s, const char* p) {
@@ -49,6 +52,10 @@ void parse_cmdline() {
         while (*p == ' ') p++;
         if (!*p) break;
         const char* w = p;
+        if (*w != '-') {
+            opts.command = w;
+            return;
+        }
         while (*p && *p != ' ') p++;
         if (starts_with(w, "--abort")) {
             opts.abort = true;
@@ -104,8 +111,30 @@ void name_with_index(sched::thread::attr& a, const char* base, unsigned i) {
     a.name(n);
 }
 
+// The command's program, then power-off as OSv does. A non-zero exit status goes to the
+// isa-debug-exit port (0xf4), so a machine that has one reports it; OSv itself only logs it.
+[[noreturn]] void run_command() {
+    static char path[256];
+    unsigned n = 0;
+    while (opts.command[n] && opts.command[n] != ' ' && n < sizeof(path) - 1) {
+        path[n] = opts.command[n];
+        n++;
+    }
+    path[n] = 0;
+    int status = run_program(path);
+    if (status == program_not_found) {
+        kprintf("Failed to load object: %s. Powering off.\n", path);
+    } else if (status != 0) {
+        processor::outb(u8(status), 0xf4);
+    }
+    acpi::poweroff();
+    kprintf("osvlike: power off failed, halting\n");
+    osv::halt();
+}
+
 void main_thread(void*) {
     kprintf("Booted up in %lu ms\n", u64(sched::uptime() / 1000000));
+    if (opts.command) run_command();
     unsigned ncpus = sched::cpus.size();
     if (opts.abort || opts.fault) {
         sched::thread::attr a;
