@@ -4,3 +4,9 @@ export type { MachineOptions, RunLimits, RunResult, StopCause, MachineState } fr
 export { Cpu } from './cpu/cpu.js';
 export { ElfError } from './machine/elf.js';
 export { buildGuest } from './cli/guest.js';
+export { runOsvTests, runTestPlan } from './osv/test-runner.js';
+export type { OsvTestResult, OsvTestEvent, RunOsvTestsOptions, OsvRunOptions } from './osv/test-runner.js';
+export { planOsvTests, shardOf, OsvTestError } from './osv/test-list.js';
+export type { OsvTest, TestPlan, TestSelection } from './osv/test-list.js';
+export type { OsvTestOutcome } from './osv/test-outcome.js';
+export { junitXml } from './osv/junit.js';

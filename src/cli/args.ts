@@ -15,12 +15,16 @@ export interface RunArgs {
   kvmclock: boolean;
   x2apic: boolean;
   quiet: boolean;
+  /** Seed of the rdrand/rdseed stream (osvemu test prints it in reproduce commands). */
+  seed: number | undefined;
 }
 
 export class UsageError extends Error {}
 
 export const USAGE = `usage: osvemu run [KERNEL] [-e|--append CMDLINE] [-c|--smp N] [-m|--memory SIZE] [--verbose]
                   [-S] [-s] [--gdb [HOST:]PORT] [--max-insns N] [--timeout SECONDS] [--no-kvmclock] [--x2apic]
+                  [--seed N]
+       osvemu test KERNEL ... (osvemu test --help)
   KERNEL   an OSv loader-stripped.elf (PVH); default: the project's own OSv-like guest, built on first use
   exit status: 0 power-off, 1 error, 2 bad arguments, 3 guest halted (abort), 4 triple fault,
                5 instruction limit, 6 timeout, 7 guest reset, 8 unimplemented instruction`;
@@ -36,7 +40,7 @@ export function parseMemory(s: string): number {
   return mib;
 }
 
-function parseIntArg(name: string, v: string, min: number, max: number): number {
+export function parseIntArg(name: string, v: string, min: number, max: number): number {
   if (!/^\d+$/.test(v)) throw new UsageError(`${name} needs a whole number, got "${v}"`);
   const n = Number(v);
   if (n < min || n > max) throw new UsageError(`${name} must be between ${min} and ${max}, got ${n}`);
@@ -55,13 +59,14 @@ export function parseGdb(v: string): { host: string; port: number } {
 const VALUE_OPTIONS: Record<string, string> = {
   '-e': 'append', '--append': 'append', '-c': 'smp', '--smp': 'smp', '-m': 'memory', '--memory': 'memory',
   '--gdb': 'gdb', '--max-insns': 'max-insns', '--timeout': 'timeout', '--disk': 'disk', '--net': 'net',
+  '--seed': 'seed',
 };
 
 /** Binds each value option to the next word, so `-e "--verbose /hello"` works as with run.py. */
-function bindValues(argv: string[]): string[] {
+export function bindValues(argv: string[], names: Record<string, string> = VALUE_OPTIONS): string[] {
   const out: string[] = [];
   for (let k = 0; k < argv.length; k++) {
-    const name = VALUE_OPTIONS[argv[k]];
+    const name = names[argv[k]];
     if (name !== undefined && k + 1 < argv.length) out.push(`--${name}=${argv[++k]}`);
     else out.push(argv[k]);
   }
@@ -90,6 +95,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
         quiet: { type: 'boolean', short: 'q' },
         disk: { type: 'string' },
         net: { type: 'string' },
+        seed: { type: 'string' },
       },
     });
   } catch (e) {
@@ -119,5 +125,6 @@ export function parseRunArgs(argv: string[]): RunArgs {
     kvmclock: !v['no-kvmclock'],
     x2apic: !!v.x2apic,
     quiet: !!v.quiet,
+    seed: v.seed === undefined ? undefined : parseIntArg('--seed', v.seed, 0, 0xffffffff),
   };
 }

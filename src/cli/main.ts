@@ -30,6 +30,7 @@ async function runCommand(args: RunArgs): Promise<number> {
   try {
     machine = new Machine({
       kernel, cmdline: args.cmdline, cpus: args.cpus, memMiB: args.memMiB, kvmclock: args.kvmclock, x2apic: args.x2apic,
+      seed: args.seed,
       serialOut: (b) => process.stdout.write(Uint8Array.of(b)),
     });
   } catch (e) {
@@ -65,6 +66,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return cmd === undefined ? EXIT.usage : 0;
   }
+  if (cmd === 'test') return (await import('./test-command.js')).testCommand(rest);
   if (cmd !== 'run') return fail(`unknown command "${cmd}"\n${USAGE}`, EXIT.usage);
   let args: RunArgs;
   try {
