@@ -32,6 +32,28 @@ function memoryLoop(n: number): number[] {
     ...body, ...jnz, 0xF4, 0xC3];
 }
 
+// The shape of a real kernel loop (../shared/reference/osv-boot-profile.txt: loads, stores, a multiply, shifts
+// and lea dominate besides add/cmp/jcc): mov ecx,N; mov esi,DATA;
+// L: mov rax,[rsi+rdx*8]; imul rbx,rax,0x12345; shl rbx,3; add rbx,rdx; mov [rsi+rdx*8+8],rbx;
+//    lea rdi,[rbx+rax*2]; inc edx; and edx,1023; dec ecx; jnz L; hlt
+function mixedLoop(n: number): number[] {
+  const body = [
+    0x48, 0x8B, 0x04, 0xD6,
+    0x48, 0x69, 0xD8, 0x45, 0x23, 0x01, 0x00,
+    0x48, 0xC1, 0xE3, 0x03,
+    0x48, 0x01, 0xD3,
+    0x48, 0x89, 0x5C, 0xD6, 0x08,
+    0x48, 0x8D, 0x3C, 0x43,
+    0xFF, 0xC2,
+    0x81, 0xE2, 0xFF, 0x03, 0x00, 0x00,
+    0xFF, 0xC9,
+  ];
+  const jnz = [0x75, (-(body.length + 2)) & 0xff];
+  return [0xB9, n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, (n >> 24) & 0xff,
+    0xBE, DATA & 0xff, (DATA >> 8) & 0xff, (DATA >> 16) & 0xff, 0,
+    ...body, ...jnz, 0xF4];
+}
+
 /**
  * Runs one loop to its hlt. Time is this process's CPU time (user + system), which stays meaningful when
  * other work shares the machine; wall time is reported beside it.
@@ -57,6 +79,7 @@ async function main(): Promise<void> {
     ['integer loop, paging off', integerLoop(N), false],
     ['memory loop, paging on', memoryLoop(N / 2), true],
     ['memory loop, paging off', memoryLoop(N / 2), false],
+    ['mixed loop, paging on', mixedLoop(N / 2), true],
   ];
   const bench = new Bench({ iterations: 5, warmupIterations: 1, time: 0 });
   const mips = new Map<string, number[]>();

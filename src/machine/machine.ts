@@ -1,5 +1,6 @@
 // The board: guest RAM, vCPUs interleaved deterministically in fixed instruction quanta, the PC
 // platform devices, PVH boot of a kernel ELF, and virtual time derived from retired instructions.
+import { GuestProfiler } from './profiler.js';
 import { CodeCache } from '../cpu/codecache.js';
 import { Cpu } from '../cpu/cpu.js';
 import { Exec, STOP_BREAK, STOP_FAULT, STOP_REQUEST } from '../cpu/exec.js';
@@ -37,6 +38,10 @@ export interface MachineOptions {
   quantum?: number;
   /** Seed of the rdrand/rdseed stream. */
   seed?: number;
+  /** Sample every vCPU's stack every this many of its instructions (Machine.profiler). */
+  profileInterval?: number;
+  /** Guest time per instruction is 2^icountShift ns (QEMU's -icount shift=N); default 0: 1 ns. */
+  icountShift?: number;
 }
 
 export interface RunLimits {
@@ -63,8 +68,8 @@ const MAX_MEM_MIB = PCI_HOLE_START / (1024 * 1024);
 const DEFAULT_QUANTUM = 2000;
 /** Timer deadlines a slice may jump to while no vCPU runs before it returns to its caller. */
 const MAX_IDLE_JUMPS = 10_000;
-/** Virtual nanoseconds per retired instruction (a 1 GHz, IPC-1 machine). */
-const NS_PER_INSN = 1;
+/** Largest --icount-shift: 2^10 ns per instruction, as QEMU allows. */
+export const MAX_ICOUNT_SHIFT = 10;
 
 export class MachineError extends Error {
   constructor(message: string) {
@@ -95,6 +100,10 @@ export class Machine implements Clock {
   private current = 0;
   private startIcount = 0;
   private readonly quantum: number;
+  /** Set when options.profileInterval is: the guest's stacks, sampled between quanta. */
+  readonly profiler: GuestProfiler | null;
+  /** Virtual nanoseconds per retired instruction (default 1: a 1 GHz, IPC-1 machine). */
+  private readonly nsPerInsn: number;
   private readonly waitingSipi: boolean[] = [];
   private readonly msrOut = new Int32Array(2);
   private readonly msrVal: MsrValue = { lo: 0, hi: 0 };
@@ -112,8 +121,17 @@ export class Machine implements Clock {
     if (!Number.isInteger(memMiB) || memMiB < 16 || memMiB > MAX_MEM_MIB) {
       throw new MachineError(`bad memory size ${memMiB} MiB: use 16 to ${MAX_MEM_MIB} MiB`);
     }
+    const shift = options.icountShift ?? 0;
+    if (!Number.isInteger(shift) || shift < 0 || shift > MAX_ICOUNT_SHIFT) {
+      throw new MachineError(`bad icount shift ${shift}: use 0 to ${MAX_ICOUNT_SHIFT}`);
+    }
+    this.nsPerInsn = 2 ** shift;
+    const profiler = options.profileInterval === undefined ? null : new GuestProfiler(options.profileInterval, ncpu);
+    this.profiler = profiler;
     // One vCPU still ends a quantum every 2^20 instructions, so a slice (runAsync, gdb) returns in bounded time.
-    this.quantum = ncpu > 1 ? options.quantum ?? DEFAULT_QUANTUM : 1 << 20;
+    // It runs the same instructions whatever the quantum (timer deadlines cut quanta anyway), so a profile may
+    // sample it more finely; with several vCPUs the quantum sets the interleaving and is left alone.
+    this.quantum = ncpu > 1 ? options.quantum ?? DEFAULT_QUANTUM : Math.min(1 << 20, profiler?.interval ?? Infinity);
     this.mem = new PhysMem(memMiB * 1024 * 1024);
     this.cache = new CodeCache(this.mem);
     this.build();
@@ -227,7 +245,7 @@ export class Machine implements Clock {
   // ---- Clock ---------------------------------------------------------------------------------
   /** Virtual ns: the quantum's start plus what the running vCPU retired in it; never goes back. */
   nowNs(): number {
-    const t = this.baseNs + (this.cpus[this.current].icount - this.startIcount) * NS_PER_INSN;
+    const t = this.baseNs + (this.cpus[this.current].icount - this.startIcount) * this.nsPerInsn;
     if (t > this.lastNs) this.lastNs = t;
     return this.lastNs;
   }
@@ -355,7 +373,8 @@ export class Machine implements Clock {
   }
 
   private result(cause: StopCause, message: string): RunResult {
-    return { cause, message, instructions: this.instructions, virtualNs: this.lastNs };
+    // nowNs() counts the instructions of a quantum cut short by the stop (power-off, debug-exit, breakpoint).
+    return { cause, message, instructions: this.instructions, virtualNs: this.nowNs() };
   }
 
   /**
@@ -374,7 +393,7 @@ export class Machine implements Clock {
       if (this.instructions >= end) return null;
       const next = this.timers.nextDeadline();
       let q = this.quantum;
-      if (next !== Infinity) q = Math.max(1, Math.min(q, Math.ceil((next - this.baseNs) / NS_PER_INSN)));
+      if (next !== Infinity) q = Math.max(1, Math.min(q, Math.ceil((next - this.baseNs) / this.nsPerInsn)));
       let ran = 0;
       let anyRunnable = false;
       for (let k = 0; k < this.cpus.length && this.state === 'running'; k++) {
@@ -397,6 +416,7 @@ export class Machine implements Clock {
           throw e;
         }
         ran = Math.max(ran, cpu.icount - this.startIcount);
+        if (this.profiler) this.profiler.afterQuantum(k, cpu);
         // A halted vCPU whose pending interrupt is masked made no progress: it does not keep time running.
         if (!cpu.halted || cpu.icount !== this.startIcount) anyRunnable = true;
         if (exec.stopReason >= STOP_BREAK) {
@@ -409,7 +429,7 @@ export class Machine implements Clock {
       if (this.state !== 'running') break;
       this.current = 0;
       this.startIcount = this.cpus[0].icount;
-      if (anyRunnable) this.baseNs += Math.max(ran, 1) * NS_PER_INSN;
+      if (anyRunnable) this.baseNs += Math.max(ran, 1) * this.nsPerInsn;
       else {
         if (this.cpus.every((c) => c.halted && !(c.flagsRest & IF))) {
           const cpu = this.cpus[0];

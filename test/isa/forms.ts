@@ -88,6 +88,12 @@ for (const ops of ['imul %rbx,%rax', 'imul %ecx,%edx', 'imul %si,%di', 'imul (%r
   'imul $0x12345,%ecx,%edx', 'imul $-3,%si,%ax', 'imul $-100000,(%rsi),%rax', 'imul $0x7f,%r9,%r9']) {
   add(ops, { undef: U(U_MUL) });
 }
+// Factors that are sign-extended 32-bit values take the emulator's no-overflow fast path; edges included.
+const sx32 = (rng: Rng) => BigInt.asUintN(64, BigInt(rng.pick([0, 1, -1, 0x7fffffff, -0x80000000, rng.int(65536), -rng.int(65536),
+  (rng.int(65536) * 65536 + rng.int(65536)) | 0])));
+for (const ops of ['imul %rbx,%rax', 'imul $-100000,%rbx,%rax', 'imul $0x7f,%rbx,%rax']) {
+  add(ops, { undef: U(U_MUL), regs: { rax: sx32, rbx: sx32 }, tag: 'sx32' });
+}
 /** Divide cases: mostly a quotient that fits, sometimes overflow or a zero divisor (#DE). */
 function divSetup(bits: number, signed: boolean, divisor: GprName | null) {
   return (c: { rng: Rng; b: Blob; ea: number[] }) => {

@@ -196,6 +196,14 @@ function imulR64(cpu: Cpu, i: Insn): void {
   const aLo = readRm(cpu, i, 64), aHi = i.mem ? cpu.mmu.hi : r[2 * i.rm + 1];
   let bLo: number, bHi: number;
   if (i.op) { bLo = i.imm; bHi = i.imm >> 31; } else { bLo = r[2 * i.reg]; bHi = r[2 * i.reg + 1]; }
+  if (aHi === aLo >> 31 && bHi === bLo >> 31) {
+    // Both factors are sign-extended 32-bit values (array indexing, scaling by constants): the product fits in
+    // 64 bits, so no 128-bit product and no overflow.
+    r[2 * i.reg] = mulS32(aLo, bLo);
+    r[2 * i.reg + 1] = W[1];
+    setMulFlags(cpu, false);
+    return;
+  }
   mulS64(aLo, aHi, bLo, bHi);
   r[2 * i.reg] = W[0];
   r[2 * i.reg + 1] = W[1];
