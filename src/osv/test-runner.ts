@@ -4,7 +4,8 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { MachineOptions, StopCause } from '../machine/machine.js';
+import type { StopCause } from '../machine/machine.js';
+import { diskMachineOptions } from './test-disk.js';
 import { classify, type OsvTestOutcome } from './test-outcome.js';
 import { OsvTestError, planOsvTests, type OsvTest, type TestPlan, type TestSelection } from './test-list.js';
 
@@ -62,8 +63,8 @@ export interface WorkerJob {
   memMiB: number;
   maxInsns?: number;
   timeoutMs?: number;
-  /** Further machine options (disks, once the machine has them). */
-  machine: Partial<MachineOptions>;
+  /** Disk image path: the worker attaches it (diskMachineOptions). */
+  disk?: string;
 }
 
 export interface WorkerReply {
@@ -82,12 +83,6 @@ export const DEFAULT_MEM_MIB = 2048;
 export const DEFAULT_TIMEOUT_SEC = 300;
 /** A worker that has not answered this long after its test's timeout is ended. */
 const WATCHDOG_GRACE_MS = 30_000;
-
-/** Machine options for the disk; a one-line error while the machine has no virtio-blk. */
-export function diskMachineOptions(disk: string | undefined): Partial<MachineOptions> {
-  if (disk === undefined) return {};
-  throw new OsvTestError([`--disk ${disk}: running OSv from a disk needs virtio-blk, which this osvemu does not have yet (the virtio work)`]);
-}
 
 function workerUrl(): URL {
   const sibling = new URL('./test-worker.js', import.meta.url);
@@ -188,7 +183,8 @@ function runOn(worker: Worker, job: WorkerJob, watchdogMs: number): Promise<{ re
 /** Runs a plan; results in plan order. */
 export async function runTestPlan(plan: TestPlan, options: RunOsvTestsOptions): Promise<OsvTestResult[]> {
   const s = settingsOf(options);
-  const machine = diskMachineOptions(options.disk);
+  // Fails early, in one line, when the disk cannot be attached.
+  diskMachineOptions(options.disk);
   const results = new Array<OsvTestResult>(plan.tests.length);
   const queue: number[] = [];
   plan.tests.forEach((t, k) => {
@@ -216,7 +212,7 @@ export async function runTestPlan(plan: TestPlan, options: RunOsvTestsOptions): 
         const test = plan.tests[k];
         options.onEvent?.({ type: 'start', test });
         const job: WorkerJob = {
-          id: k, cmdline: test.cmdline, seed: test.seed, cpus: s.cpus, memMiB: s.memMiB, maxInsns: s.maxInsns, timeoutMs, machine,
+          id: k, cmdline: test.cmdline, seed: test.seed, cpus: s.cpus, memMiB: s.memMiB, maxInsns: s.maxInsns, timeoutMs, disk: s.disk,
         };
         const { reply, workerLost } = await runOn(worker, job, timeoutMs + WATCHDOG_GRACE_MS);
         if (workerLost) {

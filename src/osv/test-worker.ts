@@ -2,6 +2,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Machine } from '../machine/machine.js';
 import type { RunResult } from '../machine/machine.js';
+import { diskMachineOptions } from './test-disk.js';
 import type { WorkerJob, WorkerReply } from './test-runner.js';
 
 const kernel: Uint8Array = workerData.kernel;
@@ -27,7 +28,7 @@ function run(job: WorkerJob): WorkerReply {
   const t0 = performance.now();
   let machine: Machine | null = null;
   try {
-    machine = new Machine({ kernel, cmdline: job.cmdline, cpus: job.cpus, memMiB: job.memMiB, seed: job.seed, ...job.machine });
+    machine = new Machine({ kernel, cmdline: job.cmdline, cpus: job.cpus, memMiB: job.memMiB, seed: job.seed, ...diskMachineOptions(job.disk) });
     const r = runLimited(machine, job.maxInsns, job.timeoutMs);
     return {
       id: job.id, cause: r.cause, message: r.message, exitStatus: machine.exitStatus, instructions: r.instructions,
