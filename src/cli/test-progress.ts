@@ -9,6 +9,13 @@ function duration(ms: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
+/** Where the lines go; a terminal on `err` gets the progress line. */
+export interface ProgressOutput {
+  out: { write(s: string): unknown };
+  err: { write(s: string): unknown };
+  tty: boolean;
+}
+
 export class TestProgress {
   private done = 0;
   private passed = 0;
@@ -19,12 +26,12 @@ export class TestProgress {
   private ran = 0;
   private shown = false;
   private readonly timer: NodeJS.Timeout | null;
-  private readonly tty: boolean;
   private readonly t0 = Date.now();
+  private readonly io: ProgressOutput;
 
-  constructor(private readonly total: number, private readonly jobs: number, private readonly nameWidth: number) {
-    this.tty = !!process.stderr.isTTY;
-    this.timer = this.tty ? setInterval(() => this.draw(), 1000) : null;
+  constructor(private readonly total: number, private readonly jobs: number, private readonly nameWidth: number, io?: ProgressOutput) {
+    this.io = io ?? { out: process.stdout, err: process.stderr, tty: !!process.stderr.isTTY };
+    this.timer = this.io.tty ? setInterval(() => this.draw(), 1000) : null;
     this.timer?.unref();
   }
 
@@ -47,7 +54,7 @@ export class TestProgress {
     const tag = r.outcome === 'skipped' ? 'SKIP' : r.ok ? 'PASS' : 'FAIL';
     const time = r.outcome === 'skipped' ? '' : `  (${(r.wallMs / 1000).toFixed(2)} s)`;
     const why = r.ok && r.outcome !== 'skipped' ? '' : `  ${r.outcome}: ${r.reason}`;
-    process.stdout.write(`  ${tag}  ${r.name.padEnd(this.nameWidth)}${time}${why}\n`);
+    this.io.out.write(`  ${tag}  ${r.name.padEnd(this.nameWidth)}${time}${why}\n`);
     this.draw();
   }
 
@@ -59,15 +66,15 @@ export class TestProgress {
   }
 
   private draw(): void {
-    if (!this.tty) return;
+    if (!this.io.tty) return;
     const line = `[osvemu test] ${this.done}/${this.total} done, ${this.passed} passed, ${this.failed} failed, ` +
       `${this.running} running, ${duration(Date.now() - this.t0)} elapsed, ETA ${this.eta()}`;
-    process.stderr.write(`\r\x1b[K${line}`);
+    this.io.err.write(`\r\x1b[K${line}`);
     this.shown = true;
   }
 
   private clear(): void {
-    if (this.shown) process.stderr.write('\r\x1b[K');
+    if (this.shown) this.io.err.write('\r\x1b[K');
     this.shown = false;
   }
 

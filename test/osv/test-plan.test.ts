@@ -9,6 +9,7 @@ import { junitXml, xmlText } from '../../src/osv/junit.js';
 import { OsvTestError, parseShard, planOsvTests, shardOf } from '../../src/osv/test-list.js';
 import { classify, firstFailureLine, seedFor, testCommandLine } from '../../src/osv/test-outcome.js';
 import { reproduceCommand, type OsvTestResult } from '../../src/osv/test-runner.js';
+import { TestProgress } from '../../src/cli/test-progress.js';
 import { packBootfs } from './fs-images.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'osvemu-plan-'));
@@ -141,5 +142,21 @@ describe('JUnit XML text', () => {
     expect(xml).toContain('<skipped message="excluded"/>');
     expect(xml).toContain('<system-out>é\n</system-out>');
     expect(xml).toContain('timestamp="1970-01-01T00:00:00"');
+  });
+});
+
+describe('progress on a terminal', () => {
+  it('a line per finished test on stdout; done/total, passed, failed, running and ETA on stderr', () => {
+    let out = '', err = '';
+    const p = new TestProgress(3, 2, 12, { out: { write: (s: string) => (out += s) }, err: { write: (s: string) => (err += s) }, tty: true });
+    const base = { path: '/tests/x', cmdline: '', seed: 1, failureLine: null, exitStatus: 0, instructions: 1, virtualNs: 1, console: '', reproduce: '' };
+    p.started();
+    p.started();
+    p.finished({ ...base, name: 'tst-a.so', outcome: 'passed', ok: true, reason: '', wallMs: 4000 });
+    expect(err).toMatch(/\[osvemu test\] 1\/3 done, 1 passed, 0 failed, 1 running, \d+s elapsed, ETA 4s$/);
+    p.finished({ ...base, name: 'tst-b.so', outcome: 'abort', ok: false, reason: 'Aborted', wallMs: 2000 });
+    p.stop();
+    expect(out).toBe('  PASS  tst-a.so      (4.00 s)\n  FAIL  tst-b.so      (2.00 s)  abort: Aborted\n');
+    expect(err.endsWith('\r\x1b[K')).toBe(true);
   });
 });
