@@ -115,9 +115,17 @@ export async function testCommand(argv: string[]): Promise<number> {
   const progress = new TestProgress(plan.tests.length, jobs, Math.max(...plan.tests.map((t) => t.name.length)));
   process.stdout.write(`osvemu test: ${plan.tests.length} tests from ${plan.source}, ${jobs} ${jobs === 1 ? 'job' : 'jobs'}, ` +
     `-c ${args.cpus} -m ${memorySpelling(args.memMiB)}\n`);
+  // Ctrl-C: finish with a report of what ran; a second one ends at once.
+  const stop = new AbortController();
+  const onSigint = () => {
+    if (stop.signal.aborted) process.exit(130);
+    stop.abort();
+  };
+  process.on('SIGINT', onSigint);
   let results: OsvTestResult[];
   try {
     results = await runTestPlan(plan, {
+      signal: stop.signal,
       ...selection, jobs, cpus: args.cpus, memMiB: args.memMiB, maxInsns: args.maxInsns, timeoutSec: args.timeoutSec,
       onEvent: (e) => {
         if (e.type === 'start') progress.started();
@@ -134,6 +142,7 @@ export async function testCommand(argv: string[]): Promise<number> {
     throw e;
   } finally {
     progress.stop();
+    process.off('SIGINT', onSigint);
   }
   const wallMs = Date.now() - t0;
   process.stdout.write(`\n${summary(results, args, wallMs, jobs)}`);
@@ -150,6 +159,10 @@ export async function testCommand(argv: string[]): Promise<number> {
     } catch (e) {
       return fail([`cannot write ${args.junit}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`], 1);
     }
+  }
+  if (stop.signal.aborted) {
+    process.stderr.write('osvemu: interrupted\n');
+    return 130;
   }
   return results.every((r) => r.ok) ? 0 : 1;
 }

@@ -150,7 +150,9 @@ export function planOsvTests(sel: TestSelection): TestPlan {
     if (!image.files) throw new OsvTestError([`no tests: give --tests FILE or --manifest usr.manifest (${image.problem})`]);
     paths = [...image.files].filter((p) => IMAGE_TEST.test(p));
     source = image.where;
-    if (paths.length === 0) throw new OsvTestError([`no /tests/tst-*.so in ${image.where}`]);
+    if (paths.length === 0) {
+      throw new OsvTestError([`no /tests/tst-*.so in ${image.where}${sel.disk === undefined ? " (is the root file system on a disk? give --disk)" : ""}`]);
+    }
   }
 
   if (image.files) {

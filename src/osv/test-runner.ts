@@ -24,6 +24,8 @@ export interface OsvRunOptions {
   command?: string;
   /** Test starts and ends, as they happen (progress lines). */
   onEvent?: (e: OsvTestEvent) => void;
+  /** Stops the run: no new tests start, running machines end; their results say "interrupted". */
+  signal?: AbortSignal;
 }
 
 export type RunOsvTestsOptions = TestSelection & OsvRunOptions;
@@ -138,16 +140,17 @@ function resultOf(test: OsvTest, reply: WorkerReply, s: RunSettings): OsvTestRes
   };
 }
 
-function skippedResult(test: OsvTest, s: RunSettings): OsvTestResult {
+function skippedResult(test: OsvTest, s: RunSettings, why = test.skip ?? 'skipped'): OsvTestResult {
   return {
     name: test.name, path: test.path, cmdline: test.cmdline, seed: test.seed, outcome: 'skipped', ok: true,
-    reason: test.skip ?? 'skipped', failureLine: null, exitStatus: 0, instructions: 0, virtualNs: 0, wallMs: 0, console: '',
+    reason: why, failureLine: null, exitStatus: 0, instructions: 0, virtualNs: 0, wallMs: 0, console: '',
     reproduce: reproduceCommand(test, s),
   };
 }
 
 /** Runs one job on a worker; resolves with its reply, or with an 'error' reply if the worker died. */
-function runOn(worker: Worker, job: WorkerJob, watchdogMs: number): Promise<{ reply: WorkerReply; workerLost: boolean }> {
+function runOn(worker: Worker, job: WorkerJob, watchdogMs: number, signal?: AbortSignal):
+    Promise<{ reply: WorkerReply; workerLost: boolean }> {
   return new Promise((resolve) => {
     const t0 = performance.now();
     const lost = (message: string, cause: WorkerReply['cause'] = 'error') => {
@@ -163,6 +166,10 @@ function runOn(worker: Worker, job: WorkerJob, watchdogMs: number): Promise<{ re
     };
     const onError = (e: Error) => lost(`worker thread failed: ${e.message.split('\n')[0]}`);
     const onExit = (code: number) => lost(`worker thread exited with code ${code}`);
+    const onAbort = () => {
+      void worker.terminate();
+      lost('interrupted', 'stopped');
+    };
     const timer = setTimeout(() => {
       void worker.terminate();
       lost(`no answer ${Math.round(watchdogMs / 1000)} s into the test: its worker was ended`, 'timeout');
@@ -172,7 +179,9 @@ function runOn(worker: Worker, job: WorkerJob, watchdogMs: number): Promise<{ re
       worker.off('message', onMessage);
       worker.off('error', onError);
       worker.off('exit', onExit);
+      signal?.removeEventListener('abort', onAbort);
     };
+    signal?.addEventListener('abort', onAbort);
     worker.on('message', onMessage);
     worker.on('error', onError);
     worker.on('exit', onExit);
@@ -207,19 +216,19 @@ export async function runTestPlan(plan: TestPlan, options: RunOsvTestsOptions): 
   const lane = async () => {
     let worker = spawn();
     try {
-      while (next < queue.length) {
+      while (next < queue.length && !options.signal?.aborted) {
         const k = queue[next++];
         const test = plan.tests[k];
         options.onEvent?.({ type: 'start', test });
         const job: WorkerJob = {
           id: k, cmdline: test.cmdline, seed: test.seed, cpus: s.cpus, memMiB: s.memMiB, maxInsns: s.maxInsns, timeoutMs, disk: s.disk,
         };
-        const { reply, workerLost } = await runOn(worker, job, timeoutMs + WATCHDOG_GRACE_MS);
+        const { reply, workerLost } = await runOn(worker, job, timeoutMs + WATCHDOG_GRACE_MS, options.signal);
         if (workerLost) {
           void worker.terminate();
           worker = spawn();
         }
-        results[k] = resultOf(test, reply, s);
+        results[k] = reply.cause === 'stopped' ? skippedResult(test, s, 'interrupted') : resultOf(test, reply, s);
         options.onEvent?.({ type: 'done', result: results[k] });
       }
     } finally {
@@ -227,6 +236,7 @@ export async function runTestPlan(plan: TestPlan, options: RunOsvTestsOptions): 
     }
   };
   await Promise.all(Array.from({ length: jobs }, lane));
+  for (const k of queue) if (!results[k]) results[k] = skippedResult(plan.tests[k], s, 'interrupted');
   return results;
 }
 

@@ -34,4 +34,16 @@ describe('runOsvTests()', () => {
     expect(among.instructions).toBe(alone.instructions);
     expect(among.virtualNs).toBe(alone.virtualNs);
   });
+
+  it('an aborted run reports what ran; the rest are skipped as interrupted', async () => {
+    const stop = new AbortController();
+    const results = await runOsvTests({
+      ...machine, exclude: [], jobs: 1, signal: stop.signal,
+      onEvent: (e) => { if (e.type === 'done') stop.abort(); },
+    });
+    expect(results.map((r) => [r.name, r.outcome, r.reason === 'interrupted'])).toEqual([
+      ['tst-abort.so', 'abort', false], ['tst-fail.so', 'skipped', true], ['tst-hang.so', 'skipped', true],
+      ['tst-pass.so', 'skipped', true], ['tst-status.so', 'skipped', true], ['tst-triple.so', 'skipped', true],
+    ]);
+  });
 });
