@@ -151,7 +151,8 @@ export function planOsvTests(sel: TestSelection): TestPlan {
     paths = [...image.files].filter((p) => IMAGE_TEST.test(p));
     source = image.where;
     if (paths.length === 0) {
-      throw new OsvTestError([`no /tests/tst-*.so in ${image.where}${sel.disk === undefined ? " (is the root file system on a disk? give --disk)" : ""}`]);
+      const hint = sel.disk === undefined ? ' (is the root file system on a disk? give --disk)' : '';
+      throw new OsvTestError([`no /tests/tst-*.so in ${image.where}${hint}`]);
     }
   }
 
