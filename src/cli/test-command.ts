@@ -25,6 +25,8 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join('  ').trimEnd()).join('\n');
 }
 
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
 function count(n: number): string {
   return n >= 1e9 ? `${(n / 1e9).toFixed(2)} G` : n >= 1e6 ? `${(n / 1e6).toFixed(1)} M` : `${(n / 1e3).toFixed(1)} k`;
 }
@@ -43,8 +45,8 @@ function summary(results: OsvTestResult[], args: TestArgs, wallMs: number, jobs:
   const failed = results.length - passed - skipped;
   const detail = failed ? ` (${[...by].map(([o, n]) => `${n} ${o}`).join(', ')})` : '';
   const out = [table(rows), '',
-    `${results.length} tests: ${passed} passed, ${failed} failed${detail}, ${skipped} skipped; ` +
-    `${(wallMs / 1000).toFixed(1)} s wall, ${jobs} ${jobs === 1 ? 'job' : 'jobs'}`];
+    `${plural(results.length, 'test')}: ${passed} passed, ${failed} failed${detail}, ${skipped} skipped; ` +
+    `${(wallMs / 1000).toFixed(1)} s wall, ${plural(jobs, 'job')}`];
   const failures = results.filter((r) => !r.ok);
   if (failures.length) {
     out.push('', 'Failures, each with the command that runs it alone (add -s to attach gdb):');
@@ -63,7 +65,7 @@ function summary(results: OsvTestResult[], args: TestArgs, wallMs: number, jobs:
 
 function listPlan(plan: TestPlan): number {
   for (const t of plan.tests) process.stdout.write(`${t.path}${t.skip ? `  (skipped: ${t.skip})` : ''}\n`);
-  process.stderr.write(`osvemu: ${plan.tests.length} tests from ${plan.source}\n`);
+  process.stderr.write(`osvemu: ${plural(plan.tests.length, 'test')} from ${plan.source}\n`);
   return 0;
 }
 
@@ -113,7 +115,7 @@ export async function testCommand(argv: string[]): Promise<number> {
   const started = new Date();
   const t0 = Date.now();
   const progress = new TestProgress(plan.tests.length, jobs, Math.max(...plan.tests.map((t) => t.name.length)));
-  process.stdout.write(`osvemu test: ${plan.tests.length} tests from ${plan.source}, ${jobs} ${jobs === 1 ? 'job' : 'jobs'}, ` +
+  process.stdout.write(`osvemu test: ${plural(plan.tests.length, 'test')} from ${plan.source}, ${plural(jobs, 'job')}, ` +
     `-c ${args.cpus} -m ${memorySpelling(args.memMiB)}\n`);
   // Ctrl-C: finish with a report of what ran; a second one ends at once.
   const stop = new AbortController();

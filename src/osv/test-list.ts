@@ -147,7 +147,9 @@ export function planOsvTests(sel: TestSelection): TestPlan {
     }
     source = sel.manifest;
   } else {
-    if (!image.files) throw new OsvTestError([`no tests: give --tests FILE or --manifest usr.manifest (${image.problem})`]);
+    if (!image.files) {
+      throw new OsvTestError([sel.disk !== undefined ? image.problem! : `no tests: give --tests FILE or --manifest usr.manifest (${image.problem})`]);
+    }
     paths = [...image.files].filter((p) => IMAGE_TEST.test(p));
     source = image.where;
     if (paths.length === 0) {

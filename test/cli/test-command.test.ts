@@ -110,7 +110,7 @@ describe('osvemu test over the osvlike test programs', () => {
   it('an all-pass run exits 0; --list and --shard split the list', () => {
     const ok = osvemu('test', kernel, ...MACHINE, '--filter', '^tst-pass');
     expect(ok.status, ok.stderr).toBe(0);
-    expect(ok.stdout).toMatch(/1 tests: 1 passed, 0 failed, 0 skipped/);
+    expect(ok.stdout).toMatch(/1 test: 1 passed, 0 failed, 0 skipped/);
     const shards = ['1/2', '2/2'].map((s) => osvemu('test', kernel, '--list', '--shard', s).stdout.trim().split('\n'));
     expect(shards[0]).toEqual(['/tests/tst-abort.so', '/tests/tst-hang.so', '/tests/tst-status.so']);
     expect([...shards[0], ...shards[1]].sort()).toEqual(Object.keys(EXPECTED).map((n) => `/tests/${n}`));

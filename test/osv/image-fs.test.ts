@@ -59,6 +59,12 @@ describe('bootfs (ramfs kernels)', () => {
     expect(findBootfs(blob)).toBeNull();
   });
 
+  const realKernel = process.env.OSV_KERNEL ?? '';
+  it.skipIf(!realKernel || !existsSync(realKernel))('a real ramfs OSv kernel (OSV_KERNEL): its bootfs has the libraries', () => {
+    const files = findBootfs(readFileSync(realKernel))!;
+    expect(files.map((f) => f.path)).toEqual(expect.arrayContaining(['/libenviron.so', '/etc/fstab', '/dev/']));
+  });
+
   it("the project's osvlike kernel carries /tests/tst-*.so; a bare guest carries none", () => {
     const files = findBootfs(readFileSync(buildGuest('osvlike')))!;
     expect(files.map((f) => f.path)).toEqual(['/hello.so', '/tests/tst-pass.so', '/tests/tst-fail.so', '/tests/tst-status.so',

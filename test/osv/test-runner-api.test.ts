@@ -1,6 +1,7 @@
 // The Node API a vitest suite uses to run OSv tests: runOsvTests() returns one result per test, and
 // its shard option splits the list as `osvemu test --shard` does, so each job of a CI matrix (or
 // each file of a suite split with `vitest --shard`) runs its own part.
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { buildGuest } from '../../src/cli/guest.js';
 import { runOsvTests, type OsvTestEvent, type OsvTestResult } from '../../src/osv/test-runner.js';
@@ -47,3 +48,15 @@ describe('runOsvTests()', () => {
     ]);
   });
 });
+
+// OSv's own unit tests through the runner, when a ramfs tests kernel is given (OSV_TESTS_KERNEL; its
+// root on OSV_DISK needs virtio-blk). OSV_TESTS picks them (comma-separated names).
+const testsKernel = process.env.OSV_TESTS_KERNEL ?? '';
+describe.skipIf(!testsKernel || !existsSync(testsKernel) || !!process.env.OSV_DISK)('runOsvTests() on OSv unit tests', () => {
+  it('the chosen tests pass', async () => {
+    const names = (process.env.OSV_TESTS ?? 'tst-hello,tst-math,tst-printf').split(',').map((n) => `${n.trim().replace(/\.so$/, '')}.so`);
+    const results = await runOsvTests({ kernel: testsKernel, tests: names, jobs: 2, cpus: 1, memMiB: 512, timeoutSec: 240 });
+    for (const r of results) expect(r.outcome, `${r.name}: ${r.reason}\n${r.console.slice(-2000)}\n${r.reproduce}`).toBe('passed');
+  }, 600_000);
+});
+
