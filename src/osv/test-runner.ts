@@ -148,27 +148,34 @@ function skippedResult(test: OsvTest, s: RunSettings, why = test.skip ?? 'skippe
   };
 }
 
+interface JobEnd {
+  reply: WorkerReply;
+  /** The worker was ended (or died): the next job needs a new one. */
+  workerLost: boolean;
+  interrupted: boolean;
+}
+
 /** Runs one job on a worker; resolves with its reply, or with an 'error' reply if the worker died. */
-function runOn(worker: Worker, job: WorkerJob, watchdogMs: number, signal?: AbortSignal):
-    Promise<{ reply: WorkerReply; workerLost: boolean }> {
+function runOn(worker: Worker, job: WorkerJob, watchdogMs: number, signal?: AbortSignal): Promise<JobEnd> {
   return new Promise((resolve) => {
     const t0 = performance.now();
-    const lost = (message: string, cause: WorkerReply['cause'] = 'error') => {
+    const lost = (message: string, cause: WorkerReply['cause'] = 'error', interrupted = false) => {
       cleanup();
       resolve({
         reply: { id: job.id, cause, message, exitStatus: 1, instructions: 0, virtualNs: 0, console: '', wallMs: performance.now() - t0 },
         workerLost: true,
+        interrupted,
       });
     };
     const onMessage = (reply: WorkerReply) => {
       cleanup();
-      resolve({ reply, workerLost: false });
+      resolve({ reply, workerLost: false, interrupted: false });
     };
     const onError = (e: Error) => lost(`worker thread failed: ${e.message.split('\n')[0]}`);
     const onExit = (code: number) => lost(`worker thread exited with code ${code}`);
     const onAbort = () => {
       void worker.terminate();
-      lost('interrupted', 'stopped');
+      lost('interrupted', 'stopped', true);
     };
     const timer = setTimeout(() => {
       void worker.terminate();
@@ -223,12 +230,12 @@ export async function runTestPlan(plan: TestPlan, options: RunOsvTestsOptions): 
         const job: WorkerJob = {
           id: k, cmdline: test.cmdline, seed: test.seed, cpus: s.cpus, memMiB: s.memMiB, maxInsns: s.maxInsns, timeoutMs, disk: s.disk,
         };
-        const { reply, workerLost } = await runOn(worker, job, timeoutMs + WATCHDOG_GRACE_MS, options.signal);
+        const { reply, workerLost, interrupted } = await runOn(worker, job, timeoutMs + WATCHDOG_GRACE_MS, options.signal);
         if (workerLost) {
           void worker.terminate();
           worker = spawn();
         }
-        results[k] = reply.cause === 'stopped' ? skippedResult(test, s, 'interrupted') : resultOf(test, reply, s);
+        results[k] = interrupted ? skippedResult(test, s, 'interrupted') : resultOf(test, reply, s);
         options.onEvent?.({ type: 'done', result: results[k] });
       }
     } finally {
