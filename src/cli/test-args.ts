@@ -32,6 +32,8 @@ export const TEST_USAGE = `usage: osvemu test KERNEL [--disk IMAGE] [--tests FIL
   --filter keeps names matching REGEX; --exclude FILE skips names listed; --shard I/N runs every
            N-th test of the sorted list from the I-th (CI matrices)
   machine  -c ${DEFAULT_CPUS} -m ${DEFAULT_MEM_MIB / 1024}G (run.py's defaults), --timeout ${DEFAULT_TIMEOUT_SEC} per test; --jobs: host cores
+  outcomes passed, failed (a test.py failure pattern), exit-status, abort, halted, triple-fault,
+           insn-limit, timeout, unimplemented, reset, error (osvemu's own), skipped
   reports  --junit FILE (JUnit XML), --logs DIR (one console log per test); --list prints the plan
   exit status: 0 all passed, 1 a test failed or bad input, 2 bad arguments`;
 
