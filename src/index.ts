@@ -2,6 +2,7 @@
 export { Machine, MachineError } from './machine/machine.js';
 export type { MachineOptions, RunLimits, RunResult, StopCause, MachineState } from './machine/machine.js';
 export { Cpu } from './cpu/cpu.js';
+export { type CpuVendor, type CpuVendorName, INTEL, AMD, cpuVendor } from './cpu/vendor.js';
 export { ElfError } from './machine/elf.js';
 export { buildGuest } from './cli/guest.js';
 export { runOsvTests, runTestPlan } from './osv/test-runner.js';

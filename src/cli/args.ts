@@ -1,6 +1,7 @@
 // Command-line parsing for `osvemu run`, in the spellings QEMU and OSv's scripts/run.py users type.
 import { parseArgs } from 'node:util';
 import { parseGdbAddress } from '../gdbstub/address.js';
+import { type CpuVendorName, parseCpuVendor } from '../cpu/vendor.js';
 
 export interface RunArgs {
   kernel: string | null;
@@ -17,13 +18,14 @@ export interface RunArgs {
   quiet: boolean;
   /** Seed of the rdrand/rdseed stream (osvemu test prints it in reproduce commands). */
   seed: number | undefined;
+  cpuVendor: CpuVendorName;
 }
 
 export class UsageError extends Error {}
 
 export const USAGE = `usage: osvemu run [KERNEL] [-e|--append CMDLINE] [-c|--smp N] [-m|--memory SIZE] [--verbose]
                   [-S] [-s] [--gdb [HOST:]PORT] [--max-insns N] [--timeout SECONDS] [--no-kvmclock] [--x2apic]
-                  [--seed N]
+                  [--cpu-vendor intel|amd] [--seed N]
        osvemu test KERNEL ... (osvemu test --help)
   KERNEL   an OSv loader-stripped.elf (PVH); default: the project's own OSv-like guest, built on first use
   exit status: 0 power-off, 1 error, 2 bad arguments, 3 guest halted (abort), 4 triple fault,
@@ -60,6 +62,7 @@ const VALUE_OPTIONS: Record<string, string> = {
   '-e': 'append', '--append': 'append', '-c': 'smp', '--smp': 'smp', '-m': 'memory', '--memory': 'memory',
   '--gdb': 'gdb', '--max-insns': 'max-insns', '--timeout': 'timeout', '--disk': 'disk', '--net': 'net',
   '--seed': 'seed',
+  '--cpu-vendor': 'cpu-vendor',
 };
 
 /** Binds each value option to the next word, so `-e "--verbose /hello"` works as with run.py. */
@@ -96,6 +99,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
         disk: { type: 'string' },
         net: { type: 'string' },
         seed: { type: 'string' },
+        'cpu-vendor': { type: 'string' },
       },
     });
   } catch (e) {
@@ -111,6 +115,8 @@ export function parseRunArgs(argv: string[]): RunArgs {
   if (v.gdb !== undefined) gdb = parseGdb(v.gdb);
   else if (v.s) gdb = { host: '127.0.0.1', port: 1234 };
   const timeout = v.timeout === undefined ? undefined : Number(v.timeout);
+  const cpuVendor = v['cpu-vendor'] === undefined ? 'intel' : parseCpuVendor(v['cpu-vendor']);
+  if (cpuVendor === null) throw new UsageError(`--cpu-vendor needs intel or amd, got "${v['cpu-vendor']}"`);
   if (timeout !== undefined && !(timeout > 0)) throw new UsageError(`--timeout needs a positive number of seconds, got "${v.timeout}"`);
   return {
     kernel: parsed.positionals[0] ?? null,
@@ -126,5 +132,6 @@ export function parseRunArgs(argv: string[]): RunArgs {
     x2apic: !!v.x2apic,
     quiet: !!v.quiet,
     seed: v.seed === undefined ? undefined : parseIntArg('--seed', v.seed, 0, 0xffffffff),
+    cpuVendor,
   };
 }

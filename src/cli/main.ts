@@ -31,6 +31,7 @@ async function runCommand(args: RunArgs): Promise<number> {
     machine = new Machine({
       kernel, cmdline: args.cmdline, cpus: args.cpus, memMiB: args.memMiB, kvmclock: args.kvmclock, x2apic: args.x2apic,
       seed: args.seed,
+      cpuVendor: args.cpuVendor,
       serialOut: (b) => process.stdout.write(Uint8Array.of(b)),
     });
   } catch (e) {

@@ -7,6 +7,7 @@ import { PhysMem } from './physmem.js';
 import { ARITH_FLAGS, CR0_PG, CR0_WP, CS, DS, EFER_LMA, EFER_NXE, ES, FS, GS, SS } from './regs.js';
 import { X87 } from './x87/state.js';
 import { CpuHooks, defaultHooks } from './system/hooks.js';
+import { type CpuVendor, DEFAULT_VENDOR } from './vendor.js';
 
 export const TWO32 = 4294967296;
 
@@ -75,6 +76,8 @@ export class Cpu implements FaultState {
   nmiBlocked = false;
   /** Board services (port I/O, MSRs, TSC, randomness). */
   hooks: CpuHooks;
+  /** Which vendor's processor this vCPU behaves like (CPUID and the vendor-dependent behaviours). */
+  vendor: CpuVendor = DEFAULT_VENDOR;
 
   readonly mem: PhysMem;
   readonly mmu: Mmu;

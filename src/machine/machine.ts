@@ -10,6 +10,7 @@ import { IF } from '../cpu/regs.js';
 import { makeRandom } from '../cpu/system/hooks.js';
 import { cpuidConfigs, readMsr, writeMsr } from '../cpu/system/msr.js';
 import { DEFAULT_CPUID, type CpuidConfig } from '../cpu/system/cpuid.js';
+import { type CpuVendorName, cpuVendor } from '../cpu/vendor.js';
 import { deliverException, deliverInterrupt, deliverNmi, TripleFault } from '../cpu/system/interrupts.js';
 import { unimplementedReport } from '../cpu/system/report.js';
 import type { Clock, InterruptSink, MsrValue, PhysMemory } from '../devices/bus.js';
@@ -42,6 +43,8 @@ export interface MachineOptions {
   profileInterval?: number;
   /** Guest time per instruction is 2^icountShift ns (QEMU's -icount shift=N); default 0: 1 ns. */
   icountShift?: number;
+  /** The processor vendor the vCPUs behave like and CPUID advertises (default intel). */
+  cpuVendor?: CpuVendorName;
 }
 
 export interface RunLimits {
@@ -118,6 +121,9 @@ export class Machine implements Clock {
     const ncpu = options.cpus ?? 1;
     const memMiB = options.memMiB ?? 256;
     if (!Number.isInteger(ncpu) || ncpu < 1 || ncpu > 64) throw new MachineError(`bad vCPU count ${ncpu}: use 1 to 64`);
+    if (options.cpuVendor !== undefined && options.cpuVendor !== 'intel' && options.cpuVendor !== 'amd') {
+      throw new MachineError(`bad CPU vendor "${String(options.cpuVendor)}": use intel or amd`);
+    }
     if (!Number.isInteger(memMiB) || memMiB < 16 || memMiB > MAX_MEM_MIB) {
       throw new MachineError(`bad memory size ${memMiB} MiB: use 16 to ${MAX_MEM_MIB} MiB`);
     }
@@ -154,6 +160,7 @@ export class Machine implements Clock {
     const random32 = makeRandom(options.seed ?? 0x05e7e6);
     for (let k = 0; k < ncpu; k++) {
       const cpu = new Cpu(this.mem, k);
+      cpu.vendor = cpuVendor(options.cpuVendor ?? 'intel');
       const exec = new Exec(cpu, this.cache);
       cpuidConfigs.set(cpu, cpuidCfg);
       this.cpus.push(cpu);

@@ -1,28 +1,32 @@
 // Compares a native and an emulated output blob under the masks (what is not architectural or is
 // undefined for this case), and renders a mismatch so it can be diagnosed from the log alone.
 import {
-  BLOB_SIZE, Blob, FIELDS, FLAG, GPR_NAMES, OFF_FX, OFF_GPR, OFF_MEM, OFF_RFLAGS, FX_FSW, FX_MXCSR_MASK, FX_XMM0, PAGE_SIZE,
+  BLOB_SIZE, Blob, FIELDS, GPR_NAMES, OFF_FX, OFF_GPR, OFF_MEM, OFF_RFLAGS, FX_FSW, FX_MXCSR_MASK, FX_XMM0, PAGE_SIZE,
   DATA_ADDR, VECTOR_NAMES, fieldAt, hex,
 } from './blob.js';
 import { disassembly } from './assemble.js';
 import { type Form, type Undef, parseMemOps } from './formkit.js';
 
-/** Bytes never compared: FOP/FIP/FDP (host code addresses), MXCSR_MASK (a CPU-model constant), ST padding, reserved area. */
+/** Bytes never compared: FOP/FIP/FDP (host code addresses), MXCSR_MASK (a CPU-model constant), ST padding, reserved area.
+ * RFLAGS.RF is compared: both vendors set it in the frame of a fault (osvemu: interrupts.ts isFaultVector). */
 const BASE_MASK: Uint8Array = (() => {
   const m = new Uint8Array(BLOB_SIZE).fill(0xff);
   m.fill(0, OFF_FX + 6, OFF_FX + 24);
   m.fill(0, OFF_FX + FX_MXCSR_MASK, OFF_FX + FX_MXCSR_MASK + 4);
   for (let i = 0; i < 8; i++) m.fill(0, OFF_FX + 32 + 16 * i + 10, OFF_FX + 32 + 16 * i + 16);
   m.fill(0, OFF_FX + 416, OFF_FX + 512);
-  m[OFF_RFLAGS + 2] = 0xff & ~(FLAG.RF >> 16); // RF may be set in the saved RFLAGS of a fault
   return m;
 })();
 
 /** The compare mask for one case: bit set = compared. */
 export function caseMask(form: Form, input: Blob, native: Blob): Uint8Array {
+  return undefMask(native.vector === 3 && form.undef ? form.undef(input) : null);
+}
+
+/** The compare mask given the case's undefined state (null: the case did not end normally, or nothing is undefined). */
+export function undefMask(u: Undef | null): Uint8Array {
   const m = BASE_MASK.slice();
-  if (native.vector !== 3 || !form.undef) return m;
-  applyUndef(m, form.undef(input));
+  if (u) applyUndef(m, u);
   return m;
 }
 

@@ -10,6 +10,7 @@ import { generate, runAllNative, selectedForms } from './cases.js';
 import { type Mismatch, caseMask, firstDiff, formatMismatch, triageKey } from './compare.js';
 import { casesPerForm } from './forms.js';
 import { nativeUnavailableReason } from './native.js';
+import { harnessVendor, hostDescription } from './host-vendor.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // OSVEMU_ISA_EMU points at another implementation of runEmulated (used to test this harness with a fake).
@@ -46,6 +47,7 @@ describe.skipIf(skip !== null)('osvemu vs host CPU, instruction by instruction',
       const n = selected.filter((f) => x.match(f.name)).length;
       if (n && !exact) console.log(`[isa] ${n} forms excluded: ${x.why}`);
     }
+    console.log(`[isa] host ${hostDescription()}: osvemu runs its ${harnessVendor()} model (src/cpu/vendor.ts)`);
     const count = casesPerForm();
     const failing: string[] = [];
     const triage = new Map<string, { cases: number; forms: Set<string> }>();

@@ -4,7 +4,10 @@ import { CodeCache } from '../../src/cpu/codecache.js';
 import { Cpu } from '../../src/cpu/cpu.js';
 import { Exec } from '../../src/cpu/exec.js';
 import { PhysMem } from '../../src/cpu/physmem.js';
-import { CS, SS, DS, ES, CR0_PE, CR0_PG, CR0_WP, CR0_MP, CR4_PAE, CR4_OSFXSR, CR4_OSXMMEXCPT, CR4_OSXSAVE, EFER_LMA, EFER_LME, EFER_NXE, EFER_SCE } from '../../src/cpu/regs.js';
+import { CS, SS, DS, ES, RF, CR0_PE, CR0_PG, CR0_WP, CR0_MP, CR4_PAE, CR4_OSFXSR, CR4_OSXMMEXCPT, CR4_OSXSAVE, EFER_LMA, EFER_LME, EFER_NXE, EFER_SCE } from '../../src/cpu/regs.js';
+import { isFaultVector } from '../../src/cpu/system/interrupts.js';
+import { type CpuVendorName, cpuVendor } from '../../src/cpu/vendor.js';
+import { harnessVendor } from './host-vendor.js';
 import { BLOB_SIZE, OFF_ERR, OFF_FAULT, OFF_FX, OFF_GPR, OFF_MEM, OFF_RFLAGS, OFF_RIP, OFF_VECTOR } from './blob.js';
 
 const PML4 = 0x1000, PDPT = 0x2000, PD_DATA = 0x3000, PT_DATA = 0x4000, PD_CODE = 0x5000, PT_CODE = 0x6000;
@@ -28,7 +31,8 @@ class UserMachine {
   readonly exec = new Exec(this.cpu, this.cache);
   private readonly codeBuf = new Uint8Array(4096);
 
-  constructor() {
+  constructor(vendor: CpuVendorName) {
+    this.cpu.vendor = cpuVendor(vendor);
     const dv = this.mem.dv;
     const entry = (at: number, target: number) => { dv.setInt32(at, target | PTE, true); dv.setInt32(at + 4, 0, true); };
     entry(PML4 + 0 * 8, PDPT);
@@ -77,7 +81,8 @@ class UserMachine {
       dv.setInt32(OFF_GPR + 8 * r, cpu.r32[2 * r], true);
       dv.setInt32(OFF_GPR + 8 * r + 4, cpu.r32[2 * r + 1], true);
     }
-    dv.setInt32(OFF_RFLAGS, cpu.getFlags(), true);
+    // The host reports the RFLAGS image of the exception frame: RF is set there for a fault.
+    dv.setInt32(OFF_RFLAGS, cpu.getFlags() | (isFaultVector(cpu.excVector) ? RF : 0), true);
     dv.setInt32(OFF_RIP, cpu.rip | 0, true);
     dv.setInt32(OFF_RIP + 4, Math.floor(cpu.rip / TWO32) | 0, true);
     dv.setUint32(OFF_VECTOR, cpu.excVector >>> 0, true);
@@ -108,9 +113,11 @@ function saveFx(cpu: Cpu, fx: Uint8Array): void {
   for (let k = 0; k < 64; k++) dv.setInt32(160 + 4 * k, cpu.xmm[k], true);
 }
 
-let machine: UserMachine | null = null;
+const machines = new Map<CpuVendorName, UserMachine>();
 
-export function runEmulated(input: Uint8Array, code: Uint8Array): Uint8Array {
-  machine ??= new UserMachine();
+/** Runs one case on osvemu modelling `vendor` (default: the host's vendor, see host-vendor.ts). */
+export function runEmulated(input: Uint8Array, code: Uint8Array, vendor: CpuVendorName = harnessVendor()): Uint8Array {
+  let machine = machines.get(vendor);
+  if (!machine) { machine = new UserMachine(vendor); machines.set(vendor, machine); }
   return machine.run(input, code);
 }

@@ -112,22 +112,22 @@ function ctz32(v: number): number { return 31 - Math.clz32(v & -v); }
 function bsf(cpu: Cpu, i: Insn): void {
   const lo = source(cpu, i), hi = srcHi;
   if ((lo | hi) === 0) {
-    setArithFlags(cpu.lf, bitScanFlags(true, 0));
+    setArithFlags(cpu.lf, bitScanFlags(arithFlags(cpu.lf), true));
     return; // destination unchanged
   }
   const idx = lo !== 0 ? ctz32(lo) : 32 + ctz32(hi);
   setReg(cpu, i.size, i.reg, idx, 0);
-  setArithFlags(cpu.lf, bitScanFlags(false, idx));
+  setArithFlags(cpu.lf, bitScanFlags(arithFlags(cpu.lf), false));
 }
 function bsr(cpu: Cpu, i: Insn): void {
   const lo = source(cpu, i), hi = srcHi;
   if ((lo | hi) === 0) {
-    setArithFlags(cpu.lf, bitScanFlags(true, 0));
+    setArithFlags(cpu.lf, bitScanFlags(arithFlags(cpu.lf), true));
     return;
   }
   const idx = hi !== 0 ? 63 - Math.clz32(hi) : 31 - Math.clz32(lo);
   setReg(cpu, i.size, i.reg, idx, 0);
-  setArithFlags(cpu.lf, bitScanFlags(false, idx));
+  setArithFlags(cpu.lf, bitScanFlags(arithFlags(cpu.lf), false));
 }
 function tzcnt(cpu: Cpu, i: Insn): void {
   const lo = source(cpu, i), hi = srcHi;

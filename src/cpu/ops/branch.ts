@@ -17,11 +17,17 @@ const TWO32 = 4294967296;
 
 /**
  * A call's target is checked after its return-address push could fault (the host reports #PF/#SS for the push
- * first) but before anything is written: a non-canonical 64-bit target raises #GP(0) at the call, RSP unchanged.
+ * first): a non-canonical 64-bit target raises #GP(0) at the call, RSP unchanged; whether the return address
+ * was written first depends on the vendor (vendor.ts callNonCanonicalWritesReturn).
  */
 function checkCallTarget(cpu: Cpu, i: Insn, target: number): void {
   if (i.mode === 64 && nonCanonical(target)) {
-    probePush(cpu, i.size);
+    if (cpu.vendor.callNonCanonicalWritesReturn) {
+      // Intel: the return address is written below RSP, then #GP; RSP keeps its value.
+      const sp = getSp(cpu);
+      push(cpu, i.size, ripLo(cpu), ripHi(cpu));
+      setSp(cpu, sp);
+    } else probePush(cpu, i.size);
     raiseGP(cpu, 0);
   }
 }

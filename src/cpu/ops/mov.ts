@@ -227,9 +227,13 @@ def0F(0xBF, (d, i) => { d.modrm(i); i.h = movsxW; });
 def1(0x63, (d, i) => { d.modrm(i); i.h = movsxd; });
 def1(0x86, (d, i) => { d.modrm(i); d.byteRegs(i); i.size = 8; i.h = xchg; d.lockable = true; });
 def1(0x87, (d, i) => { d.modrm(i); i.h = xchg; d.lockable = true; });
+/** F3 REX.B 90: pause on Intel, xchg r8, rAX on AMD (vendor.ts pauseIgnoresRexB); a rare encoding only. */
+function pauseOrXchgR8(cpu: Cpu, i: Insn): void {
+  if (!cpu.vendor.pauseIgnoresRexB) xchg(cpu, i);
+}
 def1(0x90, (d, i) => {
   // 90 is nop (and pause with F3) unless REX.B makes it xchg r8, rax.
-  if (d.rexB) { i.reg = 0; i.rm = 8; i.h = xchg; return; }
+  if (d.rexB) { i.reg = 0; i.rm = 8; i.h = d.rep === 0xF3 ? pauseOrXchgR8 : xchg; return; }
   i.h = nop;
 });
 for (let r = 1; r < 8; r++) def1(0x90 + r, (d, i) => { i.reg = 0; i.rm = r | d.rexB; i.h = xchg; });

@@ -12,6 +12,7 @@ import { readMem, setReg, writeMem } from '../operands.js';
 import { def1 } from '../optable.js';
 import { DF, ES, RCX, RDI, RSI } from '../regs.js';
 import { alu32, alu64, aluSmall, OP_CMP } from './alu-core.js';
+import { arithFlags, setArithFlags } from '../flags.js';
 
 const TWO32 = 4294967296;
 const TLB_MASK = TLB_SIZE - 1;
@@ -311,6 +312,21 @@ function cmpsScas(cpu: Cpu, i: Insn): void {
     cmpsScasOne(cpu, i, isCmps, sl, linear(cpu, i, regOff(cpu, RDI, asz), ES), acc, accHi, step);
     return;
   }
+  if (cpu.vendor.repCompareFaultKeepsFlags) {
+    // Intel: a fault in a later iteration reports the status flags the instruction started with.
+    const before = arithFlags(cpu.lf);
+    try {
+      repCompare(cpu, i, isCmps, acc, accHi, step);
+    } catch (e) {
+      setArithFlags(cpu.lf, before);
+      throw e;
+    }
+  } else repCompare(cpu, i, isCmps, acc, accHi, step);
+}
+
+function repCompare(cpu: Cpu, i: Insn, isCmps: boolean, acc: number, accHi: number, step: number): void {
+  const size = i.size, n = size >> 3, asz = i.asize;
+  const back = step < 0;
   const stopOnEqual = i.rep === 0xF2; // repne stops at the first equal pair, repe at the first unequal one
   const wide = size === 64;
   let budget = REP_BUDGET;

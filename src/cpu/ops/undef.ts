@@ -2,7 +2,7 @@
 // Zen) produces, measured with the strict differential test (test/cpu/host-undef.test.ts). Kept in one
 // place so another host model could be matched by changing only this file.
 import type { Cpu } from '../cpu.js';
-import { arithFlags, parity, setArithFlags } from '../flags.js';
+import { arithFlags, setArithFlags } from '../flags.js';
 import { AF, CF, OF, PF, SF, ZF } from '../regs.js';
 
 /** mul/imul: CF/OF given; AMD leaves SF ZF AF PF as they were. */
@@ -55,9 +55,12 @@ export function btFlags(old: number, cf: number): number {
   return (old & ~CF) | cf;
 }
 
-/** bsf/bsr: ZF = source was zero; CF OF SF AF PF undefined. AMD: PF = parity of the index (of 0 when the source is 0), the rest 0. */
-export function bitScanFlags(zero: boolean, idx: number): number {
-  return zero ? ZF | PF : parity(idx) << 2;
+/**
+ * bsf/bsr: ZF = source was zero; CF OF SF AF PF undefined. AMD EPYC family 0x19 (Zen 3) leaves them as they
+ * were (an earlier AMD host set PF from the index and cleared the rest).
+ */
+export function bitScanFlags(old: number, zero: boolean): number {
+  return (old & ~ZF) | (zero ? ZF : 0);
 }
 
 /** tzcnt/lzcnt: CF (source zero) and ZF (count zero) defined; AMD keeps OF and clears SF AF PF. */

@@ -303,6 +303,7 @@ function hDpps(cpu: Cpu, i: Insn): void {
     if ((m >> (4 + k)) & 1) f |= fp.op32(OP_MUL, P + k, D + k, S + k); else W[P + k] = 0;
   }
   if (f !== 0) commitFlags(cpu, f);
+  if (cpu.vendor.dppsLaneOrder) { dppsIntelSums(cpu, i.reg, m); return; }
   f = fp.op32(OP_ADD, T, P, P + 1) | fp.op32(OP_ADD, T + 1, P + 2, P + 3);
   if (f !== 0) commitFlags(cpu, f);
   f = fp.op32(OP_ADD, T + 2, T, T + 1);
@@ -310,6 +311,20 @@ function hDpps(cpu: Cpu, i: Insn): void {
   const r = W[T + 2];
   for (let k = 0; k < 4; k++) W[T + k] = (m >> k) & 1 ? r : 0;
   commitT(cpu, i.reg, 4);
+}
+/**
+ * Intel's dpps sums (vendor.ts dppsLaneOrder): lane k = (p[k^1] + p[k]) + (p[k^3] + p[k^2]). The same
+ * additions as AMD's tree with the operands swapped per lane, so only which NaN propagates differs.
+ */
+function dppsIntelSums(cpu: Cpu, reg: number, m: number): void {
+  let f = 0;
+  for (let k = 0; k < 4; k++) f |= fp.op32(OP_ADD, T + k, P + (k ^ 1), P + k);
+  if (f !== 0) commitFlags(cpu, f);
+  f = 0;
+  for (let k = 0; k < 4; k++) f |= fp.op32(OP_ADD, P + k, T + k, T + (k ^ 2));
+  if (f !== 0) commitFlags(cpu, f);
+  for (let k = 0; k < 4; k++) W[T + k] = (m >> k) & 1 ? W[P + k] : 0;
+  commitT(cpu, reg, 4);
 }
 function hDppd(cpu: Cpu, i: Insn): void {
   sseCheck(cpu); src128(cpu, i, true); stageDst(cpu, i.reg); fp.mxcsr = cpu.mxcsr;

@@ -32,9 +32,9 @@ function mmxCheck(cpu: Cpu): void {
 }
 
 /**
- * The x87 side effects of an MMX instruction: TOP = 0, all registers valid. As on the host CPU they follow a
- * successful memory access (a #PF leaves the x87 state alone) but precede a SIMD exception (cvt*pi*) and,
- * for maskmovq, the store.
+ * The x87 side effects of an MMX instruction: TOP = 0, all registers valid. They follow a successful memory
+ * access (a #PF leaves the x87 state alone; except that an Intel store to memory has set TOP = 0 already,
+ * vendor.ts mmxStoreFaultTopZero) but precede a SIMD exception (cvt*pi*) and, for maskmovq, the store.
  */
 function mmxTransition(cpu: Cpu): void {
   const f = cpu.fpu;
@@ -136,6 +136,7 @@ const hmMovdFrom: Handler = (cpu, i) => { // movd/movq r/m32|64, mm (0F 7E)
   const n = i.reg & 7, lo = cpu.fpu.lo[n] | 0, hi = cpu.fpu.hi[n] | 0;
   if (i.mem) {
     const a = ea(cpu, i);
+    if (cpu.vendor.mmxStoreFaultTopZero) cpu.fpu.top = 0;
     if (i.size === 64) cpu.mmu.write64(a, lo, hi); else cpu.mmu.write32(a, lo);
   } else if (i.size === 64) { cpu.r32[2 * i.rm] = lo; cpu.r32[2 * i.rm + 1] = hi; }
   else setR32(cpu, i.rm, lo);
@@ -145,7 +146,11 @@ const hmMovqLoad: Handler = (cpu, i) => { mmxCheck(cpu); srcMm(cpu, i); writeMm(
 const hmMovqStore: Handler = (cpu, i) => { // movq mm/m64, mm (0F 7F) and movntq m64, mm (0F E7)
   mmxCheck(cpu);
   const n = i.reg & 7, lo = cpu.fpu.lo[n] | 0, hi = cpu.fpu.hi[n] | 0;
-  if (i.mem) cpu.mmu.write64(ea(cpu, i), lo, hi); else writeMm(cpu, i.rm & 7, lo, hi);
+  if (i.mem) {
+    const a = ea(cpu, i);
+    if (cpu.vendor.mmxStoreFaultTopZero) cpu.fpu.top = 0;
+    cpu.mmu.write64(a, lo, hi);
+  } else writeMm(cpu, i.rm & 7, lo, hi);
   mmxTransition(cpu);
 };
 const hmPmovmskb: Handler = (cpu, i) => {

@@ -184,6 +184,16 @@ function pmovmskb(cpu: Cpu, i: Insn): void {
  * DS:[rDI] (segment overridable, address size from 67). Like the host CPU, the whole 16-byte range is
  * checked for writability first, whatever the mask (an all-zero mask can still fault).
  */
+/**
+ * Intel's check of a maskmovdqu destination (vendor.ts maskmovHalves): the high eight bytes, then the low
+ * eight, each from its first selected byte; nothing is written before both pass.
+ */
+function maskmovCheckHalves(cpu: Cpu, a: number, msk: number): void {
+  const b = cpu.xmmU8;
+  for (let h = 8; h >= 0; h -= 8) {
+    for (let k = h; k < h + 8; k++) if (b[msk + k] & 0x80) cpu.mmu.probeWrite(a + k, 1);
+  }
+}
 function maskmovdqu(cpu: Cpu, i: Insn): void {
   sseCheck(cpu);
   const b = cpu.xmmU8, src = 16 * i.reg, msk = 16 * i.rm;
@@ -192,7 +202,8 @@ function maskmovdqu(cpu: Cpu, i: Insn): void {
   const r = cpu.r32;
   const off = i.asize === 64 ? r[15] * 4294967296 + (r[14] >>> 0) : i.asize === 32 ? r[14] >>> 0 : cpu.r16[28];
   const a = off + cpu.segBase[i.seg];
-  cpu.mmu.probeWrite(a, 16);
+  if (cpu.vendor.maskmovHalves) maskmovCheckHalves(cpu, a, msk);
+  else cpu.mmu.probeWrite(a, 16);
   for (let k = first; k <= last && first >= 0; k++) if (b[msk + k] & 0x80) cpu.mmu.write8(a + k, b[src + k]);
 }
 

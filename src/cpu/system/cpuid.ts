@@ -5,6 +5,7 @@
 // the model never claims an extension a guest would then trip over.
 import { decodeOne } from '../decoder.js';
 import { opUD, opUnimplemented } from '../ops/invalid.js';
+import { type CpuVendor, DEFAULT_VENDOR } from '../vendor.js';
 
 export interface CpuidConfig {
   /** Advertise the KVM signature and kvmclock (else the guest must find an HPET). */
@@ -100,15 +101,17 @@ export const XSAVE_AREA_SIZE = 576;
  * Fills out[0..3] with eax, ebx, ecx, edx for the leaf/subleaf on vCPU `apicId`. `osxsave` is CR4.OSXSAVE
  * (reflected in leaf 1 ECX bit 27).
  */
-export function cpuid(cfg: CpuidConfig, apicId: number, leaf: number, sub: number, out: Int32Array, osxsave = false): void {
+export function cpuid(cfg: CpuidConfig, apicId: number, leaf: number, sub: number, out: Int32Array, osxsave = false,
+  vendor: CpuVendor = DEFAULT_VENDOR): void {
   out[0] = out[1] = out[2] = out[3] = 0;
   leaf >>>= 0;
   switch (leaf) {
     case 0:
-      out[0] = 0xd; out[1] = str4('Genu'); out[3] = str4('ineI'); out[2] = str4('ntel');
+      out[0] = 0xd; out[1] = str4(vendor.vendorString.slice(0, 4)); out[3] = str4(vendor.vendorString.slice(4, 8));
+      out[2] = str4(vendor.vendorString.slice(8, 12));
       return;
     case 1: {
-      out[0] = 0x000506e3; // family 6 model 0x5e stepping 3
+      out[0] = vendor.signature;
       out[1] = (apicId << 24) | (Math.max(1, cfg.cpus) << 16) | (8 << 8); // clflush line 64 bytes
       let ecx = 0;
       if (cfg.sse3) ecx |= 1;

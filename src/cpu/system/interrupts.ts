@@ -49,15 +49,30 @@ export function deliverException(cpu: Cpu): void {
   const software = error === EXC_SOFT_INT;
   if (software) error = -1;
   if (vector === VEC_PF) cpu.cr2 = cpu.excAddr;
-  deliverChain(cpu, vector, error, software, software ? 0 : 1, '');
+  deliverChain(cpu, vector, error, software, software ? 0 : 1, '', !software);
 }
 
-function deliverChain(cpu: Cpu, vector: number, error: number, software: boolean, ext: number, chain: string): void {
+/**
+ * Fault-class vectors: their frame's RFLAGS image has RF set, so that an iret back to the faulting instruction
+ * is not stopped again by an instruction breakpoint (SDM vol. 3 §18.3.1.1, APM vol. 2 §13.1.2; both the Intel
+ * and the AMD host show RF = 1 in the frame of #PF, #GP, ...).
+ */
+export function isFaultVector(v: number): boolean {
+  return v === 0 || (v >= 5 && v <= 7) || (v >= 10 && v <= 14) || v === 16 || v === 17 || v === 19 || v === 20 || v === 21;
+}
+
+/** RF for the RFLAGS image of the frame being written (set per delivery by deliverChain). */
+let frameRf = 0;
+
+function deliverChain(cpu: Cpu, vector: number, error: number, software: boolean, ext: number, chain: string,
+  exception = false): void {
   for (;;) {
     try {
+      frameRf = exception && !software && isFaultVector(vector) ? RF : 0;
       deliver(cpu, vector, error, software, ext);
       return;
     } catch (e) {
+      exception = true;
       if (e !== CPU_FAULT) throw e;
       const v2 = cpu.excVector, e2 = cpu.excError;
       chain += (chain ? ' -> ' : '') + describe(vector, error);
@@ -162,7 +177,7 @@ function deliverLong(cpu: Cpu, vector: number, error: number, software: boolean,
   else if (newCpl < oldCpl) rsp = sysRead64(cpu, cpu.trBase + 4 + 8 * newCpl);
   else rsp = cpu.reg64(4);
   rsp -= ((rsp % 16) + 16) % 16; // the frame is 16-byte aligned
-  const flags = cpu.getFlags();
+  const flags = cpu.getFlags() | frameRf;
   const f = frameWords;
   f[0] = error; f[1] = cpu.rip; f[2] = cpu.segSel[CS]; f[3] = flags; f[4] = cpu.reg64(4); f[5] = cpu.segSel[SS];
   const first = error >= 0 ? 0 : 1;
@@ -213,7 +228,7 @@ function deliverProtected(cpu: Cpu, vector: number, error: number, software: boo
   const csLo = desc[0], csHi = desc[1];
   const n = gate32 ? 4 : 2;
   const f = frameWords;
-  f[0] = error; f[1] = cpu.rip; f[2] = cpu.segSel[CS]; f[3] = cpu.getFlags();
+  f[0] = error; f[1] = cpu.rip; f[2] = cpu.segSel[CS]; f[3] = cpu.getFlags() | frameRf;
   const count = error >= 0 ? 4 : 3;
   const stack32 = (cpu.segAttr[SS] & 0x4000) !== 0;
   const sp = stack32 ? cpu.r32[8] >>> 0 : cpu.r16[16];

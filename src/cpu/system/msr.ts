@@ -85,7 +85,7 @@ function rdtsc(cpu: Cpu): void {
   setReg(cpu, 32, 2, Math.floor(t / TWO32) | 0, 0);
 }
 function doCpuid(cpu: Cpu): void {
-  cpuid(cpuidConfig(cpu), cpu.index, cpu.r32[0], cpu.r32[2], cpuidOut, (cpu.cr4 & CR4_OSXSAVE) !== 0);
+  cpuid(cpuidConfig(cpu), cpu.index, cpu.r32[0], cpu.r32[2], cpuidOut, (cpu.cr4 & CR4_OSXSAVE) !== 0, cpu.vendor);
   setReg(cpu, 32, 0, cpuidOut[0], 0);
   setReg(cpu, 32, 3, cpuidOut[1], 0);
   setReg(cpu, 32, 1, cpuidOut[2], 0);

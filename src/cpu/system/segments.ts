@@ -8,7 +8,7 @@ import type { Insn } from '../insn.js';
 import { ea, readRm, setReg } from '../operands.js';
 import { def0F, def1, def1Legacy } from '../optable.js';
 import { ACC_READ, ACC_WRITE } from '../mmu.js';
-import { AC, ARITH_FLAGS, CS, DF, FS, GS, ID, IF, IOPL, NT, RF, SS, TF, VEC_NP, VEC_SS } from '../regs.js';
+import { AC, ARITH_FLAGS, CS, DF, FS, GS, ID, IF, IOPL, NT, SS, TF, VEC_NP, VEC_SS } from '../regs.js';
 import { adjustSp, peek, push } from '../stack.js';
 import { GROUP3_EXT } from '../ops/group3.js';
 
@@ -213,7 +213,9 @@ GROUP3_EXT.farFF = (d, i) => {
 
 // ---- iret ----------------------------------------------------------------------------------------
 function iretFlagsMask(cpu: Cpu, size: number): number {
-  let mask = ARITH_FLAGS | TF | DF | NT | AC | ID | IF | IOPL | RF;
+  // RF (set in every fault frame) is not restored: it only suppresses instruction breakpoints, which the
+  // vCPU does not model, and the hardware clears it after the next instruction anyway.
+  let mask = ARITH_FLAGS | TF | DF | NT | AC | ID | IF | IOPL;
   if (size === 16) mask &= 0xffff;
   if (cpu.cpl > 0) mask &= ~IOPL;
   if (cpu.cpl > ((cpu.flagsRest >> 12) & 3)) mask &= ~IF;

@@ -70,10 +70,16 @@ function writeStore(cpu: Cpu, a: number, fmt: number): void {
 const STORE_BYTES = [4, 8, 10, 2, 4, 8, 2, 4, 8, 10];
 
 function store(cpu: Cpu, x: X87, a: number, fmt: number, pop: boolean): void {
-  // the hardware checks the destination before anything else (even before a stack underflow)
-  cpu.mmu.probeWrite(a, STORE_BYTES[fmt]);
+  const v = cpu.vendor;
+  // AMD checks the whole destination before anything else (even before a stack underflow); Intel converts
+  // first, so a store-suppressing unmasked exception never touches memory, and writes a 10-byte image as
+  // its 8-byte significand, then its exponent, each checked on its own (vendor.ts).
+  if (!v.x87StoreExceptionBeforePageFault) cpu.mmu.probeWrite(a, STORE_BYTES[fmt]);
   const f = E.storePrepare(x, fmt);
-  if (!(f & F.FL_NORESULT)) writeStore(cpu, a, fmt);
+  if (!(f & F.FL_NORESULT)) {
+    if (v.x87StoreExceptionBeforePageFault && !v.x87TenByteStoreSplit) cpu.mmu.probeWrite(a, STORE_BYTES[fmt]);
+    writeStore(cpu, a, fmt);
+  }
   E.storeCommit(x, f, pop);
 }
 
