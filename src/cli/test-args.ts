@@ -1,6 +1,7 @@
 // Command-line parsing for `osvemu test`.
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
+import { parseCpuVendor, type CpuVendorName } from '../cpu/vendor.js';
 import { DEFAULT_CPUS, DEFAULT_MEM_MIB, DEFAULT_TIMEOUT_SEC } from '../osv/test-runner.js';
 import { bindValues, parseIntArg, parseMemory, UsageError } from './args.js';
 
@@ -19,12 +20,13 @@ export interface TestArgs {
   memMiB: number;
   maxInsns?: number;
   timeoutSec: number;
+  cpuVendor: CpuVendorName;
   list: boolean;
 }
 
 export const TEST_USAGE = `usage: osvemu test KERNEL [--disk IMAGE] [--tests FILE|--manifest usr.manifest] [--filter REGEX]
                    [--exclude FILE] [-j|--jobs N] [--shard I/N] [--junit FILE] [--logs DIR] [-c N] [-m SIZE]
-                   [--max-insns N] [--timeout SECONDS] [--list]
+                   [--max-insns N] [--timeout SECONDS] [--cpu-vendor intel|amd] [--list]
   Runs each OSv test (/tests/tst-*.so) in a fresh machine with test.py's command line
   (--power-off-on-abort /tests/NAME) and judges it as test.py does, plus osvemu's own outcomes.
   tests    --tests FILE (guest paths, one a line), --manifest (its /tests/tst-* entries), or else
@@ -41,6 +43,7 @@ const VALUE_OPTIONS: Record<string, string> = {
   '-c': 'smp', '--smp': 'smp', '-m': 'memory', '--memory': 'memory', '-j': 'jobs', '--jobs': 'jobs', '--disk': 'disk',
   '--tests': 'tests', '--manifest': 'manifest', '--filter': 'filter', '--exclude': 'exclude', '--shard': 'shard',
   '--junit': 'junit', '--logs': 'logs', '--max-insns': 'max-insns', '--timeout': 'timeout',
+  '--cpu-vendor': 'cpu-vendor',
 };
 
 export function parseTestArgs(argv: string[]): TestArgs {
@@ -64,6 +67,7 @@ export function parseTestArgs(argv: string[]): TestArgs {
         memory: { type: 'string', short: 'm' },
         'max-insns': { type: 'string' },
         timeout: { type: 'string' },
+        'cpu-vendor': { type: 'string' },
         list: { type: 'boolean' },
       },
     });
@@ -78,6 +82,8 @@ export function parseTestArgs(argv: string[]): TestArgs {
   const timeout = v.timeout === undefined ? DEFAULT_TIMEOUT_SEC : Number(v.timeout);
   if (!(timeout > 0)) throw new UsageError(`--timeout needs a positive number of seconds, got "${v.timeout}"`);
   if (v.shard !== undefined && !/^\d+\/\d+$/.test(v.shard)) throw new UsageError(`--shard needs I/N, got "${v.shard}"`);
+  const cpuVendor = v['cpu-vendor'] === undefined ? 'intel' : parseCpuVendor(v['cpu-vendor']);
+  if (cpuVendor === null) throw new UsageError(`--cpu-vendor needs intel or amd, got "${v['cpu-vendor']}"`);
   if (v.filter !== undefined) {
     try {
       new RegExp(v.filter);
@@ -100,6 +106,7 @@ export function parseTestArgs(argv: string[]): TestArgs {
     memMiB: v.memory === undefined ? DEFAULT_MEM_MIB : parseMemory(v.memory),
     maxInsns: v['max-insns'] === undefined ? undefined : parseIntArg('--max-insns', v['max-insns'], 1, Number.MAX_SAFE_INTEGER),
     timeoutSec: timeout,
+    cpuVendor,
     list: !!v.list,
   };
 }

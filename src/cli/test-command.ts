@@ -129,6 +129,7 @@ export async function testCommand(argv: string[]): Promise<number> {
     results = await runTestPlan(plan, {
       signal: stop.signal,
       ...selection, jobs, cpus: args.cpus, memMiB: args.memMiB, maxInsns: args.maxInsns, timeoutSec: args.timeoutSec,
+      cpuVendor: args.cpuVendor,
       onEvent: (e) => {
         if (e.type === 'start') progress.started();
         else {
@@ -156,6 +157,7 @@ export async function testCommand(argv: string[]): Promise<number> {
     if (args.disk !== undefined) properties.disk = args.disk;
     if (args.shard !== undefined) properties.shard = args.shard;
     if (args.maxInsns !== undefined) properties['max-insns'] = String(args.maxInsns);
+    properties['cpu-vendor'] = args.cpuVendor;
     try {
       writeFileSync(args.junit, junitXml(results, { suite: path.basename(args.kernel), timestamp: started, hostname: hostname(), wallMs, properties }));
     } catch (e) {

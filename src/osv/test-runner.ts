@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { CpuVendorName } from '../cpu/vendor.js';
 import type { StopCause } from '../machine/machine.js';
 import { diskMachineOptions } from './test-disk.js';
 import { classify, type OsvTestOutcome } from './test-outcome.js';
@@ -18,6 +19,8 @@ export interface OsvRunOptions {
   maxInsns?: number;
   /** Host seconds per test; default 300. */
   timeoutSec?: number;
+  /** CPU vendor the machines model; default intel (as osvemu run). */
+  cpuVendor?: CpuVendorName;
   /** Machines at once; default: the host's cores. */
   jobs?: number;
   /** How to spell osvemu in the reproduce commands; default "osvemu". */
@@ -65,6 +68,7 @@ export interface WorkerJob {
   memMiB: number;
   maxInsns?: number;
   timeoutMs?: number;
+  cpuVendor?: CpuVendorName;
   /** Disk image path: the worker attaches it (diskMachineOptions). */
   disk?: string;
 }
@@ -110,6 +114,7 @@ interface RunSettings {
   memMiB: number;
   maxInsns?: number;
   timeoutSec: number;
+  cpuVendor?: CpuVendorName;
   command: string;
 }
 
@@ -118,6 +123,7 @@ export function reproduceCommand(test: OsvTest, s: RunSettings): string {
   const words = [s.command, 'run', shellQuote(s.kernel)];
   if (s.disk !== undefined) words.push('--disk', shellQuote(s.disk));
   words.push('-c', String(s.cpus), '-m', memorySpelling(s.memMiB), '--seed', String(test.seed));
+  if (s.cpuVendor !== undefined && s.cpuVendor !== 'intel') words.push('--cpu-vendor', s.cpuVendor);
   if (s.maxInsns !== undefined) words.push('--max-insns', String(s.maxInsns));
   words.push('--timeout', String(s.timeoutSec), '-e', shellQuote(test.cmdline));
   return words.join(' ');
@@ -127,6 +133,7 @@ function settingsOf(options: RunOsvTestsOptions): RunSettings {
   return {
     kernel: options.kernel, disk: options.disk, cpus: options.cpus ?? DEFAULT_CPUS, memMiB: options.memMiB ?? DEFAULT_MEM_MIB,
     maxInsns: options.maxInsns, timeoutSec: options.timeoutSec ?? DEFAULT_TIMEOUT_SEC, command: options.command ?? 'osvemu',
+    cpuVendor: options.cpuVendor,
   };
 }
 
@@ -229,6 +236,7 @@ export async function runTestPlan(plan: TestPlan, options: RunOsvTestsOptions): 
         options.onEvent?.({ type: 'start', test });
         const job: WorkerJob = {
           id: k, cmdline: test.cmdline, seed: test.seed, cpus: s.cpus, memMiB: s.memMiB, maxInsns: s.maxInsns, timeoutMs, disk: s.disk,
+          cpuVendor: s.cpuVendor,
         };
         const { reply, workerLost, interrupted } = await runOn(worker, job, timeoutMs + WATCHDOG_GRACE_MS, options.signal);
         if (workerLost) {

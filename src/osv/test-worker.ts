@@ -28,7 +28,9 @@ function run(job: WorkerJob): WorkerReply {
   const t0 = performance.now();
   let machine: Machine | null = null;
   try {
-    machine = new Machine({ kernel, cmdline: job.cmdline, cpus: job.cpus, memMiB: job.memMiB, seed: job.seed, ...diskMachineOptions(job.disk) });
+    machine = new Machine({ kernel, cmdline: job.cmdline, cpus: job.cpus, memMiB: job.memMiB, seed: job.seed,
+      cpuVendor: job.cpuVendor, ...diskMachineOptions(job.disk),
+    });
     const r = runLimited(machine, job.maxInsns, job.timeoutMs);
     return {
       id: job.id, cause: r.cause, message: r.message, exitStatus: machine.exitStatus, instructions: r.instructions,

@@ -149,6 +149,8 @@ describe('osvemu test: bad input', () => {
     ] as const) {
       expect(() => parseTestArgs([...args]), args.join(' ')).toThrow(msg);
     }
-    expect(parseTestArgs(['k', '-j', '3', '-c', '1', '-m', '1G', '--shard', '2/5'])).toMatchObject({ jobs: 3, cpus: 1, memMiB: 1024, shard: '2/5' });
+    expect(parseTestArgs(['k', '-j', '3', '-c', '1', '-m', '1G', '--shard', '2/5', '--cpu-vendor', 'amd']))
+      .toMatchObject({ jobs: 3, cpus: 1, memMiB: 1024, shard: '2/5', cpuVendor: 'amd' });
+    expect(() => parseTestArgs(['k', '--cpu-vendor', 'via'])).toThrow(/--cpu-vendor needs intel or amd/);
   });
 });

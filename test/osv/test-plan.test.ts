@@ -117,6 +117,8 @@ describe('outcomes', () => {
     const t = { name: 'tst-a.so', path: '/tests/tst-a.so', cmdline: testCommandLine('/tests/tst-a.so'), seed: 42 };
     expect(reproduceCommand(t, { kernel: 'build/my kernel.elf', cpus: 4, memMiB: 2048, timeoutSec: 300, command: 'osvemu', maxInsns: 5 }))
       .toBe("osvemu run 'build/my kernel.elf' -c 4 -m 2G --seed 42 --max-insns 5 --timeout 300 -e '--power-off-on-abort /tests/tst-a.so'");
+    expect(reproduceCommand(t, { kernel: 'k', disk: 'usr.img', cpus: 1, memMiB: 256, timeoutSec: 9, command: 'osvemu', cpuVendor: 'amd' }))
+      .toBe("osvemu run k --disk usr.img -c 1 -m 256M --seed 42 --cpu-vendor amd --timeout 9 -e '--power-off-on-abort /tests/tst-a.so'");
   });
 });
 
