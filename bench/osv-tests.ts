@@ -3,7 +3,7 @@
 // OSv's test.py does. Runs OSv's unit tests with OSV_TESTS_KERNEL (a ramfs tests kernel) or
 // OSV_TESTS_KERNEL + OSV_DISK (rofs root on a disk); else the project's osvlike test programs.
 // Prints figures; asserts nothing. Options: OSV_TEST_CPUS (4), OSV_TEST_MEM (MiB, 2048),
-// OSV_TEST_TIMEOUT (s, 300), OSV_TEST_FILTER (regex), OSV_TEST_QEMU=0 to skip QEMU.
+// OSV_TEST_TIMEOUT (s, 300), OSV_TEST_FILTER (regex), OSV_TEST_SHARD (I/N), OSV_TEST_QEMU=0 to skip QEMU.
 import { spawnSync } from 'node:child_process';
 import { buildGuest } from '../src/cli/guest.js';
 import { planOsvTests, type OsvTest } from '../src/osv/test-list.js';
@@ -18,7 +18,9 @@ const memMiB = Number(process.env.OSV_TEST_MEM ?? (real ? 2048 : 64));
 const timeoutSec = Number(process.env.OSV_TEST_TIMEOUT ?? (real ? 300 : 5));
 const jobsList = (process.env.OSV_TEST_JOBS ?? '1,2').split(',').map(Number);
 // The osvlike hang test would only measure the timeout.
-const plan = planOsvTests({ kernel, disk, filter: process.env.OSV_TEST_FILTER, exclude: real ? [] : ['tst-hang.so'] });
+const plan = planOsvTests({
+  kernel, disk, filter: process.env.OSV_TEST_FILTER, shard: process.env.OSV_TEST_SHARD, exclude: real ? [] : ['tst-hang.so'],
+});
 
 function counts(outcomes: OsvTestOutcome[]): string {
   const m = new Map<string, number>();
