@@ -14,15 +14,17 @@ function out(vector: number): Blob {
 describe('compare masks', () => {
   const f = form('shl %cl,%rax', { undef: shiftUndef('shl', 64, (inp) => Number(inp.gpr('rcx') & 0xffn)) });
 
-  it('ignores RF, FOP/FIP/FDP and MXCSR_MASK but nothing else by default', () => {
+  it('ignores FOP/FIP/FDP and MXCSR_MASK but nothing else by default (RF included)', () => {
     const a = out(3); const b = out(3);
-    b.rflags = a.rflags | FLAG.RF;
     b.bytes[OFF_FX + 8] = 0x55; // FIP
     b.bytes[OFF_FX + 29] = 0xff; // MXCSR_MASK
     const inp = newInput(); inp.setGpr('rcx', 0n);
     expect(firstDiff(a.bytes, b.bytes, caseMask(f, inp, a))).toBe(-1);
     b.bytes[OFF_MEM + 4095] ^= 1;
     expect(firstDiff(a.bytes, b.bytes, caseMask(f, inp, a))).toBe(OFF_MEM + 4095);
+    b.bytes[OFF_MEM + 4095] ^= 1;
+    b.rflags = a.rflags | FLAG.RF; // both vendors set RF in a fault frame: compared
+    expect(firstDiff(a.bytes, b.bytes, caseMask(f, inp, a))).toBe(OFF_RFLAGS + 2);
   });
 
   it('masks undefined flags only when the case ended normally', () => {
