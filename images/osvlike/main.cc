@@ -8,6 +8,9 @@
 #include "clock.hh"
 #include "console.hh"
 #include "apps.hh"
+#include "elf.hh"
+
+extern "C" const u8 libhello_image[], libhello_image_end[];
 
 namespace memory {
 extern size_t phys_mem_size;
@@ -27,6 +30,8 @@ u64 rsdp_paddr;
 struct options {
     bool abort = false;
     bool fault = false;
+    bool demo = false;
+    unsigned sleepers = 0;
     unsigned threads = 3;
     unsigned lines = 3;
     // As in OSv, the first word that is not an option starts the command: a program path.
@@ -61,6 +66,11 @@ void parse_cmdline() {
             opts.abort = true;
         } else if (starts_with(w, "--fault")) {
             opts.fault = true;
+        } else if (starts_with(w, "--demo")) {
+            opts.demo = true;
+        } else if (starts_with(w, "--sleepers=")) {
+            opts.sleepers = parse_uint(w + 11);
+            if (opts.sleepers > 128) opts.sleepers = 128;
         } else if (starts_with(w, "--power-off-on-abort")) {
             opt_power_off_on_abort = true;
         } else if (starts_with(w, "--threads=")) {
@@ -105,7 +115,8 @@ void name_with_index(sched::thread::attr& a, const char* base, unsigned i) {
     char n[16];
     int k = 0;
     while (*base && k < 10) n[k++] = *base++;
-    if (i >= 10) n[k++] = char('0' + i / 10);
+    if (i >= 100) n[k++] = char('0' + i / 100);
+    if (i >= 10) n[k++] = char('0' + i / 10 % 10);
     n[k++] = char('0' + i % 10);
     n[k] = 0;
     a.name(n);
@@ -132,10 +143,76 @@ void name_with_index(sched::thread::attr& a, const char* base, unsigned i) {
     osv::halt();
 }
 
+// --demo: what the debugger tests step through. demo_a and demo_b share cpu 0 and each keep a
+// value in the same `__thread` variable; demo_a yields to demo_b (a context switch it forces
+// itself), migrates to the last cpu, then loads libhello.so and calls into it.
+__thread long demo_tls = 7;
+volatile bool demo_done;
+
+__attribute__((noinline)) void demo_checkpoint(int n) {
+    asm volatile("" ::: "memory");
+}
+
+void demo_a(void*) {
+    demo_tls = 0xa11ce;
+    demo_checkpoint(1);
+    long x = demo_tls;
+    for (int i = 0; i < 3; i++) x += i;
+    sched::thread::yield();
+    x += demo_tls;
+    sched::thread::pin(sched::cpus[sched::cpus.size() - 1]);
+    demo_checkpoint(2);
+    auto obj = elf::get_program()->load_object("libhello.so", libhello_image, libhello_image_end - libhello_image);
+    auto hello = reinterpret_cast<int (*)(int)>(obj->_entry);
+    int r = hello(10);
+    kprintf("demo_a: hello_app(10) = %d on cpu %u, x = %ld\n", r, sched::cpu::current_id(), x);
+    demo_checkpoint(3);
+    demo_done = true;
+}
+
+void demo_b(void*) {
+    demo_tls = 0xb0b;
+    while (!demo_done) {
+        for (int i = 0; i < 200; i++) processor::pause();
+        sched::thread::yield();
+    }
+}
+
+void sleeper(void*) {
+    for (;;) sched::thread::sleep(1000000000);
+}
+
+void run_demo() {
+    sched::thread::attr a, b;
+    a.name("demo_a").pin(sched::cpus[0]);
+    b.name("demo_b").pin(sched::cpus[0]);
+    auto ta = new sched::thread(demo_a, nullptr, a);
+    auto tb = new sched::thread(demo_b, nullptr, b);
+    tb->start();
+    ta->start();
+    ta->join();
+    tb->join();
+    kprintf("osvlike: demo done\n");
+}
+
 void main_thread(void*) {
     kprintf("Booted up in %lu ms\n", u64(sched::uptime() / 1000000));
     if (opts.command) run_command();
     unsigned ncpus = sched::cpus.size();
+    elf::get_program();
+    for (unsigned i = 0; i < opts.sleepers; i++) {
+        sched::thread::attr a;
+        name_with_index(a, "sleeper", i);
+        a.pin(sched::cpus[i % ncpus]);
+        a._stack.size = 16384;
+        a._stack.begin = operator new(a._stack.size);
+        (new sched::thread(sleeper, nullptr, a))->start();
+    }
+    if (opts.demo) {
+        run_demo();
+        acpi::poweroff();
+        osv::halt();
+    }
     if (opts.abort || opts.fault) {
         sched::thread::attr a;
         a.name(opts.abort ? "aborter" : "faulter").pin(sched::cpus[ncpus - 1]);

@@ -41,6 +41,13 @@ int memcmp(const void* a, const void* b, size_t n) {
     }
     return 0;
 }
+void* memchr(const void* s, int c, size_t n) {
+    auto p = static_cast<const u8*>(s);
+    for (; n; n--, p++) {
+        if (*p == u8(c)) return const_cast<u8*>(p);
+    }
+    return nullptr;
+}
 size_t strlen(const char* s) {
     size_t n = 0;
     while (s[n]) n++;
@@ -91,6 +98,8 @@ void __throw_bad_alloc() { abort("bad_alloc\n"); }
 void __throw_length_error(const char* s) { abort("length_error: %s\n", s); }
 void __throw_bad_array_new_length() { abort("bad_array_new_length\n"); }
 void __throw_out_of_range_fmt(const char* s, ...) { abort("out_of_range: %s\n", s); }
+void __throw_logic_error(const char* s) { abort("logic_error: %s\n", s); }
+void __throw_out_of_range(const char* s) { abort("out_of_range: %s\n", s); }
 
 namespace __detail {
 // Bucket counts: any odd number works for the modulo hash; grow by doubling.

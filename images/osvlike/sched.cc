@@ -8,11 +8,20 @@
 #include "console.hh"
 
 extern "C" char interrupt_stubs[];
+extern "C" char __tls_start[], __tdata_end[], __tls_end[];
+extern "C" void* memcpy(void*, const void*, size_t);
+namespace memory {
+void* alloc(size_t size, size_t align);
+}
 
 namespace sched {
 
 std::vector<cpu*> cpus;
 std::unordered_map<unsigned, thread*> thread_map;
+__thread unsigned preempt_counter = 1;
+// Keeps the TLS segment's alignment at 64, which setup_tcb assumes.
+alignas(64) __thread char tls_cacheline[64];
+constexpr size_t tls_align = 64;
 static spinlock thread_map_lock;
 static std::atomic<unsigned> next_thread_id{1};
 static bool have_fsgsbase;
@@ -102,12 +111,35 @@ static void set_fsbase(void* tcb) {
 // --- cpu ---
 
 cpu::cpu(unsigned id)
-    : self(this), id(id), arch{}, idle_thread(nullptr), rq_head(nullptr), ticks(0), preemptions(0), online(false) {}
+    : self(this), id(id), arch{}, idle_thread(nullptr), rq_head(nullptr), ticks(0), preemptions(0), online(false),
+      migrating(nullptr) {}
 
 void cpu::enqueue(thread* t) {
     lock_guard_irq<spinlock> guard(rq_lock);
     t->_rq_next = rq_head;
     rq_head = t;
+}
+
+void cpu::dequeue(thread* t) {
+    lock_guard_irq<spinlock> guard(rq_lock);
+    for (thread** p = &rq_head; *p; p = &(*p)->_rq_next) {
+        if (*p == t) {
+            *p = t->_rq_next;
+            break;
+        }
+    }
+    t->_rq_next = nullptr;
+}
+
+void cpu::finish_switch() {
+    cpu* c = current();
+    thread* t = c->migrating;
+    if (!t) return;
+    c->migrating = nullptr;
+    cpu* target = t->_detached_state->_cpu;
+    t->_detached_state->st.store(thread::status::queued);
+    target->enqueue(t);
+    processor::apic->ipi(target->arch.apic_id, wakeup_vector);
 }
 
 thread* cpu::pick(thread* cur, s64 now) {
@@ -148,6 +180,8 @@ void cpu::schedule() {
     if (cur == idle_thread) cur->_detached_state->st.store(thread::status::queued);
     next->_detached_state->st.store(thread::status::running);
     cur->switch_to(next);
+    // Back in `cur`, possibly on another cpu: `this` is stale here.
+    finish_switch();
 }
 
 void cpu::start_timer() {
@@ -206,8 +240,12 @@ thread::thread(void (*func)(void*), void* arg, const attr& a) : thread(a) {
 }
 
 void thread::setup_tcb() {
-    _tcb = new thread_control_block{nullptr, this};
+    size_t block = (size_t(__tls_end - __tls_start) + tls_align - 1) & ~(tls_align - 1);
+    auto p = static_cast<char*>(memory::alloc(block + sizeof(thread_control_block), tls_align));
+    memcpy(p, __tls_start, __tdata_end - __tls_start);
+    _tcb = reinterpret_cast<thread_control_block*>(p + block);
     _tcb->self = _tcb;
+    _tcb->t = this;
 }
 
 void thread::register_thread() {
@@ -235,6 +273,7 @@ void thread::start() {
 }
 
 void thread::main_trampoline() {
+    cpu::finish_switch();
     processor::sti();
     thread* t = current();
     t->_func(t->_arg);
@@ -259,6 +298,20 @@ void thread::sleep(s64 ns) {
 void thread::yield() {
     irq_save_lock_type irq;
     cpu::current()->schedule();
+}
+
+void thread::pin(cpu* target) {
+    irq_save_lock_type irq;
+    thread* t = current();
+    cpu* c = cpu::current();
+    if (target == c) return;
+    c->dequeue(t);
+    t->_attr._pinned_cpu = target;
+    t->_detached_state->_cpu = target;
+    // Not runnable anywhere until its state is saved: finish_switch queues it on `target`.
+    t->_detached_state->st.store(status::waking);
+    c->migrating = t;
+    c->schedule();
 }
 
 void thread::join() {

@@ -27,7 +27,8 @@ struct thread_state {
     void* interrupt_stack;   // top of the IST2 stack while this thread runs
 };
 
-// What FS_BASE points at while a thread runs.
+// What FS_BASE points at while a thread runs: the end of the thread's TLS block (x86-64 TLS
+// variant II, as OSv: `__thread` variables sit just below it, at negative offsets from %fs).
 struct thread_control_block {
     thread_control_block* self;
     thread* t;
@@ -66,6 +67,7 @@ struct cpu {
     u64 ticks;
     u64 preemptions;
     std::atomic<bool> online;
+    thread* migrating;  // switched out on its way to another cpu (handed over by finish_switch)
 
     explicit cpu(unsigned id);
     static cpu* current() {
@@ -75,6 +77,9 @@ struct cpu {
     }
     static unsigned current_id() { return current()->id; }
     void enqueue(thread* t);
+    void dequeue(thread* t);
+    // Runs in whichever thread a switch resumed: completes what the outgoing thread could not.
+    static void finish_switch();
     // Picks the next runnable thread and switches to it. Interrupts must be off.
     void schedule();
     void timer_tick();
@@ -126,6 +131,9 @@ public:
     }
     static void sleep(s64 ns);
     static void yield();
+    // Moves the current thread to cpu `target` (OSv's sched::thread::pin): it leaves this cpu's
+    // run queue, switches out, and resumes on `target`.
+    static void pin(cpu* target);
     [[noreturn]] static void exit();
     // Wraps the running boot context (its own stack) as a thread: the idle threads.
     static thread* attach_current(const char* name, void* stack_begin, size_t stack_size, cpu* c);
@@ -154,6 +162,8 @@ public:
 };
 
 extern std::unordered_map<unsigned, thread*> thread_map;
+// Named after OSv's per-thread preemption counter (a `__thread` variable of the kernel).
+extern __thread unsigned preempt_counter;
 
 void init_idt();
 s64 uptime();

@@ -16,18 +16,33 @@ export interface RunArgs {
   kvmclock: boolean;
   x2apic: boolean;
   quiet: boolean;
+  /** --disk / --drive values, in order (parsed by parseDiskSpec when the machine is built). */
+  disks: string[];
+  /** --rng-seed: a whole number, or 'host' for host entropy. */
+  rngSeed: number | 'host';
+  /** --virtio legacy|transitional|modern (run.py's option). */
+  virtioMode: 'legacy' | 'transitional' | 'modern';
   /** Seed of the rdrand/rdseed stream (osvemu test prints it in reproduce commands). */
   seed: number | undefined;
   cpuVendor: CpuVendorName;
+  /** --symbols FILE: the kernel's DWARF (loader.elf); null: look beside the kernel. */
+  symbols: string | null;
+  /** --gdb-threads osv|vcpu: what gdb's threads are (default osv when symbols are found). */
+  gdbThreads: 'osv' | 'vcpu';
 }
 
 export class UsageError extends Error {}
 
 export const USAGE = `usage: osvemu run [KERNEL] [-e|--append CMDLINE] [-c|--smp N] [-m|--memory SIZE] [--verbose]
                   [-S] [-s] [--gdb [HOST:]PORT] [--max-insns N] [--timeout SECONDS] [--no-kvmclock] [--x2apic]
-                  [--cpu-vendor intel|amd] [--seed N]
+                  [--disk FILE[,writable|,readonly][,format=raw|qcow2]]... [--rng-seed N|host]
+                  [--virtio legacy|transitional|modern] [--seed N]
+                  [--cpu-vendor intel|amd] [--symbols LOADER_ELF] [--gdb-threads osv|vcpu]
        osvemu test KERNEL ... (osvemu test --help)
   KERNEL   an OSv loader-stripped.elf (PVH); default: the project's own OSv-like guest, built on first use
+  --disk   a virtio-blk disk (raw or qcow2, e.g. OSv's usr.img); guest writes stay in memory unless
+           ",writable" is given (QEMU's -drive file=...,snapshot=on|off spellings work too)
+  --rng-seed  seed of the virtio-rng bytes (default 0: the same bytes every run); "host" for host entropy
   exit status: 0 power-off, 1 error, 2 bad arguments, 3 guest halted (abort), 4 triple fault,
                5 instruction limit, 6 timeout, 7 guest reset, 8 unimplemented instruction`;
 
@@ -61,8 +76,8 @@ export function parseGdb(v: string): { host: string; port: number } {
 const VALUE_OPTIONS: Record<string, string> = {
   '-e': 'append', '--append': 'append', '-c': 'smp', '--smp': 'smp', '-m': 'memory', '--memory': 'memory',
   '--gdb': 'gdb', '--max-insns': 'max-insns', '--timeout': 'timeout', '--disk': 'disk', '--net': 'net',
-  '--seed': 'seed',
-  '--cpu-vendor': 'cpu-vendor',
+  '--drive': 'disk', '-drive': 'disk', '--rng-seed': 'rng-seed', '--virtio': 'virtio', '--seed': 'seed',
+  '--cpu-vendor': 'cpu-vendor', '--symbols': 'symbols', '--gdb-threads': 'gdb-threads',
 };
 
 /** Binds each value option to the next word, so `-e "--verbose /hello"` works as with run.py. */
@@ -96,10 +111,14 @@ export function parseRunArgs(argv: string[]): RunArgs {
         'no-kvmclock': { type: 'boolean' },
         x2apic: { type: 'boolean' },
         quiet: { type: 'boolean', short: 'q' },
-        disk: { type: 'string' },
+        disk: { type: 'string', multiple: true },
+        'rng-seed': { type: 'string' },
+        virtio: { type: 'string' },
         net: { type: 'string' },
         seed: { type: 'string' },
         'cpu-vendor': { type: 'string' },
+        symbols: { type: 'string' },
+        'gdb-threads': { type: 'string' },
       },
     });
   } catch (e) {
@@ -107,13 +126,14 @@ export function parseRunArgs(argv: string[]): RunArgs {
   }
   const v = parsed.values;
   if (parsed.positionals.length > 1) throw new UsageError(`one kernel only, got: ${parsed.positionals.join(' ')}`);
-  if (v.disk !== undefined) throw new UsageError('--disk is not supported yet (virtio-blk is a later milestone)');
   if (v.net !== undefined) throw new UsageError('--net is not supported yet (virtio-net is a later milestone)');
   let cmdline = v.append ?? '';
   if (v.verbose && !/(^|\s)--verbose(\s|$)/.test(cmdline)) cmdline = `--verbose ${cmdline}`.trim();
   let gdb: RunArgs['gdb'] = null;
   if (v.gdb !== undefined) gdb = parseGdb(v.gdb);
   else if (v.s) gdb = { host: '127.0.0.1', port: 1234 };
+  const gdbThreads = v['gdb-threads'] ?? 'osv';
+  if (gdbThreads !== 'osv' && gdbThreads !== 'vcpu') throw new UsageError(`--gdb-threads is osv or vcpu, got "${gdbThreads}"`);
   const timeout = v.timeout === undefined ? undefined : Number(v.timeout);
   const cpuVendor = v['cpu-vendor'] === undefined ? 'intel' : parseCpuVendor(v['cpu-vendor']);
   if (cpuVendor === null) throw new UsageError(`--cpu-vendor needs intel or amd, got "${v['cpu-vendor']}"`);
@@ -131,7 +151,24 @@ export function parseRunArgs(argv: string[]): RunArgs {
     kvmclock: !v['no-kvmclock'],
     x2apic: !!v.x2apic,
     quiet: !!v.quiet,
+    disks: v.disk ?? [],
+    rngSeed: parseRngSeed(v['rng-seed']),
+    virtioMode: parseVirtioMode(v.virtio),
     seed: v.seed === undefined ? undefined : parseIntArg('--seed', v.seed, 0, 0xffffffff),
     cpuVendor,
+    symbols: v.symbols ?? null,
+    gdbThreads,
   };
+}
+
+function parseRngSeed(v: string | undefined): number | 'host' {
+  if (v === undefined) return 0;
+  if (v === 'host') return 'host';
+  return parseIntArg('--rng-seed', v, 0, 0xffffffff);
+}
+
+function parseVirtioMode(v: string | undefined): RunArgs['virtioMode'] {
+  if (v === undefined) return 'transitional';
+  if (v === 'legacy' || v === 'transitional' || v === 'modern') return v;
+  throw new UsageError(`--virtio must be legacy, transitional or modern, got "${v}"`);
 }

@@ -3,6 +3,7 @@
 // that says how the guest ended.
 import { readFileSync } from 'node:fs';
 import { ElfError } from '../machine/elf.js';
+import { openCliDevices } from './devices.js';
 import { Machine, MachineError, type RunResult, type StopCause } from '../machine/machine.js';
 import { parseRunArgs, UsageError, USAGE, type RunArgs } from './args.js';
 import { buildGuest } from './guest.js';
@@ -26,9 +27,12 @@ async function runCommand(args: RunArgs): Promise<number> {
   } catch (e) {
     return fail(`cannot read kernel ${kernelPath}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, EXIT.error);
   }
+  const devices = openCliDevices(args);
+  if (typeof devices === 'string') return fail(devices, EXIT.error);
   let machine: Machine;
   try {
     machine = new Machine({
+      ...devices,
       kernel, cmdline: args.cmdline, cpus: args.cpus, memMiB: args.memMiB, kvmclock: args.kvmclock, x2apic: args.x2apic,
       seed: args.seed,
       cpuVendor: args.cpuVendor,
@@ -44,7 +48,11 @@ async function runCommand(args: RunArgs): Promise<number> {
   }
   if (args.gdb) {
     const { attachGdb } = await import('./gdb.js');
-    await attachGdb(machine, args.gdb, args.stopAtStart);
+    const { osvThreads } = await import('../osv/gdb-threads.js');
+    const threads = osvThreads({
+      mode: args.gdbThreads, kernel, kernelPath, symbols: args.symbols, log: (m) => process.stderr.write(`osvemu: ${m}\n`),
+    });
+    await attachGdb(machine, args.gdb, args.stopAtStart, threads);
   }
   const status = startStatusLine(machine, args.verbose);
   let result: RunResult;

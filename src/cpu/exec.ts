@@ -42,6 +42,18 @@ export interface ExecDebug {
   skipRip: number;
   /** Set by the MMU's watch hook when an access touched a watched range. */
   watchHit: boolean;
+  /**
+   * Range stepping (gdb's vCont;r): while stepping, the step goes on as long as RIP stays in
+   * [rangeStart, rangeEnd); NaN bounds (or an empty range) make it a single step.
+   */
+  rangeStart: number;
+  rangeEnd: number;
+  /**
+   * Set when a step ended because an interrupt or fault was delivered instead of the instruction
+   * completing (RIP is then the handler's first instruction; the interrupted instruction will run
+   * again after the handler returns). Cleared by whoever starts the step.
+   */
+  interrupted: boolean;
 }
 
 const decoder = new Decoder();
@@ -159,15 +171,23 @@ export class Exec {
         const rip = cpu.rip, halted = cpu.halted;
         this.onEvent(cpu);
         if (this.stopReason !== STOP_NONE) break;
-        if (dbg.step && (cpu.rip !== rip || (halted && !cpu.halted))) { this.endStep(dbg); break; }
+        if (dbg.step && (cpu.rip !== rip || (halted && !cpu.halted))) {
+          if (!halted) dbg.interrupted = true;
+          this.endStep(dbg);
+          break;
+        }
       }
       if (cpu.halted) { this.stopReason = STOP_HALT; break; }
-      if (cpu.icount >= end && !dbg.step) { this.stopReason = STOP_BUDGET; break; }
+      // A single step always completes; a range step may run long and yields like a continue.
+      if (cpu.icount >= end && (!dbg.step || dbg.rangeEnd > dbg.rangeStart)) { this.stopReason = STOP_BUDGET; break; }
       const t = this.fetchTrace();
       if (t === null) {
         dbg.skipRip = NaN;
         this.onException(cpu);
-        if (dbg.step && this.stopReason === STOP_NONE) this.endStep(dbg);
+        if (dbg.step && this.stopReason === STOP_NONE) {
+          dbg.interrupted = true;
+          this.endStep(dbg);
+        }
         continue;
       }
       const ins = t.insns, n = t.n;
@@ -182,17 +202,27 @@ export class Exec {
           cpu.rip += i.len;
           i.h(cpu, i);
           if (dbg.watchHit) { k++; this.stopReason = STOP_WATCH; dbg.step = false; break; }
-          if (dbg.step) { k++; this.endStep(dbg); break; }
+          if (dbg.step) {
+            k++;
+            const r = cpu.rip;
+            // Still inside the range: keep stepping (only a trace's last instruction branches).
+            if (!(r >= dbg.rangeStart && r < dbg.rangeEnd)) { this.endStep(dbg); break; }
+            if (cache.gen !== gen) break;
+            continue;
+          }
           if (cache.gen !== gen) { k++; break; }
         }
         cpu.icount += k;
       } catch (e) {
-        this.settleThrow(e, ins[k], k);
+        const fault = this.settleThrow(e, ins[k], k);
         dbg.skipRip = NaN;
         this.onException(cpu);
         if (this.stopReason === STOP_NONE) {
           if (dbg.watchHit) { this.stopReason = STOP_WATCH; dbg.step = false; }
-          else if (dbg.step) this.endStep(dbg);
+          else if (dbg.step) {
+            if (fault) dbg.interrupted = true;
+            this.endStep(dbg);
+          }
         }
       }
     }

@@ -47,7 +47,7 @@ function infoCpus(ctx: StubContext): string {
 export function runMonitor(ctx: StubContext, command: string): string {
   const words = command.trim().split(/\s+/).filter((w) => w !== '');
   const cmd = words.join(' ');
-  if (cmd === '' || cmd === 'help') return HELP;
+  if (cmd === '' || cmd === 'help') return [HELP, ...(ctx.threads.monitorHelp ?? [])].join('\n');
   if (cmd === 'info registers') return infoRegisters(ctx);
   if (cmd === 'info cpus') return infoCpus(ctx);
   if (cmd === 'icount') {
@@ -63,6 +63,6 @@ export function runMonitor(ctx: StubContext, command: string): string {
     else if (words.length !== 1) return 'usage: step-interrupts [on|off]';
     return `step-interrupts ${ctx.stepIntoInterrupts ? 'on' : 'off'}`;
   }
-  const out = ctx.target.monitor?.(cmd);
+  const out = ctx.threads.monitor?.(cmd, ctx.gThread) ?? ctx.target.monitor?.(cmd);
   return out ?? `unknown command '${cmd}'; try 'monitor help'`;
 }

@@ -1,7 +1,7 @@
 // General queries and thread selection: q*/Q* packets (except qXfer), H and T.
 
 import { E_GENERIC, E_INVALID, formatThreadId, parseThreadId, type Reply, type StubContext } from './context.js';
-import { hexToString, parseHexNumber, stringToHex } from './hex.js';
+import { hexToString, parseAddress, parseHexNumber, stringToHex } from './hex.js';
 import { runMonitor } from './monitor.js';
 import { handleQXfer } from './qxfer.js';
 
@@ -11,7 +11,7 @@ const SSTEP_NOIRQ = 2;
 const SSTEP_NOTIMER = 4;
 
 export function supportedReply(ctx: StubContext): string {
-  return [
+  const features = [
     `PacketSize=${ctx.packetSize.toString(16)}`,
     'QStartNoAckMode+',
     'qXfer:features:read+',
@@ -19,7 +19,24 @@ export function supportedReply(ctx: StubContext): string {
     'swbreak+',
     'hwbreak+',
     'vContSupported+',
-  ].join(';');
+  ];
+  if (ctx.threads.librariesSvr4 !== undefined) features.push('qXfer:libraries-svr4:read+');
+  return features.join(';');
+}
+
+/** qGetTLSAddr:TID,OFFSET,LM -> the variable's address (hex), as the thread provider computes it. */
+function tlsAddress(ctx: StubContext, args: string): Reply {
+  const [tidHex, offHex, lmHex] = args.split(',');
+  const tid = parseThreadId(tidHex ?? '');
+  const offset = parseAddress(offHex ?? '');
+  const lm = parseAddress(lmHex ?? '');
+  if (tid === null || offset === null || lm === null) return E_INVALID;
+  if (ctx.threads.tlsAddress === undefined) return '';
+  const thread = ctx.resolveThread(tid);
+  if (thread === null) return E_GENERIC;
+  const r = ctx.threads.tlsAddress(thread, offset, lm);
+  // gdb only says the request failed; the provider's reason is not something the packet can carry.
+  return typeof r === 'bigint' ? r.toString(16) : E_GENERIC;
 }
 
 /** Parses gdb's qSupported feature list into the set of features it claims ('swbreak', ...). */
@@ -36,6 +53,7 @@ export function parseClientFeatures(body: string): Set<string> {
 
 export function handleQuery(ctx: StubContext, body: string): Reply {
   if (body.startsWith('qXfer:')) return handleQXfer(ctx, body);
+  if (body.startsWith('qGetTLSAddr:')) return tlsAddress(ctx, body.slice(12));
   if (body.startsWith('qRcmd,')) {
     const cmd = hexToString(body.slice(6));
     if (cmd === null) return E_INVALID;

@@ -3,7 +3,7 @@
 import { E_INVALID, type Reply, type StubContext } from './context.js';
 import { parseHexNumber } from './hex.js';
 import { escapeBinary } from './packet.js';
-import { FEATURE_ANNEXES } from './tdesc.js';
+import { FEATURE_ANNEXES, FEATURE_ANNEXES_LINUX } from './tdesc.js';
 
 const E_NO_ANNEX = 'E00';
 
@@ -41,8 +41,13 @@ export function handleQXfer(ctx: StubContext, body: string): Reply {
   if (parts.length !== 5 || parts[2] !== 'read') return '';
   const [, object, , annex, range] = parts;
   if (object === 'features') {
-    const doc = FEATURE_ANNEXES.get(annex);
+    const doc = (ctx.threads.linuxAbi === true ? FEATURE_ANNEXES_LINUX : FEATURE_ANNEXES).get(annex);
     return doc === undefined ? E_NO_ANNEX : window(ctx, doc, range);
+  }
+  if (object === 'libraries-svr4') {
+    const doc = annex === '' ? ctx.threads.librariesSvr4?.() : undefined;
+    if (doc === undefined) return '';
+    return window(ctx, doc ?? '<library-list-svr4 version="1.0"/>', range);
   }
   if (object === 'threads') {
     if (annex !== '') return E_NO_ANNEX;

@@ -3,10 +3,10 @@
 
 import { E_GENERIC, E_INVALID, NO_REPLY, parseThreadId, type Reply, type StubContext } from './context.js';
 import { parseAddress, parseHexNumber } from './hex.js';
-import type { ThreadAction, ThreadId } from './target.js';
+import type { StepRange, ThreadAction, ThreadId } from './target.js';
 import { REG, REGISTERS } from './tdesc.js';
 
-export const VCONT_ACTIONS = 'vCont;c;C;s;S;t';
+export const VCONT_ACTIONS = 'vCont;c;C;s;S;t;r';
 
 function setPc(ctx: StubContext, thread: ThreadId, addrHex: string): boolean {
   const addr = parseAddress(addrHex);
@@ -43,6 +43,7 @@ interface ParsedAction {
   kind: 'continue' | 'step' | 'stop';
   signal: number;
   thread: ThreadId; // -1 = all (also when absent)
+  range?: StepRange;
 }
 
 function parseAction(s: string): ParsedAction | null {
@@ -52,6 +53,14 @@ function parseAction(s: string): ParsedAction | null {
   if (thread === null) return null;
   const tid = thread === 0 ? -1 : thread;
   switch (act[0]) {
+    case 'r': {
+      // rSTART,END: step while the pc stays in [START, END) (range stepping).
+      const comma = act.indexOf(',');
+      const start = comma < 0 ? null : parseAddress(act.slice(1, comma));
+      const end = comma < 0 ? null : parseAddress(act.slice(comma + 1));
+      if (start === null || end === null) return null;
+      return { kind: 'step', signal: 0, thread: tid, range: { start, end } };
+    }
     case 'c':
     case 's':
     case 't':
@@ -80,7 +89,7 @@ export function handleVCont(ctx: StubContext, body: string): Reply {
   const actions: ThreadAction[] = [];
   for (const t of ctx.threads.threads()) {
     const a = parsed.find((p) => p.thread === -1 || p.thread === t.id);
-    if (a && a.kind !== 'stop') actions.push({ thread: t.id, kind: a.kind, signal: a.signal });
+    if (a && a.kind !== 'stop') actions.push({ thread: t.id, kind: a.kind, signal: a.signal, range: a.range });
   }
   // Nothing would run: there would never be a stop reply, so refuse rather than hang gdb.
   if (actions.length === 0) return E_GENERIC;

@@ -105,6 +105,7 @@ export class GdbSession implements StubContext {
     const previous = this.state;
     this.state = 'detached';
     this.removeAllBreakpoints();
+    this.threads.release?.();
     if (previous === 'exited') {
       this.target.setStopListener(null);
     } else if (previous === 'stopped') {
@@ -150,6 +151,7 @@ export class GdbSession implements StubContext {
     const key = `${type}:${addr}:${length}`;
     if (inserted) this.breakpoints.set(key, { type, addr, length });
     else this.breakpoints.delete(key);
+    this.threads.noteBreakpoint?.(type, addr, length, inserted);
   }
 
   private log(message: string): void {
@@ -286,12 +288,15 @@ export class GdbSession implements StubContext {
   private onStop(ev: CpuStopEvent): void {
     if (this.state !== 'running') return;
     if (ev.kind === 'stopped') {
-      const thread = this.threads.stopThread(ev);
-      if (thread === null) return; // the provider resumed the machine on its own
+      const stop = this.threads.stopThread(ev);
+      if (stop === null) return; // the provider resumed the machine on its own
+      const thread = typeof stop === 'number' ? stop : stop.thread;
+      const signal = typeof stop === 'number' ? ev.signal : stop.signal ?? ev.signal;
+      const reason = typeof stop === 'number' ? ev.reason : stop.reason ?? ev.reason;
       this.state = 'stopped';
       this.stopThreadId = this.gThread = thread;
       this.cThread = -1;
-      this.lastStop = stoppedReply(ev.signal, thread, ev.reason, this.clientFeatures);
+      this.lastStop = stoppedReply(signal, thread, reason, this.clientFeatures);
     } else {
       this.state = 'exited';
       this.lastStop = ev.kind === 'exited' ? exitedReply(ev.status) : terminatedReply(ev.signal);
@@ -313,6 +318,7 @@ export class GdbSession implements StubContext {
   private kill(): void {
     this.state = 'killed';
     this.removeAllBreakpoints();
+    this.threads.release?.();
     this.target.setStopListener(null);
     this.target.kill();
     this.opts.close();
@@ -322,6 +328,7 @@ export class GdbSession implements StubContext {
     for (const b of this.breakpoints.values()) {
       try {
         this.target.removeBreakpoint(b.type, b.addr, b.length);
+        this.threads.noteBreakpoint?.(b.type, b.addr, b.length, false);
       } catch (e) {
         this.log(`removing a breakpoint failed: ${(e as Error).message}`);
       }

@@ -18,6 +18,10 @@ export function stoppedReply(signal: number, thread: ThreadId, reason: StopReaso
     case 'awatch':
       s += `${reason.type}:${addressToHex(reason.addr)};`;
       break;
+    case 'library':
+      // gdb re-reads the library list (qXfer:libraries-svr4) and resumes by itself.
+      s += 'library:;';
+      break;
   }
   return s;
 }

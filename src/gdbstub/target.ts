@@ -26,19 +26,32 @@ export type StopReason =
   | { type: 'swbreak' } // a Z0 breakpoint: rip is the breakpoint address, the instruction did not run
   | { type: 'hwbreak' } // a Z1 breakpoint, same semantics
   | { type: 'watch' | 'rwatch' | 'awatch'; addr: bigint } // after the accessing instruction completed
-  | { type: 'step' } // a single-step finished
-  | { type: 'interrupt' }; // interrupt() was honoured
+  /**
+   * A single-step (or range step) finished. `interrupted`: an interrupt or fault was delivered
+   * instead of the instruction completing (rip is the handler's first instruction).
+   */
+  | { type: 'step'; interrupted?: boolean }
+  | { type: 'interrupt' } // interrupt() was honoured
+  | { type: 'library' }; // the guest's list of loaded objects changed (reported as `library:`)
 
 export type CpuStopEvent =
   | { kind: 'stopped'; cpu: number; signal: number; reason?: StopReason }
   | { kind: 'exited'; status: number } // the machine powered off / the guest exited
   | { kind: 'terminated'; signal: number }; // the machine died (e.g. triple fault), by signal
 
+/** [start, end) of a range step (vCont;r): stepping goes on while rip stays inside. */
+export interface StepRange {
+  start: bigint;
+  end: bigint;
+}
+
 export interface CpuAction {
   cpu: number;
   kind: 'continue' | 'step';
   /** Signal gdb asked to deliver (0 = none); bare metal has nowhere to deliver it, targets may ignore it. */
   signal: number;
+  /** With kind 'step': keep stepping while rip is in this range. */
+  range?: StepRange;
 }
 
 export interface ResumeOptions {
@@ -47,6 +60,11 @@ export interface ResumeOptions {
    * interrupts stay pending (and timers do not advance) for the stepped instruction.
    */
   stepIntoInterrupts: boolean;
+  /**
+   * When true, vCPUs resumed with 'continue' keep running while another vCPU single-steps (each
+   * step lets them run a round first); when false (the default, as QEMU) a step holds them.
+   */
+  othersRunWhileStepping?: boolean;
 }
 
 export type StopListener = (ev: CpuStopEvent) => void;
@@ -104,6 +122,8 @@ export interface GdbTarget {
   cpuState?(cpu: number): string; // e.g. 'running', 'halted'
   /** Machine-specific monitor commands; return undefined when the command is unknown. */
   monitor?(command: string): string | undefined;
+  /** Guest-physical memory (page-table walks); null when outside RAM. */
+  readPhysical?(addr: bigint, length: number): Uint8Array | null;
 }
 
 export interface ThreadInfo {
@@ -120,6 +140,15 @@ export interface ThreadAction {
   thread: ThreadId;
   kind: 'continue' | 'step';
   signal: number;
+  /** With kind 'step': a range step (vCont;r). */
+  range?: StepRange;
+}
+
+/** How a provider reports a stop: the thread, and optionally another signal or reason than the vCPU's. */
+export interface ThreadStop {
+  thread: ThreadId;
+  signal?: number;
+  reason?: StopReason;
 }
 
 /**
@@ -146,5 +175,23 @@ export interface ThreadProvider {
    * provider resumed the machine itself, e.g. an internal breakpoint used to step a sleeping
    * thread); the stub then keeps waiting for the next one.
    */
-  stopThread(ev: Extract<CpuStopEvent, { kind: 'stopped' }>): ThreadId | null;
+  stopThread(ev: Extract<CpuStopEvent, { kind: 'stopped' }>): ThreadId | ThreadStop | null;
+
+  // Optional, guest-aware extras.
+  /**
+   * Describe the target with gdb's GNU/Linux feature (orig_rax), which gdb 13 needs before it uses
+   * qGetTLSAddr and qXfer:libraries-svr4. Read once per connection.
+   */
+  readonly linuxAbi?: boolean;
+  /** gdb inserted (or removed) a breakpoint; a provider with internal breakpoints tells them apart. */
+  noteBreakpoint?(type: BreakpointType, addr: bigint, length: number, inserted: boolean): void;
+  /** qGetTLSAddr: address of the thread-local variable at `offset` in load module `lm`, or an error text. */
+  tlsAddress?(thread: ThreadId, offset: bigint, lm: bigint): bigint | string;
+  /** qXfer:libraries-svr4:read: the document (`<library-list-svr4 ...>`), or null when unknown. */
+  librariesSvr4?(): string | null;
+  /** Provider monitor commands (undefined when unknown); `help` lines to add to `monitor help`. */
+  monitor?(command: string, thread: ThreadId): string | undefined;
+  readonly monitorHelp?: readonly string[];
+  /** The client left: drop whatever the provider put into the target (internal breakpoints). */
+  release?(): void;
 }

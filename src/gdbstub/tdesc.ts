@@ -24,6 +24,14 @@ const SSE = 'org.gnu.gdb.i386.sse';
 const SEGMENTS = 'org.gnu.gdb.i386.segments';
 /** Not a gdb-defined feature name: its registers appear as raw registers named as given. */
 const SYSTEM = 'org.osvemu.gdb.i386.system';
+/**
+ * gdb 13 applies its GNU/Linux amd64 ABI (thread-local storage through qGetTLSAddr, shared
+ * libraries through qXfer:libraries-svr4) only when the description has this feature with
+ * orig_rax. Offered only to guest-aware thread providers that ask for it (ThreadProvider.linuxAbi):
+ * it also changes what `info registers` lists. The machine has no such register: the stub itself
+ * reports it unavailable and ignores writes (register number REGISTER_COUNT).
+ */
+const LINUX = 'org.gnu.gdb.i386.linux';
 
 type Spec = [name: string, bits: number, type: string, feature: string, group?: string];
 
@@ -139,5 +147,15 @@ export const TARGET_XML =
   [CORE, SSE, SEGMENTS, SYSTEM].map(featureXml).join('') +
   '</target>';
 
+/** Protocol number of orig_rax in the GNU/Linux description (after every machine register). */
+export const ORIG_RAX = REGISTERS.length;
+
+/** TARGET_XML plus the GNU/Linux feature (orig_rax). */
+export const TARGET_XML_LINUX = TARGET_XML.replace(
+  '</target>',
+  `<feature name="${LINUX}"><reg name="orig_rax" bitsize="64" type="int" regnum="${ORIG_RAX}"/></feature></target>`,
+);
+
 /** Annexes served by qXfer:features:read. */
 export const FEATURE_ANNEXES: ReadonlyMap<string, string> = new Map([['target.xml', TARGET_XML]]);
+export const FEATURE_ANNEXES_LINUX: ReadonlyMap<string, string> = new Map([['target.xml', TARGET_XML_LINUX]]);

@@ -37,7 +37,7 @@ export class VcpuThreadProvider implements ThreadProvider {
     const cpuActions = [];
     for (const a of actions) {
       const cpu = this.cpu(a.thread);
-      if (cpu >= 0) cpuActions.push({ cpu, kind: a.kind, signal: a.signal });
+      if (cpu >= 0) cpuActions.push({ cpu, kind: a.kind, signal: a.signal, range: a.range });
     }
     this.target.resume(cpuActions, options);
   }

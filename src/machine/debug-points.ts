@@ -103,6 +103,9 @@ export class VcpuDebug implements ExecDebug, WatchHook {
   stepIrq = false;
   skipRip = NaN;
   watchHit = false;
+  rangeStart = NaN;
+  rangeEnd = NaN;
+  interrupted = false;
   /** Of the first hit since the flag was cleared: an address inside the watch, and the watch's kind. */
   hitAddr = 0;
   hitKind: WatchKind = 'write';

@@ -37,6 +37,8 @@ export class MachineGdbTarget implements GdbTarget {
   private running = false;
   private scheduled = false;
   private stepping = false;
+  /** vCPU whose single step waits for the other resumed vCPUs' round (-1: none). */
+  private lockstep = -1;
   private finished = false;
   /** A debugger has been attached since the machine got stuck (post-mortem inspection happened). */
   private inspected = false;
@@ -81,6 +83,13 @@ export class MachineGdbTarget implements GdbTarget {
     return c !== undefined && writeVirtual(c, addrNum(addr), data);
   }
 
+  readPhysical(addr: bigint, length: number): Uint8Array | null {
+    const mem = this.machine.mem;
+    if (addr < 0n || addr + BigInt(length) > BigInt(mem.size)) return null;
+    const a = Number(addr);
+    return mem.u8.slice(a, a + length);
+  }
+
   // ---- breakpoints and watchpoints -----------------------------------------------------------------
   insertBreakpoint(type: BreakpointType, addr: bigint, length: number): boolean {
     if (type === 'sw' || type === 'hw') {
@@ -112,9 +121,14 @@ export class MachineGdbTarget implements GdbTarget {
       d.step = false;
       d.skipRip = NaN;
       d.watchHit = false;
+      d.rangeStart = d.rangeEnd = NaN;
+      d.interrupted = false;
     }
     const stepper = actions.find((a) => a.kind === 'step');
-    const solo = stepper !== undefined && !m.cpus[stepper.cpu].halted;
+    const live = stepper !== undefined && !m.cpus[stepper.cpu].halted;
+    const solo = live && !options.othersRunWhileStepping;
+    // A single step with the others running: they get one round before each stepped instruction.
+    this.lockstep = live && options.othersRunWhileStepping && stepper.range === undefined ? stepper.cpu : -1;
     for (const a of actions) {
       if (a.cpu < 0 || a.cpu >= m.cpus.length || (solo && a.cpu !== stepper.cpu)) continue;
       m.paused[a.cpu] = false;
@@ -123,6 +137,10 @@ export class MachineGdbTarget implements GdbTarget {
       if (a.kind === 'step') {
         d.step = true;
         d.stepIrq = options.stepIntoInterrupts;
+        if (a.range !== undefined) {
+          d.rangeStart = addrNum(a.range.start);
+          d.rangeEnd = addrNum(a.range.end);
+        }
       }
     }
     this.stepping = stepper !== undefined;
@@ -208,19 +226,38 @@ export class MachineGdbTarget implements GdbTarget {
   private runSlice(): void {
     if (!this.running) return;
     const m = this.machine;
+    if (this.lockstep >= 0) {
+      const c = this.lockstep;
+      this.lockstep = -1;
+      const others: number[] = [];
+      for (let k = 0; k < m.cpus.length; k++) {
+        if (k !== c && !m.paused[k] && (!m.cpus[k].halted || m.execs[k].eventPending)) others.push(k);
+      }
+      for (const k of m.paused.keys()) if (k !== c && !others.includes(k)) m.paused[k] = true;
+      if (others.length > 0) {
+        m.paused[c] = true;
+        const reported = this.sliceAndReport(1);
+        m.paused[c] = false;
+        for (const k of others) m.paused[k] = true;
+        if (reported) return;
+      }
+    }
+    if (!this.sliceAndReport(this.sliceInsns)) this.schedule();
+  }
+
+  /** Runs one slice; true when it ended in a stop that was reported. */
+  private sliceAndReport(budget: number): boolean {
+    const m = this.machine;
     let r: RunResult | null;
     try {
-      r = m.slice(this.sliceInsns);
+      r = m.slice(budget);
     } catch (e) {
       // A bug in the emulator, not the guest: say so and leave the state inspectable.
       this.opts.log?.(`osvemu: internal error while running: ${(e as Error).message.split('\n')[0]}`);
       this.report({ kind: 'stopped', cpu: m.currentCpu, signal: SIGNAL.ILL });
-      return;
+      return true;
     }
-    if (r === null) {
-      this.schedule();
-      return;
-    }
+    if (r === null) return false;
     const ds = m.debugStop;
     m.debugStop = null;
     if (ds !== null) {
@@ -232,16 +269,18 @@ export class MachineGdbTarget implements GdbTarget {
         const type = WATCH_REASON[d.hitKind];
         this.report({ kind: 'stopped', cpu: ds.cpu, signal: SIGNAL.TRAP, reason: { type, addr: addrBig(d.hitAddr) } });
       } else if (ds.reason === STOP_STEP) {
-        this.report({ kind: 'stopped', cpu: ds.cpu, signal: SIGNAL.TRAP, reason: { type: 'step' } });
+        const reason = d.interrupted ? { type: 'step' as const, interrupted: true } : { type: 'step' as const };
+        this.report({ kind: 'stopped', cpu: ds.cpu, signal: SIGNAL.TRAP, reason });
       }
-      return;
+      return true;
     }
     if (m.state === 'running') {
       // Ctrl-C, or nothing the debugger let run can make progress.
       this.report({ kind: 'stopped', cpu: this.firstRunning(), signal: SIGNAL.INT, reason: { type: 'interrupt' } });
-      return;
+      return true;
     }
     this.report(this.finalEvent());
+    return true;
   }
 
   /** How a machine that cannot go on is reported: exits as exits, stuck states as a stop to look at. */

@@ -19,10 +19,13 @@ import { HeapTimerQueue } from '../devices/timer-queue.js';
 import { enterPvhEntry, startAp } from './cpu-reset.js';
 import { preparePvhBoot, type PvhBoot } from './pvh.js';
 import { PCI_HOLE_START } from './memmap.js';
+import type { VirtioPciDevice, VirtioPciMode } from '../devices/virtio/pci-transport.js';
+import { plugVirtio } from './virtio-board.js';
+import { virtioModels, type VirtioMachineOptions } from './virtio-models.js';
 
 export type MachineState = 'running' | 'poweroff' | 'reset' | 'triple-fault' | 'halted' | 'debug-exit' | 'unimplemented' | 'stopped';
 
-export interface MachineOptions {
+export interface MachineOptions extends VirtioMachineOptions {
   /** Kernel ELF bytes (PVH: Xen note type 18). */
   kernel: Uint8Array;
   cmdline?: string;
@@ -39,6 +42,10 @@ export interface MachineOptions {
   quantum?: number;
   /** Seed of the rdrand/rdseed stream. */
   seed?: number;
+  /** virtio-pci flavour (run.py --virtio): transitional (default, what QEMU gives OSv), legacy or modern. */
+  virtioMode?: VirtioPciMode;
+  /** Where virtio protocol errors (needs-reset) are reported, one line each (default: stderr). */
+  virtioLog?: (line: string) => void;
   /** Sample every vCPU's stack every this many of its instructions (Machine.profiler). */
   profileInterval?: number;
   /** Guest time per instruction is 2^icountShift ns (QEMU's -icount shift=N); default 0: 1 ns. */
@@ -90,6 +97,8 @@ export class Machine implements Clock {
   platform!: PcPlatform;
   timers!: HeapTimerQueue;
   boot!: PvhBoot;
+  /** The virtio-pci functions, in slot order from 00:03.0. */
+  virtioDevices!: VirtioPciDevice[];
   readonly options: MachineOptions;
   state: MachineState = 'running';
   stateMessage = '';
@@ -182,6 +191,10 @@ export class Machine implements Clock {
       reset: () => this.finish('reset', 7, 'guest requested a reset'),
       debugOut: options.debugOut ?? (() => {}),
       debugExit: (status) => this.finish('debug-exit', status, `guest wrote ${status} to the debug-exit port`),
+    });
+    this.virtioDevices = plugVirtio(virtioModels(options), {
+      platform: this.platform, mem: this.mem, clock: this, timers: this.timers,
+      ...(options.virtioMode ? { mode: options.virtioMode } : {}), ...(options.virtioLog ? { log: options.virtioLog } : {}),
     });
     this.platform.finishPci();
     const platform = this.platform;

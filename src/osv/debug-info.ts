@@ -13,6 +13,13 @@ export interface MemberLayout {
   typeName: string;
   /** Qualified name of the member's type with typedefs and cv-qualifiers stripped (for nesting). */
   baseTypeName: string;
+  /** Bit-fields only: width in bits, and the first bit's position counted from bit 0 of `offset`. */
+  bitSize?: number;
+  bitOffset?: number;
+  /** Pointers and references (after typedefs): the target's type, typedefs and cv stripped ('sched::cpu'). */
+  pointee?: string;
+  /** Arrays: the first dimension's element count, element type (as `baseTypeName`) and element size. */
+  elements?: { count: number; typeName: string; size: number };
 }
 
 export interface TypeLayout {
@@ -21,6 +28,8 @@ export interface TypeLayout {
   size: number;
   /** Direct members, base classes included as members named after the base type. */
   members: readonly MemberLayout[];
+  /** Template arguments as DW_TAG_template_*_param give them: type names, or values of value parameters. */
+  templateArgs?: readonly (string | number)[];
 }
 
 /** Where a variable lives. */
@@ -49,4 +58,6 @@ export interface DebugInfo {
   variable(qualifiedName: string): VariableInfo | undefined;
   /** Function containing a code address: qualified (demangled-style) name and its start. */
   functionAt(address: number): { name: string; low: number; high: number } | undefined;
+  /** Enumerators of an enum by qualified name ('sched::thread::status' -> {running: 5, ...}). */
+  enumerators?(qualifiedName: string): Readonly<Record<string, number>> | undefined;
 }

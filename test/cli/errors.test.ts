@@ -71,6 +71,17 @@ describe('osvemu run: bad input', () => {
     }
   });
 
+  it('--gdb-threads other than osv|vcpu; --symbols that is not an ELF with DWARF', () => {
+    const bad = osvemu('run', '--gdb-threads', 'posix', process.execPath);
+    expect(bad.status).toBe(2);
+    expectOneLineError(bad, /--gdb-threads is osv or vcpu, got "posix"/);
+    const text = path.join(tmp, 'symbols.txt');
+    writeFileSync(text, 'not an ELF\n');
+    const sym = osvemu('run', buildGuest('osvlike'), '--gdb', '127.0.0.1:0', '--symbols', text);
+    expect(sym.status).toBe(1);
+    expectOneLineError(sym, /symbols\.txt: /);
+  });
+
   it('the default guest boots and powers off with status 0; an instruction limit gives status 5', () => {
     const ok = osvemu('run', '-c', '2');
     expect(ok.status, ok.stderr).toBe(0);

@@ -1,9 +1,11 @@
 // The machine's own gdb against a Machine served in this process by the gdb stub.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GdbServer } from '../../src/gdbstub/server.js';
+import type { ThreadProvider } from '../../src/gdbstub/target.js';
 import { MachineGdbTarget } from '../../src/machine/gdb-target.js';
 import { Machine, type MachineOptions } from '../../src/machine/machine.js';
 import { HAVE_GDB, runGdbArgs, type GdbRun, type GdbRunOptions } from '../gdbstub/gdb-helpers.js';
@@ -35,11 +37,15 @@ export interface Served {
 }
 
 /** A machine behind a gdb server on a free port; stopped before its first instruction unless `run`. */
-export async function serve(elf: string, opts: Partial<MachineOptions> & { run?: boolean } = {}): Promise<Served> {
+export async function serve(
+  elf: string,
+  opts: Partial<MachineOptions> & { run?: boolean; threads?: (target: MachineGdbTarget) => ThreadProvider } = {},
+): Promise<Served> {
   const machine = new Machine({ kernel: readFileSync(elf), ...opts });
   const served = { finished: false } as Served;
   const target = new MachineGdbTarget(machine, { onFinish: () => { served.finished = true; } });
-  const server = new GdbServer({ target });
+  const threads = opts.threads;
+  const server = new GdbServer({ target, threads: threads && (() => threads(target)) });
   const { port } = await server.listen('127.0.0.1', 0);
   if (opts.run) target.resume(machine.cpus.map((_, cpu) => ({ cpu, kind: 'continue' as const, signal: 0 })), { stepIntoInterrupts: false });
   return Object.assign(served, {
@@ -107,3 +113,10 @@ export function section(output: string, name: string): string {
 }
 
 export const mark = (name: string): string => `echo <<${name}>>\\n`;
+
+/** A `source FILE` command running `lines` (for gdb constructs -ex cannot carry, such as while loops). */
+export function gdbScript(lines: string[]): string {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'osvemu-gdb-')), 'script.gdb');
+  writeFileSync(file, lines.join('\n') + '\n');
+  return `source ${file}`;
+}

@@ -14,7 +14,7 @@ async function client(features = 'swbreak+;hwbreak+') {
 describe('execution packets', () => {
   it('advertises vCont actions', async () => {
     const { c } = await client();
-    expect(await c.request('vCont?')).toBe('vCont;c;C;s;S;t');
+    expect(await c.request('vCont?')).toBe('vCont;c;C;s;S;t;r');
   });
 
   it('vCont;s:1;c steps thread 1 while the others run', async () => {

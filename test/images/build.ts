@@ -14,9 +14,11 @@ export const IMAGES_OUT = path.join(ROOT, 'build', 'images');
 export const BARE_IMAGES = ['boot64', 'paging', 'interrupts', 'realmode', 'syscall', 'fpu', 'smp', 'cpuid', 'timers'] as const;
 /** The OSv-shaped kernel (with DWARF) and its stripped copy. */
 export const OSVLIKE_IMAGES = ['osvlike', 'osvlike-stripped'] as const;
-export const ALL_IMAGES: readonly string[] = [...BARE_IMAGES, ...OSVLIKE_IMAGES];
+/** Guests that drive the virtio devices (images/virtio). */
+export const VIRTIO_IMAGES = ['virtio'] as const;
+export const ALL_IMAGES: readonly string[] = [...BARE_IMAGES, ...OSVLIKE_IMAGES, ...VIRTIO_IMAGES];
 
-export type ImageName = (typeof BARE_IMAGES)[number] | (typeof OSVLIKE_IMAGES)[number];
+export type ImageName = (typeof BARE_IMAGES)[number] | (typeof OSVLIKE_IMAGES)[number] | (typeof VIRTIO_IMAGES)[number];
 
 function runMake(targets: string[]): void {
   try {

@@ -1,0 +1,98 @@
+// A minimal run-time loader for position-independent objects kept in the kernel image
+// (app.S): enough for a debugger to see an object appear in elf::program::s_objs.
+#include "elf.hh"
+#include "console.hh"
+
+extern "C" void* memcpy(void*, const void*, size_t);
+extern "C" char __kernel_image_start[], __kernel_image_end[];
+[[noreturn]] void abort(const char* fmt, ...);
+namespace memory {
+void* alloc(size_t size, size_t align);
+}
+
+// libstdc++ keeps std::string's out-of-line members in the shared library; instantiate them here.
+template class std::__cxx11::basic_string<char>;
+
+namespace elf {
+
+namespace {
+
+struct Elf64_Ehdr {
+    u8 e_ident[16];
+    u16 e_type, e_machine;
+    u32 e_version;
+    u64 e_entry, e_phoff, e_shoff;
+    u32 e_flags;
+    u16 e_ehsize, e_phentsize, e_phnum, e_shentsize, e_shnum, e_shstrndx;
+};
+
+struct Elf64_Phdr {
+    u32 p_type, p_flags;
+    u64 p_offset, p_vaddr, p_paddr, p_filesz, p_memsz, p_align;
+};
+
+struct Elf64_Rela {
+    u64 r_offset, r_info;
+    s64 r_addend;
+};
+
+constexpr u32 PT_LOAD = 1, PT_DYNAMIC = 2;
+constexpr s64 DT_NULL = 0, DT_RELA = 7, DT_RELASZ = 8;
+constexpr u32 R_X86_64_RELATIVE = 8;
+
+}
+
+std::vector<object*> program::s_objs;
+
+object::object(program& prog, const char* pathname)
+    : _prog(prog), _pathname(pathname), _base(nullptr), _end(nullptr), _dynamic_table(nullptr), _entry(nullptr),
+      _module_index(program::s_objs.size()) {}
+
+program::program() {
+    s_objs.reserve(16);
+    _core = new object(*this, "libosv.so");
+    _core->_base = __kernel_image_start;
+    _core->_end = __kernel_image_end;
+    s_objs.push_back(_core);
+}
+
+object* program::load_object(const char* pathname, const u8* image, size_t size) {
+    auto eh = reinterpret_cast<const Elf64_Ehdr*>(image);
+    if (size < sizeof(*eh) || eh->e_ident[0] != 0x7f || eh->e_ident[1] != 'E') abort("elf: %s is not ELF\n", pathname);
+    auto ph = reinterpret_cast<const Elf64_Phdr*>(image + eh->e_phoff);
+    u64 span = 0;
+    for (unsigned i = 0; i < eh->e_phnum; i++) {
+        if (ph[i].p_type == PT_LOAD && ph[i].p_vaddr + ph[i].p_memsz > span) span = ph[i].p_vaddr + ph[i].p_memsz;
+    }
+    span = (span + 4095) & ~u64(4095);
+    // Used through the linear map of physical memory, away from the kernel image's own sections,
+    // as OSv maps applications away from the kernel.
+    auto base = static_cast<u8*>(phys_to_virt(virt_to_phys(memory::alloc(span, 4096))));
+    auto obj = new object(*this, pathname);
+    obj->_base = base;
+    obj->_end = base + span;
+    for (unsigned i = 0; i < eh->e_phnum; i++) {
+        if (ph[i].p_type == PT_LOAD) memcpy(base + ph[i].p_vaddr, image + ph[i].p_offset, ph[i].p_filesz);
+        if (ph[i].p_type == PT_DYNAMIC) obj->_dynamic_table = reinterpret_cast<Elf64_Dyn*>(base + ph[i].p_vaddr);
+    }
+    const Elf64_Rela* rela = nullptr;
+    u64 relasz = 0;
+    for (auto d = obj->_dynamic_table; d && d->d_tag != DT_NULL; d++) {
+        if (d->d_tag == DT_RELA) rela = reinterpret_cast<const Elf64_Rela*>(base + d->d_val);
+        if (d->d_tag == DT_RELASZ) relasz = d->d_val;
+    }
+    for (u64 i = 0; rela && i < relasz / sizeof(Elf64_Rela); i++) {
+        if (u32(rela[i].r_info) != R_X86_64_RELATIVE) abort("elf: %s: unsupported relocation\n", pathname);
+        *reinterpret_cast<u64*>(base + rela[i].r_offset) = u64(base) + rela[i].r_addend;
+    }
+    obj->_entry = base + eh->e_entry;
+    s_objs.push_back(obj);
+    return obj;
+}
+
+program* get_program() {
+    static program* p = new program();
+    return p;
+}
+
+}

@@ -1,0 +1,452 @@
+// OSv threads as gdb threads (the stub's ThreadProvider): thread id = sched::thread::_id, name =
+// _attr._name, extra info = status, cpu and the function it waits in. A thread is on a vCPU when
+// its TCB is that vCPU's FS_BASE, or, during the few instructions of switch_to between setting
+// FS_BASE and loading the next stack, when the vCPU's RSP is inside its stack. A thread that is
+// not on a vCPU shows its saved context: rsp, rbp, rip (and fs_base = its TCB); every other
+// register is unavailable.
+//
+// Stepping thread T (stepi/step/next/finish/until, vCont;s and vCont;r) stops only once T itself
+// executed: T's vCPU steps with interrupts enabled; when an interrupt or fault was delivered
+// instead, the handler runs freely (an internal breakpoint waits for T to be back at the same rip
+// and rsp, on whichever vCPU) and the instruction is stepped again; when T's instruction switched
+// it out, the same kind of breakpoint waits at T's saved resume point. Other vCPUs keep running
+// unless gdb left them out (scheduler-locking). Everything is decided from guest state, so the
+// same gdb session replays the same stops.
+//
+// Before the scheduler exists (thread map empty or unreadable) threads are vCPUs, exactly as the
+// default provider (vcpu-threads.ts) numbers them.
+
+import type { BreakpointType, CpuAction, CpuStopEvent, GdbTarget, ResumeOptions, StepRange, ThreadAction, ThreadId, ThreadInfo, ThreadProvider, ThreadStop } from '../gdbstub/target.js';
+import { REG } from '../gdbstub/tdesc.js';
+import { VcpuThreadProvider } from '../gdbstub/vcpu-threads.js';
+import type { ElfFile } from '../machine/elf.js';
+import type { DebugInfo } from './debug-info.js';
+import { LayoutError, OsvKernel, type OsvThread } from './kernel.js';
+import { OSV_MONITOR_HELP, osvMonitor } from './monitor.js';
+
+/** gdb thread ids of vCPUs that run no thread of the thread map (early boot, a CPU coming up). */
+export const VCPU_TID_BASE = 0x7fff0000;
+const PT_TLS = 7;
+
+export interface OsvThreadsOptions {
+  target: GdbTarget;
+  debug: DebugInfo;
+  /** The kernel ELF (its PT_TLS gives the static TLS block size). */
+  kernelElf?: ElfFile;
+}
+
+interface Snapshot {
+  osv: boolean;
+  threads: OsvThread[];
+  byId: Map<number, OsvThread>;
+  /** Per vCPU: the gdb thread id running there. */
+  onCpu: number[];
+  /** gdb thread id -> vCPU it runs on. */
+  cpuOf: Map<number, number>;
+  infos: ThreadInfo[];
+}
+
+interface StepJob {
+  thread: ThreadId;
+  range?: StepRange;
+  /** gdb resumed other threads too (scheduler-locking off). */
+  others: boolean;
+  /** vCPUs gdb let run. */
+  cpus: number[];
+  phase: 'step' | 'wait';
+  cpu: number;
+  rip0: number;
+  rsp0: number;
+  watch: { rip: number; rsp: number } | null;
+  thenStep: boolean;
+}
+
+const scratch = new Uint8Array(8);
+
+export class OsvThreadProvider implements ThreadProvider {
+  readonly kernel: OsvKernel;
+  readonly monitorHelp = OSV_MONITOR_HELP;
+  readonly linuxAbi = true;
+  /** What stepping had to run through: interrupts/faults handled, switches out waited for. */
+  readonly stepStats = { interrupts: 0, switches: 0 };
+  private readonly target: GdbTarget;
+  private readonly vcpus: VcpuThreadProvider;
+  private readonly kernelElf?: ElfFile;
+  private snap: Snapshot | null = null;
+  private job: StepJob | null = null;
+  private stepIntoInterrupts = false;
+  private readonly userBreaks = new Map<number, number>();
+  private readonly userWatches: { addr: number; end: number }[] = [];
+  private internalBreak: number | null = null;
+  private libWatch: number | null = null;
+  private readonly funcCache = new Map<number, string>();
+
+  constructor(opts: OsvThreadsOptions) {
+    this.target = opts.target;
+    this.kernelElf = opts.kernelElf;
+    this.vcpus = new VcpuThreadProvider(opts.target);
+    this.kernel = new OsvKernel(opts.debug, (addr, len) => opts.target.readMemory(0, BigInt(addr), len));
+  }
+
+  // ---- the thread list -----------------------------------------------------------------------------
+  private reg(cpu: number, reg: number): number {
+    if (!this.target.readRegister(cpu, reg, scratch)) return 0;
+    const v = new DataView(scratch.buffer);
+    return v.getUint32(4, true) * 4294967296 + v.getUint32(0, true);
+  }
+
+  /** The thread list and who runs where, read once per stop. */
+  snapshot(): Snapshot {
+    if (this.snap !== null) return this.snap;
+    this.kernel.invalidate();
+    let threads: OsvThread[] = [];
+    try {
+      threads = this.kernel.threads();
+    } catch (e) {
+      if (!(e instanceof LayoutError)) throw e;
+    }
+    const snap: Snapshot = { osv: threads.length > 0, threads, byId: new Map(), onCpu: [], cpuOf: new Map(), infos: [] };
+    if (!snap.osv) {
+      snap.infos = this.vcpus.threads().slice();
+      this.snap = snap;
+      return snap;
+    }
+    for (const t of threads) snap.byId.set(t.id, t);
+    const byTcb = new Map(threads.map((t) => [t.tcb, t]));
+    for (let c = 0; c < this.target.cpuCount; c++) {
+      const rsp = this.reg(c, REG.rsp);
+      // Inside switch_to, after FS_BASE was set and before the stack changed, the old thread still runs.
+      const owner = threads.find((t) => t.stackSize > 0 && rsp >= t.stackBegin && rsp < t.stackBegin + t.stackSize && t.status !== 'terminated') ??
+        byTcb.get(this.reg(c, REG.fs_base));
+      const id = owner !== undefined && !snap.cpuOf.has(owner.id) ? owner.id : VCPU_TID_BASE + c;
+      snap.onCpu.push(id);
+      snap.cpuOf.set(id, c);
+    }
+    for (const t of threads) {
+      const c = snap.cpuOf.get(t.id);
+      // The extra text costs symbol lookups and a stack walk: only when gdb asks for it.
+      const provider = this;
+      let extra: string | undefined;
+      snap.infos.push({
+        id: t.id, name: t.name, core: c,
+        get extra() {
+          extra ??= c !== undefined
+            ? `running on vCPU ${c}, in ${provider.functionName(provider.reg(c, REG.rip))}`
+            : `${t.status}${t.cpu >= 0 ? ` on cpu ${t.cpu}` : ''}, in ${provider.waitingIn(t)}`;
+          return extra;
+        },
+      });
+    }
+    for (let c = 0; c < snap.onCpu.length; c++) {
+      if (snap.onCpu[c] >= VCPU_TID_BASE) snap.infos.push({ id: snap.onCpu[c], name: `CPU#${c}`, extra: this.target.cpuState?.(c), core: c });
+    }
+    this.snap = snap;
+    return snap;
+  }
+
+  private functionName(addr: number): string {
+    let name = this.funcCache.get(addr);
+    if (name === undefined) {
+      // Assembly entry points (thread_main) have no DWARF function: the ELF symbol then.
+      name = this.kernel.debug.functionAt(addr)?.name ?? this.kernelElf?.symbolAt(addr)?.symbol.name ?? `0x${addr.toString(16)}`;
+      this.funcCache.set(addr, name);
+    }
+    return name;
+  }
+
+  /** The first function on a waiting thread's stack that is not the switch path itself. */
+  waitingIn(t: OsvThread): string {
+    let rip = t.rip;
+    let rbp = t.rbp;
+    for (let depth = 0; depth < 8; depth++) {
+      const name = this.functionName(rip);
+      if (!/switch_to|schedule\b|::schedule|reschedule/.test(name)) return name;
+      // Frames may continue on the thread's interrupt stack: follow any plausible frame pointer.
+      if (rbp === 0 || rbp % 8 !== 0) return name;
+      try {
+        rip = this.kernel.ptr(rbp + 8);
+        rbp = this.kernel.ptr(rbp);
+      } catch {
+        return name;
+      }
+    }
+    return this.functionName(t.rip);
+  }
+
+  threads(): readonly ThreadInfo[] {
+    return this.snapshot().infos;
+  }
+
+  /** The vCPU thread `id` is on, or -1 when it waits (or is unknown). */
+  private cpuOfThread(snap: Snapshot, id: ThreadId): number {
+    if (!snap.osv) return id >= 1 && id <= this.target.cpuCount ? id - 1 : -1;
+    return snap.cpuOf.get(id) ?? -1;
+  }
+
+  readRegister(thread: ThreadId, reg: number, out: Uint8Array): boolean {
+    const snap = this.snapshot();
+    const c = this.cpuOfThread(snap, thread);
+    if (c >= 0) return this.target.readRegister(c, reg, out);
+    const t = snap.byId.get(thread);
+    if (t === undefined) return false;
+    const v = reg === REG.rip ? t.rip : reg === REG.rsp ? t.rsp : reg === REG.rbp ? t.rbp : reg === REG.fs_base ? t.tcb : null;
+    if (v === null) return false;
+    const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+    view.setUint32(0, v >>> 0, true);
+    view.setUint32(4, Math.floor(v / 4294967296), true);
+    return true;
+  }
+
+  writeRegister(thread: ThreadId, reg: number, data: Uint8Array): boolean {
+    const snap = this.snapshot();
+    const c = this.cpuOfThread(snap, thread);
+    if (c >= 0) return this.target.writeRegister(c, reg, data);
+    const t = snap.byId.get(thread);
+    const path = reg === REG.rip ? '_state.rip' : reg === REG.rsp ? '_state.rsp' : reg === REG.rbp ? '_state.rbp' : null;
+    if (t === undefined || path === null) return false;
+    const ok = this.target.writeMemory(0, BigInt(t.addr + this.kernel.off('sched::thread', path)), data);
+    this.snap = null;
+    return ok;
+  }
+
+  memoryCpu(thread: ThreadId): number {
+    return Math.max(0, this.cpuOfThread(this.snapshot(), thread));
+  }
+
+  // ---- running and stepping ---------------------------------------------------------------------------
+  resume(actions: readonly ThreadAction[], options: ResumeOptions): void {
+    const snap = this.snapshot();
+    this.endJob();
+    this.stepIntoInterrupts = options.stepIntoInterrupts;
+    if (!snap.osv) {
+      this.snap = null;
+      this.vcpus.resume(actions, options);
+      return;
+    }
+    const step = actions.find((a) => a.kind === 'step');
+    const all = actions.length >= snap.infos.length;
+    // scheduler-locking: only the vCPUs of the listed threads run (a waiting thread's own cpu).
+    const cpus = new Set<number>();
+    for (let c = 0; c < this.target.cpuCount; c++) if (all) cpus.add(c);
+    for (const a of actions) {
+      const c = this.cpuOfThread(snap, a.thread);
+      const home = snap.byId.get(a.thread)?.cpu ?? -1;
+      if (c >= 0) cpus.add(c);
+      else if (home >= 0 && home < this.target.cpuCount) cpus.add(home);
+    }
+    if (step === undefined) {
+      // A continue always runs every vCPU: a thread gdb lets run may migrate to any of them
+      // (scheduler-locking freezes other vCPUs only while a thread steps).
+      this.run(Array.from({ length: this.target.cpuCount }, (_, k) => k), options.stepIntoInterrupts);
+      return;
+    }
+    this.job = {
+      thread: step.thread, range: step.range, others: actions.some((a) => a.kind === 'continue'), cpus: [...cpus],
+      phase: 'step', cpu: -1, rip0: 0, rsp0: 0, watch: null, thenStep: true,
+    };
+    const c = this.cpuOfThread(snap, step.thread);
+    const t = snap.byId.get(step.thread);
+    if (c >= 0) this.stepOn(c);
+    else if (t !== undefined) this.waitFor(t.rip, t.rsp, true);
+    else this.run([...cpus], options.stepIntoInterrupts);
+  }
+
+  private run(cpus: number[], stepIntoInterrupts: boolean): void {
+    this.snap = null;
+    this.target.resume(cpus.map((cpu): CpuAction => ({ cpu, kind: 'continue', signal: 0 })), { stepIntoInterrupts });
+  }
+
+  /** Steps the job's thread, which is on vCPU c. */
+  private stepOn(c: number): void {
+    const job = this.job!;
+    job.phase = 'step';
+    job.cpu = c;
+    job.rip0 = this.reg(c, REG.rip);
+    job.rsp0 = this.reg(c, REG.rsp);
+    const actions: CpuAction[] = [{ cpu: c, kind: 'step', signal: 0, range: job.range }];
+    if (job.others) for (const k of job.cpus) if (k !== c) actions.push({ cpu: k, kind: 'continue', signal: 0 });
+    this.snap = null;
+    // Interrupts are always let in: the stop then says one was taken, and it is run through unless
+    // the user asked to step into handlers.
+    this.target.resume(actions, { stepIntoInterrupts: true, othersRunWhileStepping: job.others });
+  }
+
+  /** Runs until the job's thread is about to execute at rip with stack pointer rsp. */
+  private waitFor(rip: number, rsp: number, thenStep: boolean): void {
+    const job = this.job!;
+    job.phase = 'wait';
+    job.watch = { rip, rsp };
+    job.thenStep = thenStep;
+    this.setInternalBreak(rip);
+    // A thread waiting for the others must be able to migrate: with scheduler-locking it is
+    // resumed on the vCPUs gdb allowed plus its own cpu.
+    const cpus = new Set(job.others ? Array.from({ length: this.target.cpuCount }, (_, k) => k) : job.cpus);
+    const home = this.snapshot().byId.get(job.thread)?.cpu ?? -1;
+    if (home >= 0 && home < this.target.cpuCount) cpus.add(home);
+    this.run([...cpus], false);
+  }
+
+  private setInternalBreak(addr: number | null): void {
+    if (this.internalBreak === addr) return;
+    if (this.internalBreak !== null) this.target.removeBreakpoint('hw', BigInt.asUintN(64, BigInt(this.internalBreak)), 1);
+    this.internalBreak = addr;
+    if (addr !== null) this.target.insertBreakpoint('hw', BigInt.asUintN(64, BigInt(addr)), 1);
+  }
+
+  private endJob(): void {
+    this.job = null;
+    this.setInternalBreak(null);
+  }
+
+  stopThread(ev: Extract<CpuStopEvent, { kind: 'stopped' }>): ThreadId | ThreadStop | null {
+    this.snap = null;
+    const snap = this.snapshot();
+    if (!snap.osv) {
+      this.endJob();
+      return this.vcpus.stopThread(ev);
+    }
+    const here = snap.onCpu[ev.cpu] ?? snap.infos[0].id;
+    const reason = ev.reason;
+    if (reason?.type === 'watch' && this.libWatch !== null && this.isLibraryWatch(reason.addr)) {
+      this.endJob();
+      return { thread: here, reason: { type: 'library' } };
+    }
+    const job = this.job;
+    if (job === null) return here;
+    if (job.phase === 'step') {
+      if (reason?.type === 'step' && ev.cpu === job.cpu) {
+        if (reason.interrupted && !this.stepIntoInterrupts) {
+          this.stepStats.interrupts++;
+          this.waitFor(job.rip0, job.rsp0, true);
+          return null;
+        }
+        if (here === job.thread) {
+          this.endJob();
+          return job.thread;
+        }
+        const t = snap.byId.get(job.thread);
+        if (t !== undefined && t.status !== 'terminated') {
+          this.stepStats.switches++;
+          this.waitFor(t.rip, t.rsp, false);
+          return null;
+        }
+      }
+      this.endJob();
+      return here;
+    }
+    const w = job.watch!;
+    if ((reason?.type === 'hwbreak' || reason?.type === 'swbreak') && this.reg(ev.cpu, REG.rip) === w.rip) {
+      if (this.reg(ev.cpu, REG.rsp) === w.rsp) {
+        if (job.thenStep) {
+          this.setInternalBreak(null);
+          this.stepOn(ev.cpu);
+          return null;
+        }
+        this.endJob();
+        return { thread: job.thread, reason: { type: 'step' } };
+      }
+      if (!this.userBreaks.has(w.rip)) {
+        this.waitFor(w.rip, w.rsp, job.thenStep);
+        return null;
+      }
+    }
+    this.endJob();
+    return here;
+  }
+
+  // ---- breakpoints gdb set ------------------------------------------------------------------------
+  noteBreakpoint(type: BreakpointType, addr: bigint, length: number, inserted: boolean): void {
+    const a = Number(BigInt.asIntN(64, addr));
+    if (type === 'sw' || type === 'hw') {
+      const n = (this.userBreaks.get(a) ?? 0) + (inserted ? 1 : -1);
+      if (n > 0) this.userBreaks.set(a, n);
+      else this.userBreaks.delete(a);
+    } else if (inserted) {
+      this.userWatches.push({ addr: a, end: a + length });
+    } else {
+      const i = this.userWatches.findIndex((w) => w.addr === a && w.end === a + length);
+      if (i >= 0) this.userWatches.splice(i, 1);
+    }
+  }
+
+  private isLibraryWatch(addr: bigint): boolean {
+    const a = Number(addr);
+    const lw = this.libWatch!;
+    if (a < lw || a >= lw + 8) return false;
+    return !this.userWatches.some((w) => a >= w.addr && a < w.end);
+  }
+
+  /** Drops what this provider put into the machine (gdb detached). */
+  release(): void {
+    this.endJob();
+    if (this.libWatch !== null) this.target.removeBreakpoint('write', BigInt(this.libWatch), 8);
+    this.libWatch = null;
+  }
+
+  // ---- thread-local storage and loaded objects ----------------------------------------------------------
+  tlsAddress(thread: ThreadId, offset: bigint, lm: bigint): bigint | string {
+    const snap = this.snapshot();
+    const t = snap.byId.get(thread);
+    const c = this.cpuOfThread(snap, thread);
+    // A thread's TCB; a vCPU not running a known thread: its FS_BASE.
+    const tp = t !== undefined ? t.tcb : c >= 0 ? this.reg(c, REG.fs_base) : 0;
+    if (tp === 0) return 'the thread has no TCB yet';
+    if (lm !== 0n) {
+      let main = -1;
+      try {
+        main = this.kernel.objects()[0]?.addr ?? -1;
+      } catch {
+        // no object list: only the kernel's own TLS is known
+      }
+      if (Number(lm) !== main) return 'thread-local variables of application objects are not supported yet';
+    }
+    const seg = this.kernelElf?.programHeaders.find((p) => p.type === PT_TLS);
+    if (seg === undefined) return 'the kernel has no PT_TLS segment';
+    const align = Math.max(1, Number(seg.align));
+    const block = Math.ceil(Number(seg.memsz) / align) * align;
+    // x86-64 TLS variant II: the kernel's block ends where the TCB (the thread pointer) begins.
+    return BigInt(tp - block) + offset;
+  }
+
+  librariesSvr4(): string | null {
+    // Armed even while the list cannot be read yet (early boot): its first change is then reported.
+    this.armLibraryWatch();
+    let objects;
+    try {
+      objects = this.kernel.objects();
+    } catch (e) {
+      if (e instanceof LayoutError) return null;
+      throw e;
+    }
+    const hex = (n: number) => `0x${n.toString(16)}`;
+    const esc = (s: string) => s.replace(/[<>&"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+    const main = objects.length > 0 ? ` main-lm="${hex(objects[0].addr)}"` : '';
+    // The first object is the kernel itself (gdb already has its symbols).
+    const libs = objects.slice(1).map((o) => `<library name="${esc(o.path)}" lm="${hex(o.addr)}" l_addr="${hex(o.base)}" l_ld="${hex(o.dynamic)}" lmid="0x0"/>`);
+    return `<library-list-svr4 version="1.0"${main}>${libs.join('')}</library-list-svr4>`;
+  }
+
+  /** Once gdb follows the object list, a change to it stops the machine with a `library` stop. */
+  private armLibraryWatch(): void {
+    if (this.libWatch !== null) return;
+    try {
+      this.libWatch = this.kernel.objectListEndAddress();
+    } catch {
+      return;
+    }
+    this.target.insertBreakpoint('write', BigInt(this.libWatch), 8);
+  }
+
+  monitor(command: string, thread: ThreadId): string | undefined {
+    return osvMonitor(this, command, thread);
+  }
+
+  /** For monitor commands: a register of a vCPU as a number. */
+  vcpuRegister(cpu: number, reg: number): number {
+    return this.reg(cpu, reg);
+  }
+
+  get machineTarget(): GdbTarget {
+    return this.target;
+  }
+}
