@@ -1,53 +1,50 @@
-// An OSv disk image as the test runner reads it on the host: the image file (raw; qcow2 once a
-// qcow2 reader exists), its MBR partitions, and the rofs file system OSv mounts as root
-// (scripts/build writes rofs into an MBR partition after the boot area; a bare rofs image made
+// An OSv disk image as the test runner reads it on the host: the image file (raw or qcow2, through
+// the virtio-blk back ends, read-only), its MBR partitions, and the rofs file system OSv mounts as
+// root (scripts/build writes rofs into an MBR partition after the boot area; a bare rofs image made
 // by scripts/gen-rofs-img.py starts at byte 0).
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { DiskError, type BlockBackend } from '../devices/backends/block.js';
+import { openImage } from '../devices/backends/disk-open.js';
 import { isRofs, readRofs, type ByteSource, type RofsEntry } from './rofs.js';
 
-export class DiskImageError extends Error {}
+export class DiskImageError extends Error {
+  /** False when the image reads fine but holds no rofs (e.g. a ZFS disk): a test list can still come from elsewhere. */
+  constructor(message: string, readonly unreadable = true) {
+    super(message);
+  }
+}
 
-const QCOW2_MAGIC = 0x514649fb; // "QFI\xfb"
 const SECTOR = 512;
 
-/** A raw image file, read on demand (images are often sparse and larger than RAM). */
-export class RawImage implements ByteSource {
+/** A disk image (raw or qcow2) opened read-only, as the byte source the rofs reader takes. */
+export class DiskImage implements ByteSource {
   readonly size: number;
-  private constructor(private readonly fd: number) {
-    this.size = fstatSync(fd).size;
+  private constructor(private readonly disk: BlockBackend) {
+    this.size = disk.size;
   }
 
-  static open(path: string): RawImage {
-    let fd: number;
+  /** Opens `path` read-only; a missing, truncated or corrupt image is a one-line DiskImageError. */
+  static open(path: string): DiskImage {
     try {
-      fd = openSync(path, 'r');
+      return new DiskImage(openImage(path, false));
     } catch (e) {
-      throw new DiskImageError(`cannot read disk ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      if (e instanceof DiskError) throw new DiskImageError(e.message);
+      throw e;
     }
-    const img = new RawImage(fd);
-    const head = img.read(0, 4);
-    if (head.length === 4 && new DataView(head.buffer, head.byteOffset).getUint32(0, false) === QCOW2_MAGIC) {
-      img.close();
-      throw new DiskImageError(`${path} is a qcow2 image: reading it needs the qcow2 reader of the virtio-blk work ` +
-        '(convert it with: qemu-img convert -O raw IMAGE IMAGE.raw)');
-    }
-    return img;
   }
 
   read(offset: number, length: number): Uint8Array {
-    const n = Math.max(0, Math.min(length, this.size - offset));
-    const buf = new Uint8Array(n);
-    let done = 0;
-    while (done < n) {
-      const r = readSync(this.fd, buf, done, n - done, offset + done);
-      if (r === 0) break;
-      done += r;
+    const buf = new Uint8Array(Math.max(0, Math.min(length, this.size - offset)));
+    try {
+      if (buf.length > 0) this.disk.read(offset, buf);
+    } catch (e) {
+      if (e instanceof DiskError) throw new DiskImageError(e.message);
+      throw e;
     }
-    return done === n ? buf : buf.subarray(0, done);
+    return buf;
   }
 
   close(): void {
-    closeSync(this.fd);
+    this.disk.close();
   }
 }
 
@@ -74,14 +71,15 @@ export function findRofs(src: ByteSource): number {
 
 /** The files of the rofs root file system on a disk image; a one-line DiskImageError otherwise. */
 export function listDiskFiles(path: string): RofsEntry[] {
-  const img = RawImage.open(path);
+  const img = DiskImage.open(path);
   try {
     const base = findRofs(img);
-    if (base < 0) throw new DiskImageError(`${path}: no rofs file system (whole image or an MBR partition)`);
+    if (base < 0) throw new DiskImageError(`${path}: no rofs file system (whole image or an MBR partition)`, false);
     try {
       return readRofs(img, base);
     } catch (e) {
-      throw new DiskImageError(`${path}: ${(e as Error).message}`);
+      if (e instanceof DiskImageError) throw e;
+      throw new DiskImageError(`${path}: ${(e as Error).message}`, false);
     }
   } finally {
     img.close();

@@ -16,7 +16,7 @@ const INODE_SIZE = 32;
 const S_IFMT = 0xf000, S_IFDIR = 0x4000, S_IFREG = 0x8000, S_IFLNK = 0xa000;
 const MAX_DEPTH = 64;
 
-/** Random access to an image's bytes (a raw file; a qcow2 reader can offer the same). */
+/** Random access to an image's bytes (disk-image.ts: a raw or qcow2 file). */
 export interface ByteSource {
   readonly size: number;
   /** Bytes at [offset, offset + length); fewer only past the end. */

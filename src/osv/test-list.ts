@@ -99,12 +99,12 @@ export function shardOf<T>(items: readonly T[], shard: { index: number; count: n
 }
 
 /** The image's file paths: the disk's rofs when a disk is given, else the kernel's bootfs. */
-function imageFiles(sel: TestSelection, kernel: Uint8Array): { files: Set<string> | null; where: string; problem?: string } {
+function imageFiles(sel: TestSelection, kernel: Uint8Array): { files: Set<string> | null; where: string; problem?: string; unreadable?: boolean } {
   if (sel.disk !== undefined) {
     try {
       return { files: new Set(listDiskFiles(sel.disk).map((e) => e.path)), where: sel.disk };
     } catch (e) {
-      if (e instanceof DiskImageError) return { files: null, where: sel.disk, problem: e.message };
+      if (e instanceof DiskImageError) return { files: null, where: sel.disk, problem: e.message, unreadable: e.unreadable };
       throw e;
     }
   }
@@ -127,7 +127,7 @@ export function planOsvTests(sel: TestSelection): TestPlan {
   const kernelBytes = sel.kernelBytes ?? readKernel(sel.kernel);
   const image = imageFiles(sel, kernelBytes);
   // A disk that cannot be read is an error even when the list comes from elsewhere.
-  if (sel.disk !== undefined && image.problem && !/qcow2/.test(image.problem)) throw new OsvTestError([image.problem]);
+  if (image.unreadable) throw new OsvTestError([image.problem!]);
 
   const explicit = sel.tests !== undefined || sel.testsFile !== undefined;
   let paths: string[];

@@ -6,7 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { CpuVendorName } from '../cpu/vendor.js';
 import type { StopCause } from '../machine/machine.js';
-import { diskMachineOptions } from './test-disk.js';
+import { closeMachineDisks, diskMachineOptions } from './test-disk.js';
 import { classify, type OsvTestOutcome } from './test-outcome.js';
 import { OsvTestError, planOsvTests, type OsvTest, type TestPlan, type TestSelection } from './test-list.js';
 
@@ -207,7 +207,7 @@ function runOn(worker: Worker, job: WorkerJob, watchdogMs: number, signal?: Abor
 export async function runTestPlan(plan: TestPlan, options: RunOsvTestsOptions): Promise<OsvTestResult[]> {
   const s = settingsOf(options);
   // Fails early, in one line, when the disk cannot be attached.
-  diskMachineOptions(options.disk);
+  closeMachineDisks(diskMachineOptions(options.disk));
   const results = new Array<OsvTestResult>(plan.tests.length);
   const queue: number[] = [];
   plan.tests.forEach((t, k) => {

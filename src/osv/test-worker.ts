@@ -2,7 +2,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Machine } from '../machine/machine.js';
 import type { RunResult } from '../machine/machine.js';
-import { diskMachineOptions } from './test-disk.js';
+import { closeMachineDisks, diskMachineOptions } from './test-disk.js';
 import type { WorkerJob, WorkerReply } from './test-runner.js';
 
 const kernel: Uint8Array = workerData.kernel;
@@ -27,9 +27,11 @@ function runLimited(machine: Machine, maxInsns: number | undefined, timeoutMs: n
 function run(job: WorkerJob): WorkerReply {
   const t0 = performance.now();
   let machine: Machine | null = null;
+  let devices: ReturnType<typeof diskMachineOptions> = {};
   try {
+    devices = diskMachineOptions(job.disk);
     machine = new Machine({ kernel, cmdline: job.cmdline, cpus: job.cpus, memMiB: job.memMiB, seed: job.seed,
-      cpuVendor: job.cpuVendor, ...diskMachineOptions(job.disk),
+      cpuVendor: job.cpuVendor, ...devices,
     });
     const r = runLimited(machine, job.maxInsns, job.timeoutMs);
     return {
@@ -41,6 +43,8 @@ function run(job: WorkerJob): WorkerReply {
       id: job.id, cause: 'error', message: (e as Error).message.split('\n')[0], exitStatus: 1,
       instructions: machine?.instructions ?? 0, virtualNs: 0, console: machine?.console ?? '', wallMs: performance.now() - t0,
     };
+  } finally {
+    closeMachineDisks(devices);
   }
 }
 

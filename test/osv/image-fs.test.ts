@@ -8,8 +8,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildGuest } from '../../src/cli/guest.js';
 import { findBootfs } from '../../src/osv/bootfs.js';
-import { DiskImageError, findRofs, listDiskFiles, RawImage } from '../../src/osv/disk-image.js';
+import { DiskImage, DiskImageError, findRofs, listDiskFiles } from '../../src/osv/disk-image.js';
 import { readRofs, RofsError, type ByteSource } from '../../src/osv/rofs.js';
+import { writeQcow2 } from '../virtio/qcow2-writer.js';
 import { makeRofs, mbrDisk, packBootfs, type FsTree } from './fs-images.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'osvemu-imgfs-'));
@@ -97,6 +98,12 @@ describe('rofs (disk images)', () => {
     expect(listDiskFiles(file)).toEqual(listing);
   });
 
+  it('lists a qcow2 image (usr.img as scripts/build writes it), compressed clusters too', () => {
+    const file = path.join(tmp, 'usr.qcow2');
+    writeQcow2(file, { content: mbrDisk(makeRofs(TREE), 64 * 1024), clusterBits: 12, kind: (c) => (c % 2 ? 'compressed' : 'data') });
+    expect(listDiskFiles(file)).toEqual(listing);
+  });
+
   it('bad images: one-line errors', () => {
     const img = makeRofs(TREE);
     const bad = img.slice();
@@ -109,11 +116,11 @@ describe('rofs (disk images)', () => {
     const f = path.join(tmp, 'junk.img');
     writeFileSync(f, filler(8192, 9));
     expect(() => listDiskFiles(f)).toThrow(/no rofs file system/);
-    const q = path.join(tmp, 'usr.qcow2');
+    const q = path.join(tmp, 'truncated.qcow2');
     writeFileSync(q, Uint8Array.of(0x51, 0x46, 0x49, 0xfb, 0, 0, 0, 3));
-    expect(() => RawImage.open(q)).toThrow(DiskImageError);
-    expect(() => RawImage.open(q)).toThrow(/qcow2/);
-    expect(() => RawImage.open(path.join(tmp, 'nope.img'))).toThrow(/cannot read disk .*ENOENT/);
+    expect(() => listDiskFiles(q)).toThrow(DiskImageError);
+    expect(() => DiskImage.open(q)).toThrow(/^[^\n]*qcow2[^\n]*$/);
+    expect(() => DiskImage.open(path.join(tmp, 'nope.img'))).toThrow(/cannot open .*nope\.img: ENOENT/);
   });
 
   const osvSource = process.env.OSV_SOURCE ?? '';

@@ -77,7 +77,7 @@ describe('the test list', () => {
       [expect.stringMatching(/^unreadable manifest .*bad\.manifest:1: expected "GUEST: HOST"/)]);
     expect(planError({ kernel, tests: ['tst-pass.so', 'tst-nope.so', '/tests/tst-gone.so'] })).toEqual([
       expect.stringMatching(/^\/tests\/tst-nope\.so is not in the image /), expect.stringMatching(/^\/tests\/tst-gone\.so is not in the image /)]);
-    expect(planError({ kernel, disk: path.join(tmp, 'nope.img') })).toEqual([expect.stringMatching(/^cannot read disk .*ENOENT/)]);
+    expect(planError({ kernel, disk: path.join(tmp, 'nope.img') })).toEqual([expect.stringMatching(/^cannot open .*nope\.img: ENOENT/)]);
     expect(planError({ kernel, filter: 'zzz' })).toEqual(['no test matches --filter zzz']);
     expect(planError({ kernel: buildGuest('boot64') })).toEqual([expect.stringMatching(/^no tests: give --tests FILE or --manifest/)]);
   });

@@ -49,13 +49,14 @@ describe('runOsvTests()', () => {
   });
 });
 
-// OSv's own unit tests through the runner, when a ramfs tests kernel is given (OSV_TESTS_KERNEL; its
-// root on OSV_DISK needs virtio-blk). OSV_TESTS picks them (comma-separated names).
+// OSv's own unit tests through the runner, when a tests kernel is given (OSV_TESTS_KERNEL, with
+// OSV_TESTS_DISK when its root is a rofs usr.img). OSV_TESTS picks them (comma-separated names).
 const testsKernel = process.env.OSV_TESTS_KERNEL ?? '';
-describe.skipIf(!testsKernel || !existsSync(testsKernel) || !!process.env.OSV_DISK)('runOsvTests() on OSv unit tests', () => {
+const testsDisk = process.env.OSV_TESTS_DISK || undefined;
+describe.skipIf(!testsKernel || !existsSync(testsKernel))('runOsvTests() on OSv unit tests', () => {
   it('the chosen tests pass', async () => {
     const names = (process.env.OSV_TESTS ?? 'tst-hello,tst-math,tst-printf').split(',').map((n) => `${n.trim().replace(/\.so$/, '')}.so`);
-    const results = await runOsvTests({ kernel: testsKernel, tests: names, jobs: 2, cpus: 1, memMiB: 512, timeoutSec: 240 });
+    const results = await runOsvTests({ kernel: testsKernel, disk: testsDisk, tests: names, jobs: 2, cpus: 1, memMiB: 512, timeoutSec: 240 });
     for (const r of results) expect(r.outcome, `${r.name}: ${r.reason}\n${r.console.slice(-2000)}\n${r.reproduce}`).toBe('passed');
   }, 600_000);
 });
