@@ -45,8 +45,9 @@ time("variable('sched::thread_map')", () => di.variable('sched::thread_map')?.lo
 time("variable('sched::cpus')", () => di.variable('sched::cpus')?.location);
 time("type('elf::object')", () => di.type('elf::object')?.size);
 time("variable('sched::preempt_counter')", () => di.variable('sched::preempt_counter')?.location);
-const sym = di.elf.findSymbol('_ZN5sched6thread9switch_toEPS0_') ?? di.elf.findSymbol('main');
-if (sym) time('functionAt(switch_to + 4)', () => di.functionAt(sym.value + 4)?.name);
+const fnName = ['_ZN5sched6thread9switch_toEPS0_', '_ZN5sched3cpu8scheduleEv', 'main'].find((n) => di.elf.findSymbol(n));
+const sym = fnName ? di.elf.findSymbol(fnName) : undefined;
+if (sym) time(`functionAt(${fnName} + 4)`, () => di.functionAt(sym.value + 4)?.name);
 time('CallFrameInfo (all FDEs)', () => CallFrameInfo.fromElf(di.elf).size);
 
 clearInterval(sampler);

@@ -17,3 +17,13 @@ export { SeededEntropy, HostEntropy, entropyFrom, type EntropySource } from './d
 export type { DiskAttachment, VirtioMachineOptions } from './machine/virtio-models.js';
 export type { VirtioDeviceModel, VirtioDeviceContext, GuestMemory } from './devices/virtio/device.js';
 export { VirtioPciDevice } from './devices/virtio/pci-transport.js';
+// Networking: back ends for MachineOptions.net (a test can be the peer with CallbackBackend).
+export type { NetBackend, FrameSink, BackendEvents } from './devices/net/backend.js';
+export { StreamBackend, type StreamAddress } from './devices/net/stream.js';
+export { PasstBackend, findPasst, type UserNetOptions, type HostForward } from './devices/net/passt.js';
+export { NetHub, HubPort } from './devices/net/hub.js';
+export { CallbackBackend, type CallbackOptions } from './devices/net/callback.js';
+export { ReplayBackend, readNetLog, type NetLogEntry } from './devices/net/netlog.js';
+export { readPcap, type PcapRecord } from './devices/net/pcap.js';
+export { parseNetSpec, openNetBackend, NetSpecError, type NetSpec } from './devices/net/spec.js';
+export type { NetAttachment, NetMachineOptions } from './machine/net.js';

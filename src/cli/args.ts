@@ -1,6 +1,8 @@
 // Command-line parsing for `osvemu run`, in the spellings QEMU and OSv's scripts/run.py users type.
 import { parseArgs } from 'node:util';
 import { parseGdbAddress } from '../gdbstub/address.js';
+import { NetSpecError, parseNetSpec, type NetSpec } from '../devices/net/spec.js';
+import { parseDebugcon, type DebugconSpec } from './debugcon.js';
 import { type CpuVendorName, parseCpuVendor } from '../cpu/vendor.js';
 
 export interface RunArgs {
@@ -16,6 +18,12 @@ export interface RunArgs {
   kvmclock: boolean;
   x2apic: boolean;
   quiet: boolean;
+  /** `--net` cards in order (src/devices/net/spec.ts), `--pcap FILE`, `--net-record FILE`. */
+  net: NetSpec[];
+  pcap: string | undefined;
+  netRecord: string | undefined;
+  /** Port 0xE9 output; null: discarded. */
+  debugcon: DebugconSpec | null;
   /** --disk / --drive values, in order (parsed by parseDiskSpec when the machine is built). */
   disks: string[];
   /** --rng-seed: a whole number, or 'host' for host entropy. */
@@ -32,19 +40,27 @@ export interface RunArgs {
 }
 
 export class UsageError extends Error {}
+/** `-h` / `--help` among the arguments: the caller prints the usage. */
+export class HelpRequest extends Error {}
 
 export const USAGE = `usage: osvemu run [KERNEL] [-e|--append CMDLINE] [-c|--smp N] [-m|--memory SIZE] [--verbose]
                   [-S] [-s] [--gdb [HOST:]PORT] [--max-insns N] [--timeout SECONDS] [--no-kvmclock] [--x2apic]
+                  [--net user[,hostfwd=tcp::HOSTPORT-:GUESTPORT]...|stream,addr.type=unix,addr.path=PATH|...]
+                  [--pcap FILE] [--net-record FILE]
                   [--disk FILE[,writable|,readonly][,format=raw|qcow2]]... [--rng-seed N|host]
                   [--virtio legacy|transitional|modern] [--seed N]
                   [--cpu-vendor intel|amd] [--symbols LOADER_ELF] [--gdb-threads osv|vcpu]
-       osvemu test KERNEL ... (osvemu test --help)
+                  [--debugcon stdio|null|file:PATH|PATH] [-h|--help]
   KERNEL   an OSv loader-stripped.elf (PVH); default: the project's own OSv-like guest, built on first use
+  -m SIZE  guest RAM (256M default; 2G, 8G...): above 3.5G, 3G stay below 4 GiB and the rest is mapped from 4 GiB
+  --debugcon  where port 0xE9 output goes (QEMU's -debugcon); default: discarded
   --disk   a virtio-blk disk (raw or qcow2, e.g. OSv's usr.img); guest writes stay in memory unless
            ",writable" is given (QEMU's -drive file=...,snapshot=on|off spellings work too)
   --rng-seed  seed of the virtio-rng bytes (default 0: the same bytes every run); "host" for host entropy
   exit status: 0 power-off, 1 error, 2 bad arguments, 3 guest halted (abort), 4 triple fault,
-               5 instruction limit, 6 timeout, 7 guest reset, 8 unimplemented instruction`;
+               5 instruction limit, 6 timeout, 7 guest reset, 8 unimplemented instruction;
+               a guest write of V to port 0xF4 (QEMU's isa-debug-exit) exits with (V << 1) | 1, as QEMU,
+               and stderr says which V`;
 
 /** "256M", "2G", "512" (MiB), "1024K" -> MiB. */
 export function parseMemory(s: string): number {
@@ -76,8 +92,10 @@ export function parseGdb(v: string): { host: string; port: number } {
 const VALUE_OPTIONS: Record<string, string> = {
   '-e': 'append', '--append': 'append', '-c': 'smp', '--smp': 'smp', '-m': 'memory', '--memory': 'memory',
   '--gdb': 'gdb', '--max-insns': 'max-insns', '--timeout': 'timeout', '--disk': 'disk', '--net': 'net',
+  '--nic': 'net', '--pcap': 'pcap', '--net-record': 'net-record',
   '--drive': 'disk', '-drive': 'disk', '--rng-seed': 'rng-seed', '--virtio': 'virtio', '--seed': 'seed',
   '--cpu-vendor': 'cpu-vendor', '--symbols': 'symbols', '--gdb-threads': 'gdb-threads',
+  '--debugcon': 'debugcon', '-debugcon': 'debugcon',
 };
 
 /** Binds each value option to the next word, so `-e "--verbose /hello"` works as with run.py. */
@@ -92,10 +110,13 @@ export function bindValues(argv: string[], names: Record<string, string> = VALUE
 }
 
 export function parseRunArgs(argv: string[]): RunArgs {
+  const args = bindValues(argv);
+  // Before anything else can be wrong: `osvemu run --bogus --help` still prints the usage.
+  if (args.some((a) => a === '-h' || a === '--help')) throw new HelpRequest('help');
   let parsed;
   try {
     parsed = parseArgs({
-      args: bindValues(argv),
+      args,
       allowPositionals: true,
       strict: true,
       options: {
@@ -114,7 +135,10 @@ export function parseRunArgs(argv: string[]): RunArgs {
         disk: { type: 'string', multiple: true },
         'rng-seed': { type: 'string' },
         virtio: { type: 'string' },
-        net: { type: 'string' },
+        net: { type: 'string', multiple: true },
+        pcap: { type: 'string' },
+        'net-record': { type: 'string' },
+        debugcon: { type: 'string' },
         seed: { type: 'string' },
         'cpu-vendor': { type: 'string' },
         symbols: { type: 'string' },
@@ -126,7 +150,16 @@ export function parseRunArgs(argv: string[]): RunArgs {
   }
   const v = parsed.values;
   if (parsed.positionals.length > 1) throw new UsageError(`one kernel only, got: ${parsed.positionals.join(' ')}`);
-  if (v.net !== undefined) throw new UsageError('--net is not supported yet (virtio-net is a later milestone)');
+  let net: NetSpec[];
+  try {
+    net = (v.net ?? []).map(parseNetSpec);
+  } catch (e) {
+    if (e instanceof NetSpecError) throw new UsageError(e.message);
+    throw e;
+  }
+  if ((v.pcap !== undefined || v['net-record'] !== undefined) && net.length === 0) {
+    throw new UsageError(`${v.pcap !== undefined ? '--pcap' : '--net-record'} needs a network card (--net ...)`);
+  }
   let cmdline = v.append ?? '';
   if (v.verbose && !/(^|\s)--verbose(\s|$)/.test(cmdline)) cmdline = `--verbose ${cmdline}`.trim();
   let gdb: RunArgs['gdb'] = null;
@@ -151,6 +184,10 @@ export function parseRunArgs(argv: string[]): RunArgs {
     kvmclock: !v['no-kvmclock'],
     x2apic: !!v.x2apic,
     quiet: !!v.quiet,
+    net,
+    pcap: v.pcap,
+    netRecord: v['net-record'],
+    debugcon: v.debugcon === undefined ? null : debugconArg(v.debugcon),
     disks: v.disk ?? [],
     rngSeed: parseRngSeed(v['rng-seed']),
     virtioMode: parseVirtioMode(v.virtio),
@@ -159,6 +196,14 @@ export function parseRunArgs(argv: string[]): RunArgs {
     symbols: v.symbols ?? null,
     gdbThreads,
   };
+}
+
+function debugconArg(v: string): DebugconSpec {
+  try {
+    return parseDebugcon(v);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
 }
 
 function parseRngSeed(v: string | undefined): number | 'host' {

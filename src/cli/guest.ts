@@ -1,6 +1,7 @@
 // The project's own default guest (images/osvlike), built from source with the machine's gcc on first use.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -16,10 +17,25 @@ export function repoRoot(): string {
   }
 }
 
+/**
+ * build/images in the package, or a per-version folder of the user's cache when the package cannot be
+ * written (a global install owned by root).
+ */
+function imagesOutDir(root: string): string {
+  try {
+    accessSync(existsSync(path.join(root, 'build')) ? path.join(root, 'build') : root, constants.W_OK);
+    return path.join(root, 'build', 'images');
+  } catch {
+    const version = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).version as string;
+    const cache = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+    return path.join(cache, 'osvemu', version, 'images');
+  }
+}
+
 /** Builds (if needed) and returns the path of one of the project's guest images, e.g. "osvlike". */
 export function buildGuest(name: string): string {
   const root = repoRoot();
-  const out = path.join(root, 'build', 'images');
+  const out = imagesOutDir(root);
   const target = path.join(out, `${name}.elf`);
   try {
     execFileSync('make', ['-s', '-C', path.join(root, 'images'), `OUT=${out}`, target], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });

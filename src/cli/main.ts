@@ -5,8 +5,12 @@ import { readFileSync } from 'node:fs';
 import { ElfError } from '../machine/elf.js';
 import { openCliDevices } from './devices.js';
 import { Machine, MachineError, type RunResult, type StopCause } from '../machine/machine.js';
-import { parseRunArgs, UsageError, USAGE, type RunArgs } from './args.js';
+import { HelpRequest, parseRunArgs, UsageError, USAGE, type RunArgs } from './args.js';
+import { findCommand, overview } from './commands.js';
+import { openDebugcon, type DebugconSink } from './debugcon.js';
 import { buildGuest } from './guest.js';
+import { openCliNet } from './net.js';
+import type { NetAttachment } from '../machine/net.js';
 import { startStatusLine } from './status.js';
 
 export const EXIT: Record<StopCause | 'error' | 'usage', number> = {
@@ -29,6 +33,22 @@ async function runCommand(args: RunArgs): Promise<number> {
   }
   const devices = openCliDevices(args);
   if (typeof devices === 'string') return fail(devices, EXIT.error);
+  let net: NetAttachment[];
+  try {
+    net = await openCliNet(args.net);
+  } catch (e) {
+    return fail((e as Error).message.split('\n')[0]!, EXIT.error);
+  }
+  const debugcon: DebugconSink | null = args.debugcon ? openDebugcon(args.debugcon) : null;
+  try {
+    return await runMachine(args, kernelPath, kernel, devices, debugcon, net);
+  } finally {
+    debugcon?.close();
+  }
+}
+
+async function runMachine(args: RunArgs, kernelPath: string, kernel: Uint8Array, devices: Exclude<ReturnType<typeof openCliDevices>, string>,
+  debugcon: DebugconSink | null, net: NetAttachment[]): Promise<number> {
   let machine: Machine;
   try {
     machine = new Machine({
@@ -37,9 +57,14 @@ async function runCommand(args: RunArgs): Promise<number> {
       seed: args.seed,
       cpuVendor: args.cpuVendor,
       serialOut: (b) => process.stdout.write(Uint8Array.of(b)),
+      net, pcap: args.pcap, netRecord: args.netRecord,
+      ...(debugcon ? { debugOut: (b: number) => debugcon.write(b) } : {}),
     });
   } catch (e) {
-    if (e instanceof ElfError || e instanceof MachineError || e instanceof RangeError) return fail(`${kernelPath}: ${e.message}`, EXIT.error);
+    await Promise.all(net.map((a) => a.backend.close()));
+    if (e instanceof MachineError) return fail(e.message, EXIT.error);
+    if (e instanceof ElfError || e instanceof RangeError) return fail(`${kernelPath}: ${e.message}`, EXIT.error);
+    if (net.length > 0) return fail((e as Error).message.split('\n')[0]!, EXIT.error);
     throw e;
   }
   if (process.stdin.isTTY) {
@@ -60,27 +85,38 @@ async function runCommand(args: RunArgs): Promise<number> {
     result = await machine.runAsync({ maxInsns: args.maxInsns, timeoutMs: args.timeoutSec === undefined ? undefined : args.timeoutSec * 1000 });
   } finally {
     status.stop();
+    await machine.close();
   }
   if (args.verbose) {
     process.stderr.write(`osvemu: ${result.instructions} instructions, ${(result.virtualNs / 1e6).toFixed(3)} ms virtual time\n`);
   }
-  if (result.cause === 'debug-exit') return machine.exitStatus;
   if (result.cause !== 'poweroff') process.stderr.write(`osvemu: ${result.message}\n`);
+  if (result.cause === 'debug-exit') return machine.exitStatus;
   return EXIT[result.cause];
 }
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
-  if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') {
-    process.stdout.write(`${USAGE}\n`);
+  if (cmd === undefined || cmd === '-h' || cmd === '--help' || (cmd === 'help' && rest.length === 0)) {
+    process.stdout.write(`${overview()}\n`);
     return cmd === undefined ? EXIT.usage : 0;
   }
+  if (cmd === 'help') {
+    const about = findCommand(rest[0]!);
+    if (!about) return fail(`unknown command "${rest[0]}": try "osvemu help"`, EXIT.usage);
+    process.stdout.write(`${about.usage}\n`);
+    return 0;
+  }
   if (cmd === 'test') return (await import('./test-command.js')).testCommand(rest);
-  if (cmd !== 'run') return fail(`unknown command "${cmd}"\n${USAGE}`, EXIT.usage);
+  if (cmd !== 'run') return fail(`unknown command "${cmd}": try "osvemu help"`, EXIT.usage);
   let args: RunArgs;
   try {
     args = parseRunArgs(rest);
   } catch (e) {
+    if (e instanceof HelpRequest) {
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
     if (e instanceof UsageError) return fail(e.message, EXIT.usage);
     throw e;
   }

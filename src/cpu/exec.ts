@@ -321,7 +321,7 @@ export class Exec {
       mmu.fetchPhys = phys;
       this.fetchGen = this.cache.gen;
       this.fetchMode = cpu.mode;
-      this.fetchIsRam = phys + 4096 <= cpu.mem.size;
+      this.fetchIsRam = cpu.mem.isRam(phys, 4096);
       this.fetchTraces = this.fetchIsRam ? this.cache.page(cpu.mode, phys / 4096) : new Map();
     }
     const t = this.fetchTraces.get(off);
@@ -335,8 +335,11 @@ export class Exec {
     if (!this.fetchIsRam) {
       throw new Unimplemented(`instruction fetch from non-RAM physical address 0x${phys.toString(16)}`);
     }
-    const u8 = cpu.mem.u8;
     const pageEnd = phys - (phys & 0xfff) + 4096;
+    // The decoder reads a Uint8Array; above the reach of mem.u8 it gets a view of this page alone.
+    const inLow = pageEnd <= cpu.mem.u8.length;
+    const base = inLow ? 0 : pageEnd - 4096;
+    const u8 = inLow ? cpu.mem.u8 : cpu.mem.bytes(base, 4096);
     const insns: Insn[] = [];
     let p = phys;
     let l = lin;
@@ -347,7 +350,7 @@ export class Exec {
         decoder.limit = Infinity;
         decoder.more = null;
         try {
-          len = decoder.decode(u8, p, cpu.mode, i);
+          len = decoder.decode(u8, p - base, cpu.mode, i);
         } catch (e) {
           if (e === INSN_TOO_LONG) { i.h = opGP; i.len = 15; i.ends = true; len = 15; }
           else throw e;
@@ -376,13 +379,13 @@ export class Exec {
   private decodeAtPageEnd(lin: number, phys: number, pageEnd: number, i: Insn, first: boolean): number {
     const cpu = this.cpu;
     const avail = pageEnd - phys;
-    crossBuf.set(cpu.mem.u8.subarray(phys, pageEnd), 0);
+    crossBuf.set(cpu.mem.bytes(phys, pageEnd - phys), 0);
     let limit = avail;
     const nextLin = lin + avail;
     try {
       const nextPhys = cpu.mmu.translateExec(nextLin);
-      if (nextPhys + 16 <= cpu.mem.size) {
-        crossBuf.set(cpu.mem.u8.subarray(nextPhys, nextPhys + 16), avail);
+      if (cpu.mem.isRam(nextPhys, 16)) {
+        crossBuf.set(cpu.mem.bytes(nextPhys, 16), avail);
         limit = avail + 16;
       }
     } catch (e) {

@@ -1,4 +1,7 @@
-// Guest physical memory: one ArrayBuffer of RAM from address 0, everything else goes to an MMIO bus.
+// Guest physical memory: one ArrayBuffer indexed by physical address, everything that is not RAM goes to
+// an MMIO bus. RAM may have one hole (the PCI hole below 4 GiB when RAM continues above it): the buffer
+// spans the hole too, so a physical address is its own buffer offset and the TLB stores no translation;
+// the hole's pages are never touched, so they cost address space, not memory.
 // Shared by all vCPUs; tracks which RAM pages hold decoded code so writes there can drop stale decodes.
 
 /** What sits behind physical addresses that are not RAM (device registers). 64-bit accesses arrive split in two. */
@@ -14,12 +17,28 @@ const NO_MMIO: MmioHandler = {
 
 export const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 4096;
+/** Longest Uint8Array V8 makes (Node 20): `u8` covers RAM up to here; DataView has no such limit. */
+export const U8_VIEW_MAX = 2 ** 32;
+
+/** Physical addresses [start, end) inside the buffer that are not RAM. */
+export interface RamHole {
+  start: number;
+  end: number;
+}
 
 export class PhysMem {
-  readonly ram: ArrayBuffer;
-  readonly u8: Uint8Array;
-  readonly dv: DataView;
+  ram: ArrayBuffer;
+  /** Byte view of the first 4 GiB at most (U8_VIEW_MAX): for bulk work, check `addr + len <= u8.length` or use bytes(). */
+  u8: Uint8Array;
+  /** The whole buffer: the access path for any physical address. */
+  dv: DataView;
+  /** First byte past the highest RAM address (the buffer's length). */
   readonly size: number;
+  /** Bytes of RAM (size minus the hole). */
+  readonly ramSize: number;
+  /** RAM is [0, lowEnd) and [highStart, size); lowEnd = highStart = size without a hole. */
+  readonly lowEnd: number;
+  readonly highStart: number;
   mmio: MmioHandler = NO_MMIO;
   /** 1 where a RAM page holds cached decoded instructions. */
   readonly codePage: Uint8Array;
@@ -28,15 +47,32 @@ export class PhysMem {
   /** Called when a page becomes a code page: every vCPU must forget write shortcuts (TLB entries) to it. */
   onCodePageAdded: (ppn: number) => void = () => {};
 
-  constructor(size: number) {
-    if (!Number.isInteger(size) || size <= 0 || size % PAGE_SIZE !== 0) {
+  constructor(size: number, hole?: RamHole) {
+    if (!Number.isSafeInteger(size) || size <= 0 || size % PAGE_SIZE !== 0) {
       throw new RangeError(`RAM size must be a positive multiple of 4 KiB, got ${size}`);
     }
+    if (hole && !(hole.start % PAGE_SIZE === 0 && hole.end % PAGE_SIZE === 0 && hole.start < hole.end && hole.end < size)) {
+      throw new RangeError(`bad RAM hole 0x${hole.start.toString(16)}-0x${hole.end.toString(16)} in ${size} bytes`);
+    }
     this.size = size;
+    this.lowEnd = hole ? hole.start : size;
+    this.highStart = hole ? hole.end : size;
+    this.ramSize = size - (this.highStart - this.lowEnd);
     this.ram = new ArrayBuffer(size);
-    this.u8 = new Uint8Array(this.ram);
+    this.u8 = new Uint8Array(this.ram, 0, Math.min(size, U8_VIEW_MAX));
     this.dv = new DataView(this.ram);
-    this.codePage = new Uint8Array(size >>> PAGE_SHIFT);
+    this.codePage = new Uint8Array(size / PAGE_SIZE);
+  }
+
+  /**
+   * All RAM back to zero. A fresh buffer rather than a fill: filling would make every page of a large guest
+   * resident. Views taken before (Mmu, Cpu) are stale afterwards: callers make new vCPUs.
+   */
+  clear(): void {
+    this.ram = new ArrayBuffer(this.size);
+    this.u8 = new Uint8Array(this.ram, 0, Math.min(this.size, U8_VIEW_MAX));
+    this.dv = new DataView(this.ram);
+    this.codePage.fill(0);
   }
 
   markCode(ppn: number): void {
@@ -57,32 +93,44 @@ export class PhysMem {
   }
 
   isRam(addr: number, len: number): boolean {
-    return addr >= 0 && addr + len <= this.size;
+    return addr >= 0 && (addr + len <= this.lowEnd || (addr >= this.highStart && addr + len <= this.size));
+  }
+
+  /** A byte view of RAM [addr, addr+len) (which the caller has checked with isRam): for bulk copies. */
+  bytes(addr: number, len: number): Uint8Array {
+    return addr + len <= this.u8.length ? this.u8.subarray(addr, addr + len) : new Uint8Array(this.ram, addr, len);
+  }
+
+  /** memmove within RAM (both ranges checked by the caller). */
+  copyWithin(dst: number, src: number, len: number): void {
+    const top = Math.max(dst, src) + len;
+    if (top <= this.u8.length) this.u8.copyWithin(dst, src, src + len);
+    else this.bytes(dst, len).set(this.bytes(src, len)); // set() on one buffer copies as if through a temporary
   }
 
   read8(addr: number): number {
-    return addr < this.size ? this.u8[addr] : this.mmio.mmioRead(addr, 1) & 0xff;
+    return this.isRam(addr, 1) ? this.dv.getUint8(addr) : this.mmio.mmioRead(addr, 1) & 0xff;
   }
   read16(addr: number): number {
-    return addr + 2 <= this.size ? this.dv.getUint16(addr, true) : this.mmio.mmioRead(addr, 2) & 0xffff;
+    return this.isRam(addr, 2) ? this.dv.getUint16(addr, true) : this.mmio.mmioRead(addr, 2) & 0xffff;
   }
   read32(addr: number): number {
-    return addr + 4 <= this.size ? this.dv.getInt32(addr, true) : this.mmio.mmioRead(addr, 4) | 0;
+    return this.isRam(addr, 4) ? this.dv.getInt32(addr, true) : this.mmio.mmioRead(addr, 4) | 0;
   }
   write8(addr: number, v: number): void {
-    if (addr < this.size) {
-      if (this.codePage[addr >>> PAGE_SHIFT]) this.noteWrite(addr, 1);
-      this.u8[addr] = v;
+    if (this.isRam(addr, 1)) {
+      if (this.codePage[(addr / PAGE_SIZE) | 0]) this.noteWrite(addr, 1);
+      this.dv.setUint8(addr, v);
     } else this.mmio.mmioWrite(addr, 1, v & 0xff);
   }
   write16(addr: number, v: number): void {
-    if (addr + 2 <= this.size) {
+    if (this.isRam(addr, 2)) {
       this.noteWrite(addr, 2);
       this.dv.setUint16(addr, v, true);
     } else this.mmio.mmioWrite(addr, 2, v & 0xffff);
   }
   write32(addr: number, v: number): void {
-    if (addr + 4 <= this.size) {
+    if (this.isRam(addr, 4)) {
       this.noteWrite(addr, 4);
       this.dv.setInt32(addr, v, true);
     } else this.mmio.mmioWrite(addr, 4, v | 0);
@@ -92,11 +140,11 @@ export class PhysMem {
   writeBytes(addr: number, bytes: Uint8Array): void {
     if (!this.isRam(addr, bytes.length)) throw new RangeError(`physical range 0x${addr.toString(16)}+${bytes.length} is not RAM`);
     if (bytes.length) this.noteWrite(addr, bytes.length);
-    this.u8.set(bytes, addr);
+    this.bytes(addr, bytes.length).set(bytes);
   }
 
   readBytes(addr: number, len: number): Uint8Array {
     if (!this.isRam(addr, len)) throw new RangeError(`physical range 0x${addr.toString(16)}+${len} is not RAM`);
-    return this.u8.slice(addr, addr + len);
+    return this.bytes(addr, len).slice();
   }
 }

@@ -25,7 +25,7 @@ export function peekTranslate(cpu: Cpu, lin: number): number {
   let table = mmu.cr3 - (mmu.cr3 % PAGE);
   for (let level = 0; level < 4; level++) {
     const ea = table + idx[level] * 8;
-    if (ea + 8 > mem.size) return -1;
+    if (!mem.isRam(ea, 8)) return -1;
     const lo = mem.dv.getInt32(ea, true), hi = mem.dv.getInt32(ea + 4, true);
     if (!(lo & 1)) return -1;
     const base = (hi & 0xfffff) * TWO32 + ((lo & 0xfffff000) >>> 0);
@@ -46,7 +46,7 @@ function* ramChunks(cpu: Cpu, lin: number, length: number): Generator<{ phys: nu
     const a = lin + done;
     const len = Math.min(length - done, PAGE - (a & 0xfff));
     const phys = peekTranslate(cpu, a);
-    if (phys < 0 || phys + len > cpu.mem.size) return;
+    if (!cpu.mem.isRam(phys, len)) return;
     yield { phys, done, len };
     done += len;
   }
@@ -60,7 +60,7 @@ export function readVirtual(cpu: Cpu, lin: number, length: number): Uint8Array |
   const out = new Uint8Array(length);
   let n = 0;
   for (const c of ramChunks(cpu, lin, length)) {
-    out.set(cpu.mem.u8.subarray(c.phys, c.phys + c.len), c.done);
+    out.set(cpu.mem.bytes(c.phys, c.len), c.done);
     n = c.done + c.len;
   }
   if (n === 0 && length > 0) return null;

@@ -85,9 +85,9 @@ export class MachineGdbTarget implements GdbTarget {
 
   readPhysical(addr: bigint, length: number): Uint8Array | null {
     const mem = this.machine.mem;
-    if (addr < 0n || addr + BigInt(length) > BigInt(mem.size)) return null;
+    if (addr < 0n || addr > BigInt(Number.MAX_SAFE_INTEGER)) return null;
     const a = Number(addr);
-    return mem.u8.slice(a, a + length);
+    return mem.isRam(a, length) ? mem.readBytes(a, length) : null;
   }
 
   // ---- breakpoints and watchpoints -----------------------------------------------------------------
@@ -191,7 +191,7 @@ export class MachineGdbTarget implements GdbTarget {
     if (command === 'info machine') {
       const m = this.machine;
       return `state ${m.state}${m.stateMessage ? ` (${m.stateMessage})` : ''}, ${m.cpus.length} vCPU(s), ` +
-        `${m.mem.size >>> 20} MiB, ${m.instructions} instructions, ${m.nowNs()} ns virtual time`;
+        `${m.mem.ramSize / 2 ** 20} MiB, ${m.instructions} instructions, ${m.nowNs()} ns virtual time`;
     }
     return undefined;
   }
@@ -242,7 +242,10 @@ export class MachineGdbTarget implements GdbTarget {
         if (reported) return;
       }
     }
-    if (!this.sliceAndReport(this.sliceInsns)) this.schedule();
+    if (this.sliceAndReport(this.sliceInsns)) return;
+    // Every vCPU idles waiting for the network: wait for host input (or the next timer) in wall time.
+    if (this.machine.idlePending) void this.machine.waitIdle().then(() => this.schedule());
+    else this.schedule();
   }
 
   /** Runs one slice; true when it ended in a stop that was reported. */
@@ -250,7 +253,7 @@ export class MachineGdbTarget implements GdbTarget {
     const m = this.machine;
     let r: RunResult | null;
     try {
-      r = m.slice(budget);
+      r = m.slice(budget, true);
     } catch (e) {
       // A bug in the emulator, not the guest: say so and leave the state inspectable.
       this.opts.log?.(`osvemu: internal error while running: ${(e as Error).message.split('\n')[0]}`);

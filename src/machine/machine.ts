@@ -1,5 +1,6 @@
 // The board: guest RAM, vCPUs interleaved deterministically in fixed instruction quanta, the PC
 // platform devices, PVH boot of a kernel ELF, and virtual time derived from retired instructions.
+import { totalmem } from 'node:os';
 import { GuestProfiler } from './profiler.js';
 import { CodeCache } from '../cpu/codecache.js';
 import { Cpu } from '../cpu/cpu.js';
@@ -18,18 +19,21 @@ import { PcPlatform } from '../devices/platform.js';
 import { HeapTimerQueue } from '../devices/timer-queue.js';
 import { enterPvhEntry, startAp } from './cpu-reset.js';
 import { preparePvhBoot, type PvhBoot } from './pvh.js';
-import { PCI_HOLE_START } from './memmap.js';
+import { MAX_RAM_SIZE, ramExtent } from './memmap.js';
 import type { VirtioPciDevice, VirtioPciMode } from '../devices/virtio/pci-transport.js';
 import { plugVirtio } from './virtio-board.js';
 import { virtioModels, type VirtioMachineOptions } from './virtio-models.js';
+import { HostInputs } from './host-input.js';
+import { MachineNet, type NetMachineOptions } from './net.js';
 
 export type MachineState = 'running' | 'poweroff' | 'reset' | 'triple-fault' | 'halted' | 'debug-exit' | 'unimplemented' | 'stopped';
 
-export interface MachineOptions extends VirtioMachineOptions {
+export interface MachineOptions extends VirtioMachineOptions, NetMachineOptions {
   /** Kernel ELF bytes (PVH: Xen note type 18). */
   kernel: Uint8Array;
   cmdline?: string;
   cpus?: number;
+  /** Guest RAM in MiB (default 256), split around the PCI hole as on QEMU's pc machine (memmap.ts). */
   memMiB?: number;
   /** Advertise kvmclock (default) or leave the guest to find the HPET. */
   kvmclock?: boolean;
@@ -74,10 +78,12 @@ export interface RunResult {
   virtualNs: number;
 }
 
-const MAX_MEM_MIB = PCI_HOLE_START / (1024 * 1024);
+const MAX_MEM_MIB = MAX_RAM_SIZE / (1024 * 1024);
 const DEFAULT_QUANTUM = 2000;
 /** Timer deadlines a slice may jump to while no vCPU runs before it returns to its caller. */
 const MAX_IDLE_JUMPS = 10_000;
+/** Longest single wall-clock wait of an idle guest for host input (then timeouts and Ctrl-C are checked). */
+const MAX_IDLE_WAIT_MS = 100;
 /** Largest --icount-shift: 2^10 ns per instruction, as QEMU allows. */
 export const MAX_ICOUNT_SHIFT = 10;
 
@@ -85,6 +91,23 @@ export class MachineError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'MachineError';
+  }
+}
+
+/** isa-debug-exit's status is (value << 1) | 1 (QEMU's convention): say which value the guest wrote. */
+function debugExitMessage(status: number): string {
+  const v = status >>> 1;
+  return `guest wrote ${v} (0x${v.toString(16)}) to the isa-debug-exit port 0xf4: exit status ${status} = (${v} << 1) | 1, as QEMU`;
+}
+
+/** Guest RAM laid out as QEMU's pc machine (memmap.ts); a host that cannot give the memory is a MachineError. */
+function allocateRam(memMiB: number): PhysMem {
+  const { top, hole } = ramExtent(memMiB * 1024 * 1024);
+  try {
+    return new PhysMem(top, hole);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    throw new MachineError(`cannot allocate ${memMiB} MiB of guest RAM: ${e.message} (host memory: ${Math.floor(totalmem() / 2 ** 20)} MiB)`);
   }
 }
 
@@ -124,6 +147,12 @@ export class Machine implements Clock {
   readonly paused: boolean[] = [];
   /** Set when a vCPU in debug mode (Exec.debug) ended the last slice: breakpoint, watchpoint or step. */
   debugStop: { cpu: number; reason: number } | null = null;
+  /** Host input sources (net back ends); kept across reset. */
+  readonly hostInputs = new HostInputs();
+  /** Network cards (ports, back ends, current virtio-net models). */
+  readonly net: MachineNet;
+  /** Set when a slice stopped because every vCPU idles and host input may come: the deadline it waits towards. */
+  private idleDeadline: number | null = null;
 
   constructor(options: MachineOptions) {
     this.options = options;
@@ -147,8 +176,9 @@ export class Machine implements Clock {
     // It runs the same instructions whatever the quantum (timer deadlines cut quanta anyway), so a profile may
     // sample it more finely; with several vCPUs the quantum sets the interleaving and is left alone.
     this.quantum = ncpu > 1 ? options.quantum ?? DEFAULT_QUANTUM : Math.min(1 << 20, profiler?.interval ?? Infinity);
-    this.mem = new PhysMem(memMiB * 1024 * 1024);
+    this.mem = allocateRam(memMiB);
     this.cache = new CodeCache(this.mem);
+    this.net = new MachineNet(options, this.hostInputs);
     this.build();
   }
 
@@ -158,7 +188,7 @@ export class Machine implements Clock {
     const ncpu = options.cpus ?? 1;
     this.timers = new HeapTimerQueue();
     this.boot = preparePvhBoot({
-      elfBytes: options.kernel, ram: this.mem.u8, ramSize: this.mem.size, cmdline: options.cmdline ?? '',
+      elfBytes: options.kernel, ram: this.mem.u8, ramSize: this.mem.ramSize, cmdline: options.cmdline ?? '',
       acpi: { cpus: ncpu },
     });
 
@@ -180,9 +210,9 @@ export class Machine implements Clock {
     }
     const mem = this.mem;
     const physWriter: PhysMemory = {
-      read32: (a) => (a + 4 <= mem.size ? mem.read32(a) >>> 0 : 0xffffffff),
-      write8: (a, v) => { if (a < mem.size) mem.write8(a, v); },
-      write32: (a, v) => { if (a + 4 <= mem.size) mem.write32(a, v); },
+      read32: (a) => (mem.isRam(a, 4) ? mem.read32(a) >>> 0 : 0xffffffff),
+      write8: (a, v) => { if (mem.isRam(a, 1)) mem.write8(a, v); },
+      write32: (a, v) => { if (mem.isRam(a, 4)) mem.write32(a, v); },
     };
     this.platform = new PcPlatform({
       clock: this, timers: this.timers, memory: physWriter, sinks, currentCpu: () => this.current,
@@ -190,9 +220,9 @@ export class Machine implements Clock {
       powerOff: () => this.finish('poweroff', 0, 'guest powered off'),
       reset: () => this.finish('reset', 7, 'guest requested a reset'),
       debugOut: options.debugOut ?? (() => {}),
-      debugExit: (status) => this.finish('debug-exit', status, `guest wrote ${status} to the debug-exit port`),
+      debugExit: (status) => this.finish('debug-exit', status, debugExitMessage(status)),
     });
-    this.virtioDevices = plugVirtio(virtioModels(options), {
+    this.virtioDevices = plugVirtio(virtioModels(options, this.net.models(this)), {
       platform: this.platform, mem: this.mem, clock: this, timers: this.timers,
       ...(options.virtioMode ? { mode: options.virtioMode } : {}), ...(options.virtioLog ? { log: options.virtioLog } : {}),
     });
@@ -211,13 +241,12 @@ export class Machine implements Clock {
   /**
    * Power-on reset in place (gdb's `monitor system_reset`): RAM cleared and the kernel loaded again by
    * the PVH path, new vCPUs (Cpu/Exec objects) and devices, virtual time back to 0, state 'running'.
-   * Kept: the options, RAM buffer, code cache object, console text and listeners. Debug hooks
+   * Kept: the options, the PhysMem object (with a fresh buffer), code cache object, console text and listeners. Debug hooks
    * (Exec.debug, Mmu.watch, paused) are not carried over: whoever set them sets them again.
    */
   reset(): void {
     this.cache.dropAll();
-    this.mem.u8.fill(0);
-    this.mem.codePage.fill(0);
+    this.mem.clear();
     this.mem.onCodePageAdded = () => {};
     this.cpus.length = 0;
     this.execs.length = 0;
@@ -230,6 +259,11 @@ export class Machine implements Clock {
     this.stopRequested = false;
     this.debugStop = null;
     this.build();
+  }
+
+  /** Closes host resources (network back ends, passt, pcap and log files); call once the run is over. */
+  close(): Promise<void> {
+    return this.net.close();
   }
 
   /** Ends the run for good (gdb's `kill`): the machine is left in state 'stopped'. */
@@ -383,8 +417,9 @@ export class Machine implements Clock {
     const deadline = limits.timeoutMs !== undefined ? Date.now() + limits.timeoutMs : Infinity;
     const maxInsns = limits.maxInsns ?? Infinity;
     for (;;) {
-      const r = this.slice(Math.min(maxInsns - this.instructions, sliceInsns));
+      const r = this.slice(Math.min(maxInsns - this.instructions, sliceInsns), true);
       if (r) return r;
+      if (this.idlePending) await this.waitIdle();
       if (limits.until && limits.until.test(this.console)) return this.result('match', 'console matched');
       if (this.instructions >= maxInsns) return this.result('insn-limit', `instruction limit of ${maxInsns} reached`);
       if (Date.now() > deadline) return this.result('timeout', `timed out after ${limits.timeoutMs} ms`);
@@ -402,15 +437,18 @@ export class Machine implements Clock {
    * Per quantum: each runnable vCPU in index order, then due timers; when all are halted, time jumps
    * to the next timer deadline.
    */
-  slice(budget: number): RunResult | null {
+  slice(budget: number, waitForHost = false): RunResult | null {
     const end = this.instructions + budget;
     let idleJumps = 0;
+    this.idleDeadline = null;
     while (this.state === 'running') {
       if (this.stopRequested) {
         this.stopRequested = false;
         return this.result('stopped', 'stopped on request');
       }
       if (this.instructions >= end) return null;
+      // Quantum boundaries are the deterministic points where host input enters the guest.
+      if (this.hostInputs.due(this.lastNs)) this.hostInputs.poll({ instructions: this.instructions, virtualNs: this.nowNs() });
       const next = this.timers.nextDeadline();
       let q = this.quantum;
       if (next !== Infinity) q = Math.max(1, Math.min(q, Math.ceil((next - this.baseNs) / this.nsPerInsn)));
@@ -456,6 +494,11 @@ export class Machine implements Clock {
           this.finish('halted', 3, `all vCPUs halted with interrupts disabled (guest abort?) at rip=0x${cpu.rip.toString(16)}`);
           break;
         }
+        if (waitForHost && this.hostInputs.live) {
+          // Input from the host (a network peer) may wake the guest: the caller waits for it (waitIdle).
+          this.idleDeadline = next;
+          return null;
+        }
         if (next === Infinity) {
           // Only a debugger's paused vCPUs could still make progress: hand control back, do not end the run.
           if (this.paused.includes(true)) return this.result('stopped', 'no vCPU the debugger let run can make progress');
@@ -477,6 +520,34 @@ export class Machine implements Clock {
       this.timers.runDue(this.lastNs);
     }
     return this.result(this.causeOf(), this.stateMessage);
+  }
+
+  /** The last slice ended with every vCPU idle waiting for host input or a timer: call waitIdle(). */
+  get idlePending(): boolean {
+    return this.idleDeadline !== null;
+  }
+
+  /**
+   * An idle guest waits for the host in wall-clock time, virtual time keeping pace, up to its next
+   * timer deadline; input already known (replay) is jumped to. Input found is delivered by the next
+   * slice's poll, at the virtual time reached here.
+   */
+  async waitIdle(): Promise<void> {
+    const next = this.idleDeadline ?? Infinity;
+    this.idleDeadline = null;
+    const v0 = this.nowNs();
+    const known = this.hostInputs.nextAt();
+    let target: number;
+    if (known !== Infinity && known <= next) target = known;
+    else if (next - v0 < 1e6) target = next;
+    else {
+      const started = Date.now();
+      await this.hostInputs.wait(Math.min(MAX_IDLE_WAIT_MS, (next - v0) / 1e6));
+      target = Math.min(next, v0 + (Date.now() - started) * 1e6);
+    }
+    if (target > this.baseNs) this.baseNs = target;
+    if (this.baseNs > this.lastNs) this.lastNs = this.baseNs;
+    this.timers.runDue(this.lastNs);
   }
 
   private causeOf(): StopCause {

@@ -7,9 +7,13 @@
 export const LOW_RAM_END = 0x9fc00;
 /** Start of "high" RAM: the kernel and everything it frees live above 1 MiB. */
 export const HIGH_RAM_START = 0x100000;
-/** Where 32-bit PCI MMIO starts; RAM above this is moved above 4 GiB. */
-export const PCI_HOLE_START = 0xc0000000;
+/** QEMU's `pc` (pc_piix.c, max-ram-below-4g default): RAM below 4 GiB ends by 3.5 GiB at most ... */
+export const LOWMEM_MAX = 0xe0000000;
+/** ... and a guest with that much RAM or more gets 3 GiB below 4 GiB (gigabyte_align), the rest from 4 GiB. */
+export const LOWMEM_SPLIT = 0xc0000000;
 export const FOUR_GIB = 0x100000000;
+/** Physical address width the CPU reports (CPUID 0x80000008): RAM must end below it. */
+export const PHYS_ADDR_LIMIT = 2 ** 39;
 
 // Low pages OSv owns during early boot: page 0 (SMP trampoline), 0x1000-0x2fff (its
 // Multiboot-shaped info block and e820 copy) and 0x7000-0x7c00 (first stack).
@@ -72,22 +76,36 @@ export interface MemoryRegion {
 
 /**
  * Where guest RAM of `ramSize` bytes appears in the physical address space: one block from 0
- * up to the PCI hole, and the rest (if any) at 4 GiB. `ramOffset` is the offset in the board's
- * single RAM buffer, so the board and the loader translate addresses the same way.
+ * up to the PCI hole, and the rest (if any) at 4 GiB. The board's RAM buffer is indexed by
+ * physical address (src/cpu/physmem.ts): there is no other translation.
  */
 export interface RamBlock {
   guestPhys: number;
   size: number;
-  ramOffset: number;
+}
+
+/** RAM below 4 GiB for a guest of `ramSize` bytes, as QEMU's `pc` machine splits it. */
+export function lowRamSize(ramSize: number): number {
+  return ramSize >= LOWMEM_MAX ? LOWMEM_SPLIT : ramSize;
 }
 
 export function ramBlocks(ramSize: number): RamBlock[] {
   checkRamSize(ramSize);
-  const low = Math.min(ramSize, PCI_HOLE_START);
-  const blocks: RamBlock[] = [{ guestPhys: 0, size: low, ramOffset: 0 }];
-  if (ramSize > low) blocks.push({ guestPhys: FOUR_GIB, size: ramSize - low, ramOffset: low });
+  const low = lowRamSize(ramSize);
+  const blocks: RamBlock[] = [{ guestPhys: 0, size: low }];
+  if (ramSize > low) blocks.push({ guestPhys: FOUR_GIB, size: ramSize - low });
   return blocks;
 }
+
+/** First byte past the highest RAM address, and the non-RAM hole below 4 GiB (when RAM goes above it). */
+export function ramExtent(ramSize: number): { top: number; hole?: { start: number; end: number } } {
+  const [low, high] = ramBlocks(ramSize);
+  if (!high) return { top: low!.size };
+  return { top: high.guestPhys + high.size, hole: { start: low!.size, end: FOUR_GIB } };
+}
+
+/** Largest RAM whose top stays inside the physical address width. */
+export const MAX_RAM_SIZE = PHYS_ADDR_LIMIT - FOUR_GIB + LOWMEM_SPLIT;
 
 /** The memory map handed to the kernel, sorted by address. */
 export function memoryMap(ramSize: number): MemoryRegion[] {
@@ -112,4 +130,5 @@ export function checkRamSize(ramSize: number): void {
     throw new RangeError(`RAM size ${ramSize} is too small: osvemu needs at least ${MIN_RAM_SIZE} bytes`);
   }
   if (ramSize % 4096 !== 0) throw new RangeError(`RAM size ${ramSize} is not a multiple of 4096`);
+  if (ramSize > MAX_RAM_SIZE) throw new RangeError(`RAM size ${ramSize} is too large: at most ${MAX_RAM_SIZE} bytes fit below the 39-bit physical address limit`);
 }

@@ -57,14 +57,15 @@ export interface LoadedKernel {
 
 /**
  * Copies the kernel's PT_LOAD segments into `ram` at their physical addresses (guest physical
- * address = index into `ram` below the PCI hole), zeroing the bss part. Everything is checked
+ * address = index into `ram`), zeroing the bss part. Everything is checked
  * before the first byte is written, so a failed load leaves RAM untouched.
  */
 export function loadKernel(elfBytes: Uint8Array, ram: Uint8Array, ramSize: number): LoadedKernel {
-  if (ram.length < ramSize) throw new RangeError(`RAM buffer is ${ram.length} bytes, smaller than the RAM size ${ramSize}`);
+  // `ram` needs to cover RAM below 4 GiB only: the kernel and the boot data live there.
+  const lowTop = ramBlocks(ramSize)[0]!.size;
+  if (ram.length < lowTop) throw new RangeError(`RAM buffer is ${ram.length} bytes, smaller than the RAM below 4 GiB (${lowTop})`);
   const elf = ElfFile.parse(elfBytes);
   const entry = findPvhEntry(elf);
-  const lowTop = ramBlocks(ramSize)[0]!.size;
   const loads = elf.programHeaders.filter((p) => p.type === PT_LOAD && p.memsz > 0);
   if (loads.length === 0) throw new ElfError('kernel has no PT_LOAD segment to load');
   const ranges: LoadedRange[] = [];

@@ -12,7 +12,7 @@ export const FIRST_DEVICE_SLOT = 3;
 
 export function guestMemoryOf(mem: PhysMem): GuestMemory {
   return {
-    view: (addr, len) => (addr >= 0 && len >= 0 && mem.isRam(addr, len) ? mem.u8.subarray(addr, addr + len) : null),
+    view: (addr, len) => (addr >= 0 && len >= 0 && mem.isRam(addr, len) ? mem.bytes(addr, len) : null),
     written: (addr, len) => mem.noteWrite(addr, len),
   };
 }

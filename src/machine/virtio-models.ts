@@ -24,7 +24,8 @@ export interface VirtioMachineOptions {
   rng?: EntropySource;
 }
 
-export function virtioModels(o: VirtioMachineOptions & { cpus?: number }): VirtioDeviceModel[] {
+/** `net`: the network cards' models (src/machine/net.ts), which come after the disks. */
+export function virtioModels(o: VirtioMachineOptions & { cpus?: number }, net: VirtioDeviceModel[] = []): VirtioDeviceModel[] {
   const models: VirtioDeviceModel[] = [];
   for (const d of o.disks ?? []) {
     const a: DiskAttachment = 'backend' in d ? d : { backend: d };
@@ -33,6 +34,7 @@ export function virtioModels(o: VirtioMachineOptions & { cpus?: number }): Virti
       ...(a.serial !== undefined ? { serial: a.serial } : {}), ...(a.timing ? { timing: a.timing } : {}),
     }));
   }
+  models.push(...net);
   for (const make of o.virtio ?? []) models.push(make());
   if (o.rng) models.push(new VirtioRng(o.rng));
   return models;

@@ -62,7 +62,9 @@ export async function serve(
  * is polled every 20 ms; when it returns true gdb gets SIGINT once (it then sends Ctrl-C to the stub).
  */
 export function runGdb(port: number, elf: string | null, commands: string[], opts: GdbRunOptions = {}): Promise<GdbRun> {
-  const args = ['-batch', '-nx', '-ex', 'set pagination off', '-ex', 'set confirm off', '-ex', 'set width 0'];
+  const args = ['-batch', '-nx', '-ex', 'set pagination off', '-ex', 'set confirm off',
+    // gdb gives up on a reply after 2 s by default; a loaded CI machine can take longer than that.
+    '-ex', 'set remotetimeout 60', '-ex', 'set width 0'];
   if (elf) args.push(elf);
   else args.push('-ex', 'set architecture i386:x86-64');
   args.push('-ex', `target remote 127.0.0.1:${port}`);

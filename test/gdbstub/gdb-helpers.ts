@@ -26,7 +26,9 @@ export interface GdbRunOptions {
 
 /** Runs `gdb -batch -nx` with the given -ex commands, after connecting to 127.0.0.1:port. */
 export function runGdb(port: number, commands: string[], opts: GdbRunOptions = {}): Promise<GdbRun> {
-  const args = ['-batch', '-nx', '-ex', 'set pagination off', '-ex', 'set confirm off', '-ex', 'set architecture i386:x86-64', '-ex', `target remote 127.0.0.1:${port}`];
+  const args = ['-batch', '-nx', '-ex', 'set pagination off', '-ex', 'set confirm off',
+    // gdb gives up on a reply after 2 s by default; a loaded CI machine can take longer than that.
+    '-ex', 'set remotetimeout 60', '-ex', 'set architecture i386:x86-64', '-ex', `target remote 127.0.0.1:${port}`];
   for (const c of commands) args.push('-ex', c);
   return runGdbArgs(args, { ...opts, timeoutMs: opts.timeoutMs ?? 30_000 });
 }

@@ -11,11 +11,11 @@ export const IMAGES_SRC = path.join(ROOT, 'images');
 export const IMAGES_OUT = path.join(ROOT, 'build', 'images');
 
 /** Bare-metal guests: each prints PASS/FAIL lines and "DONE n passed m failed" to port 0xE9. */
-export const BARE_IMAGES = ['boot64', 'paging', 'interrupts', 'realmode', 'syscall', 'fpu', 'smp', 'cpuid', 'timers'] as const;
+export const BARE_IMAGES = ['boot64', 'paging', 'interrupts', 'realmode', 'syscall', 'fpu', 'smp', 'cpuid', 'timers', 'highmem'] as const;
 /** The OSv-shaped kernel (with DWARF) and its stripped copy. */
 export const OSVLIKE_IMAGES = ['osvlike', 'osvlike-stripped'] as const;
 /** Guests that drive the virtio devices (images/virtio). */
-export const VIRTIO_IMAGES = ['virtio'] as const;
+export const VIRTIO_IMAGES = ['virtio', 'virtionet'] as const;
 export const ALL_IMAGES: readonly string[] = [...BARE_IMAGES, ...OSVLIKE_IMAGES, ...VIRTIO_IMAGES];
 
 export type ImageName = (typeof BARE_IMAGES)[number] | (typeof OSVLIKE_IMAGES)[number] | (typeof VIRTIO_IMAGES)[number];

@@ -17,6 +17,7 @@ import {
   checkRamSize,
   memoryMap,
   ramBlocks,
+  ramExtent,
 } from '../../src/machine/memmap.js';
 import { HAVE_GCC, build32, buildKernel, patched } from './fixtures.js';
 
@@ -36,16 +37,27 @@ function loadError(elf: Uint8Array, ramSize = 8 * MiB): string {
 }
 
 describe('memory layout', () => {
-  it('splits RAM around the PCI hole', () => {
-    expect(ramBlocks(256 * MiB)).toEqual([{ guestPhys: 0, size: 256 * MiB, ramOffset: 0 }]);
-    expect(ramBlocks(4 * GiB)).toEqual([
-      { guestPhys: 0, size: 3 * GiB, ramOffset: 0 },
-      { guestPhys: 4 * GiB, size: GiB, ramOffset: 3 * GiB },
-    ]);
+  it('splits RAM around the PCI hole as QEMU pc does: all below 4 GiB under 3.5 GiB, else 3 GiB + the rest at 4 GiB', () => {
+    expect(ramBlocks(256 * MiB)).toEqual([{ guestPhys: 0, size: 256 * MiB }]);
+    expect(ramBlocks(3 * GiB)).toEqual([{ guestPhys: 0, size: 3 * GiB }]);
+    expect(ramBlocks(0xe0000000 - 4096)).toEqual([{ guestPhys: 0, size: 0xe0000000 - 4096 }]);
+    expect(ramBlocks(0xe0000000)).toEqual([{ guestPhys: 0, size: 3 * GiB }, { guestPhys: 4 * GiB, size: GiB / 2 }]);
+    expect(ramBlocks(4 * GiB)).toEqual([{ guestPhys: 0, size: 3 * GiB }, { guestPhys: 4 * GiB, size: GiB }]);
+    expect(ramBlocks(8 * GiB)).toEqual([{ guestPhys: 0, size: 3 * GiB }, { guestPhys: 4 * GiB, size: 5 * GiB }]);
+    expect(ramExtent(2 * GiB)).toEqual({ top: 2 * GiB });
+    expect(ramExtent(8 * GiB)).toEqual({ top: 9 * GiB, hole: { start: 3 * GiB, end: 4 * GiB } });
+  });
+
+  it('gives QEMU pc\'s e820 RAM ranges for -m 2G, 3.25G, 4G and 8G', () => {
+    const ram = (size: number) => memoryMap(size).filter((e) => e.type === E820_RAM).map((e) => [e.addr, e.addr + e.size]);
+    expect(ram(2 * GiB)).toEqual([[0, 0x9fc00], [0x100000, 0x80000000]]);
+    expect(ram(3 * GiB + GiB / 4)).toEqual([[0, 0x9fc00], [0x100000, 0xd0000000]]);
+    expect(ram(4 * GiB)).toEqual([[0, 0x9fc00], [0x100000, 0xc0000000], [0x100000000, 0x140000000]]);
+    expect(ram(8 * GiB)).toEqual([[0, 0x9fc00], [0x100000, 0xc0000000], [0x100000000, 0x240000000]]);
   });
 
   it('builds a sorted, non-overlapping map with the low hole and the APIC/HPET ranges reserved', () => {
-    for (const size of [2 * MiB, 256 * MiB, 3 * GiB, 6 * GiB]) {
+    for (const size of [2 * MiB, 256 * MiB, 3 * GiB, 0xd0000000, 6 * GiB]) {
       const m = memoryMap(size);
       for (let i = 1; i < m.length; i++) expect(m[i]!.addr).toBeGreaterThanOrEqual(m[i - 1]!.addr + m[i - 1]!.size);
       const ramTotal = m.filter((e) => e.type === E820_RAM).reduce((s, e) => s + e.size, 0);
@@ -55,7 +67,7 @@ describe('memory layout', () => {
       for (const base of [0xfec00000, 0xfed00000, 0xfee00000]) {
         expect(m.find((e) => e.addr === base)?.type).toBe(E820_RESERVED);
       }
-      expect(m.every((e) => e.type !== E820_RAM || e.addr + e.size <= 0xc0000000 || e.addr >= 4 * GiB)).toBe(true);
+      expect(m.every((e) => e.type !== E820_RAM || e.addr + e.size <= 0xe0000000 || e.addr >= 4 * GiB)).toBe(true);
     }
     expect(memoryMap(6 * GiB).at(-1)).toEqual({ addr: 4 * GiB, size: 3 * GiB, type: E820_RAM });
   });
@@ -63,6 +75,8 @@ describe('memory layout', () => {
   it('rejects RAM sizes the layout cannot use', () => {
     expect(() => checkRamSize(MiB)).toThrow('RAM size 1048576 is too small: osvemu needs at least 2097152 bytes');
     expect(() => checkRamSize(2 * MiB + 1)).toThrow('is not a multiple of 4096');
+    expect(() => checkRamSize(2 ** 39)).toThrow('too large: at most 548682072064 bytes fit below the 39-bit physical address limit');
+    expect(() => checkRamSize(2 ** 39 - GiB)).not.toThrow();
   });
 });
 

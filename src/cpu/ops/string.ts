@@ -79,7 +79,7 @@ function physRead(cpu: Cpu, lin: number): number {
   const po = lin & 0xfff, idx = (lin >>> 12) & TLB_MASK;
   if (m.rTag[idx] === lin - po) return m.rOff[idx] + po;
   const p = m.translate(lin, ACC_READ);
-  return p - (p & 0xfff) + 4096 <= cpu.mem.size ? p : -1;
+  return cpu.mem.isRam(p - (p & 0xfff), 4096) ? p : -1;
 }
 
 /** Physical address of a RAM byte for writing (the page's decoded code is dropped), or -1 for MMIO. */
@@ -88,14 +88,14 @@ function physWrite(cpu: Cpu, lin: number): number {
   const po = lin & 0xfff, idx = (lin >>> 12) & TLB_MASK;
   if (m.wTag[idx] === lin - po) return m.wOff[idx] + po;
   const p = m.translate(lin, ACC_WRITE);
-  return p - (p & 0xfff) + 4096 <= cpu.mem.size ? p : -1;
+  return cpu.mem.isRam(p - (p & 0xfff), 4096) ? p : -1;
 }
 
 // Element reads from RAM: low half returned, high half of a qword in rdHi.
 let rdHi = 0;
-function readPhys(dv: DataView, u8: Uint8Array, p: number, n: number): number {
+function readPhys(dv: DataView, p: number, n: number): number {
   switch (n) {
-    case 1: return u8[p];
+    case 1: return dv.getUint8(p);
     case 2: return dv.getUint16(p, true);
     case 4: return dv.getInt32(p, true);
     default: rdHi = dv.getInt32(p + 4, true); return dv.getInt32(p, true);
@@ -130,19 +130,19 @@ function chunk(k: number, c: number, n: number, budget: number): number {
 // ---- stos ------------------------------------------------------------------------------------------
 /** Fills [p, p+len) with the n-byte little-endian pattern (lo, hi). */
 function fillPattern(cpu: Cpu, p: number, len: number, n: number, lo: number, hi: number): void {
-  const u8 = cpu.mem.u8;
+  const mem = cpu.mem;
   const b = lo & 0xff;
   if (n === 1 || (lo === (b * 0x01010101 | 0) && (n < 8 || hi === lo)) || (n === 2 && (lo & 0xffff) === b * 0x0101)) {
-    u8.fill(b, p, p + len);
+    mem.bytes(p, len).fill(b);
     return;
   }
-  const dv = cpu.mem.dv;
+  const dv = mem.dv;
   if (n === 2) dv.setUint16(p, lo, true);
   else { dv.setInt32(p, lo, true); if (n === 8) dv.setInt32(p + 4, hi, true); }
   let done = n;
   while (done < len) {
     const c = done < len - done ? done : len - done;
-    u8.copyWithin(p + done, p, p + c);
+    mem.copyWithin(p + done, p, c);
     done += c;
   }
 }
@@ -190,10 +190,10 @@ function stosOne(cpu: Cpu, i: Insn, dl: number, lo: number, hi: number, step: nu
 // ---- movs ------------------------------------------------------------------------------------------
 /** Element-by-element copy for overlapping blocks where a later element reads what an earlier one wrote. */
 function copyElements(cpu: Cpu, sp: number, dp: number, k: number, n: number, step: number): void {
-  const dv = cpu.mem.dv, u8 = cpu.mem.u8;
+  const dv = cpu.mem.dv;
   for (let j = 0; j < k; j++, sp += step, dp += step) {
     switch (n) {
-      case 1: u8[dp] = u8[sp]; break;
+      case 1: dv.setUint8(dp, dv.getUint8(sp)); break;
       case 2: dv.setUint16(dp, dv.getUint16(sp, true), true); break;
       case 4: dv.setInt32(dp, dv.getInt32(sp, true), true); break;
       default: { const a = dv.getInt32(sp, true), b = dv.getInt32(sp + 4, true); dv.setInt32(dp, a, true); dv.setInt32(dp + 4, b, true); }
@@ -227,7 +227,7 @@ function movs(cpu: Cpu, i: Insn): void {
         // that later elements still have to read.
         const hazard = back ? d0 < s0 && d0 + len > s0 : d0 > s0 && d0 < s0 + len;
         if (hazard) copyElements(cpu, sp, dp, k, n, step);
-        else cpu.mem.u8.copyWithin(d0, s0, s0 + len);
+        else cpu.mem.copyWithin(d0, s0, len);
         advance(cpu, RSI, asz, step * k);
         advance(cpu, RDI, asz, step * k);
         advance(cpu, RCX, asz, -k);
@@ -268,7 +268,7 @@ function lods(cpu: Cpu, i: Insn): void {
       const sp = physRead(cpu, sl);
       if (sp >= 0) {
         // Only the last element survives in the accumulator.
-        const v = readPhys(cpu.mem.dv, cpu.mem.u8, sp + (k - 1) * step, n);
+        const v = readPhys(cpu.mem.dv, sp + (k - 1) * step, n);
         setReg(cpu, size, 0, v, rdHi);
         advance(cpu, RSI, asz, step * k);
         advance(cpu, RCX, asz, -k);
@@ -330,7 +330,7 @@ function repCompare(cpu: Cpu, i: Insn, isCmps: boolean, acc: number, accHi: numb
   const stopOnEqual = i.rep === 0xF2; // repne stops at the first equal pair, repe at the first unequal one
   const wide = size === 64;
   let budget = REP_BUDGET;
-  const dv = cpu.mem.dv, u8 = cpu.mem.u8;
+  const dv = cpu.mem.dv;
   for (;;) {
     const c = repLeft(cpu, i, budget);
     if (c === 0) return;
@@ -346,8 +346,8 @@ function repCompare(cpu: Cpu, i: Insn, isCmps: boolean, acc: number, accHi: numb
       if (sp >= 0 && dp >= 0) {
         let j = 0, s = sp, d = dp, stop = false;
         while (j < k) {
-          if (isCmps) { aLo = readPhys(dv, u8, s, n); aHi = rdHi; s += step; }
-          bLo = readPhys(dv, u8, d, n); bHi = rdHi; d += step;
+          if (isCmps) { aLo = readPhys(dv, s, n); aHi = rdHi; s += step; }
+          bLo = readPhys(dv, d, n); bHi = rdHi; d += step;
           j++;
           if ((aLo === bLo && (!wide || aHi === bHi)) === stopOnEqual) { stop = true; break; }
         }

@@ -24,8 +24,8 @@ export function codeBytes(cpu: Cpu, n = 15): Uint8Array {
   for (; k < n; k++) {
     try {
       const p = cpu.mmu.translateExec(cpu.segBase[CS] + cpu.rip + k);
-      if (p >= cpu.mem.size) break;
-      out[k] = cpu.mem.u8[p];
+      if (!cpu.mem.isRam(p, 1)) break;
+      out[k] = cpu.mem.dv.getUint8(p);
     } catch {
       break;
     }

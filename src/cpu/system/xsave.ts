@@ -59,7 +59,7 @@ function storeImage(cpu: Cpu, a: number, len: number): void {
   const m = cpu.mmu;
   probeArea(cpu, a, len, ACC_WRITE);
   const p = (a & 0xfff) + len <= 4096 ? m.ramOffset(a, true) : -1;
-  if (p >= 0) { cpu.mem.u8.set(image.subarray(0, len), p); return; }
+  if (p >= 0) { cpu.mem.bytes(p, len).set(image.subarray(0, len)); return; }
   for (let k = 0; k < len; k += 4) m.write32(a + k, imageDv.getInt32(k, true));
 }
 
@@ -67,7 +67,7 @@ function loadImage(cpu: Cpu, a: number, len: number): void {
   const m = cpu.mmu;
   probeArea(cpu, a, len, ACC_READ);
   const p = (a & 0xfff) + len <= 4096 ? m.ramOffset(a, false) : -1;
-  if (p >= 0) { image.set(cpu.mem.u8.subarray(p, p + len)); return; }
+  if (p >= 0) { image.set(cpu.mem.bytes(p, len)); return; }
   for (let k = 0; k < len; k += 4) imageDv.setInt32(k, m.read32(a + k), true);
 }
 

@@ -2,7 +2,8 @@
 // at a known point together with glibc's backtrace(); osvemu's unwinder, run offline on the dump,
 // must find the same return addresses (.eh_frame), the same functions from .debug_frame alone, and
 // the same functions by the frame-pointer chain when there is no CFI at all.
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,12 +22,15 @@ interface Dump {
   stack: Uint8Array;
 }
 
-function build(name: string, flags: string[]): Dump {
+const run = promisify(execFile);
+
+/** Builds and runs one variant (asynchronously: a busy machine makes static links slow). */
+async function build(name: string, flags: string[]): Promise<Dump> {
   const dir = tempDir();
   const exe = path.join(dir, name);
-  execFileSync('gcc', [...flags, '-static', '-o', exe, SRC]);
+  await run('gcc', [...flags, '-static', '-o', exe, SRC]);
   const out = path.join(dir, `${name}.bin`);
-  execFileSync(exe, [out]);
+  await run(exe, [out]);
   const b = readFileSync(out);
   const u64 = (o: number) => Number(b.readBigUint64LE(o));
   const nb = u64(0);
@@ -47,8 +51,8 @@ const fname = (elf: ElfFile, pc: number, ret: boolean) => elf.symbolAt(ret ? pc 
 describe('CFI unwinder on a dumped gcc stack', () => {
   let eh: Dump;
   let expectedNames: string[];
-  beforeAll(() => {
-    eh = build('sd-eh', ['-O2', '-g']);
+  beforeAll(async () => {
+    eh = await build('sd-eh', ['-O2', '-g']);
     // glibc's backtrace() starts in leaf() itself (after its call); main and libc's start follow.
     expectedNames = ['leaf', ...eh.backtrace.slice(1).map((pc) => fname(eh.elf, pc, true))];
     expect(expectedNames).toContain('main');
@@ -68,15 +72,15 @@ describe('CFI unwinder on a dumped gcc stack', () => {
     expect(frames[0]!.cfa! - 8).toBeGreaterThan(eh.regs[REG_RSP]!);
   });
 
-  it('.debug_frame only (-fno-asynchronous-unwind-tables -g): the same functions', () => {
-    const d = build('sd-debug', ['-O2', '-g', '-fno-asynchronous-unwind-tables', '-fno-unwind-tables']);
+  it('.debug_frame only (-fno-asynchronous-unwind-tables -g): the same functions', async () => {
+    const d = await build('sd-debug', ['-O2', '-g', '-fno-asynchronous-unwind-tables', '-fno-unwind-tables']);
     expect(d.elf.section('.debug_frame')).toBeDefined();
     const frames = unwind(d.regs, memory(d), CallFrameInfo.fromElf(d.elf));
     expect(upToMain(frames.map((f, i) => fname(d.elf, f.pc, i > 0)))).toEqual(upToMain(expectedNames));
   });
 
-  it('no CFI for the program (-fno-omit-frame-pointer, -g0): the rbp chain finds the same functions', () => {
-    const d = build('sd-fp', ['-O2', '-fno-omit-frame-pointer', '-fno-asynchronous-unwind-tables', '-fno-unwind-tables']);
+  it('no CFI for the program (-fno-omit-frame-pointer, -g0): the rbp chain finds the same functions', async () => {
+    const d = await build('sd-fp', ['-O2', '-fno-omit-frame-pointer', '-fno-asynchronous-unwind-tables', '-fno-unwind-tables']);
     const frames = unwind(d.regs, memory(d), CallFrameInfo.fromElf(d.elf));
     const names = frames.map((f, i) => fname(d.elf, f.pc, i > 0));
     expect(upToMain(names)).toEqual(upToMain(expectedNames));
