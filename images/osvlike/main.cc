@@ -34,6 +34,7 @@ struct options {
     unsigned sleepers = 0;
     unsigned threads = 3;
     unsigned lines = 3;
+    unsigned busy_us = 1000;
     // As in OSv, the first word that is not an option starts the command: a program path.
     const char* command = nullptr;
 } opts;
@@ -78,6 +79,8 @@ void parse_cmdline() {
             if (opts.threads > 32) opts.threads = 32;
         } else if (starts_with(w, "--lines=")) {
             opts.lines = parse_uint(w + 8);
+        } else if (starts_with(w, "--busy-us=")) {
+            opts.busy_us = parse_uint(w + 10);
         }
     }
 }
@@ -90,8 +93,8 @@ void worker(void* a) {
     auto arg = static_cast<worker_arg*>(a);
     auto self = sched::thread::current();
     for (unsigned line = 1; line <= opts.lines; line++) {
-        // Busy for 1 ms so threads sharing a CPU get preempted, then sleep.
-        s64 until = sched::uptime() + 1000000;
+        // Busy for 1 ms (--busy-us) so threads sharing a CPU get preempted, then sleep.
+        s64 until = sched::uptime() + s64(opts.busy_us) * 1000;
         while (sched::uptime() < until) processor::pause();
         kprintf("%s: line %u at %ld ns on cpu %u\n", self->name(), line, sched::uptime(),
                 sched::cpu::current_id());

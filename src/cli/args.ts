@@ -4,6 +4,10 @@ import { parseGdbAddress } from '../gdbstub/address.js';
 import { NetSpecError, parseNetSpec, type NetSpec } from '../devices/net/spec.js';
 import { parseDebugcon, type DebugconSpec } from './debugcon.js';
 import { type CpuVendorName, parseCpuVendor } from '../cpu/vendor.js';
+import { MAX_ICOUNT_SHIFT } from '../machine/machine.js';
+
+/** Instructions between two profile samples of a vCPU: 10 µs of guest time at the default scale. */
+export const DEFAULT_PROFILE_INTERVAL = 10_000;
 
 export interface RunArgs {
   kernel: string | null;
@@ -18,6 +22,16 @@ export interface RunArgs {
   kvmclock: boolean;
   x2apic: boolean;
   quiet: boolean;
+  /** Write a snapshot once this many instructions have run. */
+  snapshotAt: number | undefined;
+  /** Where --snapshot-at writes (default osvemu-N.snap). */
+  snapshotFile: string | undefined;
+  /** --on-abort snapshot=FILE,core=FILE */
+  onAbort: { snapshot?: string; core?: string };
+  /** --from SNAPSHOT: continue a saved machine instead of booting a kernel. */
+  from: string | null;
+  /** --record: keep checkpoints and inputs for reverse execution under gdb. */
+  record: boolean;
   /** `--net` cards in order (src/devices/net/spec.ts), `--pcap FILE`, `--net-record FILE`. */
   net: NetSpec[];
   pcap: string | undefined;
@@ -37,6 +51,11 @@ export interface RunArgs {
   symbols: string | null;
   /** --gdb-threads osv|vcpu: what gdb's threads are (default osv when symbols are found). */
   gdbThreads: 'osv' | 'vcpu';
+  /** --icount-shift N: 2^N ns of guest time per instruction (QEMU's -icount shift=N). */
+  icountShift: number;
+  /** --profile FILE: guest stacks sampled every profileInterval instructions (.pb.gz: pprof, else speedscope). */
+  profile: string | undefined;
+  profileInterval: number;
 }
 
 export class UsageError extends Error {}
@@ -45,17 +64,26 @@ export class HelpRequest extends Error {}
 
 export const USAGE = `usage: osvemu run [KERNEL] [-e|--append CMDLINE] [-c|--smp N] [-m|--memory SIZE] [--verbose]
                   [-S] [-s] [--gdb [HOST:]PORT] [--max-insns N] [--timeout SECONDS] [--no-kvmclock] [--x2apic]
+                  [--snapshot-at N [--snapshot-file FILE]] [--on-abort snapshot=FILE,core=FILE]
+                  [--from SNAPSHOT] [--record]
                   [--net user[,hostfwd=tcp::HOSTPORT-:GUESTPORT]...|stream,addr.type=unix,addr.path=PATH|...]
                   [--pcap FILE] [--net-record FILE]
                   [--disk FILE[,writable|,readonly][,format=raw|qcow2]]... [--rng-seed N|host]
                   [--virtio legacy|transitional|modern] [--seed N]
                   [--cpu-vendor intel|amd] [--symbols LOADER_ELF] [--gdb-threads osv|vcpu]
-                  [--debugcon stdio|null|file:PATH|PATH] [-h|--help]
+                  [--debugcon stdio|null|file:PATH|PATH] [--icount-shift N]
+                  [--profile FILE[.pb.gz] [--profile-interval N]] [-h|--help]
+       osvemu debug SNAPSHOT [--gdb [HOST:]PORT]     serve gdb on a saved machine (default port 1234)
+       osvemu core SNAPSHOT FILE                     write an ELF core file gdb opens
   KERNEL   an OSv loader-stripped.elf (PVH); default: the project's own OSv-like guest, built on first use
   -m SIZE  guest RAM (256M default; 2G, 8G...): above 3.5G, 3G stay below 4 GiB and the rest is mapped from 4 GiB
   --debugcon  where port 0xE9 output goes (QEMU's -debugcon); default: discarded
   --disk   a virtio-blk disk (raw or qcow2, e.g. OSv's usr.img); guest writes stay in memory unless
            ",writable" is given (QEMU's -drive file=...,snapshot=on|off spellings work too)
+  --icount-shift  each instruction is 2^N ns of guest time (default 0: 1 ns), as QEMU's -icount shift=N:
+           busy-waiting guests reach their deadlines in fewer instructions, still deterministically
+  --profile  sample every vCPU's guest stack every --profile-interval instructions (default 10000) and write
+           speedscope JSON, or pprof when FILE ends in .pb.gz (go tool pprof)
   --rng-seed  seed of the virtio-rng bytes (default 0: the same bytes every run); "host" for host entropy
   exit status: 0 power-off, 1 error, 2 bad arguments, 3 guest halted (abort), 4 triple fault,
                5 instruction limit, 6 timeout, 7 guest reset, 8 unimplemented instruction;
@@ -92,11 +120,24 @@ export function parseGdb(v: string): { host: string; port: number } {
 const VALUE_OPTIONS: Record<string, string> = {
   '-e': 'append', '--append': 'append', '-c': 'smp', '--smp': 'smp', '-m': 'memory', '--memory': 'memory',
   '--gdb': 'gdb', '--max-insns': 'max-insns', '--timeout': 'timeout', '--disk': 'disk', '--net': 'net',
+  '--snapshot-at': 'snapshot-at', '--snapshot-file': 'snapshot-file', '--on-abort': 'on-abort', '--from': 'from',
   '--nic': 'net', '--pcap': 'pcap', '--net-record': 'net-record',
   '--drive': 'disk', '-drive': 'disk', '--rng-seed': 'rng-seed', '--virtio': 'virtio', '--seed': 'seed',
   '--cpu-vendor': 'cpu-vendor', '--symbols': 'symbols', '--gdb-threads': 'gdb-threads',
   '--debugcon': 'debugcon', '-debugcon': 'debugcon',
+  '--icount-shift': 'icount-shift', '--profile': 'profile', '--profile-interval': 'profile-interval',
 };
+
+/** "snapshot=FILE,core=FILE" (either or both). */
+export function parseOnAbort(v: string): RunArgs['onAbort'] {
+  const out: RunArgs['onAbort'] = {};
+  for (const part of v.split(',')) {
+    const m = /^(snapshot|core)=(.+)$/.exec(part);
+    if (!m) throw new UsageError(`--on-abort takes snapshot=FILE and/or core=FILE, got "${part}"`);
+    out[m[1] as 'snapshot' | 'core'] = m[2];
+  }
+  return out;
+}
 
 /** Binds each value option to the next word, so `-e "--verbose /hello"` works as with run.py. */
 export function bindValues(argv: string[], names: Record<string, string> = VALUE_OPTIONS): string[] {
@@ -139,10 +180,18 @@ export function parseRunArgs(argv: string[]): RunArgs {
         pcap: { type: 'string' },
         'net-record': { type: 'string' },
         debugcon: { type: 'string' },
+        'snapshot-at': { type: 'string' },
+        'snapshot-file': { type: 'string' },
+        'on-abort': { type: 'string' },
+        from: { type: 'string' },
+        record: { type: 'boolean' },
         seed: { type: 'string' },
         'cpu-vendor': { type: 'string' },
         symbols: { type: 'string' },
         'gdb-threads': { type: 'string' },
+        'icount-shift': { type: 'string' },
+        profile: { type: 'string' },
+        'profile-interval': { type: 'string' },
       },
     });
   } catch (e) {
@@ -171,7 +220,17 @@ export function parseRunArgs(argv: string[]): RunArgs {
   const cpuVendor = v['cpu-vendor'] === undefined ? 'intel' : parseCpuVendor(v['cpu-vendor']);
   if (cpuVendor === null) throw new UsageError(`--cpu-vendor needs intel or amd, got "${v['cpu-vendor']}"`);
   if (timeout !== undefined && !(timeout > 0)) throw new UsageError(`--timeout needs a positive number of seconds, got "${v.timeout}"`);
+  if (v.from !== undefined && parsed.positionals.length > 0) throw new UsageError('--from continues a snapshot: give no kernel');
+  if (v.record && v.gdb === undefined && !v.s) throw new UsageError('--record is for reverse execution under gdb: add --gdb PORT (or -s)');
+  if (v['snapshot-at'] !== undefined && (v.gdb !== undefined || v.s)) throw new UsageError('--snapshot-at runs without gdb; under gdb use "monitor snapshot save FILE"');
+  if (v['profile-interval'] !== undefined && v.profile === undefined) throw new UsageError('--profile-interval needs --profile FILE');
+  if (v['snapshot-file'] !== undefined && v['snapshot-at'] === undefined) throw new UsageError('--snapshot-file needs --snapshot-at N');
   return {
+    snapshotAt: v['snapshot-at'] === undefined ? undefined : parseIntArg('--snapshot-at', v['snapshot-at'], 0, Number.MAX_SAFE_INTEGER),
+    snapshotFile: v['snapshot-file'],
+    onAbort: v['on-abort'] === undefined ? {} : parseOnAbort(v['on-abort']),
+    from: v.from ?? null,
+    record: !!v.record,
     kernel: parsed.positionals[0] ?? null,
     cmdline,
     cpus: v.smp === undefined ? 1 : parseIntArg('--smp', v.smp, 1, 64),
@@ -195,6 +254,10 @@ export function parseRunArgs(argv: string[]): RunArgs {
     cpuVendor,
     symbols: v.symbols ?? null,
     gdbThreads,
+    icountShift: v['icount-shift'] === undefined ? 0 : parseIntArg('--icount-shift', v['icount-shift'], 0, MAX_ICOUNT_SHIFT),
+    profile: v.profile,
+    profileInterval: v['profile-interval'] === undefined ? DEFAULT_PROFILE_INTERVAL
+      : parseIntArg('--profile-interval', v['profile-interval'], 1, Number.MAX_SAFE_INTEGER),
   };
 }
 

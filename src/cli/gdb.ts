@@ -11,12 +11,13 @@ const CLOSE_GRACE_MS = 100;
 
 export async function attachGdb(
   machine: Machine, where: { host: string; port: number }, stopAtStart: boolean,
-  threads?: (target: GdbTarget) => ThreadProvider,
+  threads?: (target: GdbTarget) => ThreadProvider, record = false,
 ): Promise<void> {
   let done!: () => void;
   const finished = new Promise<void>((resolve) => { done = resolve; });
   const log = (m: string) => process.stderr.write(`osvemu: ${m.replace(/^osvemu: /, '')}\n`);
-  const target = new MachineGdbTarget(machine, { onFinish: () => done(), log });
+  const target = new MachineGdbTarget(machine, { onFinish: () => done(), log, record });
+  if (record) log('recording for reverse execution (reverse-stepi, reverse-continue...; monitor record status)');
   const server = new GdbServer({ target, log, threads: threads && (() => threads(target)) });
   const bound = await server.listen(where.host, where.port);
   log(`gdb stub on ${bound.host}:${bound.port}${stopAtStart ? ': stopped before the first instruction, waiting for gdb' : ''}`);

@@ -12,6 +12,8 @@ import { buildGuest } from './guest.js';
 import { openCliNet } from './net.js';
 import type { NetAttachment } from '../machine/net.js';
 import { startStatusLine } from './status.js';
+import { writeProfile } from './profile.js';
+import { afterRun, coreCommand, debugCommand, loadSnapshot, runWithSnapshotAt } from './snapshot-commands.js';
 
 export const EXIT: Record<StopCause | 'error' | 'usage', number> = {
   poweroff: 0, error: 1, usage: 2, halted: 3, 'triple-fault': 4, 'insn-limit': 5, timeout: 6, reset: 7,
@@ -24,6 +26,10 @@ function fail(msg: string, code: number): number {
 }
 
 async function runCommand(args: RunArgs): Promise<number> {
+  if (args.from) {
+    const m = loadSnapshot(args.from, (b) => process.stdout.write(Uint8Array.of(b)));
+    return runMachine(args, args.from, m.options.kernel, {}, null, [], m);
+  }
   const kernelPath = args.kernel ?? buildGuest('osvlike');
   let kernel: Uint8Array;
   try {
@@ -48,14 +54,16 @@ async function runCommand(args: RunArgs): Promise<number> {
 }
 
 async function runMachine(args: RunArgs, kernelPath: string, kernel: Uint8Array, devices: Exclude<ReturnType<typeof openCliDevices>, string>,
-  debugcon: DebugconSink | null, net: NetAttachment[]): Promise<number> {
+  debugcon: DebugconSink | null, net: NetAttachment[], restored?: Machine): Promise<number> {
   let machine: Machine;
-  try {
+  if (restored) machine = restored;
+  else try {
     machine = new Machine({
       ...devices,
       kernel, cmdline: args.cmdline, cpus: args.cpus, memMiB: args.memMiB, kvmclock: args.kvmclock, x2apic: args.x2apic,
       seed: args.seed,
-      cpuVendor: args.cpuVendor,
+      cpuVendor: args.cpuVendor, icountShift: args.icountShift,
+      ...(args.profile !== undefined ? { profileInterval: args.profileInterval } : {}),
       serialOut: (b) => process.stdout.write(Uint8Array.of(b)),
       net, pcap: args.pcap, netRecord: args.netRecord,
       ...(debugcon ? { debugOut: (b: number) => debugcon.write(b) } : {}),
@@ -77,12 +85,12 @@ async function runMachine(args: RunArgs, kernelPath: string, kernel: Uint8Array,
     const threads = osvThreads({
       mode: args.gdbThreads, kernel, kernelPath, symbols: args.symbols, log: (m) => process.stderr.write(`osvemu: ${m}\n`),
     });
-    await attachGdb(machine, args.gdb, args.stopAtStart, threads);
+    await attachGdb(machine, args.gdb, args.stopAtStart, threads, args.record);
   }
   const status = startStatusLine(machine, args.verbose);
   let result: RunResult;
   try {
-    result = await machine.runAsync({ maxInsns: args.maxInsns, timeoutMs: args.timeoutSec === undefined ? undefined : args.timeoutSec * 1000 });
+    result = await runWithSnapshotAt(machine, args, { maxInsns: args.maxInsns, timeoutMs: args.timeoutSec === undefined ? undefined : args.timeoutSec * 1000 });
   } finally {
     status.stop();
     await machine.close();
@@ -91,6 +99,14 @@ async function runMachine(args: RunArgs, kernelPath: string, kernel: Uint8Array,
     process.stderr.write(`osvemu: ${result.instructions} instructions, ${(result.virtualNs / 1e6).toFixed(3)} ms virtual time\n`);
   }
   if (result.cause !== 'poweroff') process.stderr.write(`osvemu: ${result.message}\n`);
+  afterRun(machine, args, result);
+  if (args.profile !== undefined && machine.profiler) {
+    try {
+      process.stderr.write(`osvemu: ${writeProfile(machine, args.profile, kernel, args.kernel ?? kernelPath, args.symbols)}\n`);
+    } catch (e) {
+      return fail(`cannot write profile ${args.profile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, EXIT.error);
+    }
+  }
   if (result.cause === 'debug-exit') return machine.exitStatus;
   return EXIT[result.cause];
 }
@@ -108,6 +124,14 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (cmd === 'test') return (await import('./test-command.js')).testCommand(rest);
+  if (cmd === 'debug' || cmd === 'core') {
+    try {
+      return cmd === 'debug' ? await debugCommand(rest) : coreCommand(rest);
+    } catch (e) {
+      if (e instanceof UsageError) return fail(e.message, EXIT.usage);
+      return fail((e as Error).message.split('\n')[0], EXIT.error);
+    }
+  }
   if (cmd !== 'run') return fail(`unknown command "${cmd}": try "osvemu help"`, EXIT.usage);
   let args: RunArgs;
   try {

@@ -63,6 +63,30 @@ export class CodeCache {
     if (dropped) this.gen++;
   }
 
+  /** Per mode, the physical pages that hold cached code (snapshots: a write to one ends a trace). */
+  pageSets(): number[][] {
+    return this.pages.map((m) => [...m.keys()].sort((a, b) => a - b));
+  }
+
+  /**
+   * Makes the cached code pages exactly `pageSets` (per mode), so writes to them end the running trace
+   * exactly where they did when the sets were saved. Traces of a page are kept when `keep(ppn)` says its
+   * bytes did not change; others start empty.
+   */
+  restorePageSets(sets: readonly (readonly number[])[], keep: (ppn: number) => boolean = () => false): void {
+    this.mem.codePage.fill(0);
+    sets.forEach((list, mi) => {
+      const m = this.pages[mi]!;
+      const want = new Set(list);
+      for (const ppn of [...m.keys()]) if (!want.has(ppn) || !keep(ppn)) m.delete(ppn);
+      for (const ppn of list) {
+        if (!m.has(ppn)) m.set(ppn, new Map());
+        this.mem.markCode(ppn);
+      }
+    });
+    this.gen++;
+  }
+
   dropAll(): void {
     for (const m of this.pages) {
       for (const ppn of m.keys()) this.mem.codePage[ppn] = 0;

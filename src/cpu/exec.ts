@@ -42,6 +42,13 @@ export interface ExecDebug {
   skipRip: number;
   /** Set by the MMU's watch hook when an access touched a watched range. */
   watchHit: boolean;
+  /** Stop (STOP_STEP) right after the instruction that brings icount to this value (replays); NaN or absent: never. */
+  stopAt?: number;
+  /**
+   * When set, breakpoint and watchpoint hits are reported here (with the icount of the stop they would
+   * have made) and execution goes on: replays search history without changing it.
+   */
+  observe?: ((reason: number, icount: number) => void) | null;
   /**
    * Range stepping (gdb's vCont;r): while stepping, the step goes on as long as RIP stays in
    * [rangeStart, rangeEnd); NaN bounds (or an empty range) make it a single step.
@@ -162,6 +169,8 @@ export class Exec {
     const cpu = this.cpu;
     const end = cpu.icount + budget;
     const breaks = dbg.breaks;
+    const stopAt = dbg.stopAt ?? NaN;
+    const observe = dbg.observe ?? null;
     this.stopReason = STOP_NONE;
     dbg.watchHit = false;
     while (this.stopReason === STOP_NONE) {
@@ -196,18 +205,27 @@ export class Exec {
       try {
         for (; k < n; k++) {
           const rip = cpu.rip;
-          if (breaks.size !== 0 && breaks.has(rip) && rip !== dbg.skipRip) { this.stopReason = STOP_BREAK; break; }
+          // Observing (a replay's search), arriving at a breakpoint counts even where a resume started.
+          if (breaks.size !== 0 && breaks.has(rip) && (rip !== dbg.skipRip || observe !== null)) {
+            if (observe === null) { this.stopReason = STOP_BREAK; break; }
+            observe(STOP_BREAK, cpu.icount + k);
+          }
           dbg.skipRip = NaN;
           const i = ins[k];
           cpu.rip += i.len;
           i.h(cpu, i);
-          if (dbg.watchHit) { k++; this.stopReason = STOP_WATCH; dbg.step = false; break; }
+          if (dbg.watchHit) {
+            if (observe === null) { k++; this.stopReason = STOP_WATCH; dbg.step = false; break; }
+            dbg.watchHit = false;
+            observe(STOP_WATCH, cpu.icount + k + 1);
+          }
+          if (cpu.icount + k + 1 === stopAt) { k++; this.stopReason = STOP_STEP; break; }
           if (dbg.step) {
-            k++;
             const r = cpu.rip;
-            // Still inside the range: keep stepping (only a trace's last instruction branches).
-            if (!(r >= dbg.rangeStart && r < dbg.rangeEnd)) { this.endStep(dbg); break; }
-            if (cache.gen !== gen) break;
+            // Still inside the range: keep stepping (only a trace's last instruction branches). The loop's
+            // own k++ counts this instruction when it goes on; the breaks count it themselves.
+            if (!(r >= dbg.rangeStart && r < dbg.rangeEnd)) { k++; this.endStep(dbg); break; }
+            if (cache.gen !== gen) { k++; break; }
             continue;
           }
           if (cache.gen !== gen) { k++; break; }
@@ -218,11 +236,13 @@ export class Exec {
         dbg.skipRip = NaN;
         this.onException(cpu);
         if (this.stopReason === STOP_NONE) {
+          if (dbg.watchHit && observe !== null) { dbg.watchHit = false; observe(STOP_WATCH, cpu.icount); }
           if (dbg.watchHit) { this.stopReason = STOP_WATCH; dbg.step = false; }
           else if (dbg.step) {
             if (fault) dbg.interrupted = true;
             this.endStep(dbg);
           }
+          else if (cpu.icount === stopAt) this.stopReason = STOP_STEP;
         }
       }
     }

@@ -22,6 +22,8 @@ export const MSI_ADDRESS_BASE = 0xfee00000;
 
 export class ApicBus implements IpiRouter {
   readonly lapics: LocalApic[] = [];
+  /** CPU index of the first vCPU that sent an NMI to all-but-self (OSv's osv::halt on abort), or -1. */
+  nmiAllButSelfFrom = -1;
   private readonly eoiListeners: ((vector: number) => void)[] = [];
 
   constructor(
@@ -73,6 +75,7 @@ export class ApicBus implements IpiRouter {
         return;
       case Shorthand.ALL:
       case Shorthand.ALL_BUT_SELF:
+        if (mode === DeliveryMode.NMI && shorthand === Shorthand.ALL_BUT_SELF && this.nmiAllButSelfFrom < 0) this.nmiAllButSelfFrom = from.cpuIndex;
         for (const l of this.lapics) {
           if ((shorthand === Shorthand.ALL_BUT_SELF && l === from) || l.mode === 'disabled') continue;
           l.deliver(mode, vector, level);

@@ -10,7 +10,8 @@
  * to an IOAPIC pin (Tn_INT_ROUTE, or IRQ0->GSI 2 / IRQ8->GSI 8 in legacy-replacement mode).
  * FSB (MSI) delivery is not offered.
  */
-import type { AccessSize, Clock, IrqLine, MmioDevice, TimerQueue } from './bus.js';
+import type { AccessSize, Clock, IrqLine, MmioDevice, TimerCallback, TimerQueue } from './bus.js';
+import { captureFields, restoreFields, type DeviceState, type Snapshottable } from './snapshottable.js';
 
 export const HPET_DEFAULT_BASE = 0xfed00000;
 export const HPET_MMIO_SIZE = 0x400;
@@ -42,7 +43,7 @@ class Comparator {
   line: IrqLine | null = null;
 }
 
-export class Hpet implements MmioDevice {
+export class Hpet implements MmioDevice, Snapshottable {
   private config = 0;
   private isr = 0;
   private baseLo = 0;
@@ -52,6 +53,8 @@ export class Hpet implements MmioDevice {
   // Scratch result of sampleCounter(), so reads allocate nothing.
   private cLo = 0;
   private cHi = 0;
+  /** One stable callback per comparator, so a snapshot can name the pending timers. */
+  private readonly fireBound: ((deadline: number) => void)[] = [];
 
   /**
    * `irqForGsi` gives the IOAPIC input for a pin (null if absent). The HPET asks for it when
@@ -62,7 +65,10 @@ export class Hpet implements MmioDevice {
     private readonly timerQueue: TimerQueue,
     private readonly irqForGsi: (gsi: number) => IrqLine | null = () => null,
   ) {
-    for (let i = 0; i < HPET_TIMERS; i++) this.timers.push(new Comparator());
+    for (let i = 0; i < HPET_TIMERS; i++) {
+      this.timers.push(new Comparator());
+      this.fireBound.push(() => this.fire(i));
+    }
   }
 
   get enabled(): boolean {
@@ -185,6 +191,27 @@ export class Hpet implements MmioDevice {
     }
   }
 
+  saveState(): DeviceState {
+    const s = captureFields(this, { nested: ['timers'] });
+    // The line a comparator last raised, as its GSI (-1: none), so a re-route after restore lowers it.
+    s.lineGsi = this.timers.map((t) => {
+      if (t.line === null) return -1;
+      for (let g = 0; g < 32; g++) if (this.irqForGsi(g) === t.line) return g;
+      return -1;
+    });
+    return s;
+  }
+
+  loadState(s: DeviceState): void {
+    const { lineGsi, ...fields } = s;
+    restoreFields(this, fields, { nested: ['timers'] });
+    (lineGsi as number[]).forEach((g, i) => { this.timers[i]!.line = g < 0 ? null : this.irqForGsi(g); });
+  }
+
+  timerCallbacks(): Record<string, TimerCallback> {
+    return Object.fromEntries(this.fireBound.map((f, i) => [`fire${i}`, f]));
+  }
+
   private rebase(lo: number, hi: number): void {
     this.baseLo = lo >>> 0;
     this.baseHi = hi >>> 0;
@@ -227,7 +254,7 @@ export class Hpet implements MmioDevice {
     }
     if (diffHi >= 1 << 20) return; // more than ~360 years of virtual time away
     const ticks = this.elapsedTicks() + diffHi * TWO32 + diffLo;
-    t.handle = this.timerQueue.schedule(this.baseNs + ticks * HPET_TICK_NS, () => this.fire(i));
+    t.handle = this.timerQueue.schedule(this.baseNs + ticks * HPET_TICK_NS, this.fireBound[i]!);
   }
 
   private fire(i: number): void {

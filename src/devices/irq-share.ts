@@ -7,21 +7,24 @@ import type { IrqLine } from './bus.js';
 
 export class SharedIrq {
   private asserted = 0;
+  /** Per source: asserted (kept here rather than in the closures so a snapshot sees it). */
+  private readonly up: boolean[] = [];
 
   constructor(private readonly target: IrqLine) {}
 
   /** A new source input. Each source must be used by one device only. */
   source(): IrqLine {
-    let up = false;
+    const k = this.up.length;
+    this.up.push(false);
     return {
       raise: () => {
-        if (up) return;
-        up = true;
+        if (this.up[k]) return;
+        this.up[k] = true;
         if (this.asserted++ === 0) this.target.raise();
       },
       lower: () => {
-        if (!up) return;
-        up = false;
+        if (!this.up[k]) return;
+        this.up[k] = false;
         if (--this.asserted === 0) this.target.lower();
       },
     };

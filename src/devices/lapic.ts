@@ -16,7 +16,8 @@
  * the "EOI may be skipped" flag in guest memory, so the guest always does a real EOI, which is
  * correct (PV EOI is only an optimisation of VM exits that we do not have).
  */
-import type { Clock, InterruptSink, MmioDevice, MsrDevice, MsrValue, AccessSize, TimerQueue } from './bus.js';
+import type { Clock, InterruptSink, MmioDevice, MsrDevice, MsrValue, AccessSize, TimerCallback, TimerQueue } from './bus.js';
+import { captureFields, restoreFields, type DeviceState, type Snapshottable } from './snapshottable.js';
 
 export const MSR_APIC_BASE = 0x1b;
 export const MSR_X2APIC_FIRST = 0x800;
@@ -115,7 +116,7 @@ function highestBit(words: Uint32Array): number {
   return -1;
 }
 
-export class LocalApic implements MmioDevice, MsrDevice {
+export class LocalApic implements MmioDevice, MsrDevice, Snapshottable {
   readonly cpuIndex: number;
   readonly initialApicId: number;
   private readonly clock: Clock;
@@ -165,6 +166,18 @@ export class LocalApic implements MmioDevice, MsrDevice {
     this.baseLo = (LAPIC_DEFAULT_BASE | BASE_EN | (opts.bsp ? BASE_BSP : 0)) >>> 0;
     this.onTimerBound = (d) => this.onTimer(d);
     this.resetRegisters();
+  }
+
+  saveState(): DeviceState {
+    return captureFields(this);
+  }
+
+  loadState(s: DeviceState): void {
+    restoreFields(this, s);
+  }
+
+  timerCallbacks(): Record<string, TimerCallback> {
+    return { timer: this.onTimerBound };
   }
 
   // ------------------------------------------------------------------ state queries

@@ -11,6 +11,7 @@
  * the board can (un)map the BAR on its IoBus / MmioBus. During sizing the BAR transiently holds
  * the size mask; boards should only map BARs whose decode is enabled (`barMapping`).
  */
+import { captureFields, restoreFields, type DeviceState } from './snapshottable.js';
 import { allOnes, type AccessSize, type IrqLine } from './bus.js';
 
 export type BarKind = 'io' | 'mem32' | 'mem64';
@@ -81,6 +82,18 @@ export class PciDevice {
     this.wmask[0x0d] = 0xff; // latency timer
     this.wmask[PCI_INTERRUPT_LINE] = 0xff;
     this.mappingSignature = this.signature();
+  }
+
+  /**
+   * Snapshot state: config space and the INTx level. A device model with more state (queues, back-end
+   * positions) overrides both and calls these. The board re-syncs BAR mappings after loadState.
+   */
+  saveState(): DeviceState {
+    return captureFields(this);
+  }
+
+  loadState(s: DeviceState): void {
+    restoreFields(this, s);
   }
 
   get vendorId(): number {

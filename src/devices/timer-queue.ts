@@ -45,6 +45,27 @@ export class HeapTimerQueue implements TimerQueue {
     return this.live.size;
   }
 
+  /** Live timers in scheduling order, and the last handle given out (snapshots). */
+  pending(): { deadline: number; seq: number; callback: TimerCallback }[] {
+    return [...this.live.values()].sort((a, b) => a.seq - b.seq).map((e) => ({ deadline: e.deadline, seq: e.seq, callback: e.callback }));
+  }
+
+  get lastHandle(): number {
+    return this.seq;
+  }
+
+  /** Replaces every timer by `entries` (handles kept, so devices' saved handles stay valid). */
+  restore(lastHandle: number, entries: readonly { deadline: number; seq: number; callback: TimerCallback }[]): void {
+    this.heap = [];
+    this.live.clear();
+    this.seq = lastHandle;
+    for (const { deadline, seq, callback } of entries) {
+      const e: Entry = { deadline, seq, callback, cancelled: false };
+      this.live.set(seq, e);
+      this.push(e);
+    }
+  }
+
   runDue(nowNs: number): void {
     for (;;) {
       this.dropCancelledTop();

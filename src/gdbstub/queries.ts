@@ -21,6 +21,7 @@ export function supportedReply(ctx: StubContext): string {
     'vContSupported+',
   ];
   if (ctx.threads.librariesSvr4 !== undefined) features.push('qXfer:libraries-svr4:read+');
+  if (ctx.target.canReverse?.()) features.push('ReverseStep+', 'ReverseContinue+');
   return features.join(';');
 }
 

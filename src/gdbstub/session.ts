@@ -69,9 +69,9 @@ export class GdbSession implements StubContext {
   /** Takes over the target: installs the stop listener and stops a running machine. */
   start(): void {
     this.target.setStopListener((ev) => this.onStop(ev));
-    const first = this.threads.threads()[0]?.id ?? 1;
-    this.stopThreadId = this.gThread = first;
-    this.lastStop = stoppedReply(SIGNAL.TRAP, first, undefined, this.clientFeatures);
+    const first = this.initialStopThread();
+    this.stopThreadId = this.gThread = first.thread;
+    this.lastStop = stoppedReply(first.signal, first.thread, undefined, this.clientFeatures);
     if (this.target.isRunning()) {
       this.state = 'running';
       this.replyOwed = false;
@@ -242,6 +242,8 @@ export class GdbSession implements StubContext {
         return handleLegacyResume(this, body);
       case 'H':
         return handleSetThread(this, body);
+      case 'b':
+        return this.reverse(body);
       case 'T':
         return handleThreadAlive(this, body);
       case 'D':
@@ -274,15 +276,35 @@ export class GdbSession implements StubContext {
     return '';
   }
 
+  /** bs / bc: reverse step (the Hc thread, else the last stop's) and reverse continue. */
+  private reverse(body: string): Reply {
+    if ((body !== 'bs' && body !== 'bc') || !this.target.reverse || !this.target.canReverse?.()) return '';
+    if (this.state === 'exited') return this.lastStop;
+    const thread = this.resolveThread(this.cThread) ?? this.stopThreadId;
+    this.state = 'running';
+    this.replyOwed = true;
+    this.target.reverse(body === 'bs' ? 'step' : 'continue', this.threads.memoryCpu(thread));
+    return NO_REPLY;
+  }
+
   private questionMark(): string {
     if (this.fresh && this.state === 'stopped') {
       this.fresh = false;
-      const first = this.threads.threads()[0]?.id ?? 1;
-      this.gThread = this.stopThreadId = first;
+      const first = this.initialStopThread();
+      this.gThread = this.stopThreadId = first.thread;
       this.cThread = -1;
-      return stoppedReply(SIGNAL.TRAP, first, undefined, this.clientFeatures);
+      return stoppedReply(first.signal, first.thread, undefined, this.clientFeatures);
     }
     return this.lastStop;
+  }
+
+  /** Thread and signal of the stop reported on attach: the target's own (an abort) or SIGTRAP on the first thread. */
+  private initialStopThread(): { thread: ThreadId; signal: number } {
+    const ev = this.target.initialStop?.() ?? null;
+    const stop = ev !== null ? this.threads.stopThread(ev) : null;
+    const thread = stop === null || typeof stop === 'number' ? stop : stop.thread;
+    if (ev !== null && thread !== null) return { thread, signal: ev.signal };
+    return { thread: this.threads.threads()[0]?.id ?? 1, signal: SIGNAL.TRAP };
   }
 
   private onStop(ev: CpuStopEvent): void {

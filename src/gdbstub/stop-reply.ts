@@ -18,6 +18,9 @@ export function stoppedReply(signal: number, thread: ThreadId, reason: StopReaso
     case 'awatch':
       s += `${reason.type}:${addressToHex(reason.addr)};`;
       break;
+    case 'replaylog':
+      s += `replaylog:${reason.at};`;
+      break;
     case 'library':
       // gdb re-reads the library list (qXfer:libraries-svr4) and resumes by itself.
       s += 'library:;';

@@ -19,7 +19,7 @@ export type ThreadId = number;
 export type BreakpointType = 'sw' | 'hw' | 'write' | 'read' | 'access';
 
 /** Signal numbers in gdb's numbering that the stub and targets use. */
-export const SIGNAL = { NONE: 0, INT: 2, ILL: 4, TRAP: 5, SEGV: 11, KILL: 9 } as const;
+export const SIGNAL = { NONE: 0, INT: 2, ILL: 4, TRAP: 5, ABRT: 6, SEGV: 11, KILL: 9 } as const;
 
 /** Why a vCPU stopped, beyond the signal. */
 export type StopReason =
@@ -32,7 +32,8 @@ export type StopReason =
    */
   | { type: 'step'; interrupted?: boolean }
   | { type: 'interrupt' } // interrupt() was honoured
-  | { type: 'library' }; // the guest's list of loaded objects changed (reported as `library:`)
+  | { type: 'library' } // the guest's list of loaded objects changed (reported as `library:`)
+  | { type: 'replaylog'; at: 'begin' | 'end' }; // reverse/replay execution reached an end of the recorded history
 
 export type CpuStopEvent =
   | { kind: 'stopped'; cpu: number; signal: number; reason?: StopReason }
@@ -120,6 +121,18 @@ export interface GdbTarget {
   /** Optional extras for `monitor` and `info threads`. */
   instructionCount?(): bigint;
   cpuState?(cpu: number): string; // e.g. 'running', 'halted'
+  /**
+   * The stop to report before gdb has resumed anything (the `?` after attaching); default SIGTRAP on
+   * the first thread. A machine loaded stopped in an abort reports SIGABRT on the aborting vCPU.
+   */
+  initialStop?(): Extract<CpuStopEvent, { kind: 'stopped' }> | null;
+  /** True when reverse execution is available (the machine records); qSupported then offers it. */
+  canReverse?(): boolean;
+  /**
+   * Reverse execution (gdb's bs / bc): step `cpu` back one instruction, or run back to the last
+   * breakpoint or watchpoint hit. Returns at once; the stop comes through the listener as for resume().
+   */
+  reverse?(kind: 'step' | 'continue', cpu: number): void;
   /** Machine-specific monitor commands; return undefined when the command is unknown. */
   monitor?(command: string): string | undefined;
   /** Guest-physical memory (page-table walks); null when outside RAM. */

@@ -109,6 +109,8 @@ export class VcpuDebug implements ExecDebug, WatchHook {
   /** Of the first hit since the flag was cleared: an address inside the watch, and the watch's kind. */
   hitAddr = 0;
   hitKind: WatchKind = 'write';
+  stopAt = NaN;
+  observe: ((reason: number, icount: number) => void) | null = null;
   readonly breaks: ReadonlySet<number>;
 
   constructor(private readonly points: DebugPoints) {

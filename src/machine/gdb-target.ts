@@ -12,7 +12,11 @@ import {
 import { readVirtual, writeVirtual } from './debug-mem.js';
 import { addrBig, addrNum, DebugPoints, VcpuDebug, type WatchKind } from './debug-points.js';
 import { readCpuRegister, writeCpuRegister } from './debug-regs.js';
-import type { Machine, RunResult } from './machine.js';
+import { Machine, type RunResult } from './machine.js';
+import { Recorder, type RecordOptions } from './reverse.js';
+import { stateHash } from './snapshot-state.js';
+import { detectAbort } from '../osv/abort.js';
+import { snapshotMonitor } from './snapshot-monitor.js';
 
 export interface MachineGdbTargetOptions {
   /** Instructions per slice between event-loop turns (Ctrl-C latency). */
@@ -23,6 +27,8 @@ export interface MachineGdbTargetOptions {
    */
   onFinish?: (result: RunResult) => void;
   log?: (message: string) => void;
+  /** Record for reverse execution (checkpoints every `interval` instructions). */
+  record?: RecordOptions | boolean;
 }
 
 const DEFAULT_SLICE = 500_000;
@@ -45,6 +51,10 @@ export class MachineGdbTarget implements GdbTarget {
   private waitingLogged = false;
   private readonly sliceInsns: number;
   private readonly opts: MachineGdbTargetOptions;
+  /** Non-null with --record: checkpoints, history segments and replays (reverse.ts). */
+  recorder: Recorder | null = null;
+  /** Recording: Ctrl-C is honoured between slices (a stop inside a quantum would change history). */
+  private stopAtBoundary = false;
 
   constructor(machine: Machine, opts: MachineGdbTargetOptions = {}) {
     this.machine = machine;
@@ -53,6 +63,33 @@ export class MachineGdbTarget implements GdbTarget {
     this.attachVcpus();
     // Until resumed, every vCPU is held (so `-S` really stops before the first instruction).
     for (let k = 0; k < machine.paused.length; k++) machine.paused[k] = true;
+    if (opts.record) this.startRecording();
+  }
+
+  private startRecording(): void {
+    const m = this.machine;
+    this.recorder = new Recorder({
+      machine: m, vcpuDebug: () => this.dbg, applyDebugMode: () => this.applyDebugMode(), log: (msg) => this.opts.log?.(msg),
+    }, typeof this.opts.record === 'object' ? this.opts.record : {});
+    this.applyDebugMode();
+    // Console input becomes part of the recording, replayed at the same instruction.
+    const input = Machine.prototype.serialInput;
+    m.serialInput = (bytes: Uint8Array) => {
+      const copy = Uint8Array.from(bytes);
+      if (this.recorder) this.recorder.input(() => input.call(m, copy));
+      else input.call(m, copy);
+    };
+  }
+
+  canReverse(): boolean {
+    return this.recorder !== null;
+  }
+
+  reverse(kind: 'step' | 'continue', cpu: number): void {
+    const rec = this.recorder;
+    if (rec === null) return;
+    this.running = true;
+    setImmediate(() => this.report(kind === 'step' ? rec.reverseStep(cpu) : rec.reverseContinue(cpu)));
   }
 
   get cpuCount(): number {
@@ -125,10 +162,19 @@ export class MachineGdbTarget implements GdbTarget {
       d.interrupted = false;
     }
     const stepper = actions.find((a) => a.kind === 'step');
+    const rec = this.recorder;
+    if (rec !== null && !rec.live) {
+      // Showing the past: forward execution replays the recording up to its end.
+      const cpu = stepper?.cpu ?? actions[0]?.cpu ?? 0;
+      this.running = true;
+      setImmediate(() => this.report(stepper ? rec.forwardStep(cpu) : rec.forwardContinue(cpu)));
+      return;
+    }
     const live = stepper !== undefined && !m.cpus[stepper.cpu].halted;
-    const solo = live && !options.othersRunWhileStepping;
+    // Recording replays history through plain slices: stepping holds the other vCPUs then.
+    const solo = live && (!options.othersRunWhileStepping || rec !== null);
     // A single step with the others running: they get one round before each stepped instruction.
-    this.lockstep = live && options.othersRunWhileStepping && stepper.range === undefined ? stepper.cpu : -1;
+    this.lockstep = live && !solo && options.othersRunWhileStepping && stepper.range === undefined ? stepper.cpu : -1;
     for (const a of actions) {
       if (a.cpu < 0 || a.cpu >= m.cpus.length || (solo && a.cpu !== stepper.cpu)) continue;
       m.paused[a.cpu] = false;
@@ -145,12 +191,18 @@ export class MachineGdbTarget implements GdbTarget {
     }
     this.stepping = stepper !== undefined;
     this.applyDebugMode();
+    rec?.noteResume({
+      paused: [...m.paused], step: this.dbg.map((d) => d.step), stepIrq: this.dbg.map((d) => d.stepIrq), skipRip: this.dbg.map((d) => d.skipRip),
+      rangeStart: this.dbg.map((d) => d.rangeStart), rangeEnd: this.dbg.map((d) => d.rangeEnd),
+    });
     this.running = true;
     this.schedule();
   }
 
   interrupt(): void {
-    if (this.running) this.machine.requestStop();
+    if (!this.running) return;
+    if (this.recorder) this.stopAtBoundary = true;
+    else this.machine.requestStop();
   }
 
   isRunning(): boolean {
@@ -171,6 +223,8 @@ export class MachineGdbTarget implements GdbTarget {
     this.finished = false;
     this.attachVcpus();
     for (let k = 0; k < m.paused.length; k++) m.paused[k] = true;
+    // History before a reset is not replayable into the new vCPU objects: recording starts again.
+    if (this.recorder) this.startRecording();
   }
 
   kill(): void {
@@ -187,7 +241,17 @@ export class MachineGdbTarget implements GdbTarget {
     return this.machine.cpus[cpu]?.halted ? 'halted' : 'running';
   }
 
+  initialStop(): Extract<CpuStopEvent, { kind: 'stopped' }> | null {
+    if (this.machine.state === 'running') return null;
+    const ev = this.finalEvent();
+    return ev.kind === 'stopped' ? ev : null;
+  }
+
   monitor(command: string): string | undefined {
+    const snap = snapshotMonitor(this.machine, command);
+    if (snap !== undefined) return snap;
+    if (command === 'state-hash') return `state hash ${stateHash(this.machine)} at ${this.machine.instructions} instructions`;
+    if (command === 'record status') return this.recorder?.status() ?? 'not recording (start osvemu with --record)';
     if (command === 'info machine') {
       const m = this.machine;
       return `state ${m.state}${m.stateMessage ? ` (${m.stateMessage})` : ''}, ${m.cpus.length} vCPU(s), ` +
@@ -206,7 +270,7 @@ export class MachineGdbTarget implements GdbTarget {
   /** Debug mode only while something needs the checks; otherwise the vCPUs run the plain loop. */
   private applyDebugMode(): void {
     const m = this.machine;
-    const on = !this.points.empty || this.stepping;
+    const on = !this.points.empty || this.stepping || this.recorder !== null;
     const watching = this.points.watches.length > 0;
     for (let k = 0; k < m.cpus.length; k++) {
       m.execs[k].debug = on ? this.dbg[k] : null;
@@ -260,9 +324,17 @@ export class MachineGdbTarget implements GdbTarget {
       this.report({ kind: 'stopped', cpu: m.currentCpu, signal: SIGNAL.ILL });
       return true;
     }
-    if (r === null) return false;
+    if (r === null) {
+      this.recorder?.afterSlice();
+      if (!this.stopAtBoundary) return false;
+      this.stopAtBoundary = false;
+      this.recorder?.noteStop('boundary', 0);
+      this.report({ kind: 'stopped', cpu: this.firstRunning(), signal: SIGNAL.INT, reason: { type: 'interrupt' } });
+      return true;
+    }
     const ds = m.debugStop;
     m.debugStop = null;
+    this.recorder?.noteStop(ds !== null ? ds.reason : m.state === 'running' ? 'boundary' : 'final', ds?.cpu ?? 0);
     if (ds !== null) {
       const d = this.dbg[ds.cpu];
       if (ds.reason === STOP_BREAK) {
@@ -299,9 +371,11 @@ export class MachineGdbTarget implements GdbTarget {
       case 'unimplemented':
         return { kind: 'stopped', cpu: m.currentCpu, signal: SIGNAL.ILL };
       case 'triple-fault':
-        return { kind: 'stopped', cpu: m.currentCpu, signal: SIGNAL.SEGV };
-      default: // halted for good
-        return { kind: 'stopped', cpu: m.currentCpu, signal: SIGNAL.TRAP };
+        return { kind: 'stopped', cpu: detectAbort(m)?.cpu ?? m.currentCpu, signal: SIGNAL.SEGV };
+      default: { // halted for good: an OSv abort selects the aborting vCPU, so `bt` is the abort's
+        const a = detectAbort(m);
+        return a ? { kind: 'stopped', cpu: a.cpu, signal: SIGNAL.ABRT } : { kind: 'stopped', cpu: m.currentCpu, signal: SIGNAL.TRAP };
+      }
     }
   }
 

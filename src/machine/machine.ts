@@ -8,7 +8,7 @@ import { Exec, STOP_BREAK, STOP_FAULT, STOP_REQUEST } from '../cpu/exec.js';
 import { Unimplemented } from '../cpu/exceptions.js';
 import { PhysMem } from '../cpu/physmem.js';
 import { IF } from '../cpu/regs.js';
-import { makeRandom } from '../cpu/system/hooks.js';
+import { RandomStream } from '../cpu/system/hooks.js';
 import { cpuidConfigs, readMsr, writeMsr } from '../cpu/system/msr.js';
 import { DEFAULT_CPUID, type CpuidConfig } from '../cpu/system/cpuid.js';
 import { type CpuVendorName, cpuVendor } from '../cpu/vendor.js';
@@ -120,6 +120,8 @@ export class Machine implements Clock {
   platform!: PcPlatform;
   timers!: HeapTimerQueue;
   boot!: PvhBoot;
+  /** The rdrand/rdseed stream (its state is saved by snapshots). */
+  random!: RandomStream;
   /** The virtio-pci functions, in slot order from 00:03.0. */
   virtioDevices!: VirtioPciDevice[];
   readonly options: MachineOptions;
@@ -196,7 +198,8 @@ export class Machine implements Clock {
       ...DEFAULT_CPUID, cpus: ncpu, kvmclock: options.kvmclock ?? true, x2apic: options.x2apic ?? false,
     };
     const sinks: InterruptSink[] = [];
-    const random32 = makeRandom(options.seed ?? 0x05e7e6);
+    this.random = new RandomStream(options.seed ?? 0x05e7e6);
+    const random32 = this.random.next;
     for (let k = 0; k < ncpu; k++) {
       const cpu = new Cpu(this.mem, k);
       cpu.vendor = cpuVendor(options.cpuVendor ?? 'intel');

@@ -16,11 +16,21 @@ export interface CpuHooks {
 
 /** xorshift32: tiny, deterministic, good enough for a guest's entropy pool seed. */
 export function makeRandom(seed: number): () => number {
-  let s = seed | 0 || 0x2545f491;
-  return () => {
+  return new RandomStream(seed).next;
+}
+
+/** makeRandom's stream with its state in view (machine snapshots save it). */
+export class RandomStream {
+  state: number;
+  constructor(seed: number) {
+    this.state = seed | 0 || 0x2545f491;
+  }
+  readonly next = (): number => {
+    let s = this.state;
     s ^= s << 13;
     s ^= s >>> 17;
     s ^= s << 5;
+    this.state = s;
     return s | 0;
   };
 }

@@ -1,0 +1,23 @@
+// `osvemu run --profile FILE`: writes the guest profile the machine sampled (src/machine/profiler.ts),
+// symbolized with the kernel's symbol table (--symbols, else loader.elf beside the kernel, else the kernel).
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { Machine } from '../machine/machine.js';
+import { findSymbolsFile } from '../osv/debug-symbols.js';
+import { KernelSymbols } from '../osv/symbols.js';
+
+export function writeProfile(machine: Machine, file: string, kernel: Uint8Array, kernelPath: string | undefined, symbolsPath: string | null): string {
+  const profiler = machine.profiler;
+  if (!profiler) throw new Error('the machine was not profiling');
+  let syms: KernelSymbols | null = null;
+  try {
+    const from = findSymbolsFile(kernelPath, symbolsPath ?? undefined);
+    syms = KernelSymbols.fromElf(from && from !== kernelPath ? readFileSync(from) : kernel);
+  } catch {
+    // Unsymbolized addresses are still a profile: frames are shown as hex.
+  }
+  const symbolize = (a: number) => syms?.resolve(a) ?? null;
+  const data = file.endsWith('.pb.gz') ? profiler.toPprof(symbolize) : profiler.toSpeedscope(symbolize, kernelPath ?? 'osvemu');
+  writeFileSync(file, data);
+  const samples = machine.cpus.reduce((n, _c, k) => n + profiler.samples(k), 0);
+  return `profile: ${samples} samples every ${profiler.interval} instructions written to ${file}`;
+}

@@ -1,0 +1,84 @@
+// The snapshot side of the CLI: `run --from`, `--snapshot-at`, `--on-abort`, the abort summary,
+// and the `debug` and `core` commands.
+import { parseArgs } from 'node:util';
+import { Machine, type RunLimits, type RunResult } from '../machine/machine.js';
+import { readSnapshotFile, SnapshotFileError, writeSnapshotFile } from '../machine/snapshot-file.js';
+import { captureMachine, machineFromSnapshot } from '../machine/snapshot-state.js';
+import { detectAbort, formatAbort } from '../osv/abort.js';
+import { writeCoreFile } from '../osv/core-file.js';
+import { parseGdb, UsageError, type RunArgs } from './args.js';
+
+function note(msg: string): void {
+  process.stderr.write(`osvemu: ${msg}\n`);
+}
+
+/** The machine saved in `path`, console output to stdout; a bad file throws a one-line SnapshotFileError. */
+export function loadSnapshot(path: string, serialOut?: (b: number) => void): Machine {
+  const snap = readSnapshotFile(path);
+  try {
+    return machineFromSnapshot(snap, serialOut ? { serialOut } : {});
+  } catch (e) {
+    throw new SnapshotFileError(`${path}: does not fit this osvemu (${(e as Error).message.split('\n')[0]})`);
+  }
+}
+
+export function saveSnapshot(m: Machine, path: string, why: string): void {
+  const bytes = writeSnapshotFile(path, captureMachine(m));
+  note(`${why}: snapshot of ${m.instructions} instructions written to ${path} (${bytes} bytes)`);
+}
+
+/** runAsync, stopping once at `args.snapshotAt` instructions to write the snapshot. */
+export async function runWithSnapshotAt(m: Machine, args: RunArgs, limits: RunLimits): Promise<RunResult> {
+  if (args.snapshotAt !== undefined && m.instructions <= args.snapshotAt && args.snapshotAt < (limits.maxInsns ?? Infinity)) {
+    const first = await m.runAsync({ ...limits, maxInsns: args.snapshotAt });
+    if (first.cause !== 'insn-limit') return first;
+    saveSnapshot(m, args.snapshotFile ?? `osvemu-${args.snapshotAt}.snap`, `--snapshot-at ${args.snapshotAt}`);
+  }
+  return m.runAsync(limits);
+}
+
+/** After the run: the abort summary (without a debugger) and the --on-abort files. */
+export function afterRun(m: Machine, args: RunArgs, result: RunResult): boolean {
+  if (result.cause !== 'halted' && result.cause !== 'triple-fault') return false;
+  const a = detectAbort(m);
+  if (a === null) return false;
+  // A triple fault's own line already names the vCPU, RIP and vector chain.
+  if (!args.gdb && a.kind === 'abort') process.stderr.write(formatAbort(a));
+  if (args.onAbort.snapshot) saveSnapshot(m, args.onAbort.snapshot, '--on-abort');
+  if (args.onAbort.core) {
+    const r = writeCoreFile(m, args.onAbort.core);
+    note(`--on-abort: core file with ${r.threads} thread(s) written to ${args.onAbort.core} (${r.bytes} bytes)`);
+  }
+  return true;
+}
+
+/** `osvemu debug SNAPSHOT [--gdb [HOST:]PORT]` */
+export async function debugCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseOrUsage(argv, { gdb: { type: 'string' } });
+  if (positionals.length !== 1) throw new UsageError('usage: osvemu debug SNAPSHOT [--gdb [HOST:]PORT]');
+  const where = parseGdb((values.gdb as string | undefined) ?? '1234');
+  const m = loadSnapshot(positionals[0]!, (b) => process.stdout.write(Uint8Array.of(b)));
+  const a = detectAbort(m);
+  if (a) process.stderr.write(formatAbort(a));
+  const { attachGdb } = await import('./gdb.js');
+  await attachGdb(m, where, true);
+  return 0;
+}
+
+/** `osvemu core SNAPSHOT FILE` */
+export function coreCommand(argv: string[]): number {
+  const { positionals } = parseOrUsage(argv, {});
+  if (positionals.length !== 2) throw new UsageError('usage: osvemu core SNAPSHOT FILE');
+  const m = loadSnapshot(positionals[0]!);
+  const r = writeCoreFile(m, positionals[1]!);
+  note(`core file with ${r.threads} thread(s) written to ${positionals[1]} (${r.bytes} bytes)`);
+  return 0;
+}
+
+function parseOrUsage(argv: string[], options: Record<string, { type: 'string' | 'boolean' }>): { values: Record<string, unknown>; positionals: string[] } {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError((e as Error).message.split('\n')[0]);
+  }
+}
