@@ -7,6 +7,7 @@
 #include "acpi.hh"
 #include "clock.hh"
 #include "console.hh"
+#include "apps.hh"
 #include "elf.hh"
 
 extern "C" const u8 libhello_image[], libhello_image_end[];
@@ -34,6 +35,8 @@ struct options {
     unsigned threads = 3;
     unsigned lines = 3;
     unsigned busy_us = 1000;
+    // As in OSv, the first word that is not an option starts the command: a program path.
+    const char* command = nullptr;
 } opts;
 
 bool starts_with(const char* s, const char* p) {
@@ -55,6 +58,10 @@ void parse_cmdline() {
         while (*p == ' ') p++;
         if (!*p) break;
         const char* w = p;
+        if (*w != '-') {
+            opts.command = w;
+            return;
+        }
         while (*p && *p != ' ') p++;
         if (starts_with(w, "--abort")) {
             opts.abort = true;
@@ -118,6 +125,27 @@ void name_with_index(sched::thread::attr& a, const char* base, unsigned i) {
     a.name(n);
 }
 
+// The command's program, then power-off as OSv does. A non-zero exit status goes to the
+// isa-debug-exit port (0xf4), so a machine that has one reports it; OSv itself only logs it.
+[[noreturn]] void run_command() {
+    static char path[256];
+    unsigned n = 0;
+    while (opts.command[n] && opts.command[n] != ' ' && n < sizeof(path) - 1) {
+        path[n] = opts.command[n];
+        n++;
+    }
+    path[n] = 0;
+    int status = run_program(path);
+    if (status == program_not_found) {
+        kprintf("Failed to load object: %s. Powering off.\n", path);
+    } else if (status != 0) {
+        processor::outb(u8(status), 0xf4);
+    }
+    acpi::poweroff();
+    kprintf("osvlike: power off failed, halting\n");
+    osv::halt();
+}
+
 // --demo: what the debugger tests step through. demo_a and demo_b share cpu 0 and each keep a
 // value in the same `__thread` variable; demo_a yields to demo_b (a context switch it forces
 // itself), migrates to the last cpu, then loads libhello.so and calls into it.
@@ -172,6 +200,7 @@ void run_demo() {
 
 void main_thread(void*) {
     kprintf("Booted up in %lu ms\n", u64(sched::uptime() / 1000000));
+    if (opts.command) run_command();
     unsigned ncpus = sched::cpus.size();
     elf::get_program();
     for (unsigned i = 0; i < opts.sleepers; i++) {

@@ -44,6 +44,8 @@ export interface RunArgs {
   rngSeed: number | 'host';
   /** --virtio legacy|transitional|modern (run.py's option). */
   virtioMode: 'legacy' | 'transitional' | 'modern';
+  /** Seed of the rdrand/rdseed stream (osvemu test prints it in reproduce commands). */
+  seed: number | undefined;
   cpuVendor: CpuVendorName;
   /** --symbols FILE: the kernel's DWARF (loader.elf); null: look beside the kernel. */
   symbols: string | null;
@@ -67,7 +69,7 @@ export const USAGE = `usage: osvemu run [KERNEL] [-e|--append CMDLINE] [-c|--smp
                   [--net user[,hostfwd=tcp::HOSTPORT-:GUESTPORT]...|stream,addr.type=unix,addr.path=PATH|...]
                   [--pcap FILE] [--net-record FILE]
                   [--disk FILE[,writable|,readonly][,format=raw|qcow2]]... [--rng-seed N|host]
-                  [--virtio legacy|transitional|modern]
+                  [--virtio legacy|transitional|modern] [--seed N]
                   [--cpu-vendor intel|amd] [--symbols LOADER_ELF] [--gdb-threads osv|vcpu]
                   [--debugcon stdio|null|file:PATH|PATH] [--icount-shift N]
                   [--profile FILE[.pb.gz] [--profile-interval N]] [-h|--help]
@@ -99,7 +101,7 @@ export function parseMemory(s: string): number {
   return mib;
 }
 
-function parseIntArg(name: string, v: string, min: number, max: number): number {
+export function parseIntArg(name: string, v: string, min: number, max: number): number {
   if (!/^\d+$/.test(v)) throw new UsageError(`${name} needs a whole number, got "${v}"`);
   const n = Number(v);
   if (n < min || n > max) throw new UsageError(`${name} must be between ${min} and ${max}, got ${n}`);
@@ -120,7 +122,7 @@ const VALUE_OPTIONS: Record<string, string> = {
   '--gdb': 'gdb', '--max-insns': 'max-insns', '--timeout': 'timeout', '--disk': 'disk', '--net': 'net',
   '--snapshot-at': 'snapshot-at', '--snapshot-file': 'snapshot-file', '--on-abort': 'on-abort', '--from': 'from',
   '--nic': 'net', '--pcap': 'pcap', '--net-record': 'net-record',
-  '--drive': 'disk', '-drive': 'disk', '--rng-seed': 'rng-seed', '--virtio': 'virtio',
+  '--drive': 'disk', '-drive': 'disk', '--rng-seed': 'rng-seed', '--virtio': 'virtio', '--seed': 'seed',
   '--cpu-vendor': 'cpu-vendor', '--symbols': 'symbols', '--gdb-threads': 'gdb-threads',
   '--debugcon': 'debugcon', '-debugcon': 'debugcon',
   '--icount-shift': 'icount-shift', '--profile': 'profile', '--profile-interval': 'profile-interval',
@@ -138,10 +140,10 @@ export function parseOnAbort(v: string): RunArgs['onAbort'] {
 }
 
 /** Binds each value option to the next word, so `-e "--verbose /hello"` works as with run.py. */
-function bindValues(argv: string[]): string[] {
+export function bindValues(argv: string[], names: Record<string, string> = VALUE_OPTIONS): string[] {
   const out: string[] = [];
   for (let k = 0; k < argv.length; k++) {
-    const name = VALUE_OPTIONS[argv[k]];
+    const name = names[argv[k]];
     if (name !== undefined && k + 1 < argv.length) out.push(`--${name}=${argv[++k]}`);
     else out.push(argv[k]);
   }
@@ -183,6 +185,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
         'on-abort': { type: 'string' },
         from: { type: 'string' },
         record: { type: 'boolean' },
+        seed: { type: 'string' },
         'cpu-vendor': { type: 'string' },
         symbols: { type: 'string' },
         'gdb-threads': { type: 'string' },
@@ -247,6 +250,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
     disks: v.disk ?? [],
     rngSeed: parseRngSeed(v['rng-seed']),
     virtioMode: parseVirtioMode(v.virtio),
+    seed: v.seed === undefined ? undefined : parseIntArg('--seed', v.seed, 0, 0xffffffff),
     cpuVendor,
     symbols: v.symbols ?? null,
     gdbThreads,

@@ -1,5 +1,6 @@
 // The subcommands of `osvemu` and their usage texts: `osvemu help [CMD]`, `osvemu CMD --help`.
 import { USAGE as RUN_USAGE } from './args.js';
+import { TEST_USAGE } from './test-args.js';
 
 export interface Command {
   name: string;
@@ -9,6 +10,7 @@ export interface Command {
 
 export const COMMANDS: readonly Command[] = [
   { name: 'run', summary: 'boot a PVH kernel (an OSv loader-stripped.elf) headlessly', usage: RUN_USAGE },
+  { name: 'test', summary: "run OSv's /tests/tst-*.so, each in a fresh machine, as scripts/test.py does", usage: TEST_USAGE },
   { name: 'help', summary: 'print this list, or a command\'s usage: osvemu help run', usage: 'usage: osvemu help [COMMAND]' },
 ];
 

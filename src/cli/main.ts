@@ -63,6 +63,7 @@ async function runMachine(args: RunArgs, kernelPath: string, kernel: Uint8Array,
     machine = new Machine({
       ...devices,
       kernel, cmdline: args.cmdline, cpus: args.cpus, memMiB: args.memMiB, kvmclock: args.kvmclock, x2apic: args.x2apic,
+      seed: args.seed,
       cpuVendor: args.cpuVendor, icountShift: args.icountShift,
       ...(args.profile !== undefined ? { profileInterval: args.profileInterval } : {}),
       serialOut: (b) => process.stdout.write(Uint8Array.of(b)),
@@ -124,6 +125,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${about.usage}\n`);
     return 0;
   }
+  if (cmd === 'test') return (await import('./test-command.js')).testCommand(rest);
   if (cmd === 'debug' || cmd === 'core') {
     try {
       return cmd === 'debug' ? await debugCommand(rest) : coreCommand(rest);
