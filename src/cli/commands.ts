@@ -2,6 +2,13 @@
 import { USAGE as RUN_USAGE } from './args.js';
 import { TEST_USAGE } from './test-args.js';
 
+const DEBUG_USAGE = `usage: osvemu debug SNAPSHOT [--gdb [HOST:]PORT]
+  serves the gdb stub on a machine saved by --snapshot-at, --on-abort snapshot=FILE or "monitor snapshot save FILE"
+  (default port 1234); an aborted machine stops with SIGABRT on the aborting vCPU`;
+const CORE_USAGE = `usage: osvemu core SNAPSHOT FILE
+  writes an ELF core file of the saved machine: one thread per OSv thread (per vCPU without the kernel's DWARF),
+  memory at its virtual addresses; open it with: gdb loader.elf FILE`;
+
 export interface Command {
   name: string;
   summary: string;
@@ -11,6 +18,8 @@ export interface Command {
 export const COMMANDS: readonly Command[] = [
   { name: 'run', summary: 'boot a PVH kernel (an OSv loader-stripped.elf) headlessly', usage: RUN_USAGE },
   { name: 'test', summary: "run OSv's /tests/tst-*.so, each in a fresh machine, as scripts/test.py does", usage: TEST_USAGE },
+  { name: 'debug', summary: 'serve the gdb stub on a saved machine (a snapshot), offline', usage: DEBUG_USAGE },
+  { name: 'core', summary: 'write an ELF core file of a snapshot that stock gdb opens', usage: CORE_USAGE },
   { name: 'help', summary: 'print this list, or a command\'s usage: osvemu help run', usage: 'usage: osvemu help [COMMAND]' },
 ];
 

@@ -127,6 +127,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (cmd === 'test') return (await import('./test-command.js')).testCommand(rest);
   if (cmd === 'debug' || cmd === 'core') {
+    if (rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(`${findCommand(cmd)!.usage}\n`);
+      return 0;
+    }
     try {
       return cmd === 'debug' ? await debugCommand(rest) : coreCommand(rest);
     } catch (e) {

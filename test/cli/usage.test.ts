@@ -29,6 +29,18 @@ describe('osvemu help', () => {
     }
   });
 
+  it('debug and core are listed and print their usage with --help or osvemu help', () => {
+    expect(osvemu('help').stdout).toMatch(/^ {2}debug +serve the gdb stub/m);
+    expect(osvemu('help').stdout).toMatch(/^ {2}core +write an ELF core/m);
+    for (const [cmd, re] of [['debug', /^usage: osvemu debug SNAPSHOT/], ['core', /^usage: osvemu core SNAPSHOT FILE/]] as const) {
+      for (const args of [['help', cmd], [cmd, '--help'], [cmd, 'x.snap', '-h']]) {
+        const r = osvemu(...args);
+        expect(r.status, args.join(' ')).toBe(0);
+        expect(r.stdout).toMatch(re);
+      }
+    }
+  });
+
   it('an option value that reads "--help" is a value, not a request for help', () => {
     const r = osvemu('run', path.join(tmp, 'missing.elf'), '-e', '--help');
     expect(r.status).toBe(1);
