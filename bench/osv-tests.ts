@@ -1,14 +1,18 @@
 // OSv test-suite benchmark: `osvemu test` wall time with --jobs 1 and 2 (OSV_TEST_JOBS), outcome counts,
 // and, when qemu-system-x86_64 is installed, QEMU TCG running the same list one test after another as
-// OSv's test.py does. Runs OSv's unit tests with OSV_TESTS_KERNEL (a ramfs tests kernel) or
-// OSV_TESTS_KERNEL + OSV_DISK (rofs root on a disk); else the project's osvlike test programs.
-// Prints figures; asserts nothing. Options: OSV_TEST_CPUS (4), OSV_TEST_MEM (MiB, 2048),
-// OSV_TEST_TIMEOUT (s, 300), OSV_TEST_FILTER (regex), OSV_TEST_SHARD (I/N), OSV_TEST_QEMU=0 to skip QEMU.
+// OSv's test.py does (bench/qemu-osv-tests.ts), then the slowest tests with both figures. Runs OSv's unit
+// tests with OSV_TESTS_KERNEL (a ramfs tests kernel) or OSV_TESTS_KERNEL + OSV_DISK (rofs root on a
+// disk); else the project's osvlike test programs. Prints figures; asserts nothing. Options:
+// OSV_TEST_CPUS (4), OSV_TEST_MEM (MiB, 2048), OSV_TEST_TIMEOUT (s, 300), OSV_TEST_FILTER (regex),
+// OSV_TEST_SHARD (I/N), OSV_TEST_QEMU=0 to skip QEMU, OSV_TEST_QEMU_JSON=FILE to read QEMU's figures
+// from an earlier `qemu-osv-tests` run instead, OSV_TEST_OUT=DIR to keep every run's figures as JSON.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { buildGuest } from '../src/cli/guest.js';
-import { planOsvTests, type OsvTest } from '../src/osv/test-list.js';
-import { classify, type OsvTestOutcome } from '../src/osv/test-outcome.js';
+import { planOsvTests } from '../src/osv/test-list.js';
 import { runTestPlan } from '../src/osv/test-runner.js';
+import { load, outcomeCounts, qemuOne, type TestFigure } from './qemu-osv-tests.js';
 
 const real = process.env.OSV_TESTS_KERNEL;
 const kernel = real ?? buildGuest('osvlike');
@@ -17,50 +21,70 @@ const cpus = Number(process.env.OSV_TEST_CPUS ?? (real ? 4 : 2));
 const memMiB = Number(process.env.OSV_TEST_MEM ?? (real ? 2048 : 64));
 const timeoutSec = Number(process.env.OSV_TEST_TIMEOUT ?? (real ? 300 : 5));
 const jobsList = (process.env.OSV_TEST_JOBS ?? '1,2').split(',').map(Number);
+const outDir = process.env.OSV_TEST_OUT;
+if (outDir) mkdirSync(outDir, { recursive: true });
 // The osvlike hang test would only measure the timeout.
 const plan = planOsvTests({
   kernel, disk, filter: process.env.OSV_TEST_FILTER, shard: process.env.OSV_TEST_SHARD, exclude: real ? [] : ['tst-hang.so'],
 });
 
-function counts(outcomes: OsvTestOutcome[]): string {
-  const m = new Map<string, number>();
-  for (const o of outcomes) m.set(o, (m.get(o) ?? 0) + 1);
-  return [...m].sort().map(([o, n]) => `${n} ${o}`).join(', ');
+const save = (file: string, data: unknown) => outDir && writeFileSync(path.join(outDir, file), JSON.stringify(data, null, 1));
+
+async function osvemu(jobs: number): Promise<TestFigure[]> {
+  const t0 = Date.now();
+  const cpu0 = process.cpuUsage();
+  const load0 = load();
+  const results = await runTestPlan(plan, { kernel, disk, jobs, cpus, memMiB, timeoutSec });
+  const wall = (Date.now() - t0) / 1000;
+  const c = process.cpuUsage(cpu0);
+  const cpu = (c.user + c.system) / 1e6;
+  const insns = results.reduce((a, r) => a + r.instructions, 0);
+  console.log(`osvemu --jobs ${jobs}: ${results.length} tests in ${wall.toFixed(1)} s wall, ${cpu.toFixed(1)} s cpu ` +
+    `(${(insns / 1e9).toFixed(2)} G insns): ${outcomeCounts(results.map((r) => r.outcome))}; load ${load0} -> ${load()}`);
+  const bad = results.filter((r) => !r.ok).map((r) => `${r.name} ${r.outcome}`);
+  if (bad.length) console.log(`  not passed: ${bad.join(', ')}`);
+  const figures = results.filter((r) => r.outcome !== 'skipped')
+    .map((r) => ({ name: r.name, outcome: r.outcome, wallS: r.wallMs / 1000, cpuS: r.cpuMs / 1000, instructions: r.instructions }));
+  save(`osvemu-j${jobs}.json`, { engine: 'osvemu', jobs, cpus, memMiB, timeoutSec, wallS: wall, cpuS: cpu, load: [load0, load()], figures });
+  return figures;
 }
 
-async function osvemu(): Promise<void> {
-  for (const jobs of jobsList) {
-    const t0 = Date.now();
-    const results = await runTestPlan(plan, { kernel, disk, jobs, cpus, memMiB, timeoutSec });
-    const wall = (Date.now() - t0) / 1000;
-    const insns = results.reduce((a, r) => a + r.instructions, 0);
-    console.log(`osvemu --jobs ${jobs}: ${results.length} tests in ${wall.toFixed(1)} s wall (${(insns / 1e9).toFixed(2)} G insns): ` +
-      counts(results.map((r) => r.outcome)));
-    const bad = results.filter((r) => !r.ok).map((r) => `${r.name} ${r.outcome}`);
-    if (bad.length) console.log(`  not passed: ${bad.join(', ')}`);
-  }
-}
-
-/** One test under QEMU TCG, as run.py would start it (PVH -kernel, the disk on virtio-blk). */
-function qemuOne(t: OsvTest): OsvTestOutcome {
-  const args = ['-m', `${memMiB}M`, '-smp', String(cpus), '-nographic', '-nodefaults', '-no-user-config', '-no-reboot',
-    '-serial', 'stdio', '-kernel', kernel, '-append', t.cmdline, '-device', 'isa-debug-exit,iobase=0xf4,iosize=1'];
-  if (disk) args.push('-device', 'virtio-blk-pci,drive=hd0', '-drive', `file=${disk},if=none,id=hd0,cache=unsafe,snapshot=on`);
-  const r = spawnSync('qemu-system-x86_64', args, { encoding: 'latin1', timeout: timeoutSec * 1000, maxBuffer: 1 << 28 });
-  const cause = r.error ? 'timeout' : r.status === 0 ? 'poweroff' : 'debug-exit';
-  return classify({ cause, message: String(r.error ?? ''), exitStatus: r.status ?? 1 }, r.stdout ?? '').outcome;
-}
-
-function qemu(): void {
+function qemu(): TestFigure[] | null {
+  if (process.env.OSV_TEST_QEMU_JSON) return JSON.parse(readFileSync(process.env.OSV_TEST_QEMU_JSON, 'utf8')).figures;
   if (process.env.OSV_TEST_QEMU === '0' || spawnSync('qemu-system-x86_64', ['--version']).error) {
     console.log('QEMU TCG: not run (qemu-system-x86_64 missing or OSV_TEST_QEMU=0)');
-    return;
+    return null;
   }
   const t0 = Date.now();
-  const outcomes = plan.tests.filter((t) => !t.skip).map(qemuOne);
-  console.log(`QEMU TCG one by one: ${outcomes.length} tests in ${((Date.now() - t0) / 1000).toFixed(1)} s wall: ${counts(outcomes)}`);
+  const load0 = load();
+  const figures = plan.tests.filter((t) => !t.skip).map((t) => qemuOne(t, { kernel, disk, cpus, memMiB, timeoutSec }));
+  const wall = (Date.now() - t0) / 1000;
+  const cpu = figures.reduce((a, f) => a + f.cpuS, 0);
+  console.log(`QEMU TCG one by one: ${figures.length} tests in ${wall.toFixed(1)} s wall, ${cpu.toFixed(1)} s cpu: ` +
+    `${outcomeCounts(figures.map((f) => f.outcome))}; load ${load0} -> ${load()}`);
+  save('qemu.json', { engine: 'qemu-tcg', cpus, memMiB, timeoutSec, wallS: wall, cpuS: cpu, load: [load0, load()], figures });
+  return figures;
 }
 
-console.log(`${plan.tests.length} tests from ${plan.source}; -c ${cpus} -m ${memMiB}M, timeout ${timeoutSec} s`);
-await osvemu();
-qemu();
+/** The slowest tests (by osvemu's wall time), with QEMU's figures beside them. */
+function slowestTable(osv: TestFigure[], qemuFigures: TestFigure[] | null, rows = 25): string {
+  const q = new Map((qemuFigures ?? []).map((f) => [f.name, f]));
+  const s = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(1));
+  const lines = [`${'test'.padEnd(30)} ${'osvemu'.padEnd(24)} ${'QEMU TCG'.padEnd(24)} ratio`,
+    `${''.padEnd(30)} ${'outcome   wall s  cpu s'.padEnd(24)} ${'outcome   wall s  cpu s'.padEnd(24)} wall`];
+  for (const f of [...osv].sort((a, b) => b.wallS - a.wallS).slice(0, rows)) {
+    const g = q.get(f.name);
+    lines.push(`${f.name.padEnd(30)} ${f.outcome.slice(0, 9).padEnd(9)} ${s(f.wallS).padStart(6)} ${s(f.cpuS).padStart(6)}  ` +
+      `${(g?.outcome ?? '-').slice(0, 9).padEnd(9)} ${s(g?.wallS).padStart(6)} ${s(g?.cpuS).padStart(6)}  ${g ? (f.wallS / g.wallS).toFixed(1) : '-'}`);
+  }
+  return lines.join('\n');
+}
+
+console.log(`${plan.tests.length} tests from ${plan.source}; -c ${cpus} -m ${memMiB}M, timeout ${timeoutSec} s; load ${load()}`);
+let first: TestFigure[] | null = null;
+for (const jobs of jobsList) {
+  const figures = await osvemu(jobs);
+  first ??= figures;
+}
+const q = qemu();
+if (first) console.log(`\nslowest tests (osvemu --jobs ${jobsList[0]}):\n${slowestTable(first, q)}`);

@@ -66,7 +66,7 @@ export const USAGE = `usage: osvemu run [KERNEL] [-e|--append CMDLINE] [-c|--smp
                   [-S] [-s] [--gdb [HOST:]PORT] [--max-insns N] [--timeout SECONDS] [--no-kvmclock] [--x2apic]
                   [--snapshot-at N [--snapshot-file FILE]] [--on-abort snapshot=FILE,core=FILE]
                   [--from SNAPSHOT] [--record]
-                  [--net user[,hostfwd=tcp::HOSTPORT-:GUESTPORT]...|stream,addr.type=unix,addr.path=PATH|...]
+                  [--net user[,hostfwd=tcp::HOSTPORT-:GUESTPORT]...|stream,addr.type=unix,addr.path=PATH|isolated|...]
                   [--pcap FILE] [--net-record FILE]
                   [--disk FILE[,writable|,readonly][,format=raw|qcow2]]... [--rng-seed N|host]
                   [--virtio legacy|transitional|modern] [--seed N]

@@ -2,6 +2,8 @@
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { parseCpuVendor, type CpuVendorName } from '../cpu/vendor.js';
+import { OnFailError, parseOnFail, type FailureFileKind } from '../osv/test-failure-files.js';
+import { TEST_NETS, type TestNet } from '../osv/test-net.js';
 import { DEFAULT_CPUS, DEFAULT_MEM_MIB, DEFAULT_TIMEOUT_SEC } from '../osv/test-runner.js';
 import { bindValues, parseIntArg, parseMemory, UsageError } from './args.js';
 
@@ -22,11 +24,14 @@ export interface TestArgs {
   timeoutSec: number;
   cpuVendor: CpuVendorName;
   list: boolean;
+  net: TestNet;
+  onFail: FailureFileKind[];
 }
 
 export const TEST_USAGE = `usage: osvemu test KERNEL [--disk IMAGE] [--tests FILE|--manifest usr.manifest] [--filter REGEX]
                    [--exclude FILE] [-j|--jobs N] [--shard I/N] [--junit FILE] [--logs DIR] [-c N] [-m SIZE]
-                   [--max-insns N] [--timeout SECONDS] [--cpu-vendor intel|amd] [--list]
+                   [--max-insns N] [--timeout SECONDS] [--cpu-vendor intel|amd] [--net auto|isolated|none]
+                   [--on-fail snapshot|core|snapshot,core] [--list]
   Runs each OSv test (/tests/tst-*.so) in a fresh machine with test.py's command line
   (--power-off-on-abort /tests/NAME) and judges it as test.py does, plus osvemu's own outcomes.
   tests    --tests FILE (guest paths, one a line), --manifest (its /tests/tst-* entries), or else
@@ -36,14 +41,19 @@ export const TEST_USAGE = `usage: osvemu test KERNEL [--disk IMAGE] [--tests FIL
   machine  -c ${DEFAULT_CPUS} -m ${DEFAULT_MEM_MIB / 1024}G (run.py's defaults), --timeout ${DEFAULT_TIMEOUT_SEC} per test; --jobs: host cores
   outcomes passed, failed (a test.py failure pattern), exit-status, abort, halted, triple-fault,
            insn-limit, timeout, unimplemented, reset, error (osvemu's own), skipped
-  reports  --junit FILE (JUnit XML), --logs DIR (one console log per test); --list prints the plan
+  network  --net auto (default): a virtio-net card, as test.py's QEMU has, when the kernel has OSv's
+           driver; isolated: always; none: never. The card's wire holds only a DHCP server and gateway
+           inside osvemu (the guest gets 192.168.122.15/24, as under run.py): no host setup
+  reports  --junit FILE (JUnit XML), --logs DIR (one console log per test); --list prints the plan;
+           --on-fail snapshot,core also keeps each failing test's machine in DIR as a snapshot
+           (osvemu debug FILE) and/or an ELF core file (gdb loader.elf FILE)
   exit status: 0 all passed, 1 a test failed or bad input, 2 bad arguments`;
 
 const VALUE_OPTIONS: Record<string, string> = {
   '-c': 'smp', '--smp': 'smp', '-m': 'memory', '--memory': 'memory', '-j': 'jobs', '--jobs': 'jobs', '--disk': 'disk',
   '--tests': 'tests', '--manifest': 'manifest', '--filter': 'filter', '--exclude': 'exclude', '--shard': 'shard',
   '--junit': 'junit', '--logs': 'logs', '--max-insns': 'max-insns', '--timeout': 'timeout',
-  '--cpu-vendor': 'cpu-vendor',
+  '--cpu-vendor': 'cpu-vendor', '--net': 'net', '--on-fail': 'on-fail',
 };
 
 export function parseTestArgs(argv: string[]): TestArgs {
@@ -69,6 +79,8 @@ export function parseTestArgs(argv: string[]): TestArgs {
         timeout: { type: 'string' },
         'cpu-vendor': { type: 'string' },
         list: { type: 'boolean' },
+        net: { type: 'string' },
+        'on-fail': { type: 'string' },
       },
     });
   } catch (e) {
@@ -91,6 +103,18 @@ export function parseTestArgs(argv: string[]): TestArgs {
       throw new UsageError(`bad --filter: ${(e as Error).message}`);
     }
   }
+  const net = (v.net ?? 'auto') as TestNet;
+  if (!TEST_NETS.includes(net)) throw new UsageError(`--net needs ${TEST_NETS.join(', ')}, got "${v.net}"`);
+  let onFail: FailureFileKind[] = [];
+  if (v['on-fail'] !== undefined) {
+    try {
+      onFail = parseOnFail(v['on-fail']);
+    } catch (e) {
+      if (e instanceof OnFailError) throw new UsageError(e.message);
+      throw e;
+    }
+    if (v.logs === undefined) throw new UsageError('--on-fail needs --logs DIR: the files go there');
+  }
   return {
     kernel: parsed.positionals[0],
     disk: v.disk,
@@ -108,5 +132,7 @@ export function parseTestArgs(argv: string[]): TestArgs {
     timeoutSec: timeout,
     cpuVendor,
     list: !!v.list,
+    net,
+    onFail,
   };
 }

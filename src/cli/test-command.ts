@@ -5,7 +5,9 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { consoleText, junitXml } from '../osv/junit.js';
 import { OsvTestError, planOsvTests, type TestPlan } from '../osv/test-list.js';
-import { memorySpelling, runTestPlan, type OsvTestResult } from '../osv/test-runner.js';
+import { failureFileLines } from '../osv/test-failure-files.js';
+import { resolveTestNet } from '../osv/test-net.js';
+import { memorySpelling, runTestPlan, shellQuote, type OsvTestResult } from '../osv/test-runner.js';
 import { UsageError } from './args.js';
 import { parseTestArgs, TEST_USAGE, type TestArgs } from './test-args.js';
 import { TestProgress } from './test-progress.js';
@@ -15,9 +17,14 @@ function fail(lines: string[], code: number): number {
   return code;
 }
 
-/** The log file of a test: its name, "/" made "_" (two tests may share a file name only by path). */
+/** A test's files in --logs: its name, "/" made "_" (two tests may share a file name only by path). */
+function fileBase(name: string): string {
+  return name.replace(/^\/+/, '').replace(/\//g, '_');
+}
+
+/** The log file of a test. */
 export function logFileName(name: string): string {
-  return `${name.replace(/^\/+/, '').replace(/\//g, '_')}.log`;
+  return `${fileBase(name)}.log`;
 }
 
 function table(rows: string[][]): string {
@@ -58,6 +65,7 @@ function summary(results: OsvTestResult[], args: TestArgs, wallMs: number, jobs:
         for (const l of tail) out.push(`  | ${l}`);
       }
       out.push(`  ${r.reproduce}`);
+      for (const l of failureFileLines(r.failureFiles, 'osvemu', args.kernel, shellQuote)) out.push(`  ${l}`);
     }
   }
   return `${out.join('\n')}\n`;
@@ -115,8 +123,9 @@ export async function testCommand(argv: string[]): Promise<number> {
   const started = new Date();
   const t0 = Date.now();
   const progress = new TestProgress(plan.tests.length, jobs, Math.max(...plan.tests.map((t) => t.name.length)));
+  const net = resolveTestNet(args.net, plan.kernelBytes);
   process.stdout.write(`osvemu test: ${plural(plan.tests.length, 'test')} from ${plan.source}, ${plural(jobs, 'job')}, ` +
-    `-c ${args.cpus} -m ${memorySpelling(args.memMiB)}\n`);
+    `-c ${args.cpus} -m ${memorySpelling(args.memMiB)}${net ? ', net isolated' : ''}\n`);
   // Ctrl-C: finish with a report of what ran; a second one ends at once.
   const stop = new AbortController();
   const onSigint = () => {
@@ -129,7 +138,7 @@ export async function testCommand(argv: string[]): Promise<number> {
     results = await runTestPlan(plan, {
       signal: stop.signal,
       ...selection, jobs, cpus: args.cpus, memMiB: args.memMiB, maxInsns: args.maxInsns, timeoutSec: args.timeoutSec,
-      cpuVendor: args.cpuVendor,
+      cpuVendor: args.cpuVendor, net: args.net, onFail: args.onFail, onFailDir: args.logs, fileBase,
       onEvent: (e) => {
         if (e.type === 'start') progress.started();
         else {
@@ -158,8 +167,9 @@ export async function testCommand(argv: string[]): Promise<number> {
     if (args.shard !== undefined) properties.shard = args.shard;
     if (args.maxInsns !== undefined) properties['max-insns'] = String(args.maxInsns);
     properties['cpu-vendor'] = args.cpuVendor;
+    properties.net = net ? 'isolated' : 'none';
     try {
-      writeFileSync(args.junit, junitXml(results, { suite: path.basename(args.kernel), timestamp: started, hostname: hostname(), wallMs, properties }));
+      writeFileSync(args.junit, junitXml(results, { suite: path.basename(args.kernel), kernel: args.kernel, timestamp: started, hostname: hostname(), wallMs, properties }));
     } catch (e) {
       return fail([`cannot write ${args.junit}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`], 1);
     }

@@ -1,7 +1,8 @@
 // JUnit XML for OSv test results, in the dialect GitHub Actions reporters, GitLab and Jenkins read:
 // <testsuites> holding one <testsuite>; per test a <testcase> with <failure> (the guest failed),
 // <error> (osvemu failed) or <skipped>, and the console in <system-out>.
-import type { OsvTestResult } from './test-runner.js';
+import { failureFileLines } from './test-failure-files.js';
+import { shellQuote, type OsvTestResult } from './test-runner.js';
 
 export interface JunitInfo {
   /** The suite's name, e.g. the kernel's file name. */
@@ -11,6 +12,8 @@ export interface JunitInfo {
   hostname: string;
   /** Wall time of the whole run in ms. */
   wallMs: number;
+  /** The kernel's path (for the gdb command of a core file). */
+  kernel?: string;
   /** Shown as <property> elements (kernel, disk, jobs...). */
   properties: Record<string, string>;
 }
@@ -59,6 +62,7 @@ export function junitXml(results: readonly OsvTestResult[], info: JunitInfo): st
       const body = [`${r.outcome}: ${r.reason}`];
       if (r.failureLine !== null && r.failureLine.trim() !== r.reason) body.push(`first failure line: ${r.failureLine}`);
       body.push(`reproduce: ${r.reproduce}`);
+      for (const l of failureFileLines(r.failureFiles, 'osvemu', info.kernel ?? '', shellQuote)) body.push(l);
       out.push(`      <${tag} type="${r.outcome}" message="${xmlText(`${r.outcome}: ${consoleText(r.reason)}`)}">` +
         `${xmlText(consoleText(body.join('\n')))}</${tag}>`);
     }

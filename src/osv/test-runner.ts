@@ -7,6 +7,8 @@ import { Worker } from 'node:worker_threads';
 import type { CpuVendorName } from '../cpu/vendor.js';
 import type { StopCause } from '../machine/machine.js';
 import { closeMachineDisks, diskMachineOptions } from './test-disk.js';
+import { failureFilePaths, type FailureFileKind, type FailureFilePaths, type FailureFiles } from './test-failure-files.js';
+import { resolveTestNet, type TestNet } from './test-net.js';
 import { classify, type OsvTestOutcome } from './test-outcome.js';
 import { OsvTestError, planOsvTests, type OsvTest, type TestPlan, type TestSelection } from './test-list.js';
 
@@ -29,6 +31,13 @@ export interface OsvRunOptions {
   onEvent?: (e: OsvTestEvent) => void;
   /** Stops the run: no new tests start, running machines end; their results say "interrupted". */
   signal?: AbortSignal;
+  /** The network card: auto (default: one when the kernel has OSv's virtio-net driver), isolated, none. */
+  net?: TestNet;
+  /** Files to keep of each test that does not pass, written into `onFailDir` (test-failure-files.ts). */
+  onFail?: FailureFileKind[];
+  onFailDir?: string;
+  /** How a test's files are named in onFailDir (default: its name, "/" made "_"). */
+  fileBase?: (name: string) => string;
 }
 
 export type RunOsvTestsOptions = TestSelection & OsvRunOptions;
@@ -49,10 +58,14 @@ export interface OsvTestResult {
   instructions: number;
   virtualNs: number;
   wallMs: number;
+  /** CPU time of the thread that ran the machine, ms (NaN where unknown). */
+  cpuMs: number;
   /** Serial console output (bytes as Latin-1 characters, as the machine received them). */
   console: string;
   /** A shell command that runs this test alone in the same machine (add -s to debug it with gdb). */
   reproduce: string;
+  /** --on-fail: the files written for this test, and why any could not be. */
+  failureFiles?: FailureFiles;
 }
 
 export type OsvTestEvent =
@@ -71,6 +84,10 @@ export interface WorkerJob {
   cpuVendor?: CpuVendorName;
   /** Disk image path: the worker attaches it (diskMachineOptions). */
   disk?: string;
+  /** A network card on the isolated network (netMachineOptions). */
+  net?: boolean;
+  /** Files to write if the test does not pass. */
+  onFail?: FailureFilePaths;
 }
 
 export interface WorkerReply {
@@ -81,7 +98,10 @@ export interface WorkerReply {
   instructions: number;
   virtualNs: number;
   console: string;
+  failureFiles?: FailureFiles;
   wallMs: number;
+  /** CPU time of the worker thread that ran the machine (NaN where the host cannot tell). */
+  cpuMs?: number;
 }
 
 export const DEFAULT_CPUS = 4;
@@ -116,6 +136,7 @@ interface RunSettings {
   timeoutSec: number;
   cpuVendor?: CpuVendorName;
   command: string;
+  net: boolean;
 }
 
 /** `osvemu run` with the test's machine: same kernel, disk, vCPUs, RAM, seed, limits, command line. */
@@ -124,13 +145,15 @@ export function reproduceCommand(test: OsvTest, s: RunSettings): string {
   if (s.disk !== undefined) words.push('--disk', shellQuote(s.disk));
   words.push('-c', String(s.cpus), '-m', memorySpelling(s.memMiB), '--seed', String(test.seed));
   if (s.cpuVendor !== undefined && s.cpuVendor !== 'intel') words.push('--cpu-vendor', s.cpuVendor);
+  if (s.net) words.push('--net', 'isolated');
   if (s.maxInsns !== undefined) words.push('--max-insns', String(s.maxInsns));
   words.push('--timeout', String(s.timeoutSec), '-e', shellQuote(test.cmdline));
   return words.join(' ');
 }
 
-function settingsOf(options: RunOsvTestsOptions): RunSettings {
+function settingsOf(options: RunOsvTestsOptions, kernel: Uint8Array): RunSettings {
   return {
+    net: resolveTestNet(options.net, kernel),
     kernel: options.kernel, disk: options.disk, cpus: options.cpus ?? DEFAULT_CPUS, memMiB: options.memMiB ?? DEFAULT_MEM_MIB,
     maxInsns: options.maxInsns, timeoutSec: options.timeoutSec ?? DEFAULT_TIMEOUT_SEC, command: options.command ?? 'osvemu',
     cpuVendor: options.cpuVendor,
@@ -142,15 +165,16 @@ function resultOf(test: OsvTest, reply: WorkerReply, s: RunSettings): OsvTestRes
   return {
     name: test.name, path: test.path, cmdline: test.cmdline, seed: test.seed, outcome: verdict.outcome,
     ok: verdict.outcome === 'passed', reason: verdict.reason, failureLine: verdict.failureLine, exitStatus: reply.exitStatus,
-    instructions: reply.instructions, virtualNs: reply.virtualNs, wallMs: reply.wallMs, console: reply.console,
+    instructions: reply.instructions, virtualNs: reply.virtualNs, wallMs: reply.wallMs, cpuMs: reply.cpuMs ?? NaN, console: reply.console,
     reproduce: reproduceCommand(test, s),
+    ...(reply.failureFiles ? { failureFiles: reply.failureFiles } : {}),
   };
 }
 
 function skippedResult(test: OsvTest, s: RunSettings, why = test.skip ?? 'skipped'): OsvTestResult {
   return {
     name: test.name, path: test.path, cmdline: test.cmdline, seed: test.seed, outcome: 'skipped', ok: true,
-    reason: why, failureLine: null, exitStatus: 0, instructions: 0, virtualNs: 0, wallMs: 0, console: '',
+    reason: why, failureLine: null, exitStatus: 0, instructions: 0, virtualNs: 0, wallMs: 0, cpuMs: 0, console: '',
     reproduce: reproduceCommand(test, s),
   };
 }
@@ -205,7 +229,8 @@ function runOn(worker: Worker, job: WorkerJob, watchdogMs: number, signal?: Abor
 
 /** Runs a plan; results in plan order. */
 export async function runTestPlan(plan: TestPlan, options: RunOsvTestsOptions): Promise<OsvTestResult[]> {
-  const s = settingsOf(options);
+  const s = settingsOf(options, plan.kernelBytes);
+  const fileBase = options.fileBase ?? ((name: string) => name.replace(/^\/+/, '').replace(/\//g, '_'));
   // Fails early, in one line, when the disk cannot be attached.
   closeMachineDisks(diskMachineOptions(options.disk));
   const results = new Array<OsvTestResult>(plan.tests.length);
@@ -223,7 +248,7 @@ export async function runTestPlan(plan: TestPlan, options: RunOsvTestsOptions): 
   // One copy of the kernel for all workers.
   const kernel = new Uint8Array(new SharedArrayBuffer(plan.kernelBytes.length));
   kernel.set(plan.kernelBytes);
-  const spawn = () => new Worker(url, { workerData: { kernel } });
+  const spawn = () => new Worker(url, { workerData: { kernel, kernelPath: options.kernel } });
   const timeoutMs = s.timeoutSec * 1000;
 
   let next = 0;
@@ -236,9 +261,12 @@ export async function runTestPlan(plan: TestPlan, options: RunOsvTestsOptions): 
         options.onEvent?.({ type: 'start', test });
         const job: WorkerJob = {
           id: k, cmdline: test.cmdline, seed: test.seed, cpus: s.cpus, memMiB: s.memMiB, maxInsns: s.maxInsns, timeoutMs, disk: s.disk,
-          cpuVendor: s.cpuVendor,
+          cpuVendor: s.cpuVendor, net: s.net,
+          ...(options.onFail?.length && options.onFailDir !== undefined
+            ? { onFail: failureFilePaths(options.onFailDir, fileBase(test.name), options.onFail) } : {}),
         };
         const { reply, workerLost, interrupted } = await runOn(worker, job, timeoutMs + WATCHDOG_GRACE_MS, options.signal);
+        if (workerLost && job.onFail) reply.failureFiles = { notes: ['no snapshot or core file: the worker thread was ended'] };
         if (workerLost) {
           void worker.terminate();
           worker = spawn();

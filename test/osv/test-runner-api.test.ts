@@ -59,5 +59,13 @@ describe.skipIf(!testsKernel || !existsSync(testsKernel))('runOsvTests() on OSv 
     const results = await runOsvTests({ kernel: testsKernel, disk: testsDisk, tests: names, jobs: 2, cpus: 1, memMiB: 512, timeoutSec: 240 });
     for (const r of results) expect(r.outcome, `${r.name}: ${r.reason}\n${r.console.slice(-2000)}\n${r.reproduce}`).toBe('passed');
   }, 600_000);
+
+  // test.py's QEMU has a network card; so do the machines (--net auto: the kernel has the driver).
+  it('tst-ifaddrs passes: the machines have a network card on the isolated network', async () => {
+    const results = await runOsvTests({ kernel: testsKernel, disk: testsDisk, tests: ['tst-ifaddrs.so'], jobs: 1, cpus: 1, memMiB: 512, timeoutSec: 240 });
+    expect(results[0]!.outcome, `${results[0]!.reason}\n${results[0]!.console.slice(-2000)}`).toBe('passed');
+    expect(results[0]!.console).toContain('address: <192.168.122.15>');
+    expect(results[0]!.reproduce).toContain('--net isolated');
+  }, 600_000);
 });
 

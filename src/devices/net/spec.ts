@@ -5,17 +5,20 @@
  *   stream,unix=PATH | stream,tcp=HOST:PORT    (short forms)
  *   socket,connect=HOST:PORT | socket,listen=[HOST]:PORT   (QEMU's older -netdev socket, same protocol)
  *   replay,file=LOG         the input a --net-record run received, at the same points (README.md)
+ *   isolated                only a DHCP server and gateway on the wire, inside osvemu (isolated.ts)
  * and for every kind: mac=52:54:00:12:34:56, link=on|off.
  */
 import type { NetBackend } from './backend.js';
 import { PasstBackend, type HostForward, type UserNetOptions } from './passt.js';
 import { StreamBackend, type StreamAddress } from './stream.js';
 import { readNetLog, ReplayBackend } from './netlog.js';
+import { IsolatedNetBackend } from './isolated.js';
 
 export type NetSpec =
   | { kind: 'user'; user: UserNetOptions; mac?: Uint8Array; link: boolean }
   | { kind: 'stream'; addr: StreamAddress; server: boolean; mac?: Uint8Array; link: boolean }
-  | { kind: 'replay'; file: string; mac?: Uint8Array; link: boolean };
+  | { kind: 'replay'; file: string; mac?: Uint8Array; link: boolean }
+  | { kind: 'isolated'; mac?: Uint8Array; link: boolean };
 
 export class NetSpecError extends Error {}
 
@@ -147,12 +150,17 @@ export function parseNetSpec(text: string): NetSpec {
     if (!file) throw new NetSpecError('--net replay needs file=LOG (written by --net-record)');
     return { kind: 'replay', file, mac, link };
   }
-  throw new NetSpecError(`unknown --net kind "${kind}": use user, stream, socket or replay`);
+  if (kind === 'isolated') {
+    if (rest.length) throw new NetSpecError(`--net isolated: unknown option "${rest[0]![0]}"`);
+    return { kind: 'isolated', mac, link };
+  }
+  throw new NetSpecError(`unknown --net kind "${kind}": use user, stream, socket, replay or isolated`);
 }
 
 /** Creates (and for user networking, starts) the back end a spec asks for; `index` is the card's. */
 export async function openNetBackend(spec: NetSpec, index = 0): Promise<NetBackend> {
   if (spec.kind === 'user') return PasstBackend.start(spec.user);
   if (spec.kind === 'replay') return new ReplayBackend(readNetLog(spec.file), index, spec.file);
+  if (spec.kind === 'isolated') return new IsolatedNetBackend();
   return spec.server ? StreamBackend.listen(spec.addr) : StreamBackend.connect(spec.addr);
 }
