@@ -4,14 +4,16 @@
 // tests with OSV_TESTS_KERNEL (a ramfs tests kernel) or OSV_TESTS_KERNEL + OSV_DISK (rofs root on a
 // disk); else the project's osvlike test programs. Prints figures; asserts nothing. Options:
 // OSV_TEST_CPUS (4), OSV_TEST_MEM (MiB, 2048), OSV_TEST_TIMEOUT (s, 300), OSV_TEST_FILTER (regex),
-// OSV_TEST_SHARD (I/N), OSV_TEST_QEMU=0 to skip QEMU, OSV_TEST_QEMU_JSON=FILE to read QEMU's figures
-// from an earlier `qemu-osv-tests` run instead, OSV_TEST_OUT=DIR to keep every run's figures as JSON.
+// OSV_TEST_SHARD (I/N), OSV_TEST_NET (auto|isolated|none), OSV_TEST_VERBOSE=1 (a line per test),
+// OSV_TEST_QEMU=0 to skip QEMU, OSV_TEST_QEMU_JSON=FILE to read QEMU's figures from an earlier
+// `qemu-osv-tests` run instead, OSV_TEST_OUT=DIR to keep every run's figures as JSON.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { buildGuest } from '../src/cli/guest.js';
 import { planOsvTests } from '../src/osv/test-list.js';
 import { runTestPlan } from '../src/osv/test-runner.js';
+import type { TestNet } from '../src/osv/test-net.js';
 import { load, outcomeCounts, qemuOne, type TestFigure } from './qemu-osv-tests.js';
 
 const real = process.env.OSV_TESTS_KERNEL;
@@ -22,6 +24,10 @@ const memMiB = Number(process.env.OSV_TEST_MEM ?? (real ? 2048 : 64));
 const timeoutSec = Number(process.env.OSV_TEST_TIMEOUT ?? (real ? 300 : 5));
 const jobsList = (process.env.OSV_TEST_JOBS ?? '1,2').split(',').map(Number);
 const outDir = process.env.OSV_TEST_OUT;
+/** OSV_TEST_VERBOSE=1: a line per test as it ends (long runs). */
+const verbose = process.env.OSV_TEST_VERBOSE === '1';
+/** OSV_TEST_NET: auto (default), isolated or none, as `osvemu test --net`. */
+const net = (process.env.OSV_TEST_NET ?? 'auto') as TestNet;
 if (outDir) mkdirSync(outDir, { recursive: true });
 // The osvlike hang test would only measure the timeout.
 const plan = planOsvTests({
@@ -34,7 +40,20 @@ async function osvemu(jobs: number): Promise<TestFigure[]> {
   const t0 = Date.now();
   const cpu0 = process.cpuUsage();
   const load0 = load();
-  const results = await runTestPlan(plan, { kernel, disk, jobs, cpus, memMiB, timeoutSec });
+  const done: TestFigure[] = [];
+  const results = await runTestPlan(plan, {
+    kernel, disk, jobs, cpus, memMiB, timeoutSec, net,
+    onEvent: (e) => {
+      if (e.type !== 'done' || e.result.outcome === 'skipped') return;
+      const r = e.result;
+      done.push({ name: r.name, outcome: r.outcome, wallS: r.wallMs / 1000, cpuS: r.cpuMs / 1000 });
+      if (verbose) {
+        console.log(`  ${r.name.padEnd(32)} ${r.outcome.padEnd(12)} ${(r.wallMs / 1000).toFixed(2).padStart(7)} s wall ` +
+          `${(r.cpuMs / 1000).toFixed(2).padStart(7)} s cpu ${(r.instructions / 1e9).toFixed(2).padStart(6)} G insns  load ${load()}`);
+        save(`osvemu-j${jobs}.partial.json`, { engine: 'osvemu', jobs, figures: done });
+      }
+    },
+  });
   const wall = (Date.now() - t0) / 1000;
   const c = process.cpuUsage(cpu0);
   const cpu = (c.user + c.system) / 1e6;
