@@ -17,11 +17,12 @@ import { kernelHasVirtioNet } from '../../src/osv/test-net.js';
 const CLI = path.join(repoRoot(), 'dist', 'src', 'cli', 'main.js');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'osvemu-on-fail-'));
 const kernel = buildGuest('osvlike');
-const MACHINE = ['-c', '2', '-m', '64M', '--timeout', '2'];
+// 10 s: a loaded CI host must not turn an abort into a timeout (tst-hang costs those seconds idle).
+const MACHINE = ['-c', '2', '-m', '64M', '--timeout', '10'];
 
 function osvemu(...args: string[]) {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first`);
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 300_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -38,8 +39,14 @@ function failureBlock(stdout: string, name: string): string[] {
 describe('osvemu test --on-fail', () => {
   it('keeps a snapshot and a core file of each failing test (abort, timeout), none of a passing one', () => {
     const logs = path.join(tmp, 'logs');
-    const r = osvemu('test', kernel, ...MACHINE, '--jobs', '2', '--filter', 'tst-(abort|hang|pass)', '--logs', logs, '--on-fail', 'snapshot,core');
+    const junit = path.join(tmp, 'on-fail.xml');
+    const r = osvemu('test', kernel, ...MACHINE, '--jobs', '2', '--filter', 'tst-(abort|hang|pass)', '--logs', logs, '--on-fail', 'snapshot,core',
+      '--junit', junit);
     expect(r.status, r.stderr).toBe(1);
+    // The JUnit failure names the files too, and the report stays valid.
+    expect(readFileSync(junit, 'utf8')).toContain(`osvemu debug ${path.join(logs, 'tst-abort.so.snap')}`);
+    const lint = spawnSync('xmllint', ['--noout', '--schema', path.join(repoRoot(), 'test', 'junit', 'junit.xsd'), junit], { encoding: 'utf8' });
+    if (!lint.error) expect(lint.status, lint.stderr).toBe(0);
     expect(readdirSync(logs).sort()).toEqual([
       'tst-abort.so.core', 'tst-abort.so.log', 'tst-abort.so.snap',
       'tst-hang.so.core', 'tst-hang.so.log', 'tst-hang.so.snap', 'tst-pass.so.log',

@@ -128,7 +128,7 @@ describe('JUnit XML text', () => {
   });
 
   it('counts failures, errors and skips; one testcase per result', () => {
-    const base = { path: '/tests/x', cmdline: '', seed: 1, failureLine: null, exitStatus: 0, instructions: 1, virtualNs: 1, wallMs: 1500, console: 'é\n', reproduce: 'osvemu run k' };
+    const base = { path: '/tests/x', cmdline: '', seed: 1, failureLine: null, exitStatus: 0, instructions: 1, virtualNs: 1, wallMs: 1500, cpuMs: 1000, console: 'é\n', reproduce: 'osvemu run k' };
     const results: OsvTestResult[] = [
       { ...base, name: 'a', outcome: 'passed', ok: true, reason: 'powered off', console: Buffer.from('é\n').toString('latin1') },
       { ...base, name: 'b', outcome: 'abort', ok: false, reason: 'Aborted' },
