@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { consoleText, junitXml } from '../osv/junit.js';
 import { OsvTestError, planOsvTests, type TestPlan } from '../osv/test-list.js';
-import { failureFileLines } from '../osv/test-failure-files.js';
+import { failureFileLines, testFileBase } from '../osv/test-failure-files.js';
 import { resolveTestNet } from '../osv/test-net.js';
 import { memorySpelling, runTestPlan, shellQuote, type OsvTestResult } from '../osv/test-runner.js';
 import { UsageError } from './args.js';
@@ -17,14 +17,9 @@ function fail(lines: string[], code: number): number {
   return code;
 }
 
-/** A test's files in --logs: its name, "/" made "_" (two tests may share a file name only by path). */
-function fileBase(name: string): string {
-  return name.replace(/^\/+/, '').replace(/\//g, '_');
-}
-
 /** The log file of a test. */
 export function logFileName(name: string): string {
-  return `${fileBase(name)}.log`;
+  return `${testFileBase(name)}.log`;
 }
 
 function table(rows: string[][]): string {
@@ -138,7 +133,7 @@ export async function testCommand(argv: string[]): Promise<number> {
     results = await runTestPlan(plan, {
       signal: stop.signal,
       ...selection, jobs, cpus: args.cpus, memMiB: args.memMiB, maxInsns: args.maxInsns, timeoutSec: args.timeoutSec,
-      cpuVendor: args.cpuVendor, net: args.net, onFail: args.onFail, onFailDir: args.logs, fileBase,
+      cpuVendor: args.cpuVendor, net: args.net, onFail: args.onFail, onFailDir: args.logs,
       onEvent: (e) => {
         if (e.type === 'start') progress.started();
         else {

@@ -31,6 +31,11 @@ export function parseOnFail(text: string): FailureFileKind[] {
   return [...new Set(kinds as FailureFileKind[])];
 }
 
+/** A test's files in a log directory: its name, "/" made "_" (two tests may share a file name only by path). */
+export function testFileBase(name: string): string {
+  return name.replace(/^\/+/, '').replace(/\//g, '_');
+}
+
 /** The files of test `fileBase` (its log's name without ".log") in `dir`. */
 export function failureFilePaths(dir: string, fileBase: string, kinds: readonly FailureFileKind[]): FailureFilePaths {
   const out: FailureFilePaths = {};

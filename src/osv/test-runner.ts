@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import type { CpuVendorName } from '../cpu/vendor.js';
 import type { StopCause } from '../machine/machine.js';
 import { closeMachineDisks, diskMachineOptions } from './test-disk.js';
-import { failureFilePaths, type FailureFileKind, type FailureFilePaths, type FailureFiles } from './test-failure-files.js';
+import { failureFilePaths, testFileBase, type FailureFileKind, type FailureFilePaths, type FailureFiles } from './test-failure-files.js';
 import { resolveTestNet, type TestNet } from './test-net.js';
 import { classify, type OsvTestOutcome } from './test-outcome.js';
 import { OsvTestError, planOsvTests, type OsvTest, type TestPlan, type TestSelection } from './test-list.js';
@@ -36,8 +36,6 @@ export interface OsvRunOptions {
   /** Files to keep of each test that does not pass, written into `onFailDir` (test-failure-files.ts). */
   onFail?: FailureFileKind[];
   onFailDir?: string;
-  /** How a test's files are named in onFailDir (default: its name, "/" made "_"). */
-  fileBase?: (name: string) => string;
 }
 
 export type RunOsvTestsOptions = TestSelection & OsvRunOptions;
@@ -230,7 +228,6 @@ function runOn(worker: Worker, job: WorkerJob, watchdogMs: number, signal?: Abor
 /** Runs a plan; results in plan order. */
 export async function runTestPlan(plan: TestPlan, options: RunOsvTestsOptions): Promise<OsvTestResult[]> {
   const s = settingsOf(options, plan.kernelBytes);
-  const fileBase = options.fileBase ?? ((name: string) => name.replace(/^\/+/, '').replace(/\//g, '_'));
   // Fails early, in one line, when the disk cannot be attached.
   closeMachineDisks(diskMachineOptions(options.disk));
   const results = new Array<OsvTestResult>(plan.tests.length);
@@ -263,7 +260,7 @@ export async function runTestPlan(plan: TestPlan, options: RunOsvTestsOptions): 
           id: k, cmdline: test.cmdline, seed: test.seed, cpus: s.cpus, memMiB: s.memMiB, maxInsns: s.maxInsns, timeoutMs, disk: s.disk,
           cpuVendor: s.cpuVendor, net: s.net,
           ...(options.onFail?.length && options.onFailDir !== undefined
-            ? { onFail: failureFilePaths(options.onFailDir, fileBase(test.name), options.onFail) } : {}),
+            ? { onFail: failureFilePaths(options.onFailDir, testFileBase(test.name), options.onFail) } : {}),
         };
         const { reply, workerLost, interrupted } = await runOn(worker, job, timeoutMs + WATCHDOG_GRACE_MS, options.signal);
         if (workerLost && job.onFail) reply.failureFiles = { notes: ['no snapshot or core file: the worker thread was ended'] };
