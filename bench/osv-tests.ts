@@ -14,6 +14,7 @@ import { buildGuest } from '../src/cli/guest.js';
 import { planOsvTests } from '../src/osv/test-list.js';
 import { runTestPlan } from '../src/osv/test-runner.js';
 import type { TestNet } from '../src/osv/test-net.js';
+import { slowestTable } from './osv-tests-table.js';
 import { load, outcomeCounts, qemuOne, type TestFigure } from './qemu-osv-tests.js';
 
 const real = process.env.OSV_TESTS_KERNEL;
@@ -83,20 +84,6 @@ function qemu(): TestFigure[] | null {
     `${outcomeCounts(figures.map((f) => f.outcome))}; load ${load0} -> ${load()}`);
   save('qemu.json', { engine: 'qemu-tcg', cpus, memMiB, timeoutSec, wallS: wall, cpuS: cpu, load: [load0, load()], figures });
   return figures;
-}
-
-/** The slowest tests (by osvemu's wall time), with QEMU's figures beside them. */
-function slowestTable(osv: TestFigure[], qemuFigures: TestFigure[] | null, rows = 25): string {
-  const q = new Map((qemuFigures ?? []).map((f) => [f.name, f]));
-  const s = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(1));
-  const lines = [`${'test'.padEnd(30)} ${'osvemu'.padEnd(24)} ${'QEMU TCG'.padEnd(24)} ratio`,
-    `${''.padEnd(30)} ${'outcome   wall s  cpu s'.padEnd(24)} ${'outcome   wall s  cpu s'.padEnd(24)} wall`];
-  for (const f of [...osv].sort((a, b) => b.wallS - a.wallS).slice(0, rows)) {
-    const g = q.get(f.name);
-    lines.push(`${f.name.padEnd(30)} ${f.outcome.slice(0, 9).padEnd(9)} ${s(f.wallS).padStart(6)} ${s(f.cpuS).padStart(6)}  ` +
-      `${(g?.outcome ?? '-').slice(0, 9).padEnd(9)} ${s(g?.wallS).padStart(6)} ${s(g?.cpuS).padStart(6)}  ${g ? (f.wallS / g.wallS).toFixed(1) : '-'}`);
-  }
-  return lines.join('\n');
 }
 
 console.log(`${plan.tests.length} tests from ${plan.source}; -c ${cpus} -m ${memMiB}M, timeout ${timeoutSec} s; load ${load()}`);

@@ -51,8 +51,9 @@ export function qemuOne(t: OsvTest, s: QemuSettings): TestFigure {
   // `times` prints the shell's own times, then its children's: "0m0.430s 0m0.116s".
   const lines = (r.stderr ?? '').trim().split('\n');
   const m = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s/.exec(lines[lines.length - 1] ?? '');
-  const cpuS = m ? Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]) : NaN;
   const killed = r.status === 137;
+  // timeout(1) signals its whole process group, itself included, so a killed QEMU's time is not counted.
+  const cpuS = m && !killed ? Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]) : NaN;
   const cause = killed ? 'timeout' : r.status === 0 ? 'poweroff' : 'debug-exit';
   const outcome = classify({ cause, message: killed ? `timed out after ${s.timeoutSec} s` : '', exitStatus: r.status ?? 1 }, r.stdout ?? '').outcome;
   return { name: t.name, outcome, wallS, cpuS };
@@ -88,7 +89,7 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
     writeFileSync(out, JSON.stringify({ engine: 'qemu-tcg', settings: s, figures }, null, 1));
   }
   const wall = (performance.now() - t0) / 1000;
-  const cpu = figures.reduce((a, f) => a + f.cpuS, 0);
+  const cpu = figures.reduce((a, f) => a + (Number.isNaN(f.cpuS) ? 0 : f.cpuS), 0);
   console.log(`QEMU TCG: ${figures.length} tests in ${wall.toFixed(1)} s wall, ${cpu.toFixed(1)} s cpu: ${outcomeCounts(figures.map((f) => f.outcome))}; load ${load()}`);
   writeFileSync(out, JSON.stringify({ engine: 'qemu-tcg', settings: s, wallS: wall, cpuS: cpu, load: load(), figures }, null, 1));
 }
