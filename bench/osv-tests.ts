@@ -79,7 +79,7 @@ function qemu(): TestFigure[] | null {
   const load0 = load();
   const figures = plan.tests.filter((t) => !t.skip).map((t) => qemuOne(t, { kernel, disk, cpus, memMiB, timeoutSec }));
   const wall = (Date.now() - t0) / 1000;
-  const cpu = figures.reduce((a, f) => a + f.cpuS, 0);
+  const cpu = figures.reduce((a, f) => a + (Number.isNaN(f.cpuS) ? 0 : f.cpuS), 0);
   console.log(`QEMU TCG one by one: ${figures.length} tests in ${wall.toFixed(1)} s wall, ${cpu.toFixed(1)} s cpu: ` +
     `${outcomeCounts(figures.map((f) => f.outcome))}; load ${load0} -> ${load()}`);
   save('qemu.json', { engine: 'qemu-tcg', cpus, memMiB, timeoutSec, wallS: wall, cpuS: cpu, load: [load0, load()], figures });
