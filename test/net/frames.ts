@@ -1,15 +1,7 @@
 // Ethernet/IPv4/UDP/DHCP frames built and parsed by tests playing the other end of the wire.
-export const BROADCAST = Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff);
+import { fold, sum16 } from '../../src/devices/net/isolated.js';
 
-function sum16(b: Uint8Array, start: number, end: number, s = 0): number {
-  for (let i = start; i + 1 < end; i += 2) s += (b[i]! << 8) | b[i + 1]!;
-  if ((end - start) & 1) s += b[end - 1]! << 8;
-  return s;
-}
-function fold(s: number): number {
-  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
-  return ~s & 0xffff;
-}
+export const BROADCAST = Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff);
 
 export function udpFrame(o: {
   dstMac: Uint8Array; srcMac: Uint8Array; srcIp: number[]; dstIp: number[]; srcPort: number; dstPort: number; payload: Uint8Array;

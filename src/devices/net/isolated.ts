@@ -17,13 +17,14 @@ const NETMASK = [255, 255, 255, 0];
 const LEASE_SECONDS = 86400;
 const DHCP_MAGIC = 0x63825363;
 
-function sum16(b: Uint8Array, start: number, end: number, s = 0): number {
+/** The Internet checksum's ones'-complement sum of big-endian 16-bit words (RFC 1071); fold() finishes it. */
+export function sum16(b: Uint8Array, start: number, end: number, s = 0): number {
   for (let i = start; i + 1 < end; i += 2) s += (b[i]! << 8) | b[i + 1]!;
   if ((end - start) & 1) s += b[end - 1]! << 8;
   return s;
 }
 
-function fold(s: number): number {
+export function fold(s: number): number {
   while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
   return ~s & 0xffff;
 }
