@@ -35,13 +35,18 @@ export function slowestTable(osv: TestFigure[], qemu: TestFigure[] | null, rows 
   return lines.join('\n');
 }
 
+/** A figures file; unknown times (NaN, which JSON writes as null) come back as NaN. */
+export function readFigures(file: string): TestFigure[] {
+  return (JSON.parse(readFileSync(file, 'utf8')).figures as TestFigure[]).map((f) => ({ ...f, cpuS: f.cpuS ?? NaN, wallS: f.wallS ?? NaN }));
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1]!).href) {
   const [osvFile, qemuFile, rows] = process.argv.slice(2);
   if (!osvFile) {
     console.error('usage: osv-tests-table OSVEMU.json [QEMU.json] [ROWS]');
     process.exit(2);
   }
-  const osv = JSON.parse(readFileSync(osvFile, 'utf8')).figures as TestFigure[];
-  const qemu = qemuFile ? (JSON.parse(readFileSync(qemuFile, 'utf8')).figures as TestFigure[]) : null;
+  const osv = readFigures(osvFile);
+  const qemu = qemuFile ? readFigures(qemuFile) : null;
   console.log(slowestTable(osv, qemu, rows ? Number(rows) : 25));
 }

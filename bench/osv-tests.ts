@@ -7,14 +7,14 @@
 // OSV_TEST_SHARD (I/N), OSV_TEST_NET (auto|isolated|none), OSV_TEST_VERBOSE=1 (a line per test),
 // OSV_TEST_QEMU=0 to skip QEMU, OSV_TEST_QEMU_JSON=FILE to read QEMU's figures from an earlier
 // `qemu-osv-tests` run instead, OSV_TEST_OUT=DIR to keep every run's figures as JSON.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { buildGuest } from '../src/cli/guest.js';
 import { planOsvTests } from '../src/osv/test-list.js';
 import { runTestPlan } from '../src/osv/test-runner.js';
 import type { TestNet } from '../src/osv/test-net.js';
-import { slowestTable } from './osv-tests-table.js';
+import { readFigures, slowestTable } from './osv-tests-table.js';
 import { load, outcomeCounts, qemuOne, type TestFigure } from './qemu-osv-tests.js';
 
 const real = process.env.OSV_TESTS_KERNEL;
@@ -70,7 +70,7 @@ async function osvemu(jobs: number): Promise<TestFigure[]> {
 }
 
 function qemu(): TestFigure[] | null {
-  if (process.env.OSV_TEST_QEMU_JSON) return JSON.parse(readFileSync(process.env.OSV_TEST_QEMU_JSON, 'utf8')).figures;
+  if (process.env.OSV_TEST_QEMU_JSON) return readFigures(process.env.OSV_TEST_QEMU_JSON);
   if (process.env.OSV_TEST_QEMU === '0' || spawnSync('qemu-system-x86_64', ['--version']).error) {
     console.log('QEMU TCG: not run (qemu-system-x86_64 missing or OSV_TEST_QEMU=0)');
     return null;
