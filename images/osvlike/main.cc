@@ -148,9 +148,12 @@ void name_with_index(sched::thread::attr& a, const char* base, unsigned i) {
 
 // --demo: what the debugger tests step through. demo_a and demo_b share cpu 0 and each keep a
 // value in the same `__thread` variable; demo_a yields to demo_b (a context switch it forces
-// itself), migrates to the last cpu, then loads libhello.so and calls into it.
+// itself), migrates to the last cpu, then loads libhello.so and calls into it; demo_b then calls
+// it too, so both threads have their own copy of the object's __thread variable app_tls.
 __thread long demo_tls = 7;
 volatile bool demo_done;
+int (*volatile demo_hello)(int);
+volatile bool demo_b_called;
 
 __attribute__((noinline)) void demo_checkpoint(int n) {
     asm volatile("" ::: "memory");
@@ -169,6 +172,8 @@ void demo_a(void*) {
     auto hello = reinterpret_cast<int (*)(int)>(obj->_entry);
     int r = hello(10);
     kprintf("demo_a: hello_app(10) = %d on cpu %u, x = %ld\n", r, sched::cpu::current_id(), x);
+    demo_hello = hello;
+    while (!demo_b_called) sched::thread::yield();
     demo_checkpoint(3);
     demo_done = true;
 }
@@ -177,6 +182,10 @@ void demo_b(void*) {
     demo_tls = 0xb0b;
     while (!demo_done) {
         for (int i = 0; i < 200; i++) processor::pause();
+        if (demo_hello && !demo_b_called) {
+            demo_hello(3);
+            demo_b_called = true;
+        }
         sched::thread::yield();
     }
 }

@@ -246,6 +246,15 @@ void thread::setup_tcb() {
     _tcb = reinterpret_cast<thread_control_block*>(p + block);
     _tcb->self = _tcb;
     _tcb->t = this;
+    _tls.push_back(p);
+}
+
+char* thread::setup_tls(unsigned long module, const void* tls_template, size_t init_size, size_t uninit_size) {
+    if (_tls.size() <= module) _tls.resize(module + 1);
+    auto p = static_cast<char*>(memory::alloc(init_size + uninit_size, 64));
+    memcpy(p, tls_template, init_size);
+    _tls[module] = p;
+    return p;
 }
 
 void thread::register_thread() {

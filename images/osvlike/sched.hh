@@ -139,6 +139,9 @@ public:
     static thread* attach_current(const char* name, void* stack_begin, size_t stack_size, cpu* c);
 
     void switch_to(thread* next);
+    // The thread's TLS block of ELF module `module` (0: the kernel), null before its first use.
+    char* get_tls(unsigned long module) { return module < _tls.size() ? _tls[module] : nullptr; }
+    char* setup_tls(unsigned long module, const void* tls_template, size_t init_size, size_t uninit_size);
 
 private:
     thread(const attr& a);
@@ -158,6 +161,8 @@ public:
     runtime _runtime;
     s64 _wake_time;
     thread* _rq_next;
+    // Per ELF module, this thread's TLS block (OSv's thread::_tls): [0] the kernel's.
+    std::vector<char*> _tls;
     friend struct cpu;
 };
 

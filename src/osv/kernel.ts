@@ -279,6 +279,18 @@ export class OsvKernel {
     return this.threadAddresses().map((a) => this.thread(a)).sort((a, b) => a.id - b.id);
   }
 
+  // ---- thread-local storage ----------------------------------------------------------------------
+  /**
+   * Thread `thread`'s TLS block of ELF module `module` (sched::thread::_tls[module], what OSv's
+   * thread::get_tls returns: a static block inside the thread's TLS area or one __tls_get_addr
+   * allocated), 0 while the thread has none for that module.
+   */
+  tlsBlock(thread: number, module: number): number {
+    const m = this.member('sched::thread', '_tls');
+    const blocks = this.pointerVector(thread + m.offset, m.baseTypeName);
+    return module < blocks.length ? blocks[module] : 0;
+  }
+
   // ---- mapped areas --------------------------------------------------------------------------------
   /** mmu::vma_list (a boost intrusive rbtree), in address order: start, end, flags, perm. */
   vmas(): { start: number; end: number; flags: number; perm: number }[] {
@@ -330,5 +342,10 @@ export class OsvKernel {
       path: this.text(addr, this.member(O, '_pathname')),
       dynamic: this.hasMember(O, '_dynamic_table') ? this.ptr(addr + this.off(O, '_dynamic_table')) : 0,
     }));
+  }
+
+  /** elf::object::_module_index: the object's index in every thread's _tls. */
+  moduleIndex(object: number): number {
+    return this.uint(object, this.member('elf::object', '_module_index'));
   }
 }

@@ -21,7 +21,7 @@ import { REG } from '../gdbstub/tdesc.js';
 import { VcpuThreadProvider } from '../gdbstub/vcpu-threads.js';
 import type { ElfFile } from '../machine/elf.js';
 import type { DebugInfo } from './debug-info.js';
-import { LayoutError, OsvKernel, type OsvThread } from './kernel.js';
+import { LayoutError, OsvKernel, type OsvObject, type OsvThread } from './kernel.js';
 import { OSV_MONITOR_HELP, osvMonitor } from './monitor.js';
 
 /** gdb thread ids of vCPUs that run no thread of the thread map (early boot, a CPU coming up). */
@@ -392,13 +392,17 @@ export class OsvThreadProvider implements ThreadProvider {
     const tp = t !== undefined ? t.tcb : c >= 0 ? this.reg(c, REG.fs_base) : 0;
     if (tp === 0) return 'the thread has no TCB yet';
     if (lm !== 0n) {
-      let main = -1;
+      // lm is what librariesSvr4 reported: an elf::object's address (the kernel's is main-lm).
+      let objects: OsvObject[];
       try {
-        main = this.kernel.objects()[0]?.addr ?? -1;
-      } catch {
-        // no object list: only the kernel's own TLS is known
+        objects = this.kernel.objects();
+      } catch (e) {
+        if (!(e instanceof LayoutError)) throw e;
+        objects = [];
       }
-      if (Number(lm) !== main) return 'thread-local variables of application objects are not supported yet';
+      const i = objects.findIndex((o) => o.addr === Number(lm));
+      if (i < 0 && objects.length > 0) return `no loaded object at lm 0x${lm.toString(16)}`;
+      if (i > 0) return this.objectTlsAddress(t, objects[i].addr, offset);
     }
     const seg = this.kernelElf?.programHeaders.find((p) => p.type === PT_TLS);
     if (seg === undefined) return 'the kernel has no PT_TLS segment';
@@ -406,6 +410,19 @@ export class OsvThreadProvider implements ThreadProvider {
     const block = Math.ceil(Number(seg.memsz) / align) * align;
     // x86-64 TLS variant II: the kernel's block ends where the TCB (the thread pointer) begins.
     return BigInt(tp - block) + offset;
+  }
+
+  /** An application object's __thread variable: thread._tls[object._module_index] + offset, as OSv's get_tls. */
+  private objectTlsAddress(t: OsvThread | undefined, object: number, offset: bigint): bigint | string {
+    if (t === undefined) return 'not an OSv thread';
+    try {
+      const block = this.kernel.tlsBlock(t.addr, this.kernel.moduleIndex(object));
+      if (block === 0) return `thread ${t.id} has not used this object's thread-local variables yet`;
+      return BigInt(block) + offset;
+    } catch (e) {
+      if (e instanceof LayoutError) return e.message;
+      throw e;
+    }
   }
 
   librariesSvr4(): string | null {
