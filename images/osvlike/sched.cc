@@ -18,12 +18,12 @@ namespace sched {
 
 std::vector<cpu*> cpus;
 std::unordered_map<unsigned, thread*> thread_map;
+std::atomic<unsigned> thread::_s_idgen;
 __thread unsigned preempt_counter = 1;
 // Keeps the TLS segment's alignment at 64, which setup_tcb assumes.
 alignas(64) __thread char tls_cacheline[64];
 constexpr size_t tls_align = 64;
 static spinlock thread_map_lock;
-static std::atomic<unsigned> next_thread_id{1};
 static bool have_fsgsbase;
 
 s64 uptime() { return clock::get() ? clock::get()->uptime() : 0; }
@@ -214,7 +214,7 @@ thread::attr& thread::attr::name(const char* n) {
 }
 
 thread::thread(const attr& a)
-    : _func(nullptr), _arg(nullptr), _state{}, _attr(a), _id(next_thread_id++),
+    : _func(nullptr), _arg(nullptr), _state{}, _attr(a), _id(++_s_idgen),
       _detached_state(new detached_state(this)), _tcb(nullptr), _runtime{0}, _wake_time(0), _rq_next(nullptr) {
     constexpr size_t ist_size = 16384;
     _state.exception_stack = static_cast<char*>(operator new(ist_size)) + ist_size;

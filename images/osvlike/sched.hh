@@ -161,6 +161,8 @@ public:
     runtime _runtime;
     s64 _wake_time;
     thread* _rq_next;
+    // The last id given to a thread (OSv's thread::_s_idgen).
+    static std::atomic<unsigned> _s_idgen;
     // Per ELF module, this thread's TLS block (OSv's thread::_tls): [0] the kernel's.
     std::vector<char*> _tls;
     friend struct cpu;

@@ -29,6 +29,15 @@ export interface OsvThread {
   rip: number;
 }
 
+/** What does not change during a thread's life: enough to place it on a vCPU. */
+export interface ThreadIdentity {
+  addr: number;
+  id: number;
+  tcb: number;
+  stackBegin: number;
+  stackSize: number;
+}
+
 export interface OsvObject {
   addr: number;
   base: number;
@@ -249,6 +258,15 @@ export class OsvKernel {
     return this.threadLayout;
   }
 
+  /** Just the status of the thread at addr (thread() reads everything). */
+  threadStatus(addr: number): string {
+    const L = this.layoutOfThread();
+    const ds = this.ptr(addr + L.detached);
+    if (ds === 0) return 'unknown';
+    const st = this.uint(ds, L.st);
+    return L.statusNames[st] ?? `status ${st}`;
+  }
+
   thread(addr: number): OsvThread {
     const L = this.layoutOfThread();
     const ds = this.ptr(addr + L.detached);
@@ -272,6 +290,31 @@ export class OsvKernel {
       rbp: this.ptr(addr + L.rbp),
       rip: this.ptr(addr + L.rip),
     };
+  }
+
+  /** A thread's id, TCB and stack: fixed from its constructor on. */
+  threadIdentity(addr: number): ThreadIdentity {
+    const L = this.layoutOfThread();
+    return {
+      addr, id: this.uint(addr, L.id), tcb: this.ptr(addr + L.tcb),
+      stackBegin: this.ptr(addr + L.stackBegin), stackSize: this.ptr(addr + L.stackSize),
+    };
+  }
+
+  /**
+   * A value that changes whenever a thread joins or leaves the thread map: its size, first node
+   * and sched::thread::_s_idgen (every new thread takes a new id from it). Null when the kernel's
+   * DWARF has no _s_idgen: membership then has to be read afresh.
+   */
+  threadMapVersion(): string | null {
+    const gen = this.debug.variable('sched::thread::_s_idgen');
+    if (gen === undefined || gen.location.kind !== 'address' || (gen.size !== 4 && gen.size !== 8)) return null;
+    const mapType = this.variableType('sched::thread_map');
+    const map = this.variableAddress('sched::thread_map');
+    const count = this.ptr(map + this.off(mapType, '_M_h._M_element_count'));
+    const first = this.ptr(map + this.off(mapType, '_M_h._M_before_begin._M_nxt'));
+    const id = gen.size === 8 ? this.ptr(gen.location.address) : this.u32(gen.location.address);
+    return `${count}:${first}:${id}`;
   }
 
   /** Every thread in the thread map, sorted by id. Throws LayoutError when it cannot be read. */

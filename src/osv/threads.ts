@@ -23,9 +23,9 @@ import type { ElfFile } from '../machine/elf.js';
 import type { DebugInfo } from './debug-info.js';
 import { LayoutError, OsvKernel, type OsvObject, type OsvThread } from './kernel.js';
 import { OSV_MONITOR_HELP, osvMonitor } from './monitor.js';
+import { Roster, Snapshot, VCPU_TID_BASE, type SnapshotHost } from './thread-snapshot.js';
 
-/** gdb thread ids of vCPUs that run no thread of the thread map (early boot, a CPU coming up). */
-export const VCPU_TID_BASE = 0x7fff0000;
+export { VCPU_TID_BASE };
 const PT_TLS = 7;
 
 export interface OsvThreadsOptions {
@@ -33,17 +33,6 @@ export interface OsvThreadsOptions {
   debug: DebugInfo;
   /** The kernel ELF (its PT_TLS gives the static TLS block size). */
   kernelElf?: ElfFile;
-}
-
-interface Snapshot {
-  osv: boolean;
-  threads: OsvThread[];
-  byId: Map<number, OsvThread>;
-  /** Per vCPU: the gdb thread id running there. */
-  onCpu: number[];
-  /** gdb thread id -> vCPU it runs on. */
-  cpuOf: Map<number, number>;
-  infos: ThreadInfo[];
 }
 
 interface StepJob {
@@ -86,6 +75,7 @@ export class OsvThreadProvider implements ThreadProvider {
     this.kernelElf = opts.kernelElf;
     this.vcpus = new VcpuThreadProvider(opts.target);
     this.kernel = new OsvKernel(opts.debug, (addr, len) => opts.target.readMemory(0, BigInt(addr), len));
+    this.host = this.makeHost();
   }
 
   // ---- the thread list -----------------------------------------------------------------------------
@@ -95,53 +85,35 @@ export class OsvThreadProvider implements ThreadProvider {
     return v.getUint32(4, true) * 4294967296 + v.getUint32(0, true);
   }
 
-  /** The thread list and who runs where, read once per stop. */
+  private roster: Roster | null = null;
+  private readonly host: SnapshotHost;
+
+  private makeHost(): SnapshotHost {
+    return {
+      kernel: this.kernel,
+      cpuCount: this.target.cpuCount,
+      register: (cpu, reg) => this.reg(cpu, reg === 'rsp' ? REG.rsp : REG.fs_base),
+      cpuState: (cpu) => this.target.cpuState?.(cpu),
+      extraText: (t, c) => c !== undefined
+        ? `running on vCPU ${c}, in ${this.functionName(this.reg(c, REG.rip))}`
+        : `${t.status}${t.cpu >= 0 ? ` on cpu ${t.cpu}` : ''}, in ${this.waitingIn(t)}`,
+      vcpuThreads: () => this.vcpus.threads(),
+    };
+  }
+
+  /** Who runs where, taken once per stop; thread details are read as they are asked for. */
   snapshot(): Snapshot {
     if (this.snap !== null) return this.snap;
     this.kernel.invalidate();
-    let threads: OsvThread[] = [];
+    let roster: Roster | null = null;
     try {
-      threads = this.kernel.threads();
+      roster = Roster.read(this.kernel, this.roster);
     } catch (e) {
       if (!(e instanceof LayoutError)) throw e;
     }
-    const snap: Snapshot = { osv: threads.length > 0, threads, byId: new Map(), onCpu: [], cpuOf: new Map(), infos: [] };
-    if (!snap.osv) {
-      snap.infos = this.vcpus.threads().slice();
-      this.snap = snap;
-      return snap;
-    }
-    for (const t of threads) snap.byId.set(t.id, t);
-    const byTcb = new Map(threads.map((t) => [t.tcb, t]));
-    for (let c = 0; c < this.target.cpuCount; c++) {
-      const rsp = this.reg(c, REG.rsp);
-      // Inside switch_to, after FS_BASE was set and before the stack changed, the old thread still runs.
-      const owner = threads.find((t) => t.stackSize > 0 && rsp >= t.stackBegin && rsp < t.stackBegin + t.stackSize && t.status !== 'terminated') ??
-        byTcb.get(this.reg(c, REG.fs_base));
-      const id = owner !== undefined && !snap.cpuOf.has(owner.id) ? owner.id : VCPU_TID_BASE + c;
-      snap.onCpu.push(id);
-      snap.cpuOf.set(id, c);
-    }
-    for (const t of threads) {
-      const c = snap.cpuOf.get(t.id);
-      // The extra text costs symbol lookups and a stack walk: only when gdb asks for it.
-      const provider = this;
-      let extra: string | undefined;
-      snap.infos.push({
-        id: t.id, name: t.name, core: c,
-        get extra() {
-          extra ??= c !== undefined
-            ? `running on vCPU ${c}, in ${provider.functionName(provider.reg(c, REG.rip))}`
-            : `${t.status}${t.cpu >= 0 ? ` on cpu ${t.cpu}` : ''}, in ${provider.waitingIn(t)}`;
-          return extra;
-        },
-      });
-    }
-    for (let c = 0; c < snap.onCpu.length; c++) {
-      if (snap.onCpu[c] >= VCPU_TID_BASE) snap.infos.push({ id: snap.onCpu[c], name: `CPU#${c}`, extra: this.target.cpuState?.(c), core: c });
-    }
-    this.snap = snap;
-    return snap;
+    this.roster = roster;
+    this.snap = new Snapshot(this.host, roster !== null && roster.list.length > 0 ? roster : null);
+    return this.snap;
   }
 
   private functionName(addr: number): string {
@@ -187,7 +159,7 @@ export class OsvThreadProvider implements ThreadProvider {
     const snap = this.snapshot();
     const c = this.cpuOfThread(snap, thread);
     if (c >= 0) return this.target.readRegister(c, reg, out);
-    const t = snap.byId.get(thread);
+    const t = snap.state(thread);
     if (t === undefined) return false;
     const v = reg === REG.rip ? t.rip : reg === REG.rsp ? t.rsp : reg === REG.rbp ? t.rbp : reg === REG.fs_base ? t.tcb : null;
     if (v === null) return false;
@@ -201,7 +173,7 @@ export class OsvThreadProvider implements ThreadProvider {
     const snap = this.snapshot();
     const c = this.cpuOfThread(snap, thread);
     if (c >= 0) return this.target.writeRegister(c, reg, data);
-    const t = snap.byId.get(thread);
+    const t = snap.state(thread);
     const path = reg === REG.rip ? '_state.rip' : reg === REG.rsp ? '_state.rsp' : reg === REG.rbp ? '_state.rbp' : null;
     if (t === undefined || path === null) return false;
     const ok = this.target.writeMemory(0, BigInt(t.addr + this.kernel.off('sched::thread', path)), data);
@@ -224,13 +196,13 @@ export class OsvThreadProvider implements ThreadProvider {
       return;
     }
     const step = actions.find((a) => a.kind === 'step');
-    const all = actions.length >= snap.infos.length;
+    const all = actions.length >= snap.count;
     // scheduler-locking: only the vCPUs of the listed threads run (a waiting thread's own cpu).
     const cpus = new Set<number>();
     for (let c = 0; c < this.target.cpuCount; c++) if (all) cpus.add(c);
-    for (const a of actions) {
+    for (const a of all ? [] : actions) {
       const c = this.cpuOfThread(snap, a.thread);
-      const home = snap.byId.get(a.thread)?.cpu ?? -1;
+      const home = c >= 0 ? -1 : snap.state(a.thread)?.cpu ?? -1;
       if (c >= 0) cpus.add(c);
       else if (home >= 0 && home < this.target.cpuCount) cpus.add(home);
     }
@@ -245,7 +217,7 @@ export class OsvThreadProvider implements ThreadProvider {
       phase: 'step', cpu: -1, rip0: 0, rsp0: 0, watch: null, thenStep: true,
     };
     const c = this.cpuOfThread(snap, step.thread);
-    const t = snap.byId.get(step.thread);
+    const t = c >= 0 ? undefined : snap.state(step.thread);
     if (c >= 0) this.stepOn(c);
     else if (t !== undefined) this.waitFor(t.rip, t.rsp, true);
     else this.run([...cpus], options.stepIntoInterrupts);
@@ -281,7 +253,7 @@ export class OsvThreadProvider implements ThreadProvider {
     // A thread waiting for the others must be able to migrate: with scheduler-locking it is
     // resumed on the vCPUs gdb allowed plus its own cpu.
     const cpus = new Set(job.others ? Array.from({ length: this.target.cpuCount }, (_, k) => k) : job.cpus);
-    const home = this.snapshot().byId.get(job.thread)?.cpu ?? -1;
+    const home = this.snapshot().state(job.thread)?.cpu ?? -1;
     if (home >= 0 && home < this.target.cpuCount) cpus.add(home);
     this.run([...cpus], false);
   }
@@ -324,7 +296,7 @@ export class OsvThreadProvider implements ThreadProvider {
           this.endJob();
           return job.thread;
         }
-        const t = snap.byId.get(job.thread);
+        const t = snap.state(job.thread);
         if (t !== undefined && t.status !== 'terminated') {
           this.stepStats.switches++;
           this.waitFor(t.rip, t.rsp, false);
@@ -386,7 +358,7 @@ export class OsvThreadProvider implements ThreadProvider {
   // ---- thread-local storage and loaded objects ----------------------------------------------------------
   tlsAddress(thread: ThreadId, offset: bigint, lm: bigint): bigint | string {
     const snap = this.snapshot();
-    const t = snap.byId.get(thread);
+    const t = snap.state(thread);
     const c = this.cpuOfThread(snap, thread);
     // A thread's TCB; a vCPU not running a known thread: its FS_BASE.
     const tp = t !== undefined ? t.tcb : c >= 0 ? this.reg(c, REG.fs_base) : 0;
