@@ -150,9 +150,11 @@ extern "C" void* __tls_get_addr(module_and_offset* mao) {
     return tls + mao->offset;
 }
 
+program* s_program;
+
 program* get_program() {
-    static program* p = new program();
-    return p;
+    if (!s_program) s_program = new program();
+    return s_program;
 }
 
 }

@@ -41,6 +41,8 @@ struct module_and_offset {
 
 class program {
 public:
+    // The kernel's own object (OSv keeps it out of s_objs; osvlike lists it first there).
+    object* _core;
     program();
     // Copies an ELF shared object's segments to fresh memory, applies its R_X86_64_RELATIVE
     // relocations and registers it in s_objs (the point a debugger notices a new object).
@@ -48,10 +50,9 @@ public:
     // The object whose _module_index is `module` (OSv's program::tls_object).
     object* tls_object(unsigned long module) { return s_objs[module]; }
     static std::vector<object*> s_objs;
-private:
-    object* _core;
 };
 
+extern program* s_program;
 program* get_program();
 
 extern "C" void* __tls_get_addr(module_and_offset* mao);

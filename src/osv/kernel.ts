@@ -387,6 +387,20 @@ export class OsvKernel {
     }));
   }
 
+  /**
+   * The kernel's own elf::object (elf::s_program->_core, a shared_ptr in OSv), 0 when unknown.
+   * OSv does not list it in s_objs; osvlike does, first.
+   */
+  coreObject(): number {
+    const v = this.debug.variable('elf::s_program');
+    if (v === undefined || v.location.kind !== 'address') return 0;
+    const program = this.ptr(v.location.address);
+    if (program === 0) return 0;
+    const core = this.member('elf::program', '_core');
+    const inner = core.pointee === undefined ? this.debug.member(core.baseTypeName, '_M_ptr') : undefined;
+    return this.ptr(program + core.offset + (inner?.offset ?? 0));
+  }
+
   /** elf::object::_module_index: the object's index in every thread's _tls. */
   moduleIndex(object: number): number {
     return this.uint(object, this.member('elf::object', '_module_index'));

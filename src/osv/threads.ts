@@ -26,6 +26,7 @@ import { OSV_MONITOR_HELP, osvMonitor } from './monitor.js';
 import { Roster, Snapshot, VCPU_TID_BASE, type SnapshotHost } from './thread-snapshot.js';
 
 export { VCPU_TID_BASE };
+const PT_LOAD = 1;
 const PT_TLS = 7;
 
 export interface OsvThreadsOptions {
@@ -118,12 +119,33 @@ export class OsvThreadProvider implements ThreadProvider {
 
   private functionName(addr: number): string {
     let name = this.funcCache.get(addr);
-    if (name === undefined) {
-      // Assembly entry points (thread_main) have no DWARF function: the ELF symbol then.
-      name = this.kernel.debug.functionAt(addr)?.name ?? this.kernelElf?.symbolAt(addr)?.symbol.name ?? `0x${addr.toString(16)}`;
-      this.funcCache.set(addr, name);
+    if (name !== undefined) return name;
+    if (!this.inKernelImage(addr)) {
+      // Application code: the kernel's symbols know nothing there (gdb names it from the object's own).
+      let obj;
+      try {
+        obj = this.kernel.objects().find((o) => addr >= o.base && addr < o.end);
+      } catch {
+        obj = undefined;
+      }
+      return obj !== undefined ? `${obj.path}+0x${(addr - obj.base).toString(16)}` : `0x${addr.toString(16)}`;
     }
+    // Assembly entry points (thread_main) have no DWARF function: the ELF symbol then.
+    name = this.kernel.debug.functionAt(addr)?.name ?? this.kernelElf?.symbolAt(addr)?.symbol.name ?? `0x${addr.toString(16)}`;
+    this.funcCache.set(addr, name);
     return name;
+  }
+
+  private kernelSpan: [number, number] | null = null;
+
+  private inKernelImage(addr: number): boolean {
+    if (this.kernelElf === undefined) return true;
+    if (this.kernelSpan === null) {
+      const loads = this.kernelElf.programHeaders.filter((p) => p.type === PT_LOAD);
+      this.kernelSpan = loads.length === 0 ? [0, Infinity]
+        : [Math.min(...loads.map((p) => Number(p.vaddr))), Math.max(...loads.map((p) => Number(p.vaddr) + Number(p.memsz)))];
+    }
+    return addr >= this.kernelSpan[0] && addr < this.kernelSpan[1];
   }
 
   /** The first function on a waiting thread's stack that is not the switch path itself. */
@@ -363,18 +385,18 @@ export class OsvThreadProvider implements ThreadProvider {
     // A thread's TCB; a vCPU not running a known thread: its FS_BASE.
     const tp = t !== undefined ? t.tcb : c >= 0 ? this.reg(c, REG.fs_base) : 0;
     if (tp === 0) return 'the thread has no TCB yet';
-    if (lm !== 0n) {
-      // lm is what librariesSvr4 reported: an elf::object's address (the kernel's is main-lm).
+    // lm is what librariesSvr4 reported: an elf::object's address; the kernel's is main-lm (or 0).
+    if (lm !== 0n && Number(lm) !== this.coreObject()) {
       let objects: OsvObject[];
       try {
         objects = this.kernel.objects();
       } catch (e) {
         if (!(e instanceof LayoutError)) throw e;
-        objects = [];
+        return e.message;
       }
-      const i = objects.findIndex((o) => o.addr === Number(lm));
-      if (i < 0 && objects.length > 0) return `no loaded object at lm 0x${lm.toString(16)}`;
-      if (i > 0) return this.objectTlsAddress(t, objects[i].addr, offset);
+      const o = objects.find((x) => x.addr === Number(lm));
+      if (o === undefined) return `no loaded object at lm 0x${lm.toString(16)}`;
+      return this.objectTlsAddress(t, o.addr, offset);
     }
     const seg = this.kernelElf?.programHeaders.find((p) => p.type === PT_TLS);
     if (seg === undefined) return 'the kernel has no PT_TLS segment';
@@ -409,10 +431,28 @@ export class OsvThreadProvider implements ThreadProvider {
     }
     const hex = (n: number) => `0x${n.toString(16)}`;
     const esc = (s: string) => s.replace(/[<>&"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
-    const main = objects.length > 0 ? ` main-lm="${hex(objects[0].addr)}"` : '';
-    // The first object is the kernel itself (gdb already has its symbols).
-    const libs = objects.slice(1).map((o) => `<library name="${esc(o.path)}" lm="${hex(o.addr)}" l_addr="${hex(o.base)}" l_ld="${hex(o.dynamic)}" lmid="0x0"/>`);
+    const core = this.coreObject();
+    const main = core !== 0 ? ` main-lm="${hex(core)}"` : '';
+    // The kernel itself is not a library (gdb already has its symbols).
+    const libs = objects.filter((o) => o.addr !== core).map((o) => `<library name="${esc(o.path)}" lm="${hex(o.addr)}" l_addr="${hex(o.base)}" l_ld="${hex(o.dynamic)}" lmid="0x0"/>`);
     return `<library-list-svr4 version="1.0"${main}>${libs.join('')}</library-list-svr4>`;
+  }
+
+  /**
+   * The kernel's elf::object: elf::s_program->_core; without it (no such variable yet, an older
+   * layout) the object whose base is where the kernel ELF is loaded.
+   */
+  private coreObject(): number {
+    try {
+      const core = this.kernel.coreObject();
+      if (core !== 0) return core;
+      const load = this.kernelElf?.programHeaders.filter((p) => p.type === PT_LOAD).map((p) => Number(p.vaddr));
+      const base = load !== undefined && load.length > 0 ? Math.min(...load) : -1;
+      return this.kernel.objects().find((o) => o.base === base)?.addr ?? 0;
+    } catch (e) {
+      if (e instanceof LayoutError) return 0;
+      throw e;
+    }
   }
 
   /** Once gdb follows the object list, a change to it stops the machine with a `library` stop. */
