@@ -260,9 +260,13 @@ export class OsvThreadProvider implements ThreadProvider {
     const actions: CpuAction[] = [{ cpu: c, kind: 'step', signal: 0, range: job.range }];
     if (job.others) for (const k of job.cpus) if (k !== c) actions.push({ cpu: k, kind: 'continue', signal: 0 });
     this.snap = null;
-    // Interrupts are always let in: the stop then says one was taken, and it is run through unless
-    // the user asked to step into handlers.
-    this.target.resume(actions, { stepIntoInterrupts: true, othersRunWhileStepping: job.others });
+    // Interrupts are let in: the stop then says one was taken, and it is run through unless the user
+    // asked to step into handlers. With scheduler-locking (gdb resumed only this thread) a single
+    // step holds them instead, as QEMU does: no preemption or wakeup IPI can switch the thread out
+    // under the step; it still switches when it blocks itself. A range step always lets them in (a
+    // long `next` must not freeze the guest's timers).
+    const hold = !job.others && job.range === undefined && !this.stepIntoInterrupts;
+    this.target.resume(actions, { stepIntoInterrupts: !hold, othersRunWhileStepping: job.others });
   }
 
   /** Runs until the job's thread is about to execute at rip with stack pointer rsp. */
