@@ -28,7 +28,9 @@ export class Roster {
     const version = kernel.threadMapVersion();
     if (version !== null && previous !== null && previous.version === version) return previous;
     const list = kernel.threadAddresses().map((a) => kernel.threadIdentity(a)).sort((a, b) => a.id - b.id);
-    return new Roster(version, list);
+    // OSv inserts a thread into the map before init_stack() gives it a stack: such a roster is not kept.
+    const complete = list.every((t) => t.tcb !== 0 && t.stackSize !== 0);
+    return new Roster(complete ? version : null, list);
   }
 }
 
