@@ -10,8 +10,12 @@
 // instead, the handler runs freely (an internal breakpoint waits for T to be back at the same rip
 // and rsp, on whichever vCPU) and the instruction is stepped again; when T's instruction switched
 // it out, the same kind of breakpoint waits at T's saved resume point. Other vCPUs keep running
-// unless gdb left them out (scheduler-locking). Everything is decided from guest state, so the
-// same gdb session replays the same stops.
+// unless gdb left them out (scheduler-locking: then a single step also holds T's interrupts).
+// Everything is decided from guest state, so the same gdb session replays the same stops.
+//
+// Loaded objects are gdb's link maps: lm = the elf::object's address, main-lm = the kernel's
+// (elf::s_program->_core). A __thread variable of an application object lives in the thread's
+// block sched::thread::_tls[object->_module_index]; the kernel's ends at the thread's TCB.
 //
 // Before the scheduler exists (thread map empty or unreadable) threads are vCPUs, exactly as the
 // default provider (vcpu-threads.ts) numbers them.
