@@ -9,7 +9,7 @@
 // - OSV_TESTS_KERNEL + OSV_TESTS_DISK + OSV_BUILD_DIR (tests-rofs; loader.elf beside the kernel):
 //   /tests/tst-tls.so with libtls.so: the objects' __thread variables in the two threads that use
 //   them, then stepi on the main thread while it waits in join(): the steps resume after the other
-//   thread ran, and stay on it.
+//   thread ran, and stay on it. /tests/tst-tls-pie.so: a PIE's local-exec __thread variable per thread.
 // GDB_SHOW=1 prints gdb's output.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -138,5 +138,22 @@ describe.skipIf(!TESTS_READY)('gdb session against a real OSv kernel: tst-tls.so
     expect(new Set(stepped.map((l) => l.split(' ')[2])).size).toBe(1);
     // The thread main waited for ran meanwhile: it is gone (or terminated) after the steps.
     expect(section(r.output, 'after')).not.toMatch(/">\/tests\/tst-tls" \((running|queued|waiting)/);
+  }, 300_000);
+
+  it('tst-tls-pie.so: a PIE executable\'s local-exec __thread variable (its block at the end of the kernel\'s) per thread', async () => {
+    const sysroot = sysrootFrom(path.join(path.dirname(TESTS_KERNEL), 'usr.manifest'));
+    const s = await serveOsv(TESTS_KERNEL, TESTS_ELF, '--rootfs=rofs /tests/tst-tls-pie.so', TESTS_DISK);
+    const r = await runGdb(s.port, TESTS_ELF, [
+      `set sysroot ${sysroot}`, 'set breakpoint pending on', 'break external_library', 'continue', 'continue',
+      mark('tls'), 'thread apply all -s p v7', 'thread apply all -s p ex1',
+      mark('end'), 'kill',
+    ], { timeoutMs: 240_000 });
+    if (process.env.GDB_SHOW) console.log(r.output);
+    const tls = section(r.output, 'tls');
+    // main zeroed its v7 before starting the thread, whose copy still has the initial 987.
+    expect(tls).toMatch(/">\/tests\/tst-tls"[^\n]*\n\$\d+ = 987\n/);
+    expect(tls).toMatch(/"\/tests\/tst-tls-[^\n]*\n\$\d+ = 0\n/);
+    expect(tls).toMatch(/">\/tests\/tst-tls"[^\n]*\n\$\d+ = 321\n/);
+    expect(tls).toMatch(/"\/tests\/tst-tls-[^\n]*\n\$\d+ = 322\n/);
   }, 300_000);
 });
