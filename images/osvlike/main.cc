@@ -9,6 +9,7 @@
 #include "console.hh"
 #include "apps.hh"
 #include "elf.hh"
+#include "trace.hh"
 
 extern "C" const u8 libhello_image[], libhello_image_end[];
 
@@ -81,6 +82,12 @@ void parse_cmdline() {
             opts.lines = parse_uint(w + 8);
         } else if (starts_with(w, "--busy-us=")) {
             opts.busy_us = parse_uint(w + 10);
+        } else if (starts_with(w, "--trace=")) {
+            trace::set_options(w + 8, false, 0);
+        } else if (starts_with(w, "--trace-backtrace")) {
+            trace::set_options(nullptr, true, 0);
+        } else if (starts_with(w, "--trace-pages=")) {
+            trace::set_options(nullptr, false, parse_uint(w + 14));
         }
     }
 }
@@ -88,6 +95,9 @@ void parse_cmdline() {
 struct worker_arg {
     unsigned index;
 };
+
+// Every argument kind osvlike can log (no floats: the kernel is built without SSE).
+TRACEPOINT(trace_osvlike_line, "%s line %d byte 0x%02x half %u last %d big %lu", const char*, int, u8, u16, bool, u64);
 
 void worker(void* a) {
     auto arg = static_cast<worker_arg*>(a);
@@ -98,6 +108,8 @@ void worker(void* a) {
         while (sched::uptime() < until) processor::pause();
         kprintf("%s: line %u at %ld ns on cpu %u\n", self->name(), line, sched::uptime(),
                 sched::cpu::current_id());
+        trace_osvlike_line(self->name(), int(line), u8(0xa0 + line), u16(1000 * line), line == opts.lines,
+                           0xfedcba9876543210ull + line);
         sched::thread::sleep(2000000 + 500000 * arg->index);
     }
 }
@@ -311,6 +323,7 @@ extern "C" void main() {
     kprintf("osvlike: %u cpus, %s, clock %s\n", unsigned(sched::cpus.size()), processor::apic->name(),
             clock::get()->name());
     sched::thread::attach_current(idle_thread_name(0), init_stack_bottom, init_stack_top - init_stack_bottom, boot);
+    trace::init();
     boot->online.store(true);
     smp_launch();
     sched::thread::attr a;
