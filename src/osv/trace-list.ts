@@ -128,7 +128,9 @@ export function pyFormat(format: string, args: readonly TraceArg[]): string {
 /** Trace.format_data: the tracepoint's format with its arguments; the raw arguments when they do not fit it. */
 export function formatSampleData(s: TraceSample): string {
   try {
-    return pyFormat(s.tp.format.replace(/%p/g, '0x%016x'), s.args);
+    // struct's 'c' gives Python a one-byte bytes object, which %s prints as b'x'.
+    const args = s.args.map((a, i) => (s.tp.sig[i] === 'c' && typeof a === 'string' ? `b'${a}'` : a));
+    return pyFormat(s.tp.format.replace(/%p/g, '0x%016x'), args);
   } catch (e) {
     if (!(e instanceof FormatMismatch)) throw e;
     return s.args.map(pyStr).join(' ');

@@ -107,7 +107,7 @@ export function decodeArgs(b: Uint8Array, off: number, sig: string): { args: Tra
       case '*': {
         const n = dv.getUint16(p, true);
         if (p + 2 + n > b.length) throw new TraceFormatError(`a trace record's blob runs past the end of the data`);
-        args.push(b.slice(p + 2, p + 2 + n));
+        args.push(new Uint8Array(b.subarray(p + 2, p + 2 + n)));
         size = 2 + n;
         break;
       }
