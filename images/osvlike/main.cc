@@ -92,12 +92,12 @@ void parse_cmdline() {
     }
 }
 
+// Every argument kind osvlike can log (no floats: the kernel is built without SSE).
+TRACEPOINT(trace_osvlike_joined, "%s index %d byte 0x%02x half %u last %d big %lu", const char*, int, u8, u16, bool, u64);
+
 struct worker_arg {
     unsigned index;
 };
-
-// Every argument kind osvlike can log (no floats: the kernel is built without SSE).
-TRACEPOINT(trace_osvlike_line, "%s line %d byte 0x%02x half %u last %d big %lu", const char*, int, u8, u16, bool, u64);
 
 void worker(void* a) {
     auto arg = static_cast<worker_arg*>(a);
@@ -108,8 +108,6 @@ void worker(void* a) {
         while (sched::uptime() < until) processor::pause();
         kprintf("%s: line %u at %ld ns on cpu %u\n", self->name(), line, sched::uptime(),
                 sched::cpu::current_id());
-        trace_osvlike_line(self->name(), int(line), u8(0xa0 + line), u16(1000 * line), line == opts.lines,
-                           0xfedcba9876543210ull + line);
         sched::thread::sleep(2000000 + 500000 * arg->index);
     }
 }
@@ -247,6 +245,10 @@ void main_thread(void*) {
     }
     for (auto t : workers) t->start();
     for (auto t : workers) t->join();
+    for (unsigned i = 0; i < workers.size(); i++) {
+        trace_osvlike_joined(workers[i]->name(), int(i), u8(0xa0 + i), u16(1000 * i), i + 1 == workers.size(),
+                             0xfedcba9876543210ull + i);
+    }
     u64 preemptions = 0;
     for (auto c : sched::cpus) preemptions += c->preemptions;
     kprintf("osvlike: %u threads joined, %lu preemptions\n", unsigned(workers.size()), preemptions);
