@@ -202,6 +202,12 @@ describe('OSVT files and formats', () => {
       expect(r.status, r.stderr).toBe(0);
       const ours = mergeByTime(parseOsvt(readFileSync(file)).cpus).map(formatSample);
       expect(r.stdout.replace(/\n$/, '').split('\n')).toEqual(ours);
+      // trace.py convert-dump writes loader.py's format (`osv trace save`): it lists the same too.
+      const legacy = `${file}.trace`;
+      expect(tracePy('convert-dump', '-f', file, legacy).status).toBe(0);
+      const back = mergeByTime(parseLegacyTrace(readFileSync(legacy), legacy).cpus).map(formatSample);
+      expect(back).toEqual(tracePy('list', legacy).stdout.replace(/\n$/, '').split('\n'));
+      expect(back).toEqual(ours);
     }
   });
 });
