@@ -6,7 +6,7 @@ import type { Machine } from '../machine/machine.js';
 import type { DebugInfo } from '../osv/debug-info.js';
 import { loadKernelDebugInfo } from '../osv/debug-symbols.js';
 import { loadDebugInfo } from '../osv/dwarf/dwarf-info.js';
-import { formatBacktrace, formatSample } from '../osv/trace-list.js';
+import { formatBacktrace, formatSample, symbolResolver } from '../osv/trace-list.js';
 import { readTraceFile, saveGuestTrace, writeTraceFiles, type TraceFiles } from '../osv/trace-save.js';
 import { UsageError } from './args.js';
 import { loadSnapshot } from './snapshot-commands.js';
@@ -19,7 +19,7 @@ export const TRACE_USAGE = `usage: osvemu trace SNAPSHOT FILE [--symbols LOADER_
                        kernel's DWARF: --symbols names loader.elf when the snapshot's kernel is stripped
   trace list FILE      prints the samples of an OSVT dump (or of loader.py's "osv trace save" file) as
                        "trace.py list" does; -t keeps tracepoints whose name starts with PREFIX, -b adds
-                       backtrace addresses
+                       backtraces (named from the dump's symbols)
   --perfetto JSON      also writes the samples as Chrome trace-event JSON, one track per CPU and per OSv
                        thread (open it in ui.perfetto.dev or chrome://tracing)
   under gdb: monitor osv trace save FILE [--perfetto JSON]; a whole run: osvemu run --trace-save FILE`;
@@ -68,10 +68,11 @@ function listCommand(argv: string[]): number {
   if (positionals.length !== 1) throw new UsageError('usage: osvemu trace list FILE [-t PREFIX] [-b] [--perfetto JSON]');
   const { dump, samples } = readTraceFile(positionals[0]!);
   const prefix = values.tracepoint as string | undefined;
+  const resolve = values.backtrace ? symbolResolver(dump.symbols) : undefined;
   const lines: string[] = [];
   for (const s of samples) {
     if (prefix !== undefined && !s.tp.name.startsWith(prefix)) continue;
-    lines.push(values.backtrace ? formatSample(s) + formatBacktrace(s) : formatSample(s));
+    lines.push(resolve ? formatSample(s) + formatBacktrace(s, resolve) : formatSample(s));
   }
   if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
   if (values.perfetto !== undefined) note(writeTraceFiles(dump, { perfetto: values.perfetto as string }));

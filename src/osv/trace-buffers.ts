@@ -7,7 +7,7 @@
 import type { ElfFile } from '../machine/elf.js';
 import type { DebugInfo, MemberLayout } from './debug-info.js';
 import {
-  alignUp, decodeArgs, TraceFormatError,
+  alignUp, cString, decodeArgs, TraceFormatError,
   type TraceDump, type TraceModule, type TraceSample, type TraceSymbol, type Tracepoint,
 } from './trace-model.js';
 
@@ -234,7 +234,7 @@ class GuestTrace {
         out.push({
           tp,
           thread: dv.getBigUint64(s + L.thread, true),
-          threadName: cstr(ring.subarray(s + L.name.offset, s + L.name.offset + L.name.size)),
+          threadName: cString(ring.subarray(s + L.name.offset, s + L.name.offset + L.name.size)),
           time: Number(dv.getBigUint64(s + L.time, true)),
           cpu: dv.getUint32(s + L.cpu, true),
           backtrace,
@@ -280,11 +280,6 @@ class GuestTrace {
 
 function argsFit(sig: string): void {
   decodeArgs(new Uint8Array(4096), 0, sig);
-}
-
-function cstr(b: Uint8Array): string {
-  const z = b.indexOf(0);
-  return Buffer.from(b.subarray(0, z < 0 ? b.length : z)).toString('utf8');
 }
 
 /** Function and object symbols with a name, as trace.cc's SYMB chunk holds them. */

@@ -2,7 +2,7 @@
 // name, cpu, time in seconds, tracepoint name and the tracepoint's format applied to its arguments
 // with Python's % operator (where %p reads as 0x%016x).
 
-import type { TraceArg, TraceSample } from './trace-model.js';
+import type { TraceArg, TraceSample, TraceSymbol } from './trace-model.js';
 
 const hex16 = (v: bigint) => `0x${BigInt.asUintN(64, v).toString(16).padStart(16, '0')}`;
 
@@ -143,8 +143,28 @@ export function formatSample(s: TraceSample): string {
   return `${hex16(s.thread)} ${s.threadName.padEnd(15)} ${String(s.cpu).padStart(2)} ${time} ${s.tp.name.padEnd(20)} ${formatSampleData(s)}`;
 }
 
-/** Backtrace addresses for `-b`, trace.py's one-line form without symbols: '   [0x..., 0x...]'. */
-export function formatBacktrace(s: TraceSample): string {
-  const frames = (s.backtrace ?? []).filter((f) => f !== 0n).map((f) => `0x${(f - 1n).toString(16)}`);
+/** Resolves addresses with the dump's SYMB chunk, as trace.py's TraceDumpSymbols does: 'name+0xoff'. */
+export function symbolResolver(symbols: readonly TraceSymbol[]): (addr: bigint) => string | null {
+  const sorted = [...symbols].sort((a, b) => (a.addr < b.addr ? -1 : a.addr > b.addr ? 1 : 0));
+  return (addr) => {
+    let lo = 0, hi = sorted.length - 1, at = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (sorted[mid]!.addr <= addr) {
+        at = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    const s = at >= 0 ? sorted[at]! : undefined;
+    return s && addr < s.addr + (s.size > 0n ? s.size : 1n) ? `${s.name}+0x${(addr - s.addr).toString(16)}` : null;
+  };
+}
+
+/**
+ * The backtrace for `-b` on one line as trace.py prints it ('   [a, b, ...]'), each frame the return
+ * address minus one, named from the dump's symbols when `resolve` knows it.
+ */
+export function formatBacktrace(s: TraceSample, resolve?: (addr: bigint) => string | null): string {
+  const frames = (s.backtrace ?? []).filter((f) => f !== 0n).map((f) => resolve?.(f - 1n) ?? `0x${(f - 1n).toString(16)}`);
   return frames.length === 0 ? '' : `   [${frames.join(', ')}]`;
 }

@@ -72,6 +72,12 @@ export function argAlign(c: string): number {
   return argSize(c);
 }
 
+/** A NUL-terminated (or full) byte array as UTF-8 text. */
+export function cString(b: Uint8Array): string {
+  const z = b.indexOf(0);
+  return Buffer.from(b.subarray(0, z < 0 ? b.length : z)).toString('utf8');
+}
+
 export const alignUp = (n: number, a: number): number => Math.ceil(n / a) * a;
 
 /**

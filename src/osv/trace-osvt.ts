@@ -4,7 +4,7 @@
 // format that loader.py's `osv trace save` writes (trace.py's `read`, format version 3).
 
 import {
-  alignUp, decodeArgs, encodeArgs, TraceFormatError,
+  alignUp, cString, decodeArgs, encodeArgs, TraceFormatError,
   type TraceDump, type TraceModule, type TraceSample, type TraceSymbol, type Tracepoint,
 } from './trace-model.js';
 
@@ -243,7 +243,7 @@ function readRecords(data: Uint8Array, tps: Map<bigint, Tracepoint>, backtraceLe
     out.push({
       tp,
       thread: dv.getBigUint64(p + 8, true),
-      threadName: cstr(data.subarray(p + 16, p + 32)),
+      threadName: cString(data.subarray(p + 16, p + 32)),
       time: Number(dv.getBigUint64(p + 32, true)),
       cpu: dv.getUint32(p + 40, true),
       backtrace,
@@ -252,11 +252,6 @@ function readRecords(data: Uint8Array, tps: Map<bigint, Tracepoint>, backtraceLe
     p = alignUp(end, 8);
   }
   return out;
-}
-
-function cstr(b: Uint8Array): string {
-  const z = b.indexOf(0);
-  return Buffer.from(b.subarray(0, z < 0 ? b.length : z)).toString('utf8');
 }
 
 /** Parses an OSVT dump; `what` names the file in errors. Throws TraceFormatError on anything else. */
@@ -375,7 +370,7 @@ export function parseLegacyTrace(b: Uint8Array, what = 'trace file'): TraceDump 
     const sample: TraceSample = {
       tp,
       thread: dv.getBigUint64(p + 8, true),
-      threadName: cstr(b.subarray(p + 16, p + 32)),
+      threadName: cString(b.subarray(p + 16, p + 32)),
       time: Number(dv.getBigUint64(p + 32, true)),
       cpu: dv.getUint32(p + 40, true),
       backtrace: null,

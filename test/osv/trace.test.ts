@@ -13,7 +13,7 @@ import { Machine } from '../../src/machine/machine.js';
 import { loadDebugInfo } from '../../src/osv/dwarf/dwarf-info.js';
 import type { DebugInfo } from '../../src/osv/debug-info.js';
 import { readGuestTrace, TraceError } from '../../src/osv/trace-buffers.js';
-import { formatSample, pyFormat } from '../../src/osv/trace-list.js';
+import { formatBacktrace, formatSample, pyFormat, symbolResolver } from '../../src/osv/trace-list.js';
 import { mergeByTime, TraceFormatError, type TraceDump, type TraceSample } from '../../src/osv/trace-model.js';
 import { parseLegacyTrace, parseOsvt, writeOsvt } from '../../src/osv/trace-osvt.js';
 import { perfettoJson } from '../../src/osv/trace-perfetto.js';
@@ -139,6 +139,7 @@ describe('trace buffers of the OSv-shaped guest', () => {
     const frames = sw.backtrace!.filter((f) => f !== 0n).map((f) => di.functionAt(Number(f) - 1)?.name ?? '?');
     expect(frames[0]).toMatch(/^tracepoint<.*>::log$/);
     expect(frames.find((n) => !n.startsWith('tracepoint'))).toMatch(/sched::cpu::schedule/);
+    expect(formatBacktrace(sw, symbolResolver(d.symbols))).toMatch(/^ {3}\[_ZN10tracepoint\S+\+0x[0-9a-f]+, _ZN5sched3cpu8scheduleEv\+0x[0-9a-f]+, /);
     expect(plain(parseOsvt(writeOsvt(d)))).toEqual(plain(d));
     writeFileSync(path.join(tmp, 'wrap.osvt'), writeOsvt(d));
   });
