@@ -75,6 +75,13 @@ describe('osvemu trace', () => {
     expect(parseOsvt(readFileSync(f('s.osvt'))).cpus.flat().length).toBeGreaterThan(0);
   });
 
+  it('a kernel without tracepoints is named', () => {
+    const r = osvemu('run', buildGuest('boot64'), '-m', '64', '--trace-save', f('bare.osvt'));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^osvemu: trace: the kernel's debug info has no tracepoint_base::tp_list: was it built with tracepoints \(conf_tracepoints\)\?$/m);
+    expect(existsSync(f('bare.osvt'))).toBe(false);
+  });
+
   it('bad input: one line, non-zero status', () => {
     writeFileSync(f('notes.txt'), 'not a trace\n');
     let r = osvemu('trace', 'list', f('notes.txt'));
