@@ -2,7 +2,9 @@
 // import): every sample is an instant event twice, on its CPU's track (process "CPUs", one thread
 // per CPU) and on its OSv thread's track (process "OSv threads", one thread per sched::thread).
 // Entry/exit pairs by trace.py's list-timed convention (X then X_ret or X_err on the same thread)
-// also become duration slices on the thread's track, so sched_wait..sched_wait_ret shows as a bar.
+// also become duration slices on the thread's track, so sched_wait..sched_wait_ret shows as a bar,
+// and sched_switch (its first argument is the next thread) gives each CPU's track slices named after
+// the thread that ran, from one switch to the next.
 
 import { formatSampleData } from './trace-list.js';
 import type { TraceArg, TraceSample } from './trace-model.js';
@@ -44,7 +46,23 @@ export function perfettoJson(samples: readonly TraceSample[]): string {
   /** Per thread: the open entry samples by tracepoint name. */
   const open = new Map<number, Map<string, TraceSample[]>>();
   const body: ChromeEvent[] = [];
+  const names = new Map<bigint, string>();
+  for (const s of samples) names.set(s.thread, s.threadName);
+  /** Per CPU: the last sched_switch (when, to which thread). */
+  const running = new Map<number, { time: number; to: bigint }>();
+  const endRun = (cpu: number, time: number) => {
+    const r = running.get(cpu);
+    if (r === undefined) return;
+    body.push({
+      name: names.get(r.to) || hex(r.to), cat: 'running', ph: 'X', pid: CPU_PID, tid: cpu, ts: us(r.time),
+      dur: Math.round(time - r.time) / 1000, args: { thread: hex(r.to) },
+    });
+  };
   for (const s of samples) {
+    if (s.tp.name === 'sched_switch' && typeof s.args[0] === 'bigint') {
+      endRun(s.cpu, s.time);
+      running.set(s.cpu, { time: s.time, to: s.args[0] });
+    }
     if (!cpus.has(s.cpu)) {
       cpus.add(s.cpu);
       events.push({ name: 'thread_name', ph: 'M', pid: CPU_PID, tid: s.cpu, args: { name: `CPU ${s.cpu}` } });
@@ -84,5 +102,7 @@ export function perfettoJson(samples: readonly TraceSample[]): string {
       else pending.set(s.tp.name, [s]);
     }
   }
+  const end = samples.length > 0 ? samples[samples.length - 1]!.time : 0;
+  for (const cpu of running.keys()) endRun(cpu, end);
   return JSON.stringify({ traceEvents: [...events, ...body], displayTimeUnit: 'ns' });
 }

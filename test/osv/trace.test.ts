@@ -117,6 +117,12 @@ describe('trace buffers of the OSv-shaped guest', () => {
     const waits = ev.filter((e) => e.ph === 'X' && e.name === 'sched_wait');
     expect(waits.length).toBeGreaterThan(0);
     expect(waits.every((e) => e.pid === 2 && e.dur! >= 0)).toBe(true);
+    // sched_switch: what ran on each CPU, one slice from one switch to the next.
+    const runs = ev.filter((e) => e.ph === 'X' && (e as { cat?: string }).cat === 'running');
+    const switches = all.filter((s) => s.tp.name === 'sched_switch');
+    expect(runs).toHaveLength(switches.length);
+    expect(new Set(runs.map((e) => e.tid))).toEqual(new Set([0, 1]));
+    expect(runs.some((e) => e.name === 'demo_b' && e.tid === 0)).toBe(true);
   });
 
   it('keeps the newest records when the ring wraps, with backtraces', () => {
