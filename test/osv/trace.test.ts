@@ -39,10 +39,13 @@ const OSV_SOURCE = process.env.OSV_SOURCE ?? '';
 const TRACE_PY = path.join(OSV_SOURCE, 'scripts', 'trace.py');
 const HAVE_TRACE_PY = OSV_SOURCE !== '' && existsSync(TRACE_PY) && spawnSync('python3', ['--version']).status === 0;
 
+let stub: string | undefined;
 function tracePy(...args: string[]) {
-  const stub = path.join(tmp, 'pystub');
-  mkdirSync(stub, { recursive: true });
-  if (spawnSync('python3', ['-c', 'import requests']).status !== 0) writeFileSync(path.join(stub, 'requests.py'), '');
+  if (stub === undefined) {
+    stub = path.join(tmp, 'pystub');
+    mkdirSync(stub, { recursive: true });
+    if (spawnSync('python3', ['-c', 'import requests']).status !== 0) writeFileSync(path.join(stub, 'requests.py'), '');
+  }
   const r = spawnSync('python3', [TRACE_PY, ...args], {
     encoding: 'utf8', timeout: 60_000, env: { ...process.env, PYTHONPATH: stub },
   });
@@ -53,7 +56,7 @@ describe('trace buffers of the OSv-shaped guest', () => {
   // --demo: demo_a migrates to cpu 1 and loads libhello.so there; the default run: worker threads.
   const run = traced('--trace=sched*,elf* --demo');
   const { dump } = run;
-  const workers = traced('--trace=* --threads=3 --lines=2').dump;
+  const workers = traced('--trace=* --threads=3 --lines=2 --busy-us=50').dump;
 
   it('reads the tracepoint list and both CPUs\' rings with the right samples', () => {
     const sigs = Object.fromEntries(dump.tracepoints.map((t) => [t.name, t.sig]));
@@ -126,7 +129,7 @@ describe('trace buffers of the OSv-shaped guest', () => {
   });
 
   it('keeps the newest records when the ring wraps, with backtraces', () => {
-    const { dump: d, bufferSizes } = traced('--trace=* --trace-backtrace --trace-pages=2 --threads=4 --lines=10');
+    const { dump: d, bufferSizes } = traced('--trace=* --trace-backtrace --trace-pages=2 --threads=4 --lines=10 --busy-us=50');
     expect(bufferSizes).toEqual([8192, 8192]);
     for (const c of d.cpus) {
       // At least the page before the one being written, at most both pages (a record is >= 128 bytes).
@@ -151,7 +154,7 @@ describe('trace buffers of the OSv-shaped guest', () => {
   });
 
   it('says when no tracepoint was enabled, and writes an empty dump', () => {
-    const r = traced('--threads=1 --lines=1');
+    const r = traced('--threads=1 --lines=1 --busy-us=50');
     expect(r.bufferSizes).toEqual([0, 0]);
     expect(r.note).toMatch(/no tracepoint was enabled/);
     expect(parseOsvt(writeOsvt(r.dump)).cpus).toEqual([[], []]);
@@ -209,6 +212,7 @@ describe('OSVT files and formats', () => {
       expect(r.status, r.stderr).toBe(0);
       const ours = mergeByTime(parseOsvt(readFileSync(file)).cpus).map(formatSample);
       expect(r.stdout.replace(/\n$/, '').split('\n')).toEqual(ours);
+      if (f !== 'kinds.osvt') continue;
       // trace.py convert-dump writes loader.py's format (`osv trace save`): it lists the same too.
       const legacy = `${file}.trace`;
       expect(tracePy('convert-dump', '-f', file, legacy).status).toBe(0);
