@@ -1,6 +1,7 @@
 // A minimal run-time loader for position-independent objects kept in the kernel image
 // (app.S): enough for a debugger to see an object appear in elf::program::s_objs.
 #include "elf.hh"
+#include "trace.hh"
 #include "console.hh"
 #include "sched.hh"
 
@@ -70,8 +71,11 @@ program::program() {
     s_objs.push_back(_core);
 }
 
+TRACEPOINT(trace_elf_load, "%s", const char *);
+
 object* program::load_object(const char* pathname, const u8* image, size_t size) {
     auto eh = reinterpret_cast<const Elf64_Ehdr*>(image);
+    trace_elf_load(pathname);
     if (size < sizeof(*eh) || eh->e_ident[0] != 0x7f || eh->e_ident[1] != 'E') abort("elf: %s is not ELF\n", pathname);
     auto ph = reinterpret_cast<const Elf64_Phdr*>(image + eh->e_phoff);
     u64 span = 0;

@@ -9,6 +9,7 @@
 #include "console.hh"
 #include "apps.hh"
 #include "elf.hh"
+#include "trace.hh"
 
 extern "C" const u8 libhello_image[], libhello_image_end[];
 
@@ -81,9 +82,18 @@ void parse_cmdline() {
             opts.lines = parse_uint(w + 8);
         } else if (starts_with(w, "--busy-us=")) {
             opts.busy_us = parse_uint(w + 10);
+        } else if (starts_with(w, "--trace=")) {
+            trace::set_options(w + 8, false, 0);
+        } else if (starts_with(w, "--trace-backtrace")) {
+            trace::set_options(nullptr, true, 0);
+        } else if (starts_with(w, "--trace-pages=")) {
+            trace::set_options(nullptr, false, parse_uint(w + 14));
         }
     }
 }
+
+// Every argument kind osvlike can log (no floats: the kernel is built without SSE).
+TRACEPOINT(trace_osvlike_joined, "%s index %d byte 0x%02x half %u last %d big %lu", const char*, int, u8, u16, bool, u64);
 
 struct worker_arg {
     unsigned index;
@@ -244,6 +254,10 @@ void main_thread(void*) {
     }
     for (auto t : workers) t->start();
     for (auto t : workers) t->join();
+    for (unsigned i = 0; i < workers.size(); i++) {
+        trace_osvlike_joined(workers[i]->name(), int(i), u8(0xa0 + i), u16(1000 * i), i + 1 == workers.size(),
+                             0xfedcba9876543210ull + i);
+    }
     u64 preemptions = 0;
     for (auto c : sched::cpus) preemptions += c->preemptions;
     kprintf("osvlike: %u threads joined, %lu preemptions\n", unsigned(workers.size()), preemptions);
@@ -320,6 +334,7 @@ extern "C" void main() {
     kprintf("osvlike: %u cpus, %s, clock %s\n", unsigned(sched::cpus.size()), processor::apic->name(),
             clock::get()->name());
     sched::thread::attach_current(idle_thread_name(0), init_stack_bottom, init_stack_top - init_stack_bottom, boot);
+    trace::init();
     boot->online.store(true);
     smp_launch();
     sched::thread::attr a;

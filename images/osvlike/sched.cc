@@ -6,9 +6,11 @@
 #include "apic.hh"
 #include "clock.hh"
 #include "console.hh"
+#include "trace.hh"
 
 extern "C" char interrupt_stubs[];
 extern "C" char __tls_start[], __tdata_end[], __tls_end[];
+extern "C" char _percpu_start[], _percpu_end[];
 extern "C" void* memcpy(void*, const void*, size_t);
 namespace memory {
 void* alloc(size_t size, size_t align);
@@ -25,6 +27,17 @@ alignas(64) __thread char tls_cacheline[64];
 constexpr size_t tls_align = 64;
 static spinlock thread_map_lock;
 static bool have_fsgsbase;
+
+// OSv's names; sched_switch has no run-time floats here (the kernel is built without SSE).
+TRACEPOINT(trace_sched_switch, "to %p", thread*);
+TRACEPOINT(trace_sched_preempt, "");
+TRACEPOINT(trace_sched_idle, "");
+TRACEPOINT(trace_sched_idle_ret, "");
+TRACEPOINT(trace_sched_queue, "thread=%p", thread*);
+TRACEPOINT(trace_sched_migrate, "thread=%p cpu=%d", thread*, unsigned);
+TRACEPOINT(trace_sched_ipi, "cpu %d", unsigned);
+TRACEPOINT(trace_sched_wait, "");
+TRACEPOINT(trace_sched_wait_ret, "");
 
 s64 uptime() { return clock::get() ? clock::get()->uptime() : 0; }
 
@@ -112,9 +125,15 @@ static void set_fsbase(void* tcb) {
 
 cpu::cpu(unsigned id)
     : self(this), id(id), arch{}, idle_thread(nullptr), rq_head(nullptr), ticks(0), preemptions(0), online(false),
-      migrating(nullptr) {}
+      migrating(nullptr) {
+    size_t size = _percpu_end - _percpu_start;
+    auto copy = static_cast<char*>(memory::alloc(size ? size : 1, 64));
+    memcpy(copy, _percpu_start, size);
+    percpu_base = reinterpret_cast<char*>(u64(copy) - u64(_percpu_start));
+}
 
 void cpu::enqueue(thread* t) {
+    trace_sched_queue(t);
     lock_guard_irq<spinlock> guard(rq_lock);
     t->_rq_next = rq_head;
     rq_head = t;
@@ -139,6 +158,7 @@ void cpu::finish_switch() {
     cpu* target = t->_detached_state->_cpu;
     t->_detached_state->st.store(thread::status::queued);
     target->enqueue(t);
+    trace_sched_ipi(target->id);
     processor::apic->ipi(target->arch.apic_id, wakeup_vector);
 }
 
@@ -175,10 +195,14 @@ void cpu::schedule() {
             st.store(thread::status::running);
             return;
         }
-        if (preempted) preemptions++;
+        if (preempted) {
+            preemptions++;
+            trace_sched_preempt();
+        }
     }
     if (cur == idle_thread) cur->_detached_state->st.store(thread::status::queued);
     next->_detached_state->st.store(thread::status::running);
+    trace_sched_switch(next);
     cur->switch_to(next);
     // Back in `cur`, possibly on another cpu: `this` is stale here.
     finish_switch();
@@ -200,7 +224,9 @@ void cpu::idle() {
     for (;;) {
         processor::cli();
         schedule();
+        trace_sched_idle();
         processor::sti_hlt();
+        trace_sched_idle_ret();
     }
 }
 
@@ -301,7 +327,9 @@ void thread::sleep(s64 ns) {
     thread* t = current();
     t->_wake_time = uptime() + ns;
     t->_detached_state->st.store(status::waiting);
+    trace_sched_wait();
     cpu::current()->schedule();
+    trace_sched_wait_ret();
 }
 
 void thread::yield() {
@@ -315,6 +343,7 @@ void thread::pin(cpu* target) {
     cpu* c = cpu::current();
     if (target == c) return;
     c->dequeue(t);
+    trace_sched_migrate(t, target->id);
     t->_attr._pinned_cpu = target;
     t->_detached_state->_cpu = target;
     // Not runnable anywhere until its state is saved: finish_switch queues it on `target`.

@@ -68,6 +68,7 @@ struct cpu {
     u64 preemptions;
     std::atomic<bool> online;
     thread* migrating;  // switched out on its way to another cpu (handed over by finish_switch)
+    char* percpu_base;  // this cpu's copy of .percpu is at percpu_base + &var (OSv's PERCPU)
 
     explicit cpu(unsigned id);
     static cpu* current() {
