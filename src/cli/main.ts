@@ -12,7 +12,7 @@ import { buildGuest } from './guest.js';
 import { openCliNet } from './net.js';
 import type { NetAttachment } from '../machine/net.js';
 import { startStatusLine } from './status.js';
-import { writeProfile } from './profile.js';
+import { attachProfileThreads, writeProfile } from './profile.js';
 import { useKernelSymbols } from '../osv/thread-source.js';
 import { afterRun, coreCommand, debugCommand, loadSnapshot, runWithSnapshotAt } from './snapshot-commands.js';
 
@@ -64,7 +64,7 @@ async function runMachine(args: RunArgs, kernelPath: string, kernel: Uint8Array,
       ...devices,
       kernel, cmdline: args.cmdline, cpus: args.cpus, memMiB: args.memMiB, kvmclock: args.kvmclock, x2apic: args.x2apic,
       seed: args.seed,
-      cpuVendor: args.cpuVendor, icountShift: args.icountShift,
+      cpuVendor: args.cpuVendor, icountShift: args.icountShift, pauseNs: args.pauseNs,
       ...(args.profile !== undefined ? { profileInterval: args.profileInterval } : {}),
       serialOut: (b) => process.stdout.write(Uint8Array.of(b)),
       net, pcap: args.pcap, netRecord: args.netRecord,
@@ -76,6 +76,10 @@ async function runMachine(args: RunArgs, kernelPath: string, kernel: Uint8Array,
     if (e instanceof ElfError || e instanceof RangeError) return fail(`${kernelPath}: ${e.message}`, EXIT.error);
     if (net.length > 0) return fail((e as Error).message.split('\n')[0]!, EXIT.error);
     throw e;
+  }
+  if (args.profile !== undefined) {
+    const why = attachProfileThreads(machine, args.kernel ?? kernelPath, args.symbols);
+    if (why) process.stderr.write(`osvemu: ${why}\n`);
   }
   if (process.stdin.isTTY) {
     process.stdin.on('data', (d: Buffer) => machine.serialInput(d));

@@ -4,7 +4,7 @@ import { totalmem } from 'node:os';
 import { GuestProfiler } from './profiler.js';
 import { CodeCache } from '../cpu/codecache.js';
 import { Cpu } from '../cpu/cpu.js';
-import { Exec, STOP_BREAK, STOP_FAULT, STOP_REQUEST } from '../cpu/exec.js';
+import { Exec, STOP_BREAK, STOP_FAULT, STOP_NONE, STOP_REQUEST } from '../cpu/exec.js';
 import { Unimplemented } from '../cpu/exceptions.js';
 import { PhysMem } from '../cpu/physmem.js';
 import { IF } from '../cpu/regs.js';
@@ -25,6 +25,7 @@ import { plugVirtio } from './virtio-board.js';
 import { virtioModels, type VirtioMachineOptions } from './virtio-models.js';
 import { HostInputs } from './host-input.js';
 import { MachineNet, type NetMachineOptions } from './net.js';
+import { DEFAULT_PAUSE_NS, pauseCostError, pauseExtraNs } from './wait-cost.js';
 
 export type MachineState = 'running' | 'poweroff' | 'reset' | 'triple-fault' | 'halted' | 'debug-exit' | 'unimplemented' | 'stopped';
 
@@ -54,6 +55,8 @@ export interface MachineOptions extends VirtioMachineOptions, NetMachineOptions 
   profileInterval?: number;
   /** Guest time per instruction is 2^icountShift ns (QEMU's -icount shift=N); default 0: 1 ns. */
   icountShift?: number;
+  /** Guest ns a PAUSE takes (wait-cost.ts; default DEFAULT_PAUSE_NS); 0: no more than any instruction. */
+  pauseNs?: number;
   /** The processor vendor the vCPUs behave like and CPUID advertises (default intel). */
   cpuVendor?: CpuVendorName;
 }
@@ -141,6 +144,16 @@ export class Machine implements Clock {
   readonly profiler: GuestProfiler | null;
   /** Virtual nanoseconds per retired instruction (default 1: a 1 GHz, IPC-1 machine). */
   private readonly nsPerInsn: number;
+  /** Guest ns the running vCPU spent in this quantum beyond its instructions' time (PAUSE, wait-cost.ts). */
+  private stallNs = 0;
+  /** Guest ns the running vCPU may spend in this quantum: PAUSE ends its run early once they are spent. */
+  private quantumNs = Infinity;
+  /** What one PAUSE adds to stallNs. */
+  private readonly pauseExtra: number;
+  /** Set while a vCPU runs in slice(): a timer armed now may cut its quantum. */
+  private running = false;
+  /** The running vCPU was stopped because a timer armed during its run falls due within the quantum. */
+  private timerCut = false;
   private readonly waitingSipi: boolean[] = [];
   private readonly msrOut = new Int32Array(2);
   private readonly msrVal: MsrValue = { lo: 0, hi: 0 };
@@ -172,6 +185,10 @@ export class Machine implements Clock {
       throw new MachineError(`bad icount shift ${shift}: use 0 to ${MAX_ICOUNT_SHIFT}`);
     }
     this.nsPerInsn = 2 ** shift;
+    const pauseNs = options.pauseNs ?? DEFAULT_PAUSE_NS;
+    const pauseBad = pauseCostError(pauseNs);
+    if (pauseBad) throw new MachineError(pauseBad);
+    this.pauseExtra = pauseExtraNs(pauseNs, this.nsPerInsn);
     const profiler = options.profileInterval === undefined ? null : new GuestProfiler(options.profileInterval, ncpu);
     this.profiler = profiler;
     // One vCPU still ends a quantum every 2^20 instructions, so a slice (runAsync, gdb) returns in bounded time.
@@ -189,6 +206,7 @@ export class Machine implements Clock {
     const options = this.options;
     const ncpu = options.cpus ?? 1;
     this.timers = new HeapTimerQueue();
+    this.timers.onSchedule = (deadline) => this.timerArmed(deadline);
     this.boot = preparePvhBoot({
       elfBytes: options.kernel, ram: this.mem.u8, ramSize: this.mem.ramSize, cmdline: options.cmdline ?? '',
       acpi: { cpus: ncpu },
@@ -255,7 +273,7 @@ export class Machine implements Clock {
     this.execs.length = 0;
     this.waitingSipi.length = 0;
     this.paused.length = 0;
-    this.baseNs = this.lastNs = this.current = this.startIcount = 0;
+    this.baseNs = this.lastNs = this.current = this.startIcount = this.stallNs = 0;
     this.state = 'running';
     this.stateMessage = '';
     this.exitStatus = 0;
@@ -294,17 +312,49 @@ export class Machine implements Clock {
       },
       tsc: () => this.nowNs(),
       random32,
+      pause: () => this.pause(k),
     };
     exec.onException = (c) => this.onException(k, c);
     exec.onEvent = (c) => this.onEvent(k, c);
   }
 
   // ---- Clock ---------------------------------------------------------------------------------
-  /** Virtual ns: the quantum's start plus what the running vCPU retired in it; never goes back. */
+  /** Virtual ns: the quantum's start plus what the running vCPU retired and waited in it; never goes back. */
   nowNs(): number {
-    const t = this.baseNs + (this.cpus[this.current].icount - this.startIcount) * this.nsPerInsn;
+    const t = this.baseNs + this.spentNs(this.current);
     if (t > this.lastNs) this.lastNs = t;
     return this.lastNs;
+  }
+
+  /** Guest ns vCPU k has spent in the current quantum (it must be the running one). */
+  private spentNs(k: number): number {
+    return (this.cpus[k].icount - this.startIcount) * this.nsPerInsn + this.stallNs;
+  }
+
+  /**
+   * A device armed a timer. One falling due before the running quantum ends shortens the quantum, so the
+   * vCPU that armed it (and those after it) stop at the deadline rather than up to a quantum later.
+   */
+  private timerArmed(deadline: number): void {
+    const end = deadline - this.baseNs;
+    if (!(end < this.quantumNs)) return;
+    this.quantumNs = Math.max(end, 0);
+    const exec = this.execs[this.current];
+    if (this.running && exec.stopReason === STOP_NONE) {
+      exec.stopReason = STOP_REQUEST;
+      this.timerCut = true;
+    }
+  }
+
+  /**
+   * PAUSE on vCPU k: charged its latency. The quantum is guest time, not instructions: a vCPU that has
+   * spent it stops at the end of the trace, so timers still fire where they would without the charge.
+   */
+  private pause(k: number): void {
+    if (k !== this.current) return;
+    this.stallNs += this.pauseExtra;
+    const exec = this.execs[k];
+    if (exec.stopReason === STOP_NONE && this.spentNs(k) >= this.quantumNs) exec.stopReason = STOP_REQUEST;
   }
 
   /** Instructions retired by all vCPUs. */
@@ -455,15 +505,17 @@ export class Machine implements Clock {
       const next = this.timers.nextDeadline();
       let q = this.quantum;
       if (next !== Infinity) q = Math.max(1, Math.min(q, Math.ceil((next - this.baseNs) / this.nsPerInsn)));
-      let ran = 0;
+      this.quantumNs = q * this.nsPerInsn;
+      let ranNs = 0;
       let anyRunnable = false;
       for (let k = 0; k < this.cpus.length && this.state === 'running'; k++) {
         const cpu = this.cpus[k], exec = this.execs[k];
         if (this.paused[k] || (cpu.halted && !exec.eventPending)) continue;
         this.current = k;
         this.startIcount = cpu.icount;
+        this.stallNs = 0;
         try {
-          exec.run(q);
+          this.runQuantum(k);
         } catch (e) {
           // Both can come out of any delivery path (exceptions, external interrupts, NMIs).
           if (e instanceof Unimplemented) {
@@ -476,7 +528,7 @@ export class Machine implements Clock {
           }
           throw e;
         }
-        ran = Math.max(ran, cpu.icount - this.startIcount);
+        ranNs = Math.max(ranNs, this.spentNs(k));
         if (this.profiler) this.profiler.afterQuantum(k, cpu);
         // A halted vCPU whose pending interrupt is masked made no progress: it does not keep time running.
         if (!cpu.halted || cpu.icount !== this.startIcount) anyRunnable = true;
@@ -490,7 +542,8 @@ export class Machine implements Clock {
       if (this.state !== 'running') break;
       this.current = 0;
       this.startIcount = this.cpus[0].icount;
-      if (anyRunnable) this.baseNs += Math.max(ran, 1) * this.nsPerInsn;
+      this.stallNs = 0;
+      if (anyRunnable) this.baseNs += Math.max(ranNs, this.nsPerInsn);
       else {
         if (this.cpus.every((c) => c.halted && !(c.flagsRest & IF))) {
           const cpu = this.cpus[0];
@@ -523,6 +576,22 @@ export class Machine implements Clock {
       this.timers.runDue(this.lastNs);
     }
     return this.result(this.causeOf(), this.stateMessage);
+  }
+
+  /** Runs vCPU k for what is left of the quantum; a timer armed meanwhile may shorten it (timerArmed). */
+  private runQuantum(k: number): void {
+    const exec = this.execs[k];
+    this.running = true;
+    try {
+      for (;;) {
+        this.timerCut = false;
+        exec.run(Math.max(1, Math.ceil((this.quantumNs - this.spentNs(k)) / this.nsPerInsn)));
+        if (!this.timerCut || exec.stopReason !== STOP_REQUEST || this.state !== 'running' || this.stopRequested) return;
+        if (this.spentNs(k) >= this.quantumNs) return;
+      }
+    } finally {
+      this.running = false;
+    }
   }
 
   /** The last slice ended with every vCPU idle waiting for host input or a timer: call waitIdle(). */

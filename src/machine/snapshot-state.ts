@@ -13,8 +13,9 @@ import { PciDevice } from '../devices/pci-config.js';
 import { entropyFrom, SeededEntropy } from '../devices/backends/entropy.js';
 import { PAGE_SIZE } from '../cpu/physmem.js';
 import { Machine, type MachineOptions } from './machine.js';
+import { DEFAULT_PAUSE_NS } from './wait-cost.js';
 
-export const SNAPSHOT_STATE_VERSION = 1;
+export const SNAPSHOT_STATE_VERSION = 2;
 
 /** What a snapshot needs to rebuild the machine before loading state into it. */
 export interface SnapshotConfig {
@@ -27,6 +28,7 @@ export interface SnapshotConfig {
   seed: number | null;
   cpuVendor: 'intel' | 'amd';
   icountShift: number;
+  pauseNs: number;
   /** virtio-pci flavour and the virtio-rng source: its seeded generator's state, or host entropy. */
   virtioMode: string | null;
   rng: { state: number[] } | 'host' | null;
@@ -58,6 +60,7 @@ interface BoardInternals {
   lastNs: number;
   current: number;
   startIcount: number;
+  stallNs: number;
   waitingSipi: boolean[];
   state: string;
   stateMessage: string;
@@ -65,7 +68,7 @@ interface BoardInternals {
   console: string;
 }
 
-const BOARD_FIELDS = ['baseNs', 'lastNs', 'current', 'startIcount', 'waitingSipi', 'state', 'stateMessage', 'exitStatus', 'console'] as const;
+const BOARD_FIELDS = ['baseNs', 'lastNs', 'current', 'startIcount', 'stallNs', 'waitingSipi', 'state', 'stateMessage', 'exitStatus', 'console'] as const;
 
 /** Every device of the machine by stable name, in a fixed order. */
 export function machineDevices(m: Machine): Map<string, Snapshottable> {
@@ -101,7 +104,7 @@ function configOf(o: MachineOptions): SnapshotConfig {
   return {
     cmdline: o.cmdline ?? '', cpus: o.cpus ?? 1, memMiB: o.memMiB ?? 256, kvmclock: o.kvmclock ?? true,
     x2apic: o.x2apic ?? false, quantum: o.quantum ?? null, seed: o.seed ?? null,
-    cpuVendor: o.cpuVendor ?? 'intel', icountShift: o.icountShift ?? 0,
+    cpuVendor: o.cpuVendor ?? 'intel', icountShift: o.icountShift ?? 0, pauseNs: o.pauseNs ?? DEFAULT_PAUSE_NS,
     virtioMode: o.virtioMode ?? null,
     rng: o.rng instanceof SeededEntropy ? { state: [...(o.rng as unknown as { s: Uint32Array }).s] } : o.rng ? 'host' : null,
   };
@@ -234,7 +237,7 @@ export function machineFromSnapshot(snap: MachineSnapshot, io: Pick<MachineOptio
   const c = snap.config;
   const m = new Machine({
     kernel: snap.kernel, cmdline: c.cmdline, cpus: c.cpus, memMiB: c.memMiB, kvmclock: c.kvmclock, x2apic: c.x2apic,
-    cpuVendor: c.cpuVendor, icountShift: c.icountShift,
+    cpuVendor: c.cpuVendor, icountShift: c.icountShift, pauseNs: c.pauseNs,
     ...(c.virtioMode ? { virtioMode: c.virtioMode as MachineOptions['virtioMode'] } : {}),
     ...(c.rng === 'host' ? { rng: entropyFrom('host') } : c.rng ? { rng: seededAt(c.rng.state) } : {}),
     ...(c.quantum !== null ? { quantum: c.quantum } : {}), ...(c.seed !== null ? { seed: c.seed } : {}), ...io,

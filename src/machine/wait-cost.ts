@@ -1,0 +1,28 @@
+// What spin-waiting costs in guest time. Guest time is the instruction count (2^shift ns each), so a
+// guest that spins until its clock passes a deadline would pay for every nanosecond with an emulated
+// instruction. Instructions that take far longer than one cycle on hardware are charged their real
+// latency instead, so spin-waits reach their deadlines in far fewer instructions. The charge depends only
+// on the instruction stream: runs stay deterministic and reversible (docs/waiting.md).
+//
+// PAUSE: 140 cycles on Intel Skylake-family and later client/server cores (Intel raised it from ~10 so
+// that spinning hyper-threads yield more), ~40 on Cascade Lake, ~65 on AMD Zen 2-4. The default machine
+// is a 1 GHz, one-instruction-per-cycle processor (1 ns per instruction), so 100 cycles is 100 ns.
+// `hlt` needs no charge: with every vCPU halted, time already jumps to the next timer deadline.
+
+/** Default guest ns a PAUSE takes (--pause-cost). */
+export const DEFAULT_PAUSE_NS = 100;
+/** Largest --pause-cost: 1 ms, far beyond any processor, still a deterministic charge. */
+export const MAX_PAUSE_NS = 1_000_000;
+
+/** Checks a pause cost: a whole number of ns in [0, MAX_PAUSE_NS]; returns an error message or null. */
+export function pauseCostError(ns: number): string | null {
+  return Number.isInteger(ns) && ns >= 0 && ns <= MAX_PAUSE_NS ? null : `bad pause cost ${ns}: use 0 to ${MAX_PAUSE_NS} ns`;
+}
+
+/**
+ * Guest ns a PAUSE adds beyond the instruction time every instruction already gets: a PAUSE lasts
+ * `pauseNs` in all, never less than an ordinary instruction (with --icount-shift, 2^shift ns).
+ */
+export function pauseExtraNs(pauseNs: number, nsPerInsn: number): number {
+  return Math.max(0, pauseNs - nsPerInsn);
+}
