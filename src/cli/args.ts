@@ -5,7 +5,7 @@ import { NetSpecError, parseNetSpec, type NetSpec } from '../devices/net/spec.js
 import { parseDebugcon, type DebugconSpec } from './debugcon.js';
 import { type CpuVendorName, parseCpuVendor } from '../cpu/vendor.js';
 import { MAX_ICOUNT_SHIFT } from '../machine/machine.js';
-import { DEFAULT_PAUSE_NS, MAX_PAUSE_NS } from '../machine/wait-cost.js';
+import { DEFAULT_PAUSE_NS, DEFAULT_TSC_READ_NS, MAX_WAIT_COST_NS } from '../machine/wait-cost.js';
 
 /** Instructions between two profile samples of a vCPU: 10 µs of guest time at the default scale. */
 export const DEFAULT_PROFILE_INTERVAL = 10_000;
@@ -56,6 +56,8 @@ export interface RunArgs {
   icountShift: number;
   /** --pause-cost NS: guest ns a PAUSE takes (src/machine/wait-cost.ts). */
   pauseNs: number;
+  /** --rdtsc-cost NS: guest ns a TSC read takes. */
+  tscReadNs: number;
   /** --profile FILE: guest stacks sampled every profileInterval instructions (.pb.gz: pprof, else speedscope). */
   profile: string | undefined;
   profileInterval: number;
@@ -75,7 +77,7 @@ export const USAGE = `usage: osvemu run [KERNEL] [-e|--append CMDLINE] [-c|--smp
                   [--virtio legacy|transitional|modern] [--seed N]
                   [--cpu-vendor intel|amd] [--symbols LOADER_ELF] [--gdb-threads osv|vcpu]
                   [--debugcon stdio|null|file:PATH|PATH] [--icount-shift N]
-                  [--pause-cost NS] [--profile FILE[.pb.gz] [--profile-interval N]] [-h|--help]
+                  [--pause-cost NS] [--rdtsc-cost NS] [--profile FILE[.pb.gz] [--profile-interval N]] [-h|--help]
        osvemu debug SNAPSHOT [--gdb [HOST:]PORT]     serve gdb on a saved machine (default port 1234)
        osvemu core SNAPSHOT FILE                     write an ELF core file gdb opens
   KERNEL   an OSv loader-stripped.elf (PVH); default: the project's own OSv-like guest, built on first use
@@ -87,6 +89,7 @@ export const USAGE = `usage: osvemu run [KERNEL] [-e|--append CMDLINE] [-c|--smp
            busy-waiting guests reach their deadlines in fewer instructions, still deterministically
   --pause-cost  guest ns a PAUSE takes (default ${DEFAULT_PAUSE_NS}: ~100 cycles, as on current x86 cores; 0: as any
            instruction), so spin-waits reach their deadlines in fewer instructions; deterministic
+  --rdtsc-cost  guest ns a TSC read (rdtsc, rdtscp, rdmsr) takes (default ${DEFAULT_TSC_READ_NS}, ~25-40 cycles on hardware)
   --profile  sample every vCPU's guest stack every --profile-interval instructions (default 10000) and write
            speedscope JSON, or pprof when FILE ends in .pb.gz (go tool pprof)
   --rng-seed  seed of the virtio-rng bytes (default 0: the same bytes every run); "host" for host entropy
@@ -130,7 +133,7 @@ const VALUE_OPTIONS: Record<string, string> = {
   '--drive': 'disk', '-drive': 'disk', '--rng-seed': 'rng-seed', '--virtio': 'virtio', '--seed': 'seed',
   '--cpu-vendor': 'cpu-vendor', '--symbols': 'symbols', '--gdb-threads': 'gdb-threads',
   '--debugcon': 'debugcon', '-debugcon': 'debugcon',
-  '--icount-shift': 'icount-shift', '--pause-cost': 'pause-cost', '--profile': 'profile', '--profile-interval': 'profile-interval',
+  '--icount-shift': 'icount-shift', '--pause-cost': 'pause-cost', '--rdtsc-cost': 'rdtsc-cost', '--profile': 'profile', '--profile-interval': 'profile-interval',
 };
 
 /** "snapshot=FILE,core=FILE" (either or both). */
@@ -196,6 +199,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
         'gdb-threads': { type: 'string' },
         'icount-shift': { type: 'string' },
         'pause-cost': { type: 'string' },
+        'rdtsc-cost': { type: 'string' },
         profile: { type: 'string' },
         'profile-interval': { type: 'string' },
       },
@@ -261,7 +265,8 @@ export function parseRunArgs(argv: string[]): RunArgs {
     symbols: v.symbols ?? null,
     gdbThreads,
     icountShift: v['icount-shift'] === undefined ? 0 : parseIntArg('--icount-shift', v['icount-shift'], 0, MAX_ICOUNT_SHIFT),
-    pauseNs: v['pause-cost'] === undefined ? DEFAULT_PAUSE_NS : parseIntArg('--pause-cost', v['pause-cost'], 0, MAX_PAUSE_NS),
+    pauseNs: v['pause-cost'] === undefined ? DEFAULT_PAUSE_NS : parseIntArg('--pause-cost', v['pause-cost'], 0, MAX_WAIT_COST_NS),
+    tscReadNs: v['rdtsc-cost'] === undefined ? DEFAULT_TSC_READ_NS : parseIntArg('--rdtsc-cost', v['rdtsc-cost'], 0, MAX_WAIT_COST_NS),
     profile: v.profile,
     profileInterval: v['profile-interval'] === undefined ? DEFAULT_PROFILE_INTERVAL
       : parseIntArg('--profile-interval', v['profile-interval'], 1, Number.MAX_SAFE_INTEGER),

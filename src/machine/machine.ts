@@ -25,7 +25,7 @@ import { plugVirtio } from './virtio-board.js';
 import { virtioModels, type VirtioMachineOptions } from './virtio-models.js';
 import { HostInputs } from './host-input.js';
 import { MachineNet, type NetMachineOptions } from './net.js';
-import { DEFAULT_PAUSE_NS, pauseCostError, pauseExtraNs } from './wait-cost.js';
+import { DEFAULT_PAUSE_NS, DEFAULT_TSC_READ_NS, extraNs, waitCostError } from './wait-cost.js';
 
 export type MachineState = 'running' | 'poweroff' | 'reset' | 'triple-fault' | 'halted' | 'debug-exit' | 'unimplemented' | 'stopped';
 
@@ -57,6 +57,8 @@ export interface MachineOptions extends VirtioMachineOptions, NetMachineOptions 
   icountShift?: number;
   /** Guest ns a PAUSE takes (wait-cost.ts; default DEFAULT_PAUSE_NS); 0: no more than any instruction. */
   pauseNs?: number;
+  /** Guest ns a TSC read (rdtsc, rdtscp, rdmsr) takes (wait-cost.ts; default DEFAULT_TSC_READ_NS). */
+  tscReadNs?: number;
   /** The processor vendor the vCPUs behave like and CPUID advertises (default intel). */
   cpuVendor?: CpuVendorName;
 }
@@ -148,12 +150,16 @@ export class Machine implements Clock {
   private stallNs = 0;
   /** Guest ns the running vCPU may spend in this quantum: PAUSE ends its run early once they are spent. */
   private quantumNs = Infinity;
-  /** What one PAUSE adds to stallNs. */
+  /** What one PAUSE and one TSC read add to stallNs. */
   private readonly pauseExtra: number;
+  private readonly tscExtra: number;
   /** Set while a vCPU runs in slice(): a timer armed now may cut its quantum. */
   private running = false;
-  /** The running vCPU was stopped because a timer armed during its run falls due within the quantum. */
-  private timerCut = false;
+  /**
+   * The running vCPU was stopped early to recompute its instruction budget: time was charged beyond its
+   * instructions (charge) or a timer armed during its run falls due within the quantum (timerArmed).
+   */
+  private rerun = false;
   private readonly waitingSipi: boolean[] = [];
   private readonly msrOut = new Int32Array(2);
   private readonly msrVal: MsrValue = { lo: 0, hi: 0 };
@@ -185,10 +191,11 @@ export class Machine implements Clock {
       throw new MachineError(`bad icount shift ${shift}: use 0 to ${MAX_ICOUNT_SHIFT}`);
     }
     this.nsPerInsn = 2 ** shift;
-    const pauseNs = options.pauseNs ?? DEFAULT_PAUSE_NS;
-    const pauseBad = pauseCostError(pauseNs);
-    if (pauseBad) throw new MachineError(pauseBad);
-    this.pauseExtra = pauseExtraNs(pauseNs, this.nsPerInsn);
+    const pauseNs = options.pauseNs ?? DEFAULT_PAUSE_NS, tscNs = options.tscReadNs ?? DEFAULT_TSC_READ_NS;
+    const costBad = waitCostError('pause', pauseNs) ?? waitCostError('rdtsc', tscNs);
+    if (costBad) throw new MachineError(costBad);
+    this.pauseExtra = extraNs(pauseNs, this.nsPerInsn);
+    this.tscExtra = extraNs(tscNs, this.nsPerInsn);
     const profiler = options.profileInterval === undefined ? null : new GuestProfiler(options.profileInterval, ncpu);
     this.profiler = profiler;
     // One vCPU still ends a quantum every 2^20 instructions, so a slice (runAsync, gdb) returns in bounded time.
@@ -310,9 +317,13 @@ export class Machine implements Clock {
         const dev = platform.msrOwner(k, msr);
         return dev ? dev.writeMsr(msr, lo >>> 0, hi >>> 0) : false;
       },
-      tsc: () => this.nowNs(),
+      tsc: () => {
+        const t = this.nowNs();
+        this.charge(k, this.tscExtra);
+        return t;
+      },
       random32,
-      pause: () => this.pause(k),
+      pause: () => this.charge(k, this.pauseExtra),
     };
     exec.onException = (c) => this.onException(k, c);
     exec.onEvent = (c) => this.onEvent(k, c);
@@ -342,19 +353,23 @@ export class Machine implements Clock {
     const exec = this.execs[this.current];
     if (this.running && exec.stopReason === STOP_NONE) {
       exec.stopReason = STOP_REQUEST;
-      this.timerCut = true;
+      this.rerun = true;
     }
   }
 
   /**
-   * PAUSE on vCPU k: charged its latency. The quantum is guest time, not instructions: a vCPU that has
-   * spent it stops at the end of the trace, so timers still fire where they would without the charge.
+   * An instruction of vCPU k with a latency beyond its instruction time (PAUSE, TSC reads: wait-cost.ts). The
+   * quantum is guest time, not instructions: the vCPU stops at the end of the trace and runs on with a budget
+   * cut by the charge (runQuantum), so it ends its quantum, and timers fire, where they would without it.
    */
-  private pause(k: number): void {
-    if (k !== this.current) return;
-    this.stallNs += this.pauseExtra;
+  private charge(k: number, ns: number): void {
+    if (k !== this.current || ns === 0) return;
+    this.stallNs += ns;
     const exec = this.execs[k];
-    if (exec.stopReason === STOP_NONE && this.spentNs(k) >= this.quantumNs) exec.stopReason = STOP_REQUEST;
+    if (this.running && exec.stopReason === STOP_NONE) {
+      exec.stopReason = STOP_REQUEST;
+      this.rerun = true;
+    }
   }
 
   /** Instructions retired by all vCPUs. */
@@ -578,15 +593,18 @@ export class Machine implements Clock {
     return this.result(this.causeOf(), this.stateMessage);
   }
 
-  /** Runs vCPU k for what is left of the quantum; a timer armed meanwhile may shorten it (timerArmed). */
+  /**
+   * Runs vCPU k for what is left of the quantum in guest time: its instruction budget is recomputed whenever
+   * time was charged beyond instructions or a timer armed meanwhile shortened the quantum.
+   */
   private runQuantum(k: number): void {
     const exec = this.execs[k];
     this.running = true;
     try {
       for (;;) {
-        this.timerCut = false;
+        this.rerun = false;
         exec.run(Math.max(1, Math.ceil((this.quantumNs - this.spentNs(k)) / this.nsPerInsn)));
-        if (!this.timerCut || exec.stopReason !== STOP_REQUEST || this.state !== 'running' || this.stopRequested) return;
+        if (!this.rerun || exec.stopReason !== STOP_REQUEST || this.state !== 'running' || this.stopRequested) return;
         if (this.spentNs(k) >= this.quantumNs) return;
       }
     } finally {

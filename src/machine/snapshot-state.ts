@@ -13,7 +13,7 @@ import { PciDevice } from '../devices/pci-config.js';
 import { entropyFrom, SeededEntropy } from '../devices/backends/entropy.js';
 import { PAGE_SIZE } from '../cpu/physmem.js';
 import { Machine, type MachineOptions } from './machine.js';
-import { DEFAULT_PAUSE_NS } from './wait-cost.js';
+import { DEFAULT_PAUSE_NS, DEFAULT_TSC_READ_NS } from './wait-cost.js';
 
 export const SNAPSHOT_STATE_VERSION = 2;
 
@@ -29,6 +29,7 @@ export interface SnapshotConfig {
   cpuVendor: 'intel' | 'amd';
   icountShift: number;
   pauseNs: number;
+  tscReadNs: number;
   /** virtio-pci flavour and the virtio-rng source: its seeded generator's state, or host entropy. */
   virtioMode: string | null;
   rng: { state: number[] } | 'host' | null;
@@ -105,6 +106,7 @@ function configOf(o: MachineOptions): SnapshotConfig {
     cmdline: o.cmdline ?? '', cpus: o.cpus ?? 1, memMiB: o.memMiB ?? 256, kvmclock: o.kvmclock ?? true,
     x2apic: o.x2apic ?? false, quantum: o.quantum ?? null, seed: o.seed ?? null,
     cpuVendor: o.cpuVendor ?? 'intel', icountShift: o.icountShift ?? 0, pauseNs: o.pauseNs ?? DEFAULT_PAUSE_NS,
+    tscReadNs: o.tscReadNs ?? DEFAULT_TSC_READ_NS,
     virtioMode: o.virtioMode ?? null,
     rng: o.rng instanceof SeededEntropy ? { state: [...(o.rng as unknown as { s: Uint32Array }).s] } : o.rng ? 'host' : null,
   };
@@ -237,7 +239,7 @@ export function machineFromSnapshot(snap: MachineSnapshot, io: Pick<MachineOptio
   const c = snap.config;
   const m = new Machine({
     kernel: snap.kernel, cmdline: c.cmdline, cpus: c.cpus, memMiB: c.memMiB, kvmclock: c.kvmclock, x2apic: c.x2apic,
-    cpuVendor: c.cpuVendor, icountShift: c.icountShift, pauseNs: c.pauseNs,
+    cpuVendor: c.cpuVendor, icountShift: c.icountShift, pauseNs: c.pauseNs, tscReadNs: c.tscReadNs,
     ...(c.virtioMode ? { virtioMode: c.virtioMode as MachineOptions['virtioMode'] } : {}),
     ...(c.rng === 'host' ? { rng: entropyFrom('host') } : c.rng ? { rng: seededAt(c.rng.state) } : {}),
     ...(c.quantum !== null ? { quantum: c.quantum } : {}), ...(c.seed !== null ? { seed: c.seed } : {}), ...io,

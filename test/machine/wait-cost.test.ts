@@ -1,17 +1,17 @@
-// PAUSE takes guest time (src/machine/wait-cost.ts): a guest spinning on its clock reaches the deadline in
+// PAUSE and TSC reads take guest time (src/machine/wait-cost.ts): a guest spinning on its clock reaches the deadline in
 // far fewer instructions, the run stays a pure function of the instruction stream, and a timer that falls
 // due while the vCPU spins in PAUSE still interrupts it on time (the quantum is guest time, not instructions).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Machine, MachineError } from '../../src/machine/machine.js';
 import { captureMachine, machineFromSnapshot } from '../../src/machine/snapshot-state.js';
-import { DEFAULT_PAUSE_NS, pauseExtraNs } from '../../src/machine/wait-cost.js';
+import { DEFAULT_PAUSE_NS, DEFAULT_TSC_READ_NS, extraNs } from '../../src/machine/wait-cost.js';
 import { buildImage, toolchainAvailable } from '../images/build.js';
 import { reportProblems } from '../images/report.js';
 
 const have = toolchainAvailable();
 
-function spin(opts: { pauseNs?: number; icountShift?: number; cpus?: number } = {}) {
+function spin(opts: { pauseNs?: number; tscReadNs?: number; icountShift?: number; cpus?: number } = {}) {
   let out = '';
   const m = new Machine({
     kernel: readFileSync(buildImage('spinwait')), memMiB: 64, cmdline: 'console=test', ...opts,
@@ -28,17 +28,19 @@ function iterations(out: string): number {
 
 describe('pause cost arithmetic', () => {
   it('a PAUSE lasts the cost in all, never less than one instruction', () => {
-    expect(pauseExtraNs(100, 1)).toBe(99);
-    expect(pauseExtraNs(100, 128)).toBe(0);
-    expect(pauseExtraNs(0, 1)).toBe(0);
+    expect(extraNs(100, 1)).toBe(99);
+    expect(extraNs(100, 128)).toBe(0);
+    expect(extraNs(0, 1)).toBe(0);
     expect(DEFAULT_PAUSE_NS).toBeGreaterThanOrEqual(40);
     expect(DEFAULT_PAUSE_NS).toBeLessThanOrEqual(140);
+    expect(DEFAULT_TSC_READ_NS).toBeGreaterThanOrEqual(20);
+    expect(DEFAULT_TSC_READ_NS).toBeLessThanOrEqual(40);
   });
 });
 
 describe.skipIf(!have)('PAUSE takes guest time (spinwait guest)', () => {
   it('reaches the deadline in far fewer instructions with the cost on, the timer still on time', () => {
-    const off = spin({ pauseNs: 0 }), on = spin();
+    const off = spin({ pauseNs: 0, tscReadNs: 0 }), on = spin();
     for (const x of [off, on]) {
       expect(reportProblems('spinwait', x.out), x.out).toEqual([]);
       expect(x.r.cause).toBe('debug-exit');
@@ -60,13 +62,13 @@ describe.skipIf(!have)('PAUSE takes guest time (spinwait guest)', () => {
   });
 
   it('scales with the cost given and with --icount-shift', () => {
-    const p40 = spin({ pauseNs: 40 }), p140 = spin({ pauseNs: 140 });
+    const p40 = spin({ pauseNs: 40, tscReadNs: 0 }), p140 = spin({ pauseNs: 140, tscReadNs: 0 });
     expect(iterations(p40.out)).toBeGreaterThan(iterations(p140.out) * 2);
     // At 8 ns per instruction a 100-ns PAUSE still costs more than an instruction; at 128 ns it costs one.
     const s3 = spin({ icountShift: 3 }), s7 = spin({ icountShift: 7 }), s7off = spin({ icountShift: 7, pauseNs: 0 });
     // (At 128 ns per instruction, interrupt entry alone passes the guest's 2-µs on-time bound.)
     for (const x of [p40, p140, s3]) expect(reportProblems('spinwait', x.out), x.out).toEqual([]);
-    expect(iterations(s3.out)).toBeLessThan(iterations(spin({ icountShift: 3, pauseNs: 0 }).out) / 2);
+    expect(iterations(s3.out)).toBeLessThan(iterations(spin({ icountShift: 3, pauseNs: 0, tscReadNs: 0 }).out) / 2);
     expect(s7.r.instructions).toBe(s7off.r.instructions);
   });
 
@@ -89,7 +91,15 @@ describe.skipIf(!have)('PAUSE takes guest time (spinwait guest)', () => {
     expect([b.r.instructions, b.r.virtualNs, b.out]).toEqual([a.r.instructions, a.r.virtualNs, a.out]);
   });
 
+  it('a TSC read costs its latency too: a clock loop without PAUSE also gets there sooner', () => {
+    const none = spin({ pauseNs: 0, tscReadNs: 0 }), tsc = spin({ pauseNs: 0 });
+    expect(reportProblems('spinwait', tsc.out), tsc.out).toEqual([]);
+    // ~10 instructions and one rdtsc per iteration: 10 ns against 10 + 24.
+    expect(iterations(tsc.out) * 3).toBeLessThan(iterations(none.out));
+  });
+
   it('rejects a bad cost', () => {
     for (const pauseNs of [-1, 1.5, 2e6]) expect(() => spin({ pauseNs })).toThrow(MachineError);
+    expect(() => spin({ tscReadNs: -1 })).toThrow(/bad rdtsc cost/);
   });
 });
