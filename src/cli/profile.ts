@@ -8,7 +8,8 @@ import { KernelSymbols } from '../osv/symbols.js';
 
 /**
  * Before the run: when the kernel's DWARF (--symbols, loader.elf beside the kernel, or the kernel) describes
- * OSv's scheduler, samples are also attributed to OSv threads. Returns a line for the user when it cannot be.
+ * OSv's scheduler, samples are also attributed to OSv threads. Returns a line for the user when --symbols was
+ * given and cannot serve.
  */
 export function attachProfileThreads(machine: Machine, kernelPath: string | undefined, symbolsPath: string | null): string | null {
   const profiler = machine.profiler;
@@ -19,7 +20,8 @@ export function attachProfileThreads(machine: Machine, kernelPath: string | unde
   } catch (e) {
     return `profile: no per-thread tracks (${(e as Error).message})`;
   }
-  return profiler.threadOf ? null : 'profile: no per-thread tracks (no DWARF describing OSv threads; give --symbols loader.elf)';
+  // A kernel without OSv's scheduler in its DWARF simply gets per-vCPU tracks; only a given --symbols earns a note.
+  return profiler.threadOf || symbolsPath === null ? null : `profile: no per-thread tracks (${symbolsPath} does not describe OSv threads)`;
 }
 
 export function writeProfile(machine: Machine, file: string, kernel: Uint8Array, kernelPath: string | undefined, symbolsPath: string | null): string {
