@@ -21,14 +21,15 @@ static void timer_handler(struct trap_frame *f) {
 }
 
 /* Spins with PAUSE until the TSC (ns in osvemu, whose TSC runs at 1 GHz) is `ns` past the start. */
-static void spin_until(uint64_t ns) {
+static void spin_until(uint64_t ns, const char *name) {
 	uint64_t t0 = rdtsc(), t, n = 0;
 	while ((t = rdtsc()) - t0 < ns) {
 		asm volatile("pause");
 		n++;
 	}
 	kprintf("INFO spinwait: %lu ns passed in %lu pause iterations\n", t - t0, n);
-	check(t - t0 >= ns, "spin-reaches-deadline");
+	check(t - t0 >= ns, name);
+	if (ns >= 1000000) check(n > 0, "spin-iterates");
 }
 
 /* A one-shot LAPIC timer (divide by 1: 1 count per ns) fires while the vCPU spins in a PAUSE loop. */
@@ -58,8 +59,11 @@ static void spin_for_timer(uint32_t ns) {
 void guest_main(void) {
 	for (const char *c = boot_info.cmdline; *c; c++)
 		if (!strncmp(c, "loose-timing", 12)) loose = 1;
-	spin_until(1000000);
+	spin_until(1000000, "spin-1ms-reaches-deadline");
 	spin_for_timer(300000);
-	spin_until(10);
+	spin_until(10, "spin-10ns-reaches-deadline");
+	uint64_t a = rdtsc();
+	asm volatile("pause");
+	check(rdtsc() > a, "tsc-advances-over-pause");
 	pass("spinwait");
 }

@@ -146,9 +146,9 @@ export class Machine implements Clock {
   readonly profiler: GuestProfiler | null;
   /** Virtual nanoseconds per retired instruction (default 1: a 1 GHz, IPC-1 machine). */
   private readonly nsPerInsn: number;
-  /** Guest ns the running vCPU spent in this quantum beyond its instructions' time (PAUSE, wait-cost.ts). */
+  /** Guest ns the running vCPU spent in this quantum beyond its instructions' time (PAUSE, TSC reads: wait-cost.ts). */
   private stallNs = 0;
-  /** Guest ns the running vCPU may spend in this quantum: PAUSE ends its run early once they are spent. */
+  /** Guest ns each vCPU may spend in this quantum (runQuantum turns what is left into an instruction budget). */
   private quantumNs = Infinity;
   /** What one PAUSE and one TSC read add to stallNs. */
   private readonly pauseExtra: number;
@@ -350,6 +350,11 @@ export class Machine implements Clock {
     const end = deadline - this.baseNs;
     if (!(end < this.quantumNs)) return;
     this.quantumNs = Math.max(end, 0);
+    this.requestRerun();
+  }
+
+  /** Stops the running vCPU at the end of its trace so that runQuantum recomputes its budget. */
+  private requestRerun(): void {
     const exec = this.execs[this.current];
     if (this.running && exec.stopReason === STOP_NONE) {
       exec.stopReason = STOP_REQUEST;
@@ -365,11 +370,7 @@ export class Machine implements Clock {
   private charge(k: number, ns: number): void {
     if (k !== this.current || ns === 0) return;
     this.stallNs += ns;
-    const exec = this.execs[k];
-    if (this.running && exec.stopReason === STOP_NONE) {
-      exec.stopReason = STOP_REQUEST;
-      this.rerun = true;
-    }
+    this.requestRerun();
   }
 
   /** Instructions retired by all vCPUs. */
