@@ -53,6 +53,8 @@ export interface RunArgs {
   gdbThreads: 'osv' | 'vcpu';
   /** --icount-shift N: 2^N ns of guest time per instruction (QEMU's -icount shift=N). */
   icountShift: number;
+  /** Compile hot guest code (default); --no-jit interprets only. */
+  jit: boolean;
   /** --profile FILE: guest stacks sampled every profileInterval instructions (.pb.gz: pprof, else speedscope). */
   profile: string | undefined;
   profileInterval: number;
@@ -71,7 +73,7 @@ export const USAGE = `usage: osvemu run [KERNEL] [-e|--append CMDLINE] [-c|--smp
                   [--disk FILE[,writable|,readonly][,format=raw|qcow2]]... [--rng-seed N|host]
                   [--virtio legacy|transitional|modern] [--seed N]
                   [--cpu-vendor intel|amd] [--symbols LOADER_ELF] [--gdb-threads osv|vcpu]
-                  [--debugcon stdio|null|file:PATH|PATH] [--icount-shift N]
+                  [--debugcon stdio|null|file:PATH|PATH] [--icount-shift N] [--no-jit|--jit]
                   [--profile FILE[.pb.gz] [--profile-interval N]] [-h|--help]
        osvemu debug SNAPSHOT [--gdb [HOST:]PORT]     serve gdb on a saved machine (default port 1234)
        osvemu core SNAPSHOT FILE                     write an ELF core file gdb opens
@@ -82,6 +84,8 @@ export const USAGE = `usage: osvemu run [KERNEL] [-e|--append CMDLINE] [-c|--smp
            ",writable" is given (QEMU's -drive file=...,snapshot=on|off spellings work too)
   --icount-shift  each instruction is 2^N ns of guest time (default 0: 1 ns), as QEMU's -icount shift=N:
            busy-waiting guests reach their deadlines in fewer instructions, still deterministically
+  --no-jit interpret only (hot code is compiled to JavaScript by default; --jit); the same instructions
+           retire and the same bytes are printed either way
   --profile  sample every vCPU's guest stack every --profile-interval instructions (default 10000) and write
            speedscope JSON, or pprof when FILE ends in .pb.gz (go tool pprof)
   --rng-seed  seed of the virtio-rng bytes (default 0: the same bytes every run); "host" for host entropy
@@ -171,6 +175,8 @@ export function parseRunArgs(argv: string[]): RunArgs {
         'max-insns': { type: 'string' },
         timeout: { type: 'string' },
         'no-kvmclock': { type: 'boolean' },
+        jit: { type: 'boolean' },
+        'no-jit': { type: 'boolean' },
         x2apic: { type: 'boolean' },
         quiet: { type: 'boolean', short: 'q' },
         disk: { type: 'string', multiple: true },
@@ -241,6 +247,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
     maxInsns: v['max-insns'] === undefined ? undefined : parseIntArg('--max-insns', v['max-insns'], 1, Number.MAX_SAFE_INTEGER),
     timeoutSec: timeout,
     kvmclock: !v['no-kvmclock'],
+    jit: v['no-jit'] ? false : true,
     x2apic: !!v.x2apic,
     quiet: !!v.quiet,
     net,
