@@ -523,6 +523,46 @@ function effects(i: Insn, f: FormInfo | undefined): Set<number> | null {
   return null;
 }
 
+interface Emitted { generic: boolean; eff: Set<number> | null; end: boolean }
+
+/** Emits instruction k: specialised code, or a call of its handler with the state it needs made current. */
+function emitInsn(g: Gen, ins: Insn[], k: number, table: Map<Handler, FormInfo>): Emitted {
+  const i = ins[k];
+  const n = ins.length;
+  g.k = k;
+  const last = k === n - 1;
+  const f = table.get(i.h);
+  g.snap(false);
+  g.emit(`k = ${k};`);
+  let done: boolean | 'end' = false;
+  if (f !== undefined && i.mode === 64 && f.sizes.has(i.size)) {
+    const mark = g.out.length;
+    const saved = { reg: g.reg.slice(), fl: g.fl.slice(), prod: g.prod, used: new Set(g.usedRegs), usedF: new Set(g.usedFlags) };
+    done = specialise(g, i, f, last);
+    if (done === false) {
+      // Undo partial emission (a form rejected after it loaded operands).
+      g.out.length = mark;
+      g.reg.set(saved.reg); g.fl.set(saved.fl); g.prod = saved.prod;
+      g.usedRegs.clear(); for (const r of saved.used) g.usedRegs.add(r);
+      g.usedFlags.clear(); for (const x of saved.usedF) g.usedFlags.add(x);
+    }
+  }
+  if (done !== false) return { generic: false, eff: null, end: done === 'end' };
+  // Handler call: the register file and cpu.lf must be current for what it touches.
+  const eff = effects(i, f);
+  g.flushRegs(eff);
+  g.flushFlags();
+  // The catch block sees the state the handler started from (what it left, if it threw, is its own).
+  g.snap(true);
+  g.emit(`cpu.rip = rip0 + ${g.endOff[k]}; h${k}(cpu, i${k});`);
+  for (let r = 0; r < 16; r++) if (eff === null || eff.has(r)) g.reg[r] = ABSENT;
+  for (const x of FIELDS) g.fl[x] = ABSENT;
+  g.prod = null;
+  if (last) { g.emit('rip = cpu.rip;'); return { generic: true, eff, end: true }; }
+  g.genCheck();
+  return { generic: true, eff, end: false };
+}
+
 export interface CompileResult { fn: BlockFn; source: string; specialised: number }
 
 /** Compiles a trace; `rip0` of the generated code is cpu.rip at entry (code may be mapped more than once). */
@@ -540,46 +580,17 @@ export function compileTrace(t: Trace): CompileResult {
   // First pass decides whether the trace can loop on itself inside the function (no handler calls).
   const bodyStart = g.out.length;
   for (let k = 0; k < n; k++) {
-    const i = ins[k];
-    g.k = k;
-    const last = k === n - 1;
-    const f = table.get(i.h);
-    g.snap(false);
-    g.emit(`k = ${k};`);
-    let done: boolean | 'end' = false;
-    if (f !== undefined && i.mode === 64 && f.sizes.has(i.size)) {
-      const mark = g.out.length;
-      const saved = { reg: g.reg.slice(), fl: g.fl.slice(), prod: g.prod, used: new Set(g.usedRegs), usedF: new Set(g.usedFlags) };
-      done = specialise(g, i, f, last);
-      if (done === false) {
-        // Undo partial emission (a form rejected after it loaded operands).
-        g.out.length = mark;
-        g.reg.set(saved.reg); g.fl.set(saved.fl); g.prod = saved.prod;
-        g.usedRegs.clear(); for (const r of saved.used) g.usedRegs.add(r);
-        g.usedFlags.clear(); for (const x of saved.usedF) g.usedFlags.add(x);
-      }
-    }
-    if (done === 'end') ended = true;
-    if (done !== false) { specialisedCount++; genericAt[k] = false; continue; }
-    // Handler call: the register file and cpu.lf must be current for what it touches.
-    pure = false;
-    genericAt[k] = true;
-    const eff = effects(i, f);
-    g.flushRegs(eff);
-    g.flushFlags();
-    // The catch block sees the state the handler started from (what it left, if it threw, is its own).
-    g.snap(true);
-    g.emit(`cpu.rip = rip0 + ${g.endOff[k]}; h${k}(cpu, i${k});`);
-    for (let r = 0; r < 16; r++) if (eff === null || eff.has(r)) g.reg[r] = ABSENT;
-    for (const x of FIELDS) g.fl[x] = ABSENT;
-    g.prod = null;
-    if (last) { g.emit('rip = cpu.rip;'); ended = true; }
-    else g.genCheck();
+    const r = emitInsn(g, ins, k, table);
+    if (r.end) ended = true;
+    genericAt[k] = r.generic;
+    if (!r.generic) specialisedCount++;
+    // Handler calls whose register effects are known (imul, shifts) do not stop the trace looping in place.
+    else if (r.eff === null) pure = false;
   }
   if (!ended) g.emit(`rip = rip0 + ${g.endOff[n - 1]};`);
   body.push(...g.out.splice(bodyStart));
   // A trace that ends by jumping to its own start loops here while the run loop would run it again.
-  const loops = pure && ins[n - 1].ends;
+  const loops = pure && ins[n - 1].ends && !genericAt[n - 1];
   const regs = [...g.usedRegs].sort((a, b) => a - b);
   const flags = FIELDS.filter((x) => g.usedFlags.has(x));
   if (loops) return compileLoop(t, regs, flags);
@@ -642,28 +653,26 @@ function compileLoop(t: Trace, regs: number[], flags: number[]): CompileResult {
   // Find what the body writes by compiling it once on a scratch generator.
   for (const r of regs) probe.reg[r] = CLEAN;
   for (const x of flags) probe.fl[x] = CLEAN;
-  const genericAt: boolean[] = [];
-  for (let k = 0; k < n; k++) {
-    probe.k = k; probe.snap(false);
-    specialise(probe, ins[k], table.get(ins[k].h)!, k === n - 1);
-  }
+  for (let k = 0; k < n; k++) emitInsn(probe, ins, k, table);
   for (let r = 0; r < 16; r++) if (probe.reg[r] === DIRTY) g.reg[r] = DIRTY;
   for (const x of FIELDS) if (probe.fl[x] === DIRTY) g.fl[x] = DIRTY;
+  const genericAt: boolean[] = [];
   let specialisedCount = 0;
   for (let k = 0; k < n; k++) {
-    g.k = k;
-    g.snap(false);
-    g.emit(`k = ${k};`);
-    const r = specialise(g, ins[k], table.get(ins[k].h)!, k === n - 1);
-    if (r === false) throw new Error('jit: loop body changed between passes');
-    genericAt[k] = false;
-    specialisedCount++;
+    const r = emitInsn(g, ins, k, table);
+    genericAt[k] = r.generic;
+    if (!r.generic) specialisedCount++;
   }
+  // Back to the loop-head state: whatever a handler call left in the register file is loaded again.
+  const reload: string[] = [];
+  for (const r of regs) if (g.reg[r] === ABSENT) reload.push(`L${r} = r32[${2 * r}]; H${r} = r32[${2 * r + 1}];`);
+  for (const x of flags) if (g.fl[x] === ABSENT) reload.push(`F${x} = lf[${x}];`);
   const allRegs = [...new Set([...regs, ...g.usedRegs])].sort((a, b) => a - b);
   const allFlags = FIELDS.filter((x) => flags.includes(x) || g.usedFlags.has(x));
   const src: string[] = [];
   src.push('"use strict";');
   src.push('const { cond, getCF, PARITY, gpFault, ssFault } = RT;');
+  for (let k = 0; k < n; k++) if (genericAt[k]) src.push(`const h${k} = H[${k}], i${k} = I[${k}];`);
   src.push('return function block(cpu, env, end) {');
   src.push('const r32 = cpu.r32, lf = cpu.lf, mmu = cpu.mmu, dv = mmu.dv, rT = mmu.rTag, rO = mmu.rOff, wT = mmu.wTag, wO = mmu.wOff, sb = cpu.segBase;');
   src.push('const cache = env.cache, G = cache.gen, rip0 = cpu.rip;');
@@ -674,6 +683,7 @@ function compileLoop(t: Trace, regs: number[], flags: number[]): CompileResult {
   src.push('for (;;) {');
   src.push(...g.out);
   src.push(`cpu.icount += ${n};`);
+  src.push(...reload);
   src.push('if (rip === rip0 && cpu.icount < end && !env.eventPending && env.stopReason === 0 && cache.gen === G) continue;');
   src.push(`${g.writeback()}cpu.rip = rip; return;`);
   src.push('}');
