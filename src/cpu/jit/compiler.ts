@@ -18,8 +18,9 @@
 import type { Cpu } from '../cpu.js';
 import type { Trace } from '../codecache.js';
 import { EA_64, EA_RIP, type Handler, type Insn } from '../insn.js';
-import { cond, getCF, K_ADD, K_DEC, K_INC, K_LOGIC, K_SUB, parity } from '../flags.js';
+import { arithFlags, cond, getCF, K_ADD, K_DEC, K_NONE, K_INC, K_LOGIC, K_SUB, parity } from '../flags.js';
 import { raise } from '../exceptions.js';
+import { mulFlags, SHIFT_AF } from '../ops/undef.js';
 import { VEC_GP, VEC_SS } from '../regs.js';
 import { TLB_SIZE } from '../mmu.js';
 import { formTable, type FormInfo } from './forms.js';
@@ -48,7 +49,17 @@ for (let b = 0; b < 256; b++) PARITY[b] = parity(b);
 function gpFault(cpu: Cpu): never { return raise(cpu, VEC_GP, 0); }
 function ssFault(cpu: Cpu): never { return raise(cpu, VEC_SS, 0); }
 
-const RT = { cond, getCF, PARITY, gpFault, ssFault };
+/** High half of the signed 64-bit product of two int32 values (the low half is Math.imul). */
+function mulHiS32(a: number, b: number): number {
+  const au = a >>> 0, bu = b >>> 0;
+  const a0 = au & 0xffff, a1 = au >>> 16, b0 = bu & 0xffff, b1 = bu >>> 16;
+  const p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
+  const mid = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
+  const uhi = p11 + (p01 >>> 16) + (p10 >>> 16) + Math.floor(mid / 65536);
+  return (uhi - (a < 0 ? bu : 0) - (b < 0 ? au : 0)) | 0;
+}
+
+const RT = { cond, getCF, PARITY, gpFault, ssFault, arithFlags, mulFlags, mulHiS32, SHIFT_AF };
 
 /** Flags recorded by a known instruction of this block, still in the locals. */
 interface Producer { kind: number; sz: number }
@@ -243,7 +254,20 @@ function ltsExpr(sz: number): string {
 function condExpr(g: Gen, cc: number): string {
   const p = g.prod;
   let e: string | null = null;
-  if (p !== null) {
+  if (p !== null && p.kind === K_NONE) {
+    // Flags given explicitly (shifts, multiplies): test the bits.
+    const bit = (m: number) => `((F9 & ${m}) !== 0)`;
+    switch (cc >> 1) {
+      case 0: e = bit(2048); break;
+      case 1: e = bit(1); break;
+      case 2: e = bit(64); break;
+      case 3: e = bit(65); break;
+      case 4: e = bit(128); break;
+      case 5: e = bit(4); break;
+      case 6: e = `(${bit(128)} !== ${bit(2048)})`; break;
+      default: e = `(${bit(64)} || ${bit(128)} !== ${bit(2048)})`; break;
+    }
+  } else if (p !== null) {
     const zf = zfExpr(p.sz), sf = sfExpr(p.sz), cf = cfExpr(p), of = ofExpr(p);
     const sub = p.kind === K_SUB;
     switch (cc >> 1) {
@@ -266,6 +290,7 @@ function condExpr(g: Gen, cc: number): string {
 /** Carry in for inc/dec: CF of the current flags. */
 function cfNum(g: Gen): string {
   const p = g.prod;
+  if (p !== null && p.kind === K_NONE) return '(F9 & 1)';
   const e = p !== null ? cfExpr(p) : null;
   if (e !== null) return `(${e} ? 1 : 0)`;
   g.flushFlags();
@@ -351,6 +376,8 @@ function specialise(g: Gen, i: Insn, f: FormInfo, last: boolean): boolean | 'end
       return true;
     }
     case 'aluRmR': case 'aluRRm': case 'aluRmI': return alu(g, i, f, A);
+    case 'shiftImm': return shift64(g, i, f);
+    case 'imul': return imul(g, i, f, A);
     case 'incdec': return incdec(g, i, A);
     case 'push': {
       if (s !== 64) return false;
@@ -482,6 +509,75 @@ function alu(g: Gen, i: Insn, f: FormInfo, A: string): boolean {
   return true;
 }
 
+/** Explicit flags (the interpreter's setArithFlags): LF_OP = K_NONE, LF_ARITH = the six bits. */
+function setExplicitFlags(g: Gen, bits: string): void {
+  g.setF(0, '0');
+  g.setF(9, `(${bits}) & 2261`);
+  g.prod = { kind: K_NONE, sz: 3 };
+}
+
+/** shl/shr/sar of a 64-bit register by a constant 1..63 (shift.ts shift64, same flags). */
+function shift64(g: Gen, i: Insn, f: FormInfo): boolean {
+  const c = i.imm, k = g.k;
+  if (i.mem || i.size !== 64 || c < 1 || c > 63 || f.ops.size !== 1) return false;
+  const op = i.op;
+  const L = readReg(g, 64, i.rm), H = readHi(g, i.rm);
+  const bit = (n: number) => n < 32 ? `((${L} >>> ${n}) & 1)` : `((${H} >>> ${n - 32}) & 1)`;
+  let lo: string, hi: string, of: string;
+  if (op === 4) { // shl
+    if (c < 32) { lo = `${L} << ${c}`; hi = `(${H} << ${c}) | (${L} >>> ${32 - c})`; }
+    else if (c === 32) { lo = '0'; hi = L; }
+    else { lo = '0'; hi = `${L} << ${c - 32}`; }
+    g.emit(`const r${k} = ${lo}, r${k}h = ${hi}, c${k} = ${bit(64 - c)};`);
+    of = `((r${k}h >>> 31) ^ c${k})`;
+  } else if (op === 5 || op === 7) { // shr, sar
+    const sar = op === 7;
+    if (c < 32) { lo = `(${L} >>> ${c}) | (${H} << ${32 - c})`; hi = sar ? `${H} >> ${c}` : `(${H} >>> ${c}) | 0`; }
+    else if (c === 32) { lo = H; hi = sar ? `${H} >> 31` : '0'; }
+    else { lo = sar ? `${H} >> ${c - 32}` : `(${H} >>> ${c - 32}) | 0`; hi = sar ? `${H} >> 31` : '0'; }
+    g.emit(`const r${k} = ${lo}, r${k}h = ${hi}, c${k} = ${bit(c - 1)};`);
+    of = sar ? '0' : c > 1 ? `(((r${k}h >>> 31) ^ (r${k}h >>> 30)) & 1)` : `(${H} >>> 31)`;
+  } else return false;
+  const res = `(PARITY[r${k} & 255] << 2) | ((r${k} | r${k}h) === 0 ? 64 : 0) | (r${k}h < 0 ? 128 : 0)`;
+  setExplicitFlags(g, `${res} | c${k} | (${of} << 11) | SHIFT_AF`);
+  writeReg(g, 64, i.rm, `r${k}`, `r${k}h`);
+  return true;
+}
+
+/**
+ * imul reg, r/m[, imm] (muldiv.ts imulR32 / imulR64). 64-bit products of two sign-extended 32-bit factors
+ * (indexing, scaling by constants) are computed here; wider ones call the handler.
+ */
+function imul(g: Gen, i: Insn, f: FormInfo, A: string): boolean {
+  const s = i.size, k = g.k;
+  if (s !== 32 && s !== 64) return false;
+  if (i.mem && A === '') return false;
+  g.flushFlags();
+  if (i.mem) { g.emit(`const a${k} = ${A};`); load(g, s, `a${k}`, `m${k}`); }
+  else g.emit(`const m${k} = ${readReg(g, s, i.rm)}, m${k}h = ${s === 64 ? readHi(g, i.rm) : '0'};`);
+  const bL = i.op ? `${i.imm}` : readReg(g, s, i.reg);
+  const bH = i.op ? `${i.imm >> 31}` : s === 64 ? readHi(g, i.reg) : '0';
+  g.emit(`const b${k} = ${bL}, b${k}h = ${bH};`);
+  if (s === 32) {
+    g.emit(`const r${k} = Math.imul(m${k}, b${k}), o${k} = m${k} * b${k} !== r${k};`);
+    setExplicitFlags(g, `mulFlags(arithFlags(lf), o${k} ? 2049 : 0)`);
+    writeReg(g, 32, i.reg, `r${k}`, '0');
+    return true;
+  }
+  // The handler's slow path needs the register file current for what it reads.
+  const eff = effects(i, f)!;
+  g.flushRegs(eff);
+  g.emit(`let r${k}, r${k}h;`);
+  g.emit(`if (m${k}h === (m${k} >> 31) && b${k}h === (b${k} >> 31)) { r${k} = Math.imul(m${k}, b${k}); r${k}h = mulHiS32(m${k}, b${k}); F9 = mulFlags(arithFlags(lf), 0) & 2261; }`);
+  g.emit(`else { cpu.rip = rip0 + ${g.endOff[k]}; HK[${k}](cpu, IK[${k}]); r${k} = r32[${2 * i.reg}]; r${k}h = r32[${2 * i.reg + 1}]; F9 = lf[9]; }`);
+  g.usedFlags.add(9);
+  g.setF(0, '0');
+  g.fl[9] = DIRTY;
+  g.prod = { kind: K_NONE, sz: 3 };
+  writeReg(g, 64, i.reg, `r${k}`, `r${k}h`);
+  return true;
+}
+
 function incdec(g: Gen, i: Insn, A: string): boolean {
   const s = i.size, k = g.k, sz = SZI[s];
   const dec = i.op === 1;
@@ -596,7 +692,8 @@ export function compileTrace(t: Trace): CompileResult {
   if (loops) return compileLoop(t, regs, flags);
   const src: string[] = [];
   src.push('"use strict";');
-  src.push('const { cond, getCF, PARITY, gpFault, ssFault } = RT;');
+  src.push('const { cond, getCF, PARITY, gpFault, ssFault, arithFlags, mulFlags, mulHiS32, SHIFT_AF } = RT;');
+  src.push('const HK = H, IK = I;');
   for (let k = 0; k < n; k++) if (genericAt[k]) src.push(`const h${k} = H[${k}], i${k} = I[${k}];`);
   src.push('return function block(cpu, env, end) {');
   src.push('const r32 = cpu.r32, lf = cpu.lf, mmu = cpu.mmu, dv = mmu.dv, rT = mmu.rTag, rO = mmu.rOff, wT = mmu.wTag, wO = mmu.wOff, sb = cpu.segBase;');
@@ -671,7 +768,8 @@ function compileLoop(t: Trace, regs: number[], flags: number[]): CompileResult {
   const allFlags = FIELDS.filter((x) => flags.includes(x) || g.usedFlags.has(x));
   const src: string[] = [];
   src.push('"use strict";');
-  src.push('const { cond, getCF, PARITY, gpFault, ssFault } = RT;');
+  src.push('const { cond, getCF, PARITY, gpFault, ssFault, arithFlags, mulFlags, mulHiS32, SHIFT_AF } = RT;');
+  src.push('const HK = H, IK = I;');
   for (let k = 0; k < n; k++) if (genericAt[k]) src.push(`const h${k} = H[${k}], i${k} = I[${k}];`);
   src.push('return function block(cpu, env, end) {');
   src.push('const r32 = cpu.r32, lf = cpu.lf, mmu = cpu.mmu, dv = mmu.dv, rT = mmu.rTag, rO = mmu.rOff, wT = mmu.wTag, wO = mmu.wOff, sb = cpu.segBase;');
