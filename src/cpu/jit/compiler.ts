@@ -59,7 +59,36 @@ function mulHiS32(a: number, b: number): number {
   return (uhi - (a < 0 ? bu : 0) - (b < 0 ? au : 0)) | 0;
 }
 
-const RT = { cond, getCF, PARITY, gpFault, ssFault, arithFlags, mulFlags, mulHiS32, SHIFT_AF };
+/** High half of the unsigned 64-bit product of two uint32 values. */
+function mulHiU32(a: number, b: number): number {
+  const a0 = a & 0xffff, a1 = a >>> 16, b0 = b & 0xffff, b1 = b >>> 16;
+  const p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
+  const mid = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
+  return (p11 + (p01 >>> 16) + (p10 >>> 16) + Math.floor(mid / 65536)) >>> 0;
+}
+
+/** Result of mulS64: high half of the low 64 bits, and whether the signed 128-bit product overflows 64 bits. */
+const MUL = { hi: 0, of: false };
+
+/** Signed 64 x 64 multiply: returns the low 32 bits; MUL.hi the next 32, MUL.of the imul overflow. */
+function mulS64(aL: number, aH: number, bL: number, bH: number): number {
+  const a0 = aL >>> 0, a1 = aH >>> 0, b0 = bL >>> 0, b1 = bH >>> 0;
+  const h00 = mulHiU32(a0, b0);
+  const t1 = h00 + (Math.imul(aL, bH) >>> 0) + (Math.imul(aH, bL) >>> 0);
+  const w1 = t1 >>> 0;
+  // Words 2 and 3 of the unsigned product, then the signed correction (subtract b << 64 if a < 0, and a << 64
+  // if b < 0), all modulo 2^64.
+  const t2 = mulHiU32(a0, b1) + mulHiU32(a1, b0) + (Math.imul(aH, bH) >>> 0) + Math.floor(t1 / 4294967296);
+  let w2 = t2 % 4294967296, w3 = (mulHiU32(a1, b1) + Math.floor(t2 / 4294967296)) % 4294967296;
+  if (aH < 0) { const d = w2 - b0; w2 = (d + 4294967296) % 4294967296; w3 = (w3 - b1 - (d < 0 ? 1 : 0) + 2 * 4294967296) % 4294967296; }
+  if (bH < 0) { const d = w2 - a0; w2 = (d + 4294967296) % 4294967296; w3 = (w3 - a1 - (d < 0 ? 1 : 0) + 2 * 4294967296) % 4294967296; }
+  const sign = (w1 | 0) < 0 ? 4294967295 : 0;
+  MUL.hi = w1 | 0;
+  MUL.of = w2 !== sign || w3 !== sign;
+  return Math.imul(aL, bL);
+}
+
+const RT = { cond, getCF, PARITY, gpFault, ssFault, arithFlags, mulFlags, mulHiS32, SHIFT_AF, mulS64, MUL };
 
 /** Flags recorded by a known instruction of this block, still in the locals. */
 interface Producer { kind: number; sz: number }
@@ -80,6 +109,11 @@ class Gen {
   /** Offset of the end of instruction k from the trace start. */
   endOff: number[] = [];
   generic = false;
+  /**
+   * The next instruction writes LF_OP and LF_ARITH (explicit flags) without reading flags and cannot fault:
+   * an explicit-flag write by this one is dead, and skipping it leaves cpu.lf bit-identical.
+   */
+  nextOverwritesExplicit = false;
 
   emit(s: string): void { this.out.push(s); }
 
@@ -552,7 +586,6 @@ function imul(g: Gen, i: Insn, f: FormInfo, A: string): boolean {
   const s = i.size, k = g.k;
   if (s !== 32 && s !== 64) return false;
   if (i.mem && A === '') return false;
-  g.flushFlags();
   if (i.mem) { g.emit(`const a${k} = ${A};`); load(g, s, `a${k}`, `m${k}`); }
   else g.emit(`const m${k} = ${readReg(g, s, i.rm)}, m${k}h = ${s === 64 ? readHi(g, i.rm) : '0'};`);
   const bL = i.op ? `${i.imm}` : readReg(g, s, i.reg);
@@ -560,22 +593,27 @@ function imul(g: Gen, i: Insn, f: FormInfo, A: string): boolean {
   g.emit(`const b${k} = ${bL}, b${k}h = ${bH};`);
   if (s === 32) {
     g.emit(`const r${k} = Math.imul(m${k}, b${k}), o${k} = m${k} * b${k} !== r${k};`);
-    setExplicitFlags(g, `mulFlags(arithFlags(lf), o${k} ? 2049 : 0)`);
+    if (g.nextOverwritesExplicit) g.prod = null;
+    else setExplicitFlags(g, `${keptFlags(g)} | (o${k} ? 2049 : 0)`);
     writeReg(g, 32, i.reg, `r${k}`, '0');
     return true;
   }
-  // The handler's slow path needs the register file current for what it reads.
-  const eff = effects(i, f)!;
-  g.flushRegs(eff);
-  g.emit(`let r${k}, r${k}h;`);
-  g.emit(`if (m${k}h === (m${k} >> 31) && b${k}h === (b${k} >> 31)) { r${k} = Math.imul(m${k}, b${k}); r${k}h = mulHiS32(m${k}, b${k}); F9 = mulFlags(arithFlags(lf), 0) & 2261; }`);
-  g.emit(`else { cpu.rip = rip0 + ${g.endOff[k]}; HK[${k}](cpu, IK[${k}]); r${k} = r32[${2 * i.reg}]; r${k}h = r32[${2 * i.reg + 1}]; F9 = lf[9]; }`);
-  g.usedFlags.add(9);
-  g.setF(0, '0');
-  g.fl[9] = DIRTY;
-  g.prod = { kind: K_NONE, sz: 3 };
+  g.emit(`let r${k}, r${k}h, o${k} = false;`);
+  g.emit(`if (m${k}h === (m${k} >> 31) && b${k}h === (b${k} >> 31)) { r${k} = Math.imul(m${k}, b${k}); r${k}h = mulHiS32(m${k}, b${k}); }`);
+  g.emit(`else { r${k} = mulS64(m${k}, m${k}h, b${k}, b${k}h); r${k}h = MUL.hi; o${k} = MUL.of; }`);
+  if (g.nextOverwritesExplicit) g.prod = null; // the next instruction replaces these flags before anything sees them
+  else setExplicitFlags(g, `${keptFlags(g)} | (o${k} ? 2049 : 0)`);
   writeReg(g, 64, i.reg, `r${k}`, `r${k}h`);
   return true;
+}
+
+/** SF ZF AF PF of the current flags (what imul keeps, undef.ts mulFlags) as an expression. */
+function keptFlags(g: Gen): string {
+  const p = g.prod;
+  if (p === null) { g.flushFlags(); return '(mulFlags(arithFlags(lf), 0))'; }
+  if (p.kind === K_NONE) return '(F9 & 212)';
+  const af = p.kind === K_LOGIC ? '0' : '(((F1 ^ F3 ^ F5) >> 4) & 1)';
+  return `((PARITY[F5 & 255] << 2) | (${af} << 4) | (${zfExpr(p.sz)} ? 64 : 0) | (${sfExpr(p.sz)} ? 128 : 0))`;
 }
 
 function incdec(g: Gen, i: Insn, A: string): boolean {
@@ -628,6 +666,10 @@ function emitInsn(g: Gen, ins: Insn[], k: number, table: Map<Handler, FormInfo>)
   g.k = k;
   const last = k === n - 1;
   const f = table.get(i.h);
+  const nx = last ? undefined : ins[k + 1];
+  const nf = nx === undefined ? undefined : table.get(nx.h);
+  g.nextOverwritesExplicit = nx !== undefined && nf !== undefined && nf.form === 'shiftImm' && !nx.mem && nx.mode === 64 &&
+    nx.size === 64 && nx.imm >= 1 && nx.imm <= 63 && nf.ops.size === 1 && (nx.op === 4 || nx.op === 5 || nx.op === 7);
   g.snap(false);
   g.emit(`k = ${k};`);
   let done: boolean | 'end' = false;
@@ -692,7 +734,7 @@ export function compileTrace(t: Trace): CompileResult {
   if (loops) return compileLoop(t, regs, flags);
   const src: string[] = [];
   src.push('"use strict";');
-  src.push('const { cond, getCF, PARITY, gpFault, ssFault, arithFlags, mulFlags, mulHiS32, SHIFT_AF } = RT;');
+  src.push('const { cond, getCF, PARITY, gpFault, ssFault, arithFlags, mulFlags, mulHiS32, SHIFT_AF, mulS64, MUL } = RT;');
   src.push('const HK = H, IK = I;');
   for (let k = 0; k < n; k++) if (genericAt[k]) src.push(`const h${k} = H[${k}], i${k} = I[${k}];`);
   src.push('return function block(cpu, env, end) {');
@@ -768,7 +810,7 @@ function compileLoop(t: Trace, regs: number[], flags: number[]): CompileResult {
   const allFlags = FIELDS.filter((x) => flags.includes(x) || g.usedFlags.has(x));
   const src: string[] = [];
   src.push('"use strict";');
-  src.push('const { cond, getCF, PARITY, gpFault, ssFault, arithFlags, mulFlags, mulHiS32, SHIFT_AF } = RT;');
+  src.push('const { cond, getCF, PARITY, gpFault, ssFault, arithFlags, mulFlags, mulHiS32, SHIFT_AF, mulS64, MUL } = RT;');
   src.push('const HK = H, IK = I;');
   for (let k = 0; k < n; k++) if (genericAt[k]) src.push(`const h${k} = H[${k}], i${k} = I[${k}];`);
   src.push('return function block(cpu, env, end) {');
