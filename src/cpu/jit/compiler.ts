@@ -55,7 +55,7 @@ function mulHiS32(a: number, b: number): number {
   const a0 = au & 0xffff, a1 = au >>> 16, b0 = bu & 0xffff, b1 = bu >>> 16;
   const p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
   const mid = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
-  const uhi = p11 + (p01 >>> 16) + (p10 >>> 16) + Math.floor(mid / 65536);
+  const uhi = p11 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16);
   return (uhi - (a < 0 ? bu : 0) - (b < 0 ? au : 0)) | 0;
 }
 
@@ -64,7 +64,7 @@ function mulHiU32(a: number, b: number): number {
   const a0 = a & 0xffff, a1 = a >>> 16, b0 = b & 0xffff, b1 = b >>> 16;
   const p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
   const mid = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
-  return (p11 + (p01 >>> 16) + (p10 >>> 16) + Math.floor(mid / 65536)) >>> 0;
+  return (p11 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16)) >>> 0;
 }
 
 /** Result of mulS64: high half of the low 64 bits, and whether the signed 128-bit product overflows 64 bits. */
@@ -73,15 +73,16 @@ const MUL = { hi: 0, of: false };
 /** Signed 64 x 64 multiply: returns the low 32 bits; MUL.hi the next 32, MUL.of the imul overflow. */
 function mulS64(aL: number, aH: number, bL: number, bH: number): number {
   const a0 = aL >>> 0, a1 = aH >>> 0, b0 = bL >>> 0, b1 = bH >>> 0;
-  const h00 = mulHiU32(a0, b0);
-  const t1 = h00 + (Math.imul(aL, bH) >>> 0) + (Math.imul(aH, bL) >>> 0);
+  // Sums of a few uint32 stay exact as doubles; >>> 0 takes them modulo 2^32.
+  const t1 = mulHiU32(a0, b0) + (Math.imul(aL, bH) >>> 0) + (Math.imul(aH, bL) >>> 0);
   const w1 = t1 >>> 0;
   // Words 2 and 3 of the unsigned product, then the signed correction (subtract b << 64 if a < 0, and a << 64
   // if b < 0), all modulo 2^64.
-  const t2 = mulHiU32(a0, b1) + mulHiU32(a1, b0) + (Math.imul(aH, bH) >>> 0) + Math.floor(t1 / 4294967296);
-  let w2 = t2 % 4294967296, w3 = (mulHiU32(a1, b1) + Math.floor(t2 / 4294967296)) % 4294967296;
-  if (aH < 0) { const d = w2 - b0; w2 = (d + 4294967296) % 4294967296; w3 = (w3 - b1 - (d < 0 ? 1 : 0) + 2 * 4294967296) % 4294967296; }
-  if (bH < 0) { const d = w2 - a0; w2 = (d + 4294967296) % 4294967296; w3 = (w3 - a1 - (d < 0 ? 1 : 0) + 2 * 4294967296) % 4294967296; }
+  const t2 = mulHiU32(a0, b1) + mulHiU32(a1, b0) + (Math.imul(aH, bH) >>> 0) + (t1 - w1) / 4294967296;
+  let w2 = t2 >>> 0;
+  let w3 = (mulHiU32(a1, b1) + (t2 - w2) / 4294967296) >>> 0;
+  if (aH < 0) { const borrow = w2 < b0 ? 1 : 0; w2 = (w2 - b0) >>> 0; w3 = (w3 - b1 - borrow) >>> 0; }
+  if (bH < 0) { const borrow = w2 < a0 ? 1 : 0; w2 = (w2 - a0) >>> 0; w3 = (w3 - a1 - borrow) >>> 0; }
   const sign = (w1 | 0) < 0 ? 4294967295 : 0;
   MUL.hi = w1 | 0;
   MUL.of = w2 !== sign || w3 !== sign;
