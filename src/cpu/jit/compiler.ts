@@ -89,7 +89,10 @@ function mulS64(aL: number, aH: number, bL: number, bH: number): number {
   return Math.imul(aL, bL);
 }
 
-const RT = { cond, getCF, PARITY, gpFault, ssFault, arithFlags, mulFlags, mulHiS32, SHIFT_AF, mulS64, MUL };
+/** Thrown by a block to leave after an instruction whose write dropped decoded code. */
+const GEN_EXIT = Object.freeze({ genExit: true });
+
+const RT = { GEN_EXIT, cond, getCF, PARITY, gpFault, ssFault, arithFlags, mulFlags, mulHiS32, SHIFT_AF, mulS64, MUL };
 
 /** Flags recorded by a known instruction of this block, still in the locals. */
 interface Producer { kind: number; sz: number }
@@ -151,9 +154,19 @@ class Gen {
       rip,
     };
   }
-  /** Leaves the block after instruction k when a write dropped decoded code. */
+  /** Per instruction index: what leaving after it (code-cache generation changed) must write back. */
+  readonly afterSnaps: (Snapshot | undefined)[] = [];
+  /**
+   * Leaves the block after instruction k when a write dropped decoded code (rare: the exit goes through the
+   * catch block, which keeps each block's source small).
+   */
   genCheck(): void {
-    this.emit(`if (cache.gen !== G) { ${this.writeback()}cpu.rip = rip0 + ${this.endOff[this.k]}; cpu.icount += ${this.k + 1}; return; }`);
+    this.afterSnaps[this.k] = {
+      regs: [...this.reg.keys()].filter((n) => this.reg[n] === DIRTY),
+      flags: FIELDS.filter((f) => this.fl[f] === DIRTY),
+      rip: false,
+    };
+    this.emit('if (cache.gen !== G) throw GEN_EXIT;');
   }
 }
 
@@ -735,7 +748,7 @@ export function compileTrace(t: Trace): CompileResult {
   if (loops) return compileLoop(t, regs, flags);
   const src: string[] = [];
   src.push('"use strict";');
-  src.push('const { cond, getCF, PARITY, gpFault, ssFault, arithFlags, mulFlags, mulHiS32, SHIFT_AF, mulS64, MUL } = RT;');
+  src.push('const { GEN_EXIT, cond, getCF, PARITY, gpFault, ssFault, arithFlags, mulFlags, mulHiS32, SHIFT_AF, mulS64, MUL } = RT;');
   src.push('const HK = H, IK = I;');
   for (let k = 0; k < n; k++) if (genericAt[k]) src.push(`const h${k} = H[${k}], i${k} = I[${k}];`);
   src.push('return function block(cpu, env, end) {');
@@ -768,7 +781,23 @@ function catchBlock(g: Gen, genericAt: boolean[], n: number): string {
   }
   let out = 'switch (k) {';
   for (const [code, ks] of groups) out += ` ${ks.map((k) => `case ${k}:`).join(' ')} ${code}break;`;
-  return out + ' }\nenv.jitK = k;\nthrow e;';
+  out += ' }\nenv.jitK = k;\nthrow e;';
+  // Leaving after instruction k (its write dropped decoded code): the state after it, RIP past it.
+  const after = new Map<string, number[]>();
+  for (let k = 0; k < n; k++) {
+    const s = g.afterSnaps[k];
+    if (s === undefined) continue;
+    let code = '';
+    for (const r of s.regs) code += `r32[${2 * r}] = L${r}; r32[${2 * r + 1}] = H${r}; `;
+    for (const f of s.flags) code += `lf[${f}] = F${f}; `;
+    code += `cpu.rip = rip0 + ${g.endOff[k]}; cpu.icount += ${k + 1}; `;
+    const list = after.get(code);
+    if (list) list.push(k); else after.set(code, [k]);
+  }
+  if (after.size === 0) return out;
+  let gen = 'if (e === GEN_EXIT) { switch (k) {';
+  for (const [code, ks] of after) gen += ` ${ks.map((k) => `case ${k}:`).join(' ')} ${code}break;`;
+  return gen + ' } return; }\n' + out;
 }
 
 function finish(source: string, ins: Insn[], specialised: number): CompileResult {
@@ -811,7 +840,7 @@ function compileLoop(t: Trace, regs: number[], flags: number[]): CompileResult {
   const allFlags = FIELDS.filter((x) => flags.includes(x) || g.usedFlags.has(x));
   const src: string[] = [];
   src.push('"use strict";');
-  src.push('const { cond, getCF, PARITY, gpFault, ssFault, arithFlags, mulFlags, mulHiS32, SHIFT_AF, mulS64, MUL } = RT;');
+  src.push('const { GEN_EXIT, cond, getCF, PARITY, gpFault, ssFault, arithFlags, mulFlags, mulHiS32, SHIFT_AF, mulS64, MUL } = RT;');
   src.push('const HK = H, IK = I;');
   for (let k = 0; k < n; k++) if (genericAt[k]) src.push(`const h${k} = H[${k}], i${k} = I[${k}];`);
   src.push('return function block(cpu, env, end) {');
