@@ -70,7 +70,7 @@ describe('block compiler vs interpreter', () => {
       const a = slices(smc, null, 1e6), b = slices(smc, jit, 1e6);
       expect(b).toEqual(a);
       // Every iteration rewrites the trace's page, so only low thresholds ever compile it.
-      if (threshold < 50) expect(jit.compiled).toBeGreaterThan(0);
+      if (threshold <= 1) expect(jit.compiled).toBeGreaterThan(0);
       expect(a[a.length - 1]!.halted).toBe(true);
     }
   });
