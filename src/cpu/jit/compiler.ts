@@ -685,6 +685,7 @@ function emitInsn(g: Gen, ins: Insn[], k: number, table: Map<Handler, FormInfo>)
   g.nextOverwritesExplicit = nx !== undefined && nf !== undefined && nf.form === 'shiftImm' && !nx.mem && nx.mode === 64 &&
     nx.size === 64 && nx.imm >= 1 && nx.imm <= 63 && nf.ops.size === 1 && (nx.op === 4 || nx.op === 5 || nx.op === 7);
   g.snap(false);
+  const kAt = g.out.length;
   g.emit(`k = ${k};`);
   let done: boolean | 'end' = false;
   if (f !== undefined && i.mode === 64 && f.sizes.has(i.size)) {
@@ -699,7 +700,11 @@ function emitInsn(g: Gen, ins: Insn[], k: number, table: Map<Handler, FormInfo>)
       g.usedFlags.clear(); for (const x of saved.usedF) g.usedFlags.add(x);
     }
   }
-  if (done !== false) return { generic: false, eff: null, end: done === 'end' };
+  if (done !== false) {
+    // The catch block reads k only when something can throw; register-only code needs no store to it.
+    if (!g.out.slice(kAt + 1).some((l) => /mmu\.|Fault\(|throw/.test(l))) g.out[kAt] = '';
+    return { generic: false, eff: null, end: done === 'end' };
+  }
   // Handler call: the register file and cpu.lf must be current for what it touches.
   const eff = effects(i, f);
   g.flushRegs(eff);
