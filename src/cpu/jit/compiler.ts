@@ -118,6 +118,8 @@ class Gen {
    * an explicit-flag write by this one is dead, and skipping it leaves cpu.lf bit-identical.
    */
   nextOverwritesExplicit = false;
+  /** Emitting a self-looping block: retired instructions are counted in the local ic. */
+  loop = false;
 
   emit(s: string): void { this.out.push(s); }
 
@@ -204,6 +206,12 @@ function writeReg(g: Gen, size: number, r: number, lo: string, hi: string): void
   }
 }
 
+/**
+ * Opening of a slow-path memory call: in a looping block cpu.icount lives in a local, and a device behind the
+ * slow path (a clock read through MMIO) must see the count the interpreter would show.
+ */
+function slow(g: Gen): string { return g.loop ? '(cpu.icount = ic, ' : ''; }
+
 // ---- memory ---------------------------------------------------------------------------------------------
 /** Linear-address expression of the memory operand, or null when the form is not compiled. */
 function eaExpr(g: Gen, i: Insn): string | null {
@@ -231,27 +239,27 @@ function load(g: Gen, size: number, a: string, v: string): void {
   const lim = size === 8 ? '' : ` && o <= ${LIM[size]}`;
   g.emit(`let ${v}, ${v}h = 0; { const o = ${a} & 4095, x = (${a} >>> 12) & ${TLB_MASK};`);
   if (size === 64) {
-    g.emit(`if (rT[x] === ${a} - o${lim}) { const p = rO[x] + o; ${v}h = dv.getInt32(p + 4, true); ${v} = dv.getInt32(p, true); } else { ${v} = mmu.read64(${a}); ${v}h = mmu.hi; } }`);
+    g.emit(`if (rT[x] === ${a} - o${lim}) { const p = rO[x] + o; ${v}h = dv.getInt32(p + 4, true); ${v} = dv.getInt32(p, true); } else { ${v} = ${slow(g)}mmu.read64(${a})${g.loop ? ')' : ''}; ${v}h = mmu.hi; } }`);
   } else {
-    g.emit(`if (rT[x] === ${a} - o${lim}) ${v} = dv.${GET[size]}(rO[x] + o${size === 8 ? '' : ', true'}); else ${v} = mmu.read${size}(${a}); }`);
+    g.emit(`if (rT[x] === ${a} - o${lim}) ${v} = dv.${GET[size]}(rO[x] + o${size === 8 ? '' : ', true'}); else ${v} = ${slow(g)}mmu.read${size}(${a})${g.loop ? ')' : ''}; }`);
   }
 }
 /** Read for read-modify-write: `p` is the RAM offset on a write-TLB hit, else -1 (slow path already probed). */
 function loadRmw(g: Gen, size: number, a: string, v: string, p: string): void {
   const lim = size === 8 ? '' : ` && o <= ${LIM[size]}`;
   g.emit(`let ${p} = -1, ${v}, ${v}h = 0; { const o = ${a} & 4095, x = (${a} >>> 12) & ${TLB_MASK}; if (wT[x] === ${a} - o${lim}) ${p} = wO[x] + o; }`);
-  if (size === 64) g.emit(`if (${p} >= 0) { ${v}h = dv.getInt32(${p} + 4, true); ${v} = dv.getInt32(${p}, true); } else { ${v} = mmu.rmw64(${a}); ${v}h = mmu.hi; }`);
-  else g.emit(`if (${p} >= 0) ${v} = dv.${GET[size]}(${p}${size === 8 ? '' : ', true'}); else ${v} = mmu.rmw${size}(${a});`);
+  if (size === 64) g.emit(`if (${p} >= 0) { ${v}h = dv.getInt32(${p} + 4, true); ${v} = dv.getInt32(${p}, true); } else { ${v} = ${slow(g)}mmu.rmw64(${a})${g.loop ? ')' : ''}; ${v}h = mmu.hi; }`);
+  else g.emit(`if (${p} >= 0) ${v} = dv.${GET[size]}(${p}${size === 8 ? '' : ', true'}); else ${v} = ${slow(g)}mmu.rmw${size}(${a})${g.loop ? ')' : ''};`);
 }
 function storeRmw(g: Gen, size: number, a: string, p: string, lo: string, hi: string): void {
-  if (size === 64) g.emit(`if (${p} >= 0) { dv.setInt32(${p}, ${lo}, true); dv.setInt32(${p} + 4, ${hi}, true); } else mmu.write64(${a}, ${lo}, ${hi});`);
-  else g.emit(`if (${p} >= 0) dv.${SET[size]}(${p}, ${lo}${size === 8 ? '' : ', true'}); else mmu.write${size}(${a}, ${lo});`);
+  if (size === 64) g.emit(`if (${p} >= 0) { dv.setInt32(${p}, ${lo}, true); dv.setInt32(${p} + 4, ${hi}, true); } else ${slow(g)}mmu.write64(${a}, ${lo}, ${hi})${g.loop ? ')' : ''};`);
+  else g.emit(`if (${p} >= 0) dv.${SET[size]}(${p}, ${lo}${size === 8 ? '' : ', true'}); else ${slow(g)}mmu.write${size}(${a}, ${lo})${g.loop ? ')' : ''};`);
 }
 function store(g: Gen, size: number, a: string, lo: string, hi: string): void {
   const lim = size === 8 ? '' : ` && o <= ${LIM[size]}`;
   g.emit(`{ const o = ${a} & 4095, x = (${a} >>> 12) & ${TLB_MASK};`);
-  if (size === 64) g.emit(`if (wT[x] === ${a} - o${lim}) { const p = wO[x] + o; dv.setInt32(p, ${lo}, true); dv.setInt32(p + 4, ${hi}, true); } else mmu.write64(${a}, ${lo}, ${hi}); }`);
-  else g.emit(`if (wT[x] === ${a} - o${lim}) dv.${SET[size]}(wO[x] + o, ${lo}${size === 8 ? '' : ', true'}); else mmu.write${size}(${a}, ${lo}); }`);
+  if (size === 64) g.emit(`if (wT[x] === ${a} - o${lim}) { const p = wO[x] + o; dv.setInt32(p, ${lo}, true); dv.setInt32(p + 4, ${hi}, true); } else ${slow(g)}mmu.write64(${a}, ${lo}, ${hi})${g.loop ? ')' : ''}; }`);
+  else g.emit(`if (wT[x] === ${a} - o${lim}) dv.${SET[size]}(wO[x] + o, ${lo}${size === 8 ? '' : ', true'}); else ${slow(g)}mmu.write${size}(${a}, ${lo})${g.loop ? ')' : ''}; }`);
 }
 
 // ---- flags -------------------------------------------------------------------------------------------------
@@ -711,7 +719,7 @@ function emitInsn(g: Gen, ins: Insn[], k: number, table: Map<Handler, FormInfo>)
   g.flushFlags();
   // The catch block sees the state the handler started from (what it left, if it threw, is its own).
   g.snap(true);
-  g.emit(`cpu.rip = rip0 + ${g.endOff[k]}; h${k}(cpu, i${k});`);
+  g.emit(`${g.loop ? 'cpu.icount = ic; ' : ''}cpu.rip = rip0 + ${g.endOff[k]}; h${k}(cpu, i${k});`);
   for (let r = 0; r < 16; r++) if (eff === null || eff.has(r)) g.reg[r] = ABSENT;
   for (const x of FIELDS) g.fl[x] = ABSENT;
   g.prod = null;
@@ -751,15 +759,7 @@ export function compileTrace(t: Trace): CompileResult {
   const regs = [...g.usedRegs].sort((a, b) => a - b);
   const flags = FIELDS.filter((x) => g.usedFlags.has(x));
   if (loops) return compileLoop(t, regs, flags);
-  const src: string[] = [];
-  src.push('"use strict";');
-  src.push('const { GEN_EXIT, cond, getCF, PARITY, gpFault, ssFault, arithFlags, mulFlags, mulHiS32, SHIFT_AF, mulS64, MUL } = RT;');
-  src.push('const HK = H, IK = I;');
-  for (let k = 0; k < n; k++) if (genericAt[k]) src.push(`const h${k} = H[${k}], i${k} = I[${k}];`);
-  src.push('return function block(cpu, env, end) {');
-  src.push('const r32 = cpu.r32, lf = cpu.lf, mmu = cpu.mmu, dv = mmu.dv, rT = mmu.rTag, rO = mmu.rOff, wT = mmu.wTag, wO = mmu.wOff, sb = cpu.segBase;');
-  src.push('const cache = env.cache, G = cache.gen, rip0 = cpu.rip;');
-  src.push('let k = 0, rip = rip0;');
+  const src = prelude(genericAt);
   if (regs.length) src.push(`let ${regs.map((r) => `L${r} = 0, H${r} = 0`).join(', ')};`);
   if (flags.length) src.push(`let ${flags.map((x) => `F${x} = 0`).join(', ')};`);
   const endWb = g.writeback();
@@ -771,6 +771,19 @@ export function compileTrace(t: Trace): CompileResult {
   src.push('}');
   src.push('};');
   return finish(src.join('\n'), ins, specialisedCount);
+}
+
+/** The factory's constants and the block function's opening: the state it works on, the handlers it calls. */
+function prelude(genericAt: boolean[]): string[] {
+  const src = ['"use strict";',
+    'const { GEN_EXIT, cond, getCF, PARITY, gpFault, ssFault, arithFlags, mulFlags, mulHiS32, SHIFT_AF, mulS64, MUL } = RT;',
+    'const HK = H, IK = I;'];
+  genericAt.forEach((generic, k) => { if (generic) src.push(`const h${k} = H[${k}], i${k} = I[${k}];`); });
+  src.push('return function block(cpu, env, end) {',
+    'const r32 = cpu.r32, lf = cpu.lf, mmu = cpu.mmu, dv = mmu.dv, rT = mmu.rTag, rO = mmu.rOff, wT = mmu.wTag, wO = mmu.wOff, sb = cpu.segBase;',
+    'const cache = env.cache, G = cache.gen, rip0 = cpu.rip;',
+    'let k = 0, rip = rip0;');
+  return src;
 }
 
 function catchBlock(g: Gen, genericAt: boolean[], n: number): string {
@@ -824,6 +837,7 @@ function compileLoop(t: Trace, regs: number[], flags: number[]): CompileResult {
   for (const x of flags) g.fl[x] = CLEAN;
   const probe = new Gen();
   probe.endOff = g.endOff;
+  g.loop = probe.loop = true;
   // Find what the body writes by compiling it once on a scratch generator.
   for (const r of regs) probe.reg[r] = CLEAN;
   for (const x of flags) probe.fl[x] = CLEAN;
@@ -843,26 +857,20 @@ function compileLoop(t: Trace, regs: number[], flags: number[]): CompileResult {
   for (const x of flags) if (g.fl[x] === ABSENT) reload.push(`F${x} = lf[${x}];`);
   const allRegs = [...new Set([...regs, ...g.usedRegs])].sort((a, b) => a - b);
   const allFlags = FIELDS.filter((x) => flags.includes(x) || g.usedFlags.has(x));
-  const src: string[] = [];
-  src.push('"use strict";');
-  src.push('const { GEN_EXIT, cond, getCF, PARITY, gpFault, ssFault, arithFlags, mulFlags, mulHiS32, SHIFT_AF, mulS64, MUL } = RT;');
-  src.push('const HK = H, IK = I;');
-  for (let k = 0; k < n; k++) if (genericAt[k]) src.push(`const h${k} = H[${k}], i${k} = I[${k}];`);
-  src.push('return function block(cpu, env, end) {');
-  src.push('const r32 = cpu.r32, lf = cpu.lf, mmu = cpu.mmu, dv = mmu.dv, rT = mmu.rTag, rO = mmu.rOff, wT = mmu.wTag, wO = mmu.wOff, sb = cpu.segBase;');
-  src.push('const cache = env.cache, G = cache.gen, rip0 = cpu.rip;');
-  src.push('let k = 0, rip = rip0;');
+  const src = prelude(genericAt);
   if (allRegs.length) src.push(`let ${allRegs.map((r) => `L${r} = r32[${2 * r}], H${r} = r32[${2 * r + 1}]`).join(', ')};`);
   if (allFlags.length) src.push(`let ${allFlags.map((x) => `F${x} = lf[${x}]`).join(', ')};`);
+  src.push('let ic = cpu.icount;');
   src.push('try {');
   src.push('for (;;) {');
   src.push(...g.out);
-  src.push(`cpu.icount += ${n};`);
+  src.push(`ic += ${n};`);
   src.push(...reload);
-  src.push('if (rip === rip0 && cpu.icount < end && !env.eventPending && env.stopReason === 0 && cache.gen === G) continue;');
-  src.push(`${g.writeback()}cpu.rip = rip; return;`);
+  src.push('if (rip === rip0 && ic < end && !env.eventPending && env.stopReason === 0 && cache.gen === G) continue;');
+  src.push(`${g.writeback()}cpu.rip = rip; cpu.icount = ic; return;`);
   src.push('}');
   src.push('} catch (e) {');
+  src.push('cpu.icount = ic;');
   src.push(catchBlock(g, genericAt, n));
   src.push('}');
   src.push('};');
