@@ -6,9 +6,13 @@ import { buildGuest } from '../../src/cli/guest.js';
 import { Machine } from '../../src/machine/machine.js';
 import { buildImage, toolchainAvailable } from '../images/build.js';
 
+// Traces are compiled after a few runs (not the default thousands), so that short guests run mostly compiled.
+const THRESHOLD = 10;
+
 function run(kernel: Uint8Array, jit: boolean, cpus: number, cmdline: string, memMiB: number, maxInsns: number) {
   let debugcon = '';
   const m = new Machine({ kernel, cpus, cmdline, memMiB, jit, debugOut: (b) => (debugcon += String.fromCharCode(b)) });
+  if (m.jit) m.jit.threshold = THRESHOLD;
   const r = m.run({ maxInsns });
   return { cause: r.cause, instructions: r.instructions, icounts: m.cpus.map((c) => c.icount), console: m.console, debugcon,
     compiled: m.jit?.compiled ?? 0 };
