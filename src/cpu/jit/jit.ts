@@ -4,11 +4,13 @@ import type { Trace } from '../codecache.js';
 import { compileTrace } from './compiler.js';
 
 /**
- * Executions of a trace before it is compiled. Compiling costs ~1 ms of CPU per trace (code generation, V8
- * parsing and optimising the function): a real OSv hello boot (2.7 M instructions) compiles ~400 traces at
- * 200 and pays more than it gains; at 5000 only what loops is compiled.
+ * Executions of a trace before it is compiled. Compiling costs milliseconds of CPU per trace (code generation,
+ * V8 parsing and optimising the function, on its background threads too): a real OSv hello boot (2.7 M
+ * instructions) compiles ~400 traces at 200 and takes 1.7 s of CPU instead of 0.3 s; at 5000 it compiles 6 and
+ * still pays ~0.05 s. At 20000 it compiles none, while a loop that spins is compiled within a fraction of a
+ * millisecond of guest work.
  */
-export const DEFAULT_THRESHOLD = 5000;
+export const DEFAULT_THRESHOLD = 20000;
 
 export class Jit {
   /** Executions before compiling; 0 compiles every trace before its first run (the ISA tests). */
