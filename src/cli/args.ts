@@ -58,6 +58,8 @@ export interface RunArgs {
   pauseNs: number;
   /** --rdtsc-cost NS: guest ns a TSC read takes. */
   tscReadNs: number;
+  /** Compile hot guest code (default); --no-jit interprets only. */
+  jit: boolean;
   /** --profile FILE: guest stacks sampled every profileInterval instructions (.pb.gz: pprof, else speedscope). */
   profile: string | undefined;
   profileInterval: number;
@@ -79,7 +81,7 @@ export const USAGE = `usage: osvemu run [KERNEL] [-e|--append CMDLINE] [-c|--smp
                   [--disk FILE[,writable|,readonly][,format=raw|qcow2]]... [--rng-seed N|host]
                   [--virtio legacy|transitional|modern] [--seed N]
                   [--cpu-vendor intel|amd] [--symbols LOADER_ELF] [--gdb-threads osv|vcpu]
-                  [--debugcon stdio|null|file:PATH|PATH] [--icount-shift N]
+                  [--debugcon stdio|null|file:PATH|PATH] [--icount-shift N] [--no-jit|--jit]
                   [--pause-cost NS] [--rdtsc-cost NS]
                   [--profile FILE[.pb.gz] [--profile-interval N]] [--trace-save FILE] [--perfetto FILE] [-h|--help]
        osvemu debug SNAPSHOT [--gdb [HOST:]PORT]     serve gdb on a saved machine (default port 1234)
@@ -95,6 +97,8 @@ export const USAGE = `usage: osvemu run [KERNEL] [-e|--append CMDLINE] [-c|--smp
   --pause-cost  guest ns a PAUSE takes (default ${DEFAULT_PAUSE_NS}: ~100 cycles, as on current x86 cores; 0: as any
            instruction), so spin-waits reach their deadlines in fewer instructions; deterministic
   --rdtsc-cost  guest ns a TSC read (rdtsc, rdtscp, rdmsr) takes (default ${DEFAULT_TSC_READ_NS}, ~25-40 cycles on hardware)
+  --no-jit interpret only (hot code is compiled to JavaScript by default; --jit); the same instructions
+           retire and the same bytes are printed either way
   --profile  sample every vCPU's guest stack every --profile-interval instructions (default 10000) and write
            speedscope JSON, or pprof when FILE ends in .pb.gz (go tool pprof)
   --trace-save  when the run ends, write OSv's trace buffers (enabled with e.g. -e '--trace=sched* /hello')
@@ -188,6 +192,8 @@ export function parseRunArgs(argv: string[]): RunArgs {
         'max-insns': { type: 'string' },
         timeout: { type: 'string' },
         'no-kvmclock': { type: 'boolean' },
+        jit: { type: 'boolean' },
+        'no-jit': { type: 'boolean' },
         x2apic: { type: 'boolean' },
         quiet: { type: 'boolean', short: 'q' },
         disk: { type: 'string', multiple: true },
@@ -262,6 +268,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
     maxInsns: v['max-insns'] === undefined ? undefined : parseIntArg('--max-insns', v['max-insns'], 1, Number.MAX_SAFE_INTEGER),
     timeoutSec: timeout,
     kvmclock: !v['no-kvmclock'],
+    jit: v['no-jit'] ? false : true,
     x2apic: !!v.x2apic,
     quiet: !!v.quiet,
     net,

@@ -3,6 +3,7 @@
 import { totalmem } from 'node:os';
 import { GuestProfiler } from './profiler.js';
 import { CodeCache } from '../cpu/codecache.js';
+import { Jit } from '../cpu/jit/jit.js';
 import { Cpu } from '../cpu/cpu.js';
 import { Exec, STOP_BREAK, STOP_FAULT, STOP_NONE, STOP_REQUEST } from '../cpu/exec.js';
 import { Unimplemented } from '../cpu/exceptions.js';
@@ -61,6 +62,8 @@ export interface MachineOptions extends VirtioMachineOptions, NetMachineOptions 
   tscReadNs?: number;
   /** The processor vendor the vCPUs behave like and CPUID advertises (default intel). */
   cpuVendor?: CpuVendorName;
+  /** Compile hot code to JavaScript (src/cpu/jit; default true). The same instructions retire either way. */
+  jit?: boolean;
 }
 
 export interface RunLimits {
@@ -119,6 +122,8 @@ function allocateRam(memMiB: number): PhysMem {
 export class Machine implements Clock {
   readonly mem: PhysMem;
   readonly cache: CodeCache;
+  /** The block compiler shared by the vCPUs (they share the code cache), or null with `jit: false`. */
+  readonly jit: Jit | null;
   readonly cpus: Cpu[] = [];
   readonly execs: Exec[] = [];
   // Replaced by reset(): read them through the machine, do not keep them.
@@ -204,6 +209,7 @@ export class Machine implements Clock {
     this.quantum = ncpu > 1 ? options.quantum ?? DEFAULT_QUANTUM : Math.min(1 << 20, profiler?.interval ?? Infinity);
     this.mem = allocateRam(memMiB);
     this.cache = new CodeCache(this.mem);
+    this.jit = options.jit === false ? null : new Jit();
     this.net = new MachineNet(options, this.hostInputs);
     this.build();
   }
@@ -229,6 +235,7 @@ export class Machine implements Clock {
       const cpu = new Cpu(this.mem, k);
       cpu.vendor = cpuVendor(options.cpuVendor ?? 'intel');
       const exec = new Exec(cpu, this.cache);
+      exec.jit = this.jit;
       cpuidConfigs.set(cpu, cpuidCfg);
       this.cpus.push(cpu);
       this.execs.push(exec);
