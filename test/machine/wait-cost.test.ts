@@ -11,7 +11,7 @@ import { reportProblems } from '../images/report.js';
 
 const have = toolchainAvailable();
 
-function spin(opts: { pauseNs?: number; tscReadNs?: number; icountShift?: number; cpus?: number } = {}) {
+function spin(opts: { pauseNs?: number; tscReadNs?: number; icountShift?: number; cpus?: number; jit?: boolean } = {}) {
   let out = '';
   const m = new Machine({
     kernel: readFileSync(buildImage('spinwait')), memMiB: 64, cmdline: 'console=test', ...opts,
@@ -83,6 +83,13 @@ describe.skipIf(!have)('PAUSE takes guest time (spinwait guest)', () => {
     expect(r.instructions).toBe(whole.r.instructions);
     expect(r.virtualNs).toBe(whole.r.virtualNs);
     expect(out + rest).toBe(whole.out);
+  });
+
+  it('the block compiler on and off retire the same instructions', () => {
+    for (const cpus of [1, 2]) {
+      const on = spin({ cpus }), off = spin({ cpus, jit: false });
+      expect([off.r.instructions, off.r.virtualNs, off.out]).toEqual([on.r.instructions, on.r.virtualNs, on.out]);
+    }
   });
 
   it('two vCPUs: the same run twice', () => {
