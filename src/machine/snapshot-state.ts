@@ -146,7 +146,9 @@ export function captureState(m: Machine): DeviceState {
 }
 
 export function captureMachine(m: Machine): MachineSnapshot {
-  const state = captureState(m);
+  // Host input that reached a card's port but not the card yet: only a restore into a new machine
+  // puts it back (replays of a recording take input from the recording instead).
+  const state = { ...captureState(m), netPending: m.net.ports.map((p) => p.pendingInput()) };
   const list = nonZeroPages(m.mem.u8);
   const ram = new Uint8Array(list.length * PAGE_SIZE);
   list.forEach((p, i) => ram.set(m.mem.u8.subarray(p * PAGE_SIZE, (p + 1) * PAGE_SIZE), i * PAGE_SIZE));
@@ -238,6 +240,8 @@ export function machineFromSnapshot(snap: MachineSnapshot, io: Pick<MachineOptio
     ...(c.quantum !== null ? { quantum: c.quantum } : {}), ...(c.seed !== null ? { seed: c.seed } : {}), ...io,
   });
   restoreMachine(m, snap);
+  const pending = (snap.state.netPending ?? []) as (Uint8Array | boolean)[][];
+  m.net.ports.forEach((p, i) => p.requeue(pending[i] ?? []));
   return m;
 }
 
