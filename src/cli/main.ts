@@ -29,8 +29,14 @@ function fail(msg: string, code: number): number {
 async function runCommand(args: RunArgs): Promise<number> {
   if (args.from) {
     const net = await openCliNet(args.net);
-    const m = loadSnapshot(args.from, (b) => process.stdout.write(Uint8Array.of(b)), { disks: restoreDiskPaths(args.disks), net: net.map((a) => a.backend) });
-    return runMachine(args, args.from, m.options.kernel, {}, null, [], m);
+    const debugcon: DebugconSink | null = args.debugcon ? openDebugcon(args.debugcon) : null;
+    try {
+      const m = loadSnapshot(args.from, (b) => process.stdout.write(Uint8Array.of(b)), { disks: restoreDiskPaths(args.disks), net: net.map((a) => a.backend) },
+        debugcon ? (b) => debugcon.write(b) : undefined);
+      return await runMachine(args, args.from, m.options.kernel, {}, null, [], m);
+    } finally {
+      debugcon?.close();
+    }
   }
   const kernelPath = args.kernel ?? buildGuest('osvlike');
   let kernel: Uint8Array;

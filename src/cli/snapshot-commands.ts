@@ -17,10 +17,10 @@ function note(msg: string): void {
 }
 
 /** The machine saved in `path`, console output to stdout; a bad file throws a one-line SnapshotFileError. */
-export function loadSnapshot(path: string, serialOut?: (b: number) => void, devices: RestoreDevices = {}): Machine {
+export function loadSnapshot(path: string, serialOut?: (b: number) => void, devices: RestoreDevices = {}, debugOut?: (b: number) => void): Machine {
   const snap = readSnapshotFile(path);
   try {
-    return machineFromSnapshot(snap, serialOut ? { serialOut } : {}, devices);
+    return machineFromSnapshot(snap, { ...(serialOut ? { serialOut } : {}), ...(debugOut ? { debugOut } : {}) }, devices);
   } catch (e) {
     if (e instanceof SnapshotStateError || e instanceof DiskError) throw new SnapshotFileError(`${path}: ${e.message.split('\n')[0]}`);
     throw new SnapshotFileError(`${path}: does not fit this osvemu (${(e as Error).message.split('\n')[0]})`);
@@ -79,7 +79,7 @@ export async function debugCommand(argv: string[]): Promise<number> {
 export function coreCommand(argv: string[]): number {
   const { positionals } = parseOrUsage(argv, {});
   if (positionals.length !== 2) throw new UsageError('usage: osvemu core SNAPSHOT FILE');
-  const m = loadSnapshot(positionals[0]!);
+  const m = loadSnapshot(positionals[0]!, undefined, { absentDisks: true });
   const r = writeCoreFile(m, positionals[1]!);
   note(`core file with ${r.threads} thread(s) written to ${positionals[1]} (${r.bytes} bytes)`);
   return 0;

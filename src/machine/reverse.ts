@@ -12,6 +12,7 @@ import type { VcpuDebug } from './debug-points.js';
 import type { Machine } from './machine.js';
 import { captureMachine, restoreMachine, stateHash, type MachineSnapshot } from './snapshot-state.js';
 import { RecordedInputs } from './reverse-inputs.js';
+import { OverlayDisk } from '../devices/backends/disk-overlay.js';
 
 export interface ResumeConfig {
   paused: boolean[];
@@ -110,6 +111,9 @@ export class Recorder {
     this.interval = opts.interval ?? 5_000_000;
     this.maxFine = opts.fineCheckpoints ?? 32;
     this.hostInput = new RecordedInputs(host.machine);
+    // Checkpoints hold a snapshot-mode disk's writes (its overlay), not a file the guest writes to.
+    const files = (host.machine.options.disks ?? []).map((d) => ('backend' in d ? d.backend : d)).filter((b) => b.writable && !(b instanceof OverlayDisk));
+    if (files.length > 0) host.log(`osvemu: --record: writes to ${files.map((b) => b.description).join(', ')} are not undone by reverse execution (open the disk without ",writable")`);
     this.checkpoint(0, true, false);
   }
 

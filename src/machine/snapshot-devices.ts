@@ -2,7 +2,7 @@
 // devices without the user repeating --disk/--net: each disk's image (path, format, mode, identity;
 // see disk-snapshot.ts), serial and timing, and each network card's MAC and initial link. Host sockets
 // cannot be saved: a restored card gets the back end the restore names, or none (detached).
-import { diskRecord, reopenDisk, type DiskRecord } from '../devices/backends/disk-snapshot.js';
+import { absentDisk, diskRecord, reopenDisk, type DiskRecord } from '../devices/backends/disk-snapshot.js';
 import type { BlockBackend } from '../devices/backends/block.js';
 import { DiskError } from '../devices/backends/block.js';
 import { DetachedBackend } from '../devices/net/detached.js';
@@ -33,6 +33,8 @@ export interface RestoreDevices {
   disks?: (string | undefined)[];
   /** Back ends by card index; a card without one is detached. */
   net?: (NetAttachment['backend'] | undefined)[];
+  /** Leave the images closed (a core file needs none): disk accesses fail as I/O errors. */
+  absentDisks?: boolean;
 }
 
 function hex(mac: Uint8Array): string {
@@ -71,7 +73,7 @@ export function optionsForDevices(d: SnapshotDevices | undefined, r: RestoreDevi
     d.disks.forEach((disk, i) => {
       const path = r.disks?.[i];
       if (disk.record === null) throw new SnapshotStateError(`disk ${i} (${disk.description}) was no image file and cannot be reopened`);
-      opened.push(reopenDisk(disk.record, path));
+      opened.push(r.absentDisks ? absentDisk(disk.record) : reopenDisk(disk.record, path));
     });
   } catch (e) {
     for (const b of opened) b.close();

@@ -96,6 +96,21 @@ export function reopenDisk(r: DiskRecord, path = r.path): BlockBackend {
   return b;
 }
 
+/**
+ * A snapshot's disk left closed (`osvemu core` needs RAM and vCPUs only): the guest's writes in memory
+ * are still loaded, any access to the image fails as an I/O error.
+ */
+export function absentDisk(r: DiskRecord): BlockBackend {
+  const fail = (): never => {
+    throw new DiskError(`${r.path} was not reopened with the snapshot`);
+  };
+  const image: BlockBackend = {
+    size: r.size, writable: r.mode === 'writable', description: `${r.format} ${r.path} (not opened)`,
+    read: fail, write: fail, flush: () => {}, discard: () => {}, close: () => {},
+  };
+  return r.mode === 'snapshot' ? new OverlayDisk(image) : image;
+}
+
 /** What a disk keeps beyond its file: the overlay of a snapshot-mode disk. */
 export function saveDiskState(b: BlockBackend): StateValue {
   if (!(b instanceof OverlayDisk)) return null;
