@@ -90,6 +90,10 @@ export class NetPort implements HostInputSource {
 
   /** Hands one input item to the card as a poll would (a replayed recording), without the pcap/log taps. */
   deliver(item: Uint8Array | boolean): void {
+    this.hand(typeof item === 'boolean' ? item : item.slice());
+  }
+
+  private hand(item: Uint8Array | boolean): void {
     if (typeof item === 'boolean') {
       this.link = item;
       this.device?.setLink(item);
@@ -97,7 +101,7 @@ export class NetPort implements HostInputSource {
     }
     this.rxFrames++;
     this.rxBytes += item.length;
-    this.device?.receive(item.slice());
+    this.device?.receive(item);
   }
 
   /** Called with every item a poll delivers (the reverse-execution recorder's tap). */
@@ -121,15 +125,8 @@ export class NetPort implements HostInputSource {
     for (const item of items) {
       this.opts.record?.write(at, this.index, item);
       this.tap?.(at, typeof item === 'boolean' ? item : item.slice());
-      if (typeof item === 'boolean') {
-        this.link = item;
-        this.device?.setLink(item);
-        continue;
-      }
-      this.rxFrames++;
-      this.rxBytes += item.length;
-      this.opts.pcap?.write(at.virtualNs, item);
-      this.device?.receive(item);
+      if (typeof item !== 'boolean') this.opts.pcap?.write(at.virtualNs, item);
+      this.hand(item);
     }
   }
 
