@@ -250,7 +250,13 @@ export class VirtioBlk implements VirtioDeviceModel {
 
   loadState(s: DeviceState): void {
     const inflight = s.inflight as { queue: number; head: number; written: number; handle: number }[];
-    if (!(s.config instanceof Uint8Array) || s.config.length !== this.config.length || !Array.isArray(inflight)) {
+    const okRequest = (r: unknown): boolean => {
+      const o = r as { queue?: unknown; head?: unknown; written?: unknown; handle?: unknown } | null;
+      return o !== null && typeof o === 'object' && Number.isInteger(o.queue) && (o.queue as number) >= 0 && (o.queue as number) < this.queueSizes.length &&
+        Number.isInteger(o.head) && Number.isInteger(o.written) && Number.isInteger(o.handle);
+    };
+    if (!(s.config instanceof Uint8Array) || s.config.length !== this.config.length || !Array.isArray(inflight) || !inflight.every(okRequest) ||
+      typeof s.busyUntil !== 'number' || typeof s.requests !== 'number' || typeof s.bytes !== 'number') {
       throw new SnapshotStateError(`${this.ctx.label}: bad virtio-blk state`);
     }
     this.config.set(s.config);
