@@ -111,6 +111,11 @@ export class VirtioPciDevice extends PciDevice {
 
   override loadState(s: DeviceState): void {
     const where = this.transport.label;
+    // A version-1 snapshot: PCI state alone, of a device the guest had not started (reset state).
+    if (s.pci === undefined && s.transport === undefined && s.config instanceof Uint8Array) {
+      super.loadState(s);
+      return;
+    }
     if (typeof s.pci !== 'object' || typeof s.transport !== 'object' || s.pci === null || s.transport === null) {
       throw new SnapshotStateError(`${where}: virtio state missing from the snapshot`);
     }
