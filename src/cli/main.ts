@@ -14,7 +14,7 @@ import type { NetAttachment } from '../machine/net.js';
 import { startStatusLine } from './status.js';
 import { writeProfile } from './profile.js';
 import { useKernelSymbols } from '../osv/thread-source.js';
-import { afterRun, coreCommand, debugCommand, loadSnapshot, runWithSnapshotAt } from './snapshot-commands.js';
+import { afterRun, coreCommand, debugCommand, loadSnapshot, restoreDiskPaths, runWithSnapshotAt } from './snapshot-commands.js';
 
 export const EXIT: Record<StopCause | 'error' | 'usage', number> = {
   poweroff: 0, error: 1, usage: 2, halted: 3, 'triple-fault': 4, 'insn-limit': 5, timeout: 6, reset: 7,
@@ -28,8 +28,15 @@ function fail(msg: string, code: number): number {
 
 async function runCommand(args: RunArgs): Promise<number> {
   if (args.from) {
-    const m = loadSnapshot(args.from, (b) => process.stdout.write(Uint8Array.of(b)));
-    return runMachine(args, args.from, m.options.kernel, {}, null, [], m);
+    const net = await openCliNet(args.net);
+    const debugcon: DebugconSink | null = args.debugcon ? openDebugcon(args.debugcon) : null;
+    try {
+      const m = loadSnapshot(args.from, (b) => process.stdout.write(Uint8Array.of(b)), { disks: restoreDiskPaths(args.disks), net: net.map((a) => a.backend) },
+        debugcon ? (b) => debugcon.write(b) : undefined);
+      return await runMachine(args, args.from, m.options.kernel, {}, null, [], m);
+    } finally {
+      debugcon?.close();
+    }
   }
   const kernelPath = args.kernel ?? buildGuest('osvlike');
   let kernel: Uint8Array;

@@ -84,7 +84,7 @@ export function traceCommand(argv: string[]): number {
   if (argv[0] === 'list') return listCommand(argv.slice(1));
   const { values, positionals } = parse(argv, { symbols: { type: 'string' }, perfetto: { type: 'string' } });
   if (positionals.length !== 2) throw new UsageError('usage: osvemu trace SNAPSHOT FILE [--symbols LOADER_ELF] [--perfetto JSON] (or: osvemu trace list FILE)');
-  const m = loadSnapshot(positionals[0]!);
+  const m = loadSnapshot(positionals[0]!, undefined, { absentDisks: true });
   const files: TraceFiles = { osvt: positionals[1]! };
   if (values.perfetto !== undefined) files.perfetto = values.perfetto as string;
   const di = machineDebugInfo(m, undefined, values.symbols as string | undefined);

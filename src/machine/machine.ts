@@ -555,6 +555,12 @@ export class Machine implements Clock {
       await this.hostInputs.wait(Math.min(MAX_IDLE_WAIT_MS, (next - v0) / 1e6));
       target = Math.min(next, v0 + (Date.now() - started) * 1e6);
     }
+    this.idleUntil(target);
+  }
+
+  /** Ends an idle wait at virtual time `target` (a replay repeats a recorded wait this way). */
+  idleUntil(target: number): void {
+    this.idleDeadline = null;
     if (target > this.baseNs) this.baseNs = target;
     if (this.baseNs > this.lastNs) this.lastNs = this.baseNs;
     this.timers.runDue(this.lastNs);
