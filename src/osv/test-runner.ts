@@ -93,6 +93,9 @@ function workerUrl(): URL {
   const sibling = new URL('./test-worker.js', import.meta.url);
   if (existsSync(fileURLToPath(sibling))) return sibling;
   // Loaded from the TypeScript sources (vitest): the worker runs from the build.
+  // From the CLI bundle (dist/src/cli/main.bundle.cjs, src/cli/bundle.ts).
+  const fromBundle = new URL('../osv/test-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(fromBundle))) return fromBundle;
   const built = new URL('../../dist/src/osv/test-worker.js', import.meta.url);
   if (existsSync(fileURLToPath(built))) return built;
   throw new OsvTestError([`the test worker ${fileURLToPath(built)} is missing: run "npm run build"`]);
