@@ -41,8 +41,9 @@ async function main(): Promise<void> {
     // Class names appear in snapshot errors; esbuild would rename clashing ones.
     keepNames: true,
     // guest.ts and the test runner find files relative to their module; in the bundle that is dist/src/cli.
-    define: { 'import.meta.url': '__osvemuBundleUrl' },
-    banner: { js: 'var __osvemuBundleUrl = require("node:url").pathToFileURL(__filename).href;' },
+    // Computed on first use: a cold run that builds no guest image never needs it.
+    define: { 'import.meta.url': '__osvemuBundle.url' },
+    banner: { js: 'var __osvemuBundle = { get url() { return require("node:url").pathToFileURL(__filename).href; } };' },
     logLevel: 'warning',
   });
   // tsc rewrote main.js (or this step already ran): keep the module version, then install the stub.

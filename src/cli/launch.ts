@@ -5,20 +5,19 @@
 // module.enableCompileCache, and its ES module loader takes no cached data, hence vm.Script.
 //
 // The cache lives in $XDG_CACHE_HOME/osvemu (or ~/.cache/osvemu, else os.tmpdir()/osvemu-$UID), one file per
-// bundle content, Node and V8 version and architecture; it is written once, to a temporary name then renamed
+// bundle build (size and time), Node and V8 version and architecture; it is written once, to a temporary name then renamed
 // (concurrent runs are safe), and any failure to read or write it only costs speed. V8 itself checks the
 // data against the source and flags and rejects a mismatch. OSVEMU_CODE_CACHE=0 turns it off;
 // OSVEMU_CODE_CACHE=verbose says on stderr what happened.
-import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import vm from 'node:vm';
 
-/** Where the code cache of a bundle with this content hash lives, or null when no folder can be named. */
-export function codeCachePath(contentHash: string): string | null {
-  const tag = `${contentHash}-node${process.versions.node}-v8${process.versions.v8}-${process.arch}`.replace(/[^\w.-]/g, '_');
+/** Where the code cache of the bundle build `buildTag` lives, or null when no folder can be named. */
+export function codeCachePath(buildTag: string): string | null {
+  const tag = `${buildTag}-node${process.versions.node}-v8${process.versions.v8}-${process.arch}`.replace(/[^\w.-]/g, '_');
   const xdg = process.env.XDG_CACHE_HOME;
   let base: string;
   if (xdg && path.isAbsolute(xdg)) base = path.join(xdg, 'osvemu');
@@ -52,7 +51,17 @@ export function launch(bundlePath: string): boolean {
   const mode = process.env.OSVEMU_CODE_CACHE ?? '';
   const useCache = mode !== '0';
   const verbose = mode === 'verbose';
-  const cacheFile = useCache ? codeCachePath(createHash('sha1').update(source).digest('hex').slice(0, 16)) : null;
+  // The bundle's size and modification time name its build (hashing a megabyte would cost more than it saves);
+  // V8 checks the source against the data anyway.
+  let cacheFile: string | null = null;
+  if (useCache) {
+    try {
+      const st = statSync(bundlePath);
+      cacheFile = codeCachePath(`${st.size.toString(36)}-${Math.round(st.mtimeMs).toString(36)}`);
+    } catch {
+      cacheFile = null;
+    }
+  }
   let cachedData: Buffer | undefined;
   if (cacheFile) {
     try {
