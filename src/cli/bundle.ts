@@ -53,6 +53,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e) => {
-  process.stderr.write(`osvemu build: bundling the CLI failed: ${(e as Error).message}\n`);
-  process.exit(1);
+  // The modules tsc built still work: warn (test/cli/cold-start.test.ts fails on it) rather than break the build.
+  process.stderr.write(`osvemu build: WARNING: bundling the CLI failed, it stays unbundled (slower cold start): ${(e as Error).message}\n`);
 });
