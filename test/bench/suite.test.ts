@@ -16,5 +16,5 @@ it('the benchmark suite runs with BENCH_QUICK=1 and prints each section', () => 
   expect(r.stdout).toMatch(/^mixed loop .* interpreter +[\d.]+ MIPS/m);
   expect(r.stdout).toMatch(/^osvlike -c 1, cold `osvemu run` +wall [\d.]+ s/m);
   expect(r.stdout).toMatch(/^== QEMU TCG/m);
-  expect(r.stdout).toMatch(/^osvlike -c 1 +peak RSS [\d.]+ MiB, guest pages touched [\d.]+ MiB/m);
+  expect(r.stdout).toMatch(/^osvlike -c 1 +peak RSS [\d.]+ MiB, guest memory touched [\d.]+ MiB/m);
 });
