@@ -1,7 +1,9 @@
 // A minimal run-time loader for position-independent objects kept in the kernel image
 // (app.S): enough for a debugger to see an object appear in elf::program::s_objs.
 #include "elf.hh"
+#include "trace.hh"
 #include "console.hh"
+#include "sched.hh"
 
 extern "C" void* memcpy(void*, const void*, size_t);
 extern "C" char __kernel_image_start[], __kernel_image_end[];
@@ -36,9 +38,22 @@ struct Elf64_Rela {
     s64 r_addend;
 };
 
-constexpr u32 PT_LOAD = 1, PT_DYNAMIC = 2;
-constexpr s64 DT_NULL = 0, DT_RELA = 7, DT_RELASZ = 8;
-constexpr u32 R_X86_64_RELATIVE = 8;
+struct Elf64_Sym {
+    u32 st_name;
+    u8 st_info, st_other;
+    u16 st_shndx;
+    u64 st_value, st_size;
+};
+
+constexpr u32 PT_LOAD = 1, PT_DYNAMIC = 2, PT_TLS = 7;
+constexpr s64 DT_NULL = 0, DT_PLTRELSZ = 2, DT_STRTAB = 5, DT_SYMTAB = 6, DT_RELA = 7, DT_RELASZ = 8, DT_JMPREL = 23;
+constexpr u32 R_X86_64_GLOB_DAT = 6, R_X86_64_JUMP_SLOT = 7, R_X86_64_RELATIVE = 8, R_X86_64_DTPMOD64 = 16,
+    R_X86_64_DTPOFF64 = 17;
+
+bool same(const char* a, const char* b) {
+    while (*a && *a == *b) a++, b++;
+    return *a == *b;
+}
 
 }
 
@@ -46,7 +61,7 @@ std::vector<object*> program::s_objs;
 
 object::object(program& prog, const char* pathname)
     : _prog(prog), _pathname(pathname), _base(nullptr), _end(nullptr), _dynamic_table(nullptr), _entry(nullptr),
-      _module_index(program::s_objs.size()) {}
+      _module_index(program::s_objs.size()), _tls_segment(nullptr), _tls_init_size(0), _tls_uninit_size(0) {}
 
 program::program() {
     s_objs.reserve(16);
@@ -56,8 +71,11 @@ program::program() {
     s_objs.push_back(_core);
 }
 
+TRACEPOINT(trace_elf_load, "%s", const char *);
+
 object* program::load_object(const char* pathname, const u8* image, size_t size) {
     auto eh = reinterpret_cast<const Elf64_Ehdr*>(image);
+    trace_elf_load(pathname);
     if (size < sizeof(*eh) || eh->e_ident[0] != 0x7f || eh->e_ident[1] != 'E') abort("elf: %s is not ELF\n", pathname);
     auto ph = reinterpret_cast<const Elf64_Phdr*>(image + eh->e_phoff);
     u64 span = 0;
@@ -75,24 +93,72 @@ object* program::load_object(const char* pathname, const u8* image, size_t size)
         if (ph[i].p_type == PT_LOAD) memcpy(base + ph[i].p_vaddr, image + ph[i].p_offset, ph[i].p_filesz);
         if (ph[i].p_type == PT_DYNAMIC) obj->_dynamic_table = reinterpret_cast<Elf64_Dyn*>(base + ph[i].p_vaddr);
     }
+    for (unsigned i = 0; i < eh->e_phnum; i++) {
+        if (ph[i].p_type != PT_TLS) continue;
+        obj->_tls_segment = base + ph[i].p_vaddr;
+        obj->_tls_init_size = ph[i].p_filesz;
+        obj->_tls_uninit_size = ph[i].p_memsz - ph[i].p_filesz;
+    }
     const Elf64_Rela* rela = nullptr;
-    u64 relasz = 0;
+    const Elf64_Rela* jmprel = nullptr;
+    const Elf64_Sym* symtab = nullptr;
+    const char* strtab = nullptr;
+    u64 relasz = 0, jmprelsz = 0;
     for (auto d = obj->_dynamic_table; d && d->d_tag != DT_NULL; d++) {
         if (d->d_tag == DT_RELA) rela = reinterpret_cast<const Elf64_Rela*>(base + d->d_val);
         if (d->d_tag == DT_RELASZ) relasz = d->d_val;
+        if (d->d_tag == DT_JMPREL) jmprel = reinterpret_cast<const Elf64_Rela*>(base + d->d_val);
+        if (d->d_tag == DT_PLTRELSZ) jmprelsz = d->d_val;
+        if (d->d_tag == DT_SYMTAB) symtab = reinterpret_cast<const Elf64_Sym*>(base + d->d_val);
+        if (d->d_tag == DT_STRTAB) strtab = reinterpret_cast<const char*>(base + d->d_val);
     }
-    for (u64 i = 0; rela && i < relasz / sizeof(Elf64_Rela); i++) {
-        if (u32(rela[i].r_info) != R_X86_64_RELATIVE) abort("elf: %s: unsupported relocation\n", pathname);
-        *reinterpret_cast<u64*>(base + rela[i].r_offset) = u64(base) + rela[i].r_addend;
-    }
+    // The only symbol resolved against the kernel; the object's own symbols are defined in it.
+    auto relocate = [&](const Elf64_Rela& r) {
+        auto where = reinterpret_cast<u64*>(base + r.r_offset);
+        auto sym = symtab ? &symtab[r.r_info >> 32] : nullptr;
+        switch (u32(r.r_info)) {
+        case R_X86_64_RELATIVE:
+            *where = u64(base) + r.r_addend;
+            return;
+        case R_X86_64_DTPMOD64:
+            *where = obj->_module_index;
+            return;
+        case R_X86_64_DTPOFF64:
+            *where = (sym ? sym->st_value : 0) + r.r_addend;
+            return;
+        case R_X86_64_GLOB_DAT:
+        case R_X86_64_JUMP_SLOT:
+            if (sym && strtab && same(strtab + sym->st_name, "__tls_get_addr")) {
+                *where = u64(&__tls_get_addr);
+                return;
+            }
+            break;
+        }
+        abort("elf: %s: unsupported relocation\n", pathname);
+    };
+    for (u64 i = 0; rela && i < relasz / sizeof(Elf64_Rela); i++) relocate(rela[i]);
+    for (u64 i = 0; jmprel && i < jmprelsz / sizeof(Elf64_Rela); i++) relocate(jmprel[i]);
     obj->_entry = base + eh->e_entry;
     s_objs.push_back(obj);
     return obj;
 }
 
+// OSv's __tls_get_addr: the calling thread's block of the module, allocated on first use.
+extern "C" void* __tls_get_addr(module_and_offset* mao) {
+    auto t = sched::thread::current();
+    auto tls = t->get_tls(mao->module);
+    if (!tls) {
+        auto obj = get_program()->tls_object(mao->module);
+        tls = t->setup_tls(mao->module, obj->_tls_segment, obj->_tls_init_size, obj->_tls_uninit_size);
+    }
+    return tls + mao->offset;
+}
+
+program* s_program;
+
 program* get_program() {
-    static program* p = new program();
-    return p;
+    if (!s_program) s_program = new program();
+    return s_program;
 }
 
 }

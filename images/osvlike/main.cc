@@ -9,6 +9,7 @@
 #include "console.hh"
 #include "apps.hh"
 #include "elf.hh"
+#include "trace.hh"
 
 extern "C" const u8 libhello_image[], libhello_image_end[];
 
@@ -81,9 +82,18 @@ void parse_cmdline() {
             opts.lines = parse_uint(w + 8);
         } else if (starts_with(w, "--busy-us=")) {
             opts.busy_us = parse_uint(w + 10);
+        } else if (starts_with(w, "--trace=")) {
+            trace::set_options(w + 8, false, 0);
+        } else if (starts_with(w, "--trace-backtrace")) {
+            trace::set_options(nullptr, true, 0);
+        } else if (starts_with(w, "--trace-pages=")) {
+            trace::set_options(nullptr, false, parse_uint(w + 14));
         }
     }
 }
+
+// Every argument kind osvlike can log (no floats: the kernel is built without SSE).
+TRACEPOINT(trace_osvlike_joined, "%s index %d byte 0x%02x half %u last %d big %lu", const char*, int, u8, u16, bool, u64);
 
 struct worker_arg {
     unsigned index;
@@ -148,9 +158,12 @@ void name_with_index(sched::thread::attr& a, const char* base, unsigned i) {
 
 // --demo: what the debugger tests step through. demo_a and demo_b share cpu 0 and each keep a
 // value in the same `__thread` variable; demo_a yields to demo_b (a context switch it forces
-// itself), migrates to the last cpu, then loads libhello.so and calls into it.
+// itself), migrates to the last cpu, then loads libhello.so and calls into it; demo_b then calls
+// it too, so both threads have their own copy of the object's __thread variable app_tls.
 __thread long demo_tls = 7;
 volatile bool demo_done;
+int (*volatile demo_hello)(int);
+volatile bool demo_b_called;
 
 __attribute__((noinline)) void demo_checkpoint(int n) {
     asm volatile("" ::: "memory");
@@ -169,6 +182,8 @@ void demo_a(void*) {
     auto hello = reinterpret_cast<int (*)(int)>(obj->_entry);
     int r = hello(10);
     kprintf("demo_a: hello_app(10) = %d on cpu %u, x = %ld\n", r, sched::cpu::current_id(), x);
+    demo_hello = hello;
+    while (!demo_b_called) sched::thread::yield();
     demo_checkpoint(3);
     demo_done = true;
 }
@@ -177,6 +192,10 @@ void demo_b(void*) {
     demo_tls = 0xb0b;
     while (!demo_done) {
         for (int i = 0; i < 200; i++) processor::pause();
+        if (demo_hello && !demo_b_called) {
+            demo_hello(3);
+            demo_b_called = true;
+        }
         sched::thread::yield();
     }
 }
@@ -235,6 +254,10 @@ void main_thread(void*) {
     }
     for (auto t : workers) t->start();
     for (auto t : workers) t->join();
+    for (unsigned i = 0; i < workers.size(); i++) {
+        trace_osvlike_joined(workers[i]->name(), int(i), u8(0xa0 + i), u16(1000 * i), i + 1 == workers.size(),
+                             0xfedcba9876543210ull + i);
+    }
     u64 preemptions = 0;
     for (auto c : sched::cpus) preemptions += c->preemptions;
     kprintf("osvlike: %u threads joined, %lu preemptions\n", unsigned(workers.size()), preemptions);
@@ -311,6 +334,7 @@ extern "C" void main() {
     kprintf("osvlike: %u cpus, %s, clock %s\n", unsigned(sched::cpus.size()), processor::apic->name(),
             clock::get()->name());
     sched::thread::attach_current(idle_thread_name(0), init_stack_bottom, init_stack_top - init_stack_bottom, boot);
+    trace::init();
     boot->online.store(true);
     smp_launch();
     sched::thread::attr a;

@@ -6,9 +6,11 @@
 #include "apic.hh"
 #include "clock.hh"
 #include "console.hh"
+#include "trace.hh"
 
 extern "C" char interrupt_stubs[];
 extern "C" char __tls_start[], __tdata_end[], __tls_end[];
+extern "C" char _percpu_start[], _percpu_end[];
 extern "C" void* memcpy(void*, const void*, size_t);
 namespace memory {
 void* alloc(size_t size, size_t align);
@@ -18,13 +20,24 @@ namespace sched {
 
 std::vector<cpu*> cpus;
 std::unordered_map<unsigned, thread*> thread_map;
+std::atomic<unsigned> thread::_s_idgen;
 __thread unsigned preempt_counter = 1;
 // Keeps the TLS segment's alignment at 64, which setup_tcb assumes.
 alignas(64) __thread char tls_cacheline[64];
 constexpr size_t tls_align = 64;
 static spinlock thread_map_lock;
-static std::atomic<unsigned> next_thread_id{1};
 static bool have_fsgsbase;
+
+// OSv's names; sched_switch has no run-time floats here (the kernel is built without SSE).
+TRACEPOINT(trace_sched_switch, "to %p", thread*);
+TRACEPOINT(trace_sched_preempt, "");
+TRACEPOINT(trace_sched_idle, "");
+TRACEPOINT(trace_sched_idle_ret, "");
+TRACEPOINT(trace_sched_queue, "thread=%p", thread*);
+TRACEPOINT(trace_sched_migrate, "thread=%p cpu=%d", thread*, unsigned);
+TRACEPOINT(trace_sched_ipi, "cpu %d", unsigned);
+TRACEPOINT(trace_sched_wait, "");
+TRACEPOINT(trace_sched_wait_ret, "");
 
 s64 uptime() { return clock::get() ? clock::get()->uptime() : 0; }
 
@@ -112,9 +125,15 @@ static void set_fsbase(void* tcb) {
 
 cpu::cpu(unsigned id)
     : self(this), id(id), arch{}, idle_thread(nullptr), rq_head(nullptr), ticks(0), preemptions(0), online(false),
-      migrating(nullptr) {}
+      migrating(nullptr) {
+    size_t size = _percpu_end - _percpu_start;
+    auto copy = static_cast<char*>(memory::alloc(size ? size : 1, 64));
+    memcpy(copy, _percpu_start, size);
+    percpu_base = reinterpret_cast<char*>(u64(copy) - u64(_percpu_start));
+}
 
 void cpu::enqueue(thread* t) {
+    trace_sched_queue(t);
     lock_guard_irq<spinlock> guard(rq_lock);
     t->_rq_next = rq_head;
     rq_head = t;
@@ -139,6 +158,7 @@ void cpu::finish_switch() {
     cpu* target = t->_detached_state->_cpu;
     t->_detached_state->st.store(thread::status::queued);
     target->enqueue(t);
+    trace_sched_ipi(target->id);
     processor::apic->ipi(target->arch.apic_id, wakeup_vector);
 }
 
@@ -175,10 +195,14 @@ void cpu::schedule() {
             st.store(thread::status::running);
             return;
         }
-        if (preempted) preemptions++;
+        if (preempted) {
+            preemptions++;
+            trace_sched_preempt();
+        }
     }
     if (cur == idle_thread) cur->_detached_state->st.store(thread::status::queued);
     next->_detached_state->st.store(thread::status::running);
+    trace_sched_switch(next);
     cur->switch_to(next);
     // Back in `cur`, possibly on another cpu: `this` is stale here.
     finish_switch();
@@ -200,7 +224,9 @@ void cpu::idle() {
     for (;;) {
         processor::cli();
         schedule();
+        trace_sched_idle();
         processor::sti_hlt();
+        trace_sched_idle_ret();
     }
 }
 
@@ -214,7 +240,7 @@ thread::attr& thread::attr::name(const char* n) {
 }
 
 thread::thread(const attr& a)
-    : _func(nullptr), _arg(nullptr), _state{}, _attr(a), _id(next_thread_id++),
+    : _func(nullptr), _arg(nullptr), _state{}, _attr(a), _id(++_s_idgen),
       _detached_state(new detached_state(this)), _tcb(nullptr), _runtime{0}, _wake_time(0), _rq_next(nullptr) {
     constexpr size_t ist_size = 16384;
     _state.exception_stack = static_cast<char*>(operator new(ist_size)) + ist_size;
@@ -246,6 +272,15 @@ void thread::setup_tcb() {
     _tcb = reinterpret_cast<thread_control_block*>(p + block);
     _tcb->self = _tcb;
     _tcb->t = this;
+    _tls.push_back(p);
+}
+
+char* thread::setup_tls(unsigned long module, const void* tls_template, size_t init_size, size_t uninit_size) {
+    if (_tls.size() <= module) _tls.resize(module + 1);
+    auto p = static_cast<char*>(memory::alloc(init_size + uninit_size, 64));
+    memcpy(p, tls_template, init_size);
+    _tls[module] = p;
+    return p;
 }
 
 void thread::register_thread() {
@@ -292,7 +327,9 @@ void thread::sleep(s64 ns) {
     thread* t = current();
     t->_wake_time = uptime() + ns;
     t->_detached_state->st.store(status::waiting);
+    trace_sched_wait();
     cpu::current()->schedule();
+    trace_sched_wait_ret();
 }
 
 void thread::yield() {
@@ -306,6 +343,7 @@ void thread::pin(cpu* target) {
     cpu* c = cpu::current();
     if (target == c) return;
     c->dequeue(t);
+    trace_sched_migrate(t, target->id);
     t->_attr._pinned_cpu = target;
     t->_detached_state->_cpu = target;
     // Not runnable anywhere until its state is saved: finish_switch queues it on `target`.

@@ -68,6 +68,7 @@ struct cpu {
     u64 preemptions;
     std::atomic<bool> online;
     thread* migrating;  // switched out on its way to another cpu (handed over by finish_switch)
+    char* percpu_base;  // this cpu's copy of .percpu is at percpu_base + &var (OSv's PERCPU)
 
     explicit cpu(unsigned id);
     static cpu* current() {
@@ -139,6 +140,9 @@ public:
     static thread* attach_current(const char* name, void* stack_begin, size_t stack_size, cpu* c);
 
     void switch_to(thread* next);
+    // The thread's TLS block of ELF module `module` (0: the kernel), null before its first use.
+    char* get_tls(unsigned long module) { return module < _tls.size() ? _tls[module] : nullptr; }
+    char* setup_tls(unsigned long module, const void* tls_template, size_t init_size, size_t uninit_size);
 
 private:
     thread(const attr& a);
@@ -158,6 +162,10 @@ public:
     runtime _runtime;
     s64 _wake_time;
     thread* _rq_next;
+    // The last id given to a thread (OSv's thread::_s_idgen).
+    static std::atomic<unsigned> _s_idgen;
+    // Per ELF module, this thread's TLS block (OSv's thread::_tls): [0] the kernel's.
+    std::vector<char*> _tls;
     friend struct cpu;
 };
 

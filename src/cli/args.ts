@@ -56,6 +56,9 @@ export interface RunArgs {
   /** --profile FILE: guest stacks sampled every profileInterval instructions (.pb.gz: pprof, else speedscope). */
   profile: string | undefined;
   profileInterval: number;
+  /** --trace-save FILE: OSv's trace buffers as an OSVT dump when the run ends; --perfetto FILE: as trace-event JSON. */
+  traceSave: string | undefined;
+  perfetto: string | undefined;
 }
 
 export class UsageError extends Error {}
@@ -72,9 +75,10 @@ export const USAGE = `usage: osvemu run [KERNEL] [-e|--append CMDLINE] [-c|--smp
                   [--virtio legacy|transitional|modern] [--seed N]
                   [--cpu-vendor intel|amd] [--symbols LOADER_ELF] [--gdb-threads osv|vcpu]
                   [--debugcon stdio|null|file:PATH|PATH] [--icount-shift N]
-                  [--profile FILE[.pb.gz] [--profile-interval N]] [-h|--help]
+                  [--profile FILE[.pb.gz] [--profile-interval N]] [--trace-save FILE] [--perfetto FILE] [-h|--help]
        osvemu debug SNAPSHOT [--gdb [HOST:]PORT]     serve gdb on a saved machine (default port 1234)
        osvemu core SNAPSHOT FILE                     write an ELF core file gdb opens
+       osvemu trace SNAPSHOT FILE | trace list FILE  OSv trace buffers as OSVT dumps (scripts/trace.py)
   KERNEL   an OSv loader-stripped.elf (PVH); default: the project's own OSv-like guest, built on first use
   -m SIZE  guest RAM (256M default; 2G, 8G...): above 3.5G, 3G stay below 4 GiB and the rest is mapped from 4 GiB
   --debugcon  where port 0xE9 output goes (QEMU's -debugcon); default: discarded
@@ -84,6 +88,9 @@ export const USAGE = `usage: osvemu run [KERNEL] [-e|--append CMDLINE] [-c|--smp
            busy-waiting guests reach their deadlines in fewer instructions, still deterministically
   --profile  sample every vCPU's guest stack every --profile-interval instructions (default 10000) and write
            speedscope JSON, or pprof when FILE ends in .pb.gz (go tool pprof)
+  --trace-save  when the run ends, write OSv's trace buffers (enabled with e.g. -e '--trace=sched* /hello')
+           as an OSVT dump that OSv's scripts/trace.py and "osvemu trace list" read; --perfetto FILE writes
+           the same samples as Chrome trace-event JSON (ui.perfetto.dev, chrome://tracing)
   --rng-seed  seed of the virtio-rng bytes (default 0: the same bytes every run); "host" for host entropy
   exit status: 0 power-off, 1 error, 2 bad arguments, 3 guest halted (abort), 4 triple fault,
                5 instruction limit, 6 timeout, 7 guest reset, 8 unimplemented instruction;
@@ -126,6 +133,7 @@ const VALUE_OPTIONS: Record<string, string> = {
   '--cpu-vendor': 'cpu-vendor', '--symbols': 'symbols', '--gdb-threads': 'gdb-threads',
   '--debugcon': 'debugcon', '-debugcon': 'debugcon',
   '--icount-shift': 'icount-shift', '--profile': 'profile', '--profile-interval': 'profile-interval',
+  '--trace-save': 'trace-save', '--perfetto': 'perfetto',
 };
 
 /** "snapshot=FILE,core=FILE" (either or both). */
@@ -192,6 +200,8 @@ export function parseRunArgs(argv: string[]): RunArgs {
         'icount-shift': { type: 'string' },
         profile: { type: 'string' },
         'profile-interval': { type: 'string' },
+        'trace-save': { type: 'string' },
+        perfetto: { type: 'string' },
       },
     });
   } catch (e) {
@@ -258,6 +268,8 @@ export function parseRunArgs(argv: string[]): RunArgs {
     profile: v.profile,
     profileInterval: v['profile-interval'] === undefined ? DEFAULT_PROFILE_INTERVAL
       : parseIntArg('--profile-interval', v['profile-interval'], 1, Number.MAX_SAFE_INTEGER),
+    traceSave: v['trace-save'],
+    perfetto: v.perfetto,
   };
 }
 

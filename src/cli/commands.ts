@@ -1,6 +1,7 @@
 // The subcommands of `osvemu` and their usage texts: `osvemu help [CMD]`, `osvemu CMD --help`.
 import { USAGE as RUN_USAGE } from './args.js';
 import { TEST_USAGE } from './test-args.js';
+import { TRACE_USAGE } from './trace-usage.js';
 
 const DEBUG_USAGE = `usage: osvemu debug SNAPSHOT [--gdb [HOST:]PORT]
   serves the gdb stub on a machine saved by --snapshot-at, --on-abort snapshot=FILE or "monitor snapshot save FILE"
@@ -20,6 +21,7 @@ export const COMMANDS: readonly Command[] = [
   { name: 'test', summary: "run OSv's /tests/tst-*.so, each in a fresh machine, as scripts/test.py does", usage: TEST_USAGE },
   { name: 'debug', summary: 'serve the gdb stub on a saved machine (a snapshot), offline', usage: DEBUG_USAGE },
   { name: 'core', summary: 'write an ELF core file of a snapshot that stock gdb opens', usage: CORE_USAGE },
+  { name: 'trace', summary: "OSv's trace buffers of a snapshot as an OSVT dump; list a dump as scripts/trace.py does", usage: TRACE_USAGE },
   { name: 'help', summary: 'print this list, or a command\'s usage: osvemu help run', usage: 'usage: osvemu help [COMMAND]' },
 ];
 

@@ -110,6 +110,12 @@ async function runMachine(args: RunArgs, kernelPath: string, kernel: Uint8Array,
     await kernelSymbols?.();
     (await snapshots()).afterRun(machine, args, result);
   }
+  if (args.traceSave !== undefined || args.perfetto !== undefined) {
+    await kernelSymbols?.();
+    const { saveRunTrace } = await import('./trace-command.js');
+    const err = saveRunTrace(machine, { osvt: args.traceSave, perfetto: args.perfetto }, args.from ? undefined : kernelPath, args.symbols ?? undefined);
+    if (err !== null) return fail(err, EXIT.error);
+  }
   if (args.profile !== undefined && machine.profiler) {
     try {
       const { writeProfile } = await import('./profile.js');
@@ -135,6 +141,18 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (cmd === 'test') return (await import('./test-command.js')).testCommand(rest);
+  if (cmd === 'trace') {
+    if (rest.length === 0 || rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(`${findCommand(cmd)!.usage}\n`);
+      return rest.length === 0 ? EXIT.usage : 0;
+    }
+    try {
+      return (await import('./trace-command.js')).traceCommand(rest);
+    } catch (e) {
+      if (e instanceof UsageError) return fail(e.message, EXIT.usage);
+      return fail((e as Error).message.split('\n')[0], EXIT.error);
+    }
+  }
   if (cmd === 'debug' || cmd === 'core') {
     if (rest.includes('--help') || rest.includes('-h')) {
       process.stdout.write(`${findCommand(cmd)!.usage}\n`);

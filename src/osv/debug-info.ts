@@ -44,6 +44,8 @@ export interface VariableInfo {
   location: VariableLocation;
   size: number;
   typeName: string;
+  /** DW_AT_const_value of a constant (constexpr, static const member), when it has one. */
+  value?: number;
 }
 
 export interface DebugInfo {

@@ -29,6 +29,15 @@ export interface OsvThread {
   rip: number;
 }
 
+/** What does not change during a thread's life: enough to place it on a vCPU. */
+export interface ThreadIdentity {
+  addr: number;
+  id: number;
+  tcb: number;
+  stackBegin: number;
+  stackSize: number;
+}
+
 export interface OsvObject {
   addr: number;
   base: number;
@@ -249,6 +258,15 @@ export class OsvKernel {
     return this.threadLayout;
   }
 
+  /** Just the status of the thread at addr (thread() reads everything). */
+  threadStatus(addr: number): string {
+    const L = this.layoutOfThread();
+    const ds = this.ptr(addr + L.detached);
+    if (ds === 0) return 'unknown';
+    const st = this.uint(ds, L.st);
+    return L.statusNames[st] ?? `status ${st}`;
+  }
+
   thread(addr: number): OsvThread {
     const L = this.layoutOfThread();
     const ds = this.ptr(addr + L.detached);
@@ -274,9 +292,46 @@ export class OsvKernel {
     };
   }
 
+  /** A thread's id, TCB and stack: fixed from its constructor on. */
+  threadIdentity(addr: number): ThreadIdentity {
+    const L = this.layoutOfThread();
+    return {
+      addr, id: this.uint(addr, L.id), tcb: this.ptr(addr + L.tcb),
+      stackBegin: this.ptr(addr + L.stackBegin), stackSize: this.ptr(addr + L.stackSize),
+    };
+  }
+
+  /**
+   * A value that changes whenever a thread joins or leaves the thread map: its size, first node
+   * and sched::thread::_s_idgen (every new thread takes a new id from it). Null when the kernel's
+   * DWARF has no _s_idgen: membership then has to be read afresh.
+   */
+  threadMapVersion(): string | null {
+    const gen = this.debug.variable('sched::thread::_s_idgen');
+    if (gen === undefined || gen.location.kind !== 'address' || (gen.size !== 4 && gen.size !== 8)) return null;
+    const mapType = this.variableType('sched::thread_map');
+    const map = this.variableAddress('sched::thread_map');
+    const count = this.ptr(map + this.off(mapType, '_M_h._M_element_count'));
+    const first = this.ptr(map + this.off(mapType, '_M_h._M_before_begin._M_nxt'));
+    const id = gen.size === 8 ? this.ptr(gen.location.address) : this.u32(gen.location.address);
+    return `${count}:${first}:${id}`;
+  }
+
   /** Every thread in the thread map, sorted by id. Throws LayoutError when it cannot be read. */
   threads(): OsvThread[] {
     return this.threadAddresses().map((a) => this.thread(a)).sort((a, b) => a.id - b.id);
+  }
+
+  // ---- thread-local storage ----------------------------------------------------------------------
+  /**
+   * Thread `thread`'s TLS block of ELF module `module` (sched::thread::_tls[module], what OSv's
+   * thread::get_tls returns: a static block inside the thread's TLS area or one __tls_get_addr
+   * allocated), 0 while the thread has none for that module.
+   */
+  tlsBlock(thread: number, module: number): number {
+    const m = this.member('sched::thread', '_tls');
+    const blocks = this.pointerVector(thread + m.offset, m.baseTypeName);
+    return module < blocks.length ? blocks[module] : 0;
   }
 
   // ---- mapped areas --------------------------------------------------------------------------------
@@ -330,5 +385,24 @@ export class OsvKernel {
       path: this.text(addr, this.member(O, '_pathname')),
       dynamic: this.hasMember(O, '_dynamic_table') ? this.ptr(addr + this.off(O, '_dynamic_table')) : 0,
     }));
+  }
+
+  /**
+   * The kernel's own elf::object (elf::s_program->_core, a shared_ptr in OSv), 0 when unknown.
+   * OSv does not list it in s_objs; osvlike does, first.
+   */
+  coreObject(): number {
+    const v = this.debug.variable('elf::s_program');
+    if (v === undefined || v.location.kind !== 'address') return 0;
+    const program = this.ptr(v.location.address);
+    if (program === 0) return 0;
+    const core = this.member('elf::program', '_core');
+    const inner = core.pointee === undefined ? this.debug.member(core.baseTypeName, '_M_ptr') : undefined;
+    return this.ptr(program + core.offset + (inner?.offset ?? 0));
+  }
+
+  /** elf::object::_module_index: the object's index in every thread's _tls. */
+  moduleIndex(object: number): number {
+    return this.uint(object, this.member('elf::object', '_module_index'));
   }
 }

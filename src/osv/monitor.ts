@@ -6,6 +6,8 @@ import { REG } from '../gdbstub/tdesc.js';
 import type { ThreadId } from '../gdbstub/target.js';
 import { LayoutError } from './kernel.js';
 import type { OsvThreadProvider } from './threads.js';
+import { TraceError } from './trace-buffers.js';
+import { saveGuestTrace, TraceFileError, type TraceFiles } from './trace-save.js';
 
 export const OSV_MONITOR_HELP = [
   'osv threads                  OSv threads: id, address, name, cpu, status, where',
@@ -15,6 +17,7 @@ export const OSV_MONITOR_HELP = [
   'osv runqueue                 threads queued to run, per cpu',
   'osv percpu VAR [FIELD...]    a PERCPU variable on every cpu',
   'osv pagetable walk ADDR      translate a virtual address with the current vCPU\'s CR3',
+  'osv trace save FILE [--perfetto JSON]  OSv\'s trace buffers as an OSVT dump (scripts/trace.py list FILE)',
 ];
 
 const hex = (n: number, width = 16) => `0x${n.toString(16).padStart(width, '0')}`;
@@ -132,6 +135,22 @@ function pagetableWalk(p: OsvThreadProvider, arg: string | undefined, thread: Th
   return lines.join('\n');
 }
 
+function traceCmd(p: OsvThreadProvider, args: string[]): string {
+  const usage = 'usage: osv trace save FILE [--perfetto JSON]';
+  if (args[0] !== 'save' || args.length < 2) return usage;
+  const files: TraceFiles = { osvt: args[1] };
+  for (let i = 2; i < args.length; i += 2) {
+    if (args[i] !== '--perfetto' || args[i + 1] === undefined) return usage;
+    files.perfetto = args[i + 1];
+  }
+  try {
+    return saveGuestTrace(p.kernel.debug, (addr, len) => p.machineTarget.readMemory(0, BigInt(addr), len), files);
+  } catch (e) {
+    if (e instanceof TraceError || e instanceof TraceFileError) return `osv trace save: ${e.message}`;
+    throw e;
+  }
+}
+
 export function osvMonitor(p: OsvThreadProvider, command: string, thread: ThreadId): string | undefined {
   const words = command.split(/\s+/).filter((w) => w !== '');
   if (words[0] !== 'osv') return undefined;
@@ -149,6 +168,8 @@ export function osvMonitor(p: OsvThreadProvider, command: string, thread: Thread
         return runqueueCmd(p);
       case 'percpu':
         return percpuCmd(p, words.slice(2));
+      case 'trace':
+        return traceCmd(p, words.slice(2));
       case 'pagetable':
         if (words[2] === 'walk') return pagetableWalk(p, words[3], thread);
         return 'usage: osv pagetable walk ADDR';

@@ -10,8 +10,12 @@
 // instead, the handler runs freely (an internal breakpoint waits for T to be back at the same rip
 // and rsp, on whichever vCPU) and the instruction is stepped again; when T's instruction switched
 // it out, the same kind of breakpoint waits at T's saved resume point. Other vCPUs keep running
-// unless gdb left them out (scheduler-locking). Everything is decided from guest state, so the
-// same gdb session replays the same stops.
+// unless gdb left them out (scheduler-locking: then a single step also holds T's interrupts).
+// Everything is decided from guest state, so the same gdb session replays the same stops.
+//
+// Loaded objects are gdb's link maps: lm = the elf::object's address, main-lm = the kernel's
+// (elf::s_program->_core). A __thread variable of an application object lives in the thread's
+// block sched::thread::_tls[object->_module_index]; the kernel's ends at the thread's TCB.
 //
 // Before the scheduler exists (thread map empty or unreadable) threads are vCPUs, exactly as the
 // default provider (vcpu-threads.ts) numbers them.
@@ -21,11 +25,12 @@ import { REG } from '../gdbstub/tdesc.js';
 import { VcpuThreadProvider } from '../gdbstub/vcpu-threads.js';
 import type { ElfFile } from '../machine/elf.js';
 import type { DebugInfo } from './debug-info.js';
-import { LayoutError, OsvKernel, type OsvThread } from './kernel.js';
+import { LayoutError, OsvKernel, type OsvObject, type OsvThread } from './kernel.js';
 import { OSV_MONITOR_HELP, osvMonitor } from './monitor.js';
+import { Roster, Snapshot, VCPU_TID_BASE, type SnapshotHost } from './thread-snapshot.js';
 
-/** gdb thread ids of vCPUs that run no thread of the thread map (early boot, a CPU coming up). */
-export const VCPU_TID_BASE = 0x7fff0000;
+export { VCPU_TID_BASE };
+const PT_LOAD = 1;
 const PT_TLS = 7;
 
 export interface OsvThreadsOptions {
@@ -33,17 +38,6 @@ export interface OsvThreadsOptions {
   debug: DebugInfo;
   /** The kernel ELF (its PT_TLS gives the static TLS block size). */
   kernelElf?: ElfFile;
-}
-
-interface Snapshot {
-  osv: boolean;
-  threads: OsvThread[];
-  byId: Map<number, OsvThread>;
-  /** Per vCPU: the gdb thread id running there. */
-  onCpu: number[];
-  /** gdb thread id -> vCPU it runs on. */
-  cpuOf: Map<number, number>;
-  infos: ThreadInfo[];
 }
 
 interface StepJob {
@@ -86,6 +80,7 @@ export class OsvThreadProvider implements ThreadProvider {
     this.kernelElf = opts.kernelElf;
     this.vcpus = new VcpuThreadProvider(opts.target);
     this.kernel = new OsvKernel(opts.debug, (addr, len) => opts.target.readMemory(0, BigInt(addr), len));
+    this.host = this.makeHost();
   }
 
   // ---- the thread list -----------------------------------------------------------------------------
@@ -95,63 +90,66 @@ export class OsvThreadProvider implements ThreadProvider {
     return v.getUint32(4, true) * 4294967296 + v.getUint32(0, true);
   }
 
-  /** The thread list and who runs where, read once per stop. */
+  private roster: Roster | null = null;
+  private readonly host: SnapshotHost;
+
+  private makeHost(): SnapshotHost {
+    return {
+      kernel: this.kernel,
+      cpuCount: this.target.cpuCount,
+      register: (cpu, reg) => this.reg(cpu, reg === 'rsp' ? REG.rsp : REG.fs_base),
+      cpuState: (cpu) => this.target.cpuState?.(cpu),
+      extraText: (t, c) => c !== undefined
+        ? `running on vCPU ${c}, in ${this.functionName(this.reg(c, REG.rip))}`
+        : `${t.status}${t.cpu >= 0 ? ` on cpu ${t.cpu}` : ''}, in ${this.waitingIn(t)}`,
+      vcpuThreads: () => this.vcpus.threads(),
+    };
+  }
+
+  /** Who runs where, taken once per stop; thread details are read as they are asked for. */
   snapshot(): Snapshot {
     if (this.snap !== null) return this.snap;
     this.kernel.invalidate();
-    let threads: OsvThread[] = [];
+    let roster: Roster | null = null;
     try {
-      threads = this.kernel.threads();
+      roster = Roster.read(this.kernel, this.roster);
     } catch (e) {
       if (!(e instanceof LayoutError)) throw e;
     }
-    const snap: Snapshot = { osv: threads.length > 0, threads, byId: new Map(), onCpu: [], cpuOf: new Map(), infos: [] };
-    if (!snap.osv) {
-      snap.infos = this.vcpus.threads().slice();
-      this.snap = snap;
-      return snap;
-    }
-    for (const t of threads) snap.byId.set(t.id, t);
-    const byTcb = new Map(threads.map((t) => [t.tcb, t]));
-    for (let c = 0; c < this.target.cpuCount; c++) {
-      const rsp = this.reg(c, REG.rsp);
-      // Inside switch_to, after FS_BASE was set and before the stack changed, the old thread still runs.
-      const owner = threads.find((t) => t.stackSize > 0 && rsp >= t.stackBegin && rsp < t.stackBegin + t.stackSize && t.status !== 'terminated') ??
-        byTcb.get(this.reg(c, REG.fs_base));
-      const id = owner !== undefined && !snap.cpuOf.has(owner.id) ? owner.id : VCPU_TID_BASE + c;
-      snap.onCpu.push(id);
-      snap.cpuOf.set(id, c);
-    }
-    for (const t of threads) {
-      const c = snap.cpuOf.get(t.id);
-      // The extra text costs symbol lookups and a stack walk: only when gdb asks for it.
-      const provider = this;
-      let extra: string | undefined;
-      snap.infos.push({
-        id: t.id, name: t.name, core: c,
-        get extra() {
-          extra ??= c !== undefined
-            ? `running on vCPU ${c}, in ${provider.functionName(provider.reg(c, REG.rip))}`
-            : `${t.status}${t.cpu >= 0 ? ` on cpu ${t.cpu}` : ''}, in ${provider.waitingIn(t)}`;
-          return extra;
-        },
-      });
-    }
-    for (let c = 0; c < snap.onCpu.length; c++) {
-      if (snap.onCpu[c] >= VCPU_TID_BASE) snap.infos.push({ id: snap.onCpu[c], name: `CPU#${c}`, extra: this.target.cpuState?.(c), core: c });
-    }
-    this.snap = snap;
-    return snap;
+    this.roster = roster;
+    this.snap = new Snapshot(this.host, roster !== null && roster.list.length > 0 ? roster : null);
+    return this.snap;
   }
 
   private functionName(addr: number): string {
     let name = this.funcCache.get(addr);
-    if (name === undefined) {
-      // Assembly entry points (thread_main) have no DWARF function: the ELF symbol then.
-      name = this.kernel.debug.functionAt(addr)?.name ?? this.kernelElf?.symbolAt(addr)?.symbol.name ?? `0x${addr.toString(16)}`;
-      this.funcCache.set(addr, name);
+    if (name !== undefined) return name;
+    if (!this.inKernelImage(addr)) {
+      // Application code: the kernel's symbols know nothing there (gdb names it from the object's own).
+      let obj;
+      try {
+        obj = this.kernel.objects().find((o) => addr >= o.base && addr < o.end);
+      } catch {
+        obj = undefined;
+      }
+      return obj !== undefined ? `${obj.path}+0x${(addr - obj.base).toString(16)}` : `0x${addr.toString(16)}`;
     }
+    // Assembly entry points (thread_main) have no DWARF function: the ELF symbol then.
+    name = this.kernel.debug.functionAt(addr)?.name ?? this.kernelElf?.symbolAt(addr)?.symbol.name ?? `0x${addr.toString(16)}`;
+    this.funcCache.set(addr, name);
     return name;
+  }
+
+  private kernelSpan: [number, number] | null = null;
+
+  private inKernelImage(addr: number): boolean {
+    if (this.kernelElf === undefined) return true;
+    if (this.kernelSpan === null) {
+      const loads = this.kernelElf.programHeaders.filter((p) => p.type === PT_LOAD);
+      this.kernelSpan = loads.length === 0 ? [0, Infinity]
+        : [Math.min(...loads.map((p) => Number(p.vaddr))), Math.max(...loads.map((p) => Number(p.vaddr) + Number(p.memsz)))];
+    }
+    return addr >= this.kernelSpan[0] && addr < this.kernelSpan[1];
   }
 
   /** The first function on a waiting thread's stack that is not the switch path itself. */
@@ -187,7 +185,7 @@ export class OsvThreadProvider implements ThreadProvider {
     const snap = this.snapshot();
     const c = this.cpuOfThread(snap, thread);
     if (c >= 0) return this.target.readRegister(c, reg, out);
-    const t = snap.byId.get(thread);
+    const t = snap.state(thread);
     if (t === undefined) return false;
     const v = reg === REG.rip ? t.rip : reg === REG.rsp ? t.rsp : reg === REG.rbp ? t.rbp : reg === REG.fs_base ? t.tcb : null;
     if (v === null) return false;
@@ -201,7 +199,7 @@ export class OsvThreadProvider implements ThreadProvider {
     const snap = this.snapshot();
     const c = this.cpuOfThread(snap, thread);
     if (c >= 0) return this.target.writeRegister(c, reg, data);
-    const t = snap.byId.get(thread);
+    const t = snap.state(thread);
     const path = reg === REG.rip ? '_state.rip' : reg === REG.rsp ? '_state.rsp' : reg === REG.rbp ? '_state.rbp' : null;
     if (t === undefined || path === null) return false;
     const ok = this.target.writeMemory(0, BigInt(t.addr + this.kernel.off('sched::thread', path)), data);
@@ -224,13 +222,13 @@ export class OsvThreadProvider implements ThreadProvider {
       return;
     }
     const step = actions.find((a) => a.kind === 'step');
-    const all = actions.length >= snap.infos.length;
+    const all = actions.length >= snap.count;
     // scheduler-locking: only the vCPUs of the listed threads run (a waiting thread's own cpu).
     const cpus = new Set<number>();
     for (let c = 0; c < this.target.cpuCount; c++) if (all) cpus.add(c);
-    for (const a of actions) {
+    for (const a of all ? [] : actions) {
       const c = this.cpuOfThread(snap, a.thread);
-      const home = snap.byId.get(a.thread)?.cpu ?? -1;
+      const home = c >= 0 ? -1 : snap.state(a.thread)?.cpu ?? -1;
       if (c >= 0) cpus.add(c);
       else if (home >= 0 && home < this.target.cpuCount) cpus.add(home);
     }
@@ -245,7 +243,7 @@ export class OsvThreadProvider implements ThreadProvider {
       phase: 'step', cpu: -1, rip0: 0, rsp0: 0, watch: null, thenStep: true,
     };
     const c = this.cpuOfThread(snap, step.thread);
-    const t = snap.byId.get(step.thread);
+    const t = c >= 0 ? undefined : snap.state(step.thread);
     if (c >= 0) this.stepOn(c);
     else if (t !== undefined) this.waitFor(t.rip, t.rsp, true);
     else this.run([...cpus], options.stepIntoInterrupts);
@@ -266,9 +264,13 @@ export class OsvThreadProvider implements ThreadProvider {
     const actions: CpuAction[] = [{ cpu: c, kind: 'step', signal: 0, range: job.range }];
     if (job.others) for (const k of job.cpus) if (k !== c) actions.push({ cpu: k, kind: 'continue', signal: 0 });
     this.snap = null;
-    // Interrupts are always let in: the stop then says one was taken, and it is run through unless
-    // the user asked to step into handlers.
-    this.target.resume(actions, { stepIntoInterrupts: true, othersRunWhileStepping: job.others });
+    // Interrupts are let in: the stop then says one was taken, and it is run through unless the user
+    // asked to step into handlers. With scheduler-locking (gdb resumed only this thread) a single
+    // step holds them instead, as QEMU does: no preemption or wakeup IPI can switch the thread out
+    // under the step; it still switches when it blocks itself. A range step always lets them in (a
+    // long `next` must not freeze the guest's timers).
+    const hold = !job.others && job.range === undefined && !this.stepIntoInterrupts;
+    this.target.resume(actions, { stepIntoInterrupts: !hold, othersRunWhileStepping: job.others });
   }
 
   /** Runs until the job's thread is about to execute at rip with stack pointer rsp. */
@@ -281,7 +283,7 @@ export class OsvThreadProvider implements ThreadProvider {
     // A thread waiting for the others must be able to migrate: with scheduler-locking it is
     // resumed on the vCPUs gdb allowed plus its own cpu.
     const cpus = new Set(job.others ? Array.from({ length: this.target.cpuCount }, (_, k) => k) : job.cpus);
-    const home = this.snapshot().byId.get(job.thread)?.cpu ?? -1;
+    const home = this.snapshot().state(job.thread)?.cpu ?? -1;
     if (home >= 0 && home < this.target.cpuCount) cpus.add(home);
     this.run([...cpus], false);
   }
@@ -324,7 +326,7 @@ export class OsvThreadProvider implements ThreadProvider {
           this.endJob();
           return job.thread;
         }
-        const t = snap.byId.get(job.thread);
+        const t = snap.state(job.thread);
         if (t !== undefined && t.status !== 'terminated') {
           this.stepStats.switches++;
           this.waitFor(t.rip, t.rsp, false);
@@ -386,19 +388,23 @@ export class OsvThreadProvider implements ThreadProvider {
   // ---- thread-local storage and loaded objects ----------------------------------------------------------
   tlsAddress(thread: ThreadId, offset: bigint, lm: bigint): bigint | string {
     const snap = this.snapshot();
-    const t = snap.byId.get(thread);
+    const t = snap.state(thread);
     const c = this.cpuOfThread(snap, thread);
     // A thread's TCB; a vCPU not running a known thread: its FS_BASE.
     const tp = t !== undefined ? t.tcb : c >= 0 ? this.reg(c, REG.fs_base) : 0;
     if (tp === 0) return 'the thread has no TCB yet';
-    if (lm !== 0n) {
-      let main = -1;
+    // lm is what librariesSvr4 reported: an elf::object's address; the kernel's is main-lm (or 0).
+    if (lm !== 0n && Number(lm) !== this.coreObject()) {
+      let objects: OsvObject[];
       try {
-        main = this.kernel.objects()[0]?.addr ?? -1;
-      } catch {
-        // no object list: only the kernel's own TLS is known
+        objects = this.kernel.objects();
+      } catch (e) {
+        if (!(e instanceof LayoutError)) throw e;
+        return e.message;
       }
-      if (Number(lm) !== main) return 'thread-local variables of application objects are not supported yet';
+      const o = objects.find((x) => x.addr === Number(lm));
+      if (o === undefined) return `no loaded object at lm 0x${lm.toString(16)}`;
+      return this.objectTlsAddress(t, o.addr, offset);
     }
     const seg = this.kernelElf?.programHeaders.find((p) => p.type === PT_TLS);
     if (seg === undefined) return 'the kernel has no PT_TLS segment';
@@ -406,6 +412,19 @@ export class OsvThreadProvider implements ThreadProvider {
     const block = Math.ceil(Number(seg.memsz) / align) * align;
     // x86-64 TLS variant II: the kernel's block ends where the TCB (the thread pointer) begins.
     return BigInt(tp - block) + offset;
+  }
+
+  /** An application object's __thread variable: thread._tls[object._module_index] + offset, as OSv's get_tls. */
+  private objectTlsAddress(t: OsvThread | undefined, object: number, offset: bigint): bigint | string {
+    if (t === undefined) return 'not an OSv thread';
+    try {
+      const block = this.kernel.tlsBlock(t.addr, this.kernel.moduleIndex(object));
+      if (block === 0) return `thread ${t.id} has not used this object's thread-local variables yet`;
+      return BigInt(block) + offset;
+    } catch (e) {
+      if (e instanceof LayoutError) return e.message;
+      throw e;
+    }
   }
 
   librariesSvr4(): string | null {
@@ -420,10 +439,28 @@ export class OsvThreadProvider implements ThreadProvider {
     }
     const hex = (n: number) => `0x${n.toString(16)}`;
     const esc = (s: string) => s.replace(/[<>&"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
-    const main = objects.length > 0 ? ` main-lm="${hex(objects[0].addr)}"` : '';
-    // The first object is the kernel itself (gdb already has its symbols).
-    const libs = objects.slice(1).map((o) => `<library name="${esc(o.path)}" lm="${hex(o.addr)}" l_addr="${hex(o.base)}" l_ld="${hex(o.dynamic)}" lmid="0x0"/>`);
+    const core = this.coreObject();
+    const main = core !== 0 ? ` main-lm="${hex(core)}"` : '';
+    // The kernel itself is not a library (gdb already has its symbols).
+    const libs = objects.filter((o) => o.addr !== core).map((o) => `<library name="${esc(o.path)}" lm="${hex(o.addr)}" l_addr="${hex(o.base)}" l_ld="${hex(o.dynamic)}" lmid="0x0"/>`);
     return `<library-list-svr4 version="1.0"${main}>${libs.join('')}</library-list-svr4>`;
+  }
+
+  /**
+   * The kernel's elf::object: elf::s_program->_core; without it (no such variable yet, an older
+   * layout) the object whose base is where the kernel ELF is loaded.
+   */
+  private coreObject(): number {
+    try {
+      const core = this.kernel.coreObject();
+      if (core !== 0) return core;
+      const load = this.kernelElf?.programHeaders.filter((p) => p.type === PT_LOAD).map((p) => Number(p.vaddr));
+      const base = load !== undefined && load.length > 0 ? Math.min(...load) : -1;
+      return this.kernel.objects().find((o) => o.base === base)?.addr ?? 0;
+    } catch (e) {
+      if (e instanceof LayoutError) return 0;
+      throw e;
+    }
   }
 
   /** Once gdb follows the object list, a change to it stops the machine with a `library` stop. */

@@ -54,6 +54,8 @@ describe.skipIf(!ELF)('gdb with OSv threads against osvlike -c 2', () => {
       mark('monitor'), 'monitor osv threads', 'monitor osv syms', 'monitor osv memory', 'monitor osv runqueue',
       'monitor osv pagetable walk 0x40200000',
       mark('lib'), 'delete 2', 'continue', 'bt 1', 'info sharedlibrary', 'monitor osv syms',
+      mark('locked'), 'set scheduler-locking step', 'monitor icount', 'stepi 30', 'monitor icount', 'set scheduler-locking off',
+      mark('apptls'), 'delete 1', 'tbreak demo_checkpoint if n == 3', 'continue', 'thread apply all -s p app_tls',
       mark('end'), 'kill',
     ], { timeoutMs: 120_000 });
     if (process.env.GDB_SHOW) console.log(r.output);
@@ -87,6 +89,18 @@ describe.skipIf(!ELF)('gdb with OSv threads against osvlike -c 2', () => {
     expect(lib).toMatch(/hit Breakpoint 1, (0x[0-9a-f]+ in )?hello_app \(/);
     expect(lib).toMatch(/0x[0-9a-f]+\s+0x[0-9a-f]+\s+Yes\s+\S*libhello\.so/);
     expect(r.output).toMatch(/0x0000[0-9a-f]{12} 0x[0-9a-f]{16} libhello.so/);
+    // scheduler-locking: the other vCPU is frozen and no interrupt runs under the steps, so 30
+    // stepi are exactly 30 instructions of the machine.
+    // (Monitor output goes to gdb's stderr: it may land outside the section's markers.)
+    const icounts = [...r.output.matchAll(/^icount: (\d+)$/gm)].map((m) => Number(m[1]));
+    expect(icounts.length).toBe(2);
+    expect(icounts[1] - icounts[0]).toBe(30);
+    // libhello.so's __thread variable: demo_a (running) stored hello_app(10), demo_b (waiting or
+    // running on the other vCPU) hello_app(3); threads that never used it have no block (errors, hidden by -s).
+    const apptls = section(r.output, 'apptls');
+    expect(apptls).toMatch(/"demo_a"[^\n]*\n\$\d+ = 385\n/);
+    expect(apptls).toMatch(/"demo_b"[^\n]*\n\$\d+ = 14\n/);
+    expect(apptls).not.toMatch(/"main"[^\n]*\n\$\d+ =/);
   }, 180_000);
 
   it('stepi on one thread across a forced switch and a migration shows only that thread, identically in two runs', async () => {

@@ -27,6 +27,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { GdbServer } from '../../src/gdbstub/server.js';
 import { MachineGdbTarget } from '../../src/machine/gdb-target.js';
 import { Machine } from '../../src/machine/machine.js';
+import { ElfFile } from '../../src/machine/elf.js';
+import { loadDebugInfoFile } from '../../src/osv/dwarf/dwarf-info.js';
+import { OsvThreadProvider } from '../../src/osv/threads.js';
 
 const KERNEL = process.env.OSV_KERNEL ?? '';
 const LOADER_ELF = process.env.OSV_LOADER_ELF ?? '';
@@ -227,5 +230,45 @@ describe.skipIf(!READY)('OSv scripts/loader.py against the gdb stub (real kernel
     expect(t2).toMatch(/Switching to thread 2/);
     expect(t2).toMatch(/^#0 /m);
     expect(section(out, 'end')).toMatch(/\[Inferior 1 \(Remote target\) killed\]/);
+  }, 240_000);
+
+  // With OSv threads as gdb threads, loader.py's commands that walk the kernel's own structures
+  // work; those that take gdb thread N for CPU N-1 (`osv percpu`, `osv trace`) do not.
+  it('with OSv threads: osv info threads / thread apply all / syms / memory / heap / mmap / runqueue / callouts / linear_mmap / thread N', async () => {
+    const tree = buildTree();
+    cleanup.push(() => rmSync(tree.root, { recursive: true, force: true }));
+    const kernel = readFileSync(KERNEL);
+    const machine = new Machine({ kernel, cpus: CPUS, cmdline: CMDLINE, memMiB: 256 });
+    const target = new MachineGdbTarget(machine);
+    const debug = loadDebugInfoFile(LOADER_ELF);
+    const kernelElf = ElfFile.parse(kernel);
+    const server = new GdbServer({ target, threads: () => new OsvThreadProvider({ target, debug, kernelElf }) });
+    const { port } = await server.listen('127.0.0.1', 0);
+    cleanup.push(async () => {
+      await server.close();
+      if (target.isRunning()) target.kill();
+    });
+    const out = await runGdb(tree, [
+      'set remotetimeout 60', `connect 127.0.0.1:${port}`, 'break osv::halt', 'break osv::poweroff', 'continue',
+      mark('osv-threads'), 'osv info threads',
+      mark('apply-all'), 'osv thread apply all where',
+      ...['syms', 'memory', 'heap', 'mmap', 'runqueue', 'info callouts', 'linear_mmap'].flatMap((c) => [mark(c), `osv ${c}`]),
+      mark('percpu'), 'osv percpu workman::_work_sheriff',
+      mark('osv-thread'), 'osv thread 1', 'where 2',
+      mark('end'), 'kill',
+    ], 150_000);
+    if (process.env.GDB_SHOW) console.log(out);
+    const osvThreads = section(out, 'osv-threads');
+    expect(osvThreads).not.toMatch(/Traceback|Error occurred in Python/);
+    expect(Number(/Number of threads: (\d+)/.exec(osvThreads)?.[1] ?? 0)).toBeGreaterThanOrEqual(15);
+    expect(osvThreads).toMatch(/^\s+\d+ \(0x[0-9a-f]+\) reclaimer\s+cpu0\s+waiting/m);
+    expect(section(out, 'apply-all')).toMatch(/^thread 0x[0-9a-f]+ reclaimer\n+#0\s+sched::thread::switch_to/m);
+    for (const c of ['syms', 'memory', 'heap', 'mmap', 'runqueue', 'info callouts', 'linear_mmap']) {
+      expect(section(out, c), c).not.toMatch(/Traceback|Error occurred in Python|Cannot access memory/);
+    }
+    expect(section(out, 'memory')).toMatch(/Total Memory: \d{8,} Bytes/);
+    expect(section(out, 'runqueue')).toMatch(/CPU 0:[\s\S]*CPU 1:/);
+    expect(section(out, 'percpu')).toMatch(/Error occurred in Python|Cannot access memory/);
+    expect(section(out, 'osv-thread')).toMatch(/#0\s+sched::thread::switch_to/);
   }, 240_000);
 });

@@ -66,6 +66,34 @@ describe.skipIf(!ELF)('stepping an OSv thread (osvlike -c 2 --demo)', () => {
     expect(provider.stepStats.interrupts).toBe(0);
   }, 120_000);
 
+  it('scheduler-locking (vCont;s:T alone): the other vCPU stays frozen and interrupts are held for single steps', async () => {
+    const { target, c, tid } = await atCheckpoint();
+    const resumes: { steps: number[]; running: number[]; irqs: boolean }[] = [];
+    const resume = target.resume.bind(target);
+    target.resume = (actions, options) => {
+      resumes.push({
+        steps: actions.filter((a) => a.kind === 'step').map((a) => a.cpu),
+        running: actions.map((a) => a.cpu), irqs: options.stepIntoInterrupts,
+      });
+      resume(actions, options);
+    };
+    const reg = (cpu: number, r: number) => {
+      const b = new Uint8Array(8);
+      target.readRegister(cpu, r, b);
+      return Buffer.from(b).toString('hex');
+    };
+    const frozen = [reg(1, REG.rip), reg(1, REG.rsp)];
+    for (let i = 0; i < 150; i++) expect(await c.request(`vCont;s:${tid}`, 20_000)).toBe(`T05thread:${tid};`);
+    expect([reg(1, REG.rip), reg(1, REG.rsp)]).toEqual(frozen);
+    const steps = resumes.filter((r) => r.steps.length > 0);
+    expect(steps.length).toBeGreaterThanOrEqual(150);
+    for (const r of steps) expect(r).toEqual({ steps: [0], running: [0], irqs: false });
+    // Without locking, steps let interrupts in (and run them through).
+    resumes.length = 0;
+    await c.request(`vCont;s:${tid};c`, 20_000);
+    expect(resumes.filter((r) => r.steps.length > 0).every((r) => r.irqs)).toBe(true);
+  }, 60_000);
+
   it('range stepping (vCont;r) runs a whole function in one request and stops on the thread outside it', async () => {
     const { c, sym } = await atCheckpoint();
     const memcpy = sym('memcpy');

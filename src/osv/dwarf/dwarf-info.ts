@@ -513,12 +513,21 @@ export class DwarfDebugInfo implements DebugInfo {
         type = this.ref(sd, C.DW_AT_type);
         s = this.ref(sd, C.DW_AT_specification);
       }
-      return {
+      const out: VariableInfo = {
         name: this.qualifiedName(off),
         location: this.location(d),
         size: this.sizeOfType(type),
         typeName: this.typeName(type),
       };
+      // A constexpr / static const with an initializer: the value, on the definition or its declaration.
+      for (let e: number | undefined = off, i = 0; e !== undefined && i < 8; e = this.ref(this.die(e), C.DW_AT_specification), i++) {
+        const v = this.die(e).attrs.get(C.DW_AT_const_value);
+        if (typeof v === 'number') {
+          out.value = v;
+          break;
+        }
+      }
+      return out;
     });
   }
 
