@@ -40,7 +40,8 @@ async function runCommand(args: RunArgs): Promise<number> {
   } catch (e) {
     return fail(`cannot read kernel ${kernelPath}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, EXIT.error);
   }
-  kernelSymbols = async () => (await import('../osv/thread-source.js')).useKernelSymbols(kernelPath, args.symbols ?? undefined);
+  let installed: Promise<void> | undefined;
+  kernelSymbols = () => (installed ??= import('../osv/thread-source.js').then((t) => t.useKernelSymbols(kernelPath, args.symbols ?? undefined)));
   const devices = await openCliDevices(args);
   if (typeof devices === 'string') return fail(devices, EXIT.error);
   let net: NetAttachment[];
