@@ -4,6 +4,7 @@ import { totalmem } from 'node:os';
 import { GuestProfiler } from './profiler.js';
 import { CodeCache } from '../cpu/codecache.js';
 import { Jit } from '../cpu/jit/jit.js';
+import { doubleFields } from '../cpu/shapes.js';
 import { Cpu } from '../cpu/cpu.js';
 import { Exec, STOP_BREAK, STOP_FAULT, STOP_REQUEST } from '../cpu/exec.js';
 import { Unimplemented } from '../cpu/exceptions.js';
@@ -163,6 +164,7 @@ export class Machine implements Clock {
 
   constructor(options: MachineOptions) {
     this.options = options;
+    doubleFields(this, 'baseNs', 'lastNs', 'startIcount');
     const ncpu = options.cpus ?? 1;
     const memMiB = options.memMiB ?? 256;
     if (!Number.isInteger(ncpu) || ncpu < 1 || ncpu > 64) throw new MachineError(`bad vCPU count ${ncpu}: use 1 to 64`);
