@@ -11,7 +11,7 @@
  */
 import type { TimerCallback, TimerHandle } from '../bus.js';
 import { SnapshotStateError, type DeviceState } from '../snapshottable.js';
-import { loadDiskState, saveDiskState } from '../backends/disk-snapshot.js';
+import { loadDiskState, saveDiskState } from '../backends/disk-overlay-state.js';
 import { DiskError, writeZeroes, type BlockBackend } from '../backends/block.js';
 import type { DescriptorChain } from './chain.js';
 import { VIRTIO_ID_BLOCK } from './constants.js';
