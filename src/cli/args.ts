@@ -84,7 +84,7 @@ export const USAGE = `usage: osvemu run [KERNEL] [-e|--append CMDLINE] [-c|--smp
                   [--debugcon stdio|null|file:PATH|PATH] [--icount-shift N] [--no-jit|--jit]
                   [--pause-cost NS] [--rdtsc-cost NS]
                   [--profile FILE[.pb.gz] [--profile-interval N]] [--trace-save FILE] [--perfetto FILE] [-h|--help]
-       osvemu debug SNAPSHOT [--gdb [HOST:]PORT]     serve gdb on a saved machine (default port 1234)
+       osvemu debug SNAPSHOT [--gdb [HOST:]PORT] [--disk FILE]...  serve gdb on a saved machine (default port 1234)
        osvemu core SNAPSHOT FILE                     write an ELF core file gdb opens
        osvemu trace SNAPSHOT FILE | trace list FILE  OSv trace buffers as OSVT dumps (scripts/trace.py)
   KERNEL   an OSv loader-stripped.elf (PVH); default: the project's own OSv-like guest, built on first use
@@ -92,6 +92,8 @@ export const USAGE = `usage: osvemu run [KERNEL] [-e|--append CMDLINE] [-c|--smp
   --debugcon  where port 0xE9 output goes (QEMU's -debugcon); default: discarded
   --disk   a virtio-blk disk (raw or qcow2, e.g. OSv's usr.img); guest writes stay in memory unless
            ",writable" is given (QEMU's -drive file=...,snapshot=on|off spellings work too)
+  --from   the snapshot brings its disks (images reopened and checked unchanged), network cards and rng;
+           --disk FILE there gives a moved image's new path, --net the cards' new back ends (else detached)
   --icount-shift  each instruction is 2^N ns of guest time (default 0: 1 ns), as QEMU's -icount shift=N:
            busy-waiting guests reach their deadlines in fewer instructions, still deterministically
   --pause-cost  guest ns a PAUSE takes (default ${DEFAULT_PAUSE_NS}: ~100 cycles, as on current x86 cores; 0: as any

@@ -2,7 +2,7 @@
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { parseCpuVendor, type CpuVendorName } from '../cpu/vendor.js';
-import { DEFAULT_CPUS, DEFAULT_MEM_MIB, DEFAULT_TIMEOUT_SEC } from '../osv/test-runner.js';
+import { DEFAULT_CPUS, DEFAULT_MEM_MIB, DEFAULT_TIMEOUT_SEC } from '../osv/test-defaults.js';
 import { bindValues, parseIntArg, parseMemory, UsageError } from './args.js';
 
 export interface TestArgs {

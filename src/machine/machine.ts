@@ -4,6 +4,7 @@ import { totalmem } from 'node:os';
 import { GuestProfiler } from './profiler.js';
 import { CodeCache } from '../cpu/codecache.js';
 import { Jit } from '../cpu/jit/jit.js';
+import { doubleFields } from '../cpu/shapes.js';
 import { Cpu } from '../cpu/cpu.js';
 import { Exec, STOP_BREAK, STOP_FAULT, STOP_NONE, STOP_REQUEST } from '../cpu/exec.js';
 import { Unimplemented } from '../cpu/exceptions.js';
@@ -182,6 +183,7 @@ export class Machine implements Clock {
 
   constructor(options: MachineOptions) {
     this.options = options;
+    doubleFields(this, 'baseNs', 'lastNs', 'startIcount');
     const ncpu = options.cpus ?? 1;
     const memMiB = options.memMiB ?? 256;
     if (!Number.isInteger(ncpu) || ncpu < 1 || ncpu > 64) throw new MachineError(`bad vCPU count ${ncpu}: use 1 to 64`);
@@ -643,6 +645,12 @@ export class Machine implements Clock {
       await this.hostInputs.wait(Math.min(MAX_IDLE_WAIT_MS, (next - v0) / 1e6));
       target = Math.min(next, v0 + (Date.now() - started) * 1e6);
     }
+    this.idleUntil(target);
+  }
+
+  /** Ends an idle wait at virtual time `target` (a replay repeats a recorded wait this way). */
+  idleUntil(target: number): void {
+    this.idleDeadline = null;
     if (target > this.baseNs) this.baseNs = target;
     if (this.baseNs > this.lastNs) this.lastNs = this.baseNs;
     this.timers.runDue(this.lastNs);

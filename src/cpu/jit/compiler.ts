@@ -20,6 +20,7 @@ import type { Trace } from '../codecache.js';
 import { EA_64, EA_RIP, type Handler, type Insn } from '../insn.js';
 import { arithFlags, cond, getCF, K_ADD, K_DEC, K_NONE, K_INC, K_LOGIC, K_SUB, parity } from '../flags.js';
 import { raise } from '../exceptions.js';
+import { exactEa64 } from '../operands.js';
 import { mulFlags, SHIFT_AF } from '../ops/undef.js';
 import { VEC_GP, VEC_SS } from '../regs.js';
 import { TLB_SIZE } from '../mmu.js';
@@ -92,7 +93,7 @@ function mulS64(aL: number, aH: number, bL: number, bH: number): number {
 /** Thrown by a block to leave after an instruction whose write dropped decoded code. */
 const GEN_EXIT = Object.freeze({ genExit: true });
 
-const RT = { GEN_EXIT, cond, getCF, PARITY, gpFault, ssFault, arithFlags, mulFlags, mulHiS32, SHIFT_AF, mulS64, MUL };
+const RT = { exactEa64, GEN_EXIT, cond, getCF, PARITY, gpFault, ssFault, arithFlags, mulFlags, mulHiS32, SHIFT_AF, mulS64, MUL };
 
 /** Flags recorded by a known instruction of this block, still in the locals. */
 interface Producer { kind: number; sz: number }
@@ -220,7 +221,10 @@ function eaExpr(g: Gen, i: Insn): string | null {
     let e = `(${i.disp})`;
     if (i.base >= 0) { g.use(i.base); e = `(${e} + (H${i.base} * 4294967296 + (L${i.base} >>> 0)))`; }
     if (i.index >= 0) { g.use(i.index); e = `(${e} + (H${i.index} * 4294967296 + (L${i.index} >>> 0)) * ${i.scale})`; }
-    return `(${e}${segAdd})`;
+    // The sum wraps modulo 2^64 on hardware: past 2^52 (never for a canonical address reached without wrap)
+    // the runtime recomputes it from the halves.
+    const b = i.base >= 0 ? `H${i.base}, L${i.base}` : '0, 0', x = i.index >= 0 ? `H${i.index}, L${i.index}, ${i.scale}` : '0, 0, 1';
+    return `exactEa64(${e}${segAdd}, ${i.disp}, ${b}, ${x}, ${i.seg >= 4 ? `sb[${i.seg}]` : '0'})`;
   }
   if (i.eaKind === EA_RIP) {
     const rip = `(rip0 + ${g.endOff[g.k]})`;
@@ -776,7 +780,7 @@ export function compileTrace(t: Trace): CompileResult {
 /** The factory's constants and the block function's opening: the state it works on, the handlers it calls. */
 function prelude(genericAt: boolean[]): string[] {
   const src = ['"use strict";',
-    'const { GEN_EXIT, cond, getCF, PARITY, gpFault, ssFault, arithFlags, mulFlags, mulHiS32, SHIFT_AF, mulS64, MUL } = RT;',
+    'const { exactEa64, GEN_EXIT, cond, getCF, PARITY, gpFault, ssFault, arithFlags, mulFlags, mulHiS32, SHIFT_AF, mulS64, MUL } = RT;',
     'const HK = H, IK = I;'];
   genericAt.forEach((generic, k) => { if (generic) src.push(`const h${k} = H[${k}], i${k} = I[${k}];`); });
   src.push('return function block(cpu, env, end) {',
