@@ -15,7 +15,7 @@ import { Machine, type MachineOptions } from './machine.js';
 import { DEFAULT_PAUSE_NS, DEFAULT_TSC_READ_NS } from './wait-cost.js';
 import { devicesOf, optionsForDevices, type RestoreDevices, type SnapshotDevices } from './snapshot-devices.js';
 
-export const SNAPSHOT_STATE_VERSION = 2;
+export const SNAPSHOT_STATE_VERSION = 3;
 
 /** What a snapshot needs to rebuild the machine before loading state into it. */
 export interface SnapshotConfig {
