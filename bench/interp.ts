@@ -2,6 +2,7 @@
 // with paging on (the configuration OSv runs in) and off. Prints figures; asserts nothing.
 import { Bench } from 'tinybench';
 import { flatMachine } from './flat.js';
+import { Jit } from '../src/cpu/jit/jit.js';
 
 const CODE = 0x100000;
 const DATA = 0x200000;
@@ -58,8 +59,9 @@ function mixedLoop(n: number): number[] {
  * Runs one loop to its hlt. Time is this process's CPU time (user + system), which stays meaningful when
  * other work shares the machine; wall time is reported beside it.
  */
-function runOnce(code: number[], paging: boolean): { insns: number; seconds: number; wall: number } {
+function runOnce(code: number[], paging: boolean, jit: boolean): { insns: number; seconds: number; wall: number } {
   const { mem, cpu, exec } = flatMachine(8, paging);
+  if (jit) exec.jit = new Jit();
   mem.writeBytes(CODE, Uint8Array.from(code));
   cpu.rip = CODE;
   cpu.setReg64(4, 0x300000); // rsp
@@ -74,19 +76,30 @@ function runOnce(code: number[], paging: boolean): { insns: number; seconds: num
 
 async function main(): Promise<void> {
   const N = Number(process.env.BENCH_ITERS ?? 3_000_000);
-  const cases: [string, number[], boolean][] = [
+  const base: [string, number[], boolean][] = [
     ['integer loop, paging on', integerLoop(N), true],
     ['integer loop, paging off', integerLoop(N), false],
     ['memory loop, paging on', memoryLoop(N / 2), true],
     ['memory loop, paging off', memoryLoop(N / 2), false],
     ['mixed loop, paging on', mixedLoop(N / 2), true],
   ];
+  // Each loop interpreted and compiled (BENCH_JIT=0 or 1 picks one); compiled loops run 10x longer.
+  const modes = process.env.BENCH_JIT === '0' ? [false] : process.env.BENCH_JIT === '1' ? [true] : [false, true];
+  const cases: [string, number[], boolean, boolean][] = [];
+  for (const jit of modes) {
+    for (const [name, code, paging] of base) {
+      const iters = jit ? N * 10 : N;
+      const prog = name.startsWith('integer') ? integerLoop(iters) : name.startsWith('memory') ? memoryLoop(iters / 2) : mixedLoop(iters / 2);
+      void code;
+      cases.push([`${name}${jit ? ', jit' : ''}`, prog, paging, jit]);
+    }
+  }
   const bench = new Bench({ iterations: 5, warmupIterations: 1, time: 0 });
   const mips = new Map<string, number[]>();
   const wallMips = new Map<string, number[]>();
-  for (const [name, code, paging] of cases) {
+  for (const [name, code, paging, jit] of cases) {
     bench.add(name, () => {
-      const r = runOnce(code, paging);
+      const r = runOnce(code, paging, jit);
       (mips.get(name) ?? mips.set(name, []).get(name)!).push(r.insns / r.seconds / 1e6);
       (wallMips.get(name) ?? wallMips.set(name, []).get(name)!).push(r.insns / r.wall / 1e6);
     });
@@ -96,7 +109,7 @@ async function main(): Promise<void> {
   console.log('guest MIPS per CPU-second of this process (median, best) and per wall-second (median)');
   for (const [name] of cases) {
     const list = mips.get(name) ?? [];
-    console.log(`${name.padEnd(28)} ${median(list).toFixed(1).padStart(7)} MIPS cpu (best ${Math.max(...list).toFixed(1)}), ` +
+    console.log(`${name.padEnd(33)} ${median(list).toFixed(1).padStart(7)} MIPS cpu (best ${Math.max(...list).toFixed(1)}), ` +
       `${median(wallMips.get(name) ?? []).toFixed(1)} MIPS wall`);
   }
 }

@@ -5,6 +5,7 @@ import { NetSpecError, parseNetSpec, type NetSpec } from '../devices/net/spec.js
 import { parseDebugcon, type DebugconSpec } from './debugcon.js';
 import { type CpuVendorName, parseCpuVendor } from '../cpu/vendor.js';
 import { MAX_ICOUNT_SHIFT } from '../machine/machine.js';
+import { DEFAULT_PAUSE_NS, DEFAULT_TSC_READ_NS, MAX_WAIT_COST_NS } from '../machine/wait-cost.js';
 
 /** Instructions between two profile samples of a vCPU: 10 µs of guest time at the default scale. */
 export const DEFAULT_PROFILE_INTERVAL = 10_000;
@@ -53,6 +54,12 @@ export interface RunArgs {
   gdbThreads: 'osv' | 'vcpu';
   /** --icount-shift N: 2^N ns of guest time per instruction (QEMU's -icount shift=N). */
   icountShift: number;
+  /** --pause-cost NS: guest ns a PAUSE takes (src/machine/wait-cost.ts). */
+  pauseNs: number;
+  /** --rdtsc-cost NS: guest ns a TSC read takes. */
+  tscReadNs: number;
+  /** Compile hot guest code (default); --no-jit interprets only. */
+  jit: boolean;
   /** --profile FILE: guest stacks sampled every profileInterval instructions (.pb.gz: pprof, else speedscope). */
   profile: string | undefined;
   profileInterval: number;
@@ -74,9 +81,10 @@ export const USAGE = `usage: osvemu run [KERNEL] [-e|--append CMDLINE] [-c|--smp
                   [--disk FILE[,writable|,readonly][,format=raw|qcow2]]... [--rng-seed N|host]
                   [--virtio legacy|transitional|modern] [--seed N]
                   [--cpu-vendor intel|amd] [--symbols LOADER_ELF] [--gdb-threads osv|vcpu]
-                  [--debugcon stdio|null|file:PATH|PATH] [--icount-shift N]
+                  [--debugcon stdio|null|file:PATH|PATH] [--icount-shift N] [--no-jit|--jit]
+                  [--pause-cost NS] [--rdtsc-cost NS]
                   [--profile FILE[.pb.gz] [--profile-interval N]] [--trace-save FILE] [--perfetto FILE] [-h|--help]
-       osvemu debug SNAPSHOT [--gdb [HOST:]PORT]     serve gdb on a saved machine (default port 1234)
+       osvemu debug SNAPSHOT [--gdb [HOST:]PORT] [--disk FILE]...  serve gdb on a saved machine (default port 1234)
        osvemu core SNAPSHOT FILE                     write an ELF core file gdb opens
        osvemu trace SNAPSHOT FILE | trace list FILE  OSv trace buffers as OSVT dumps (scripts/trace.py)
   KERNEL   an OSv loader-stripped.elf (PVH); default: the project's own OSv-like guest, built on first use
@@ -84,8 +92,15 @@ export const USAGE = `usage: osvemu run [KERNEL] [-e|--append CMDLINE] [-c|--smp
   --debugcon  where port 0xE9 output goes (QEMU's -debugcon); default: discarded
   --disk   a virtio-blk disk (raw or qcow2, e.g. OSv's usr.img); guest writes stay in memory unless
            ",writable" is given (QEMU's -drive file=...,snapshot=on|off spellings work too)
+  --from   the snapshot brings its disks (images reopened and checked unchanged), network cards and rng;
+           --disk FILE there gives a moved image's new path, --net the cards' new back ends (else detached)
   --icount-shift  each instruction is 2^N ns of guest time (default 0: 1 ns), as QEMU's -icount shift=N:
            busy-waiting guests reach their deadlines in fewer instructions, still deterministically
+  --pause-cost  guest ns a PAUSE takes (default ${DEFAULT_PAUSE_NS}: ~100 cycles, as on current x86 cores; 0: as any
+           instruction), so spin-waits reach their deadlines in fewer instructions; deterministic
+  --rdtsc-cost  guest ns a TSC read (rdtsc, rdtscp, rdmsr) takes (default ${DEFAULT_TSC_READ_NS}, ~25-40 cycles on hardware)
+  --no-jit interpret only (hot code is compiled to JavaScript by default; --jit); the same instructions
+           retire and the same bytes are printed either way
   --profile  sample every vCPU's guest stack every --profile-interval instructions (default 10000) and write
            speedscope JSON, or pprof when FILE ends in .pb.gz (go tool pprof)
   --trace-save  when the run ends, write OSv's trace buffers (enabled with e.g. -e '--trace=sched* /hello')
@@ -132,7 +147,7 @@ const VALUE_OPTIONS: Record<string, string> = {
   '--drive': 'disk', '-drive': 'disk', '--rng-seed': 'rng-seed', '--virtio': 'virtio', '--seed': 'seed',
   '--cpu-vendor': 'cpu-vendor', '--symbols': 'symbols', '--gdb-threads': 'gdb-threads',
   '--debugcon': 'debugcon', '-debugcon': 'debugcon',
-  '--icount-shift': 'icount-shift', '--profile': 'profile', '--profile-interval': 'profile-interval',
+  '--icount-shift': 'icount-shift', '--pause-cost': 'pause-cost', '--rdtsc-cost': 'rdtsc-cost', '--profile': 'profile', '--profile-interval': 'profile-interval',
   '--trace-save': 'trace-save', '--perfetto': 'perfetto',
 };
 
@@ -179,6 +194,8 @@ export function parseRunArgs(argv: string[]): RunArgs {
         'max-insns': { type: 'string' },
         timeout: { type: 'string' },
         'no-kvmclock': { type: 'boolean' },
+        jit: { type: 'boolean' },
+        'no-jit': { type: 'boolean' },
         x2apic: { type: 'boolean' },
         quiet: { type: 'boolean', short: 'q' },
         disk: { type: 'string', multiple: true },
@@ -198,6 +215,8 @@ export function parseRunArgs(argv: string[]): RunArgs {
         symbols: { type: 'string' },
         'gdb-threads': { type: 'string' },
         'icount-shift': { type: 'string' },
+        'pause-cost': { type: 'string' },
+        'rdtsc-cost': { type: 'string' },
         profile: { type: 'string' },
         'profile-interval': { type: 'string' },
         'trace-save': { type: 'string' },
@@ -251,6 +270,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
     maxInsns: v['max-insns'] === undefined ? undefined : parseIntArg('--max-insns', v['max-insns'], 1, Number.MAX_SAFE_INTEGER),
     timeoutSec: timeout,
     kvmclock: !v['no-kvmclock'],
+    jit: v['no-jit'] ? false : true,
     x2apic: !!v.x2apic,
     quiet: !!v.quiet,
     net,
@@ -265,6 +285,8 @@ export function parseRunArgs(argv: string[]): RunArgs {
     symbols: v.symbols ?? null,
     gdbThreads,
     icountShift: v['icount-shift'] === undefined ? 0 : parseIntArg('--icount-shift', v['icount-shift'], 0, MAX_ICOUNT_SHIFT),
+    pauseNs: v['pause-cost'] === undefined ? DEFAULT_PAUSE_NS : parseIntArg('--pause-cost', v['pause-cost'], 0, MAX_WAIT_COST_NS),
+    tscReadNs: v['rdtsc-cost'] === undefined ? DEFAULT_TSC_READ_NS : parseIntArg('--rdtsc-cost', v['rdtsc-cost'], 0, MAX_WAIT_COST_NS),
     profile: v.profile,
     profileInterval: v['profile-interval'] === undefined ? DEFAULT_PROFILE_INTERVAL
       : parseIntArg('--profile-interval', v['profile-interval'], 1, Number.MAX_SAFE_INTEGER),

@@ -1,7 +1,7 @@
 // The subcommands of `osvemu` and their usage texts: `osvemu help [CMD]`, `osvemu CMD --help`.
 import { USAGE as RUN_USAGE } from './args.js';
 import { TEST_USAGE } from './test-args.js';
-import { TRACE_USAGE } from './trace-command.js';
+import { TRACE_USAGE } from './trace-usage.js';
 
 const DEBUG_USAGE = `usage: osvemu debug SNAPSHOT [--gdb [HOST:]PORT]
   serves the gdb stub on a machine saved by --snapshot-at, --on-abort snapshot=FILE or "monitor snapshot save FILE"

@@ -12,9 +12,11 @@ import { buildGuest } from './guest.js';
 import { openCliNet } from './net.js';
 import type { NetAttachment } from '../machine/net.js';
 import { startStatusLine } from './status.js';
-import { writeProfile } from './profile.js';
-import { useKernelSymbols } from '../osv/thread-source.js';
-import { afterRun, coreCommand, debugCommand, loadSnapshot, runWithSnapshotAt } from './snapshot-commands.js';
+// Snapshots, DWARF thread names, profiles and core files are imported where used: a plain `osvemu run`
+// does not pay for loading them (cold start, issue 12).
+const snapshots = () => import('./snapshot-commands.js');
+/** Names OSv threads in abort reports and core files from the kernel's (or --symbols') DWARF; null for --from. */
+let kernelSymbols: (() => Promise<void>) | null = null;
 
 export const EXIT: Record<StopCause | 'error' | 'usage', number> = {
   poweroff: 0, error: 1, usage: 2, halted: 3, 'triple-fault': 4, 'insn-limit': 5, timeout: 6, reset: 7,
@@ -28,8 +30,16 @@ function fail(msg: string, code: number): number {
 
 async function runCommand(args: RunArgs): Promise<number> {
   if (args.from) {
-    const m = loadSnapshot(args.from, (b) => process.stdout.write(Uint8Array.of(b)));
-    return runMachine(args, args.from, m.options.kernel, {}, null, [], m);
+    const net = await openCliNet(args.net);
+    const debugcon: DebugconSink | null = args.debugcon ? openDebugcon(args.debugcon) : null;
+    try {
+      const snap = await snapshots();
+      const m = snap.loadSnapshot(args.from, (b) => process.stdout.write(Uint8Array.of(b)), { disks: snap.restoreDiskPaths(args.disks), net: net.map((a) => a.backend) },
+        debugcon ? (b) => debugcon.write(b) : undefined);
+      return await runMachine(args, args.from, m.options.kernel, {}, null, [], m);
+    } finally {
+      debugcon?.close();
+    }
   }
   const kernelPath = args.kernel ?? buildGuest('osvlike');
   let kernel: Uint8Array;
@@ -38,8 +48,9 @@ async function runCommand(args: RunArgs): Promise<number> {
   } catch (e) {
     return fail(`cannot read kernel ${kernelPath}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, EXIT.error);
   }
-  useKernelSymbols(kernelPath, args.symbols ?? undefined);
-  const devices = openCliDevices(args);
+  let installed: Promise<void> | undefined;
+  kernelSymbols = () => (installed ??= import('../osv/thread-source.js').then((t) => t.useKernelSymbols(kernelPath, args.symbols ?? undefined)));
+  const devices = await openCliDevices(args);
   if (typeof devices === 'string') return fail(devices, EXIT.error);
   let net: NetAttachment[];
   try {
@@ -55,7 +66,7 @@ async function runCommand(args: RunArgs): Promise<number> {
   }
 }
 
-async function runMachine(args: RunArgs, kernelPath: string, kernel: Uint8Array, devices: Exclude<ReturnType<typeof openCliDevices>, string>,
+async function runMachine(args: RunArgs, kernelPath: string, kernel: Uint8Array, devices: Exclude<Awaited<ReturnType<typeof openCliDevices>>, string>,
   debugcon: DebugconSink | null, net: NetAttachment[], restored?: Machine): Promise<number> {
   let machine: Machine;
   if (restored) machine = restored;
@@ -64,7 +75,7 @@ async function runMachine(args: RunArgs, kernelPath: string, kernel: Uint8Array,
       ...devices,
       kernel, cmdline: args.cmdline, cpus: args.cpus, memMiB: args.memMiB, kvmclock: args.kvmclock, x2apic: args.x2apic,
       seed: args.seed,
-      cpuVendor: args.cpuVendor, icountShift: args.icountShift,
+      cpuVendor: args.cpuVendor, icountShift: args.icountShift, jit: args.jit, pauseNs: args.pauseNs, tscReadNs: args.tscReadNs,
       ...(args.profile !== undefined ? { profileInterval: args.profileInterval } : {}),
       serialOut: (b) => process.stdout.write(Uint8Array.of(b)),
       net, pcap: args.pcap, netRecord: args.netRecord,
@@ -76,6 +87,13 @@ async function runMachine(args: RunArgs, kernelPath: string, kernel: Uint8Array,
     if (e instanceof ElfError || e instanceof RangeError) return fail(`${kernelPath}: ${e.message}`, EXIT.error);
     if (net.length > 0) return fail((e as Error).message.split('\n')[0]!, EXIT.error);
     throw e;
+  }
+  // A debugger session or a snapshot may name OSv threads before the run ends.
+  if (args.gdb || args.record || args.snapshotAt !== undefined) await kernelSymbols?.();
+  if (args.profile !== undefined) {
+    const { attachProfileThreads } = await import('./profile.js');
+    const why = attachProfileThreads(machine, args.kernel ?? kernelPath, args.symbols);
+    if (why) process.stderr.write(`osvemu: ${why}\n`);
   }
   if (process.stdin.isTTY) {
     process.stdin.on('data', (d: Buffer) => machine.serialInput(d));
@@ -92,7 +110,8 @@ async function runMachine(args: RunArgs, kernelPath: string, kernel: Uint8Array,
   const status = startStatusLine(machine, args.verbose);
   let result: RunResult;
   try {
-    result = await runWithSnapshotAt(machine, args, { maxInsns: args.maxInsns, timeoutMs: args.timeoutSec === undefined ? undefined : args.timeoutSec * 1000 });
+    const limits = { maxInsns: args.maxInsns, timeoutMs: args.timeoutSec === undefined ? undefined : args.timeoutSec * 1000 };
+    result = await (args.snapshotAt === undefined ? machine.runAsync(limits) : (await snapshots()).runWithSnapshotAt(machine, args, limits));
   } finally {
     status.stop();
     await machine.close();
@@ -101,14 +120,19 @@ async function runMachine(args: RunArgs, kernelPath: string, kernel: Uint8Array,
     process.stderr.write(`osvemu: ${result.instructions} instructions, ${(result.virtualNs / 1e6).toFixed(3)} ms virtual time\n`);
   }
   if (result.cause !== 'poweroff') process.stderr.write(`osvemu: ${result.message}\n`);
-  afterRun(machine, args, result);
+  if (result.cause === 'halted' || result.cause === 'triple-fault') {
+    await kernelSymbols?.();
+    (await snapshots()).afterRun(machine, args, result);
+  }
   if (args.traceSave !== undefined || args.perfetto !== undefined) {
+    await kernelSymbols?.();
     const { saveRunTrace } = await import('./trace-command.js');
     const err = saveRunTrace(machine, { osvt: args.traceSave, perfetto: args.perfetto }, args.from ? undefined : kernelPath, args.symbols ?? undefined);
     if (err !== null) return fail(err, EXIT.error);
   }
   if (args.profile !== undefined && machine.profiler) {
     try {
+      const { writeProfile } = await import('./profile.js');
       process.stderr.write(`osvemu: ${writeProfile(machine, args.profile, kernel, args.kernel ?? kernelPath, args.symbols)}\n`);
     } catch (e) {
       return fail(`cannot write profile ${args.profile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, EXIT.error);
@@ -149,6 +173,7 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     try {
+      const { coreCommand, debugCommand } = await snapshots();
       return cmd === 'debug' ? await debugCommand(rest) : coreCommand(rest);
     } catch (e) {
       if (e instanceof UsageError) return fail(e.message, EXIT.usage);

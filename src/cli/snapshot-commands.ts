@@ -4,22 +4,32 @@ import { parseArgs } from 'node:util';
 import { Machine, type RunLimits, type RunResult } from '../machine/machine.js';
 import { readSnapshotFile, SnapshotFileError, writeSnapshotFile } from '../machine/snapshot-file.js';
 import { captureMachine, machineFromSnapshot } from '../machine/snapshot-state.js';
+import type { RestoreDevices } from '../machine/snapshot-devices.js';
+import { parseDiskSpec } from '../devices/backends/disk-open.js';
 import { detectAbort, formatAbort } from '../osv/abort.js';
 import { writeCoreFile } from '../osv/core-file.js';
 import { parseGdb, UsageError, type RunArgs } from './args.js';
+import { SnapshotStateError } from '../devices/snapshottable.js';
+import { DiskError } from '../devices/backends/block.js';
 
 function note(msg: string): void {
   process.stderr.write(`osvemu: ${msg}\n`);
 }
 
 /** The machine saved in `path`, console output to stdout; a bad file throws a one-line SnapshotFileError. */
-export function loadSnapshot(path: string, serialOut?: (b: number) => void): Machine {
+export function loadSnapshot(path: string, serialOut?: (b: number) => void, devices: RestoreDevices = {}, debugOut?: (b: number) => void): Machine {
   const snap = readSnapshotFile(path);
   try {
-    return machineFromSnapshot(snap, serialOut ? { serialOut } : {});
+    return machineFromSnapshot(snap, { ...(serialOut ? { serialOut } : {}), ...(debugOut ? { debugOut } : {}) }, devices);
   } catch (e) {
+    if (e instanceof SnapshotStateError || e instanceof DiskError) throw new SnapshotFileError(`${path}: ${e.message.split('\n')[0]}`);
     throw new SnapshotFileError(`${path}: does not fit this osvemu (${(e as Error).message.split('\n')[0]})`);
   }
+}
+
+/** Disk paths given at a restore (--disk FILE): where moved images are now. */
+export function restoreDiskPaths(specs: readonly string[]): string[] {
+  return specs.map((d) => parseDiskSpec(d).path);
 }
 
 export function saveSnapshot(m: Machine, path: string, why: string): void {
@@ -54,10 +64,10 @@ export function afterRun(m: Machine, args: RunArgs, result: RunResult): boolean 
 
 /** `osvemu debug SNAPSHOT [--gdb [HOST:]PORT]` */
 export async function debugCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseOrUsage(argv, { gdb: { type: 'string' } });
-  if (positionals.length !== 1) throw new UsageError('usage: osvemu debug SNAPSHOT [--gdb [HOST:]PORT]');
+  const { values, positionals } = parseOrUsage(argv, { gdb: { type: 'string' }, disk: { type: 'string', multiple: true } });
+  if (positionals.length !== 1) throw new UsageError('usage: osvemu debug SNAPSHOT [--gdb [HOST:]PORT] [--disk FILE]...');
   const where = parseGdb((values.gdb as string | undefined) ?? '1234');
-  const m = loadSnapshot(positionals[0]!, (b) => process.stdout.write(Uint8Array.of(b)));
+  const m = loadSnapshot(positionals[0]!, (b) => process.stdout.write(Uint8Array.of(b)), { disks: restoreDiskPaths((values.disk as string[] | undefined) ?? []) });
   const a = detectAbort(m);
   if (a) process.stderr.write(formatAbort(a));
   const { attachGdb } = await import('./gdb.js');
@@ -69,13 +79,13 @@ export async function debugCommand(argv: string[]): Promise<number> {
 export function coreCommand(argv: string[]): number {
   const { positionals } = parseOrUsage(argv, {});
   if (positionals.length !== 2) throw new UsageError('usage: osvemu core SNAPSHOT FILE');
-  const m = loadSnapshot(positionals[0]!);
+  const m = loadSnapshot(positionals[0]!, undefined, { absentDisks: true });
   const r = writeCoreFile(m, positionals[1]!);
   note(`core file with ${r.threads} thread(s) written to ${positionals[1]} (${r.bytes} bytes)`);
   return 0;
 }
 
-function parseOrUsage(argv: string[], options: Record<string, { type: 'string' | 'boolean' }>): { values: Record<string, unknown>; positionals: string[] } {
+function parseOrUsage(argv: string[], options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>): { values: Record<string, unknown>; positionals: string[] } {
   try {
     return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (e) {

@@ -2,9 +2,9 @@
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { parseCpuVendor, type CpuVendorName } from '../cpu/vendor.js';
-import { OnFailError, parseOnFail, type FailureFileKind } from '../osv/test-failure-files.js';
+import type { FailureFileKind } from '../osv/test-failure-files.js';
+import { DEFAULT_CPUS, DEFAULT_MEM_MIB, DEFAULT_TIMEOUT_SEC } from '../osv/test-defaults.js';
 import { TEST_NETS, type TestNet } from '../osv/test-net.js';
-import { DEFAULT_CPUS, DEFAULT_MEM_MIB, DEFAULT_TIMEOUT_SEC } from '../osv/test-runner.js';
 import { bindValues, parseIntArg, parseMemory, UsageError } from './args.js';
 
 export interface TestArgs {
@@ -55,6 +55,13 @@ const VALUE_OPTIONS: Record<string, string> = {
   '--junit': 'junit', '--logs': 'logs', '--max-insns': 'max-insns', '--timeout': 'timeout',
   '--cpu-vendor': 'cpu-vendor', '--net': 'net', '--on-fail': 'on-fail',
 };
+
+/** `--on-fail snapshot`, `core` or `snapshot,core`. */
+function parseOnFail(text: string): FailureFileKind[] {
+  const kinds = text.split(',').map((s) => s.trim());
+  for (const k of kinds) if (k !== 'snapshot' && k !== 'core') throw new UsageError(`--on-fail takes snapshot, core or snapshot,core, got "${text}"`);
+  return [...new Set(kinds as FailureFileKind[])];
+}
 
 export function parseTestArgs(argv: string[]): TestArgs {
   let parsed;
@@ -107,12 +114,7 @@ export function parseTestArgs(argv: string[]): TestArgs {
   if (!TEST_NETS.includes(net)) throw new UsageError(`--net needs ${TEST_NETS.join(', ')}, got "${v.net}"`);
   let onFail: FailureFileKind[] = [];
   if (v['on-fail'] !== undefined) {
-    try {
-      onFail = parseOnFail(v['on-fail']);
-    } catch (e) {
-      if (e instanceof OnFailError) throw new UsageError(e.message);
-      throw e;
-    }
+    onFail = parseOnFail(v['on-fail']);
     if (v.logs === undefined) throw new UsageError('--on-fail needs --logs DIR: the files go there');
   }
   return {

@@ -10,19 +10,9 @@ import { formatBacktrace, formatSample, symbolResolver } from '../osv/trace-list
 import { readTraceFile, saveGuestTrace, writeTraceFiles, type TraceFiles } from '../osv/trace-save.js';
 import { UsageError } from './args.js';
 import { loadSnapshot } from './snapshot-commands.js';
+import { TRACE_USAGE } from './trace-usage.js';
 
-export const TRACE_USAGE = `usage: osvemu trace SNAPSHOT FILE [--symbols LOADER_ELF] [--perfetto JSON]
-       osvemu trace list FILE [-t|--tracepoint PREFIX] [-b|--backtrace] [--perfetto JSON]
-  trace SNAPSHOT FILE  writes the saved machine's OSv trace buffers (tracepoints enabled with e.g.
-                       --trace=sched\\* on OSv's command line) as an OSVT dump, the format OSv serves at
-                       /trace/buffers: OSv's "scripts/trace.py list FILE" reads it. Layouts come from the
-                       kernel's DWARF: --symbols names loader.elf when the snapshot's kernel is stripped
-  trace list FILE      prints the samples of an OSVT dump (or of loader.py's "osv trace save" file) as
-                       "trace.py list" does; -t keeps tracepoints whose name starts with PREFIX, -b adds
-                       backtraces (named from the dump's symbols)
-  --perfetto JSON      also writes the samples as Chrome trace-event JSON, one track per CPU and per OSv
-                       thread (open it in ui.perfetto.dev or chrome://tracing)
-  under gdb: monitor osv trace save FILE [--perfetto JSON]; a whole run: osvemu run --trace-save FILE`;
+export { TRACE_USAGE };
 
 function note(msg: string): void {
   process.stderr.write(`osvemu: ${msg}\n`);
@@ -84,7 +74,7 @@ export function traceCommand(argv: string[]): number {
   if (argv[0] === 'list') return listCommand(argv.slice(1));
   const { values, positionals } = parse(argv, { symbols: { type: 'string' }, perfetto: { type: 'string' } });
   if (positionals.length !== 2) throw new UsageError('usage: osvemu trace SNAPSHOT FILE [--symbols LOADER_ELF] [--perfetto JSON] (or: osvemu trace list FILE)');
-  const m = loadSnapshot(positionals[0]!);
+  const m = loadSnapshot(positionals[0]!, undefined, { absentDisks: true });
   const files: TraceFiles = { osvt: positionals[1]! };
   if (values.perfetto !== undefined) files.perfetto = values.perfetto as string;
   const di = machineDebugInfo(m, undefined, values.symbols as string | undefined);

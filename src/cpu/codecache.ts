@@ -2,6 +2,7 @@
 // mapped at several linear addresses shares one decode, and a write to a page drops that page's traces.
 import type { Insn } from './insn.js';
 import { PhysMem } from './physmem.js';
+import type { BlockFn } from './jit/compiler.js';
 
 /** Straight-line run of pre-decoded instructions; only the last one may transfer control. */
 export class Trace {
@@ -18,6 +19,9 @@ export class Trace {
   nextEpoch = -1;
   nextMode = 0;
   nextMmu: object | null = null;
+  /** Runs counted towards compiling this trace (jit/jit.ts); its compiled form once that happened. */
+  hits = 0;
+  fn: BlockFn | null = null;
   constructor(insns: Insn[], cached = true) {
     this.insns = insns;
     this.n = insns.length;

@@ -8,6 +8,7 @@ import { ARITH_FLAGS, CR0_PG, CR0_WP, CS, DS, EFER_LMA, EFER_NXE, ES, FS, GS, SS
 import { X87 } from './x87/state.js';
 import { CpuHooks, defaultHooks } from './system/hooks.js';
 import { type CpuVendor, DEFAULT_VENDOR } from './vendor.js';
+import { doubleFields } from './shapes.js';
 
 export const TWO32 = 4294967296;
 
@@ -92,6 +93,8 @@ export class Cpu implements FaultState {
     this.lf[LF_REST] = 2;
     this.lf[LF_OP] = K_NONE;
     this.resetSegments();
+    doubleFields(this, 'rip', 'cr0', 'cr2', 'cr3', 'cr4', 'efer', 'gdtBase', 'idtBase', 'ldtBase', 'trBase', 'kernelGsBase',
+      'star', 'starHi', 'lstar', 'cstar', 'fmask', 'icount', 'excAddr');
   }
 
   resetSegments(): void {

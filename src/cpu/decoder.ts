@@ -19,6 +19,10 @@ export class Decoder {
   bytes: Uint8Array = new Uint8Array(16);
   start = 0;
   pos = 0;
+  constructor() {
+    doubleFields(this, 'start', 'pos');
+  }
+
   /** Index in `bytes` past which the caller must supply more (page boundary); Infinity when unlimited. */
   limit = Infinity;
   /** Supplies more bytes when decoding runs into `limit` (instruction crossing a page). */
@@ -228,13 +232,14 @@ export class Decoder {
     }
     fn(this, i);
     if (this.lock && !(this.lockable && i.mem)) i.h = opUD;
-    i.len = this.pos - off;
+    i.len = (this.pos - off) | 0; // an int, so that Insn.len stays a small-integer field (shapes.ts)
     return i.len;
   }
 }
 
 // Ops modules register their decode functions when imported.
 import './ops/hot.js';
+import { doubleFields } from './shapes.js';
 
 const lenDecoder = new Decoder();
 const lenInsn = new Insn(opUD);

@@ -10,6 +10,7 @@ import { opUD } from './ops/invalid.js';
 import { stackSegmentFault } from './operands.js';
 import { LF_REST } from './flags.js';
 import { CS, TF, VEC_DB, VEC_GP } from './regs.js';
+import type { Jit } from './jit/jit.js';
 
 export const STOP_NONE = 0;
 /** The instruction budget ran out. */
@@ -85,6 +86,10 @@ export class Exec {
   onEvent: (cpu: Cpu) => void = () => { this.eventPending = false; };
   /** Non-null while a debugger is attached: run() then takes the checked loop (runDebug). */
   debug: ExecDebug | null = null;
+  /** The block compiler (null: interpret only). Debug mode always interprets. */
+  jit: Jit | null = null;
+  /** Index in its trace of the instruction a compiled block was running when it threw. */
+  jitK = 0;
 
   constructor(cpu: Cpu, cache: CodeCache) {
     this.cpu = cpu;
@@ -141,6 +146,20 @@ export class Exec {
         }
       }
       const ins = t!.insns, n = t!.n;
+      const jit = this.jit;
+      if (jit !== null && t!.fn === null && t!.cached && ++t!.hits >= jit.threshold) jit.compile(t!);
+      const fn = t!.fn;
+      if (fn !== null) {
+        try {
+          fn(cpu, this, end);
+          prev = t;
+        } catch (e) {
+          prev = null;
+          if (this.settleThrow(e, ins[this.jitK], this.jitK)) end--;
+          this.onException(cpu);
+        }
+        continue;
+      }
       let k = 0;
       try {
         for (; k < n; k++) {

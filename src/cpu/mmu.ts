@@ -3,6 +3,7 @@
 import { FaultState, raise, raisePF } from './exceptions.js';
 import { PAGE_SIZE, PhysMem } from './physmem.js';
 import { VEC_GP } from './regs.js';
+import { doubleFields } from './shapes.js';
 
 const TLB_BITS = 12;
 export const TLB_SIZE = 1 << TLB_BITS;
@@ -70,6 +71,7 @@ export class Mmu {
     const wide = mem.size > 2 ** 32;
     this.rOff = wide ? new Float64Array(TLB_SIZE) : new Uint32Array(TLB_SIZE);
     this.wOff = wide ? new Float64Array(TLB_SIZE) : new Uint32Array(TLB_SIZE);
+    doubleFields(this, 'cr3', 'fetchPhys', 'hi');
   }
 
   /** Linear page of the last instruction fetch and its physical page (the run loop's fetch shortcut). */

@@ -20,6 +20,29 @@ export function stackSegmentFault(cpu: Cpu, i: Insn): void {
   if (a > CANON - 16 || a < -CANON) cpu.excVector = VEC_SS;
 }
 
+const EXACT = 4503599627370496; // 2^52: below it the double sum of base + index*scale + disp is exact
+
+/**
+ * A 64-bit effective address whose double sum reached 2^52: the hardware adds modulo 2^64, so a huge index
+ * can wrap back to a valid address. Recomputed from 32-bit halves and returned as the signed 64-bit value
+ * (exact whenever the result is canonical; a non-canonical result only has to stay non-canonical).
+ */
+export function wrapEa64(disp: number, bh: number, bl: number, xh: number, xl: number, scale: number, seg: number): number {
+  const s = scale === 8 ? 3 : scale === 4 ? 2 : scale === 2 ? 1 : 0;
+  const sxl = (xl << s) >>> 0;
+  const sxh = s === 0 ? xh : (xh << s) | (xl >>> (32 - s));
+  const segLo = seg - Math.floor(seg / TWO32) * TWO32;
+  const lo = (disp >>> 0) + (bl >>> 0) + sxl + segLo;
+  const carry = Math.floor(lo / TWO32);
+  const hi = ((disp < 0 ? -1 : 0) + bh + sxh + Math.floor(seg / TWO32) + carry) | 0;
+  return hi * TWO32 + (lo >>> 0);
+}
+
+/** `a` (the double sum of the same parts) when it is exact, else the wrapped sum (for compiled blocks). */
+export function exactEa64(a: number, disp: number, bh: number, bl: number, xh: number, xl: number, scale: number, seg: number): number {
+  return a < EXACT && a > -EXACT ? a : wrapEa64(disp, bh, bl, xh, xl, scale, seg);
+}
+
 /** Linear address of the instruction's memory operand. */
 export function ea(cpu: Cpu, i: Insn): number {
   const r = cpu.r32;
@@ -29,7 +52,9 @@ export function ea(cpu: Cpu, i: Insn): number {
       const b = i.base, x = i.index;
       if (b >= 0) a += r[2 * b + 1] * TWO32 + (r[2 * b] >>> 0);
       if (x >= 0) a += (r[2 * x + 1] * TWO32 + (r[2 * x] >>> 0)) * i.scale;
-      return a + cpu.segBase[i.seg];
+      a += cpu.segBase[i.seg];
+      if (a < EXACT && a > -EXACT) return a;
+      return wrapEa64(i.disp, b >= 0 ? r[2 * b + 1] : 0, b >= 0 ? r[2 * b] : 0, x >= 0 ? r[2 * x + 1] : 0, x >= 0 ? r[2 * x] : 0, x >= 0 ? i.scale : 1, cpu.segBase[i.seg]);
     }
     case EA_RIP:
       if (i.index === -2) return ((cpu.rip + i.disp) >>> 0) + cpu.segBase[i.seg];
@@ -68,10 +93,13 @@ export function eaOffset(cpu: Cpu, i: Insn): number {
       if (i.base >= 0) a += cpu.r16[4 * i.base];
       if (i.index >= 0) a += cpu.r16[4 * i.index];
       return a & 0xffff;
-    case EA_64:
-      if (i.base >= 0) a += r[2 * i.base + 1] * TWO32 + (r[2 * i.base] >>> 0);
-      if (i.index >= 0) a += (r[2 * i.index + 1] * TWO32 + (r[2 * i.index] >>> 0)) * i.scale;
-      return a;
+    case EA_64: {
+      const b = i.base, x = i.index;
+      if (b >= 0) a += r[2 * b + 1] * TWO32 + (r[2 * b] >>> 0);
+      if (x >= 0) a += (r[2 * x + 1] * TWO32 + (r[2 * x] >>> 0)) * i.scale;
+      if (a < EXACT && a > -EXACT) return a;
+      return wrapEa64(i.disp, b >= 0 ? r[2 * b + 1] : 0, b >= 0 ? r[2 * b] : 0, x >= 0 ? r[2 * x + 1] : 0, x >= 0 ? r[2 * x] : 0, x >= 0 ? i.scale : 1, 0);
+    }
     default:
       if (i.base >= 0) a += r[2 * i.base];
       if (i.index >= 0) a += r[2 * i.index] * i.scale;

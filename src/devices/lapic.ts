@@ -18,6 +18,7 @@
  */
 import type { Clock, InterruptSink, MmioDevice, MsrDevice, MsrValue, AccessSize, TimerCallback, TimerQueue } from './bus.js';
 import { captureFields, restoreFields, type DeviceState, type Snapshottable } from './snapshottable.js';
+import { doubleFields } from '../cpu/shapes.js';
 
 export const MSR_APIC_BASE = 0x1b;
 export const MSR_X2APIC_FIRST = 0x800;
@@ -166,6 +167,7 @@ export class LocalApic implements MmioDevice, MsrDevice, Snapshottable {
     this.baseLo = (LAPIC_DEFAULT_BASE | BASE_EN | (opts.bsp ? BASE_BSP : 0)) >>> 0;
     this.onTimerBound = (d) => this.onTimer(d);
     this.resetRegisters();
+    doubleFields(this, 'timerBaseNs');
   }
 
   saveState(): DeviceState {

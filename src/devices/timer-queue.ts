@@ -17,9 +17,12 @@ export class HeapTimerQueue implements TimerQueue {
   private heap: Entry[] = [];
   private readonly live = new Map<TimerHandle, Entry>();
   private seq = 0;
+  /** Told of every deadline scheduled (the board cuts a running quantum that would pass it). */
+  onSchedule: ((deadlineNs: number) => void) | null = null;
 
   schedule(deadlineNs: number, callback: TimerCallback): TimerHandle {
     if (Number.isNaN(deadlineNs)) throw new Error('TimerQueue: deadline is NaN');
+    this.onSchedule?.(deadlineNs);
     const handle = ++this.seq;
     const e: Entry = { deadline: deadlineNs, seq: handle, callback, cancelled: false };
     this.live.set(handle, e);

@@ -34,29 +34,39 @@ export class HostInputs {
   /** Input arrived since the last poll. */
   private arrived = false;
 
+  /** While set (a replay of recorded history), input comes from it and the sources wait. */
+  override: HostInputSource & { due(ns: number): boolean } | null = null;
+
   add(source: HostInputSource): void {
     this.sources.push(source);
   }
 
   get live(): boolean {
+    if (this.override) return this.override.live;
     for (const s of this.sources) if (s.live) return true;
     return false;
   }
 
   /** Whether a poll at virtual time `ns` has anything to do (cheap: checked every quantum). */
   due(ns: number): boolean {
+    if (this.override) return this.override.due(ns);
     if (this.arrived) return true;
     for (const s of this.sources) if (s.nextAt && s.nextAt() <= ns) return true;
     return false;
   }
 
   poll(at: InputPoint): void {
+    if (this.override) {
+      this.override.poll(at);
+      return;
+    }
     this.woken = false;
     this.arrived = false;
     for (const s of this.sources) s.poll(at);
   }
 
   nextAt(): number {
+    if (this.override) return this.override.nextAt?.() ?? Infinity;
     let t = Infinity;
     for (const s of this.sources) if (s.nextAt) t = Math.min(t, s.nextAt());
     return t;

@@ -3,8 +3,10 @@
 import { totalmem } from 'node:os';
 import { GuestProfiler } from './profiler.js';
 import { CodeCache } from '../cpu/codecache.js';
+import { Jit } from '../cpu/jit/jit.js';
+import { doubleFields } from '../cpu/shapes.js';
 import { Cpu } from '../cpu/cpu.js';
-import { Exec, STOP_BREAK, STOP_FAULT, STOP_REQUEST } from '../cpu/exec.js';
+import { Exec, STOP_BREAK, STOP_FAULT, STOP_NONE, STOP_REQUEST } from '../cpu/exec.js';
 import { Unimplemented } from '../cpu/exceptions.js';
 import { PhysMem } from '../cpu/physmem.js';
 import { IF } from '../cpu/regs.js';
@@ -25,6 +27,7 @@ import { plugVirtio } from './virtio-board.js';
 import { virtioModels, type VirtioMachineOptions } from './virtio-models.js';
 import { HostInputs } from './host-input.js';
 import { MachineNet, type NetMachineOptions } from './net.js';
+import { DEFAULT_PAUSE_NS, DEFAULT_TSC_READ_NS, extraNs, waitCostError } from './wait-cost.js';
 
 export type MachineState = 'running' | 'poweroff' | 'reset' | 'triple-fault' | 'halted' | 'debug-exit' | 'unimplemented' | 'stopped';
 
@@ -54,8 +57,14 @@ export interface MachineOptions extends VirtioMachineOptions, NetMachineOptions 
   profileInterval?: number;
   /** Guest time per instruction is 2^icountShift ns (QEMU's -icount shift=N); default 0: 1 ns. */
   icountShift?: number;
+  /** Guest ns a PAUSE takes (wait-cost.ts; default DEFAULT_PAUSE_NS); 0: no more than any instruction. */
+  pauseNs?: number;
+  /** Guest ns a TSC read (rdtsc, rdtscp, rdmsr) takes (wait-cost.ts; default DEFAULT_TSC_READ_NS). */
+  tscReadNs?: number;
   /** The processor vendor the vCPUs behave like and CPUID advertises (default intel). */
   cpuVendor?: CpuVendorName;
+  /** Compile hot code to JavaScript (src/cpu/jit; default true). The same instructions retire either way. */
+  jit?: boolean;
 }
 
 export interface RunLimits {
@@ -114,6 +123,8 @@ function allocateRam(memMiB: number): PhysMem {
 export class Machine implements Clock {
   readonly mem: PhysMem;
   readonly cache: CodeCache;
+  /** The block compiler shared by the vCPUs (they share the code cache), or null with `jit: false`. */
+  readonly jit: Jit | null;
   readonly cpus: Cpu[] = [];
   readonly execs: Exec[] = [];
   // Replaced by reset(): read them through the machine, do not keep them.
@@ -141,6 +152,20 @@ export class Machine implements Clock {
   readonly profiler: GuestProfiler | null;
   /** Virtual nanoseconds per retired instruction (default 1: a 1 GHz, IPC-1 machine). */
   private readonly nsPerInsn: number;
+  /** Guest ns the running vCPU spent in this quantum beyond its instructions' time (PAUSE, TSC reads: wait-cost.ts). */
+  private stallNs = 0;
+  /** Guest ns each vCPU may spend in this quantum (runQuantum turns what is left into an instruction budget). */
+  private quantumNs = Infinity;
+  /** What one PAUSE and one TSC read add to stallNs. */
+  private readonly pauseExtra: number;
+  private readonly tscExtra: number;
+  /** Set while a vCPU runs in slice(): a timer armed now may cut its quantum. */
+  private running = false;
+  /**
+   * The running vCPU was stopped early to recompute its instruction budget: time was charged beyond its
+   * instructions (charge) or a timer armed during its run falls due within the quantum (timerArmed).
+   */
+  private rerun = false;
   private readonly waitingSipi: boolean[] = [];
   private readonly msrOut = new Int32Array(2);
   private readonly msrVal: MsrValue = { lo: 0, hi: 0 };
@@ -158,6 +183,7 @@ export class Machine implements Clock {
 
   constructor(options: MachineOptions) {
     this.options = options;
+    doubleFields(this, 'baseNs', 'lastNs', 'startIcount');
     const ncpu = options.cpus ?? 1;
     const memMiB = options.memMiB ?? 256;
     if (!Number.isInteger(ncpu) || ncpu < 1 || ncpu > 64) throw new MachineError(`bad vCPU count ${ncpu}: use 1 to 64`);
@@ -172,6 +198,11 @@ export class Machine implements Clock {
       throw new MachineError(`bad icount shift ${shift}: use 0 to ${MAX_ICOUNT_SHIFT}`);
     }
     this.nsPerInsn = 2 ** shift;
+    const pauseNs = options.pauseNs ?? DEFAULT_PAUSE_NS, tscNs = options.tscReadNs ?? DEFAULT_TSC_READ_NS;
+    const costBad = waitCostError('pause', pauseNs) ?? waitCostError('rdtsc', tscNs);
+    if (costBad) throw new MachineError(costBad);
+    this.pauseExtra = extraNs(pauseNs, this.nsPerInsn);
+    this.tscExtra = extraNs(tscNs, this.nsPerInsn);
     const profiler = options.profileInterval === undefined ? null : new GuestProfiler(options.profileInterval, ncpu);
     this.profiler = profiler;
     // One vCPU still ends a quantum every 2^20 instructions, so a slice (runAsync, gdb) returns in bounded time.
@@ -180,6 +211,7 @@ export class Machine implements Clock {
     this.quantum = ncpu > 1 ? options.quantum ?? DEFAULT_QUANTUM : Math.min(1 << 20, profiler?.interval ?? Infinity);
     this.mem = allocateRam(memMiB);
     this.cache = new CodeCache(this.mem);
+    this.jit = options.jit === false ? null : new Jit();
     this.net = new MachineNet(options, this.hostInputs);
     this.build();
   }
@@ -189,6 +221,7 @@ export class Machine implements Clock {
     const options = this.options;
     const ncpu = options.cpus ?? 1;
     this.timers = new HeapTimerQueue();
+    this.timers.onSchedule = (deadline) => this.timerArmed(deadline);
     this.boot = preparePvhBoot({
       elfBytes: options.kernel, ram: this.mem.u8, ramSize: this.mem.ramSize, cmdline: options.cmdline ?? '',
       acpi: { cpus: ncpu },
@@ -204,6 +237,7 @@ export class Machine implements Clock {
       const cpu = new Cpu(this.mem, k);
       cpu.vendor = cpuVendor(options.cpuVendor ?? 'intel');
       const exec = new Exec(cpu, this.cache);
+      exec.jit = this.jit;
       cpuidConfigs.set(cpu, cpuidCfg);
       this.cpus.push(cpu);
       this.execs.push(exec);
@@ -255,7 +289,7 @@ export class Machine implements Clock {
     this.execs.length = 0;
     this.waitingSipi.length = 0;
     this.paused.length = 0;
-    this.baseNs = this.lastNs = this.current = this.startIcount = 0;
+    this.baseNs = this.lastNs = this.current = this.startIcount = this.stallNs = 0;
     this.state = 'running';
     this.stateMessage = '';
     this.exitStatus = 0;
@@ -292,19 +326,60 @@ export class Machine implements Clock {
         const dev = platform.msrOwner(k, msr);
         return dev ? dev.writeMsr(msr, lo >>> 0, hi >>> 0) : false;
       },
-      tsc: () => this.nowNs(),
+      tsc: () => {
+        const t = this.nowNs();
+        this.charge(k, this.tscExtra);
+        return t;
+      },
       random32,
+      pause: () => this.charge(k, this.pauseExtra),
     };
     exec.onException = (c) => this.onException(k, c);
     exec.onEvent = (c) => this.onEvent(k, c);
   }
 
   // ---- Clock ---------------------------------------------------------------------------------
-  /** Virtual ns: the quantum's start plus what the running vCPU retired in it; never goes back. */
+  /** Virtual ns: the quantum's start plus what the running vCPU retired and waited in it; never goes back. */
   nowNs(): number {
-    const t = this.baseNs + (this.cpus[this.current].icount - this.startIcount) * this.nsPerInsn;
+    const t = this.baseNs + this.spentNs(this.current);
     if (t > this.lastNs) this.lastNs = t;
     return this.lastNs;
+  }
+
+  /** Guest ns vCPU k has spent in the current quantum (it must be the running one). */
+  private spentNs(k: number): number {
+    return (this.cpus[k].icount - this.startIcount) * this.nsPerInsn + this.stallNs;
+  }
+
+  /**
+   * A device armed a timer. One falling due before the running quantum ends shortens the quantum, so the
+   * vCPU that armed it (and those after it) stop at the deadline rather than up to a quantum later.
+   */
+  private timerArmed(deadline: number): void {
+    const end = deadline - this.baseNs;
+    if (!(end < this.quantumNs)) return;
+    this.quantumNs = Math.max(end, 0);
+    this.requestRerun();
+  }
+
+  /** Stops the running vCPU at the end of its trace so that runQuantum recomputes its budget. */
+  private requestRerun(): void {
+    const exec = this.execs[this.current];
+    if (this.running && exec.stopReason === STOP_NONE) {
+      exec.stopReason = STOP_REQUEST;
+      this.rerun = true;
+    }
+  }
+
+  /**
+   * An instruction of vCPU k with a latency beyond its instruction time (PAUSE, TSC reads: wait-cost.ts). The
+   * quantum is guest time, not instructions: the vCPU stops at the end of the trace and runs on with a budget
+   * cut by the charge (runQuantum), so it ends its quantum, and timers fire, where they would without it.
+   */
+  private charge(k: number, ns: number): void {
+    if (k !== this.current || ns === 0) return;
+    this.stallNs += ns;
+    this.requestRerun();
   }
 
   /** Instructions retired by all vCPUs. */
@@ -455,15 +530,17 @@ export class Machine implements Clock {
       const next = this.timers.nextDeadline();
       let q = this.quantum;
       if (next !== Infinity) q = Math.max(1, Math.min(q, Math.ceil((next - this.baseNs) / this.nsPerInsn)));
-      let ran = 0;
+      this.quantumNs = q * this.nsPerInsn;
+      let ranNs = 0;
       let anyRunnable = false;
       for (let k = 0; k < this.cpus.length && this.state === 'running'; k++) {
         const cpu = this.cpus[k], exec = this.execs[k];
         if (this.paused[k] || (cpu.halted && !exec.eventPending)) continue;
         this.current = k;
         this.startIcount = cpu.icount;
+        this.stallNs = 0;
         try {
-          exec.run(q);
+          this.runQuantum(k);
         } catch (e) {
           // Both can come out of any delivery path (exceptions, external interrupts, NMIs).
           if (e instanceof Unimplemented) {
@@ -476,7 +553,7 @@ export class Machine implements Clock {
           }
           throw e;
         }
-        ran = Math.max(ran, cpu.icount - this.startIcount);
+        ranNs = Math.max(ranNs, this.spentNs(k));
         if (this.profiler) this.profiler.afterQuantum(k, cpu);
         // A halted vCPU whose pending interrupt is masked made no progress: it does not keep time running.
         if (!cpu.halted || cpu.icount !== this.startIcount) anyRunnable = true;
@@ -490,7 +567,8 @@ export class Machine implements Clock {
       if (this.state !== 'running') break;
       this.current = 0;
       this.startIcount = this.cpus[0].icount;
-      if (anyRunnable) this.baseNs += Math.max(ran, 1) * this.nsPerInsn;
+      this.stallNs = 0;
+      if (anyRunnable) this.baseNs += Math.max(ranNs, this.nsPerInsn);
       else {
         if (this.cpus.every((c) => c.halted && !(c.flagsRest & IF))) {
           const cpu = this.cpus[0];
@@ -525,6 +603,25 @@ export class Machine implements Clock {
     return this.result(this.causeOf(), this.stateMessage);
   }
 
+  /**
+   * Runs vCPU k for what is left of the quantum in guest time: its instruction budget is recomputed whenever
+   * time was charged beyond instructions or a timer armed meanwhile shortened the quantum.
+   */
+  private runQuantum(k: number): void {
+    const exec = this.execs[k];
+    this.running = true;
+    try {
+      for (;;) {
+        this.rerun = false;
+        exec.run(Math.max(1, Math.ceil((this.quantumNs - this.spentNs(k)) / this.nsPerInsn)));
+        if (!this.rerun || exec.stopReason !== STOP_REQUEST || this.state !== 'running' || this.stopRequested) return;
+        if (this.spentNs(k) >= this.quantumNs) return;
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
   /** The last slice ended with every vCPU idle waiting for host input or a timer: call waitIdle(). */
   get idlePending(): boolean {
     return this.idleDeadline !== null;
@@ -548,6 +645,12 @@ export class Machine implements Clock {
       await this.hostInputs.wait(Math.min(MAX_IDLE_WAIT_MS, (next - v0) / 1e6));
       target = Math.min(next, v0 + (Date.now() - started) * 1e6);
     }
+    this.idleUntil(target);
+  }
+
+  /** Ends an idle wait at virtual time `target` (a replay repeats a recorded wait this way). */
+  idleUntil(target: number): void {
+    this.idleDeadline = null;
     if (target > this.baseNs) this.baseNs = target;
     if (this.baseNs > this.lastNs) this.lastNs = this.baseNs;
     this.timers.runDue(this.lastNs);

@@ -1,7 +1,9 @@
 // Guest profiler: samples each vCPU's call stack (RIP plus the frame-pointer chain) every N retired
 // instructions and writes what speedscope (JSON) or pprof (gzipped profile.proto) opens. Sampling is driven
 // by the instruction count, so a profile is as deterministic as the run, and it never changes the run:
-// memory is read without side effects (debug-mem.ts).
+// memory is read without side effects (debug-mem.ts). When the OSv threads are known (threadOf, set by
+// src/osv/profile-threads.ts) each sample also names the thread the vCPU ran, and the files get one track per
+// thread besides the per-vCPU ones (speedscope: a profile each; pprof: thread and thread_id labels).
 import { gzipSync } from 'node:zlib';
 import type { Cpu } from '../cpu/cpu.js';
 import { readVirtual } from './debug-mem.js';
@@ -12,9 +14,26 @@ const RBP = 5;
 
 export type Symbolizer = (address: number) => string | null;
 
+/** The guest thread a sample was taken in (OSv: sched::thread::_id and its name). */
+export interface ProfileThread {
+  id: number;
+  name: string;
+}
+export type ThreadOfCpu = (cpu: Cpu) => ProfileThread | null;
+
+/** A recorded sample key: `${thread id or ''}|${stack, leaf first}`. */
+function splitKey(key: string): { tid: number | null; stack: string } {
+  const bar = key.indexOf('|');
+  return { tid: bar === 0 ? null : Number(key.slice(0, bar)), stack: key.slice(bar + 1) };
+}
+
 export class GuestProfiler {
-  /** Per vCPU: stack (leaf first, addresses) -> samples. */
+  /** Per vCPU: thread and stack (splitKey) -> samples. */
   private readonly stacks: Map<string, number>[] = [];
+  /** Names the thread each sample runs in; null: per-vCPU tracks only. */
+  threadOf: ThreadOfCpu | null = null;
+  /** Thread id -> the name it had when last sampled. */
+  private readonly threadNames = new Map<number, string>();
   private readonly nextAt: number[] = [];
   /** Instructions the halted vCPUs spent idle are not samples: `idle` counts the samples skipped. */
   readonly idle: number[] = [];
@@ -37,7 +56,9 @@ export class GuestProfiler {
       this.idle[k]! += crossed;
       return;
     }
-    const key = this.stackOf(cpu).join(',');
+    const t = this.threadOf?.(cpu) ?? null;
+    if (t !== null) this.threadNames.set(t.id, t.name);
+    const key = `${t === null ? '' : t.id}|${this.stackOf(cpu).join(',')}`;
     const m = this.stacks[k]!;
     m.set(key, (m.get(key) ?? 0) + crossed);
   }
@@ -74,7 +95,29 @@ export class GuestProfiler {
     return symbolize(addr)?.replace(/\+\d+$/, '') ?? `0x${(addr < 0 ? addr + 2 ** 64 : addr).toString(16)}`;
   }
 
-  /** speedscope's file format: one sampled profile per vCPU, root-first stacks, weights in samples. */
+  /** Thread ids seen in samples, ascending. */
+  threads(): ProfileThread[] {
+    return [...this.threadNames].sort((a, b) => a[0] - b[0]).map(([id, name]) => ({ id, name }));
+  }
+
+  /** Samples per stack of one track: a vCPU's, or (k null) one thread's over every vCPU. */
+  private track(k: number | null, tid: number | null): Map<string, number> {
+    const out = new Map<string, number>();
+    this.stacks.forEach((m, j) => {
+      if (k !== null && j !== k) return;
+      for (const [key, count] of m) {
+        const s = splitKey(key);
+        if (k === null && s.tid !== tid) continue;
+        out.set(s.stack, (out.get(s.stack) ?? 0) + count);
+      }
+    });
+    return out;
+  }
+
+  /**
+   * speedscope's file format: one sampled profile per vCPU, then (threads known) one per OSv thread and one for
+   * samples outside any thread (early boot); root-first stacks, weights in instructions.
+   */
   toSpeedscope(symbolize: Symbolizer, name = 'osvemu'): string {
     const frames: { name: string }[] = [];
     const index = new Map<string, number>();
@@ -83,15 +126,21 @@ export class GuestProfiler {
       if (id === undefined) index.set(n, (id = frames.push({ name: n }) - 1));
       return id;
     };
-    const profiles = this.stacks.map((m, k) => {
+    const profile = (title: string, m: Map<string, number>) => {
       const samples: number[][] = [], weights: number[] = [];
       for (const [key, count] of m) {
         samples.push(key.split(',').map((a) => frameId(this.frameName(Number(a), symbolize))).reverse());
         weights.push(count * this.interval);
       }
       const total = weights.reduce((a, b) => a + b, 0);
-      return { type: 'sampled', name: `vCPU ${k}`, unit: 'none', startValue: 0, endValue: total, samples, weights };
-    });
+      return { type: 'sampled', name: title, unit: 'none', startValue: 0, endValue: total, samples, weights };
+    };
+    const profiles = this.stacks.map((_m, k) => profile(`vCPU ${k}`, this.track(k, null)));
+    if (this.threadNames.size > 0) {
+      for (const t of this.threads()) profiles.push(profile(`thread ${t.id} ${t.name}`.trimEnd(), this.track(null, t.id)));
+      const none = this.track(null, null);
+      if (none.size > 0) profiles.push(profile('no OSv thread', none));
+    }
     return JSON.stringify({
       $schema: 'https://www.speedscope.app/file-format-schema.json', name, exporter: 'osvemu', shared: { frames }, profiles,
     });
@@ -122,13 +171,18 @@ export class GuestProfiler {
       locations.push(new Pb().uint(1, id).uint(3, addr < 0 ? 0 : addr).msg(4, new Pb().uint(1, fid)));
       return id;
     };
-    const vcpuKey = str('vcpu');
+    const vcpuKey = str('vcpu'), threadKey = str('thread'), tidKey = str('thread_id');
     this.stacks.forEach((m, k) => {
       for (const [key, count] of m) {
+        const { tid, stack } = splitKey(key);
         const s = new Pb();
-        for (const a of key.split(',')) s.uint(1, loc(Number(a)));
+        for (const a of stack.split(',')) s.uint(1, loc(Number(a)));
         s.uint(2, count).uint(2, count * this.interval);
         s.msg(3, new Pb().uint(1, vcpuKey).uint(3, k));
+        if (tid !== null) {
+          s.msg(3, new Pb().uint(1, threadKey).uint(2, str(`${tid} ${this.threadNames.get(tid) ?? ''}`.trimEnd())));
+          s.msg(3, new Pb().uint(1, tidKey).uint(3, tid));
+        }
         samples.push(s);
       }
     });

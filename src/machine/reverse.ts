@@ -11,6 +11,8 @@ import { SIGNAL, type CpuStopEvent, type StopReason } from '../gdbstub/target.js
 import type { VcpuDebug } from './debug-points.js';
 import type { Machine } from './machine.js';
 import { captureMachine, restoreMachine, stateHash, type MachineSnapshot } from './snapshot-state.js';
+import { RecordedInputs } from './reverse-inputs.js';
+import { OverlayDisk } from '../devices/backends/disk-overlay.js';
 
 export interface ResumeConfig {
   paused: boolean[];
@@ -46,6 +48,8 @@ interface Checkpoint {
   icounts: number[];
   skipRip: number[];
   snap: MachineSnapshot;
+  /** Position in the recorded host input (network frames, idle waits) from here. */
+  inputPos: number;
   hash: string;
   /** Made during a replay to speed up the next one nearby; dropped first. */
   fine: boolean;
@@ -100,10 +104,16 @@ export class Recorder {
   private end: Checkpoint | null = null;
   replays = 0;
   replayedInsns = 0;
+  /** Network frames, idle waits and host entropy of the recorded run. */
+  readonly hostInput: RecordedInputs;
 
   constructor(private readonly host: ReverseHost, opts: RecordOptions = {}) {
     this.interval = opts.interval ?? 5_000_000;
     this.maxFine = opts.fineCheckpoints ?? 32;
+    this.hostInput = new RecordedInputs(host.machine);
+    // Checkpoints hold a snapshot-mode disk's writes (its overlay), not a file the guest writes to.
+    const files = (host.machine.options.disks ?? []).map((d) => ('backend' in d ? d.backend : d)).filter((b) => b.writable && !(b instanceof OverlayDisk));
+    if (files.length > 0) host.log(`osvemu: --record: writes to ${files.map((b) => b.description).join(', ')} are not undone by reverse execution (open the disk without ",writable")`);
     this.checkpoint(0, true, false);
   }
 
@@ -123,7 +133,7 @@ export class Recorder {
     const snap = captureMachine(this.m);
     const cp: Checkpoint = {
       seg, atStart, t: this.m.instructions, icounts: this.icounts(), skipRip: this.host.vcpuDebug().map((d) => d.skipRip),
-      snap, hash: fine ? '' : stateHash(this.m), fine,
+      snap, inputPos: this.hostInput.position(), hash: fine ? '' : stateHash(this.m), fine,
     };
     const at = this.checkpoints.findIndex((c) => c.t > cp.t || (c.t === cp.t && c.seg > cp.seg));
     if (at < 0) this.checkpoints.push(cp);
@@ -193,6 +203,7 @@ export class Recorder {
   /** Back to the live end (exact state); inputs that came meanwhile are applied now. */
   private goLive(): void {
     if (this.end) this.restore(this.end);
+    this.hostInput.live();
     this.past = null;
     const pending = this.pendingInputs;
     this.pendingInputs = [];
@@ -326,6 +337,7 @@ export class Recorder {
   private replay(cp: Checkpoint, untilSeg: number, stop: Stop, hits: Hit[] | null, hintT?: number): void {
     const m = this.m;
     this.restore(cp);
+    this.hostInput.replayFrom(cp.inputPos);
     this.replays++;
     const startT = m.instructions;
     const dbg = this.host.vcpuDebug();
@@ -394,7 +406,11 @@ export class Recorder {
       const nextCheck = checks.find((c) => c.t > m.instructions);
       if (nextCheck) budget = Math.min(budget, nextCheck.t - m.instructions);
       if (fineAt > m.instructions) budget = Math.min(budget, fineAt - m.instructions);
-      const r = m.slice(budget);
+      const r = m.slice(budget, this.hostInput.waitsForHost);
+      if (r === null && m.idlePending && !this.hostInput.replayIdle()) {
+        this.diverged(`the guest went idle at instruction ${m.instructions}, where the recording has no wait for the host`);
+        return false;
+      }
       if (r === null) {
         if (m.instructions >= fineAt) {
           fineAt = NaN;
@@ -432,7 +448,8 @@ export class Recorder {
     const bytes = this.checkpoints.reduce((n, c) => n + c.snap.ram.length, 0);
     return [
       `recording: ${this.segments.length} segment(s), ${cps} checkpoint(s) (+${this.checkpoints.length - cps} replay), ` +
-        `${(bytes / 1048576).toFixed(1)} MiB of pages, ${this.inputs.length} input event(s)`,
+        `${(bytes / 1048576).toFixed(1)} MiB of pages, ${this.inputs.length} console input(s), ${this.hostInput.count} network/idle event(s)` +
+        `${this.hostInput.tapes.length > 0 ? `, ${this.hostInput.tapes.reduce((n, t) => n + t.draws, 0)} host entropy draw(s)` : ''}`,
       this.past ? `showing the past: vCPU ${this.past.cpu} at instruction ${this.past.icount} (machine total ${this.past.t})` : 'live',
       `${this.replays} replay(s), ${this.replayedInsns} instructions replayed`,
       this.divergences.length === 0 ? 'no divergence' : `DIVERGENCES:\n${this.divergences.join('\n')}`,

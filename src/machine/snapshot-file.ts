@@ -74,7 +74,10 @@ export function decodeSnapshot(file: Uint8Array): MachineSnapshot {
   } catch (e) {
     throw new SnapshotFileError(`corrupt snapshot (state: ${(e as Error).message})`);
   }
-  if (meta.version !== SNAPSHOT_STATE_VERSION) throw new SnapshotFileError(`snapshot state version ${meta.version}, this osvemu reads ${SNAPSHOT_STATE_VERSION}`);
+  // Version 1 (before virtio state) differs only in a virtio device the guest never started: config space alone.
+  if (meta.version !== SNAPSHOT_STATE_VERSION && meta.version !== 1) {
+    throw new SnapshotFileError(`snapshot state version ${meta.version}, this osvemu reads 1 and ${SNAPSHOT_STATE_VERSION}`);
+  }
   const pagesBytes = parts[2]!;
   if (pagesBytes.length % 4 !== 0 || parts[3]!.length !== (pagesBytes.length / 4) * 4096) throw new SnapshotFileError('corrupt snapshot (RAM section sizes disagree)');
   const pages = new Uint32Array(pagesBytes.length / 4);

@@ -9,12 +9,13 @@ import {
   captureFields, fieldSnapshot, restoreFields, SnapshotStateError, type DeviceState, type Snapshottable,
 } from '../devices/snapshottable.js';
 import type { SharedIrq } from '../devices/irq-share.js';
-import { PciDevice } from '../devices/pci-config.js';
 import { entropyFrom, SeededEntropy } from '../devices/backends/entropy.js';
 import { PAGE_SIZE } from '../cpu/physmem.js';
 import { Machine, type MachineOptions } from './machine.js';
+import { DEFAULT_PAUSE_NS, DEFAULT_TSC_READ_NS } from './wait-cost.js';
+import { devicesOf, optionsForDevices, type RestoreDevices, type SnapshotDevices } from './snapshot-devices.js';
 
-export const SNAPSHOT_STATE_VERSION = 1;
+export const SNAPSHOT_STATE_VERSION = 3;
 
 /** What a snapshot needs to rebuild the machine before loading state into it. */
 export interface SnapshotConfig {
@@ -27,9 +28,13 @@ export interface SnapshotConfig {
   seed: number | null;
   cpuVendor: 'intel' | 'amd';
   icountShift: number;
+  pauseNs: number;
+  tscReadNs: number;
   /** virtio-pci flavour and the virtio-rng source: its seeded generator's state, or host entropy. */
   virtioMode: string | null;
   rng: { state: number[] } | 'host' | null;
+  /** The devices, so a restore recreates them (src/machine/snapshot-devices.ts). */
+  devices?: SnapshotDevices;
 }
 
 export interface MachineSnapshot {
@@ -58,6 +63,7 @@ interface BoardInternals {
   lastNs: number;
   current: number;
   startIcount: number;
+  stallNs: number;
   waitingSipi: boolean[];
   state: string;
   stateMessage: string;
@@ -65,7 +71,7 @@ interface BoardInternals {
   console: string;
 }
 
-const BOARD_FIELDS = ['baseNs', 'lastNs', 'current', 'startIcount', 'waitingSipi', 'state', 'stateMessage', 'exitStatus', 'console'] as const;
+const BOARD_FIELDS = ['baseNs', 'lastNs', 'current', 'startIcount', 'stallNs', 'waitingSipi', 'state', 'stateMessage', 'exitStatus', 'console'] as const;
 
 /** Every device of the machine by stable name, in a fixed order. */
 export function machineDevices(m: Machine): Map<string, Snapshottable> {
@@ -83,14 +89,6 @@ export function machineDevices(m: Machine): Map<string, Snapshottable> {
   out.set('reset', fieldSnapshot(p.resetPorts));
   out.set('pci', fieldSnapshot(p.pci));
   for (const { devfn, device } of p.pci.list()) out.set(`pci-${devfn.toString(16).padStart(2, '0')}`, device);
-  // A device model with state beyond config space must save it itself. Until the virtio models do, a
-  // virtio device the guest has started (queues, MSI-X, back-end position) is refused rather than
-  // restored without that state; one it never touched is its reset state plus config space.
-  for (const d of m.virtioDevices ?? []) {
-    if (d.saveState === PciDevice.prototype.saveState && d.transport.status !== 0) {
-      throw new SnapshotStateError('the guest has started a virtio device, whose queue state snapshots do not save yet');
-    }
-  }
   const shared = (p as unknown as { sharedGsis: Map<number, SharedIrq> }).sharedGsis;
   for (const [gsi, irq] of [...shared].sort((a, b) => a[0] - b[0])) out.set(`intx-gsi${gsi}`, fieldSnapshot(irq));
   for (const [name, d] of extras.get(m) ?? []) out.set(name, d);
@@ -101,7 +99,8 @@ function configOf(o: MachineOptions): SnapshotConfig {
   return {
     cmdline: o.cmdline ?? '', cpus: o.cpus ?? 1, memMiB: o.memMiB ?? 256, kvmclock: o.kvmclock ?? true,
     x2apic: o.x2apic ?? false, quantum: o.quantum ?? null, seed: o.seed ?? null,
-    cpuVendor: o.cpuVendor ?? 'intel', icountShift: o.icountShift ?? 0,
+    cpuVendor: o.cpuVendor ?? 'intel', icountShift: o.icountShift ?? 0, pauseNs: o.pauseNs ?? DEFAULT_PAUSE_NS,
+    tscReadNs: o.tscReadNs ?? DEFAULT_TSC_READ_NS,
     virtioMode: o.virtioMode ?? null,
     rng: o.rng instanceof SeededEntropy ? { state: [...(o.rng as unknown as { s: Uint32Array }).s] } : o.rng ? 'host' : null,
   };
@@ -152,14 +151,13 @@ export function captureState(m: Machine): DeviceState {
 }
 
 export function captureMachine(m: Machine): MachineSnapshot {
-  if ((m.options.disks?.length ?? 0) > 0 || (m.options.virtio?.length ?? 0) > 0 || (m.options.net?.length ?? 0) > 0) {
-    throw new SnapshotStateError('machines with virtio disks, network cards or extra virtio devices cannot be snapshotted yet');
-  }
-  const state = captureState(m);
+  // Host input that reached a card's port but not the card yet: only a restore into a new machine
+  // puts it back (replays of a recording take input from the recording instead).
+  const state = { ...captureState(m), netPending: m.net.ports.map((p) => p.pendingInput()) };
   const list = nonZeroPages(m.mem.u8);
   const ram = new Uint8Array(list.length * PAGE_SIZE);
   list.forEach((p, i) => ram.set(m.mem.u8.subarray(p * PAGE_SIZE, (p + 1) * PAGE_SIZE), i * PAGE_SIZE));
-  return { config: configOf(m.options), kernel: m.options.kernel, state, pages: Uint32Array.from(list), ram };
+  return { config: { ...configOf(m.options), devices: devicesOf(m) }, kernel: m.options.kernel, state, pages: Uint32Array.from(list), ram };
 }
 
 /** Loads a snapshot into `m`, a machine built with the snapshot's configuration. */
@@ -222,6 +220,8 @@ export function restoreMachine(m: Machine, snap: MachineSnapshot): void {
   }
   for (const name of Object.keys(s.devices)) if (!devices.has(name)) throw new SnapshotStateError(`snapshot device ${name} is not on this machine`);
   for (const { device } of m.platform.pci.list()) m.platform.pciBars.sync(device);
+  // The port hands its link to a card it is attached to (reset): keep the restored card's.
+  m.net.ports.forEach((port, i) => { const d = m.net.devices[i]; if (d) port.link = d.link; });
   m.timers.restore(s.timers.last, s.timers.pending.map((t) => {
     const callback = callbacks.get(t.owner);
     if (callback === undefined) throw new SnapshotStateError(`timer owner ${t.owner} is not on this machine`);
@@ -229,17 +229,24 @@ export function restoreMachine(m: Machine, snap: MachineSnapshot): void {
   }));
 }
 
-/** A new machine in the snapshot's state; `io` supplies the host side (console output...). */
-export function machineFromSnapshot(snap: MachineSnapshot, io: Pick<MachineOptions, 'serialOut' | 'debugOut'> = {}): Machine {
+/**
+ * A new machine in the snapshot's state; `io` supplies the host side (console output...), `devices`
+ * what a restore may change: moved disk images, network back ends (cards without one are detached).
+ */
+export function machineFromSnapshot(snap: MachineSnapshot, io: Pick<MachineOptions, 'serialOut' | 'debugOut' | 'virtioLog' | 'netLog'> = {},
+  devices: RestoreDevices = {}): Machine {
   const c = snap.config;
   const m = new Machine({
+    ...optionsForDevices(c.devices, devices),
     kernel: snap.kernel, cmdline: c.cmdline, cpus: c.cpus, memMiB: c.memMiB, kvmclock: c.kvmclock, x2apic: c.x2apic,
-    cpuVendor: c.cpuVendor, icountShift: c.icountShift,
+    cpuVendor: c.cpuVendor, icountShift: c.icountShift, pauseNs: c.pauseNs, tscReadNs: c.tscReadNs,
     ...(c.virtioMode ? { virtioMode: c.virtioMode as MachineOptions['virtioMode'] } : {}),
     ...(c.rng === 'host' ? { rng: entropyFrom('host') } : c.rng ? { rng: seededAt(c.rng.state) } : {}),
     ...(c.quantum !== null ? { quantum: c.quantum } : {}), ...(c.seed !== null ? { seed: c.seed } : {}), ...io,
   });
   restoreMachine(m, snap);
+  const pending = (snap.state.netPending ?? []) as (Uint8Array | boolean)[][];
+  m.net.ports.forEach((p, i) => p.requeue(pending[i] ?? []));
   return m;
 }
 

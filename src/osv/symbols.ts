@@ -2,7 +2,7 @@
 // `.dynsym` that loader-stripped.elf keeps. Names stay mangled (OSv's own backtraces print
 // them mangled too, e.g. `_ZN3osv4haltEv`).
 
-import { ElfFile, type ElfSymbol } from '../machine/elf.js';
+import { ElfFile, PT_LOAD, type ElfSymbol } from '../machine/elf.js';
 
 export class KernelSymbols {
   private constructor(
@@ -20,8 +20,22 @@ export class KernelSymbols {
 
   /** "name+off" for the function containing addr, or null. */
   resolve(addr: number): string | null {
+    // Outside the kernel's segments (an application object's code) the nearest kernel symbol would be a lie.
+    if (!this.inImage(addr)) return null;
     const at = this.elf.symbolAt(addr);
     return at ? `${at.symbol.name}+${at.offset}` : null;
+  }
+
+  private span: [number, number] | null = null;
+
+  /** Whether addr lies in one of the kernel's loaded segments (any address when it has none). */
+  inImage(addr: number): boolean {
+    if (this.span === null) {
+      const loads = this.elf.programHeaders.filter((p) => p.type === PT_LOAD);
+      this.span = loads.length === 0 ? [-Infinity, Infinity]
+        : [Math.min(...loads.map((p) => Number(p.vaddr))), Math.max(...loads.map((p) => Number(p.vaddr) + Number(p.memsz)))];
+    }
+    return addr >= this.span[0] && addr < this.span[1];
   }
 
   /** Address of a defined symbol, or null. */

@@ -22,15 +22,6 @@ export interface FailureFiles extends FailureFilePaths {
   notes: string[];
 }
 
-export class OnFailError extends Error {}
-
-/** `--on-fail snapshot`, `core` or `snapshot,core`. */
-export function parseOnFail(text: string): FailureFileKind[] {
-  const kinds = text.split(',').map((s) => s.trim());
-  for (const k of kinds) if (k !== 'snapshot' && k !== 'core') throw new OnFailError(`--on-fail takes snapshot, core or snapshot,core, got "${text}"`);
-  return [...new Set(kinds as FailureFileKind[])];
-}
-
 /** A test's files in a log directory: its name, "/" made "_" (two tests may share a file name only by path). */
 export function testFileBase(name: string): string {
   return name.replace(/^\/+/, '').replace(/\//g, '_');

@@ -11,6 +11,7 @@ import { failureFilePaths, testFileBase, type FailureFileKind, type FailureFileP
 import { resolveTestNet, type TestNet } from './test-net.js';
 import { classify, type OsvTestOutcome } from './test-outcome.js';
 import { OsvTestError, planOsvTests, type OsvTest, type TestPlan, type TestSelection } from './test-list.js';
+import { DEFAULT_CPUS, DEFAULT_MEM_MIB, DEFAULT_TIMEOUT_SEC } from './test-defaults.js';
 
 export interface OsvRunOptions {
   /** vCPUs per machine; run.py's default, 4. */
@@ -102,9 +103,7 @@ export interface WorkerReply {
   cpuMs?: number;
 }
 
-export const DEFAULT_CPUS = 4;
-export const DEFAULT_MEM_MIB = 2048;
-export const DEFAULT_TIMEOUT_SEC = 300;
+export { DEFAULT_CPUS, DEFAULT_MEM_MIB, DEFAULT_TIMEOUT_SEC };
 /** A worker that has not answered this long after its test's timeout is ended. */
 const WATCHDOG_GRACE_MS = 30_000;
 
@@ -112,6 +111,9 @@ function workerUrl(): URL {
   const sibling = new URL('./test-worker.js', import.meta.url);
   if (existsSync(fileURLToPath(sibling))) return sibling;
   // Loaded from the TypeScript sources (vitest): the worker runs from the build.
+  // From the CLI bundle (dist/src/cli/main.bundle.cjs, src/cli/bundle.ts).
+  const fromBundle = new URL('../osv/test-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(fromBundle))) return fromBundle;
   const built = new URL('../../dist/src/osv/test-worker.js', import.meta.url);
   if (existsSync(fileURLToPath(built))) return built;
   throw new OsvTestError([`the test worker ${fileURLToPath(built)} is missing: run "npm run build"`]);

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { buildGuest } from '../../src/cli/guest.js';
 import { osvemu, pvhKernel } from './kernels.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'osvemu-profile-'));
@@ -15,6 +16,22 @@ const spin = pvhKernel('spin', `
 busy_loop:
   dec %ecx
   jnz busy_loop
+  mov $0, %al
+  out %al, $0xf4
+  hlt`);
+
+// 10,000 PAUSEs and 1,000 rdtscs.
+const pauses = pvhKernel('pauses', `
+  mov $10000, %ecx
+1:
+  pause
+  dec %ecx
+  jnz 1b
+  mov $1000, %ecx
+2:
+  rdtsc
+  dec %ecx
+  jnz 2b
   mov $0, %al
   out %al, $0xf4
   hlt`);
@@ -31,6 +48,16 @@ describe('osvemu run --profile / --icount-shift', () => {
     expect(doc.profiles[0].weights.reduce((a: number, b: number) => a + b, 0)).toBeGreaterThanOrEqual(390_000);
   });
 
+  it('an OSv kernel with DWARF gets a track per OSv thread besides the vCPUs', () => {
+    const out = path.join(tmp, 'osv.json');
+    const r = osvemu('run', buildGuest('osvlike'), '-c', '2', '--profile', out);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/profile: \d+ samples every 10000 instructions in \d+ OSv threads written to/);
+    const names: string[] = JSON.parse(readFileSync(out, 'utf8')).profiles.map((p: { name: string }) => p.name);
+    expect(names.slice(0, 2)).toEqual(['vCPU 0', 'vCPU 1']);
+    expect(names).toEqual(expect.arrayContaining([expect.stringMatching(/^thread \d+ worker0$/)]));
+  });
+
   it('writes gzipped pprof for a .pb.gz file', () => {
     const out = path.join(tmp, 'p.pb.gz');
     const r = osvemu('run', spin, '--profile', out);
@@ -43,6 +70,19 @@ describe('osvemu run --profile / --icount-shift', () => {
     expect(Number(t('4'))).toBeCloseTo(Number(t('0')) * 16, 3);
     for (const args of [['--icount-shift', '11'], ['--icount-shift', 'x'], ['--profile-interval', '10']]) {
       const r = osvemu('run', spin, ...args);
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+  });
+
+  it('--pause-cost and --rdtsc-cost charge guest time per PAUSE and TSC read; bad values are usage errors', () => {
+    const ns = (...args: string[]) => Math.round(Number(/([\d.]+) ms virtual time/.exec(osvemu('run', pauses, '-V', ...args).stderr)?.[1]) * 1e6);
+    const none = ns('--pause-cost', '0', '--rdtsc-cost', '0');
+    expect(ns() - none).toBe(10_000 * 99 + 1000 * 24);
+    expect(ns('--pause-cost', '41', '--rdtsc-cost', '0') - none).toBe(10_000 * 40);
+    expect(ns('--pause-cost', '0', '--rdtsc-cost', '40') - none).toBe(1000 * 39);
+    for (const args of [['--pause-cost', '-1'], ['--pause-cost', 'x'], ['--rdtsc-cost', '1000001']]) {
+      const r = osvemu('run', pauses, ...args);
       expect(r.status).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
     }

@@ -4,6 +4,7 @@ import { CodeCache } from '../../src/cpu/codecache.js';
 import { Cpu } from '../../src/cpu/cpu.js';
 import { Exec } from '../../src/cpu/exec.js';
 import { PhysMem } from '../../src/cpu/physmem.js';
+import { Jit } from '../../src/cpu/jit/jit.js';
 import { CS, SS, DS, ES, RF, CR0_PE, CR0_PG, CR0_WP, CR0_MP, CR4_PAE, CR4_OSFXSR, CR4_OSXMMEXCPT, CR4_OSXSAVE, EFER_LMA, EFER_LME, EFER_NXE, EFER_SCE } from '../../src/cpu/regs.js';
 import { isFaultVector } from '../../src/cpu/system/interrupts.js';
 import { type CpuVendorName, cpuVendor } from '../../src/cpu/vendor.js';
@@ -113,11 +114,18 @@ function saveFx(cpu: Cpu, fx: Uint8Array): void {
   for (let k = 0; k < 64; k++) dv.setInt32(160 + 4 * k, cpu.xmm[k], true);
 }
 
-const machines = new Map<CpuVendorName, UserMachine>();
+const machines = new Map<string, UserMachine>();
 
 /** Runs one case on osvemu modelling `vendor` (default: the host's vendor, see host-vendor.ts). */
 export function runEmulated(input: Uint8Array, code: Uint8Array, vendor: CpuVendorName = harnessVendor()): Uint8Array {
   let machine = machines.get(vendor);
   if (!machine) { machine = new UserMachine(vendor); machines.set(vendor, machine); }
+  return machine.run(input, code);
+}
+
+/** runEmulated with the block compiler compiling every trace before its first run (jit.test.ts). */
+export function runEmulatedJit(input: Uint8Array, code: Uint8Array, vendor: CpuVendorName = harnessVendor()): Uint8Array {
+  let machine = machines.get(`jit:${vendor}`);
+  if (!machine) { machine = new UserMachine(vendor); machine.exec.jit = new Jit(0); machines.set(`jit:${vendor}`, machine); }
   return machine.run(input, code);
 }

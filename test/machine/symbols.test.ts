@@ -12,6 +12,10 @@ describe.skipIf(!HAVE_GCC)('kernel symbols (src/osv/symbols.ts)', () => {
     expect(syms.resolve(base + 39)).toBe('thread_main_c+39');
     expect(syms.resolve(base)).toBe('thread_main_c+0');
     expect(syms.resolve(0x1000)).toBeNull();
+    // An application object's code (OSv maps them at 0x100000000000): never the nearest kernel symbol.
+    expect(syms.inImage(base)).toBe(true);
+    expect(syms.inImage(0x100000001f46)).toBe(false);
+    expect(syms.resolve(0x100000001f46)).toBeNull();
     expect(syms.resolve(base + 65 + 2)).toBeNull(); // in an assembly label with no function symbol
     expect(syms.lookup('nope')).toBeNull();
     expect(syms.symbol('pvh_entry')!.size).toBe(6);

@@ -35,7 +35,7 @@ describe.skipIf(!ELF)('snapshots, aborts and core files from the CLI', () => {
   });
 
   it('a stripped kernel names the aborting OSv thread from --symbols (and only vCPUs without it)', () => {
-    const stripped = ELF!.replace(/\.elf$/, '-stripped.elf');
+    const stripped = guestImage('osvlike-stripped')!; // built here: no other test may have made it yet
     const bare = osvemu('run', stripped, '-c', '2', '-e', '--abort');
     expect(bare.stderr).toMatch(/^osvemu: OSv abort on vCPU 1, thread unknown/m);
     const named = osvemu('run', stripped, '-c', '2', '-e', '--abort', '--symbols', ELF!);

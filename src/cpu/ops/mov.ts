@@ -230,11 +230,16 @@ def1(0x87, (d, i) => { d.modrm(i); i.h = xchg; d.lockable = true; });
 /** F3 REX.B 90: pause on Intel, xchg r8, rAX on AMD (vendor.ts pauseIgnoresRexB); a rare encoding only. */
 function pauseOrXchgR8(cpu: Cpu, i: Insn): void {
   if (!cpu.vendor.pauseIgnoresRexB) xchg(cpu, i);
+  else pause(cpu);
+}
+/** A spin-wait hint: architecturally a nop, but it takes guest time (the board's hook says how much). */
+function pause(cpu: Cpu): void {
+  cpu.hooks.pause?.();
 }
 def1(0x90, (d, i) => {
   // 90 is nop (and pause with F3) unless REX.B makes it xchg r8, rax.
   if (d.rexB) { i.reg = 0; i.rm = 8; i.h = d.rep === 0xF3 ? pauseOrXchgR8 : xchg; return; }
-  i.h = nop;
+  i.h = d.rep === 0xF3 ? pause : nop;
 });
 for (let r = 1; r < 8; r++) def1(0x90 + r, (d, i) => { i.reg = 0; i.rm = r | d.rexB; i.h = xchg; });
 def1(0x98, (_d, i) => { i.h = cbw; });

@@ -12,6 +12,8 @@ export interface CpuHooks {
   tsc(): number;
   /** Next 32 bits of the machine's deterministic random stream (rdrand/rdseed). */
   random32(): number;
+  /** PAUSE retired: the board charges its guest time (src/machine/wait-cost.ts); absent: a nop. */
+  pause?(): void;
 }
 
 /** xorshift32: tiny, deterministic, good enough for a guest's entropy pool seed. */

@@ -12,7 +12,7 @@ export class OverlayDisk implements BlockBackend {
   readonly description: string;
   private readonly chunks = new Map<number, Uint8Array>();
 
-  constructor(private readonly base: BlockBackend) {
+  constructor(readonly base: BlockBackend) {
     this.size = base.size;
     this.description = `${base.description} (writes kept in memory)`;
   }
@@ -56,6 +56,23 @@ export class OverlayDisk implements BlockBackend {
       this.chunks.set(idx, chunk);
     }
     return chunk;
+  }
+
+  /** The written chunks, for snapshots: their indices (ascending) and their bytes. */
+  saveChunks(): { index: Uint32Array; data: Uint8Array } {
+    const keys = [...this.chunks.keys()].sort((a, b) => a - b);
+    const data = new Uint8Array(keys.length * CHUNK);
+    keys.forEach((k, i) => data.set(this.chunks.get(k)!, i * CHUNK));
+    return { index: Uint32Array.from(keys), data };
+  }
+
+  /** Replaces the written chunks by saved ones (false when they do not fit this disk). */
+  loadChunks(index: Uint32Array, data: Uint8Array): boolean {
+    if (data.length !== index.length * CHUNK) return false;
+    for (const k of index) if (k * CHUNK >= this.size) return false;
+    this.chunks.clear();
+    index.forEach((k, i) => this.chunks.set(k, data.slice(i * CHUNK, i * CHUNK + Math.min(CHUNK, this.size - k * CHUNK))));
+    return true;
   }
 
   flush(): void {}

@@ -7,7 +7,7 @@ export class RawDisk implements BlockBackend {
   readonly description: string;
   private readonly file: HostFile;
 
-  constructor(path: string, readonly writable: boolean) {
+  constructor(readonly path: string, readonly writable: boolean) {
     this.file = new HostFile(path, writable);
     this.size = this.file.size;
     this.description = `raw ${path}`;

@@ -3,11 +3,16 @@
  * repeat), or the host's CSPRNG when the user asks for real randomness.
  */
 import { randomFillSync } from 'node:crypto';
+import type { StateValue } from '../snapshottable.js';
 
 export interface EntropySource {
   readonly description: string;
   /** Fills `dst` with random bytes. */
   fill(dst: Uint8Array): void;
+  /** Position in the stream, for snapshots (none: host entropy, which cannot be replayed). */
+  saveState?(): StateValue;
+  /** False when `s` is not this kind of source's state (it is then left as it is). */
+  loadState?(s: StateValue): boolean;
 }
 
 /** xoshiro128** seeded through splitmix32: the same seed gives the same bytes on every host. */
@@ -46,6 +51,17 @@ export class SeededEntropy implements EntropySource {
       const v = this.next32();
       for (let k = 0; k < 4 && i + k < dst.length; k++) dst[i + k] = (v >>> (8 * k)) & 0xff;
     }
+  }
+
+  saveState(): StateValue {
+    return { seeded: this.s.slice() };
+  }
+
+  loadState(st: StateValue): boolean {
+    const v = (st as { seeded?: unknown } | null)?.seeded;
+    if (!(v instanceof Uint32Array) || v.length !== 4) return false;
+    this.s.set(v);
+    return true;
   }
 }
 

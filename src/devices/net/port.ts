@@ -71,6 +71,42 @@ export class NetPort implements HostInputSource {
     return this.backend.live;
   }
 
+  /**
+   * Replaying recorded history (--record): frames the guest sends go nowhere (the peer already
+   * answered them once) and nothing is taken from the back end; it waits for the live end.
+   */
+  muted = false;
+
+  /** Input that arrived but has not reached the card yet (snapshots keep it: it was on the wire). */
+  pendingInput(): (Uint8Array | boolean)[] {
+    return this.pending.map((p) => (typeof p === 'boolean' ? p : p.slice()));
+  }
+
+  /** Puts saved pending input back in front of whatever the new back end sends. */
+  requeue(items: readonly (Uint8Array | boolean)[]): void {
+    this.pending.unshift(...items);
+    if (items.length > 0) this.opts.wake?.();
+  }
+
+  /** Hands one input item to the card as a poll would (a replayed recording), without the pcap/log taps. */
+  deliver(item: Uint8Array | boolean): void {
+    this.hand(typeof item === 'boolean' ? item : item.slice());
+  }
+
+  private hand(item: Uint8Array | boolean): void {
+    if (typeof item === 'boolean') {
+      this.link = item;
+      this.device?.setLink(item);
+      return;
+    }
+    this.rxFrames++;
+    this.rxBytes += item.length;
+    this.device?.receive(item);
+  }
+
+  /** Called with every item a poll delivers (the reverse-execution recorder's tap). */
+  tap: ((at: InputPoint, item: Uint8Array | boolean) => void) | null = null;
+
   /** Connects a (new) device model; the clock stamps transmitted frames in the pcap. */
   attach(device: NicDevice, clock: Clock): void {
     this.device = device;
@@ -88,20 +124,15 @@ export class NetPort implements HostInputSource {
     const items = this.pending.splice(0);
     for (const item of items) {
       this.opts.record?.write(at, this.index, item);
-      if (typeof item === 'boolean') {
-        this.link = item;
-        this.device?.setLink(item);
-        continue;
-      }
-      this.rxFrames++;
-      this.rxBytes += item.length;
-      this.opts.pcap?.write(at.virtualNs, item);
-      this.device?.receive(item);
+      this.tap?.(at, typeof item === 'boolean' ? item : item.slice());
+      if (typeof item !== 'boolean') this.opts.pcap?.write(at.virtualNs, item);
+      this.hand(item);
     }
   }
 
   /** A frame the guest sent (the caller must not reuse the array). */
   transmit(frame: Uint8Array): void {
+    if (this.muted) return;
     this.txFrames++;
     this.txBytes += frame.length;
     this.opts.pcap?.write(this.clock ? this.clock.nowNs() : 0, frame);

@@ -9,10 +9,8 @@
  * and for every kind: mac=52:54:00:12:34:56, link=on|off.
  */
 import type { NetBackend } from './backend.js';
-import { PasstBackend, type HostForward, type UserNetOptions } from './passt.js';
-import { StreamBackend, type StreamAddress } from './stream.js';
-import { readNetLog, ReplayBackend } from './netlog.js';
-import { IsolatedNetBackend } from './isolated.js';
+import type { HostForward, UserNetOptions } from './passt.js';
+import type { StreamAddress } from './stream.js';
 
 export type NetSpec =
   | { kind: 'user'; user: UserNetOptions; mac?: Uint8Array; link: boolean }
@@ -158,9 +156,14 @@ export function parseNetSpec(text: string): NetSpec {
 }
 
 /** Creates (and for user networking, starts) the back end a spec asks for; `index` is the card's. */
+// The back ends are imported here, on first use, so that `osvemu run` without --net does not load them.
 export async function openNetBackend(spec: NetSpec, index = 0): Promise<NetBackend> {
-  if (spec.kind === 'user') return PasstBackend.start(spec.user);
-  if (spec.kind === 'replay') return new ReplayBackend(readNetLog(spec.file), index, spec.file);
-  if (spec.kind === 'isolated') return new IsolatedNetBackend();
+  if (spec.kind === 'user') return (await import('./passt.js')).PasstBackend.start(spec.user);
+  if (spec.kind === 'replay') {
+    const { readNetLog, ReplayBackend } = await import('./netlog.js');
+    return new ReplayBackend(readNetLog(spec.file), index, spec.file);
+  }
+  if (spec.kind === 'isolated') return new (await import('./isolated.js')).IsolatedNetBackend();
+  const { StreamBackend } = await import('./stream.js');
   return spec.server ? StreamBackend.listen(spec.addr) : StreamBackend.connect(spec.addr);
 }

@@ -13,6 +13,8 @@ import { MAX_FRAME, MIN_FRAME } from './backend.js';
 import type { DescriptorChain } from '../virtio/chain.js';
 import { F_HI_VERSION_1, VIRTIO_ID_NET } from '../virtio/constants.js';
 import type { VirtioDeviceContext, VirtioDeviceModel } from '../virtio/device.js';
+import { loadChain, saveChain } from '../virtio/snapshot.js';
+import { SnapshotStateError, type DeviceState } from '../snapshottable.js';
 
 export const NET_F_CSUM = 0;
 export const NET_F_GUEST_CSUM = 1;
@@ -90,6 +92,28 @@ export class VirtioNet implements VirtioDeviceModel, NicDevice {
     this.driverReady = false;
     this.stash = [];
     this.backlog = [];
+  }
+
+  /** Snapshots: link, driver state, rx chains held, frames waiting for rx buffers, counters. */
+  saveState(): DeviceState {
+    return {
+      config: this.config.slice(), linkUp: this.linkUp, driverReady: this.driverReady,
+      stash: this.stash.map(saveChain), backlog: this.backlog.map((f) => f.slice()), stats: { ...this.stats },
+    };
+  }
+
+  loadState(s: DeviceState): void {
+    const stash = s.stash, backlog = s.backlog, stats = s.stats as Record<string, number> | null;
+    if (!(s.config instanceof Uint8Array) || s.config.length !== this.config.length || !Array.isArray(stash) || !Array.isArray(backlog) ||
+      typeof stats !== 'object' || stats === null || backlog.some((f) => !(f instanceof Uint8Array))) {
+      throw new SnapshotStateError(`${this.ctx.label}: bad virtio-net state`);
+    }
+    this.config.set(s.config);
+    this.linkUp = s.linkUp === true;
+    this.driverReady = s.driverReady === true;
+    this.stash = stash.map((c) => loadChain(this.ctx.mem, c));
+    this.backlog = (backlog as Uint8Array[]).map((f) => f.slice());
+    Object.assign(this.stats, stats);
   }
 
   queueNotify(index: number): void {

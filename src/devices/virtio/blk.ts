@@ -9,7 +9,9 @@
  * As QEMU's virtio-blk-pci: one queue per vCPU (MQ), 256 entries, seg_max = 254, 512-byte
  * blocks, write cache on (FLUSH, CONFIG_WCE), DISCARD and WRITE_ZEROES, RO for read-only disks.
  */
-import type { TimerHandle } from '../bus.js';
+import type { TimerCallback, TimerHandle } from '../bus.js';
+import { SnapshotStateError, type DeviceState } from '../snapshottable.js';
+import { loadDiskState, saveDiskState } from '../backends/disk-overlay-state.js';
 import { DiskError, writeZeroes, type BlockBackend } from '../backends/block.js';
 import type { DescriptorChain } from './chain.js';
 import { VIRTIO_ID_BLOCK } from './constants.js';
@@ -70,7 +72,8 @@ export class VirtioBlk implements VirtioDeviceModel {
   private ctx!: VirtioDeviceContext;
   private readonly timing: DiskTiming;
   private readonly serial: Uint8Array;
-  private readonly inflight = new Set<TimerHandle>();
+  /** Requests done on the host, waiting for their completion time; deadlines rise, so they complete in order. */
+  private inflight: { queue: number; head: number; written: number; handle: TimerHandle }[] = [];
   /** When the device is next free (requests complete in order). */
   private busyUntil = 0;
   /** Requests and bytes done (for benchmarks and tests). */
@@ -219,18 +222,52 @@ export class VirtioBlk implements VirtioDeviceModel {
     const now = this.ctx.clock.nowNs();
     const done = Math.max(now, this.busyUntil) + this.timing.requestNs + Math.ceil(bytes * this.timing.nsPerByte);
     this.busyUntil = done;
-    const handle = this.ctx.timers.schedule(done, () => {
-      this.inflight.delete(handle);
-      const q = this.ctx.queue(queue);
-      q.push(c, written);
-      q.notify();
-    });
-    this.inflight.add(handle);
+    const handle = this.ctx.timers.schedule(done, this.completeNext);
+    this.inflight.push({ queue, head: c.head, written, handle });
   }
 
+  /** One timer callback for every request (snapshots name it): the oldest request completes. */
+  private readonly completeNext = (): void => {
+    const r = this.inflight.shift();
+    if (r === undefined) return;
+    const q = this.ctx.queue(r.queue);
+    q.push(r, r.written);
+    q.notify();
+  };
+
   reset(): void {
-    for (const h of this.inflight) this.ctx.timers.cancel(h);
-    this.inflight.clear();
+    for (const r of this.inflight) this.ctx.timers.cancel(r.handle);
+    this.inflight = [];
     this.busyUntil = 0;
+  }
+
+  saveState(): DeviceState {
+    return {
+      config: this.config.slice(), busyUntil: this.busyUntil, requests: this.requests, bytes: this.bytes,
+      inflight: this.inflight.map((r) => ({ ...r })), disk: saveDiskState(this.backend),
+    };
+  }
+
+  loadState(s: DeviceState): void {
+    const inflight = s.inflight as { queue: number; head: number; written: number; handle: number }[];
+    const okRequest = (r: unknown): boolean => {
+      const o = r as { queue?: unknown; head?: unknown; written?: unknown; handle?: unknown } | null;
+      return o !== null && typeof o === 'object' && Number.isInteger(o.queue) && (o.queue as number) >= 0 && (o.queue as number) < this.queueSizes.length &&
+        Number.isInteger(o.head) && Number.isInteger(o.written) && Number.isInteger(o.handle);
+    };
+    if (!(s.config instanceof Uint8Array) || s.config.length !== this.config.length || !Array.isArray(inflight) || !inflight.every(okRequest) ||
+      typeof s.busyUntil !== 'number' || typeof s.requests !== 'number' || typeof s.bytes !== 'number') {
+      throw new SnapshotStateError(`${this.ctx.label}: bad virtio-blk state`);
+    }
+    this.config.set(s.config);
+    this.busyUntil = s.busyUntil as number;
+    this.requests = s.requests as number;
+    this.bytes = s.bytes as number;
+    this.inflight = inflight.map((r) => ({ ...r }));
+    loadDiskState(this.backend, s.disk ?? null, this.ctx.label);
+  }
+
+  timerCallbacks(): Record<string, TimerCallback> {
+    return { complete: this.completeNext };
   }
 }

@@ -5,7 +5,8 @@
  * queues mean; a host back end (disk file, socket, entropy source) sits behind the device
  * model's own interface. See README.md in this folder.
  */
-import type { AccessSize, Clock, TimerQueue } from '../bus.js';
+import type { AccessSize, Clock, TimerCallback, TimerQueue } from '../bus.js';
+import type { DeviceState } from '../snapshottable.js';
 import type { VirtQueue } from './virtqueue.js';
 
 /** What a device may do with guest RAM (DMA). Addresses are guest-physical. */
@@ -65,4 +66,13 @@ export interface VirtioDeviceModel {
   queueNotify(index: number): void;
   /** The driver reset the device (status 0) or the transport failed it: drop in-flight work. */
   reset(): void;
+  /**
+   * Snapshots: the model's own state (in-flight requests, back-end position); the transport saves
+   * queues and registers. A model without these cannot be saved once the guest has started it.
+   */
+  saveState?(): DeviceState;
+  /** Called after the transport's state is back (queues usable), on a model built with the same options. */
+  loadState?(s: DeviceState): void;
+  /** The callbacks the model schedules on `ctx.timers`, by stable name. */
+  timerCallbacks?(): Record<string, TimerCallback>;
 }

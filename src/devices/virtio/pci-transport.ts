@@ -12,13 +12,15 @@
  * OSv picks its legacy driver; a modern one has ID 0x1040 + type and revision 1.
  * Without MSI-X the device interrupts through INTA#.
  */
-import type { AccessSize } from '../bus.js';
+import type { AccessSize, TimerCallback } from '../bus.js';
+import { captureFields, restoreFields, SnapshotStateError, type DeviceState } from '../snapshottable.js';
 import { PciDevice } from '../pci-config.js';
 import { MsixController } from '../pci-msix.js';
 import { TRANSITIONAL_DEVICE_ID, VIRTIO_PCI_VENDOR } from './constants.js';
 import type { VirtioDeviceModel } from './device.js';
 import { legacyRead, legacyWrite, legacyRegionSize } from './pci-legacy.js';
 import { addModernCapabilities, MODERN_BAR, MODERN_BAR_SIZE, modernRead, modernWrite, type PciCfgWindow } from './pci-modern.js';
+import { loadTransport, saveTransport } from './snapshot.js';
 import { VirtioTransport, type VirtioTransportOptions } from './transport.js';
 
 export type VirtioPciMode = 'transitional' | 'legacy' | 'modern';
@@ -93,6 +95,42 @@ export class VirtioPciDevice extends PciDevice {
     if (this.msix?.handlesBarAccess(index, offset)) this.msix.writeBar(offset, size, value);
     else if (index === LEGACY_BAR && this.mode !== 'modern') legacyWrite(this, offset, size, value);
     else if (index === MODERN_BAR && this.mode !== 'legacy') modernWrite(this, offset, size, value);
+  }
+
+  /** Snapshots: see snapshot.ts. A model that saves nothing is refused once the guest started it. */
+  override saveState(): DeviceState {
+    const m = this.model;
+    if (m.saveState === undefined && this.transport.status !== 0) {
+      throw new SnapshotStateError(`${this.transport.label}: the guest started this device and its model cannot be snapshotted`);
+    }
+    return {
+      pci: super.saveState(), transport: saveTransport(this.transport),
+      msix: this.msix ? captureFields(this.msix) : null, model: m.saveState?.() ?? null,
+    };
+  }
+
+  override loadState(s: DeviceState): void {
+    const where = this.transport.label;
+    // A version-1 snapshot: PCI state alone, of a device the guest had not started (reset state).
+    if (s.pci === undefined && s.transport === undefined && s.config instanceof Uint8Array) {
+      super.loadState(s);
+      return;
+    }
+    if (typeof s.pci !== 'object' || typeof s.transport !== 'object' || s.pci === null || s.transport === null) {
+      throw new SnapshotStateError(`${where}: virtio state missing from the snapshot`);
+    }
+    super.loadState(s.pci as DeviceState);
+    loadTransport(this.transport, s.transport as DeviceState);
+    if ((s.msix === null) !== (this.msix === null)) throw new SnapshotStateError(`${where}: MSI-X ${this.msix ? 'missing from' : 'unexpected in'} the snapshot`);
+    if (this.msix) restoreFields(this.msix, s.msix as DeviceState, {}, `${where} MSI-X`);
+    if (s.model !== null && s.model !== undefined) {
+      if (!this.model.loadState) throw new SnapshotStateError(`${where}: this model has no saved state`);
+      this.model.loadState(s.model as DeviceState);
+    }
+  }
+
+  timerCallbacks(): Record<string, TimerCallback> {
+    return this.model.timerCallbacks?.() ?? {};
   }
 
   override readConfig(offset: number, size: 1 | 2 | 4): number {

@@ -3,6 +3,7 @@
  * with bytes from an EntropySource. QEMU's virtio-rng-pci uses 8-entry queues.
  */
 import type { EntropySource } from '../backends/entropy.js';
+import type { DeviceState } from '../snapshottable.js';
 import { VIRTIO_ID_RNG } from './constants.js';
 import type { VirtioDeviceContext, VirtioDeviceModel } from './device.js';
 
@@ -17,7 +18,8 @@ export class VirtioRng implements VirtioDeviceModel {
   bytes = 0;
   private ctx!: VirtioDeviceContext;
 
-  constructor(private readonly source: EntropySource) {}
+  /** Replaceable: --record puts a tape in front of host entropy (src/machine/reverse-inputs.ts). */
+  constructor(public source: EntropySource) {}
 
   attach(ctx: VirtioDeviceContext): void {
     this.ctx = ctx;
@@ -35,4 +37,14 @@ export class VirtioRng implements VirtioDeviceModel {
   }
 
   reset(): void {}
+
+  saveState(): DeviceState {
+    return { bytes: this.bytes, source: this.source.saveState?.() ?? null };
+  }
+
+  /** The generator's position comes back; a host source keeps drawing fresh bytes. */
+  loadState(s: DeviceState): void {
+    this.bytes = typeof s.bytes === 'number' ? s.bytes : 0;
+    if (s.source !== null && s.source !== undefined) this.source.loadState?.(s.source);
+  }
 }

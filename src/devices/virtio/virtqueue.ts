@@ -105,6 +105,22 @@ export class VirtQueue {
     return true;
   }
 
+  /**
+   * After a snapshot restore put the fields back: re-creates the ring views of a ready queue (the
+   * addresses were checked when the guest enabled it; a machine of the same RAM size has them).
+   */
+  restoreViews(): void {
+    this.desc = this.avail = this.used = null;
+    if (!this.ready) return;
+    const n = this.size;
+    const d = this.host.mem.view(this.descAddr, 16 * n), a = this.host.mem.view(this.availAddr, 6 + 2 * n);
+    const u = this.host.mem.view(this.usedAddr, 6 + 8 * n);
+    if (d === null || a === null || u === null) throw new Error(`queue ${this.index}: saved ring addresses are outside RAM`);
+    this.desc = new DataView(d.buffer, d.byteOffset, d.byteLength);
+    this.avail = new DataView(a.buffer, a.byteOffset, a.byteLength);
+    this.used = new DataView(u.buffer, u.byteOffset, u.byteLength);
+  }
+
   /** Disables the queue (legacy PFN 0). */
   disable(): void {
     const size = this.size, vector = this.vector;
@@ -215,7 +231,7 @@ export class VirtQueue {
   }
 
   /** Returns a chain to the driver with `written` bytes written into its writable part. */
-  push(chain: DescriptorChain, written: number): void {
+  push(chain: { readonly head: number }, written: number): void {
     if (!this.ready || this.host.broken) return;
     const used = this.used!;
     const slot = 4 + 8 * (this.usedIdx & (this.size - 1));

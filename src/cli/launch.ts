@@ -1,0 +1,116 @@
+// Cold start of the `osvemu` command (issue 12). The build (src/cli/bundle.ts) bundles the CLI into one
+// CommonJS file, main.bundle.cjs, and makes dist/src/cli/main.js a stub that calls launch(): one file instead
+// of ~130 ES modules to resolve, read and link, and its V8 code cache (bytecode of every function the last run
+// compiled, taken at exit) so that the next run skips parsing and compiling them. Node 20 has no
+// module.enableCompileCache, and its ES module loader takes no cached data, hence vm.Script.
+//
+// The cache lives in $XDG_CACHE_HOME/osvemu (or ~/.cache/osvemu, else os.tmpdir()/osvemu-$UID), one file per
+// bundle build (size and time), Node and V8 version and architecture; it is written once, to a temporary name then renamed
+// (concurrent runs are safe), and any failure to read or write it only costs speed. V8 itself checks the
+// data against the source and flags and rejects a mismatch. OSVEMU_CODE_CACHE=0 turns it off;
+// OSVEMU_CODE_CACHE=verbose says on stderr what happened.
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import vm from 'node:vm';
+
+/** Where the code cache of the bundle build `buildTag` lives, or null when no folder can be named. */
+export function codeCachePath(buildTag: string): string | null {
+  const tag = `${buildTag}-node${process.versions.node}-v8${process.versions.v8}-${process.arch}`.replace(/[^\w.-]/g, '_');
+  const xdg = process.env.XDG_CACHE_HOME;
+  let base: string;
+  if (xdg && path.isAbsolute(xdg)) base = path.join(xdg, 'osvemu');
+  else {
+    let home = '';
+    try {
+      home = os.homedir();
+    } catch {
+      // no home directory: fall back to the temporary folder
+    }
+    base = home ? path.join(home, '.cache', 'osvemu') : path.join(os.tmpdir(), `osvemu-${process.getuid?.() ?? 'user'}`);
+  }
+  return path.join(base, 'code-cache', `cli-${tag}.v8`);
+}
+
+function say(verbose: boolean, msg: string): void {
+  if (verbose) process.stderr.write(`osvemu: code cache: ${msg}\n`);
+}
+
+/**
+ * Runs the bundled CLI at `bundlePath` with its code cache; returns false (having run nothing) when the bundle
+ * cannot be read, so that the caller falls back to the ES modules.
+ */
+export function launch(bundlePath: string): boolean {
+  let source: string;
+  try {
+    source = readFileSync(bundlePath, 'utf8');
+  } catch {
+    return false;
+  }
+  const mode = process.env.OSVEMU_CODE_CACHE ?? '';
+  const useCache = mode !== '0';
+  const verbose = mode === 'verbose';
+  // The bundle's size and modification time name its build (hashing a megabyte would cost more than it saves);
+  // V8 checks the source against the data anyway.
+  let cacheFile: string | null = null;
+  if (useCache) {
+    try {
+      const st = statSync(bundlePath);
+      cacheFile = codeCachePath(`${st.size.toString(36)}-${Math.round(st.mtimeMs).toString(36)}`);
+    } catch {
+      cacheFile = null;
+    }
+  }
+  let cachedData: Buffer | undefined;
+  if (cacheFile) {
+    try {
+      cachedData = readFileSync(cacheFile);
+    } catch {
+      cachedData = undefined;
+    }
+  }
+  const wrapper = `(function (exports, require, module, __filename, __dirname) {${source.replace(/^#!.*/, '')}\n})`;
+  const script = new vm.Script(wrapper, { filename: bundlePath, cachedData });
+  const rejected = cachedData !== undefined && script.cachedDataRejected === true;
+  if (cacheFile) say(verbose, cachedData === undefined ? `none yet (${cacheFile})` : rejected ? `rejected (${cacheFile})` : `used (${cacheFile})`);
+  if (cacheFile && (cachedData === undefined || rejected)) {
+    // At exit the cache holds every function this run compiled, not just the top level.
+    process.once('exit', () => writeCache(script, cacheFile, verbose));
+  }
+  const mod = { exports: {} };
+  const fn = script.runInThisContext() as (e: object, r: NodeRequire, m: object, f: string, d: string) => void;
+  fn.call(mod.exports, mod.exports, createRequire(bundlePath), mod, bundlePath, path.dirname(bundlePath));
+  return true;
+}
+
+/** Caches of other builds stay (worktrees, installs side by side), the most recent few of them. */
+const KEEP_CACHES = 8;
+
+function pruneOld(dir: string): void {
+  try {
+    const old = readdirSync(dir).filter((f) => /^cli-.*\.v8$/.test(f))
+      .map((f) => ({ f, t: statSync(path.join(dir, f)).mtimeMs })).sort((a, b) => b.t - a.t).slice(KEEP_CACHES);
+    for (const { f } of old) unlinkSync(path.join(dir, f));
+  } catch {
+    // another run pruned first, or the folder is not ours to clean
+  }
+}
+
+function writeCache(script: vm.Script, file: string, verbose: boolean): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(tmp, script.createCachedData());
+    renameSync(tmp, file);
+    say(verbose, `written (${file})`);
+    pruneOld(path.dirname(file));
+  } catch (e) {
+    say(verbose, `not written: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // nothing was written
+    }
+  }
+}

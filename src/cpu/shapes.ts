@@ -1,0 +1,16 @@
+// Object shapes fixed before hot code sees them. V8 stores a number field as a small integer (Smi) until
+// it first receives a value outside 31 bits or a non-integer (a kernel address above 1 GiB, a double result
+// of address arithmetic); that widening deprecates the object's map and deoptimises every optimised
+// function that saw the old one — during a cold boot, nearly every instruction handler, twice. Fields that
+// will hold such values are widened here, once, while the object is being constructed.
+
+/** Makes each named number field of `obj` a double field (its value is unchanged); private fields too. */
+export function doubleFields(obj: object, ...names: string[]): void {
+  const o = obj as Record<string, unknown>;
+  for (const n of names) {
+    const v = o[n];
+    if (typeof v !== 'number') throw new Error(`doubleFields: ${n} is not a number field`);
+    o[n] = 0.5;
+    o[n] = v;
+  }
+}

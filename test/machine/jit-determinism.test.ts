@@ -1,0 +1,53 @@
+// Determinism across engines: the project's guests (and, with OSV_KERNEL set, a real OSv kernel) retire the
+// same instructions on every vCPU and print the same bytes with the block compiler on and off.
+import { existsSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { buildGuest } from '../../src/cli/guest.js';
+import { Machine } from '../../src/machine/machine.js';
+import { buildImage, toolchainAvailable } from '../images/build.js';
+
+// Traces are compiled after a few runs (not the default thousands), so that short guests run mostly compiled.
+const THRESHOLD = 10;
+
+function run(kernel: Uint8Array, jit: boolean, cpus: number, cmdline: string, memMiB: number, maxInsns: number) {
+  let debugcon = '';
+  const m = new Machine({ kernel, cpus, cmdline, memMiB, jit, debugOut: (b) => (debugcon += String.fromCharCode(b)) });
+  if (m.jit) m.jit.threshold = THRESHOLD;
+  const r = m.run({ maxInsns });
+  return { cause: r.cause, instructions: r.instructions, icounts: m.cpus.map((c) => c.icount), console: m.console, debugcon,
+    compiled: m.jit?.compiled ?? 0 };
+}
+
+function same(kernel: Uint8Array, cpus: number, cmdline = '', memMiB = 64, maxInsns = 200_000_000) {
+  const off = run(kernel, false, cpus, cmdline, memMiB, maxInsns);
+  const on = run(kernel, true, cpus, cmdline, memMiB, maxInsns);
+  expect(on.compiled, 'the compiler compiled something').toBeGreaterThan(0);
+  expect({ ...on, compiled: 0 }).toEqual({ ...off, compiled: 0 });
+  return on;
+}
+
+describe.skipIf(!toolchainAvailable())('compiler on and off retire the same instructions', () => {
+  const osvlike = readFileSync(buildGuest('osvlike'));
+  it.each([1, 2])('osvlike guest, -c %i', (cpus) => {
+    const r = same(osvlike, cpus);
+    expect(r.cause).toBe('poweroff');
+    expect(r.console).toContain('osvlike: all threads done');
+  });
+
+  it('osvlike guest, budget cut mid-run: the same instruction counts at the cut', () => {
+    same(osvlike, 2, '', 64, 3_000_000);
+  });
+
+  it.each(['boot64', 'paging', 'interrupts', 'syscall', 'fpu', 'timers', 'smp'])('bare guest %s', (name) => {
+    const r = same(readFileSync(buildImage(name)), name === 'smp' ? 2 : 1, 'console=test', 128, 100_000_000);
+    expect(r.cause).toBe('debug-exit');
+  });
+});
+
+const osvKernel = process.env.OSV_KERNEL ?? '';
+describe.skipIf(osvKernel === '' || !existsSync(osvKernel))('a real OSv kernel, compiler on and off', () => {
+  it('prints the same bytes and retires the same instructions', () => {
+    const r = same(readFileSync(osvKernel), 1, process.env.OSV_CMDLINE ?? '--rootfs=ramfs /hello', 256, 600_000_000);
+    expect(r.cause, r.console).toBe('poweroff');
+  }, 300_000);
+});
