@@ -84,8 +84,8 @@ export const USAGE = `usage: osvemu run [KERNEL] [-e|--append CMDLINE] [-c|--smp
                   [--debugcon stdio|null|file:PATH|PATH] [--icount-shift N] [--no-jit|--jit]
                   [--pause-cost NS] [--rdtsc-cost NS]
                   [--profile FILE[.pb.gz] [--profile-interval N]] [--trace-save FILE] [--perfetto FILE] [-h|--help]
-       osvemu debug SNAPSHOT [--gdb [HOST:]PORT] [--disk FILE]...  serve gdb on a saved machine (default port 1234)
-       osvemu core SNAPSHOT FILE                     write an ELF core file gdb opens
+       osvemu debug SNAPSHOT [--gdb [HOST:]PORT] [--disk FILE]... [--symbols ELF]  serve gdb on a saved machine (default port 1234)
+       osvemu core SNAPSHOT FILE [--symbols ELF]     write an ELF core file gdb opens
        osvemu trace SNAPSHOT FILE | trace list FILE  OSv trace buffers as OSVT dumps (scripts/trace.py)
   KERNEL   an OSv loader-stripped.elf (PVH); default: the project's own OSv-like guest, built on first use
   -m SIZE  guest RAM (256M default; 2G, 8G...): above 3.5G, 3G stay below 4 GiB and the rest is mapped from 4 GiB

@@ -3,12 +3,13 @@ import { USAGE as RUN_USAGE } from './args.js';
 import { TEST_USAGE } from './test-args.js';
 import { TRACE_USAGE } from './trace-usage.js';
 
-const DEBUG_USAGE = `usage: osvemu debug SNAPSHOT [--gdb [HOST:]PORT]
+const DEBUG_USAGE = `usage: osvemu debug SNAPSHOT [--gdb [HOST:]PORT] [--disk FILE]... [--symbols LOADER_ELF]
   serves the gdb stub on a machine saved by --snapshot-at, --on-abort snapshot=FILE or "monitor snapshot save FILE"
-  (default port 1234); an aborted machine stops with SIGABRT on the aborting vCPU`;
-const CORE_USAGE = `usage: osvemu core SNAPSHOT FILE
-  writes an ELF core file of the saved machine: one thread per OSv thread (per vCPU without the kernel's DWARF),
-  memory at its virtual addresses; open it with: gdb loader.elf FILE`;
+  (default port 1234); an aborted machine stops with SIGABRT on the aborting vCPU, and with --symbols (the
+  unstripped loader.elf of a stripped kernel) gdb threads are OSv threads with the aborting one selected`;
+const CORE_USAGE = `usage: osvemu core SNAPSHOT FILE [--symbols LOADER_ELF]
+  writes an ELF core file of the saved machine: one thread per OSv thread (per vCPU without the kernel's DWARF:
+  a stripped kernel needs --symbols), memory at its virtual addresses; open it with: gdb loader.elf FILE`;
 
 export interface Command {
   name: string;

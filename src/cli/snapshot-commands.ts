@@ -6,6 +6,7 @@ import { readSnapshotFile, SnapshotFileError, writeSnapshotFile } from '../machi
 import { captureMachine, machineFromSnapshot } from '../machine/snapshot-state.js';
 import type { RestoreDevices } from '../machine/snapshot-devices.js';
 import { parseDiskSpec } from '../devices/backends/disk-open.js';
+import { useKernelSymbols } from '../osv/thread-source.js';
 import { detectAbort, formatAbort } from '../osv/abort.js';
 import { writeCoreFile } from '../osv/core-file.js';
 import { parseGdb, UsageError, type RunArgs } from './args.js';
@@ -64,21 +65,29 @@ export function afterRun(m: Machine, args: RunArgs, result: RunResult): boolean 
 
 /** `osvemu debug SNAPSHOT [--gdb [HOST:]PORT]` */
 export async function debugCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseOrUsage(argv, { gdb: { type: 'string' }, disk: { type: 'string', multiple: true } });
-  if (positionals.length !== 1) throw new UsageError('usage: osvemu debug SNAPSHOT [--gdb [HOST:]PORT] [--disk FILE]...');
+  const { values, positionals } = parseOrUsage(argv, { gdb: { type: 'string' }, disk: { type: 'string', multiple: true }, symbols: { type: 'string' } });
+  if (positionals.length !== 1) throw new UsageError('usage: osvemu debug SNAPSHOT [--gdb [HOST:]PORT] [--disk FILE]... [--symbols LOADER_ELF]');
   const where = parseGdb((values.gdb as string | undefined) ?? '1234');
+  const symbols = (values.symbols as string | undefined) ?? null;
   const m = loadSnapshot(positionals[0]!, (b) => process.stdout.write(Uint8Array.of(b)), { disks: restoreDiskPaths((values.disk as string[] | undefined) ?? []) });
+  // A snapshot holds the (often stripped) kernel, not its path: --symbols names the loader.elf whose DWARF
+  // gives OSv threads to the abort report and to gdb.
+  if (symbols !== null) useKernelSymbols(undefined, symbols);
   const a = detectAbort(m);
   if (a) process.stderr.write(formatAbort(a));
   const { attachGdb } = await import('./gdb.js');
-  await attachGdb(m, where, true);
+  const { osvThreads } = await import('../osv/gdb-threads.js');
+  const threads = symbols === null ? undefined
+    : osvThreads({ mode: 'osv', kernel: m.options.kernel, kernelPath: null, symbols, log: (t) => note(t) });
+  await attachGdb(m, where, true, threads);
   return 0;
 }
 
-/** `osvemu core SNAPSHOT FILE` */
+/** `osvemu core SNAPSHOT FILE [--symbols LOADER_ELF]` */
 export function coreCommand(argv: string[]): number {
-  const { positionals } = parseOrUsage(argv, {});
-  if (positionals.length !== 2) throw new UsageError('usage: osvemu core SNAPSHOT FILE');
+  const { values, positionals } = parseOrUsage(argv, { symbols: { type: 'string' } });
+  if (positionals.length !== 2) throw new UsageError('usage: osvemu core SNAPSHOT FILE [--symbols LOADER_ELF]');
+  if (values.symbols !== undefined) useKernelSymbols(undefined, values.symbols as string);
   const m = loadSnapshot(positionals[0]!, undefined, { absentDisks: true });
   const r = writeCoreFile(m, positionals[1]!);
   note(`core file with ${r.threads} thread(s) written to ${positionals[1]} (${r.bytes} bytes)`);

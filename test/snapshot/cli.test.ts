@@ -41,6 +41,14 @@ describe.skipIf(!ELF)('snapshots, aborts and core files from the CLI', () => {
     const named = osvemu('run', stripped, '-c', '2', '-e', '--abort', '--symbols', ELF!);
     expect(named.status).toBe(3);
     expect(named.stderr).toMatch(/^osvemu: OSv abort on vCPU 1, thread \d+ "aborter"/m);
+    // A snapshot of the stripped kernel: `osvemu core --symbols` names every OSv thread, without it only vCPUs.
+    const s = path.join(tmp, 'stripped.snap'), c1 = path.join(tmp, 'stripped-bare.core'), c2 = path.join(tmp, 'stripped-named.core');
+    expect(osvemu('run', stripped, '-c', '2', '-e', '--abort', '--on-abort', `snapshot=${s}`).status).toBe(3);
+    const plain = osvemu('core', s, c1);
+    const withSyms = osvemu('core', s, c2, '--symbols', ELF!);
+    expect(plain.stderr).toMatch(/core file with 2 thread\(s\)/);
+    expect(withSyms.status, withSyms.stderr).toBe(0);
+    expect(Number(/core file with (\d+) thread/.exec(withSyms.stderr)?.[1])).toBeGreaterThan(2);
   });
 
   it.skipIf(!HAVE_GDB)('stock gdb opens the core (written at the abort, and again from the snapshot) with every OSv thread and the abort backtrace', async () => {
