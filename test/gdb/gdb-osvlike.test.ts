@@ -90,7 +90,8 @@ describe.skipIf(!ELF)('gdb against osvlike', () => {
   }, 90_000);
 
   it('Ctrl-C stops a running guest; gdb attaches to a running machine', async () => {
-    const s = await start({ run: true });
+    // Without the PAUSE/TSC-read costs osvlike spins ~9 M instructions: room to interrupt it before it powers off.
+    const s = await start({ run: true, pauseNs: 0, tscReadNs: 0 });
     // Ctrl-C once gdb's `continue` has run the guest for a while (not before gdb attached).
     let continuedAt = -1;
     const resume = s.target.resume.bind(s.target);
