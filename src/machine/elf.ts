@@ -194,6 +194,7 @@ export class ElfFile {
   private readonly r: Reader;
   private readonly symtabCache = new Map<string, ElfSymbol[]>();
   private addrIndex: ElfSymbol[] | null = null;
+  private loadSpan: [number, number] | null = null;
   private nameIndex: Map<string, ElfSymbol> | null = null;
 
   private constructor(readonly bytes: Uint8Array) {
@@ -515,6 +516,16 @@ export class ElfFile {
       this.nameIndex = m;
     }
     return this.nameIndex.get(name);
+  }
+
+  /** Whether addr lies between the lowest and highest PT_LOAD segment (any address when there are none). */
+  inLoadedSpan(addr: number): boolean {
+    if (this.loadSpan === null) {
+      const loads = this.programHeaders.filter((p) => p.type === PT_LOAD);
+      this.loadSpan = loads.length === 0 ? [-Infinity, Infinity]
+        : [Math.min(...loads.map((p) => Number(p.vaddr))), Math.max(...loads.map((p) => Number(p.vaddr) + Number(p.memsz)))];
+    }
+    return addr >= this.loadSpan[0] && addr < this.loadSpan[1];
   }
 
   /**

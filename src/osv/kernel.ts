@@ -12,17 +12,11 @@ export const THREAD_STATUS = [
   'invalid', 'prestarted', 'unstarted', 'waiting', 'sending_lock', 'running', 'queued', 'waking', 'terminating', 'terminated',
 ] as const;
 
-export interface OsvThread {
-  /** Address of the sched::thread. */
-  addr: number;
-  id: number;
+export interface OsvThread extends ThreadIdentity {
   name: string;
   status: string;
   /** Index in sched::cpus of the thread's cpu (_detached_state->_cpu), -1 when unknown. */
   cpu: number;
-  tcb: number;
-  stackBegin: number;
-  stackSize: number;
   /** Saved context (meaningful while the thread is not on a vCPU). */
   rsp: number;
   rbp: number;
@@ -31,6 +25,7 @@ export interface OsvThread {
 
 /** What does not change during a thread's life: enough to place it on a vCPU. */
 export interface ThreadIdentity {
+  /** Address of the sched::thread. */
   addr: number;
   id: number;
   tcb: number;

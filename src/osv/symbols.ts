@@ -2,7 +2,7 @@
 // `.dynsym` that loader-stripped.elf keeps. Names stay mangled (OSv's own backtraces print
 // them mangled too, e.g. `_ZN3osv4haltEv`).
 
-import { ElfFile, PT_LOAD, type ElfSymbol } from '../machine/elf.js';
+import { ElfFile, type ElfSymbol } from '../machine/elf.js';
 
 export class KernelSymbols {
   private constructor(
@@ -26,16 +26,9 @@ export class KernelSymbols {
     return at ? `${at.symbol.name}+${at.offset}` : null;
   }
 
-  private span: [number, number] | null = null;
-
-  /** Whether addr lies in one of the kernel's loaded segments (any address when it has none). */
+  /** Whether addr lies in the kernel's loaded segments (any address when it has none). */
   inImage(addr: number): boolean {
-    if (this.span === null) {
-      const loads = this.elf.programHeaders.filter((p) => p.type === PT_LOAD);
-      this.span = loads.length === 0 ? [-Infinity, Infinity]
-        : [Math.min(...loads.map((p) => Number(p.vaddr))), Math.max(...loads.map((p) => Number(p.vaddr) + Number(p.memsz)))];
-    }
-    return addr >= this.span[0] && addr < this.span[1];
+    return this.elf.inLoadedSpan(addr);
   }
 
   /** Address of a defined symbol, or null. */

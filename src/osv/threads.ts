@@ -23,14 +23,13 @@
 import type { BreakpointType, CpuAction, CpuStopEvent, GdbTarget, ResumeOptions, StepRange, ThreadAction, ThreadId, ThreadInfo, ThreadProvider, ThreadStop } from '../gdbstub/target.js';
 import { REG } from '../gdbstub/tdesc.js';
 import { VcpuThreadProvider } from '../gdbstub/vcpu-threads.js';
-import type { ElfFile } from '../machine/elf.js';
+import { PT_LOAD, type ElfFile } from '../machine/elf.js';
 import type { DebugInfo } from './debug-info.js';
 import { LayoutError, OsvKernel, type OsvObject, type OsvThread } from './kernel.js';
 import { OSV_MONITOR_HELP, osvMonitor } from './monitor.js';
 import { Roster, Snapshot, VCPU_TID_BASE, type SnapshotHost } from './thread-snapshot.js';
 
 export { VCPU_TID_BASE };
-const PT_LOAD = 1;
 const PT_TLS = 7;
 
 export interface OsvThreadsOptions {
@@ -140,16 +139,8 @@ export class OsvThreadProvider implements ThreadProvider {
     return name;
   }
 
-  private kernelSpan: [number, number] | null = null;
-
   private inKernelImage(addr: number): boolean {
-    if (this.kernelElf === undefined) return true;
-    if (this.kernelSpan === null) {
-      const loads = this.kernelElf.programHeaders.filter((p) => p.type === PT_LOAD);
-      this.kernelSpan = loads.length === 0 ? [0, Infinity]
-        : [Math.min(...loads.map((p) => Number(p.vaddr))), Math.max(...loads.map((p) => Number(p.vaddr) + Number(p.memsz)))];
-    }
-    return addr >= this.kernelSpan[0] && addr < this.kernelSpan[1];
+    return this.kernelElf === undefined || this.kernelElf.inLoadedSpan(addr);
   }
 
   /** The first function on a waiting thread's stack that is not the switch path itself. */
