@@ -7,6 +7,7 @@ import { captureMachine, machineFromSnapshot } from '../machine/snapshot-state.j
 import type { RestoreDevices } from '../machine/snapshot-devices.js';
 import { parseDiskSpec } from '../devices/backends/disk-open.js';
 import { useKernelSymbols } from '../osv/thread-source.js';
+import { findSymbolsFile } from '../osv/debug-symbols.js';
 import { detectAbort, formatAbort } from '../osv/abort.js';
 import { writeCoreFile } from '../osv/core-file.js';
 import { parseGdb, UsageError, type RunArgs } from './args.js';
@@ -72,7 +73,7 @@ export async function debugCommand(argv: string[]): Promise<number> {
   const m = loadSnapshot(positionals[0]!, (b) => process.stdout.write(Uint8Array.of(b)), { disks: restoreDiskPaths((values.disk as string[] | undefined) ?? []) });
   // A snapshot holds the (often stripped) kernel, not its path: --symbols names the loader.elf whose DWARF
   // gives OSv threads to the abort report and to gdb.
-  if (symbols !== null) useKernelSymbols(undefined, symbols);
+  if (symbols !== null) useSymbolsFile(symbols);
   const a = detectAbort(m);
   if (a) process.stderr.write(formatAbort(a));
   const { attachGdb } = await import('./gdb.js');
@@ -87,11 +88,17 @@ export async function debugCommand(argv: string[]): Promise<number> {
 export function coreCommand(argv: string[]): number {
   const { values, positionals } = parseOrUsage(argv, { symbols: { type: 'string' } });
   if (positionals.length !== 2) throw new UsageError('usage: osvemu core SNAPSHOT FILE [--symbols LOADER_ELF]');
-  if (values.symbols !== undefined) useKernelSymbols(undefined, values.symbols as string);
+  if (values.symbols !== undefined) useSymbolsFile(values.symbols as string);
   const m = loadSnapshot(positionals[0]!, undefined, { absentDisks: true });
   const r = writeCoreFile(m, positionals[1]!);
   note(`core file with ${r.threads} thread(s) written to ${positionals[1]} (${r.bytes} bytes)`);
   return 0;
+}
+
+/** --symbols of debug/core: a missing file is a one-line error now, not a silent fall-back to vCPU threads later. */
+function useSymbolsFile(file: string): void {
+  findSymbolsFile(undefined, file);
+  useKernelSymbols(undefined, file);
 }
 
 function parseOrUsage(argv: string[], options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>): { values: Record<string, unknown>; positionals: string[] } {

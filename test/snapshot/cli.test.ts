@@ -49,6 +49,9 @@ describe.skipIf(!ELF)('snapshots, aborts and core files from the CLI', () => {
     expect(plain.stderr).toMatch(/core file with 2 thread\(s\)/);
     expect(withSyms.status, withSyms.stderr).toBe(0);
     expect(Number(/core file with (\d+) thread/.exec(withSyms.stderr)?.[1])).toBeGreaterThan(2);
+    const missing = osvemu('core', s, c2, '--symbols', path.join(tmp, 'no-such.elf'));
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/^osvemu: --symbols \S+no-such\.elf: no such file\n$/);
   });
 
   it.skipIf(!HAVE_GDB)('stock gdb opens the core (written at the abort, and again from the snapshot) with every OSv thread and the abort backtrace', async () => {
