@@ -8,8 +8,8 @@ import { CPU_FAULT, CPU_TRAP, raise, Unimplemented } from './exceptions.js';
 import { Insn } from './insn.js';
 import { opUD } from './ops/invalid.js';
 import { stackSegmentFault } from './operands.js';
-import { LF_REST } from './flags.js';
-import { CS, TF, VEC_DB, VEC_GP } from './regs.js';
+import { Lf } from './flags.js';
+import { Fl, Seg, VEC_DB, VEC_GP } from './regs.js';
 import type { Jit } from './jit/jit.js';
 
 export const STOP_NONE = 0;
@@ -125,9 +125,9 @@ export class Exec {
       }
       if (cpu.halted) { this.stopReason = STOP_HALT; break; }
       if (cpu.icount >= end) { this.stopReason = STOP_BUDGET; break; }
-      if (cpu.lf[LF_REST] & TF) { this.singleStepTrap(); prev = null; continue; }
+      if (cpu.lf[Lf.REST] & Fl.TF) { this.singleStepTrap(); prev = null; continue; }
       const cache = this.cache, gen = cache.gen;
-      const lin = cpu.segBase[CS] + cpu.rip;
+      const lin = cpu.segBase[Seg.CS] + cpu.rip;
       let t: Trace | null;
       if (prev !== null && prev.nextLin === lin && prev.nextGen === gen && prev.nextEpoch === mmu.epoch &&
           prev.nextMmu === mmu && prev.nextMode === cpu.mode) {
@@ -351,7 +351,7 @@ export class Exec {
   private lookup(): Trace {
     const cpu = this.cpu;
     const mmu = cpu.mmu;
-    const lin = cpu.segBase[CS] + cpu.rip;
+    const lin = cpu.segBase[Seg.CS] + cpu.rip;
     const off = lin & 0xfff;
     const page = lin - off;
     if (page !== mmu.fetchPage || this.fetchGen !== this.cache.gen || this.fetchMode !== cpu.mode) {

@@ -4,18 +4,22 @@ import type { Cpu } from './cpu.js';
 
 export type Handler = (cpu: Cpu, i: Insn) => void;
 
-// Effective-address kinds.
-export const EA_NONE = 0;
-/** 64-bit addressing: base + index*scale + disp (+ FS/GS base). */
-export const EA_64 = 1;
-/** RIP-relative: next RIP + disp. */
-export const EA_RIP = 2;
-/** 32-bit address size in long mode: zero-extended 32-bit offset + segment base. */
-export const EA_32L = 3;
-/** 32-bit address size in legacy modes: (offset + segment base) mod 2^32. */
-export const EA_32 = 4;
-/** 16-bit addressing (real mode, 16-bit code). */
-export const EA_16 = 5;
+// Effective-address kinds: a const enum so that hot code compares with literals (see flags.ts Lf); the EA_*
+// names are for everything else.
+export const enum Ea {
+  NONE = 0,
+  /** 64-bit addressing: base + index*scale + disp (+ FS/GS base). */
+  B64 = 1,
+  /** RIP-relative: next RIP + disp. */
+  RIP = 2,
+  /** 32-bit address size in long mode: zero-extended 32-bit offset + segment base. */
+  B32L = 3,
+  /** 32-bit address size in legacy modes: (offset + segment base) mod 2^32. */
+  B32 = 4,
+  /** 16-bit addressing (real mode, 16-bit code). */
+  B16 = 5,
+}
+export const EA_NONE = Ea.NONE, EA_64 = Ea.B64, EA_RIP = Ea.RIP, EA_32L = Ea.B32L, EA_32 = Ea.B32, EA_16 = Ea.B16;
 
 export class Insn {
   h: Handler;

@@ -1,21 +1,23 @@
 // Per-vCPU linear-address unit: a software TLB whose hit path is one compare, a 4-level page walker
 // that sets accessed/dirty bits, and page-crossing / MMIO slow paths.
 import { FaultState, raise, raisePF } from './exceptions.js';
-import { PAGE_SIZE, PhysMem } from './physmem.js';
+import { PAGE_SIZE, PhysMem, U8_VIEW_MAX } from './physmem.js';
 import { VEC_GP } from './regs.js';
 import { doubleFields } from './shapes.js';
 
-const TLB_BITS = 12;
-export const TLB_SIZE = 1 << TLB_BITS;
-const TLB_MASK = TLB_SIZE - 1;
+// A const enum: tsc writes the numbers into the access paths, which handlers of other modules inline (V8
+// would load a module constant at each use there, see flags.ts Lf).
+const enum Tlb { BITS = 12, SIZE = 4096, MASK = 4095 }
+export const TLB_SIZE = Tlb.SIZE;
 const TWO32 = 4294967296;
-const CANON_LIMIT = 140737488355328; // 2^47
+/** 2^47: the first non-canonical address (a const enum for the same reason). */
+const enum Canon { LIMIT = 140737488355328 }
 
 export const ACC_READ = 0, ACC_WRITE = 1, ACC_EXEC = 2;
 
 /** True when a 64-bit linear address (a signed number) lies outside the canonical 48-bit range. */
 export function nonCanonical(lin: number): boolean {
-  return lin >= CANON_LIMIT || lin < -CANON_LIMIT;
+  return lin >= Canon.LIMIT || lin < -Canon.LIMIT;
 }
 
 /**
@@ -39,6 +41,12 @@ export class Mmu {
   readonly mem: PhysMem;
   readonly fault: FaultState;
   readonly dv: DataView;
+  /** Typed-array views of RAM (PhysMem.u8/u16/i32), used by the fast paths when `narrow`. */
+  readonly u8: Uint8Array;
+  readonly u16: Uint16Array;
+  readonly i32: Int32Array;
+  /** RAM ends by 4 GiB, so the views cover every RAM offset the TLB can hold. */
+  readonly narrow: boolean;
   // Tags are page-aligned linear addresses; NaN never compares equal, so it marks an empty slot.
   // Offsets are physical page bases (= RAM buffer offsets, see physmem.ts). A Uint32Array when RAM ends by
   // 4 GiB: its loads stay integers on the hot path (measured ~9% faster on load/store loops than a
@@ -68,6 +76,10 @@ export class Mmu {
     this.mem = mem;
     this.fault = fault;
     this.dv = mem.dv;
+    this.u8 = mem.u8;
+    this.u16 = mem.u16;
+    this.i32 = mem.i32;
+    this.narrow = mem.size <= U8_VIEW_MAX;
     const wide = mem.size > 2 ** 32;
     this.rOff = wide ? new Float64Array(TLB_SIZE) : new Uint32Array(TLB_SIZE);
     this.wOff = wide ? new Float64Array(TLB_SIZE) : new Uint32Array(TLB_SIZE);
@@ -101,7 +113,7 @@ export class Mmu {
 
   invlpg(lin: number): void {
     this.epoch++;
-    const idx = (lin >>> 12) & TLB_MASK;
+    const idx = (lin >>> 12) & Tlb.MASK;
     this.rTag[idx] = NaN;
     this.wTag[idx] = NaN;
     this.xTag[idx] = NaN;
@@ -112,7 +124,7 @@ export class Mmu {
     const base = lin - (lin % 0x200000 + 0x200000) % 0x200000;
     const first = Math.floor(base / PAGE_SIZE);
     for (let k = 0; k < 512; k++) {
-      const j = (first + k) & TLB_MASK;
+      const j = (first + k) & Tlb.MASK;
       const r = this.rTag[j] - base, w = this.wTag[j] - base, x = this.xTag[j] - base;
       if (r >= 0 && r < 0x200000) this.rTag[j] = NaN;
       if (w >= 0 && w < 0x200000) this.wTag[j] = NaN;
@@ -127,27 +139,105 @@ export class Mmu {
   }
 
   // ---- fast paths -------------------------------------------------------------------------
+  // Inlined into the handlers, so kept to the common case: a TLB hit on an aligned access, through the
+  // typed-array views (a DataView access costs several times as much there, measured) when RAM fits them
+  // (`narrow`). Everything else (unaligned, page-crossing, MMIO, misses) goes to the *Other paths.
   read8(lin: number): number {
-    const off = lin & 0xfff, idx = (lin >>> 12) & TLB_MASK;
-    if (this.rTag[idx] === lin - off) return this.dv.getUint8(this.rOff[idx] + off);
-    return this.slowRead(lin, 1);
+    const off = lin & 0xfff, idx = (lin >>> 12) & Tlb.MASK;
+    if (this.rTag[idx] === lin - off && this.narrow) return this.u8[this.rOff[idx] + off];
+    return this.readOther(lin, 1);
   }
 
   read16(lin: number): number {
-    const off = lin & 0xfff, idx = (lin >>> 12) & TLB_MASK;
-    if (this.rTag[idx] === lin - off && off <= 0xffe) return this.dv.getUint16(this.rOff[idx] + off, true);
-    return this.slowRead(lin, 2);
+    const off = lin & 0xfff, idx = (lin >>> 12) & Tlb.MASK;
+    if (this.rTag[idx] === lin - off && (off & 1) === 0 && this.narrow) return this.u16[(this.rOff[idx] + off) >>> 1];
+    return this.readOther(lin, 2);
   }
 
   read32(lin: number): number {
-    const off = lin & 0xfff, idx = (lin >>> 12) & TLB_MASK;
-    if (this.rTag[idx] === lin - off && off <= 0xffc) return this.dv.getInt32(this.rOff[idx] + off, true);
-    return this.slowRead(lin, 4);
+    const off = lin & 0xfff, idx = (lin >>> 12) & Tlb.MASK;
+    if (this.rTag[idx] === lin - off && (off & 3) === 0 && this.narrow) return this.i32[(this.rOff[idx] + off) >>> 2];
+    return this.readOther(lin, 4);
   }
 
   /** Returns the low half; the high half is left in `hi`. */
   read64(lin: number): number {
-    const off = lin & 0xfff, idx = (lin >>> 12) & TLB_MASK;
+    const off = lin & 0xfff, idx = (lin >>> 12) & Tlb.MASK;
+    if (this.rTag[idx] === lin - off && (off & 3) === 0 && off <= 0xff8 && this.narrow) {
+      const q = (this.rOff[idx] + off) >>> 2;
+      this.hi = this.i32[q + 1];
+      return this.i32[q];
+    }
+    return this.read64Other(lin);
+  }
+
+  write8(lin: number, v: number): void {
+    const off = lin & 0xfff, idx = (lin >>> 12) & Tlb.MASK;
+    if (this.wTag[idx] === lin - off && this.narrow) { this.u8[this.wOff[idx] + off] = v; return; }
+    this.writeOther(lin, 1, v);
+  }
+
+  write16(lin: number, v: number): void {
+    const off = lin & 0xfff, idx = (lin >>> 12) & Tlb.MASK;
+    if (this.wTag[idx] === lin - off && (off & 1) === 0 && this.narrow) { this.u16[(this.wOff[idx] + off) >>> 1] = v; return; }
+    this.writeOther(lin, 2, v);
+  }
+
+  write32(lin: number, v: number): void {
+    const off = lin & 0xfff, idx = (lin >>> 12) & Tlb.MASK;
+    if (this.wTag[idx] === lin - off && (off & 3) === 0 && this.narrow) { this.i32[(this.wOff[idx] + off) >>> 2] = v; return; }
+    this.writeOther(lin, 4, v);
+  }
+
+  write64(lin: number, lo: number, hi: number): void {
+    const off = lin & 0xfff, idx = (lin >>> 12) & Tlb.MASK;
+    if (this.wTag[idx] === lin - off && (off & 3) === 0 && off <= 0xff8 && this.narrow) {
+      const q = (this.wOff[idx] + off) >>> 2;
+      this.i32[q] = lo;
+      this.i32[q + 1] = hi;
+      return;
+    }
+    this.write64Other(lin, lo, hi);
+  }
+
+  // Read-modify-write reads go through the write TLB, so the later write cannot fault after state changed.
+  rmw8(lin: number): number {
+    const off = lin & 0xfff, idx = (lin >>> 12) & Tlb.MASK;
+    if (this.wTag[idx] === lin - off && this.narrow) return this.u8[this.wOff[idx] + off];
+    return this.rmwOther(lin, 1);
+  }
+
+  rmw16(lin: number): number {
+    const off = lin & 0xfff, idx = (lin >>> 12) & Tlb.MASK;
+    if (this.wTag[idx] === lin - off && (off & 1) === 0 && this.narrow) return this.u16[(this.wOff[idx] + off) >>> 1];
+    return this.rmwOther(lin, 2);
+  }
+
+  rmw32(lin: number): number {
+    const off = lin & 0xfff, idx = (lin >>> 12) & Tlb.MASK;
+    if (this.wTag[idx] === lin - off && (off & 3) === 0 && this.narrow) return this.i32[(this.wOff[idx] + off) >>> 2];
+    return this.rmwOther(lin, 4);
+  }
+
+  rmw64(lin: number): number {
+    const off = lin & 0xfff, idx = (lin >>> 12) & Tlb.MASK;
+    if (this.wTag[idx] === lin - off && (off & 3) === 0 && off <= 0xff8 && this.narrow) {
+      const q = (this.wOff[idx] + off) >>> 2;
+      this.hi = this.i32[q + 1];
+      return this.i32[q];
+    }
+    return this.rmwOther(lin, 8);
+  }
+
+  // ---- the rest of each access: a TLB hit that is unaligned (or RAM above 4 GiB) uses the DataView ----
+  private readOther(lin: number, size: number): number {
+    const off = lin & 0xfff, idx = (lin >>> 12) & Tlb.MASK;
+    if (this.rTag[idx] === lin - off && off <= PAGE_SIZE - size) return dvRead(this.dv, this.rOff[idx] + off, size);
+    return this.slowRead(lin, size);
+  }
+
+  private read64Other(lin: number): number {
+    const off = lin & 0xfff, idx = (lin >>> 12) & Tlb.MASK;
     if (this.rTag[idx] === lin - off && off <= 0xff8) {
       const p = this.rOff[idx] + off;
       this.hi = this.dv.getInt32(p + 4, true);
@@ -156,26 +246,14 @@ export class Mmu {
     return this.slowRead64(lin);
   }
 
-  write8(lin: number, v: number): void {
-    const off = lin & 0xfff, idx = (lin >>> 12) & TLB_MASK;
-    if (this.wTag[idx] === lin - off) { this.dv.setUint8(this.wOff[idx] + off, v); return; }
-    this.slowWrite(lin, 1, v);
+  private writeOther(lin: number, size: number, v: number): void {
+    const off = lin & 0xfff, idx = (lin >>> 12) & Tlb.MASK;
+    if (this.wTag[idx] === lin - off && off <= PAGE_SIZE - size) { dvWrite(this.dv, this.wOff[idx] + off, size, v); return; }
+    this.slowWrite(lin, size, v);
   }
 
-  write16(lin: number, v: number): void {
-    const off = lin & 0xfff, idx = (lin >>> 12) & TLB_MASK;
-    if (this.wTag[idx] === lin - off && off <= 0xffe) { this.dv.setUint16(this.wOff[idx] + off, v, true); return; }
-    this.slowWrite(lin, 2, v);
-  }
-
-  write32(lin: number, v: number): void {
-    const off = lin & 0xfff, idx = (lin >>> 12) & TLB_MASK;
-    if (this.wTag[idx] === lin - off && off <= 0xffc) { this.dv.setInt32(this.wOff[idx] + off, v, true); return; }
-    this.slowWrite(lin, 4, v);
-  }
-
-  write64(lin: number, lo: number, hi: number): void {
-    const off = lin & 0xfff, idx = (lin >>> 12) & TLB_MASK;
+  private write64Other(lin: number, lo: number, hi: number): void {
+    const off = lin & 0xfff, idx = (lin >>> 12) & Tlb.MASK;
     if (this.wTag[idx] === lin - off && off <= 0xff8) {
       const p = this.wOff[idx] + off;
       this.dv.setInt32(p, lo, true);
@@ -185,37 +263,15 @@ export class Mmu {
     this.slowWrite64(lin, lo, hi);
   }
 
-  // Read-modify-write reads go through the write TLB, so the later write cannot fault after state changed.
-  rmw8(lin: number): number {
-    const off = lin & 0xfff, idx = (lin >>> 12) & TLB_MASK;
-    if (this.wTag[idx] === lin - off) return this.dv.getUint8(this.wOff[idx] + off);
-    this.probeWrite(lin, 1);
-    return this.read8(lin);
-  }
-
-  rmw16(lin: number): number {
-    const off = lin & 0xfff, idx = (lin >>> 12) & TLB_MASK;
-    if (this.wTag[idx] === lin - off && off <= 0xffe) return this.dv.getUint16(this.wOff[idx] + off, true);
-    this.probeWrite(lin, 2);
-    return this.read16(lin);
-  }
-
-  rmw32(lin: number): number {
-    const off = lin & 0xfff, idx = (lin >>> 12) & TLB_MASK;
-    if (this.wTag[idx] === lin - off && off <= 0xffc) return this.dv.getInt32(this.wOff[idx] + off, true);
-    this.probeWrite(lin, 4);
-    return this.read32(lin);
-  }
-
-  rmw64(lin: number): number {
-    const off = lin & 0xfff, idx = (lin >>> 12) & TLB_MASK;
-    if (this.wTag[idx] === lin - off && off <= 0xff8) {
+  private rmwOther(lin: number, size: number): number {
+    const off = lin & 0xfff, idx = (lin >>> 12) & Tlb.MASK;
+    if (this.wTag[idx] === lin - off && off <= PAGE_SIZE - size) {
       const p = this.wOff[idx] + off;
-      this.hi = this.dv.getInt32(p + 4, true);
-      return this.dv.getInt32(p, true);
+      if (size === 8) this.hi = this.dv.getInt32(p + 4, true);
+      return dvRead(this.dv, p, size === 8 ? 4 : size);
     }
-    this.probeWrite(lin, 8);
-    return this.read64(lin);
+    this.probeWrite(lin, size);
+    return size === 8 ? this.read64(lin) : size === 4 ? this.read32(lin) : size === 2 ? this.read16(lin) : this.read8(lin);
   }
 
   /**
@@ -224,7 +280,7 @@ export class Mmu {
    * no decoded code and no watchpoint.
    */
   ramOffset(lin: number, write: boolean): number {
-    const off = lin & 0xfff, idx = (lin >>> 12) & TLB_MASK;
+    const off = lin & 0xfff, idx = (lin >>> 12) & Tlb.MASK;
     if (write) return this.wTag[idx] === lin - off ? this.wOff[idx] + off : -1;
     return this.rTag[idx] === lin - off ? this.rOff[idx] + off : -1;
   }
@@ -233,7 +289,7 @@ export class Mmu {
   probeWrite(lin: number, len: number): void {
     const last = lin + len - 1;
     // The whole access must be canonical, checked before paging (an access straddling 2^47 is #GP, not #PF).
-    if (this.long && last >= CANON_LIMIT) raise(this.fault, VEC_GP, 0);
+    if (this.long && last >= Canon.LIMIT) raise(this.fault, VEC_GP, 0);
     this.translate(lin, ACC_WRITE, len);
     // A fault on the second page reports that page's first byte in CR2, as the hardware does.
     const lastPage = last - (last & 0xfff);
@@ -243,7 +299,7 @@ export class Mmu {
   probeRead(lin: number, len: number): void {
     const last = lin + len - 1;
     // The whole access must be canonical, checked before paging (an access straddling 2^47 is #GP, not #PF).
-    if (this.long && last >= CANON_LIMIT) raise(this.fault, VEC_GP, 0);
+    if (this.long && last >= Canon.LIMIT) raise(this.fault, VEC_GP, 0);
     this.translate(lin, ACC_READ, len);
     // A fault on the second page reports that page's first byte in CR2, as the hardware does.
     const lastPage = last - (last & 0xfff);
@@ -337,7 +393,7 @@ export class Mmu {
     const w = this.watch;
     if (w !== null) w.access(lin, size, acc);
     if (this.mem.isRam(physPage, PAGE_SIZE) && (w === null || !w.pageWatched(page))) {
-      const idx = (lin >>> 12) & TLB_MASK;
+      const idx = (lin >>> 12) & Tlb.MASK;
       if (acc === ACC_WRITE) {
         // Writes to pages holding decoded code must keep taking the slow path (it drops stale decodes).
         this.mem.noteWrite(physPage, PAGE_SIZE);
@@ -352,7 +408,7 @@ export class Mmu {
 
   /** Only for the decoder: translation for an instruction fetch, no TLB update. */
   translateExec(lin: number): number {
-    const off = lin & 0xfff, idx = (lin >>> 12) & TLB_MASK;
+    const off = lin & 0xfff, idx = (lin >>> 12) & Tlb.MASK;
     // Instruction TLB: code moves between pages at every far call, and a walk per move is costly.
     if (this.xTag[idx] === lin - off) return this.xOff[idx] + off;
     if (this.long && nonCanonical(lin)) raise(this.fault, VEC_GP, 0);
@@ -442,4 +498,15 @@ export class Mmu {
     if (acc === ACC_EXEC && this.nxe) err |= PFE_I;
     return raisePF(this.fault, lin, err);
   }
+}
+
+/** A value of 1, 2 or 4 bytes at RAM offset p (8/16 zero-extended, 32 as int32). */
+function dvRead(dv: DataView, p: number, size: number): number {
+  return size === 1 ? dv.getUint8(p) : size === 2 ? dv.getUint16(p, true) : dv.getInt32(p, true);
+}
+
+function dvWrite(dv: DataView, p: number, size: number, v: number): void {
+  if (size === 1) dv.setUint8(p, v);
+  else if (size === 2) dv.setUint16(p, v, true);
+  else dv.setInt32(p, v, true);
 }

@@ -1,11 +1,17 @@
 // Effective addresses and operand access shared by the instruction handlers. Small functions that V8
 // inlines into the handlers; the ModRM form was fixed at decode time.
 import type { Cpu } from './cpu.js';
-import { EA_16, EA_32, EA_32L, EA_64, EA_RIP, Insn } from './insn.js';
-import { SS, VEC_GP, VEC_SS } from './regs.js';
+import { Ea, Insn } from './insn.js';
+import { Seg, SS, VEC_GP, VEC_SS } from './regs.js';
 
-const TWO32 = 4294967296;
-const CANON = 140737488355328; // 2^47
+// Numbers as a const enum, written into the code by tsc: these functions are inlined into handlers of other
+// modules, where V8 would load a module constant at each use (see flags.ts Lf).
+const enum N {
+  TWO32 = 4294967296,
+  CANON = 140737488355328, // 2^47
+  /** 2^52: below it the double sum of base + index*scale + disp is exact. */
+  EXACT = 4503599627370496,
+}
 
 /**
  * Run-loop hook for a faulting instruction (RIP already rewound, registers as before it): the MMU reports a
@@ -14,13 +20,12 @@ const CANON = 140737488355328; // 2^47
  * implicit stack accesses themselves, see stack.ts.)
  */
 export function stackSegmentFault(cpu: Cpu, i: Insn): void {
-  if (cpu.excVector !== VEC_GP || cpu.excError !== 0 || !i.mem || i.seg !== SS || i.eaKind !== EA_64) return;
+  if (cpu.excVector !== VEC_GP || cpu.excError !== 0 || !i.mem || i.seg !== SS || i.eaKind !== Ea.B64) return;
   const a = ea(cpu, i);
   // An access that starts canonical can still straddle 2^47 (operands are at most 16 bytes here).
-  if (a > CANON - 16 || a < -CANON) cpu.excVector = VEC_SS;
+  if (a > N.CANON - 16 || a < -N.CANON) cpu.excVector = VEC_SS;
 }
 
-const EXACT = 4503599627370496; // 2^52: below it the double sum of base + index*scale + disp is exact
 
 /**
  * A 64-bit effective address whose double sum reached 2^52: the hardware adds modulo 2^64, so a huge index
@@ -31,47 +36,55 @@ export function wrapEa64(disp: number, bh: number, bl: number, xh: number, xl: n
   const s = scale === 8 ? 3 : scale === 4 ? 2 : scale === 2 ? 1 : 0;
   const sxl = (xl << s) >>> 0;
   const sxh = s === 0 ? xh : (xh << s) | (xl >>> (32 - s));
-  const segLo = seg - Math.floor(seg / TWO32) * TWO32;
+  const segLo = seg - Math.floor(seg / N.TWO32) * N.TWO32;
   const lo = (disp >>> 0) + (bl >>> 0) + sxl + segLo;
-  const carry = Math.floor(lo / TWO32);
-  const hi = ((disp < 0 ? -1 : 0) + bh + sxh + Math.floor(seg / TWO32) + carry) | 0;
-  return hi * TWO32 + (lo >>> 0);
+  const carry = Math.floor(lo / N.TWO32);
+  const hi = ((disp < 0 ? -1 : 0) + bh + sxh + Math.floor(seg / N.TWO32) + carry) | 0;
+  return hi * N.TWO32 + (lo >>> 0);
 }
 
 /** `a` (the double sum of the same parts) when it is exact, else the wrapped sum (for compiled blocks). */
 export function exactEa64(a: number, disp: number, bh: number, bl: number, xh: number, xl: number, scale: number, seg: number): number {
-  return a < EXACT && a > -EXACT ? a : wrapEa64(disp, bh, bl, xh, xl, scale, seg);
+  return a < N.EXACT && a > -N.EXACT ? a : wrapEa64(disp, bh, bl, xh, xl, scale, seg);
+}
+
+/**
+ * ea() of an EA_64 operand (64-bit addressing, so 64-bit mode): ES CS SS DS have base 0 there, so only an
+ * FS or GS override adds a segment base. Hot handlers chosen for EA_64 operands call this directly.
+ */
+export function ea64(cpu: Cpu, i: Insn): number {
+  const r = cpu.r32;
+  let a = i.disp;
+  const b = i.base, x = i.index;
+  if (b >= 0) a += r[2 * b + 1] * N.TWO32 + (r[2 * b] >>> 0);
+  if (x >= 0) a += (r[2 * x + 1] * N.TWO32 + (r[2 * x] >>> 0)) * i.scale;
+  if (i.seg >= Seg.FS) a += cpu.segBase[i.seg];
+  if (a < N.EXACT && a > -N.EXACT) return a;
+  return wrapEa64(i.disp, b >= 0 ? r[2 * b + 1] : 0, b >= 0 ? r[2 * b] : 0, x >= 0 ? r[2 * x + 1] : 0, x >= 0 ? r[2 * x] : 0, x >= 0 ? i.scale : 1, cpu.segBase[i.seg]);
 }
 
 /** Linear address of the instruction's memory operand. */
 export function ea(cpu: Cpu, i: Insn): number {
   const r = cpu.r32;
   switch (i.eaKind) {
-    case EA_64: {
-      let a = i.disp;
-      const b = i.base, x = i.index;
-      if (b >= 0) a += r[2 * b + 1] * TWO32 + (r[2 * b] >>> 0);
-      if (x >= 0) a += (r[2 * x + 1] * TWO32 + (r[2 * x] >>> 0)) * i.scale;
-      a += cpu.segBase[i.seg];
-      if (a < EXACT && a > -EXACT) return a;
-      return wrapEa64(i.disp, b >= 0 ? r[2 * b + 1] : 0, b >= 0 ? r[2 * b] : 0, x >= 0 ? r[2 * x + 1] : 0, x >= 0 ? r[2 * x] : 0, x >= 0 ? i.scale : 1, cpu.segBase[i.seg]);
-    }
-    case EA_RIP:
+    case Ea.B64:
+      return ea64(cpu, i);
+    case Ea.RIP:
       if (i.index === -2) return ((cpu.rip + i.disp) >>> 0) + cpu.segBase[i.seg];
       return cpu.rip + i.disp + cpu.segBase[i.seg];
-    case EA_32L: {
+    case Ea.B32L: {
       let a = i.disp;
       if (i.base >= 0) a += r[2 * i.base];
       if (i.index >= 0) a += r[2 * i.index] * i.scale;
       return (a >>> 0) + cpu.segBase[i.seg];
     }
-    case EA_32: {
+    case Ea.B32: {
       let a = i.disp;
       if (i.base >= 0) a += r[2 * i.base];
       if (i.index >= 0) a += r[2 * i.index] * i.scale;
       return (a + cpu.segBase[i.seg]) >>> 0;
     }
-    case EA_16: {
+    case Ea.B16: {
       let a = i.disp;
       if (i.base >= 0) a += cpu.r16[4 * i.base];
       if (i.index >= 0) a += cpu.r16[4 * i.index];
@@ -87,17 +100,17 @@ export function eaOffset(cpu: Cpu, i: Insn): number {
   const r = cpu.r32;
   let a = i.disp;
   switch (i.eaKind) {
-    case EA_RIP:
+    case Ea.RIP:
       return cpu.rip + i.disp;
-    case EA_16:
+    case Ea.B16:
       if (i.base >= 0) a += cpu.r16[4 * i.base];
       if (i.index >= 0) a += cpu.r16[4 * i.index];
       return a & 0xffff;
-    case EA_64: {
+    case Ea.B64: {
       const b = i.base, x = i.index;
-      if (b >= 0) a += r[2 * b + 1] * TWO32 + (r[2 * b] >>> 0);
-      if (x >= 0) a += (r[2 * x + 1] * TWO32 + (r[2 * x] >>> 0)) * i.scale;
-      if (a < EXACT && a > -EXACT) return a;
+      if (b >= 0) a += r[2 * b + 1] * N.TWO32 + (r[2 * b] >>> 0);
+      if (x >= 0) a += (r[2 * x + 1] * N.TWO32 + (r[2 * x] >>> 0)) * i.scale;
+      if (a < N.EXACT && a > -N.EXACT) return a;
       return wrapEa64(i.disp, b >= 0 ? r[2 * b + 1] : 0, b >= 0 ? r[2 * b] : 0, x >= 0 ? r[2 * x + 1] : 0, x >= 0 ? r[2 * x] : 0, x >= 0 ? i.scale : 1, 0);
     }
     default:
@@ -121,7 +134,7 @@ export function setR64(cpu: Cpu, n: number, lo: number, hi: number): void {
 /** Splits a number holding a 64-bit value (exact integers only) into the register's halves. */
 export function setR64Num(cpu: Cpu, n: number, v: number): void {
   cpu.r32[2 * n] = v | 0;
-  cpu.r32[2 * n + 1] = Math.floor(v / TWO32) | 0;
+  cpu.r32[2 * n + 1] = Math.floor(v / N.TWO32) | 0;
 }
 
 /** Register write by operand size; `reg` is a byte offset for size 8. */

@@ -7,10 +7,18 @@ export const REG_NAMES64 = ['rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rd
   'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15'];
 
 // Segment register indices, in the order of the ModRM sreg field.
-export const ES = 0, CS = 1, SS = 2, DS = 3, FS = 4, GS = 5;
+/** The same as a const enum, for hot code (tsc writes the numbers: see flags.ts Lf). */
+export const enum Seg { ES = 0, CS = 1, SS = 2, DS = 3, FS = 4, GS = 5 }
+export const ES = Seg.ES, CS = Seg.CS, SS = Seg.SS, DS = Seg.DS, FS = Seg.FS, GS = Seg.GS;
 export const SEG_NAMES = ['es', 'cs', 'ss', 'ds', 'fs', 'gs'];
 
 // RFLAGS bits.
+/** The RFLAGS bits hot code uses, as a const enum (tsc writes the numbers: see flags.ts Lf). */
+export const enum Fl {
+  CF = 1, PF = 4, AF = 16, ZF = 64, SF = 128, TF = 256, IF = 512, DF = 1024, OF = 2048,
+  /** CF PF AF ZF SF OF. */
+  ARITH = 2261,
+}
 export const CF = 1 << 0;
 export const PF = 1 << 2;
 export const AF = 1 << 4;

@@ -6,10 +6,14 @@
 import type { Cpu } from './cpu.js';
 import { raise } from './exceptions.js';
 import { readMem, writeMem } from './operands.js';
-import { SS, VEC_SS } from './regs.js';
+import { Seg, VEC_SS } from './regs.js';
 
-const TWO32 = 4294967296;
-const CANON = 140737488355328; // 2^47
+// Numbers as a const enum, written into the code by tsc (these helpers are inlined into other modules'
+// handlers, where a module constant would be loaded at each use: see flags.ts Lf).
+const enum N {
+  TWO32 = 4294967296,
+  CANON = 140737488355328, // 2^47
+}
 
 /**
  * Linear address of an n-byte stack access at stack-pointer value `sp` (a number of the current stack width;
@@ -17,11 +21,11 @@ const CANON = 140737488355328; // 2^47
  */
 export function stackLin(cpu: Cpu, sp: number, n: number): number {
   if (cpu.mode === 64) {
-    if (sp < -CANON || sp > CANON - n) raise(cpu, VEC_SS, 0);
+    if (sp < -N.CANON || sp > N.CANON - n) raise(cpu, VEC_SS, 0);
     return sp;
   }
-  if (cpu.mode === 32) return ((sp >>> 0) + cpu.segBase[SS]) % TWO32;
-  return (sp & 0xffff) + cpu.segBase[SS];
+  if (cpu.mode === 32) return ((sp >>> 0) + cpu.segBase[Seg.SS]) % N.TWO32;
+  return (sp & 0xffff) + cpu.segBase[Seg.SS];
 }
 
 /** `sp + delta` wrapped to the stack width (64-bit values stay plain signed numbers). */
@@ -38,18 +42,18 @@ export function push(cpu: Cpu, size: number, lo: number, hi: number): void {
   if (cpu.mode === 64) {
     const spLo = (r[8] >>> 0) - n;
     const spHi = spLo < 0 ? (r[9] - 1) | 0 : r[9];
-    const a = spHi * TWO32 + (spLo >>> 0);
-    if (a < -CANON || a > CANON - n) raise(cpu, VEC_SS, 0);
+    const a = spHi * N.TWO32 + (spLo >>> 0);
+    if (a < -N.CANON || a > N.CANON - n) raise(cpu, VEC_SS, 0);
     writeMem(cpu, a, size, lo, hi);
     r[8] = spLo | 0;
     r[9] = spHi;
   } else if (cpu.mode === 32) {
     const sp = (r[8] - n) >>> 0;
-    writeMem(cpu, (sp + cpu.segBase[SS]) % TWO32, size, lo, hi);
+    writeMem(cpu, (sp + cpu.segBase[Seg.SS]) % N.TWO32, size, lo, hi);
     r[8] = sp | 0;
   } else {
     const sp = (cpu.r16[16] - n) & 0xffff;
-    writeMem(cpu, sp + cpu.segBase[SS], size, lo, hi);
+    writeMem(cpu, sp + cpu.segBase[Seg.SS], size, lo, hi);
     cpu.r16[16] = sp;
   }
 }
@@ -74,12 +78,12 @@ export function pop(cpu: Cpu, size: number): number {
 export function peek(cpu: Cpu, size: number, offset: number): number {
   const r = cpu.r32;
   if (cpu.mode === 64) {
-    const a = r[9] * TWO32 + (r[8] >>> 0) + offset;
-    if (a < -CANON || a > CANON - (size >> 3)) raise(cpu, VEC_SS, 0);
+    const a = r[9] * N.TWO32 + (r[8] >>> 0) + offset;
+    if (a < -N.CANON || a > N.CANON - (size >> 3)) raise(cpu, VEC_SS, 0);
     return readMem(cpu, a, size);
   }
-  if (cpu.mode === 32) return readMem(cpu, ((r[8] >>> 0) + offset + cpu.segBase[SS]) % TWO32, size);
-  return readMem(cpu, ((cpu.r16[16] + offset) & 0xffff) + cpu.segBase[SS], size);
+  if (cpu.mode === 32) return readMem(cpu, ((r[8] >>> 0) + offset + cpu.segBase[Seg.SS]) % N.TWO32, size);
+  return readMem(cpu, ((cpu.r16[16] + offset) & 0xffff) + cpu.segBase[Seg.SS], size);
 }
 
 /** Adds `n` (may be negative) to the stack pointer of the current width. */
@@ -100,7 +104,7 @@ export function adjustSp(cpu: Cpu, n: number): void {
 /** Stack pointer as a number in the current width (for enter/leave and frame checks). */
 export function getSp(cpu: Cpu): number {
   const r = cpu.r32;
-  if (cpu.mode === 64) return r[9] * TWO32 + (r[8] >>> 0);
+  if (cpu.mode === 64) return r[9] * N.TWO32 + (r[8] >>> 0);
   if (cpu.mode === 32) return r[8] >>> 0;
   return cpu.r16[16];
 }
@@ -108,7 +112,7 @@ export function getSp(cpu: Cpu): number {
 /** Sets the stack pointer of the current width from a value getSp/spAdd produced (exact in 64-bit mode). */
 export function setSp(cpu: Cpu, v: number): void {
   const r = cpu.r32;
-  if (cpu.mode === 64) { r[8] = v | 0; r[9] = Math.floor(v / TWO32) | 0; }
+  if (cpu.mode === 64) { r[8] = v | 0; r[9] = Math.floor(v / N.TWO32) | 0; }
   else if (cpu.mode === 32) r[8] = v | 0;
   else cpu.r16[16] = v;
 }

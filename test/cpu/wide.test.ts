@@ -1,6 +1,6 @@
 // The 128-bit multiply/divide helpers against BigInt.
 import { describe, expect, it } from 'vitest';
-import { divS128, divU128, mulS32, mulS64, mulU32, mulU64, W } from '../../src/cpu/ops/wide.js';
+import { divS128, divU128, imul64Overflows, mul64Lo, mulHiU32, mulS32, mulS64, mulU32, mulU64, W } from '../../src/cpu/ops/wide.js';
 
 const M64 = (1n << 64n) - 1n;
 const lo32 = (v: bigint) => Number(BigInt.asIntN(32, v));
@@ -43,6 +43,35 @@ describe('128-bit arithmetic helpers', () => {
       expect(w64(0)).toBe(a * b);
       mulS32(lo32(a), lo32(b));
       expect(w64(0)).toBe(BigInt.asUintN(64, BigInt.asIntN(32, a) * BigInt.asIntN(32, b)));
+    }
+  });
+
+  it('mulHiU32 matches BigInt on both sides of its exact-double shortcut (2^53)', () => {
+    const sides = [0n, 1n, 0x1fffffn, 0x200000n, 0x12345n, 0xffffn, 0x10000n, 0x7fffffffn, 0x80000000n, 0xffffffffn];
+    const pairs: [bigint, bigint][] = [];
+    for (const a of sides) for (const b of sides) pairs.push([a, b]);
+    for (let n = 0; n < 4000; n++) pairs.push([rnd64() & 0xffffffffn, (n & 1 ? rnd32() & 0x3fffffn : rnd32())]);
+    for (const [a, b] of pairs) expect(mulHiU32(Number(a), Number(b)), `${a} * ${b}`).toBe(Number((a * b) >> 32n));
+  });
+
+  it('mul64Lo gives the low 64 bits and imul64Overflows the signed overflow, also next to +-2^63', () => {
+    const S63 = 1n << 63n;
+    const pairs: [bigint, bigint][] = [[S63 - 1n, 1n], [-S63, 1n], [-S63, -1n], [1n << 31n, 1n << 32n], [-(1n << 31n), 1n << 32n],
+      [(1n << 31n) - 1n, (1n << 32n) + 1n], [3037000499n, 3037000499n], [3037000500n, 3037000500n], [-3037000500n, 3037000499n]];
+    // Products within a few units of +-2^63, where the double estimate cannot decide.
+    for (let n = 0; n < 2000; n++) {
+      const b = BigInt.asIntN(64, rnd64() & 0xffffffffn) | 1n;
+      const a = (S63 / (b < 0n ? -b : b)) + BigInt(n % 5) - 2n;
+      pairs.push([n & 2 ? -a : a, b]);
+    }
+    for (let n = 0; n < 4000; n++) pairs.push([BigInt.asIntN(64, rnd64()), BigInt.asIntN(64, rnd64())]);
+    for (const [a, b] of pairs) {
+      const au = BigInt.asUintN(64, a), bu = BigInt.asUintN(64, b);
+      const p = a * b;
+      const of = imul64Overflows(lo32(au), hi32(au), lo32(bu), hi32(bu));
+      expect(of, `${a} * ${b}`).toBe(p !== BigInt.asIntN(64, p));
+      const lo = mul64Lo(lo32(au), hi32(au), lo32(bu), hi32(bu));
+      expect((BigInt(W[1]! >>> 0) << 32n) | BigInt(lo >>> 0), `${a} * ${b}`).toBe(BigInt.asUintN(64, p));
     }
   });
 

@@ -2,7 +2,7 @@
 // dispatch on the ALU operation and operand size at run time; these do one thing each. Each fast handler
 // leaves exactly the state (registers and lazy flags) its generic twin would.
 import type { Cpu } from '../cpu.js';
-import { getCF, getZF, K_ADD, K_DEC, K_INC, K_LOGIC, K_SUB, LF_AHI, LF_ALO, LF_BHI, LF_BLO, LF_CIN, LF_OP, LF_RHI, LF_RLO } from '../flags.js';
+import { carryIn, getZF, Kind, Lf } from '../flags.js';
 import type { Insn } from '../insn.js';
 import { raiseGP } from '../exceptions.js';
 import { nonCanonical } from '../mmu.js';
@@ -14,11 +14,11 @@ const OP_ADD = 0, OP_OR = 1, OP_AND = 4, OP_SUB = 5, OP_XOR = 6, OP_CMP = 7, OP_
 
 // ---- 64-bit: destination i.rm, source i.reg (or the immediate) --------------------------------------
 function record64(lf: Int32Array, kind: number, aLo: number, aHi: number, bLo: number, bHi: number, lo: number, hi: number): void {
-  lf[LF_OP] = (kind << 2) | 3;
-  lf[LF_ALO] = aLo; lf[LF_AHI] = aHi;
-  lf[LF_BLO] = bLo; lf[LF_BHI] = bHi;
-  lf[LF_RLO] = lo; lf[LF_RHI] = hi;
-  lf[LF_CIN] = 0;
+  lf[Lf.OP] = (kind << 2) | 3;
+  lf[Lf.ALO] = aLo; lf[Lf.AHI] = aHi;
+  lf[Lf.BLO] = bLo; lf[Lf.BHI] = bHi;
+  lf[Lf.RLO] = lo; lf[Lf.RHI] = hi;
+  lf[Lf.CIN] = 0;
 }
 
 function addSub64(cpu: Cpu, d: number, bLo: number, bHi: number, sub: boolean, write: boolean): void {
@@ -34,7 +34,7 @@ function addSub64(cpu: Cpu, d: number, bLo: number, bHi: number, sub: boolean, w
     lo = s | 0;
     hi = (aHi + bHi + (s > 0xffffffff ? 1 : 0)) | 0;
   }
-  record64(cpu.lf, sub ? K_SUB : K_ADD, aLo, aHi, bLo, bHi, lo, hi);
+  record64(cpu.lf, sub ? Kind.SUB : Kind.ADD, aLo, aHi, bLo, bHi, lo, hi);
   if (write) { r[2 * d] = lo; r[2 * d + 1] = hi; }
 }
 
@@ -46,7 +46,7 @@ function sub64ri(cpu: Cpu, i: Insn): void { addSub64(cpu, i.rm, i.imm, i.immHi, 
 function cmp64ri(cpu: Cpu, i: Insn): void { addSub64(cpu, i.rm, i.imm, i.immHi, true, false); }
 
 function logic64(cpu: Cpu, d: number, lo: number, hi: number, bLo: number, bHi: number, write: boolean): void {
-  record64(cpu.lf, K_LOGIC, cpu.r32[2 * d], cpu.r32[2 * d + 1], bLo, bHi, lo, hi);
+  record64(cpu.lf, Kind.LOGIC, cpu.r32[2 * d], cpu.r32[2 * d + 1], bLo, bHi, lo, hi);
   if (write) { cpu.r32[2 * d] = lo; cpu.r32[2 * d + 1] = hi; }
 }
 function and64rr(cpu: Cpu, i: Insn): void {
@@ -72,58 +72,78 @@ function and64ri(cpu: Cpu, i: Insn): void {
 
 // ---- 32-bit -----------------------------------------------------------------------------------------
 function record32(lf: Int32Array, kind: number, a: number, b: number, res: number): void {
-  lf[LF_OP] = (kind << 2) | 2;
-  lf[LF_ALO] = a;
-  lf[LF_BLO] = b;
-  lf[LF_RLO] = res;
-  lf[LF_CIN] = 0;
+  lf[Lf.OP] = (kind << 2) | 2;
+  lf[Lf.ALO] = a;
+  lf[Lf.BLO] = b;
+  lf[Lf.RLO] = res;
+  lf[Lf.CIN] = 0;
 }
 function add32rr(cpu: Cpu, i: Insn): void {
   const r = cpu.r32, a = r[2 * i.rm], b = r[2 * i.reg], v = (a + b) | 0;
-  record32(cpu.lf, K_ADD, a, b, v); r[2 * i.rm] = v; r[2 * i.rm + 1] = 0;
+  record32(cpu.lf, Kind.ADD, a, b, v); r[2 * i.rm] = v; r[2 * i.rm + 1] = 0;
 }
 function sub32rr(cpu: Cpu, i: Insn): void {
   const r = cpu.r32, a = r[2 * i.rm], b = r[2 * i.reg], v = (a - b) | 0;
-  record32(cpu.lf, K_SUB, a, b, v); r[2 * i.rm] = v; r[2 * i.rm + 1] = 0;
+  record32(cpu.lf, Kind.SUB, a, b, v); r[2 * i.rm] = v; r[2 * i.rm + 1] = 0;
 }
 function cmp32rr(cpu: Cpu, i: Insn): void {
   const r = cpu.r32, a = r[2 * i.rm], b = r[2 * i.reg];
-  record32(cpu.lf, K_SUB, a, b, (a - b) | 0);
+  record32(cpu.lf, Kind.SUB, a, b, (a - b) | 0);
 }
 function xor32rr(cpu: Cpu, i: Insn): void {
   const r = cpu.r32, a = r[2 * i.rm], b = r[2 * i.reg], v = a ^ b;
-  record32(cpu.lf, K_LOGIC, a, b, v); r[2 * i.rm] = v; r[2 * i.rm + 1] = 0;
+  record32(cpu.lf, Kind.LOGIC, a, b, v); r[2 * i.rm] = v; r[2 * i.rm + 1] = 0;
 }
 function test32rr(cpu: Cpu, i: Insn): void {
   const r = cpu.r32, a = r[2 * i.rm], b = r[2 * i.reg];
-  record32(cpu.lf, K_LOGIC, a, b, a & b);
+  record32(cpu.lf, Kind.LOGIC, a, b, a & b);
 }
 function cmp32ri(cpu: Cpu, i: Insn): void {
   const a = cpu.r32[2 * i.rm];
-  record32(cpu.lf, K_SUB, a, i.imm, (a - i.imm) | 0);
+  record32(cpu.lf, Kind.SUB, a, i.imm, (a - i.imm) | 0);
+}
+function add32ri(cpu: Cpu, i: Insn): void {
+  const r = cpu.r32, a = r[2 * i.rm], v = (a + i.imm) | 0;
+  record32(cpu.lf, Kind.ADD, a, i.imm, v); r[2 * i.rm] = v; r[2 * i.rm + 1] = 0;
+}
+function sub32ri(cpu: Cpu, i: Insn): void {
+  const r = cpu.r32, a = r[2 * i.rm], v = (a - i.imm) | 0;
+  record32(cpu.lf, Kind.SUB, a, i.imm, v); r[2 * i.rm] = v; r[2 * i.rm + 1] = 0;
+}
+function and32ri(cpu: Cpu, i: Insn): void {
+  const r = cpu.r32, a = r[2 * i.rm], v = a & i.imm;
+  record32(cpu.lf, Kind.LOGIC, a, i.imm, v); r[2 * i.rm] = v; r[2 * i.rm + 1] = 0;
+}
+function or32ri(cpu: Cpu, i: Insn): void {
+  const r = cpu.r32, a = r[2 * i.rm], v = a | i.imm;
+  record32(cpu.lf, Kind.LOGIC, a, i.imm, v); r[2 * i.rm] = v; r[2 * i.rm + 1] = 0;
+}
+function xor32ri(cpu: Cpu, i: Insn): void {
+  const r = cpu.r32, a = r[2 * i.rm], v = a ^ i.imm;
+  record32(cpu.lf, Kind.LOGIC, a, i.imm, v); r[2 * i.rm] = v; r[2 * i.rm + 1] = 0;
 }
 
 // ---- inc/dec register ----------------------------------------------------------------------------------
 function incdec32(cpu: Cpu, i: Insn, dec: boolean): void {
   const lf = cpu.lf, r = cpu.r32;
-  const cf = getCF(lf);
+  const cf = carryIn(lf);
   const a = r[2 * i.rm], v = dec ? (a - 1) | 0 : (a + 1) | 0;
-  lf[LF_OP] = ((dec ? K_DEC : K_INC) << 2) | 2;
-  lf[LF_ALO] = a; lf[LF_AHI] = 0; lf[LF_BLO] = 1; lf[LF_BHI] = 0; lf[LF_RLO] = v; lf[LF_RHI] = 0;
-  lf[LF_CIN] = cf;
+  lf[Lf.OP] = ((dec ? Kind.DEC : Kind.INC) << 2) | 2;
+  lf[Lf.ALO] = a; lf[Lf.AHI] = 0; lf[Lf.BLO] = 1; lf[Lf.BHI] = 0; lf[Lf.RLO] = v; lf[Lf.RHI] = 0;
+  lf[Lf.CIN] = cf;
   r[2 * i.rm] = v; r[2 * i.rm + 1] = 0;
 }
 function inc32r(cpu: Cpu, i: Insn): void { incdec32(cpu, i, false); }
 function dec32r(cpu: Cpu, i: Insn): void { incdec32(cpu, i, true); }
 function incdec64(cpu: Cpu, i: Insn, dec: boolean): void {
   const lf = cpu.lf, r = cpu.r32;
-  const cf = getCF(lf);
+  const cf = carryIn(lf);
   const lo = r[2 * i.rm], hi = r[2 * i.rm + 1];
   const rlo = dec ? (lo - 1) | 0 : (lo + 1) | 0;
   const rhi = dec ? (lo === 0 ? (hi - 1) | 0 : hi) : (lo === -1 ? (hi + 1) | 0 : hi);
-  lf[LF_OP] = ((dec ? K_DEC : K_INC) << 2) | 3;
-  lf[LF_ALO] = lo; lf[LF_AHI] = hi; lf[LF_BLO] = 1; lf[LF_BHI] = 0; lf[LF_RLO] = rlo; lf[LF_RHI] = rhi;
-  lf[LF_CIN] = cf;
+  lf[Lf.OP] = ((dec ? Kind.DEC : Kind.INC) << 2) | 3;
+  lf[Lf.ALO] = lo; lf[Lf.AHI] = hi; lf[Lf.BLO] = 1; lf[Lf.BHI] = 0; lf[Lf.RLO] = rlo; lf[Lf.RHI] = rhi;
+  lf[Lf.CIN] = cf;
   r[2 * i.rm] = rlo; r[2 * i.rm + 1] = rhi;
 }
 function inc64r(cpu: Cpu, i: Insn): void { incdec64(cpu, i, false); }
@@ -186,6 +206,8 @@ function ret64(cpu: Cpu, _i: Insn): void {
 // ---- wiring ----------------------------------------------------------------------------------------------
 const RR64: (((cpu: Cpu, i: Insn) => void) | null)[] = [add64rr, or64rr, null, null, and64rr, sub64rr, xor64rr, cmp64rr, test64rr];
 const RR32: (((cpu: Cpu, i: Insn) => void) | null)[] = [add32rr, null, null, null, null, sub32rr, xor32rr, cmp32rr, test32rr];
+/** op r/m32, imm by the ModRM reg field (adc and sbb stay generic). */
+const RI32: (((cpu: Cpu, i: Insn) => void) | null)[] = [add32ri, or32ri, null, null, and32ri, sub32ri, xor32ri, cmp32ri];
 
 /** Wraps the generic decoder of `op` with a post-pass that may pick a fast handler. */
 function refine(map: DecodeFn[], op: number, pick: (i: Insn, osz: number, regField: number) => void): void {
@@ -223,7 +245,10 @@ for (const op of [0x81, 0x83]) {
       else if (reg === OP_SUB) i.h = sub64ri;
       else if (reg === OP_CMP) i.h = cmp64ri;
       else if (reg === OP_AND) i.h = and64ri;
-    } else if (osz === 32 && reg === OP_CMP) i.h = cmp32ri;
+    } else if (osz === 32) {
+      const h = RI32[reg];
+      if (h) i.h = h;
+    }
   });
 }
 refine(MAP1, 0xFF, (i, osz, reg) => {

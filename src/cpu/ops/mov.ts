@@ -3,7 +3,7 @@
 import type { Cpu } from '../cpu.js';
 import type { Decoder } from '../decoder.js';
 import { EA_64, type Insn } from '../insn.js';
-import { ea, eaOffset, readMem, setReg, writeMem } from '../operands.js';
+import { ea, ea64, eaOffset, readMem, setReg, writeMem } from '../operands.js';
 import { def0F, def1, def1Legacy } from '../optable.js';
 import { loadSegmentRaw } from '../system/segments.js';
 import { DS, ES, FS, GS, SS } from '../regs.js';
@@ -52,18 +52,24 @@ function movRRm64(cpu: Cpu, i: Insn): void {
     r[2 * i.reg + 1] = r[2 * i.rm + 1];
   }
 }
-// The most frequent instruction of a real boot: mov reg, [base+disp] with a 64-bit base register.
-function movR64MemBase(cpu: Cpu, i: Insn): void {
+// The most frequent instructions of a real boot: mov between a register and memory with 64-bit addressing.
+function movR64Ea64(cpu: Cpu, i: Insn): void {
   const r = cpu.r32;
-  const b = i.base;
-  const lo = cpu.mmu.read64(r[2 * b + 1] * TWO32 + (r[2 * b] >>> 0) + i.disp + cpu.segBase[i.seg]);
+  const lo = cpu.mmu.read64(ea64(cpu, i));
   r[2 * i.reg] = lo;
   r[2 * i.reg + 1] = cpu.mmu.hi;
 }
-function movMemBaseR64(cpu: Cpu, i: Insn): void {
+function movEa64R64(cpu: Cpu, i: Insn): void {
   const r = cpu.r32;
-  const b = i.base;
-  cpu.mmu.write64(r[2 * b + 1] * TWO32 + (r[2 * b] >>> 0) + i.disp + cpu.segBase[i.seg], r[2 * i.reg], r[2 * i.reg + 1]);
+  cpu.mmu.write64(ea64(cpu, i), r[2 * i.reg], r[2 * i.reg + 1]);
+}
+function movR32Ea64(cpu: Cpu, i: Insn): void {
+  const r = cpu.r32;
+  r[2 * i.reg] = cpu.mmu.read32(ea64(cpu, i));
+  r[2 * i.reg + 1] = 0;
+}
+function movEa64R32(cpu: Cpu, i: Insn): void {
+  cpu.mmu.write32(ea64(cpu, i), cpu.r32[2 * i.reg]);
 }
 
 // ---- mov r/m, imm / reg, imm ------------------------------------------------------------------
@@ -194,12 +200,12 @@ const MOV_R_RM = [movRRm8, movRRm16, movRRm32, movRRm64];
 def1(0x88, (d, i) => { d.modrm(i); d.byteRegs(i); i.size = 8; i.h = movRmR8; });
 def1(0x89, (d, i) => {
   d.modrm(i); i.h = MOV_RM_R[sizeIdx(d)];
-  if (d.osz === 64 && i.eaKind === EA_64 && i.index < 0 && i.base >= 0) i.h = movMemBaseR64;
+  if (i.eaKind === EA_64) i.h = d.osz === 64 ? movEa64R64 : d.osz === 32 ? movEa64R32 : i.h;
 });
 def1(0x8A, (d, i) => { d.modrm(i); d.byteRegs(i); i.size = 8; i.h = movRRm8; });
 def1(0x8B, (d, i) => {
   d.modrm(i); i.h = MOV_R_RM[sizeIdx(d)];
-  if (d.osz === 64 && i.eaKind === EA_64 && i.index < 0 && i.base >= 0) i.h = movR64MemBase;
+  if (i.eaKind === EA_64) i.h = d.osz === 64 ? movR64Ea64 : d.osz === 32 ? movR32Ea64 : i.h;
 });
 def1(0xC6, (d, i) => {
   d.modrm(i);

@@ -4,13 +4,13 @@
 import type { Cpu } from '../cpu.js';
 import type { Decoder } from '../decoder.js';
 import { raise } from '../exceptions.js';
-import { arithFlags, setArithFlags } from '../flags.js';
+import { setArithFlags, szapFlags } from '../flags.js';
 import type { Insn } from '../insn.js';
-import { readRm } from '../operands.js';
+import { ea, readRm } from '../operands.js';
 import { def0F, def1 } from '../optable.js';
-import { CF, OF, VEC_DE } from '../regs.js';
+import { Fl, VEC_DE } from '../regs.js';
 import { GROUP3_EXT } from './group3.js';
-import { divS128, divU128, mulS32, mulS64, mulU32, mulU64, W } from './wide.js';
+import { divS128, divU128, imul64Overflows, mul64Lo, mulS32, mulS64, mulU32, mulU64, W } from './wide.js';
 import { mulFlags, divFlags } from './undef.js';
 
 function de(cpu: Cpu): never {
@@ -19,7 +19,7 @@ function de(cpu: Cpu): never {
 
 /** Flags after a multiply: CF=OF=overflow; SF/ZF/AF/PF as this CPU leaves them (see undef.ts). */
 function setMulFlags(cpu: Cpu, overflow: boolean): void {
-  setArithFlags(cpu.lf, mulFlags(arithFlags(cpu.lf), overflow ? CF | OF : 0));
+  setArithFlags(cpu.lf, mulFlags(szapFlags(cpu.lf), overflow ? Fl.CF | Fl.OF : 0));
 }
 
 // ---- one-operand multiply: F6/F7 /4 (mul), /5 (imul) --------------------------------------------
@@ -193,22 +193,14 @@ function imulR32(cpu: Cpu, i: Insn): void {
 }
 function imulR64(cpu: Cpu, i: Insn): void {
   const r = cpu.r32;
-  const aLo = readRm(cpu, i, 64), aHi = i.mem ? cpu.mmu.hi : r[2 * i.rm + 1];
-  let bLo: number, bHi: number;
+  let aLo: number, aHi: number, bLo: number, bHi: number;
+  if (i.mem) { aLo = cpu.mmu.read64(ea(cpu, i)); aHi = cpu.mmu.hi; } else { aLo = r[2 * i.rm]; aHi = r[2 * i.rm + 1]; }
   if (i.op) { bLo = i.imm; bHi = i.imm >> 31; } else { bLo = r[2 * i.reg]; bHi = r[2 * i.reg + 1]; }
-  if (aHi === aLo >> 31 && bHi === bLo >> 31) {
-    // Both factors are sign-extended 32-bit values (array indexing, scaling by constants): the product fits in
-    // 64 bits, so no 128-bit product and no overflow.
-    r[2 * i.reg] = mulS32(aLo, bLo);
-    r[2 * i.reg + 1] = W[1];
-    setMulFlags(cpu, false);
-    return;
-  }
-  mulS64(aLo, aHi, bLo, bHi);
-  r[2 * i.reg] = W[0];
+  // Only the low 64 bits are kept: the full 128-bit product is needed only to decide CF/OF near 2^63.
+  const of = imul64Overflows(aLo, aHi, bLo, bHi);
+  r[2 * i.reg] = mul64Lo(aLo, aHi, bLo, bHi);
   r[2 * i.reg + 1] = W[1];
-  const s = W[1] >> 31;
-  setMulFlags(cpu, W[2] !== s || W[3] !== s);
+  setMulFlags(cpu, of);
 }
 
 function imulDecode(d: Decoder, i: Insn, imm: number): void {

@@ -3,11 +3,11 @@
 // above 1, AF, CF of over-long 8/16-bit shifts, 16-bit shld/shrd by more than 16) follows undef.ts.
 import type { Cpu } from '../cpu.js';
 import type { Decoder } from '../decoder.js';
-import { arithFlags, resultFlags, setArithFlags } from '../flags.js';
+import { arithFlags, parity, resultFlags, setArithFlags } from '../flags.js';
 import type { Insn } from '../insn.js';
 import { ea, rmwMem, writeMem } from '../operands.js';
 import { def0F, def1 } from '../optable.js';
-import { CF, OF } from '../regs.js';
+import { CF, Fl, OF } from '../regs.js';
 import { SHIFT_AF, SHLD_AF, shldOF, shiftOF, shld16Wide } from './undef.js';
 
 export const OP_ROL = 0, OP_ROR = 1, OP_RCL = 2, OP_RCR = 3, OP_SHL = 4, OP_SHR = 5, OP_SAR = 7;
@@ -201,21 +201,41 @@ function shiftGroup(cpu: Cpu, i: Insn): void {
   }
 }
 
-// Hot forms of compiled code: shl/shr/sar of a 64-bit register by a constant.
+// Hot forms: shl/shr/sar of a 64-bit register by a constant (1..63), each with shift64's flags written out
+// for its one operation.
 function shl64RegImm(cpu: Cpu, i: Insn): void {
-  const r = cpu.r32, n = i.rm;
-  r[2 * n] = shift64(cpu, OP_SHL, r[2 * n], r[2 * n + 1], i.imm);
-  r[2 * n + 1] = oH;
+  const r = cpu.r32, n = i.rm, c = i.imm;
+  const lo = r[2 * n], hi = r[2 * n + 1];
+  let rL: number, rH: number;
+  if (c < 32) { rH = (hi << c) | (lo >>> (32 - c)); rL = lo << c; } else { rH = lo << (c - 32); rL = 0; }
+  const cf = c <= 32 ? (hi >>> (32 - c)) & 1 : (lo >>> (64 - c)) & 1; // bit 64 - c
+  setArithFlags(cpu.lf, flags64(rL, rH) | cf | (((rH >>> 31) ^ cf) << 11) | SHIFT_AF);
+  r[2 * n] = rL;
+  r[2 * n + 1] = rH;
 }
 function shr64RegImm(cpu: Cpu, i: Insn): void {
-  const r = cpu.r32, n = i.rm;
-  r[2 * n] = shift64(cpu, OP_SHR, r[2 * n], r[2 * n + 1], i.imm);
-  r[2 * n + 1] = oH;
+  const r = cpu.r32, n = i.rm, c = i.imm;
+  const lo = r[2 * n], hi = r[2 * n + 1];
+  let rL: number, rH: number;
+  if (c < 32) { rL = (lo >>> c) | (hi << (32 - c)); rH = hi >>> c; } else { rL = hi >>> (c - 32); rH = 0; }
+  const cf = c <= 32 ? (lo >>> (c - 1)) & 1 : (hi >>> (c - 33)) & 1; // bit c - 1
+  setArithFlags(cpu.lf, flags64(rL, rH) | cf | (shiftOF(true, c, hi >>> 31, rH, 32) << 11) | SHIFT_AF);
+  r[2 * n] = rL;
+  r[2 * n + 1] = rH;
 }
 function sar64RegImm(cpu: Cpu, i: Insn): void {
-  const r = cpu.r32, n = i.rm;
-  r[2 * n] = shift64(cpu, OP_SAR, r[2 * n], r[2 * n + 1], i.imm);
-  r[2 * n + 1] = oH;
+  const r = cpu.r32, n = i.rm, c = i.imm;
+  const lo = r[2 * n], hi = r[2 * n + 1];
+  let rL: number, rH: number;
+  if (c < 32) { rL = (lo >>> c) | (hi << (32 - c)); rH = hi >> c; } else { rL = hi >> (c - 32); rH = hi >> 31; }
+  const cf = c <= 32 ? (lo >>> (c - 1)) & 1 : (hi >>> (c - 33)) & 1; // bit c - 1
+  setArithFlags(cpu.lf, flags64(rL, rH) | cf | SHIFT_AF);
+  r[2 * n] = rL;
+  r[2 * n + 1] = rH;
+}
+/** PF ZF SF of a 64-bit result (resultFlags for 64 bits). */
+function flags64(lo: number, hi: number): number {
+  return (parity(lo) << 2) | ((lo | hi) === 0 ? Fl.ZF : 0) | (hi < 0 ? Fl.SF : 0);
 }
 
 /** count: a constant (-1: read imm8), or 'cl'. */

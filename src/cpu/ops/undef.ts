@@ -3,11 +3,11 @@
 // place so another host model could be matched by changing only this file.
 import type { Cpu } from '../cpu.js';
 import { arithFlags, setArithFlags } from '../flags.js';
-import { AF, CF, OF, PF, SF, ZF } from '../regs.js';
+import { AF, CF, Fl, OF, PF, SF, ZF } from '../regs.js';
 
 /** mul/imul: CF/OF given; AMD leaves SF ZF AF PF as they were. */
 export function mulFlags(old: number, cfof: number): number {
-  return (old & (SF | ZF | AF | PF)) | cfof;
+  return (old & (Fl.SF | Fl.ZF | Fl.AF | Fl.PF)) | cfof;
 }
 
 /** div/idiv: all six undefined. AMD keeps OF and CF, sets AF, clears SF ZF PF. */

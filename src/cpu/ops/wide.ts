@@ -33,6 +33,40 @@ export function mulU64(aLo: number, aHi: number, bLo: number, bHi: number): void
   W[3] = d6 | (c << 16);
 }
 
+/** High 32 bits of the unsigned product of two uint32 values (as a uint32). */
+export function mulHiU32(a: number, b: number): number {
+  const p = a * b;
+  // Below 2^53 the double product is exact (a factor below 2^21: constants, indices, small counts).
+  if (p < 9007199254740992) return (p / TWO32) >>> 0;
+  const a0 = a & 0xffff, a1 = a >>> 16, b0 = b & 0xffff, b1 = b >>> 16;
+  const p01 = a0 * b1, p10 = a1 * b0;
+  const mid = ((a0 * b0) >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
+  return (a1 * b1 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16)) >>> 0;
+}
+
+/**
+ * Low 64 bits of a 64x64 product (the same signed or unsigned): the low half is returned, the high half left
+ * in W[1]. The 2- and 3-operand imul need no more than this and imul64Overflows.
+ */
+export function mul64Lo(aLo: number, aHi: number, bLo: number, bHi: number): number {
+  W[1] = (mulHiU32(aLo >>> 0, bLo >>> 0) + Math.imul(aLo, bHi) + Math.imul(aHi, bLo)) | 0;
+  return Math.imul(aLo, bLo);
+}
+
+const TWO62 = 4611686018427387904, TWO65 = 36893488147419103232;
+
+/** True when the signed product of two 64-bit values does not fit in 64 bits (imul's CF/OF); clobbers W. */
+export function imul64Overflows(aLo: number, aHi: number, bLo: number, bHi: number): boolean {
+  // The product of the rounded values is within a relative 2^-51 of the exact one: only products near
+  // 2^63 in magnitude need the exact 128-bit product.
+  const p = (aHi * TWO32 + (aLo >>> 0)) * (bHi * TWO32 + (bLo >>> 0));
+  if (p < TWO62 && p > -TWO62) return false;
+  if (p >= TWO65 || p <= -TWO65) return true;
+  mulS64(aLo, aHi, bLo, bHi);
+  const s = W[1] >> 31;
+  return W[2] !== s || W[3] !== s;
+}
+
 /** Signed 64x64 -> 128 product into W (unsigned product corrected by the operands' signs). */
 export function mulS64(aLo: number, aHi: number, bLo: number, bHi: number): void {
   mulU64(aLo, aHi, bLo, bHi);
