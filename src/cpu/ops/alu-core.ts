@@ -1,88 +1,87 @@
 // The eight classic ALU operations (add or adc sbb and sub xor cmp, plus test) on 8/16/32/64-bit
-// values, recording lazy flags. 64-bit values come as halves; the result's high half is left in lf[LF_RHI].
-import {
-  getCF, K_ADC, K_ADD, K_LOGIC, K_SBB, K_SUB, LF_AHI, LF_ALO, LF_BHI, LF_BLO, LF_CIN, LF_OP, LF_RHI, LF_RLO,
-} from '../flags.js';
+// values, recording lazy flags. 64-bit values come as halves; the result's high half is left in lf[Lf.RHI].
+import { getCF, Kind, Lf } from '../flags.js';
 
-export const OP_ADD = 0, OP_OR = 1, OP_ADC = 2, OP_SBB = 3, OP_AND = 4, OP_SUB = 5, OP_XOR = 6, OP_CMP = 7, OP_TEST = 8;
+/** The ALU operations (ModRM reg field order, then test): a const enum so that tsc writes the numbers (see flags.ts Lf). */
+export const enum AluOp { ADD = 0, OR = 1, ADC = 2, SBB = 3, AND = 4, SUB = 5, XOR = 6, CMP = 7, TEST = 8 }
+export const OP_ADD = AluOp.ADD, OP_OR = AluOp.OR, OP_ADC = AluOp.ADC, OP_SBB = AluOp.SBB, OP_AND = AluOp.AND;
+export const OP_SUB = AluOp.SUB, OP_XOR = AluOp.XOR, OP_CMP = AluOp.CMP, OP_TEST = AluOp.TEST;
 
 /** Operations whose result is not written back. */
 export function discards(op: number): boolean {
-  return op >= OP_CMP;
+  return op >= AluOp.CMP;
 }
-
-const MASKS = [0xff, 0xffff];
 
 /** 8- or 16-bit ALU (sz 0 or 1); operands zero-extended. */
 export function aluSmall(lf: Int32Array, op: number, sz: number, a: number, b: number): number {
-  const mask = MASKS[sz];
+  const mask = sz === 0 ? 0xff : 0xffff;
   let r: number, kind: number;
   switch (op) {
-    case OP_ADD: r = a + b; kind = K_ADD; break;
-    case OP_OR: r = a | b; kind = K_LOGIC; break;
-    case OP_ADC: { const c = getCF(lf); lf[LF_CIN] = c; r = a + b + c; kind = K_ADC; break; }
-    case OP_SBB: { const c = getCF(lf); lf[LF_CIN] = c; r = a - b - c; kind = K_SBB; break; }
-    case OP_AND: case OP_TEST: r = a & b; kind = K_LOGIC; break;
-    case OP_XOR: r = a ^ b; kind = K_LOGIC; break;
-    default: r = a - b; kind = K_SUB; break;
+    case AluOp.ADD: r = a + b; kind = Kind.ADD; break;
+    case AluOp.OR: r = a | b; kind = Kind.LOGIC; break;
+    case AluOp.ADC: { const c = getCF(lf); lf[Lf.CIN] = c; r = a + b + c; kind = Kind.ADC; break; }
+    case AluOp.SBB: { const c = getCF(lf); lf[Lf.CIN] = c; r = a - b - c; kind = Kind.SBB; break; }
+    case AluOp.AND: case AluOp.TEST: r = a & b; kind = Kind.LOGIC; break;
+    case AluOp.XOR: r = a ^ b; kind = Kind.LOGIC; break;
+    default: r = a - b; kind = Kind.SUB; break;
   }
   r &= mask;
-  lf[LF_OP] = (kind << 2) | sz;
-  lf[LF_ALO] = a;
-  lf[LF_BLO] = b;
-  lf[LF_RLO] = r;
+  lf[Lf.OP] = (kind << 2) | sz;
+  lf[Lf.ALO] = a;
+  lf[Lf.BLO] = b;
+  lf[Lf.RLO] = r;
   return r;
 }
 
 export function alu32(lf: Int32Array, op: number, a: number, b: number): number {
   let r: number, kind: number;
   switch (op) {
-    case OP_ADD: r = (a + b) | 0; kind = K_ADD; break;
-    case OP_OR: r = a | b; kind = K_LOGIC; break;
-    case OP_ADC: { const c = getCF(lf); lf[LF_CIN] = c; r = (a + b + c) | 0; kind = K_ADC; break; }
-    case OP_SBB: { const c = getCF(lf); lf[LF_CIN] = c; r = (a - b - c) | 0; kind = K_SBB; break; }
-    case OP_AND: case OP_TEST: r = a & b; kind = K_LOGIC; break;
-    case OP_XOR: r = a ^ b; kind = K_LOGIC; break;
-    default: r = (a - b) | 0; kind = K_SUB; break;
+    case AluOp.ADD: r = (a + b) | 0; kind = Kind.ADD; break;
+    case AluOp.OR: r = a | b; kind = Kind.LOGIC; break;
+    case AluOp.ADC: { const c = getCF(lf); lf[Lf.CIN] = c; r = (a + b + c) | 0; kind = Kind.ADC; break; }
+    case AluOp.SBB: { const c = getCF(lf); lf[Lf.CIN] = c; r = (a - b - c) | 0; kind = Kind.SBB; break; }
+    case AluOp.AND: case AluOp.TEST: r = a & b; kind = Kind.LOGIC; break;
+    case AluOp.XOR: r = a ^ b; kind = Kind.LOGIC; break;
+    default: r = (a - b) | 0; kind = Kind.SUB; break;
   }
-  lf[LF_OP] = (kind << 2) | 2;
-  lf[LF_ALO] = a;
-  lf[LF_BLO] = b;
-  lf[LF_RLO] = r;
+  lf[Lf.OP] = (kind << 2) | 2;
+  lf[Lf.ALO] = a;
+  lf[Lf.BLO] = b;
+  lf[Lf.RLO] = r;
   return r;
 }
 
 export function alu64(lf: Int32Array, op: number, aLo: number, aHi: number, bLo: number, bHi: number): number {
   let lo: number, hi: number, kind: number;
   switch (op) {
-    case OP_ADD: case OP_ADC: {
-      const c = op === OP_ADC ? getCF(lf) : 0;
-      lf[LF_CIN] = c;
+    case AluOp.ADD: case AluOp.ADC: {
+      const c = op === AluOp.ADC ? getCF(lf) : 0;
+      lf[Lf.CIN] = c;
       const s = (aLo >>> 0) + (bLo >>> 0) + c;
       lo = s | 0;
       hi = (aHi + bHi + (s > 0xffffffff ? 1 : 0)) | 0;
-      kind = op === OP_ADC ? K_ADC : K_ADD;
+      kind = op === AluOp.ADC ? Kind.ADC : Kind.ADD;
       break;
     }
-    case OP_SBB: case OP_SUB: case OP_CMP: {
-      const c = op === OP_SBB ? getCF(lf) : 0;
-      lf[LF_CIN] = c;
+    case AluOp.SBB: case AluOp.SUB: case AluOp.CMP: {
+      const c = op === AluOp.SBB ? getCF(lf) : 0;
+      lf[Lf.CIN] = c;
       const s = (aLo >>> 0) - (bLo >>> 0) - c;
       lo = s | 0;
       hi = (aHi - bHi - (s < 0 ? 1 : 0)) | 0;
-      kind = op === OP_SBB ? K_SBB : K_SUB;
+      kind = op === AluOp.SBB ? Kind.SBB : Kind.SUB;
       break;
     }
-    case OP_OR: lo = aLo | bLo; hi = aHi | bHi; kind = K_LOGIC; break;
-    case OP_XOR: lo = aLo ^ bLo; hi = aHi ^ bHi; kind = K_LOGIC; break;
-    default: lo = aLo & bLo; hi = aHi & bHi; kind = K_LOGIC; break;
+    case AluOp.OR: lo = aLo | bLo; hi = aHi | bHi; kind = Kind.LOGIC; break;
+    case AluOp.XOR: lo = aLo ^ bLo; hi = aHi ^ bHi; kind = Kind.LOGIC; break;
+    default: lo = aLo & bLo; hi = aHi & bHi; kind = Kind.LOGIC; break;
   }
-  lf[LF_OP] = (kind << 2) | 3;
-  lf[LF_ALO] = aLo;
-  lf[LF_AHI] = aHi;
-  lf[LF_BLO] = bLo;
-  lf[LF_BHI] = bHi;
-  lf[LF_RLO] = lo;
-  lf[LF_RHI] = hi;
+  lf[Lf.OP] = (kind << 2) | 3;
+  lf[Lf.ALO] = aLo;
+  lf[Lf.AHI] = aHi;
+  lf[Lf.BLO] = bLo;
+  lf[Lf.BHI] = bHi;
+  lf[Lf.RLO] = lo;
+  lf[Lf.RHI] = hi;
   return lo;
 }

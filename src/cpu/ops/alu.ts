@@ -4,7 +4,7 @@ import type { Decoder } from '../decoder.js';
 import type { Insn } from '../insn.js';
 import { ea, rmwMem } from '../operands.js';
 import { def1, def1Legacy } from '../optable.js';
-import { alu32, alu64, aluSmall, discards, OP_CMP, OP_TEST } from './alu-core.js';
+import { alu32, alu64, aluSmall, AluOp, discards, OP_CMP, OP_TEST } from './alu-core.js';
 
 // ---- op r/m, reg ---------------------------------------------------------------------------
 function rmR8(cpu: Cpu, i: Insn): void {
@@ -140,12 +140,12 @@ function rmI64(cpu: Cpu, i: Insn): void {
 // Hot special cases: cmp/test/sub/add between 64-bit registers are the bulk of compiled code.
 function cmpR64R64(cpu: Cpu, i: Insn): void {
   const r32 = cpu.r32;
-  alu64(cpu.lf, OP_CMP, r32[2 * i.rm], r32[2 * i.rm + 1], r32[2 * i.reg], r32[2 * i.reg + 1]);
+  alu64(cpu.lf, AluOp.CMP, r32[2 * i.rm], r32[2 * i.rm + 1], r32[2 * i.reg], r32[2 * i.reg + 1]);
 }
 
 function testR64R64(cpu: Cpu, i: Insn): void {
   const r32 = cpu.r32;
-  alu64(cpu.lf, OP_TEST, r32[2 * i.rm], r32[2 * i.rm + 1], r32[2 * i.reg], r32[2 * i.reg + 1]);
+  alu64(cpu.lf, AluOp.TEST, r32[2 * i.rm], r32[2 * i.rm + 1], r32[2 * i.reg], r32[2 * i.reg + 1]);
 }
 
 const RM_R = [rmR8, rmR16, rmR32, rmR64];

@@ -4,7 +4,7 @@
 import type { Cpu } from '../cpu.js';
 import type { Decoder } from '../decoder.js';
 import { raiseGP } from '../exceptions.js';
-import { arithFlags, LF_RHI, setArithFlags } from '../flags.js';
+import { arithFlags, Lf, setArithFlags } from '../flags.js';
 import type { Insn } from '../insn.js';
 import { ea, getReg, rmwMem, setReg, writeMem } from '../operands.js';
 import { def0F } from '../optable.js';
@@ -12,7 +12,7 @@ import { C7_EXT } from '../system/msr.js';
 import { ZF } from '../regs.js';
 import { alu32, alu64, aluSmall, OP_ADD, OP_CMP } from './alu-core.js';
 
-/** Operand-size ALU on halves; the high half of a 64-bit result is in lf[LF_RHI]. */
+/** Operand-size ALU on halves; the high half of a 64-bit result is in lf[Lf.RHI]. */
 function alu(cpu: Cpu, op: number, size: number, aLo: number, aHi: number, bLo: number, bHi: number): number {
   switch (size) {
     case 8: return aluSmall(cpu.lf, op, 0, aLo, bLo);
@@ -38,7 +38,7 @@ function xadd(cpu: Cpu, i: Insn): void {
   if (i.mem) { a = ea(cpu, i); dLo = rmwMem(cpu, a, size); dHi = size === 64 ? cpu.mmu.hi : 0; }
   else { dLo = readReg(cpu, size, i.rm); dHi = regHi; }
   const sum = alu(cpu, OP_ADD, size, dLo, dHi, sLo, sHi);
-  const sumHi = cpu.lf[LF_RHI];
+  const sumHi = cpu.lf[Lf.RHI];
   // Source gets the old destination, then the destination the sum (so xadd r, r leaves the sum).
   setReg(cpu, size, i.reg, dLo, dHi);
   if (i.mem) writeMem(cpu, a, size, sum, sumHi);

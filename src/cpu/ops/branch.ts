@@ -4,7 +4,7 @@ import type { Cpu } from '../cpu.js';
 import type { Decoder } from '../decoder.js';
 import type { Insn } from '../insn.js';
 import { nonCanonical } from '../mmu.js';
-import { cond, getCF, K_DEC, K_INC, K_SUB, LF_AHI, LF_ALO, LF_BHI, LF_BLO, LF_CIN, LF_OP, LF_RHI, LF_RLO } from '../flags.js';
+import { cond, getCF, Kind, Lf } from '../flags.js';
 import { ea, readMem, readRm, rmwMem, setReg, writeMem } from '../operands.js';
 import { def0F, def1, def1Legacy } from '../optable.js';
 import { adjustSp, getSp, peek, pop, probePush, push, setSp, spAdd, stackLin } from '../stack.js';
@@ -248,11 +248,11 @@ function incdec(cpu: Cpu, i: Insn): void {
     rlo = dec ? lo - 1 : lo + 1;
     rlo = size === 8 ? rlo & 0xff : size === 16 ? rlo & 0xffff : rlo | 0;
   }
-  lf[LF_OP] = ((dec ? K_DEC : K_INC) << 2) | sz;
-  lf[LF_ALO] = lo; lf[LF_AHI] = size === 64 ? hi : 0;
-  lf[LF_BLO] = 1; lf[LF_BHI] = 0;
-  lf[LF_RLO] = rlo; lf[LF_RHI] = rhi;
-  lf[LF_CIN] = cf;
+  lf[Lf.OP] = ((dec ? Kind.DEC : Kind.INC) << 2) | sz;
+  lf[Lf.ALO] = lo; lf[Lf.AHI] = size === 64 ? hi : 0;
+  lf[Lf.BLO] = 1; lf[Lf.BHI] = 0;
+  lf[Lf.RLO] = rlo; lf[Lf.RHI] = rhi;
+  lf[Lf.CIN] = cf;
   if (i.mem) writeMem(cpu, a, size, rlo, rhi);
   else setReg(cpu, size, i.rm, rlo, rhi);
 }
@@ -275,10 +275,10 @@ function negnot(cpu: Cpu, i: Insn): void {
     } else {
       rlo = size === 8 ? (-lo) & 0xff : size === 16 ? (-lo) & 0xffff : (-lo) | 0;
     }
-    lf[LF_OP] = (K_SUB << 2) | sizeIdx2(size);
-    lf[LF_ALO] = 0; lf[LF_AHI] = 0;
-    lf[LF_BLO] = lo; lf[LF_BHI] = size === 64 ? hi : 0;
-    lf[LF_RLO] = rlo; lf[LF_RHI] = rhi;
+    lf[Lf.OP] = (Kind.SUB << 2) | sizeIdx2(size);
+    lf[Lf.ALO] = 0; lf[Lf.AHI] = 0;
+    lf[Lf.BLO] = lo; lf[Lf.BHI] = size === 64 ? hi : 0;
+    lf[Lf.RLO] = rlo; lf[Lf.RHI] = rhi;
   }
   if (i.mem) writeMem(cpu, a, size, rlo, rhi);
   else setReg(cpu, size, i.rm, rlo, rhi);
