@@ -50,22 +50,23 @@ for (let b = 0; b < 256; b++) PARITY[b] = parity(b);
 function gpFault(cpu: Cpu): never { return raise(cpu, VEC_GP, 0); }
 function ssFault(cpu: Cpu): never { return raise(cpu, VEC_SS, 0); }
 
+/**
+ * High half of the unsigned 64-bit product of two uint32 values: a1 * b and a0 * b are exact doubles (< 2^48),
+ * so one split suffices (the truncating >>> 0 is the floor of a positive value).
+ */
+function mulHiU32(a: number, b: number): number {
+  return (((a >>> 16) * b + Math.floor((a & 0xffff) * b / 65536)) / 65536) >>> 0;
+}
+
 /** High half of the signed 64-bit product of two int32 values (the low half is Math.imul). */
 function mulHiS32(a: number, b: number): number {
   const au = a >>> 0, bu = b >>> 0;
-  const a0 = au & 0xffff, a1 = au >>> 16, b0 = bu & 0xffff, b1 = bu >>> 16;
-  const p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
-  const mid = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
-  const uhi = p11 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16);
-  return (uhi - (a < 0 ? bu : 0) - (b < 0 ? au : 0)) | 0;
+  return (mulHiU32(au, bu) - (a < 0 ? bu : 0) - (b < 0 ? au : 0)) | 0;
 }
 
-/** High half of the unsigned 64-bit product of two uint32 values. */
-function mulHiU32(a: number, b: number): number {
-  const a0 = a & 0xffff, a1 = a >>> 16, b0 = b & 0xffff, b1 = b >>> 16;
-  const p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
-  const mid = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
-  return (p11 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16)) >>> 0;
+/** Bits 32..63 of the 64 x 64 product (the same signed or unsigned): what imul keeps when its flags are dead. */
+function mulLoHi64(aL: number, aH: number, bL: number, bH: number): number {
+  return (mulHiU32(aL >>> 0, bL >>> 0) + Math.imul(aL, bH) + Math.imul(aH, bL)) | 0;
 }
 
 /** Result of mulS64: high half of the low 64 bits, and whether the signed 128-bit product overflows 64 bits. */
@@ -93,7 +94,7 @@ function mulS64(aL: number, aH: number, bL: number, bH: number): number {
 /** Thrown by a block to leave after an instruction whose write dropped decoded code. */
 const GEN_EXIT = Object.freeze({ genExit: true });
 
-const RT = { exactEa64, GEN_EXIT, cond, getCF, PARITY, gpFault, ssFault, arithFlags, mulFlags, mulHiS32, SHIFT_AF, mulS64, MUL };
+const RT = { exactEa64, GEN_EXIT, cond, getCF, PARITY, gpFault, ssFault, arithFlags, mulFlags, mulHiS32, SHIFT_AF, mulS64, MUL, mulLoHi64 };
 
 /** Flags recorded by a known instruction of this block, still in the locals. */
 interface Producer { kind: number; sz: number }
@@ -624,11 +625,17 @@ function imul(g: Gen, i: Insn, f: FormInfo, A: string): boolean {
     writeReg(g, 32, i.reg, `r${k}`, '0');
     return true;
   }
+  if (g.nextOverwritesExplicit) {
+    // Flags dead: the low 64 bits of the product are the same signed or unsigned and need no overflow test.
+    g.emit(`const r${k} = Math.imul(m${k}, b${k}), r${k}h = mulLoHi64(m${k}, m${k}h, b${k}, b${k}h);`);
+    g.prod = null;
+    writeReg(g, 64, i.reg, `r${k}`, `r${k}h`);
+    return true;
+  }
   g.emit(`let r${k}, r${k}h, o${k} = false;`);
   g.emit(`if (m${k}h === (m${k} >> 31) && b${k}h === (b${k} >> 31)) { r${k} = Math.imul(m${k}, b${k}); r${k}h = mulHiS32(m${k}, b${k}); }`);
   g.emit(`else { r${k} = mulS64(m${k}, m${k}h, b${k}, b${k}h); r${k}h = MUL.hi; o${k} = MUL.of; }`);
-  if (g.nextOverwritesExplicit) g.prod = null; // the next instruction replaces these flags before anything sees them
-  else setExplicitFlags(g, `${keptFlags(g)} | (o${k} ? 2049 : 0)`);
+  setExplicitFlags(g, `${keptFlags(g)} | (o${k} ? 2049 : 0)`);
   writeReg(g, 64, i.reg, `r${k}`, `r${k}h`);
   return true;
 }
@@ -763,7 +770,7 @@ export function compileTrace(t: Trace): CompileResult {
   const regs = [...g.usedRegs].sort((a, b) => a - b);
   const flags = FIELDS.filter((x) => g.usedFlags.has(x));
   if (loops) return compileLoop(t, regs, flags);
-  const src = prelude(genericAt);
+  const src = prelude(genericAt, g.endOff);
   if (regs.length) src.push(`let ${regs.map((r) => `L${r} = 0, H${r} = 0`).join(', ')};`);
   if (flags.length) src.push(`let ${flags.map((x) => `F${x} = 0`).join(', ')};`);
   const endWb = g.writeback();
@@ -778,9 +785,10 @@ export function compileTrace(t: Trace): CompileResult {
 }
 
 /** The factory's constants and the block function's opening: the state it works on, the handlers it calls. */
-function prelude(genericAt: boolean[]): string[] {
-  const src = ['"use strict";',
-    'const { exactEa64, GEN_EXIT, cond, getCF, PARITY, gpFault, ssFault, arithFlags, mulFlags, mulHiS32, SHIFT_AF, mulS64, MUL } = RT;',
+function prelude(genericAt: boolean[], endOff: number[], loop = false): string[] {
+  const src = ['"use strict";', loop ? 'let warm = false;' : '',
+    `const END = [${endOff.join(', ')}], GENERIC = [${genericAt.map((x) => (x ? 1 : 0)).join(', ')}];`,
+    'const { exactEa64, GEN_EXIT, cond, getCF, PARITY, gpFault, ssFault, arithFlags, mulFlags, mulHiS32, SHIFT_AF, mulS64, MUL, mulLoHi64 } = RT;',
     'const HK = H, IK = I;'];
   genericAt.forEach((generic, k) => { if (generic) src.push(`const h${k} = H[${k}], i${k} = I[${k}];`); });
   src.push('return function block(cpu, env, end) {',
@@ -791,19 +799,23 @@ function prelude(genericAt: boolean[]): string[] {
 }
 
 function catchBlock(g: Gen, genericAt: boolean[], n: number): string {
+  // Cases differ mostly in RIP only: the writebacks are grouped, RIP comes from the END table (a specialised
+  // instruction that faults has not moved RIP; a handler that threw left cpu.rip as it wants it).
   const groups = new Map<string, number[]>();
   for (let k = 0; k < n; k++) {
     const s = g.snaps[k];
     let code = '';
     for (const r of s.regs) code += `r32[${2 * r}] = L${r}; r32[${2 * r + 1}] = H${r}; `;
     for (const f of s.flags) code += `lf[${f}] = F${f}; `;
-    if (!genericAt[k]) code += `cpu.rip = rip0 + ${g.endOff[k]}; `;
+    if (code === '') continue;
     const list = groups.get(code);
     if (list) list.push(k); else groups.set(code, [k]);
   }
-  let out = 'switch (k) {';
+  let out = groups.size ? 'switch (k) {' : '';
   for (const [code, ks] of groups) out += ` ${ks.map((k) => `case ${k}:`).join(' ')} ${code}break;`;
-  out += ' }\nenv.jitK = k;\nthrow e;';
+  if (groups.size) out += ' }\n';
+  out += genericAt.some((x) => x) ? 'if (!GENERIC[k]) cpu.rip = rip0 + END[k];' : 'cpu.rip = rip0 + END[k];';
+  out += '\nenv.jitK = k;\nthrow e;';
   // Leaving after instruction k (its write dropped decoded code): the state after it, RIP past it.
   const after = new Map<string, number[]>();
   for (let k = 0; k < n; k++) {
@@ -812,14 +824,13 @@ function catchBlock(g: Gen, genericAt: boolean[], n: number): string {
     let code = '';
     for (const r of s.regs) code += `r32[${2 * r}] = L${r}; r32[${2 * r + 1}] = H${r}; `;
     for (const f of s.flags) code += `lf[${f}] = F${f}; `;
-    code += `cpu.rip = rip0 + ${g.endOff[k]}; cpu.icount += ${k + 1}; `;
     const list = after.get(code);
     if (list) list.push(k); else after.set(code, [k]);
   }
   if (after.size === 0) return out;
   let gen = 'if (e === GEN_EXIT) { switch (k) {';
   for (const [code, ks] of after) gen += ` ${ks.map((k) => `case ${k}:`).join(' ')} ${code}break;`;
-  return gen + ' } return; }\n' + out;
+  return gen + ' } cpu.rip = rip0 + END[k]; cpu.icount += k + 1; return; }\n' + out;
 }
 
 function finish(source: string, ins: Insn[], specialised: number): CompileResult {
@@ -861,7 +872,7 @@ function compileLoop(t: Trace, regs: number[], flags: number[]): CompileResult {
   for (const x of flags) if (g.fl[x] === ABSENT) reload.push(`F${x} = lf[${x}];`);
   const allRegs = [...new Set([...regs, ...g.usedRegs])].sort((a, b) => a - b);
   const allFlags = FIELDS.filter((x) => flags.includes(x) || g.usedFlags.has(x));
-  const src = prelude(genericAt);
+  const src = prelude(genericAt, g.endOff, true);
   if (allRegs.length) src.push(`let ${allRegs.map((r) => `L${r} = r32[${2 * r}], H${r} = r32[${2 * r + 1}]`).join(', ')};`);
   if (allFlags.length) src.push(`let ${allFlags.map((x) => `F${x} = lf[${x}]`).join(', ')};`);
   src.push('let ic = cpu.icount;');
@@ -870,8 +881,10 @@ function compileLoop(t: Trace, regs: number[], flags: number[]): CompileResult {
   src.push(...g.out);
   src.push(`ic += ${n};`);
   src.push(...reload);
-  src.push('if (rip === rip0 && ic < end && !env.eventPending && env.stopReason === 0 && cache.gen === G) continue;');
-  src.push(`${g.writeback()}cpu.rip = rip; cpu.icount = ic; return;`);
+  // The first call leaves after one iteration: the exit path then runs once in V8's interpreter, which gives it
+  // type feedback; otherwise the optimised loop deoptimises at its first exit and V8 compiles it twice more.
+  src.push('if (rip === rip0 && ic < end && warm && !env.eventPending && env.stopReason === 0 && cache.gen === G) continue;');
+  src.push(`${g.writeback()}cpu.rip = rip; cpu.icount = ic; warm = true; return;`);
   src.push('}');
   src.push('} catch (e) {');
   src.push('cpu.icount = ic;');
