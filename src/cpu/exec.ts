@@ -88,8 +88,9 @@ export class Exec {
   debug: ExecDebug | null = null;
   /** The block compiler (null: interpret only). Debug mode always interprets. */
   jit: Jit | null = null;
-  /** Index in its trace of the instruction a compiled block was running when it threw. */
+  /** Index in its trace of the instruction a compiled block was running when it threw, and that instruction. */
   jitK = 0;
+  jitI: Insn | null = null;
 
   constructor(cpu: Cpu, cache: CodeCache) {
     this.cpu = cpu;
@@ -147,7 +148,7 @@ export class Exec {
       }
       const ins = t!.insns, n = t!.n;
       const jit = this.jit;
-      if (jit !== null && t!.fn === null && t!.cached && ++t!.hits >= jit.threshold) jit.compile(t!);
+      if (jit !== null && t!.fn === null && t!.cached && ++t!.hits >= jit.threshold) jit.compile(t!, this);
       const fn = t!.fn;
       if (fn !== null) {
         try {
@@ -155,7 +156,7 @@ export class Exec {
           prev = t;
         } catch (e) {
           prev = null;
-          if (this.settleThrow(e, ins[this.jitK], this.jitK)) end--;
+          if (this.settleThrow(e, this.jitI ?? ins[this.jitK], this.jitK)) end--;
           this.onException(cpu);
         }
         continue;

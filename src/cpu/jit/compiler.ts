@@ -31,15 +31,17 @@ export interface BlockEnv {
   readonly cache: { gen: number };
   stopReason: number;
   eventPending: boolean;
-  /** Index within the trace of the instruction that threw (set by the block before rethrowing). */
+  /** Index within its trace of the instruction that threw (set by the block before rethrowing). */
   jitK: number;
+  /** That instruction (a region's blocks span several traces). */
+  jitI: Insn | null;
 }
 
 export type BlockFn = (cpu: Cpu, env: BlockEnv, end: number) => void;
 
-const ABSENT = 0, CLEAN = 1, DIRTY = 2;
+export const ABSENT = 0, CLEAN = 1, DIRTY = 2;
 // Lazy-flag fields the compiled code keeps in locals (LF_OP .. LF_CIN, LF_ARITH); LF_REST stays in cpu.lf.
-const FIELDS = [0, 1, 2, 3, 4, 5, 6, 7, 9];
+export const FIELDS = [0, 1, 2, 3, 4, 5, 6, 7, 9];
 const OP_ADD = 0, OP_OR = 1, OP_AND = 4, OP_SUB = 5, OP_XOR = 6, OP_CMP = 7, OP_TEST = 8;
 const CANON = 140737488355328;
 const TLB_MASK = TLB_SIZE - 1;
@@ -91,6 +93,9 @@ function mulS64(aL: number, aH: number, bL: number, bH: number): number {
   return Math.imul(aL, bL);
 }
 
+/** Calls of a looping block that leave early so that its exit path gets V8 type feedback (see compileLoop). */
+export const WARM_EXITS = 200;
+
 /** Thrown by a block to leave after an instruction whose write dropped decoded code. */
 const GEN_EXIT = Object.freeze({ genExit: true });
 
@@ -101,7 +106,7 @@ interface Producer { kind: number; sz: number }
 
 interface Snapshot { regs: number[]; flags: number[]; rip: boolean }
 
-class Gen {
+export class Gen {
   readonly out: string[] = [];
   readonly reg = new Uint8Array(16);
   readonly fl = new Uint8Array(10);
@@ -690,14 +695,15 @@ function effects(i: Insn, f: FormInfo | undefined): Set<number> | null {
   return null;
 }
 
-interface Emitted { generic: boolean; eff: Set<number> | null; end: boolean }
+export interface Emitted { generic: boolean; eff: Set<number> | null; end: boolean }
 
-/** Emits instruction k: specialised code, or a call of its handler with the state it needs made current. */
-function emitInsn(g: Gen, ins: Insn[], k: number, table: Map<Handler, FormInfo>): Emitted {
+/**
+ * Emits instruction k: specialised code, or a call of its handler with the state it needs made current.
+ * `last`: k ends its trace (a region passes its traces' ends; only a trace's last instruction transfers control).
+ */
+export function emitInsn(g: Gen, ins: Insn[], k: number, table: Map<Handler, FormInfo>, last = k === ins.length - 1): Emitted {
   const i = ins[k];
-  const n = ins.length;
   g.k = k;
-  const last = k === n - 1;
   const f = table.get(i.h);
   const nx = last ? undefined : ins[k + 1];
   const nf = nx === undefined ? undefined : table.get(nx.h);
@@ -785,9 +791,10 @@ export function compileTrace(t: Trace): CompileResult {
 }
 
 /** The factory's constants and the block function's opening: the state it works on, the handlers it calls. */
-function prelude(genericAt: boolean[], endOff: number[], loop = false): string[] {
-  const src = ['"use strict";', loop ? 'let warm = false;' : '',
+export function prelude(genericAt: boolean[], endOff: number[], loop = false, kin: number[] | null = null): string[] {
+  const src = ['"use strict";', loop ? 'let warm = 0;' : '',
     `const END = [${endOff.join(', ')}], GENERIC = [${genericAt.map((x) => (x ? 1 : 0)).join(', ')}];`,
+    `const KIN = ${kin === null ? 'null' : `[${kin.join(', ')}]`};`,
     'const { exactEa64, GEN_EXIT, cond, getCF, PARITY, gpFault, ssFault, arithFlags, mulFlags, mulHiS32, SHIFT_AF, mulS64, MUL, mulLoHi64 } = RT;',
     'const HK = H, IK = I;'];
   genericAt.forEach((generic, k) => { if (generic) src.push(`const h${k} = H[${k}], i${k} = I[${k}];`); });
@@ -798,7 +805,7 @@ function prelude(genericAt: boolean[], endOff: number[], loop = false): string[]
   return src;
 }
 
-function catchBlock(g: Gen, genericAt: boolean[], n: number): string {
+export function catchBlock(g: Gen, genericAt: boolean[], n: number, region = false): string {
   // Cases differ mostly in RIP only: the writebacks are grouped, RIP comes from the END table (a specialised
   // instruction that faults has not moved RIP; a handler that threw left cpu.rip as it wants it).
   const groups = new Map<string, number[]>();
@@ -815,7 +822,7 @@ function catchBlock(g: Gen, genericAt: boolean[], n: number): string {
   for (const [code, ks] of groups) out += ` ${ks.map((k) => `case ${k}:`).join(' ')} ${code}break;`;
   if (groups.size) out += ' }\n';
   out += genericAt.some((x) => x) ? 'if (!GENERIC[k]) cpu.rip = rip0 + END[k];' : 'cpu.rip = rip0 + END[k];';
-  out += '\nenv.jitK = k;\nthrow e;';
+  out += region ? '\nenv.jitK = KIN[k]; env.jitI = IK[k];\nthrow e;' : '\nenv.jitK = k; env.jitI = IK[k];\nthrow e;';
   // Leaving after instruction k (its write dropped decoded code): the state after it, RIP past it.
   const after = new Map<string, number[]>();
   for (let k = 0; k < n; k++) {
@@ -830,13 +837,14 @@ function catchBlock(g: Gen, genericAt: boolean[], n: number): string {
   if (after.size === 0) return out;
   let gen = 'if (e === GEN_EXIT) { switch (k) {';
   for (const [code, ks] of after) gen += ` ${ks.map((k) => `case ${k}:`).join(' ')} ${code}break;`;
-  return gen + ' } cpu.rip = rip0 + END[k]; cpu.icount += k + 1; return; }\n' + out;
+  return gen + ` } cpu.rip = rip0 + END[k]; cpu.icount += ${region ? 'KIN[k]' : 'k'} + 1; return; }\n` + out;
 }
 
-function finish(source: string, ins: Insn[], specialised: number): CompileResult {
+/** Builds the block function; `x` is what a region's entry check needs (X in the source). */
+export function finish(source: string, ins: Insn[], specialised: number, x: unknown = null): CompileResult {
   const H: Handler[] = ins.map((i) => i.h);
-  const factory = new Function('RT', 'H', 'I', source) as (rt: typeof RT, h: Handler[], i: Insn[]) => BlockFn;
-  return { fn: factory(RT, H, ins), source, specialised };
+  const factory = new Function('RT', 'H', 'I', 'X', source) as (rt: typeof RT, h: Handler[], i: Insn[], x: unknown) => BlockFn;
+  return { fn: factory(RT, H, ins, x), source, specialised };
 }
 
 /** A self-looping pure trace: registers and flags stay in locals across iterations. */
@@ -881,10 +889,11 @@ function compileLoop(t: Trace, regs: number[], flags: number[]): CompileResult {
   src.push(...g.out);
   src.push(`ic += ${n};`);
   src.push(...reload);
-  // The first call leaves after one iteration: the exit path then runs once in V8's interpreter, which gives it
-  // type feedback; otherwise the optimised loop deoptimises at its first exit and V8 compiles it twice more.
-  src.push('if (rip === rip0 && ic < end && warm && !env.eventPending && env.stopReason === 0 && cache.gen === G) continue;');
-  src.push(`${g.writeback()}cpu.rip = rip; cpu.icount = ic; warm = true; return;`);
+  // The first WARM_EXITS calls leave after one iteration: the exit path then runs in V8's interpreter with a
+  // feedback vector (V8 allocates it lazily, after some tens of calls here), which gives it type feedback;
+  // otherwise the optimised (OSR) loop deoptimises at every exit, each time costing milliseconds.
+  src.push(`if (rip === rip0 && ic < end && warm >= ${WARM_EXITS} && !env.eventPending && env.stopReason === 0 && cache.gen === G) continue;`);
+  src.push(`${g.writeback()}cpu.rip = rip; cpu.icount = ic; if (warm < ${WARM_EXITS}) warm++; return;`);
   src.push('}');
   src.push('} catch (e) {');
   src.push('cpu.icount = ic;');

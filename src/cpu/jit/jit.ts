@@ -1,7 +1,10 @@
 // The block compiler's policy: when a trace is hot enough to compile, and what a failure to compile means
 // (the trace stays interpreted). One per machine; the run loop (exec.ts) asks it.
 import type { Trace } from '../codecache.js';
+import type { Cpu } from '../cpu.js';
+import { CS } from '../regs.js';
 import { compileTrace } from './compiler.js';
+import { compileRegion, findRegion } from './region.js';
 
 /**
  * Executions of a trace before it is compiled. Compiling costs milliseconds of CPU per trace (code generation,
@@ -20,13 +23,22 @@ export class Jit {
   /** Specialised instructions / all compiled instructions (a coverage figure for benchmarks). */
   specialised = 0;
   instructions = 0;
+  /** Multi-trace regions compiled (region.ts), and the traces they hold (each loop is compiled once). */
+  regions = 0;
+  private readonly inRegion = new WeakSet<Trace>();
+  /** False: compile single traces only. */
+  regionsEnabled = true;
 
   constructor(threshold = DEFAULT_THRESHOLD) {
     this.threshold = threshold;
   }
 
-  /** Compiles t (called once its hit count reaches the threshold); a trace that fails stays interpreted. */
-  compile(t: Trace): void {
+  /**
+   * Compiles t (called once its hit count reaches the threshold, cpu.rip at t's start); a trace that fails
+   * stays interpreted. With the vCPU and its code cache, a loop through t that spans several traces (the run
+   * loop's trace links lead back to t) is compiled as one region, which t then runs.
+   */
+  compile(t: Trace, ctx?: { cpu: Cpu; cache: { gen: number } }): void {
     try {
       const r = compileTrace(t);
       t.fn = r.fn;
@@ -37,6 +49,20 @@ export class Jit {
       if (process.env.OSVEMU_JIT_DEBUG) console.error('jit: compile failed:', e);
       this.failed++;
       t.hits = -Infinity;
+      return;
+    }
+    if (ctx === undefined || !this.regionsEnabled || this.inRegion.has(t)) return;
+    const cpu = ctx.cpu, gen = ctx.cache.gen;
+    const region = findRegion(t, cpu, gen, cpu.segBase[CS] + cpu.rip);
+    if (region === null) return;
+    try {
+      const c = compileRegion(region, cpu, gen, t.fn);
+      if (process.env.OSVEMU_JIT_DEBUG === 'source') console.error(c.source);
+      t.fn = c.fn;
+      for (const m of region.traces) this.inRegion.add(m);
+      this.regions++;
+    } catch (e) {
+      if (process.env.OSVEMU_JIT_DEBUG) console.error('jit: region compile failed:', e);
     }
   }
 }
