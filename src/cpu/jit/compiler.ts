@@ -748,7 +748,7 @@ export function emitInsn(g: Gen, ins: Insn[], k: number, table: Map<Handler, For
 export interface CompileResult { fn: BlockFn; source: string; specialised: number }
 
 /** Compiles a trace; `rip0` of the generated code is cpu.rip at entry (code may be mapped more than once). */
-export function compileTrace(t: Trace): CompileResult {
+export function compileTrace(t: Trace, warmExits = WARM_EXITS): CompileResult {
   const table = formTable();
   const g = new Gen();
   const ins = t.insns, n = t.n;
@@ -775,7 +775,7 @@ export function compileTrace(t: Trace): CompileResult {
   const loops = pure && ins[n - 1].ends && !genericAt[n - 1];
   const regs = [...g.usedRegs].sort((a, b) => a - b);
   const flags = FIELDS.filter((x) => g.usedFlags.has(x));
-  if (loops) return compileLoop(t, regs, flags);
+  if (loops) return compileLoop(t, regs, flags, warmExits);
   const src = prelude(genericAt, g.endOff);
   if (regs.length) src.push(`let ${regs.map((r) => `L${r} = 0, H${r} = 0`).join(', ')};`);
   if (flags.length) src.push(`let ${flags.map((x) => `F${x} = 0`).join(', ')};`);
@@ -848,7 +848,7 @@ export function finish(source: string, ins: Insn[], specialised: number, x: unkn
 }
 
 /** A self-looping pure trace: registers and flags stay in locals across iterations. */
-function compileLoop(t: Trace, regs: number[], flags: number[]): CompileResult {
+function compileLoop(t: Trace, regs: number[], flags: number[], warmExits: number): CompileResult {
   const table = formTable();
   const g = new Gen();
   const ins = t.insns, n = t.n;
@@ -892,8 +892,8 @@ function compileLoop(t: Trace, regs: number[], flags: number[]): CompileResult {
   // The first WARM_EXITS calls leave after one iteration: the exit path then runs in V8's interpreter with a
   // feedback vector (V8 allocates it lazily, after some tens of calls here), which gives it type feedback;
   // otherwise the optimised (OSR) loop deoptimises at every exit, each time costing milliseconds.
-  src.push(`if (rip === rip0 && ic < end && warm >= ${WARM_EXITS} && !env.eventPending && env.stopReason === 0 && cache.gen === G) continue;`);
-  src.push(`${g.writeback()}cpu.rip = rip; cpu.icount = ic; if (warm < ${WARM_EXITS}) warm++; return;`);
+  src.push(`if (rip === rip0 && ic < end && warm >= ${warmExits} && !env.eventPending && env.stopReason === 0 && cache.gen === G) continue;`);
+  src.push(`${g.writeback()}cpu.rip = rip; cpu.icount = ic; if (warm < ${warmExits}) warm++; return;`);
   src.push('}');
   src.push('} catch (e) {');
   src.push('cpu.icount = ic;');

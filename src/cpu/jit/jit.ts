@@ -3,7 +3,7 @@
 import type { Trace } from '../codecache.js';
 import type { Cpu } from '../cpu.js';
 import { CS } from '../regs.js';
-import { compileTrace } from './compiler.js';
+import { compileTrace, WARM_EXITS } from './compiler.js';
 import { compileRegion, findRegion } from './region.js';
 
 /**
@@ -28,6 +28,11 @@ export class Jit {
   private readonly inRegion = new WeakSet<Trace>();
   /** False: compile single traces only. */
   regionsEnabled = true;
+  /**
+   * Calls of a looping block (or region) that leave at its first exit so that V8 has type feedback for the
+   * exit path before it optimises the loop (compiler.ts WARM_EXITS); tests set 0 to loop from the first call.
+   */
+  warmExits = WARM_EXITS;
 
   constructor(threshold = DEFAULT_THRESHOLD) {
     this.threshold = threshold;
@@ -40,7 +45,7 @@ export class Jit {
    */
   compile(t: Trace, ctx?: { cpu: Cpu; cache: { gen: number } }): void {
     try {
-      const r = compileTrace(t);
+      const r = compileTrace(t, this.warmExits);
       t.fn = r.fn;
       this.compiled++;
       this.specialised += r.specialised;
@@ -56,7 +61,7 @@ export class Jit {
     const region = findRegion(t, cpu, gen, cpu.segBase[CS] + cpu.rip);
     if (region === null) return;
     try {
-      const c = compileRegion(region, cpu, gen, t.fn);
+      const c = compileRegion(region, cpu, gen, t.fn, this.warmExits);
       if (process.env.OSVEMU_JIT_DEBUG === 'source') console.error(c.source);
       t.fn = c.fn;
       for (const m of region.traces) this.inRegion.add(m);

@@ -19,7 +19,7 @@ import type { Insn } from '../insn.js';
 import { CS, TF } from '../regs.js';
 import { LF_REST } from '../flags.js';
 import {
-  ABSENT, CLEAN, DIRTY, FIELDS, Gen, WARM_EXITS, catchBlock, emitInsn, finish, prelude, type BlockFn, type CompileResult,
+  ABSENT, CLEAN, DIRTY, FIELDS, Gen, catchBlock, emitInsn, finish, prelude, type BlockFn, type CompileResult,
 } from './compiler.js';
 import { formTable } from './forms.js';
 
@@ -28,6 +28,8 @@ export const MAX_REGION_TRACES = 16;
 export const MAX_REGION_INSNS = 256;
 
 export interface Region { traces: Trace[]; lins: number[] }
+
+const HOLE = 32;
 
 /**
  * The loop through `t0` that the trace links describe, entered at linear address `lin0`, or null (a link is
@@ -63,7 +65,7 @@ interface RegionX {
 }
 
 /** Compiles a region; `plain` is the head trace's own block, run when the region does not apply. */
-export function compileRegion(r: Region, cpu: Cpu, gen: number, plain: BlockFn): CompileResult {
+export function compileRegion(r: Region, cpu: Cpu, gen: number, plain: BlockFn, warmExits: number): CompileResult {
   const table = formTable();
   const ins: Insn[] = [];
   const endOff: number[] = [];
@@ -74,6 +76,9 @@ export function compileRegion(r: Region, cpu: Cpu, gen: number, plain: BlockFn):
     let off = r.lins[j] - lin0;
     t.insns.forEach((i, k) => {
       off += i.len;
+      // Instruction k's temporaries are named after k (r${k}...): a 33rd would declare `r32`, the register
+      // file's name, in the loop's scope. That index stays empty.
+      if (ins.length === HOLE) { ins.push(i); endOff.push(off); kin.push(0); lastAt.push(false); }
       ins.push(i);
       endOff.push(off);
       kin.push(k);
@@ -87,6 +92,7 @@ export function compileRegion(r: Region, cpu: Cpu, gen: number, plain: BlockFn):
     r.traces.forEach((t, j) => {
       let ended = false, anyGeneric = false;
       for (let e = 0; e < t.n; e++, k++) {
+        if (k === HOLE) { generic[k++] = false; g.snaps[HOLE] = { regs: [], flags: [], rip: false }; }
         const res = emitInsn(g, ins, k, table, lastAt[k]);
         generic[k] = res.generic;
         if (res.generic) anyGeneric = true;
@@ -147,7 +153,7 @@ export function compileRegion(r: Region, cpu: Cpu, gen: number, plain: BlockFn):
     const extra = generic
       ? ` || cpu.intShadow || cpu.halted || (lf[${LF_REST}] & ${TF}) !== 0 || cpu.mode !== 64 || mmu.epoch !== X.epoch || sb[${CS}] + rip0 !== X.lin0`
       : '';
-    g.emit(`if (rip !== rip0 + ${next} || ic >= end || warm < ${WARM_EXITS} || env.eventPending || env.stopReason !== 0 || cache.gen !== G${extra}) break;`);
+    g.emit(`if (rip !== rip0 + ${next} || ic >= end || warm < ${warmExits} || env.eventPending || env.stopReason !== 0 || cache.gen !== G${extra}) break;`);
     exitWb = g.writeback();
   });
   const specialised = genericAt.filter((x) => !x).length;
@@ -165,7 +171,7 @@ export function compileRegion(r: Region, cpu: Cpu, gen: number, plain: BlockFn):
   src.push('for (;;) {');
   src.push(...body);
   src.push('}');
-  src.push(`${exitWb}cpu.rip = rip; cpu.icount = ic; if (warm < ${WARM_EXITS}) warm++; return;`);
+  src.push(`${exitWb}cpu.rip = rip; cpu.icount = ic; if (warm < ${warmExits}) warm++; return;`);
   src.push('} catch (e) {');
   src.push('cpu.icount = ic;');
   src.push(catchBlock(g, genericAt, n, true));
