@@ -11,6 +11,7 @@ import { stackSegmentFault } from './operands.js';
 import { LF_REST } from './flags.js';
 import { CS, TF, VEC_DB, VEC_GP } from './regs.js';
 import type { Jit } from './jit/jit.js';
+import { chainFrom } from './jit/chain.js';
 
 export const STOP_NONE = 0;
 /** The instruction budget ran out. */
@@ -153,7 +154,7 @@ export class Exec {
       if (fn !== null) {
         try {
           fn(cpu, this, end);
-          prev = t;
+          prev = chainFrom(this, t!, end);
         } catch (e) {
           prev = null;
           if (this.settleThrow(e, this.jitI ?? ins[this.jitK], this.jitK)) end--;

@@ -15,14 +15,14 @@ function run(kernel: Uint8Array, jit: boolean, cpus: number, cmdline: string, me
   if (m.jit) m.jit.threshold = THRESHOLD;
   const r = m.run({ maxInsns });
   return { cause: r.cause, instructions: r.instructions, icounts: m.cpus.map((c) => c.icount), console: m.console, debugcon,
-    compiled: m.jit?.compiled ?? 0 };
+    compiled: m.jit?.compiled ?? 0, regions: m.jit?.regions ?? 0 };
 }
 
 function same(kernel: Uint8Array, cpus: number, cmdline = '', memMiB = 64, maxInsns = 200_000_000) {
   const off = run(kernel, false, cpus, cmdline, memMiB, maxInsns);
   const on = run(kernel, true, cpus, cmdline, memMiB, maxInsns);
   expect(on.compiled, 'the compiler compiled something').toBeGreaterThan(0);
-  expect({ ...on, compiled: 0 }).toEqual({ ...off, compiled: 0 });
+  expect({ ...on, compiled: 0, regions: 0 }).toEqual({ ...off, compiled: 0, regions: 0 });
   return on;
 }
 
@@ -30,6 +30,7 @@ describe.skipIf(!toolchainAvailable())('compiler on and off retire the same inst
   const osvlike = readFileSync(buildGuest('osvlike'));
   it.each([1, 2])('osvlike guest, -c %i', (cpus) => {
     const r = same(osvlike, cpus);
+    expect(r.regions, 'loops spanning several traces compiled as regions').toBeGreaterThan(0);
     expect(r.cause).toBe('poweroff');
     expect(r.console).toContain('osvlike: all threads done');
   });
