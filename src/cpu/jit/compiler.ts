@@ -52,12 +52,14 @@ for (let b = 0; b < 256; b++) PARITY[b] = parity(b);
 function gpFault(cpu: Cpu): never { return raise(cpu, VEC_GP, 0); }
 function ssFault(cpu: Cpu): never { return raise(cpu, VEC_SS, 0); }
 
+const TWO_M16 = 1 / 65536, TWO_M32 = 1 / 4294967296;
+
 /**
  * High half of the unsigned 64-bit product of two uint32 values: a1 * b and a0 * b are exact doubles (< 2^48),
- * so one split suffices (the truncating >>> 0 is the floor of a positive value).
+ * so one split suffices; scaling by 2^-16 is exact, and the truncating >>> 0 is the floor of a positive value.
  */
 function mulHiU32(a: number, b: number): number {
-  return (((a >>> 16) * b + Math.floor((a & 0xffff) * b / 65536)) / 65536) >>> 0;
+  return (((a >>> 16) * b + (((a & 0xffff) * b * TWO_M16) >>> 0)) * TWO_M16) >>> 0;
 }
 
 /** High half of the signed 64-bit product of two int32 values (the low half is Math.imul). */
@@ -421,7 +423,8 @@ function specialise(g: Gen, i: Insn, f: FormInfo, last: boolean): boolean | 'end
       g.emit(`let lo${k} = ${i.disp >>> 0}, hi${k} = ${i.disp < 0 ? -1 : 0};`);
       if (i.base >= 0) { g.use(i.base); g.emit(`lo${k} += L${i.base} >>> 0; hi${k} += H${i.base};`); }
       if (i.index >= 0) { g.use(i.index); g.emit(`lo${k} += (L${i.index} >>> 0) * ${i.scale}; hi${k} += H${i.index} * ${i.scale};`); }
-      g.emit(`const v${k} = lo${k} | 0, w${k} = (hi${k} + Math.floor(lo${k} / 4294967296)) | 0;`);
+      // lo is a non-negative sum below 2^53: scaling by 2^-32 is exact and >>> 0 its floor.
+      g.emit(`const v${k} = lo${k} | 0, w${k} = (hi${k} + ((lo${k} * ${TWO_M32}) >>> 0)) | 0;`);
       writeReg(g, 64, i.reg, `v${k}`, `w${k}`);
       return true;
     }
@@ -632,7 +635,10 @@ function imul(g: Gen, i: Insn, f: FormInfo, A: string): boolean {
   }
   if (g.nextOverwritesExplicit) {
     // Flags dead: the low 64 bits of the product are the same signed or unsigned and need no overflow test.
-    g.emit(`const r${k} = Math.imul(m${k}, b${k}), r${k}h = mulLoHi64(m${k}, m${k}h, b${k}, b${k}h);`);
+    // By an immediate below 2^21 the 32 x 32 partial product is an exact double (< 2^53).
+    if (i.op && i.imm >= 0 && i.imm < 0x200000) {
+      g.emit(`const r${k} = Math.imul(m${k}, ${i.imm}), r${k}h = ((((m${k} >>> 0) * ${i.imm} * ${TWO_M32}) >>> 0) + Math.imul(m${k}h, ${i.imm})) | 0;`);
+    } else g.emit(`const r${k} = Math.imul(m${k}, b${k}), r${k}h = mulLoHi64(m${k}, m${k}h, b${k}, b${k}h);`);
     g.prod = null;
     writeReg(g, 64, i.reg, `r${k}`, `r${k}h`);
     return true;
