@@ -174,6 +174,27 @@ describe('multi-trace regions vs interpreter', () => {
     }
   });
 
+  it('a region entered under another TLB epoch runs the plain block, and is compiled afresh after many', () => {
+    // invlpg [rsi] in the loop: every iteration enters the region under a new TLB epoch (and leaves it after
+    // the handler call). mov ecx,700; L: invlpg [rsi]; mov rdi,rsi; call f; ...
+    const { code, far } = idle(700);
+    const L = 5;
+    const prog = code.slice(0, L).concat([0x0F, 0x01, 0x3E], code.slice(L));
+    const callAt = L + 3 + 3;
+    prog.splice(callAt + 1, 4, ...rel32(CODE + callAt, 5, FAR));
+    prog[prog.length - 2] = (L - (prog.length - 1)) & 0xff;
+    const jneAt = callAt + 5 + 5 + 1;
+    prog[jneAt] = prog.length - 1 - (jneAt + 1);
+    for (const slice of [7, 1e6]) {
+      const jit = jitOf(2);
+      const b = slices(prog, far, jit, slice);
+      expect(b).toEqual(slices(prog, far, null, slice));
+      expect(b[b.length - 1]!.r[2]).toBe(0);
+      // (Short slices break the trace links a region is found by: only the long run rebuilds it.)
+      expect(jit.regions).toBeGreaterThan(slice === 1e6 ? 1 : 0);
+    }
+  });
+
   it('a fault inside a region leaves the interpreter state', () => {
     // The callee loads [rdi+8]; the loop walks rsi (and so rdi) up by 64 KiB until it leaves memory.
     const { code, far } = idle(5000);

@@ -61,7 +61,11 @@ export class Jit {
     const region = findRegion(t, cpu, gen, cpu.segBase[CS] + cpu.rip);
     if (region === null) return;
     try {
-      const c = compileRegion(region, cpu, gen, t.fn, this.warmExits);
+      const c = compileRegion(region, cpu, gen, t.fn, this.warmExits, () => {
+        t.fn = null;
+        t.hits = 0;
+        for (const m of region.traces) this.inRegion.delete(m);
+      });
       if (process.env.OSVEMU_JIT_DEBUG === 'source') console.error(c.source);
       t.fn = c.fn;
       for (const m of region.traces) this.inRegion.add(m);

@@ -19,7 +19,7 @@ import type { Insn } from '../insn.js';
 import { CS, TF } from '../regs.js';
 import { LF_REST } from '../flags.js';
 import {
-  ABSENT, CLEAN, DIRTY, FIELDS, Gen, catchBlock, emitInsn, finish, prelude, type BlockFn, type CompileResult,
+  ABSENT, CLEAN, DIRTY, FIELDS, Gen, catchBlock, emitInsn, finish, prelude, type BlockEnv, type BlockFn, type CompileResult,
 } from './compiler.js';
 import { formTable } from './forms.js';
 
@@ -62,10 +62,15 @@ interface RegionX {
   /** Code-cache generation at which the traces were last seen alive. */
   gen: number;
   check(gen: number): boolean;
+  misses: number;
+  miss(cpu: Cpu, env: BlockEnv, end: number): void;
 }
 
+/** Entries that miss the region before it is given up (see RegionX.miss). */
+const MAX_MISSES = 256;
+
 /** Compiles a region; `plain` is the head trace's own block, run when the region does not apply. */
-export function compileRegion(r: Region, cpu: Cpu, gen: number, plain: BlockFn, warmExits: number): CompileResult {
+export function compileRegion(r: Region, cpu: Cpu, gen: number, plain: BlockFn, warmExits: number, stale: () => void): CompileResult {
   const table = formTable();
   const ins: Insn[] = [];
   const endOff: number[] = [];
@@ -161,7 +166,7 @@ export function compileRegion(r: Region, cpu: Cpu, gen: number, plain: BlockFn, 
   const body = g.out;
   src.splice(src.indexOf('return function block(cpu, env, end) {') + 1, 0,
     `if (cpu.segBase[${CS}] + cpu.rip !== X.lin0 || cpu.mode !== 64 || cpu.mmu !== X.mmu || cpu.mmu.epoch !== X.epoch ||`,
-    '    (env.cache.gen !== X.gen && !X.check(env.cache.gen))) return X.plain(cpu, env, end);');
+    '    (env.cache.gen !== X.gen && !X.check(env.cache.gen))) return X.miss(cpu, env, end);');
   const allRegs = [...new Set([...regs, ...g.usedRegs])].sort((a, b) => a - b);
   const allFlags = FIELDS.filter((x) => flags.includes(x) || g.usedFlags.has(x));
   if (allRegs.length) src.push(`let ${allRegs.map((x) => `L${x} = r32[${2 * x}], H${x} = r32[${2 * x + 1}]`).join(', ')};`);
@@ -179,11 +184,17 @@ export function compileRegion(r: Region, cpu: Cpu, gen: number, plain: BlockFn, 
   src.push('};');
   const traces = r.traces;
   const x: RegionX = {
-    plain, lin0, mmu: cpu.mmu, epoch: cpu.mmu.epoch, gen,
+    plain, lin0, mmu: cpu.mmu, epoch: cpu.mmu.epoch, gen, misses: 0,
     check(now: number): boolean {
       if (traces.some((t) => t.dropped)) return false;
       this.gen = now;
       return true;
+    },
+    miss(c: Cpu, env: BlockEnv, end: number): void {
+      // Entered under another TLB epoch or linear address, or a trace was dropped: the head runs its own block,
+      // and after many such entries it is interpreted and compiled afresh (with the links seen then).
+      if (++this.misses === MAX_MISSES) stale();
+      this.plain(c, env, end);
     },
   };
   return finish(src.join('\n'), ins, specialised, x);
