@@ -41,8 +41,10 @@ function hash(u8: Uint8Array, at: number): number {
  * then slices of `slice` until hlt (or a fault), recording the state after each slice.
  */
 const FIRST = 300;
-function slices(code: number[], far: number[], jit: Jit | null, slice: number, max = 5000) {
+function slices(code: number[], far: number[], jit: Jit | null, slice: number, max = 5000,
+  setup: (f: ReturnType<typeof machine>) => void = () => {}) {
   const f = machine(code, far, jit);
+  setup(f);
   const out = [];
   let fault = false;
   f.exec.onException = (cpu) => { fault = true; cpu.halted = true; };
@@ -174,24 +176,28 @@ describe('multi-trace regions vs interpreter', () => {
     }
   });
 
-  it('a region entered under another TLB epoch runs the plain block, and is compiled afresh after many', () => {
-    // invlpg [rsi] in the loop: every iteration enters the region under a new TLB epoch (and leaves it after
-    // the handler call). mov ecx,700; L: invlpg [rsi]; mov rdi,rsi; call f; ...
+  it('a region entered at another linear address runs the plain block, and is compiled afresh after many', () => {
+    // The first 2 MiB are mapped again at 8 MiB. The loop runs hot at CODE, then the program jumps to its own
+    // alias and runs again: the head trace (one physical decode) is entered at another linear address.
+    // ...loop...; out: cmp rbp,1; je end; or rbp,1; jmp CODE+8MiB; end: hlt
     const { code, far } = idle(700);
-    const L = 5;
-    const prog = code.slice(0, L).concat([0x0F, 0x01, 0x3E], code.slice(L));
-    const callAt = L + 3 + 3;
-    prog.splice(callAt + 1, 4, ...rel32(CODE + callAt, 5, FAR));
-    prog[prog.length - 2] = (L - (prog.length - 1)) & 0xff;
-    const jneAt = callAt + 5 + 5 + 1;
-    prog[jneAt] = prog.length - 1 - (jneAt + 1);
+    const tail = [0x48, 0x83, 0xFD, 0x01, 0x74, 0x09, 0x48, 0x83, 0xCD, 0x01, 0xE9, 0, 0, 0, 0, 0xF4];
+    const prog = code.slice(0, code.length - 1).concat(tail);
+    const jmpAt = code.length - 1 + 10;
+    prog.splice(jmpAt + 1, 4, ...rel32(CODE + jmpAt, 5, CODE + 0x800000));
+    const alias = (f: ReturnType<typeof machine>) => f.mem.dv.setInt32(0x3000 + 8 * 4, 0x83, true);
     for (const slice of [7, 1e6]) {
       const jit = jitOf(2);
-      const b = slices(prog, far, jit, slice);
-      expect(b).toEqual(slices(prog, far, null, slice));
-      expect(b[b.length - 1]!.r[2]).toBe(0);
-      // (Short slices break the trace links a region is found by: only the long run rebuilds it.)
-      expect(jit.regions).toBeGreaterThan(slice === 1e6 ? 1 : 0);
+      const b = slices(prog, far, jit, slice, 5000, alias);
+      expect(b).toEqual(slices(prog, far, null, slice, 5000, alias));
+      const last = b[b.length - 1]!;
+      expect(last.halted).toBe(true);
+      expect(last.rip).toBe(CODE + 0x800000 + prog.length);
+      expect(jit.regions).toBeGreaterThan(0);
+      if (slice === 1e6) {
+        expect(jit.regionsDropped).toBeGreaterThan(0);
+        expect(jit.regions).toBeGreaterThan(1);
+      }
     }
   });
 

@@ -25,6 +25,8 @@ export class Jit {
   instructions = 0;
   /** Multi-trace regions compiled (region.ts), and the traces they hold (each loop is compiled once). */
   regions = 0;
+  /** Regions given up after missing too often (region.ts RegionX.miss). */
+  regionsDropped = 0;
   private readonly inRegion = new WeakSet<Trace>();
   /** False: compile single traces only. */
   regionsEnabled = true;
@@ -62,6 +64,7 @@ export class Jit {
     if (region === null) return;
     try {
       const c = compileRegion(region, cpu, gen, t.fn, this.warmExits, () => {
+        this.regionsDropped++;
         t.fn = null;
         t.hits = 0;
         for (const m of region.traces) this.inRegion.delete(m);

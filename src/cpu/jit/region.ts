@@ -10,14 +10,16 @@
 // state the interpreter has there, so the same traces run in the same order, with the same icount, as
 // without the compiler. Faults inside report the instruction and its index within its own trace.
 //
-// The region is tied to its linear layout: it runs only when entered at the linear address, mode, MMU and
-// TLB epoch it was found under, with none of its traces dropped by a write (else the head trace's own
-// compiled block runs).
+// The region is tied to its linear layout: it runs only when entered at the linear address it was found at, in
+// 64-bit mode, with none of its traces dropped by a write, and with the vCPU's instruction TLB mapping each of
+// its code pages to the physical page it was found on (what the run loop's fetch would find: any vCPU whose
+// page tables agree runs it); else the head trace's own compiled block runs.
 import type { Cpu } from '../cpu.js';
 import type { Trace } from '../codecache.js';
 import type { Insn } from '../insn.js';
 import { CS, TF } from '../regs.js';
 import { LF_REST } from '../flags.js';
+import { TLB_SIZE } from '../mmu.js';
 import {
   ABSENT, CLEAN, DIRTY, FIELDS, Gen, catchBlock, emitInsn, finish, prelude, type BlockEnv, type BlockFn, type CompileResult,
 } from './compiler.js';
@@ -57,8 +59,8 @@ export function findRegion(t0: Trace, cpu: Cpu, gen: number, lin0: number): Regi
 interface RegionX {
   plain: BlockFn;
   lin0: number;
-  mmu: object;
-  epoch: number;
+  /** Per code page: its linear page, TLB slot and physical page. */
+  pages: { lin: number; slot: number; phys: number }[];
   /** Code-cache generation at which the traces were last seen alive. */
   gen: number;
   check(gen: number): boolean;
@@ -156,7 +158,7 @@ export function compileRegion(r: Region, cpu: Cpu, gen: number, plain: BlockFn, 
     const next = j + 1 < r.traces.length ? r.lins[j + 1] - lin0 : 0;
     // After a handler call the run loop's other between-trace conditions may have changed too.
     const extra = generic
-      ? ` || cpu.intShadow || cpu.halted || (lf[${LF_REST}] & ${TF}) !== 0 || cpu.mode !== 64 || mmu.epoch !== X.epoch || sb[${CS}] + rip0 !== X.lin0`
+      ? ` || cpu.intShadow || cpu.halted || (lf[${LF_REST}] & ${TF}) !== 0 || cpu.mode !== 64 || mmu.epoch !== E0 || sb[${CS}] + rip0 !== X.lin0`
       : '';
     g.emit(`if (rip !== rip0 + ${next} || ic >= end || warm < ${warmExits} || env.eventPending || env.stopReason !== 0 || cache.gen !== G${extra}) break;`);
     exitWb = g.writeback();
@@ -164,9 +166,21 @@ export function compileRegion(r: Region, cpu: Cpu, gen: number, plain: BlockFn, 
   const specialised = genericAt.filter((x) => !x).length;
   const src = prelude(genericAt, endOff, true, kin);
   const body = g.out;
+  // The code pages' translations: from the instruction TLB, which every fetch of these pages has filled.
+  const pages: RegionX['pages'] = [];
+  for (const lin of r.lins) {
+    const page = lin - (lin & 0xfff);
+    if (pages.some((p) => p.lin === page)) continue;
+    const slot = (page >>> 12) & (TLB_SIZE - 1);
+    if (cpu.mmu.xTag[slot] !== page) throw new Error('region: a code page is not in the instruction TLB');
+    pages.push({ lin: page, slot, phys: cpu.mmu.xOff[slot] });
+  }
+  const tlb = pages.map((p, n) => `xT[${p.slot}] !== ${p.lin} || xO[${p.slot}] !== X.pages[${n}].phys`).join(' || ');
   src.splice(src.indexOf('return function block(cpu, env, end) {') + 1, 0,
-    `if (cpu.segBase[${CS}] + cpu.rip !== X.lin0 || cpu.mode !== 64 || cpu.mmu !== X.mmu || cpu.mmu.epoch !== X.epoch ||`,
-    '    (env.cache.gen !== X.gen && !X.check(env.cache.gen))) return X.miss(cpu, env, end);');
+    `const xT = cpu.mmu.xTag, xO = cpu.mmu.xOff;`,
+    `if (cpu.segBase[${CS}] + cpu.rip !== X.lin0 || cpu.mode !== 64 || ${tlb} ||`,
+    '    (env.cache.gen !== X.gen && !X.check(env.cache.gen))) return X.miss(cpu, env, end);',
+    'const E0 = cpu.mmu.epoch;');
   const allRegs = [...new Set([...regs, ...g.usedRegs])].sort((a, b) => a - b);
   const allFlags = FIELDS.filter((x) => flags.includes(x) || g.usedFlags.has(x));
   if (allRegs.length) src.push(`let ${allRegs.map((x) => `L${x} = r32[${2 * x}], H${x} = r32[${2 * x + 1}]`).join(', ')};`);
@@ -184,14 +198,15 @@ export function compileRegion(r: Region, cpu: Cpu, gen: number, plain: BlockFn, 
   src.push('};');
   const traces = r.traces;
   const x: RegionX = {
-    plain, lin0, mmu: cpu.mmu, epoch: cpu.mmu.epoch, gen, misses: 0,
+    plain, lin0, pages, gen, misses: 0,
     check(now: number): boolean {
       if (traces.some((t) => t.dropped)) return false;
       this.gen = now;
       return true;
     },
     miss(c: Cpu, env: BlockEnv, end: number): void {
-      // Entered under another TLB epoch or linear address, or a trace was dropped: the head runs its own block,
+      // Entered at another linear address, with a code page not (or differently) mapped, or a trace dropped: the
+      // head runs its own block,
       // and after many such entries it is interpreted and compiled afresh (with the links seen then).
       if (++this.misses === MAX_MISSES) stale();
       this.plain(c, env, end);
