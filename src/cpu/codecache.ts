@@ -24,6 +24,8 @@ export class Trace {
   fn: BlockFn | null = null;
   /** Set when the cache dropped this trace (its page was written): a compiled region holding it is stale. */
   dropped = false;
+  /** Physical address of the first byte (-1: not known); the block compiler's process-wide cache reads the code there. */
+  phys = -1;
   constructor(insns: Insn[], cached = true) {
     this.insns = insns;
     this.n = insns.length;

@@ -2,8 +2,9 @@
 // (the trace stays interpreted). One per machine; the run loop (exec.ts) asks it.
 import type { Trace } from '../codecache.js';
 import type { Cpu } from '../cpu.js';
+import type { PhysMem } from '../physmem.js';
 import { CS } from '../regs.js';
-import { compileTrace, WARM_EXITS } from './compiler.js';
+import { compileTrace, WARM_EXITS, type BlockEnv, type BlockFn } from './compiler.js';
 import { compileRegion, findRegion } from './region.js';
 
 /**
@@ -14,6 +15,26 @@ import { compileRegion, findRegion } from './region.js';
  * millisecond of guest work.
  */
 export const DEFAULT_THRESHOLD = 20000;
+
+/**
+ * Compiled blocks by code mode and bytes, shared by every machine of the process. A compiled block depends only
+ * on its instructions (it is relative to RIP at entry and takes the vCPU as an argument), so a machine that meets
+ * code another machine already compiled runs it compiled from its first execution: the test runner's workers boot
+ * the same kernel test after test. Compiled and interpreted code retire the same instructions, so a run does not
+ * depend on what ran before it in the process.
+ */
+const shared = new Map<string, BlockFn>();
+/** Bounds the cache (a key and a function per entry); beyond it new compilations are simply not shared. */
+const MAX_SHARED = 50_000;
+
+/** The cache key of t's code: its mode and bytes (null when they cannot be read). */
+function codeKey(t: Trace, mem: PhysMem): string | null {
+  if (t.phys < 0) return null;
+  let len = 0;
+  for (let k = 0; k < t.n; k++) len += t.insns[k]!.len;
+  if (t.phys + len > mem.ram.byteLength) return null;
+  return `${t.insns[0]!.mode}:${Buffer.from(mem.bytes(t.phys, len)).toString('latin1')}`;
+}
 
 export class Jit {
   /** Executions before compiling; 0 compiles every trace before its first run (the ISA tests). */
@@ -35,8 +56,11 @@ export class Jit {
    * exit path before it optimises the loop (compiler.ts WARM_EXITS); tests set 0 to loop from the first call.
    */
   warmExits = WARM_EXITS;
+  /** Traces that started out compiled because another machine of the process had compiled the same code. */
+  adopted = 0;
 
-  constructor(threshold = DEFAULT_THRESHOLD) {
+  /** mem: the physical memory the traces live in, for the shared cache's keys (null: nothing is shared). */
+  constructor(threshold = DEFAULT_THRESHOLD, readonly mem: PhysMem | null = null) {
     this.threshold = threshold;
   }
 
@@ -50,6 +74,8 @@ export class Jit {
       const r = compileTrace(t, this.warmExits);
       t.fn = r.fn;
       this.compiled++;
+      const key = this.mem !== null && shared.size < MAX_SHARED ? codeKey(t, this.mem) : null;
+      if (key !== null) shared.set(key, r.fn);
       this.specialised += r.specialised;
       this.instructions += t.n;
     } catch (e) {
@@ -58,12 +84,17 @@ export class Jit {
       t.hits = -Infinity;
       return;
     }
-    if (ctx === undefined || !this.regionsEnabled || this.inRegion.has(t)) return;
+    if (ctx !== undefined) this.regionAt(t, ctx, t.fn);
+  }
+
+  /** Compiles the loop through t that the trace links describe, if any, as a region t then runs. */
+  private regionAt(t: Trace, ctx: { cpu: Cpu; cache: { gen: number } }, plain: BlockFn): void {
+    if (!this.regionsEnabled || this.inRegion.has(t)) return;
     const cpu = ctx.cpu, gen = ctx.cache.gen;
     const region = findRegion(t, cpu, gen, cpu.segBase[CS] + cpu.rip);
     if (region === null) return;
     try {
-      const c = compileRegion(region, cpu, gen, t.fn, this.warmExits, () => {
+      const c = compileRegion(region, cpu, gen, plain, this.warmExits, () => {
         this.regionsDropped++;
         t.fn = null;
         t.hits = 0;
@@ -76,5 +107,29 @@ export class Jit {
     } catch (e) {
       if (process.env.OSVEMU_JIT_DEBUG) console.error('jit: region compile failed:', e);
     }
+  }
+
+  /** On a trace's first run: takes the compiled form another machine made of the same code, if any. */
+  adopt(t: Trace, mem: PhysMem): void {
+    if (shared.size === 0) return;
+    const key = codeKey(t, mem);
+    const fn = key === null ? undefined : shared.get(key);
+    if (fn === undefined) return;
+    this.adopted++;
+    if (!this.regionsEnabled) {
+      t.fn = fn;
+      return;
+    }
+    // Regions are this machine's own (they depend on where the code is mapped): an adopted block counts its
+    // runs as an interpreted trace would and, at the threshold, looks for a loop through it.
+    let runs = t.hits;
+    const counting = (cpu: Cpu, env: BlockEnv, end: number): void => {
+      if (++runs >= this.threshold) {
+        t.fn = fn;
+        this.regionAt(t, { cpu, cache: env.cache }, fn);
+      }
+      fn(cpu, env, end);
+    };
+    t.fn = counting;
   }
 }
