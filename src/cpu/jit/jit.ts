@@ -2,6 +2,7 @@
 // (the trace stays interpreted). One per machine; the run loop (exec.ts) asks it.
 import type { Trace } from '../codecache.js';
 import { compileTrace } from './compiler.js';
+import { countBlock, statsEnabled } from './stats.js';
 
 /**
  * Executions of a trace before it is compiled. Compiling costs milliseconds of CPU per trace (code generation,
@@ -29,7 +30,7 @@ export class Jit {
   compile(t: Trace): void {
     try {
       const r = compileTrace(t);
-      t.fn = r.fn;
+      t.fn = statsEnabled ? countBlock(t, r.fn, r.source, r.specialised) : r.fn;
       this.compiled++;
       this.specialised += r.specialised;
       this.instructions += t.n;

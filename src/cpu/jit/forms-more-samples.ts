@@ -1,0 +1,38 @@
+// Samples of the forms specialised by forms-ctl.ts, forms-alu2.ts and forms-sse.ts (see forms.ts: the compiler
+// learns which interpreter handler implements a form by decoding these).
+export type MoreForm =
+  | 'jmpInd' | 'leave' | 'shift'
+  | 'sseLoad128' | 'sseStore128' | 'movsdLoad' | 'movsdStore' | 'movssLoad' | 'movssStore' | 'movdTo' | 'movdFrom'
+  | 'movqLoad' | 'movqStore' | 'pxorReg' | 'sseLogic' | 'arithSd' | 'comiSd' | 'cvtsi2sd' | 'cvtToInt';
+
+export function moreSamples(): [string, MoreForm][] {
+  const out: [string, MoreForm][] = [];
+  out.push(['ff e0', 'jmpInd'], ['ff 20', 'jmpInd'], ['ff 24 c5 00 01 00 00', 'jmpInd'], ['41 ff e3', 'jmpInd'], ['c9', 'leave']);
+  for (const ext of ['e0', 'e8', 'f8', '20', '28', '38']) {
+    // 64-bit register shifts by a constant have their own handlers (the shiftImm form).
+    for (const p of ['', '48 ', '66 ']) {
+      if (p !== '48 ' || ext.startsWith('2') || ext.startsWith('3')) out.push([`${p}c1 ${ext} 03`, 'shift'], [`${p}d1 ${ext}`, 'shift']);
+      out.push([`${p}d3 ${ext}`, 'shift']);
+    }
+    out.push([`c0 ${ext} 03`, 'shift'], [`d0 ${ext}`, 'shift'], [`d2 ${ext}`, 'shift']);
+  }
+  // movups/movupd/movaps/movapd/movdqa/movdqu/lddqu loads, and the stores.
+  for (const m of ['c1', '06']) {
+    out.push([`0f 10 ${m}`, 'sseLoad128'], [`66 0f 10 ${m}`, 'sseLoad128'], [`0f 28 ${m}`, 'sseLoad128'], [`66 0f 28 ${m}`, 'sseLoad128']);
+    out.push([`66 0f 6f ${m}`, 'sseLoad128'], [`f3 0f 6f ${m}`, 'sseLoad128']);
+    out.push([`0f 11 ${m}`, 'sseStore128'], [`66 0f 11 ${m}`, 'sseStore128'], [`0f 29 ${m}`, 'sseStore128'], [`66 0f 29 ${m}`, 'sseStore128']);
+    out.push([`66 0f 7f ${m}`, 'sseStore128'], [`f3 0f 7f ${m}`, 'sseStore128']);
+    out.push([`f2 0f 10 ${m}`, 'movsdLoad'], [`f2 0f 11 ${m}`, 'movsdStore'], [`f3 0f 10 ${m}`, 'movssLoad'], [`f3 0f 11 ${m}`, 'movssStore']);
+    out.push([`f3 0f 7e ${m}`, 'movqLoad'], [`66 0f d6 ${m === 'c1' ? 'c8' : m}`, 'movqStore']);
+    for (const w of ['', '48 ']) {
+      out.push([`66 ${w}0f 6e ${m === 'c1' ? 'c0' : m}`, 'movdTo'], [`66 ${w}0f 7e ${m === 'c1' ? 'c0' : m}`, 'movdFrom']);
+      out.push([`f2 ${w}0f 2a ${m === 'c1' ? 'c0' : m}`, 'cvtsi2sd'], [`f2 ${w}0f 2c ${m}`, 'cvtToInt'], [`f2 ${w}0f 2d ${m}`, 'cvtToInt']);
+    }
+    for (const op of ['58', '59', '5c', '5d', '5e', '5f', '51']) out.push([`f2 0f ${op} ${m}`, 'arithSd']);
+    out.push([`66 0f 2e ${m}`, 'comiSd'], [`66 0f 2f ${m}`, 'comiSd']);
+    // and/andn/or/xor ps/pd, pand/pandn/por/pxor (the register xors have their own handler).
+    for (const op of ['54', '55', '56', '57']) out.push([`0f ${op} ${m}`, m === 'c1' && op === '57' ? 'pxorReg' : 'sseLogic'], [`66 0f ${op} ${m}`, m === 'c1' && op === '57' ? 'pxorReg' : 'sseLogic']);
+    for (const op of ['db', 'df', 'eb', 'ef']) out.push([`66 0f ${op} ${m}`, m === 'c1' && op === 'ef' ? 'pxorReg' : 'sseLogic']);
+  }
+  return out;
+}

@@ -1,0 +1,35 @@
+// The block compiler's forms beyond compiler.ts's own: its `specialise` hands every other form here.
+import type { Insn } from '../insn.js';
+import type { Gen } from './compiler.js';
+import type { FormInfo } from './forms.js';
+import { shift } from './forms-alu2.js';
+import { jmpInd, leave } from './forms-ctl.js';
+import {
+  arithSd, comiSd, cvtsi2sd, cvtToInt, movdFrom, movdTo, pxorReg, scalarLoad, scalarStore, sseLoad128, sseLogic,
+  sseStore128,
+} from './forms-sse.js';
+
+export function specialiseMore(g: Gen, i: Insn, f: FormInfo, last: boolean, A: string): boolean | 'end' {
+  switch (f.form) {
+    case 'jmpInd': return jmpInd(g, i, last, A);
+    case 'leave': return leave(g, i);
+    case 'shift': return shift(g, i, A);
+    case 'sseLoad128': return sseLoad128(g, i, A);
+    case 'sseStore128': return sseStore128(g, i, A);
+    case 'movsdLoad': return scalarLoad(g, i, A, 64, false);
+    case 'movssLoad': return scalarLoad(g, i, A, 32, false);
+    case 'movqLoad': return scalarLoad(g, i, A, 64, true);
+    case 'movsdStore': return scalarStore(g, i, A, 64, false);
+    case 'movssStore': return scalarStore(g, i, A, 32, false);
+    case 'movqStore': return scalarStore(g, i, A, 64, true);
+    case 'movdTo': return movdTo(g, i, A);
+    case 'movdFrom': return movdFrom(g, i, A);
+    case 'pxorReg': return pxorReg(g, i);
+    case 'sseLogic': return sseLogic(g, i, A);
+    case 'arithSd': return arithSd(g, i, A);
+    case 'comiSd': return comiSd(g, i, A);
+    case 'cvtsi2sd': return cvtsi2sd(g, i, A);
+    case 'cvtToInt': return cvtToInt(g, i, A);
+    default: return false;
+  }
+}
