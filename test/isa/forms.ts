@@ -461,6 +461,8 @@ const peSticky = (c: { rng: Rng; b: Blob }) => {
 for (const op of ['add', 'sub', 'mul', 'div', 'min', 'max', 'sqrt']) {
   sse(`${op}sd %xmm1,%xmm0`, 'pd', { tag: 'PE', setup: peSticky });
   sse(`${op}sd (%rsi),%xmm2`, 'pd', { msize: 8, tag: 'PE', setup: peSticky });
+  sse(`${op}ss %xmm1,%xmm0`, 'ps', { tag: 'PE', setup: peSticky });
+  sse(`${op}ss (%rsi),%xmm2`, 'ps', { msize: 4, tag: 'PE', setup: peSticky });
 }
 for (const a of ['cvttsd2si %xmm1,%eax', 'cvttsd2si %xmm1,%rax', 'cvttsd2si (%rsi),%ecx', 'cvttsd2si (%rsi),%r9', 'cvtsi2sd %rax,%xmm0',
   'cvtsi2sdq (%rsi),%xmm1']) {

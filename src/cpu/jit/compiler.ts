@@ -790,7 +790,7 @@ function prelude(genericAt: boolean[]): string[] {
     'const HK = H, IK = I;'];
   genericAt.forEach((generic, k) => { if (generic) src.push(`const h${k} = H[${k}], i${k} = I[${k}];`); });
   src.push('return function block(cpu, env, end) {',
-    'const r32 = cpu.r32, lf = cpu.lf, xw = cpu.xmm, xf = cpu.xmmF64, mmu = cpu.mmu, dv = mmu.dv, rT = mmu.rTag, rO = mmu.rOff, wT = mmu.wTag, wO = mmu.wOff, sb = cpu.segBase;',
+    'const r32 = cpu.r32, lf = cpu.lf, xw = cpu.xmm, xf = cpu.xmmF64, xs = cpu.xmmF32, mmu = cpu.mmu, dv = mmu.dv, rT = mmu.rTag, rO = mmu.rOff, wT = mmu.wTag, wO = mmu.wOff, sb = cpu.segBase;',
     'const cache = env.cache, G = cache.gen, rip0 = cpu.rip;',
     'let k = 0, rip = rip0;');
   return src;

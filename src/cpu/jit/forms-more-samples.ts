@@ -1,12 +1,19 @@
 // Samples of the forms specialised by forms-ctl.ts, forms-alu2.ts and forms-sse.ts (see forms.ts: the compiler
 // learns which interpreter handler implements a form by decoding these).
 export type MoreForm =
-  | 'jmpInd' | 'leave' | 'shift'
+  | 'jmpInd' | 'callInd' | 'leave' | 'shift' | 'xchg' | 'xadd' | 'cmpxchg' | 'arithSs' | 'comiSs'
   | 'sseLoad128' | 'sseStore128' | 'movsdLoad' | 'movsdStore' | 'movssLoad' | 'movssStore' | 'movdTo' | 'movdFrom'
   | 'movqLoad' | 'movqStore' | 'pxorReg' | 'sseLogic' | 'arithSd' | 'comiSd' | 'cvtsi2sd' | 'cvtToInt';
 
 export function moreSamples(): [string, MoreForm][] {
   const out: [string, MoreForm][] = [];
+  out.push(['ff d0', 'callInd'], ['ff 10', 'callInd'], ['ff 14 c5 00 01 00 00', 'callInd'], ['41 ff d3', 'callInd']);
+  for (const p of ['', '48 ', '66 ', 'f0 ', 'f0 48 ']) {
+    for (const m of ['18', 'd8']) {
+      out.push([`${p}87 ${m}`, 'xchg'], [`${p}0f c1 ${m}`, 'xadd'], [`${p}0f b1 ${m}`, 'cmpxchg']);
+      if (!p.includes('48') && p !== '66 ') out.push([`${p}86 ${m}`, 'xchg'], [`${p}0f c0 ${m}`, 'xadd'], [`${p}0f b0 ${m}`, 'cmpxchg']);
+    }
+  }
   out.push(['ff e0', 'jmpInd'], ['ff 20', 'jmpInd'], ['ff 24 c5 00 01 00 00', 'jmpInd'], ['41 ff e3', 'jmpInd'], ['c9', 'leave']);
   for (const ext of ['e0', 'e8', 'f8', '20', '28', '38']) {
     // 64-bit register shifts by a constant have their own handlers (the shiftImm form).
@@ -29,7 +36,8 @@ export function moreSamples(): [string, MoreForm][] {
       out.push([`f2 ${w}0f 2a ${m === 'c1' ? 'c0' : m}`, 'cvtsi2sd'], [`f2 ${w}0f 2c ${m}`, 'cvtToInt'], [`f2 ${w}0f 2d ${m}`, 'cvtToInt']);
     }
     for (const op of ['58', '59', '5c', '5d', '5e', '5f', '51']) out.push([`f2 0f ${op} ${m}`, 'arithSd']);
-    out.push([`66 0f 2e ${m}`, 'comiSd'], [`66 0f 2f ${m}`, 'comiSd']);
+    out.push([`66 0f 2e ${m}`, 'comiSd'], [`66 0f 2f ${m}`, 'comiSd'], [`0f 2e ${m}`, 'comiSs'], [`0f 2f ${m}`, 'comiSs']);
+    for (const op of ['58', '59', '5c', '5d', '5e', '5f', '51']) out.push([`f3 0f ${op} ${m}`, 'arithSs']);
     // and/andn/or/xor ps/pd, pand/pandn/por/pxor (the register xors have their own handler).
     for (const op of ['54', '55', '56', '57']) out.push([`0f ${op} ${m}`, m === 'c1' && op === '57' ? 'pxorReg' : 'sseLogic'], [`66 0f ${op} ${m}`, m === 'c1' && op === '57' ? 'pxorReg' : 'sseLogic']);
     for (const op of ['db', 'df', 'eb', 'ef']) out.push([`66 0f ${op} ${m}`, m === 'c1' && op === 'ef' ? 'pxorReg' : 'sseLogic']);

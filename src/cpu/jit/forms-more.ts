@@ -3,16 +3,21 @@ import type { Insn } from '../insn.js';
 import type { Gen } from './compiler.js';
 import type { FormInfo } from './forms.js';
 import { shift } from './forms-alu2.js';
-import { jmpInd, leave } from './forms-ctl.js';
+import { cmpxchg, xadd, xchg } from './forms-atomic.js';
+import { callInd, jmpInd, leave } from './forms-ctl.js';
 import {
-  arithSd, comiSd, cvtsi2sd, cvtToInt, movdFrom, movdTo, pxorReg, scalarLoad, scalarStore, sseLoad128, sseLogic,
+  arithSd, arithSs, comiSd, comiSs, cvtsi2sd, cvtToInt, movdFrom, movdTo, pxorReg, scalarLoad, scalarStore, sseLoad128, sseLogic,
   sseStore128,
 } from './forms-sse.js';
 
 export function specialiseMore(g: Gen, i: Insn, f: FormInfo, last: boolean, A: string): boolean | 'end' {
   switch (f.form) {
     case 'jmpInd': return jmpInd(g, i, last, A);
+    case 'callInd': return callInd(g, i, last, A);
     case 'leave': return leave(g, i);
+    case 'xchg': return xchg(g, i, A);
+    case 'xadd': return xadd(g, i, A);
+    case 'cmpxchg': return cmpxchg(g, i, A);
     case 'shift': return shift(g, i, A);
     case 'sseLoad128': return sseLoad128(g, i, A);
     case 'sseStore128': return sseStore128(g, i, A);
@@ -28,6 +33,8 @@ export function specialiseMore(g: Gen, i: Insn, f: FormInfo, last: boolean, A: s
     case 'sseLogic': return sseLogic(g, i, A);
     case 'arithSd': return arithSd(g, i, A);
     case 'comiSd': return comiSd(g, i, A);
+    case 'arithSs': return arithSs(g, i, A);
+    case 'comiSs': return comiSs(g, i, A);
     case 'cvtsi2sd': return cvtsi2sd(g, i, A);
     case 'cvtToInt': return cvtToInt(g, i, A);
     default: return false;

@@ -1,15 +1,17 @@
 // Runtime helpers of the forms in forms-ctl.ts, forms-alu2.ts and forms-sse.ts: what their generated code calls
 // (the compiler's prelude destructures this object, so each name is a constant of the block's closure).
 import { shift64, shiftHi, shiftSmall } from '../ops/shift.js';
-import { arithSdStaged, comiSdStaged, cvtsi2sdFrom, cvtToIntStaged } from '../sse/ops-fp.js';
+import { arithSdStaged, arithSsStaged, comiSdStaged, comiSsStaged, cvtsi2sdFrom, cvtToIntStaged } from '../sse/ops-fp.js';
 import { sseCheck, W } from '../sse/sse-state.js';
 
 /** Two words seen as one binary64 (a memory operand loaded as halves, used as a double). */
 const CVI = new Int32Array(2);
 const CVF = new Float64Array(CVI.buffer);
+const CVS = new Float32Array(CVI.buffer);
 /** The lazy-flag record the shift helpers write their flags to (compiled code keeps flags in locals). */
 const SLF = new Int32Array(10);
 
 export const MORE_RT = {
-  shift64, shiftHi, shiftSmall, SLF, CVI, CVF, W, sseCheck, arithSdStaged, comiSdStaged, cvtsi2sdFrom, cvtToIntStaged,
+  shift64, shiftHi, shiftSmall, SLF, CVI, CVF, CVS, W, sseCheck, arithSdStaged, arithSsStaged, comiSdStaged, comiSsStaged,
+  cvtsi2sdFrom, cvtToIntStaged,
 };

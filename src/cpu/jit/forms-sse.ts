@@ -1,5 +1,5 @@
-// SSE/SSE2 forms of the block compiler: the data moves, the bitwise operations and the scalar-double
-// arithmetic, comparisons and conversions that compiled C code (musl's libm, OSv) is made of.
+// SSE/SSE2 forms of the block compiler: the data moves, the bitwise operations and the scalar single and
+// double arithmetic, comparisons and conversions that compiled C code (musl's libm, OSv) is made of.
 //
 // XMM registers are not cached in locals: generated code reads and writes cpu.xmm (`xw`, and its binary64 view
 // `xf`) directly, after every access that can fault, like the handlers.
@@ -20,9 +20,6 @@ import { type Gen, load, readHi, readReg, setExplicitFlags, slow, store, writeRe
 
 /** PM set, PE set, RC = nearest: an inexact result records nothing new and raises nothing. */
 const PE_OK = `(cpu.mxcsr & ${MX_RC | (MX_PE << MX_MASK_SHIFT) | MX_PE}) === ${(MX_PE << MX_MASK_SHIFT) | MX_PE}`;
-const MIN_NORMAL = '2.2250738585072014e-308';
-/** x is +-0 or a finite normal number. */
-const ord = (x: string) => `(${x} === 0 || (Math.abs(${x}) >= ${MIN_NORMAL} && Math.abs(${x}) < Infinity))`;
 
 function check(g: Gen): void {
   g.emit(`if ((cpu.cr0 & ${CR0_EM | CR0_TS}) !== 0 || (cpu.cr4 & ${CR4_OSFXSR}) === 0) sseCheck(cpu);`);
@@ -153,31 +150,42 @@ export function sseLogic(g: Gen, i: Insn, A: string): boolean {
   return true;
 }
 
+/** Width of a scalar operation: binary64 (sd) or binary32 (ss). */
+interface Scalar { bits: 32 | 64; view: string; lane: number; minNormal: string; round: (e: string) => string; staged: string }
+const SD: Scalar = { bits: 64, view: 'xf', lane: 2, minNormal: '2.2250738585072014e-308', round: (e) => e, staged: 'Sd' };
+// binary64 has more than 2p+2 bits of binary32's p: computing in double and rounding once to single gives the
+// correctly rounded single result of + - * / and sqrt.
+const SS: Scalar = { bits: 32, view: 'xs', lane: 4, minNormal: '1.1754943508222875e-38', round: (e) => `Math.fround(${e})`, staged: 'Ss' };
+
+/** x is +-0 or a finite normal number of the width. */
+const ordOf = (w: Scalar, x: string) => `(${x} === 0 || (Math.abs(${x}) >= ${w.minNormal} && Math.abs(${x}) < Infinity))`;
+
 /**
- * The binary64 source of a scalar-double instruction as `s<k>`; for a memory operand also its words `m<k>`,
- * `m<k>h`, and the fallback's staging of them (sse-state.ts S).
+ * The scalar source as the number `s<k>`; for a memory operand also its words `m<k>`(, `m<k>h`), and the
+ * fallback's staging of them (sse-state.ts S).
  */
-function sourceF64(g: Gen, i: Insn, A: string): string {
+function sourceScalar(g: Gen, w: Scalar, i: Insn, A: string): string {
   const k = g.k;
-  if (!i.mem) { g.emit(`const s${k} = xf[${2 * i.rm}];`); return ''; }
-  load(g, 64, ea(g, A), `m${k}`);
+  if (!i.mem) { g.emit(`const s${k} = ${w.view}[${w.lane * i.rm}];`); return ''; }
+  load(g, w.bits, ea(g, A), `m${k}`);
+  if (w.bits === 32) { g.emit(`CVI[0] = m${k}; const s${k} = CVS[0];`); return `W[4] = m${k}; `; }
   g.emit(`CVI[0] = m${k}; CVI[1] = m${k}h; const s${k} = CVF[0];`);
   return `W[4] = m${k}; W[5] = m${k}h; `;
 }
 
-/** addsd subsd mulsd divsd minsd maxsd sqrtsd (ops-fp.ts hArithSd). */
-export function arithSd(g: Gen, i: Insn, A: string): boolean {
-  const k = g.k, op = i.op, d = 2 * i.reg;
-  const sd = `s${k}`, dd = `d${k}`;
+/** add sub mul div min max sqrt, sd and ss (ops-fp.ts hArithSd, hArithSs). */
+export function arithScalar(g: Gen, i: Insn, A: string, w: Scalar): boolean {
+  const k = g.k, op = i.op, d = w.lane * i.reg;
+  const sd = `s${k}`, dd = `d${k}`, ord = (x: string) => ordOf(w, x);
   let r: string, ok: string;
   switch (op) {
-    case OP_ADD: r = `${dd} + ${sd}`; break;
-    case OP_SUB: r = `${dd} - ${sd}`; break;
-    case OP_MUL: r = `${dd} * ${sd}`; break;
-    case OP_DIV: r = `${dd} / ${sd}`; break;
+    case OP_ADD: r = w.round(`${dd} + ${sd}`); break;
+    case OP_SUB: r = w.round(`${dd} - ${sd}`); break;
+    case OP_MUL: r = w.round(`${dd} * ${sd}`); break;
+    case OP_DIV: r = w.round(`${dd} / ${sd}`); break;
     case OP_MIN: r = `${dd} < ${sd} ? ${dd} : ${sd}`; break;
     case OP_MAX: r = `${dd} > ${sd} ? ${dd} : ${sd}`; break;
-    case OP_SQRT: r = `Math.sqrt(${sd})`; break;
+    case OP_SQRT: r = w.round(`Math.sqrt(${sd})`); break;
     default: return false;
   }
   // min and max are exact and raise nothing on such operands: no MXCSR condition.
@@ -187,25 +195,29 @@ export function arithSd(g: Gen, i: Insn, A: string): boolean {
   // A zero sum is exact; a zero product or quotient of non-zero operands underflowed (UE).
   else ok = `${PE_OK} && ${ord(dd)} && ${ord(sd)} && (r${k} === 0 ? ${dd} === 0 || ${sd} === 0 : ${ord(`r${k}`)})`;
   check(g);
-  const stage = sourceF64(g, i, A);
-  g.emit(`const ${dd} = xf[${d}], r${k} = ${r};`);
-  const slowCall = i.mem ? `${stage}arithSdStaged(cpu, IK[${k}]);` : `HK[${k}](cpu, IK[${k}]);`;
-  g.emit(`if (${ok}) xf[${d}] = r${k}; else { ${fallback(g)}${slowCall} }`);
+  const stage = sourceScalar(g, w, i, A);
+  g.emit(`const ${dd} = ${w.view}[${d}], r${k} = ${r};`);
+  const slowCall = i.mem ? `${stage}arith${w.staged}Staged(cpu, IK[${k}]);` : `HK[${k}](cpu, IK[${k}]);`;
+  g.emit(`if (${ok}) ${w.view}[${d}] = r${k}; else { ${fallback(g)}${slowCall} }`);
   return true;
 }
+export const arithSd = (g: Gen, i: Insn, A: string) => arithScalar(g, i, A, SD);
+export const arithSs = (g: Gen, i: Insn, A: string) => arithScalar(g, i, A, SS);
 
-/** comisd/ucomisd (ops-fp.ts hComiSd): ZF PF CF from the comparison, OF SF AF cleared. */
-export function comiSd(g: Gen, i: Insn, A: string): boolean {
+/** comisd/ucomisd, comiss/ucomiss (ops-fp.ts hComiSd, hComiSs): ZF PF CF from the comparison, OF SF AF cleared. */
+export function comiScalar(g: Gen, i: Insn, A: string, w: Scalar): boolean {
   const k = g.k;
   check(g);
-  const stage = sourceF64(g, i, A);
-  g.emit(`const d${k} = xf[${2 * i.reg}]; let e${k};`);
-  const slowCall = i.mem ? `${stage}comiSdStaged(cpu, IK[${k}]);` : `HK[${k}](cpu, IK[${k}]);`;
+  const stage = sourceScalar(g, w, i, A);
+  g.emit(`const d${k} = ${w.view}[${w.lane * i.reg}]; let e${k};`);
+  const slowCall = i.mem ? `${stage}comi${w.staged}Staged(cpu, IK[${k}]);` : `HK[${k}](cpu, IK[${k}]);`;
   // The handler records its flags explicitly (LF_OP = K_NONE, LF_ARITH = bits): read them back.
-  g.emit(`if (${ord(`d${k}`)} && ${ord(`s${k}`)}) e${k} = d${k} < s${k} ? 1 : d${k} === s${k} ? 64 : 0; else { ${fallback(g)}${slowCall} e${k} = lf[9]; }`);
+  g.emit(`if (${ordOf(w, `d${k}`)} && ${ordOf(w, `s${k}`)}) e${k} = d${k} < s${k} ? 1 : d${k} === s${k} ? 64 : 0; else { ${fallback(g)}${slowCall} e${k} = lf[9]; }`);
   setExplicitFlags(g, `e${k}`);
   return true;
 }
+export const comiSd = (g: Gen, i: Insn, A: string) => comiScalar(g, i, A, SD);
+export const comiSs = (g: Gen, i: Insn, A: string) => comiScalar(g, i, A, SS);
 
 /** cvtsi2sd xmm, r/m32/64 (ops-fp.ts hCvtsi2sd): int32 and |int64| < 2^53 convert exactly. */
 export function cvtsi2sd(g: Gen, i: Insn, A: string): boolean {
@@ -223,13 +235,13 @@ export function cvtToInt(g: Gen, i: Insn, A: string): boolean {
   const k = g.k, w = i.size === 64;
   if (i.op !== 3) return false;
   check(g);
-  const stage = sourceF64(g, i, A);
+  const stage = sourceScalar(g, SD, i, A);
   const t = `t${k}`;
   g.emit(`const ${t} = Math.trunc(s${k}); let v${k}, v${k}h = 0;`);
   const range = w ? `${t} >= -9223372036854775808 && ${t} < 9223372036854775808` : `${t} >= -2147483648 && ${t} <= 2147483647`;
   const fast = w ? `{ v${k}h = Math.floor(${t} / 4294967296); v${k} = (${t} - v${k}h * 4294967296) | 0; v${k}h |= 0; }` : `v${k} = ${t} | 0;`;
   const slowCall = i.mem ? `${stage}cvtToIntStaged(cpu, IK[${k}]);` : `HK[${k}](cpu, IK[${k}]);`;
-  g.emit(`if (${ord(`s${k}`)} && ${range} && (${t} === s${k} || ${PE_OK})) ${fast}`);
+  g.emit(`if (${ordOf(SD, `s${k}`)} && ${range} && (${t} === s${k} || ${PE_OK})) ${fast}`);
   g.emit(`else { ${fallback(g)}${slowCall} v${k} = r32[${2 * i.reg}]; v${k}h = r32[${2 * i.reg + 1}]; }`);
   writeReg(g, w ? 64 : 32, i.reg, `v${k}`, `v${k}h`);
   return true;

@@ -31,6 +31,10 @@ export function arithSdStaged(cpu: Cpu, i: Insn): void {
 function hArithSs(cpu: Cpu, i: Insn): void {
   sseCheck(cpu);
   src32(cpu, i);
+  arithSsStaged(cpu, i);
+}
+/** The scalar-single operation once its source is staged in S (see arithSdStaged). */
+export function arithSsStaged(cpu: Cpu, i: Insn): void {
   stageDst(cpu, i.reg);
   fp.mxcsr = cpu.mxcsr;
   const f = fp.op32(i.op, T, D, S);
@@ -97,7 +101,11 @@ export function comiSdStaged(cpu: Cpu, i: Insn): void {
   setArithFlags(cpu.lf, fp.eflags);
 }
 function hComiSs(cpu: Cpu, i: Insn): void {
-  sseCheck(cpu); src32(cpu, i); stageDst(cpu, i.reg); fp.mxcsr = cpu.mxcsr;
+  sseCheck(cpu); src32(cpu, i); comiSsStaged(cpu, i);
+}
+/** comiss/ucomiss once the source is staged in S (see arithSdStaged). */
+export function comiSsStaged(cpu: Cpu, i: Insn): void {
+  stageDst(cpu, i.reg); fp.mxcsr = cpu.mxcsr;
   const f = fp.comi32(D, S, i.op !== 0);
   if (f !== 0) commitFlags(cpu, f);
   setArithFlags(cpu.lf, fp.eflags);
