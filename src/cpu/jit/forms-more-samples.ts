@@ -9,7 +9,7 @@ export function moreSamples(): [string, MoreForm][] {
   const out: [string, MoreForm][] = [];
   out.push(['ff d0', 'callInd'], ['ff 10', 'callInd'], ['ff 14 c5 00 01 00 00', 'callInd'], ['41 ff d3', 'callInd']);
   for (const p of ['', '48 ', '66 ', 'f0 ', 'f0 48 ']) {
-    for (const m of ['18', 'd8']) {
+    for (const m of p.startsWith('f0') ? ['18'] : ['18', 'd8']) { // lock with a register operand is #UD
       out.push([`${p}87 ${m}`, 'xchg'], [`${p}0f c1 ${m}`, 'xadd'], [`${p}0f b1 ${m}`, 'cmpxchg']);
       if (!p.includes('48') && p !== '66 ') out.push([`${p}86 ${m}`, 'xchg'], [`${p}0f c0 ${m}`, 'xadd'], [`${p}0f b0 ${m}`, 'cmpxchg']);
     }
