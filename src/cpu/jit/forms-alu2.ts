@@ -1,10 +1,12 @@
-// Shifts and rotates of every size by a constant, by 1 and by CL, register or memory (shift.ts shiftGroup). The
+// Shifts and rotates of every size by a constant, by 1 and by CL, register or memory (shift.ts shiftGroup), neg,
+// not, bsf and bsr. The shifts'
 // result and flags come from the interpreter's own shiftSmall/shift64 with a scratch flag record, so they are
 // the interpreter's by construction; what compiled code gains is keeping registers and flags in locals
 // around them (a handler call flushes both and stops a block from looping in place).
+import { K_SUB } from '../flags.js';
 import type { Insn } from '../insn.js';
 import { OP_SAR, OP_SHL, OP_SHR } from '../ops/shift.js';
-import { ABSENT, type Gen, loadRmw, readHi, readReg, setExplicitFlags, storeRmw, writeReg } from './compiler.js';
+import { ABSENT, type Gen, load, loadRmw, readHi, readReg, setExplicitFlags, storeRmw, writeReg } from './compiler.js';
 
 export function shift(g: Gen, i: Insn, A: string): boolean {
   const s = i.size, op = i.op, k = g.k;
@@ -42,5 +44,55 @@ export function shift(g: Gen, i: Insn, A: string): boolean {
   } else setExplicitFlags(g, 'SLF[9]');
   if (i.mem) g.genCheck();
   else writeReg(g, s, i.rm, `r${k}`, `r${k}h`);
+  return true;
+}
+
+/** neg and not, register or memory, every size (branch.ts negnot: neg records 0 - v, not leaves the flags). */
+export function negnot(g: Gen, i: Insn, A: string): boolean {
+  const s = i.size, k = g.k, neg = i.op === 3;
+  if (i.op !== 2 && !neg) return false;
+  let p = '';
+  if (i.mem) { p = `p${k}`; g.emit(`const a${k} = ${A};`); loadRmw(g, s, `a${k}`, `m${k}`, p); }
+  else g.emit(`const m${k} = ${readReg(g, s, i.rm)}, m${k}h = ${s === 64 ? readHi(g, i.rm) : '0'};`);
+  const mask = s === 8 ? ' & 255' : s === 16 ? ' & 65535' : '';
+  if (neg) {
+    g.emit(s === 64 ? `const r${k} = (-m${k}) | 0, r${k}h = (~m${k}h + (m${k} === 0 ? 1 : 0)) | 0;`
+      : `const r${k} = ${s === 32 ? `(-m${k}) | 0` : `(-m${k})${mask}`}, r${k}h = 0;`);
+  } else g.emit(`const r${k} = ${s === 32 || s === 64 ? `~m${k}` : `~m${k}${mask}`}, r${k}h = ~m${k}h;`);
+  if (i.mem) storeRmw(g, s, `a${k}`, p, `r${k}`, `r${k}h`);
+  if (neg) {
+    const sz = s === 64 ? 3 : s === 32 ? 2 : s === 16 ? 1 : 0;
+    g.setF(0, `${(K_SUB << 2) | sz}`);
+    g.setF(1, '0'); g.setF(2, '0');
+    g.setF(3, `m${k}`); g.setF(4, s === 64 ? `m${k}h` : '0');
+    g.setF(5, `r${k}`); g.setF(6, `r${k}h`);
+    g.prod = { kind: K_SUB, sz };
+  }
+  if (i.mem) g.genCheck();
+  else writeReg(g, s, i.rm, `r${k}`, `r${k}h`);
+  return true;
+}
+
+/**
+ * bsf/bsr (bitops.ts): index of the lowest/highest set bit; a zero source leaves the destination and sets ZF,
+ * the other flags as undef.ts bitScanFlags keeps them (so cpu.lf is made current first).
+ */
+export function bitScan(g: Gen, i: Insn, A: string, reverse: boolean): boolean {
+  const s = i.size, k = g.k;
+  if (s !== 16 && s !== 32 && s !== 64) return false;
+  if (i.mem) { g.emit(`const a${k} = ${A};`); load(g, s, `a${k}`, `m${k}`); }
+  else g.emit(`const m${k} = ${readReg(g, s, i.rm)}, m${k}h = ${s === 64 ? readHi(g, i.rm) : '0'};`);
+  if (s !== 64) g.emit(`const l${k} = m${k}${s === 16 ? ' & 65535' : ''}, z${k} = l${k} === 0;`);
+  else g.emit(`const l${k} = m${k}, z${k} = (m${k} | m${k}h) === 0;`);
+  const hi = s === 64 ? `m${k}h` : '0';
+  const idx = reverse ? `${hi} !== 0 ? 63 - Math.clz32(${hi}) : 31 - Math.clz32(l${k})`
+    : `l${k} !== 0 ? 31 - Math.clz32(l${k} & -l${k}) : 63 - Math.clz32(${hi} & -${hi})`;
+  g.flushFlags();
+  setExplicitFlags(g, `bitScanFlags(arithFlags(lf), z${k})`);
+  g.use(i.reg);
+  g.emit(`if (!z${k}) {`);
+  g.emit(`const v${k} = ${idx};`);
+  writeReg(g, s, i.reg, `v${k}`, '0');
+  g.emit('}');
   return true;
 }

@@ -1,7 +1,7 @@
 // Samples of the forms specialised by forms-ctl.ts, forms-alu2.ts and forms-sse.ts (see forms.ts: the compiler
 // learns which interpreter handler implements a form by decoding these).
 export type MoreForm =
-  | 'jmpInd' | 'callInd' | 'leave' | 'shift' | 'xchg' | 'xadd' | 'cmpxchg' | 'arithSs' | 'comiSs'
+  | 'jmpInd' | 'callInd' | 'leave' | 'shift' | 'negnot' | 'bsf' | 'bsr' | 'unpckps' | 'unpckpd' | 'punpck' | 'xchg' | 'xadd' | 'cmpxchg' | 'arithSs' | 'comiSs'
   | 'sseLoad128' | 'sseStore128' | 'movsdLoad' | 'movsdStore' | 'movssLoad' | 'movssStore' | 'movdTo' | 'movdFrom'
   | 'movqLoad' | 'movqStore' | 'pxorReg' | 'sseLogic' | 'arithSd' | 'comiSd' | 'cvtsi2sd' | 'cvtToInt';
 
@@ -13,6 +13,15 @@ export function moreSamples(): [string, MoreForm][] {
       out.push([`${p}87 ${m}`, 'xchg'], [`${p}0f c1 ${m}`, 'xadd'], [`${p}0f b1 ${m}`, 'cmpxchg']);
       if (!p.includes('48') && p !== '66 ') out.push([`${p}86 ${m}`, 'xchg'], [`${p}0f c0 ${m}`, 'xadd'], [`${p}0f b0 ${m}`, 'cmpxchg']);
     }
+  }
+  for (const p of ['', '48 ', '66 ']) {
+    for (const m of ['18', 'd8', '10', 'd0']) out.push([`${p}f7 ${m}`, 'negnot']);
+    for (const m of ['06', 'c1']) out.push([`${p}0f bc ${m}`, 'bsf'], [`${p}0f bd ${m}`, 'bsr']);
+  }
+  out.push(['f6 18', 'negnot'], ['f6 d8', 'negnot'], ['f6 10', 'negnot'], ['f6 d0', 'negnot'], ['f0 f7 18', 'negnot']);
+  for (const m of ['c1', '06']) {
+    out.push([`0f 14 ${m}`, 'unpckps'], [`0f 15 ${m}`, 'unpckps'], [`66 0f 14 ${m}`, 'unpckpd'], [`66 0f 15 ${m}`, 'unpckpd']);
+    out.push([`66 0f 62 ${m}`, 'punpck'], [`66 0f 6a ${m}`, 'punpck'], [`66 0f 6c ${m}`, 'punpck'], [`66 0f 6d ${m}`, 'punpck']);
   }
   out.push(['ff e0', 'jmpInd'], ['ff 20', 'jmpInd'], ['ff 24 c5 00 01 00 00', 'jmpInd'], ['41 ff e3', 'jmpInd'], ['c9', 'leave']);
   for (const ext of ['e0', 'e8', 'f8', '20', '28', '38']) {

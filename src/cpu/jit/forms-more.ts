@@ -2,12 +2,12 @@
 import type { Insn } from '../insn.js';
 import type { Gen } from './compiler.js';
 import type { FormInfo } from './forms.js';
-import { shift } from './forms-alu2.js';
+import { bitScan, negnot, shift } from './forms-alu2.js';
 import { cmpxchg, xadd, xchg } from './forms-atomic.js';
 import { callInd, jmpInd, leave } from './forms-ctl.js';
 import {
   arithSd, arithSs, comiSd, comiSs, cvtsi2sd, cvtToInt, movdFrom, movdTo, pxorReg, scalarLoad, scalarStore, sseLoad128, sseLogic,
-  sseStore128,
+  sseStore128, sseUnpack,
 } from './forms-sse.js';
 
 export function specialiseMore(g: Gen, i: Insn, f: FormInfo, last: boolean, A: string): boolean | 'end' {
@@ -19,6 +19,13 @@ export function specialiseMore(g: Gen, i: Insn, f: FormInfo, last: boolean, A: s
     case 'xadd': return xadd(g, i, A);
     case 'cmpxchg': return cmpxchg(g, i, A);
     case 'shift': return shift(g, i, A);
+    case 'negnot': return negnot(g, i, A);
+    case 'bsf': return bitScan(g, i, A, false);
+    case 'bsr': return bitScan(g, i, A, true);
+    // hUnpckps/hUnpckpd keep the element size in the handler (i.imm: 0 low, 2 high); hUnpack has it in i.op.
+    case 'unpckps': return sseUnpack(g, i, A, 4, i.imm !== 0);
+    case 'unpckpd': return sseUnpack(g, i, A, 8, i.imm !== 0);
+    case 'punpck': return sseUnpack(g, i, A, i.op, i.imm !== 0);
     case 'sseLoad128': return sseLoad128(g, i, A);
     case 'sseStore128': return sseStore128(g, i, A);
     case 'movsdLoad': return scalarLoad(g, i, A, 64, false);

@@ -1,6 +1,7 @@
 // Runtime helpers of the forms in forms-ctl.ts, forms-alu2.ts and forms-sse.ts: what their generated code calls
 // (the compiler's prelude destructures this object, so each name is a constant of the block's closure).
 import { shift64, shiftHi, shiftSmall } from '../ops/shift.js';
+import { bitScanFlags } from '../ops/undef.js';
 import { arithSdStaged, arithSsStaged, comiSdStaged, comiSsStaged, cvtsi2sdFrom, cvtToIntStaged } from '../sse/ops-fp.js';
 import { sseCheck, W } from '../sse/sse-state.js';
 
@@ -13,5 +14,5 @@ const SLF = new Int32Array(10);
 
 export const MORE_RT = {
   shift64, shiftHi, shiftSmall, SLF, CVI, CVF, CVS, W, sseCheck, arithSdStaged, arithSsStaged, comiSdStaged, comiSsStaged,
-  cvtsi2sdFrom, cvtToIntStaged,
+  cvtsi2sdFrom, cvtToIntStaged, bitScanFlags,
 };

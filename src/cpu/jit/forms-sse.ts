@@ -150,6 +150,20 @@ export function sseLogic(g: Gen, i: Insn, A: string): boolean {
   return true;
 }
 
+/** unpcklps/unpckhps/unpcklpd/unpckhpd, punpck[lh]dq/qdq (i.op: element bytes, 4 or 8; i.imm: high halves). */
+export function sseUnpack(g: Gen, i: Insn, A: string, op: number, high: boolean): boolean {
+  const k = g.k, d = 4 * i.reg, s = 4 * i.rm;
+  if (op !== 4 && op !== 8) return false;
+  check(g);
+  if (i.mem) { const a = ea(g, A); alignCheck(g, a); load128(g, a); }
+  else g.emit(`const w${k}0 = xw[${s}], w${k}1 = xw[${s + 1}], w${k}2 = xw[${s + 2}], w${k}3 = xw[${s + 3}];`);
+  const b = high ? 2 : 0;
+  g.emit(`const x${k}0 = xw[${d + b}], x${k}1 = xw[${d + b + 1}];`);
+  const out = op === 8 ? [`x${k}0`, `x${k}1`, `w${k}${b}`, `w${k}${b + 1}`] : [`x${k}0`, `w${k}${b}`, `x${k}1`, `w${k}${b + 1}`];
+  g.emit(out.map((v, j) => `xw[${d + j}] = ${v};`).join(' '));
+  return true;
+}
+
 /** Width of a scalar operation: binary64 (sd) or binary32 (ss). */
 interface Scalar { bits: 32 | 64; view: string; lane: number; minNormal: string; round: (e: string) => string; staged: string }
 const SD: Scalar = { bits: 64, view: 'xf', lane: 2, minNormal: '2.2250738585072014e-308', round: (e) => e, staged: 'Sd' };
