@@ -639,7 +639,7 @@ function imul(g: Gen, i: Insn, f: FormInfo, A: string): boolean {
 }
 
 /** SF ZF AF PF of the current flags (what imul keeps, undef.ts mulFlags) as an expression. */
-function keptFlags(g: Gen): string {
+export function keptFlags(g: Gen): string {
   const p = g.prod;
   if (p === null) { g.flushFlags(); return '(mulFlags(arithFlags(lf), 0))'; }
   if (p.kind === K_NONE) return '(F9 & 212)';

@@ -1,15 +1,36 @@
-// Shifts and rotates of every size by a constant, by 1 and by CL, register or memory (shift.ts shiftGroup), neg,
-// not, bsf and bsr. The shifts'
+// Shifts and rotates of every size by a constant, by 1 and by CL, register or memory (shift.ts shiftGroup),
+// shld/shrd, one-operand mul/imul, neg, not, bsf and bsr. The shifts'
 // result and flags come from the interpreter's own shiftSmall/shift64 with a scratch flag record, so they are
 // the interpreter's by construction; what compiled code gains is keeping registers and flags in locals
 // around them (a handler call flushes both and stops a block from looping in place).
 import { K_SUB } from '../flags.js';
 import type { Insn } from '../insn.js';
 import { OP_SAR, OP_SHL, OP_SHR } from '../ops/shift.js';
-import { ABSENT, type Gen, load, loadRmw, readHi, readReg, setExplicitFlags, storeRmw, writeReg } from './compiler.js';
+import { ABSENT, type Gen, keptFlags, load, loadRmw, readHi, readReg, setExplicitFlags, storeRmw, writeReg } from './compiler.js';
 
 export function shift(g: Gen, i: Insn, A: string): boolean {
   const s = i.size, op = i.op, k = g.k;
+  // Rotates read the flags they keep (and rcl/rcr CF): those work on cpu.lf itself, made current first.
+  const rotate = op !== OP_SHL && op !== OP_SHR && op !== OP_SAR;
+  return shiftLike(g, i, A, rotate, (rec, c) => s === 64 ? `r${k} = shift64(${rec}, ${op}, m${k}, m${k}h, ${c}); r${k}h = shiftHi();`
+    : `r${k} = shiftSmall(${rec}, ${op}, ${s}, m${k}, ${c});`);
+}
+
+/** shld/shrd r/m, reg, imm8/CL (shift.ts shxd, doubleShift). */
+export function shxd(g: Gen, i: Insn, A: string): boolean {
+  const s = i.size, k = g.k;
+  if (s !== 16 && s !== 32 && s !== 64) return false;
+  g.emit(`const x${k} = ${readReg(g, s, i.reg)}, x${k}h = ${readHi(g, i.reg)};`);
+  return shiftLike(g, i, A, false, (rec, c) => `r${k} = doubleShift(${rec}, ${i.op === 1}, ${s}, m${k}, m${k}h, x${k}, x${k}h, ${c}); r${k}h = shiftHi();`);
+}
+
+/**
+ * The frame of a shift by a constant or CL: operand, masked count, result and flags from `calc`, write-back. A
+ * count of 0 from CL changes no flag, so CL counts (and `readsFlags` operations) work on cpu.lf made current;
+ * constant counts that define all six flags write a scratch record.
+ */
+function shiftLike(g: Gen, i: Insn, A: string, readsFlags: boolean, calc: (rec: string, count: string) => string): boolean {
+  const s = i.size, k = g.k;
   const cl = i.imm2 !== 0;
   const c = i.imm & (s === 64 ? 63 : 31);
   if (!cl && c === 0) {
@@ -18,9 +39,7 @@ export function shift(g: Gen, i: Insn, A: string): boolean {
     if (s === 32) { g.emit(`const v${k} = ${readReg(g, 32, i.rm)};`); writeReg(g, 32, i.rm, `v${k}`, '0'); }
     return true;
   }
-  // Rotates read the flags they keep (and rcl/rcr CF), and a count of 0 from CL changes none: those work on
-  // cpu.lf itself, made current first. shl/shr/sar by a constant define all six and write a scratch record.
-  const inLf = cl || (op !== OP_SHL && op !== OP_SHR && op !== OP_SAR);
+  const inLf = cl || readsFlags;
   const rec = inLf ? 'lf' : 'SLF';
   if (inLf) g.flushFlags();
   let p = '';
@@ -28,10 +47,8 @@ export function shift(g: Gen, i: Insn, A: string): boolean {
   else g.emit(`const m${k} = ${readReg(g, s, i.rm)}, m${k}h = ${s === 64 ? readHi(g, i.rm) : '0'};`);
   const count = cl ? `c${k}` : `${c}`;
   if (cl) g.emit(`const c${k} = ${readReg(g, 8, 8)} & ${s === 64 ? 63 : 31};`);
-  const calc = s === 64 ? `r${k} = shift64(${rec}, ${op}, m${k}, m${k}h, ${count}); r${k}h = shiftHi();`
-    : `r${k} = shiftSmall(${rec}, ${op}, ${s}, m${k}, ${count});`;
   g.emit(`let r${k} = m${k}, r${k}h = m${k}h;`);
-  if (cl) g.emit(`if (c${k} !== 0) { ${calc} }`); else g.emit(calc);
+  if (cl) g.emit(`if (c${k} !== 0) { ${calc(rec, count)} }`); else g.emit(calc(rec, count));
   if (i.mem) {
     if (cl) g.emit(`if (c${k} !== 0) {`);
     storeRmw(g, s, `a${k}`, p, `r${k}`, `r${k}h`);
@@ -44,6 +61,27 @@ export function shift(g: Gen, i: Insn, A: string): boolean {
   } else setExplicitFlags(g, 'SLF[9]');
   if (i.mem) g.genCheck();
   else writeReg(g, s, i.rm, `r${k}`, `r${k}h`);
+  return true;
+}
+
+/** mul/imul r/m32 and r/m64 into edx:eax / rdx:rax (muldiv.ts mul32, imul32, mul64, imul64, wide.ts). */
+export function mulWide(g: Gen, i: Insn, A: string): boolean {
+  const s = i.size, k = g.k, signed = i.op === 5;
+  if ((s !== 32 && s !== 64) || (i.op !== 4 && !signed)) return false;
+  if (i.mem) { g.emit(`const a${k} = ${A};`); load(g, s, `a${k}`, `b${k}`); }
+  else g.emit(`const b${k} = ${readReg(g, s, i.rm)}, b${k}h = ${s === 64 ? readHi(g, i.rm) : '0'};`);
+  const ax = readReg(g, s, 0);
+  let ovf: string;
+  if (s === 64) {
+    g.emit(`${signed ? 'mulS64w' : 'mulU64w'}(${ax}, ${readHi(g, 0)}, b${k}, b${k}h); const w${k}0 = WW[0], w${k}1 = WW[1], w${k}2 = WW[2], w${k}3 = WW[3];`);
+    ovf = signed ? `(w${k}2 !== (w${k}1 >> 31) || w${k}3 !== (w${k}1 >> 31))` : `((w${k}2 | w${k}3) !== 0)`;
+  } else {
+    g.emit(`const w${k}0 = ${signed ? 'mulS32w' : 'mulU32w'}(${ax}, b${k}), w${k}2 = WW[1], w${k}1 = 0, w${k}3 = 0;`);
+    ovf = signed ? `(w${k}2 !== (w${k}0 >> 31))` : `(w${k}2 !== 0)`;
+  }
+  setExplicitFlags(g, `${keptFlags(g)} | (${ovf} ? 2049 : 0)`);
+  writeReg(g, s, 0, `w${k}0`, `w${k}1`);
+  writeReg(g, s, 2, `w${k}2`, `w${k}3`);
   return true;
 }
 

@@ -1,7 +1,7 @@
 // Samples of the forms specialised by forms-ctl.ts, forms-alu2.ts and forms-sse.ts (see forms.ts: the compiler
 // learns which interpreter handler implements a form by decoding these).
 export type MoreForm =
-  | 'jmpInd' | 'callInd' | 'leave' | 'shift' | 'negnot' | 'bsf' | 'bsr' | 'unpckps' | 'unpckpd' | 'punpck' | 'xchg' | 'xadd' | 'cmpxchg' | 'arithSs' | 'comiSs'
+  | 'jmpInd' | 'callInd' | 'leave' | 'shift' | 'negnot' | 'shxd' | 'mulWide' | 'bsf' | 'bsr' | 'unpckps' | 'unpckpd' | 'punpck' | 'xchg' | 'xadd' | 'cmpxchg' | 'arithSs' | 'comiSs'
   | 'sseLoad128' | 'sseStore128' | 'movsdLoad' | 'movsdStore' | 'movssLoad' | 'movssStore' | 'movdTo' | 'movdFrom'
   | 'movqLoad' | 'movqStore' | 'pxorReg' | 'sseLogic' | 'arithSd' | 'comiSd' | 'cvtsi2sd' | 'cvtToInt';
 
@@ -17,6 +17,8 @@ export function moreSamples(): [string, MoreForm][] {
   for (const p of ['', '48 ', '66 ']) {
     for (const m of ['18', 'd8', '10', 'd0']) out.push([`${p}f7 ${m}`, 'negnot']);
     for (const m of ['06', 'c1']) out.push([`${p}0f bc ${m}`, 'bsf'], [`${p}0f bd ${m}`, 'bsr']);
+    for (const m of ['06', 'c1']) out.push([`${p}0f a4 ${m} 05`, 'shxd'], [`${p}0f ac ${m} 05`, 'shxd'], [`${p}0f a5 ${m}`, 'shxd'], [`${p}0f ad ${m}`, 'shxd']);
+    if (p !== '66 ') for (const m of ['e1', 'e9', '21', '29']) out.push([`${p}f7 ${m}`, 'mulWide']);
   }
   out.push(['f6 18', 'negnot'], ['f6 d8', 'negnot'], ['f6 10', 'negnot'], ['f6 d0', 'negnot'], ['f0 f7 18', 'negnot']);
   for (const m of ['c1', '06']) {

@@ -2,7 +2,7 @@
 import type { Insn } from '../insn.js';
 import type { Gen } from './compiler.js';
 import type { FormInfo } from './forms.js';
-import { bitScan, negnot, shift } from './forms-alu2.js';
+import { bitScan, mulWide, negnot, shift, shxd } from './forms-alu2.js';
 import { cmpxchg, xadd, xchg } from './forms-atomic.js';
 import { callInd, jmpInd, leave } from './forms-ctl.js';
 import {
@@ -20,6 +20,8 @@ export function specialiseMore(g: Gen, i: Insn, f: FormInfo, last: boolean, A: s
     case 'cmpxchg': return cmpxchg(g, i, A);
     case 'shift': return shift(g, i, A);
     case 'negnot': return negnot(g, i, A);
+    case 'shxd': return shxd(g, i, A);
+    case 'mulWide': return mulWide(g, i, A);
     case 'bsf': return bitScan(g, i, A, false);
     case 'bsr': return bitScan(g, i, A, true);
     // hUnpckps/hUnpckpd keep the element size in the handler (i.imm: 0 low, 2 high); hUnpack has it in i.op.

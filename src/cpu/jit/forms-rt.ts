@@ -1,6 +1,7 @@
 // Runtime helpers of the forms in forms-ctl.ts, forms-alu2.ts and forms-sse.ts: what their generated code calls
 // (the compiler's prelude destructures this object, so each name is a constant of the block's closure).
-import { shift64, shiftHi, shiftSmall } from '../ops/shift.js';
+import { doubleShift, shift64, shiftHi, shiftSmall } from '../ops/shift.js';
+import { mulS32, mulS64, mulU32, mulU64, W as WW } from '../ops/wide.js';
 import { bitScanFlags } from '../ops/undef.js';
 import { arithSdStaged, arithSsStaged, comiSdStaged, comiSsStaged, cvtsi2sdFrom, cvtToIntStaged } from '../sse/ops-fp.js';
 import { sseCheck, W } from '../sse/sse-state.js';
@@ -14,5 +15,5 @@ const SLF = new Int32Array(10);
 
 export const MORE_RT = {
   shift64, shiftHi, shiftSmall, SLF, CVI, CVF, CVS, W, sseCheck, arithSdStaged, arithSsStaged, comiSdStaged, comiSsStaged,
-  cvtsi2sdFrom, cvtToIntStaged, bitScanFlags,
+  cvtsi2sdFrom, cvtToIntStaged, bitScanFlags, doubleShift, WW, mulU64w: mulU64, mulS64w: mulS64, mulU32w: mulU32, mulS32w: mulS32,
 };

@@ -246,8 +246,11 @@ def1(0xD2, (d, i) => decodeGroup(d, i, true, 'cl'));
 def1(0xD3, (d, i) => decodeGroup(d, i, false, 'cl'));
 
 // ---- shld / shrd ---------------------------------------------------------------------------------
-/** Double shift of dest by c (masked, >= 1) filling from src (shld, or shrd when `right`). Returns low half, high in oH. */
-function doubleShift(cpu: Cpu, right: boolean, size: number, dL: number, dH: number, sL: number, sH: number, c: number): number {
+/**
+ * Double shift of dest by c (masked, >= 1) filling from src (shld, or shrd when `right`); sets the flags in lf.
+ * Returns the low half, the high half in shiftHi().
+ */
+export function doubleShift(lf: Int32Array, right: boolean, size: number, dL: number, dH: number, sL: number, sH: number, c: number): number {
   let rL: number, rH = 0, cf: number;
   if (size === 64) {
     if (!right) {
@@ -271,7 +274,7 @@ function doubleShift(cpu: Cpu, right: boolean, size: number, dL: number, dH: num
   }
   const msb = size === 64 ? rH >>> 31 : (rL >>> (size - 1)) & 1;
   const msb1 = size === 64 ? (rH >>> 30) & 1 : (rL >>> (size - 2)) & 1;
-  setArithFlags(cpu.lf, resultFlags(rL, rH, size) | cf | (shldOF(right, c, size, msb, msb1, cf, sL) << 11) | SHLD_AF);
+  setArithFlags(lf, resultFlags(rL, rH, size) | cf | (shldOF(right, c, size, msb, msb1, cf, sL) << 11) | SHLD_AF);
   oH = rH;
   return rL;
 }
@@ -287,18 +290,18 @@ function shxd(cpu: Cpu, i: Insn): void {
     const a = ea(cpu, i);
     const v = rmwMem(cpu, a, size);
     if (c === 0) return;
-    const lo = doubleShift(cpu, right, size, v, cpu.mmu.hi, sL, sH, c);
+    const lo = doubleShift(cpu.lf, right, size, v, cpu.mmu.hi, sL, sH, c);
     writeMem(cpu, a, size, lo, oH);
     return;
   }
   const n = i.rm;
   if (size === 16) {
-    if (c) cpu.r16[4 * n] = doubleShift(cpu, right, 16, cpu.r16[4 * n], 0, sL, 0, c);
+    if (c) cpu.r16[4 * n] = doubleShift(cpu.lf, right, 16, cpu.r16[4 * n], 0, sL, 0, c);
   } else if (size === 32) {
-    if (c) r[2 * n] = doubleShift(cpu, right, 32, r[2 * n], 0, sL, 0, c);
+    if (c) r[2 * n] = doubleShift(cpu.lf, right, 32, r[2 * n], 0, sL, 0, c);
     r[2 * n + 1] = 0;
   } else if (c) {
-    r[2 * n] = doubleShift(cpu, right, 64, r[2 * n], r[2 * n + 1], sL, sH, c);
+    r[2 * n] = doubleShift(cpu.lf, right, 64, r[2 * n], r[2 * n + 1], sL, sH, c);
     r[2 * n + 1] = oH;
   }
 }
