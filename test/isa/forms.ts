@@ -465,7 +465,8 @@ for (const op of ['add', 'sub', 'mul', 'div', 'min', 'max', 'sqrt']) {
   sse(`${op}ss (%rsi),%xmm2`, 'ps', { msize: 4, tag: 'PE', setup: peSticky });
 }
 for (const a of ['cvttsd2si %xmm1,%eax', 'cvttsd2si %xmm1,%rax', 'cvttsd2si (%rsi),%ecx', 'cvttsd2si (%rsi),%r9', 'cvtsi2sd %rax,%xmm0',
-  'cvtsi2sdq (%rsi),%xmm1']) {
+  'cvtsi2sdq (%rsi),%xmm1', 'cvtsi2ss %eax,%xmm0', 'cvtsi2ss %rax,%xmm0', 'cvtsi2ssq (%rsi),%xmm1', 'cvtsd2ss %xmm1,%xmm0',
+  'cvtsd2ss (%rsi),%xmm2']) {
   sse(a, 'pd', { msize: 8, tag: 'PE', setup: peSticky, ...(a.startsWith('cvtsi') ? { regs: { rax: cvtInt }, memval: (c, off) => writeMemU(c.b, off, cvtInt(c.rng), 8) } : {}) });
 }
 sse('cvttps2dq %xmm1,%xmm0', 'ps');

@@ -3,7 +3,7 @@
 export type MoreForm =
   | 'jmpInd' | 'callInd' | 'leave' | 'shift' | 'negnot' | 'shxd' | 'mulWide' | 'bsf' | 'bsr' | 'unpckps' | 'unpckpd' | 'punpck' | 'xchg' | 'xadd' | 'cmpxchg' | 'arithSs' | 'comiSs'
   | 'sseLoad128' | 'sseStore128' | 'movsdLoad' | 'movsdStore' | 'movssLoad' | 'movssStore' | 'movdTo' | 'movdFrom'
-  | 'movqLoad' | 'movqStore' | 'pxorReg' | 'sseLogic' | 'arithSd' | 'comiSd' | 'cvtsi2sd' | 'cvtToInt';
+  | 'movqLoad' | 'movqStore' | 'pxorReg' | 'sseLogic' | 'arithSd' | 'comiSd' | 'cvtsi2sd' | 'cvtsi2ss' | 'cvtss2sd' | 'cvtsd2ss' | 'cvtToInt';
 
 export function moreSamples(): [string, MoreForm][] {
   const out: [string, MoreForm][] = [];
@@ -44,9 +44,11 @@ export function moreSamples(): [string, MoreForm][] {
     out.push([`f3 0f 7e ${m}`, 'movqLoad'], [`66 0f d6 ${m === 'c1' ? 'c8' : m}`, 'movqStore']);
     for (const w of ['', '48 ']) {
       out.push([`66 ${w}0f 6e ${m === 'c1' ? 'c0' : m}`, 'movdTo'], [`66 ${w}0f 7e ${m === 'c1' ? 'c0' : m}`, 'movdFrom']);
+      out.push([`f3 ${w}0f 2a ${m === 'c1' ? 'c0' : m}`, 'cvtsi2ss']);
       out.push([`f2 ${w}0f 2a ${m === 'c1' ? 'c0' : m}`, 'cvtsi2sd'], [`f2 ${w}0f 2c ${m}`, 'cvtToInt'], [`f2 ${w}0f 2d ${m}`, 'cvtToInt']);
     }
     for (const op of ['58', '59', '5c', '5d', '5e', '5f', '51']) out.push([`f2 0f ${op} ${m}`, 'arithSd']);
+    out.push([`f3 0f 5a ${m}`, 'cvtss2sd'], [`f2 0f 5a ${m}`, 'cvtsd2ss']);
     out.push([`66 0f 2e ${m}`, 'comiSd'], [`66 0f 2f ${m}`, 'comiSd'], [`0f 2e ${m}`, 'comiSs'], [`0f 2f ${m}`, 'comiSs']);
     for (const op of ['58', '59', '5c', '5d', '5e', '5f', '51']) out.push([`f3 0f ${op} ${m}`, 'arithSs']);
     // and/andn/or/xor ps/pd, pand/pandn/por/pxor (the register xors have their own handler).

@@ -6,7 +6,7 @@ import { bitScan, mulWide, negnot, shift, shxd } from './forms-alu2.js';
 import { cmpxchg, xadd, xchg } from './forms-atomic.js';
 import { callInd, jmpInd, leave } from './forms-ctl.js';
 import {
-  arithSd, arithSs, comiSd, comiSs, cvtsi2sd, cvtToInt, movdFrom, movdTo, pxorReg, scalarLoad, scalarStore, sseLoad128, sseLogic,
+  arithSd, arithSs, comiSd, comiSs, cvtsd2ss, cvtsi2sd, cvtsi2ss, cvtss2sd, cvtToInt, movdFrom, movdTo, pxorReg, scalarLoad, scalarStore, sseLoad128, sseLogic,
   sseStore128, sseUnpack,
 } from './forms-sse.js';
 
@@ -45,6 +45,9 @@ export function specialiseMore(g: Gen, i: Insn, f: FormInfo, last: boolean, A: s
     case 'arithSs': return arithSs(g, i, A);
     case 'comiSs': return comiSs(g, i, A);
     case 'cvtsi2sd': return cvtsi2sd(g, i, A);
+    case 'cvtsi2ss': return cvtsi2ss(g, i, A);
+    case 'cvtss2sd': return cvtss2sd(g, i, A);
+    case 'cvtsd2ss': return cvtsd2ss(g, i, A);
     case 'cvtToInt': return cvtToInt(g, i, A);
     default: return false;
   }

@@ -233,16 +233,42 @@ export function comiScalar(g: Gen, i: Insn, A: string, w: Scalar): boolean {
 export const comiSd = (g: Gen, i: Insn, A: string) => comiScalar(g, i, A, SD);
 export const comiSs = (g: Gen, i: Insn, A: string) => comiScalar(g, i, A, SS);
 
-/** cvtsi2sd xmm, r/m32/64 (ops-fp.ts hCvtsi2sd): int32 and |int64| < 2^53 convert exactly. */
-export function cvtsi2sd(g: Gen, i: Insn, A: string): boolean {
-  const k = g.k, d = 2 * i.reg, w = i.size === 64;
+/**
+ * cvtsi2sd/cvtsi2ss xmm, r/m32/64 (ops-fp.ts hCvtsi2sd, hCvtsi2ss). An int32 or an |int64| below 2^53 is exact as
+ * a double; a double rounds once to single (Math.fround), which is inexact only with PE already set.
+ */
+export function cvtsi2x(g: Gen, i: Insn, A: string, w: Scalar): boolean {
+  const k = g.k, d = w.lane * i.reg, wide = i.size === 64;
   check(g);
-  if (i.mem) load(g, w ? 64 : 32, ea(g, A), `v${k}`);
-  else g.emit(`const v${k} = ${readReg(g, 32, i.rm)}, v${k}h = ${w ? readHi(g, i.rm) : '0'};`);
-  if (!w) { g.emit(`xf[${d}] = v${k} | 0;`); return true; }
-  g.emit(`if (v${k}h >= -2097152 && v${k}h < 2097152) xf[${d}] = v${k}h * 4294967296 + (v${k} >>> 0); else { ${fallback(g)}cvtsi2sdFrom(cpu, IK[${k}], v${k}, v${k}h); }`);
+  if (i.mem) load(g, wide ? 64 : 32, ea(g, A), `v${k}`);
+  else g.emit(`const v${k} = ${readReg(g, 32, i.rm)}, v${k}h = ${wide ? readHi(g, i.rm) : '0'};`);
+  const exact = wide ? `v${k}h >= -2097152 && v${k}h < 2097152` : 'true';
+  g.emit(`const n${k} = ${wide ? `v${k}h * 4294967296 + (v${k} >>> 0)` : `v${k} | 0`}, r${k} = ${w.round(`n${k}`)};`);
+  const ok = w.bits === 64 ? exact : `${exact} && (r${k} === n${k} || ${PE_OK})`;
+  if (ok === 'true') { g.emit(`${w.view}[${d}] = r${k};`); return true; }
+  g.emit(`if (${ok}) ${w.view}[${d}] = r${k}; else { ${fallback(g)}cvtsi2${w.staged.toLowerCase()}From(cpu, IK[${k}], v${k}, v${k}h); }`);
   return true;
 }
+export const cvtsi2sd = (g: Gen, i: Insn, A: string) => cvtsi2x(g, i, A, SD);
+export const cvtsi2ss = (g: Gen, i: Insn, A: string) => cvtsi2x(g, i, A, SS);
+
+/**
+ * cvtss2sd (exact, no flag for a zero or normal source) and cvtsd2ss (rounds once; inexact only with PE already
+ * set, and an overflow, underflow or denormal falls back) (ops-fp.ts hCvtss2sd, hCvtsd2ss).
+ */
+export function cvtScalar(g: Gen, i: Insn, A: string, from: Scalar, to: Scalar): boolean {
+  const k = g.k;
+  check(g);
+  const stage = sourceScalar(g, from, i, A);
+  g.emit(`const r${k} = ${to.round(`s${k}`)};`);
+  let ok = ordOf(from, `s${k}`);
+  if (to.bits === 32) ok += ` && ${ordOf(to, `r${k}`)} && (r${k} === s${k} || (${PE_OK} && r${k} !== 0))`;
+  const slowCall = i.mem ? `${stage}cvt${from.staged.toLowerCase()}2${to.staged.toLowerCase()}Staged(cpu, IK[${k}]);` : `HK[${k}](cpu, IK[${k}]);`;
+  g.emit(`if (${ok}) ${to.view}[${to.lane * i.reg}] = r${k}; else { ${fallback(g)}${slowCall} }`);
+  return true;
+}
+export const cvtss2sd = (g: Gen, i: Insn, A: string) => cvtScalar(g, i, A, SS, SD);
+export const cvtsd2ss = (g: Gen, i: Insn, A: string) => cvtScalar(g, i, A, SD, SS);
 
 /** cvttsd2si r32/64, xmm/m64 (ops-fp.ts hCvtToInt with i.op = 3); the rounding cvtsd2si calls the handler. */
 export function cvtToInt(g: Gen, i: Insn, A: string): boolean {

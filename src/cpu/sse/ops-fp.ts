@@ -137,7 +137,11 @@ export function cvtsi2sdFrom(cpu: Cpu, i: Insn, lo: number, hi: number): void {
 }
 function hCvtsi2ss(cpu: Cpu, i: Insn): void {
   sseCheck(cpu);
-  const lo = intSource(cpu, i);
+  cvtsi2ssFrom(cpu, i, intSource(cpu, i), intHi);
+}
+/** cvtsi2ss of an integer source already read (see arithSdStaged). */
+export function cvtsi2ssFrom(cpu: Cpu, i: Insn, lo: number, hi: number): void {
+  intHi = hi;
   fp.mxcsr = cpu.mxcsr;
   const f = i.size === 64 ? fp.cvtI64to32(T, lo, intHi) : fp.cvtI32to32(T, lo);
   if (f !== 0) commitFlags(cpu, f);
@@ -158,13 +162,21 @@ export function cvtToIntStaged(cpu: Cpu, i: Insn): void {
   if (to64) { cpu.r32[2 * i.reg] = fp.intLo; cpu.r32[2 * i.reg + 1] = fp.intHi; } else setR32(cpu, i.reg, fp.intLo);
 }
 function hCvtss2sd(cpu: Cpu, i: Insn): void {
-  sseCheck(cpu); src32(cpu, i); fp.mxcsr = cpu.mxcsr;
+  sseCheck(cpu); src32(cpu, i); cvtss2sdStaged(cpu, i);
+}
+/** cvtss2sd once the source is staged in S (see arithSdStaged). */
+export function cvtss2sdStaged(cpu: Cpu, i: Insn): void {
+  fp.mxcsr = cpu.mxcsr;
   const f = fp.cvt32to64(T, S);
   if (f !== 0) commitFlags(cpu, f);
   commitT(cpu, i.reg, 2);
 }
 function hCvtsd2ss(cpu: Cpu, i: Insn): void {
-  sseCheck(cpu); src64(cpu, i); fp.mxcsr = cpu.mxcsr;
+  sseCheck(cpu); src64(cpu, i); cvtsd2ssStaged(cpu, i);
+}
+/** cvtsd2ss once the source is staged in S (see arithSdStaged). */
+export function cvtsd2ssStaged(cpu: Cpu, i: Insn): void {
+  fp.mxcsr = cpu.mxcsr;
   const f = fp.cvt64to32(T, S);
   if (f !== 0) commitFlags(cpu, f);
   commitT(cpu, i.reg, 1);
