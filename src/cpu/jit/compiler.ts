@@ -25,6 +25,8 @@ import { mulFlags, SHIFT_AF } from '../ops/undef.js';
 import { VEC_GP, VEC_SS } from '../regs.js';
 import { TLB_SIZE } from '../mmu.js';
 import { formTable, type FormInfo } from './forms.js';
+import { specialiseMore } from './forms-more.js';
+import { MORE_RT } from './forms-rt.js';
 
 /** What a compiled block needs from its run loop. */
 export interface BlockEnv {
@@ -43,7 +45,7 @@ export const ABSENT = 0, CLEAN = 1, DIRTY = 2;
 // Lazy-flag fields the compiled code keeps in locals (LF_OP .. LF_CIN, LF_ARITH); LF_REST stays in cpu.lf.
 export const FIELDS = [0, 1, 2, 3, 4, 5, 6, 7, 9];
 const OP_ADD = 0, OP_OR = 1, OP_AND = 4, OP_SUB = 5, OP_XOR = 6, OP_CMP = 7, OP_TEST = 8;
-const CANON = 140737488355328;
+export const CANON = 140737488355328;
 const TLB_MASK = TLB_SIZE - 1;
 
 const PARITY = new Uint8Array(256);
@@ -98,10 +100,13 @@ function mulS64(aL: number, aH: number, bL: number, bH: number): number {
 /** Calls of a looping block that leave early so that its exit path gets V8 type feedback (see compileLoop). */
 export const WARM_EXITS = 200;
 
+/** Generated code that can throw (memory access, faults, the SSE checks and the interpreter code fast paths fall back to). */
+const MAY_THROW = /mmu\.|Fault\(|throw|sseCheck\(|HK\[|Staged\(|From\(/;
+
 /** Thrown by a block to leave after an instruction whose write dropped decoded code. */
 const GEN_EXIT = Object.freeze({ genExit: true });
 
-const RT = { exactEa64, GEN_EXIT, cond, getCF, PARITY, gpFault, ssFault, arithFlags, mulFlags, mulHiS32, SHIFT_AF, mulS64, MUL, mulLoHi64 };
+const RT = { exactEa64, GEN_EXIT, cond, getCF, PARITY, gpFault, ssFault, arithFlags, mulFlags, mulHiS32, SHIFT_AF, mulS64, MUL, mulLoHi64, X: MORE_RT };
 
 /** Flags recorded by a known instruction of this block, still in the locals. */
 interface Producer { kind: number; sz: number }
@@ -182,7 +187,7 @@ export class Gen {
 }
 
 // ---- register access by operand size (8-bit operands are byte offsets into r8) ------------------------
-function readReg(g: Gen, size: number, r: number): string {
+export function readReg(g: Gen, size: number, r: number): string {
   if (size === 8) {
     const n = r >> 3, sh = (r & 7) * 8;
     g.use(n);
@@ -191,10 +196,10 @@ function readReg(g: Gen, size: number, r: number): string {
   g.use(r);
   return size === 16 ? `(L${r} & 65535)` : `L${r}`;
 }
-function readHi(g: Gen, r: number): string { g.use(r); return `H${r}`; }
+export function readHi(g: Gen, r: number): string { g.use(r); return `H${r}`; }
 
 /** Emits the write of (lo, hi) to a register with the x86-64 rules; lo/hi are simple expressions. */
-function writeReg(g: Gen, size: number, r: number, lo: string, hi: string): void {
+export function writeReg(g: Gen, size: number, r: number, lo: string, hi: string): void {
   if (size === 8) {
     const n = r >> 3, sh = (r & 7) * 8;
     g.use(n);
@@ -219,7 +224,7 @@ function writeReg(g: Gen, size: number, r: number, lo: string, hi: string): void
  * Opening of a slow-path memory call: in a looping block cpu.icount lives in a local, and a device behind the
  * slow path (a clock read through MMIO) must see the count the interpreter would show.
  */
-function slow(g: Gen): string { return g.loop ? '(cpu.icount = ic, ' : ''; }
+export function slow(g: Gen): string { return g.loop ? '(cpu.icount = ic, ' : ''; }
 
 // ---- memory ---------------------------------------------------------------------------------------------
 /** Linear-address expression of the memory operand, or null when the form is not compiled. */
@@ -247,7 +252,7 @@ const SET = { 8: 'setUint8', 16: 'setUint16', 32: 'setInt32' } as Record<number,
 const LIM = { 8: 4095, 16: 0xffe, 32: 0xffc, 64: 0xff8 } as Record<number, number>;
 
 /** Loads `size` bits at address variable `a` into `v` (and `vh` for 64); declares both. */
-function load(g: Gen, size: number, a: string, v: string): void {
+export function load(g: Gen, size: number, a: string, v: string): void {
   const lim = size === 8 ? '' : ` && o <= ${LIM[size]}`;
   g.emit(`let ${v}, ${v}h = 0; { const o = ${a} & 4095, x = (${a} >>> 12) & ${TLB_MASK};`);
   if (size === 64) {
@@ -257,17 +262,17 @@ function load(g: Gen, size: number, a: string, v: string): void {
   }
 }
 /** Read for read-modify-write: `p` is the RAM offset on a write-TLB hit, else -1 (slow path already probed). */
-function loadRmw(g: Gen, size: number, a: string, v: string, p: string): void {
+export function loadRmw(g: Gen, size: number, a: string, v: string, p: string): void {
   const lim = size === 8 ? '' : ` && o <= ${LIM[size]}`;
   g.emit(`let ${p} = -1, ${v}, ${v}h = 0; { const o = ${a} & 4095, x = (${a} >>> 12) & ${TLB_MASK}; if (wT[x] === ${a} - o${lim}) ${p} = wO[x] + o; }`);
   if (size === 64) g.emit(`if (${p} >= 0) { ${v}h = dv.getInt32(${p} + 4, true); ${v} = dv.getInt32(${p}, true); } else { ${v} = ${slow(g)}mmu.rmw64(${a})${g.loop ? ')' : ''}; ${v}h = mmu.hi; }`);
   else g.emit(`if (${p} >= 0) ${v} = dv.${GET[size]}(${p}${size === 8 ? '' : ', true'}); else ${v} = ${slow(g)}mmu.rmw${size}(${a})${g.loop ? ')' : ''};`);
 }
-function storeRmw(g: Gen, size: number, a: string, p: string, lo: string, hi: string): void {
+export function storeRmw(g: Gen, size: number, a: string, p: string, lo: string, hi: string): void {
   if (size === 64) g.emit(`if (${p} >= 0) { dv.setInt32(${p}, ${lo}, true); dv.setInt32(${p} + 4, ${hi}, true); } else ${slow(g)}mmu.write64(${a}, ${lo}, ${hi})${g.loop ? ')' : ''};`);
   else g.emit(`if (${p} >= 0) dv.${SET[size]}(${p}, ${lo}${size === 8 ? '' : ', true'}); else ${slow(g)}mmu.write${size}(${a}, ${lo})${g.loop ? ')' : ''};`);
 }
-function store(g: Gen, size: number, a: string, lo: string, hi: string): void {
+export function store(g: Gen, size: number, a: string, lo: string, hi: string): void {
   const lim = size === 8 ? '' : ` && o <= ${LIM[size]}`;
   g.emit(`{ const o = ${a} & 4095, x = (${a} >>> 12) & ${TLB_MASK};`);
   if (size === 64) g.emit(`if (wT[x] === ${a} - o${lim}) { const p = wO[x] + o; dv.setInt32(p, ${lo}, true); dv.setInt32(p + 4, ${hi}, true); } else ${slow(g)}mmu.write64(${a}, ${lo}, ${hi})${g.loop ? ')' : ''}; }`);
@@ -516,7 +521,7 @@ function specialise(g: Gen, i: Insn, f: FormInfo, last: boolean): boolean | 'end
       else { g.emit(`const v${k} = ${c} ? 1 : 0;`); writeReg(g, 8, i.rm, `v${k}`, '0'); }
       return true;
     }
-    default: return false;
+    default: return specialiseMore(g, i, f, last, A);
   }
 }
 
@@ -579,7 +584,7 @@ function alu(g: Gen, i: Insn, f: FormInfo, A: string): boolean {
 }
 
 /** Explicit flags (the interpreter's setArithFlags): LF_OP = K_NONE, LF_ARITH = the six bits. */
-function setExplicitFlags(g: Gen, bits: string): void {
+export function setExplicitFlags(g: Gen, bits: string): void {
   g.setF(0, '0');
   g.setF(9, `(${bits}) & 2261`);
   g.prod = { kind: K_NONE, sz: 3 };
@@ -652,7 +657,7 @@ function imul(g: Gen, i: Insn, f: FormInfo, A: string): boolean {
 }
 
 /** SF ZF AF PF of the current flags (what imul keeps, undef.ts mulFlags) as an expression. */
-function keptFlags(g: Gen): string {
+export function keptFlags(g: Gen): string {
   const p = g.prod;
   if (p === null) { g.flushFlags(); return '(mulFlags(arithFlags(lf), 0))'; }
   if (p.kind === K_NONE) return '(F9 & 212)';
@@ -733,7 +738,7 @@ export function emitInsn(g: Gen, ins: Insn[], k: number, table: Map<Handler, For
   }
   if (done !== false) {
     // The catch block reads k only when something can throw; register-only code needs no store to it.
-    if (!g.out.slice(kAt + 1).some((l) => /mmu\.|Fault\(|throw/.test(l))) g.out[kAt] = '';
+    if (!g.out.slice(kAt + 1).some((l) => MAY_THROW.test(l))) g.out[kAt] = '';
     return { generic: false, eff: null, end: done === 'end' };
   }
   // Handler call: the register file and cpu.lf must be current for what it touches.
@@ -802,10 +807,11 @@ export function prelude(genericAt: boolean[], endOff: number[], loop = false, ki
     `const END = [${endOff.join(', ')}], GENERIC = [${genericAt.map((x) => (x ? 1 : 0)).join(', ')}];`,
     `const KIN = ${kin === null ? 'null' : `[${kin.join(', ')}]`};`,
     'const { exactEa64, GEN_EXIT, cond, getCF, PARITY, gpFault, ssFault, arithFlags, mulFlags, mulHiS32, SHIFT_AF, mulS64, MUL, mulLoHi64 } = RT;',
+    `const { ${Object.keys(MORE_RT).join(', ')} } = RT.X;`,
     'const HK = H, IK = I;'];
   genericAt.forEach((generic, k) => { if (generic) src.push(`const h${k} = H[${k}], i${k} = I[${k}];`); });
   src.push('return function block(cpu, env, end) {',
-    'const r32 = cpu.r32, lf = cpu.lf, mmu = cpu.mmu, dv = mmu.dv, rT = mmu.rTag, rO = mmu.rOff, wT = mmu.wTag, wO = mmu.wOff, sb = cpu.segBase;',
+    'const r32 = cpu.r32, lf = cpu.lf, xw = cpu.xmm, xf = cpu.xmmF64, xs = cpu.xmmF32, mmu = cpu.mmu, dv = mmu.dv, rT = mmu.rTag, rO = mmu.rOff, wT = mmu.wTag, wO = mmu.wOff, sb = cpu.segBase;',
     'const cache = env.cache, G = cache.gen, rip0 = cpu.rip;',
     'let k = 0, rip = rip0;');
   return src;

@@ -6,6 +6,7 @@ import type { PhysMem } from '../physmem.js';
 import { CS } from '../regs.js';
 import { compileTrace, WARM_EXITS, type BlockEnv, type BlockFn } from './compiler.js';
 import { compileRegion, findRegion } from './region.js';
+import { countBlock, statsEnabled } from './stats.js';
 
 /**
  * Executions of a trace before it is compiled. Compiling costs milliseconds of CPU per trace (code generation,
@@ -72,7 +73,7 @@ export class Jit {
   compile(t: Trace, ctx?: { cpu: Cpu; cache: { gen: number } }): void {
     try {
       const r = compileTrace(t, this.warmExits);
-      t.fn = r.fn;
+      t.fn = statsEnabled ? countBlock(t, r.fn, r.source, r.specialised) : r.fn;
       this.compiled++;
       const key = this.mem !== null && shared.size < MAX_SHARED ? codeKey(t, this.mem) : null;
       if (key !== null) shared.set(key, r.fn);
