@@ -43,6 +43,8 @@ export interface RunArgs {
   disks: string[];
   /** --rng-seed: a whole number, or 'host' for host entropy. */
   rngSeed: number | 'host';
+  /** --no-rng: no virtio-rng (osvemu test --no-rng's reproduce commands). */
+  noRng: boolean;
   /** --virtio legacy|transitional|modern (run.py's option). */
   virtioMode: 'legacy' | 'transitional' | 'modern';
   /** Seed of the rdrand/rdseed stream (osvemu test prints it in reproduce commands). */
@@ -78,7 +80,7 @@ export const USAGE = `usage: osvemu run [KERNEL] [-e|--append CMDLINE] [-c|--smp
                   [--from SNAPSHOT] [--record]
                   [--net user[,hostfwd=tcp::HOSTPORT-:GUESTPORT]...|stream,addr.type=unix,addr.path=PATH|isolated|...]
                   [--pcap FILE] [--net-record FILE]
-                  [--disk FILE[,writable|,readonly][,format=raw|qcow2]]... [--rng-seed N|host]
+                  [--disk FILE[,writable|,readonly][,format=raw|qcow2]]... [--rng-seed N|host] [--no-rng]
                   [--virtio legacy|transitional|modern] [--seed N]
                   [--cpu-vendor intel|amd] [--symbols LOADER_ELF] [--gdb-threads osv|vcpu]
                   [--debugcon stdio|null|file:PATH|PATH] [--icount-shift N] [--no-jit|--jit]
@@ -106,7 +108,8 @@ export const USAGE = `usage: osvemu run [KERNEL] [-e|--append CMDLINE] [-c|--smp
   --trace-save  when the run ends, write OSv's trace buffers (enabled with e.g. -e '--trace=sched* /hello')
            as an OSVT dump that OSv's scripts/trace.py and "osvemu trace list" read; --perfetto FILE writes
            the same samples as Chrome trace-event JSON (ui.perfetto.dev, chrome://tracing)
-  --rng-seed  seed of the virtio-rng bytes (default 0: the same bytes every run); "host" for host entropy
+  --rng-seed  seed of the virtio-rng bytes (default 0: the same bytes every run); "host" for host entropy;
+           --no-rng: no virtio-rng at all
   exit status: 0 power-off, 1 error, 2 bad arguments, 3 guest halted (abort), 4 triple fault,
                5 instruction limit, 6 timeout, 7 guest reset, 8 unimplemented instruction;
                a guest write of V to port 0xF4 (QEMU's isa-debug-exit) exits with (V << 1) | 1, as QEMU,
@@ -200,6 +203,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
         quiet: { type: 'boolean', short: 'q' },
         disk: { type: 'string', multiple: true },
         'rng-seed': { type: 'string' },
+        'no-rng': { type: 'boolean' },
         virtio: { type: 'string' },
         net: { type: 'string', multiple: true },
         pcap: { type: 'string' },
@@ -279,6 +283,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
     debugcon: v.debugcon === undefined ? null : debugconArg(v.debugcon),
     disks: v.disk ?? [],
     rngSeed: parseRngSeed(v['rng-seed']),
+    noRng: !!v['no-rng'],
     virtioMode: parseVirtioMode(v.virtio),
     seed: v.seed === undefined ? undefined : parseIntArg('--seed', v.seed, 0, 0xffffffff),
     cpuVendor,
