@@ -62,6 +62,8 @@ export interface RunArgs {
   tscReadNs: number;
   /** Compile hot guest code (default); --no-jit interprets only. */
   jit: boolean;
+  /** Jump over provably idle loop iterations (default); --no-loop-skip runs every one. */
+  loopSkip: boolean;
   /** --profile FILE: guest stacks sampled every profileInterval instructions (.pb.gz: pprof, else speedscope). */
   profile: string | undefined;
   profileInterval: number;
@@ -84,7 +86,7 @@ export const USAGE = `usage: osvemu run [KERNEL] [-e|--append CMDLINE] [-c|--smp
                   [--virtio legacy|transitional|modern] [--seed N]
                   [--cpu-vendor intel|amd] [--symbols LOADER_ELF] [--gdb-threads osv|vcpu]
                   [--debugcon stdio|null|file:PATH|PATH] [--icount-shift N] [--no-jit|--jit]
-                  [--pause-cost NS] [--rdtsc-cost NS]
+                  [--pause-cost NS] [--rdtsc-cost NS] [--no-loop-skip]
                   [--profile FILE[.pb.gz] [--profile-interval N]] [--trace-save FILE] [--perfetto FILE] [-h|--help]
        osvemu debug SNAPSHOT [--gdb [HOST:]PORT] [--disk FILE]... [--symbols ELF]  serve gdb on a saved machine (default port 1234)
        osvemu core SNAPSHOT FILE [--symbols ELF]     write an ELF core file gdb opens
@@ -101,6 +103,8 @@ export const USAGE = `usage: osvemu run [KERNEL] [-e|--append CMDLINE] [-c|--smp
   --pause-cost  guest ns a PAUSE takes (default ${DEFAULT_PAUSE_NS}: ~100 cycles, as on current x86 cores; 0: as any
            instruction), so spin-waits reach their deadlines in fewer instructions; deterministic
   --rdtsc-cost  guest ns a TSC read (rdtsc, rdtscp, rdmsr) takes (default ${DEFAULT_TSC_READ_NS}, ~25-40 cycles on hardware)
+  --no-loop-skip  run every iteration of idle loops (OSv's idle poll, spins on a flag) instead of jumping over
+           the ones that provably change nothing but a counter; the state is the same either way
   --no-jit interpret only (hot code is compiled to JavaScript by default; --jit); the same instructions
            retire and the same bytes are printed either way
   --profile  sample every vCPU's guest stack every --profile-interval instructions (default 10000) and write
@@ -199,6 +203,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
         'no-kvmclock': { type: 'boolean' },
         jit: { type: 'boolean' },
         'no-jit': { type: 'boolean' },
+        'no-loop-skip': { type: 'boolean' },
         x2apic: { type: 'boolean' },
         quiet: { type: 'boolean', short: 'q' },
         disk: { type: 'string', multiple: true },
@@ -275,6 +280,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
     timeoutSec: timeout,
     kvmclock: !v['no-kvmclock'],
     jit: v['no-jit'] ? false : true,
+    loopSkip: !v['no-loop-skip'],
     x2apic: !!v.x2apic,
     quiet: !!v.quiet,
     net,

@@ -39,7 +39,7 @@ export const TEST_USAGE = `usage: osvemu test KERNEL [--disk IMAGE] [--tests FIL
                    [--exclude FILE] [-j|--jobs N] [--shard I/N] [--junit FILE] [--logs DIR] [-c N] [-m SIZE]
                    [--max-insns N] [--timeout SECONDS] [--cpu-vendor intel|amd] [--net auto|isolated|none]
                    [--on-fail snapshot|core|snapshot,core] [--no-rng] [--icount-shift N]
-                   [--pause-cost NS] [--rdtsc-cost NS] [--no-jit|--jit] [--list]
+                   [--pause-cost NS] [--rdtsc-cost NS] [--no-jit|--jit] [--no-loop-skip] [--list]
   Runs each OSv test (/tests/tst-*.so) in a fresh machine with test.py's command line
   (--power-off-on-abort /tests/NAME) and judges it as test.py does, plus osvemu's own outcomes.
   tests    --tests FILE (guest paths, one a line), --manifest (its /tests/tst-* entries), or else
@@ -103,6 +103,7 @@ export function parseTestArgs(argv: string[]): TestArgs {
         'rdtsc-cost': { type: 'string' },
         jit: { type: 'boolean' },
         'no-jit': { type: 'boolean' },
+        'no-loop-skip': { type: 'boolean' },
       },
     });
   } catch (e) {
@@ -157,6 +158,7 @@ export function parseTestArgs(argv: string[]): TestArgs {
       pauseNs: v['pause-cost'] === undefined ? DEFAULT_PAUSE_NS : parseIntArg('--pause-cost', v['pause-cost'], 0, MAX_WAIT_COST_NS),
       tscReadNs: v['rdtsc-cost'] === undefined ? DEFAULT_TSC_READ_NS : parseIntArg('--rdtsc-cost', v['rdtsc-cost'], 0, MAX_WAIT_COST_NS),
       jit: !v['no-jit'],
+      loopSkip: !v['no-loop-skip'],
     },
   };
 }

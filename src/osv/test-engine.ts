@@ -13,14 +13,16 @@ export interface EngineSettings {
   tscReadNs: number;
   /** Compile hot code (default); false: --no-jit. */
   jit: boolean;
+  /** Jump over idle loop iterations (default); false: --no-loop-skip. */
+  loopSkip: boolean;
 }
 
-export const DEFAULT_ENGINE: EngineSettings = { icountShift: 0, pauseNs: DEFAULT_PAUSE_NS, tscReadNs: DEFAULT_TSC_READ_NS, jit: true };
+export const DEFAULT_ENGINE: EngineSettings = { icountShift: 0, pauseNs: DEFAULT_PAUSE_NS, tscReadNs: DEFAULT_TSC_READ_NS, jit: true, loopSkip: true };
 
 /** The machine options of these settings. */
-export function engineMachineOptions(e: Partial<EngineSettings> | undefined): Pick<MachineOptions, 'icountShift' | 'pauseNs' | 'tscReadNs' | 'jit'> {
+export function engineMachineOptions(e: Partial<EngineSettings> | undefined): Pick<MachineOptions, 'icountShift' | 'pauseNs' | 'tscReadNs' | 'jit' | 'loopSkip'> {
   const s = { ...DEFAULT_ENGINE, ...e };
-  return { icountShift: s.icountShift, pauseNs: s.pauseNs, tscReadNs: s.tscReadNs, jit: s.jit };
+  return { icountShift: s.icountShift, pauseNs: s.pauseNs, tscReadNs: s.tscReadNs, jit: s.jit, loopSkip: s.loopSkip };
 }
 
 /** `osvemu run` options that give a machine these settings (only those that differ from the defaults). */
@@ -31,5 +33,6 @@ export function engineRunWords(e: Partial<EngineSettings> | undefined): string[]
   if (s.pauseNs !== DEFAULT_ENGINE.pauseNs) words.push('--pause-cost', String(s.pauseNs));
   if (s.tscReadNs !== DEFAULT_ENGINE.tscReadNs) words.push('--rdtsc-cost', String(s.tscReadNs));
   if (!s.jit) words.push('--no-jit');
+  if (!s.loopSkip) words.push('--no-loop-skip');
   return words;
 }
