@@ -79,6 +79,7 @@ interface Analysis {
   linear: Linear[];
   /** Per trace boundary k (before steps[k]): what is tainted there. */
   at: Boundary[];
+  reads: Cell[];
   /** The registers the pass could compute at the end of the body (bit n), with their values. */
   endKnown: number;
   endLo: Int32Array;
@@ -120,6 +121,8 @@ class Pass {
   readonly writes: Cell[] = [];
   readonly linear: Linear[] = [];
   readonly at: Boundary[] = [];
+  /** Untainted loads from memory as it was at the head (the pass's inputs besides the registers). */
+  readonly reads: Cell[] = [];
 
   constructor(private readonly cpu: Cpu, regT: number, flagsT: boolean, private readonly headMemT: Cell[],
     private readonly headMem: Map<number, { lo: number; hi: number }> | null) {
@@ -210,6 +213,7 @@ class Pass {
     const old = this.headMem?.get(lin);
     if (old) return { lo: old.lo, hi: old.hi, known: true, taint };
     const v = readRam(this.cpu, lin, size);
+    if (!taint) this.reads.push({ lin, size, lo: v.lo, hi: v.hi, known: true, taint: false });
     return { lo: v.lo, hi: v.hi, known: true, taint };
   }
 
@@ -401,11 +405,13 @@ function logic(a: Val, b: Val, op: number, size: number): Val {
 function readRam(cpu: Cpu, lin: number, size: number): { lo: number; hi: number } {
   const bytes = size / 8;
   if ((lin & 0xfff) + bytes > 4096) reject();
-  let phys: number;
-  try {
-    phys = cpu.mmu.translate(lin, ACC_READ, 0);
-  } catch {
-    reject();
+  let phys = cpu.mmu.ramOffset(lin, false);
+  if (phys < 0) {
+    try {
+      phys = cpu.mmu.translate(lin, ACC_READ, 0);
+    } catch {
+      reject();
+    }
   }
   const mem = cpu.mem;
   if (!mem.isRam(phys, bytes)) reject();
@@ -452,7 +458,7 @@ function analyse(cpu: Cpu, steps: Step[], seedRegT: number, headMem: Map<number,
       const grown = endMemT.filter((c) => !memT.some((m) => m.lin === c.lin && m.size === c.size));
       if (nextRegT === regT && nextFlagsT === flagsT && grown.length === 0) {
         return {
-          headRegT: regT, tainted: memT, writes: p.writes, linear: p.linear, at: p.at,
+          headRegT: regT, tainted: memT, writes: p.writes, linear: p.linear, at: p.at, reads: p.reads,
           endKnown: p.known, endLo: p.lo, endHi: p.hi,
         };
       }
@@ -473,6 +479,28 @@ function regs(cpu: Cpu): Int32Array {
 }
 
 /**
+ * A proven loop, kept to skip it again without re-proving: the proof is a function of the path's code, the
+ * untainted registers at the head, the memory its untainted loads read, what its untainted stores found, and
+ * the lazy flags at the head; tainted registers and memory may sit anywhere, as long as all moved by the same
+ * amount since (a uniform shift commutes with copies and constant moves).
+ */
+interface Memo {
+  path: Step[];
+  an: Analysis;
+  period: number;
+  d: number | null;
+  regs: Int32Array;
+  lf: Int32Array;
+  /** Values of the untainted stores' locations at the head. */
+  stores: { lin: number; size: number; lo: number; hi: number }[];
+  /** Values of the tainted memory locations at the head. */
+  taintedMem: { lin: number; size: number; lo: number; hi: number }[];
+  gen: number;
+  epoch: number;
+  cr3: number;
+}
+
+/**
  * Runs a vCPU's budget like Exec.run, jumping over the iterations of a provably idle loop (see the top of
  * the file). Host-side caches only decide when to look; what the guest sees never depends on them.
  */
@@ -486,6 +514,9 @@ export class LoopSkipper {
   private readonly recentPos = new Map<Exec, number>();
   /** RIPs where a skip succeeded. */
   private readonly heads = new Set<number>();
+  /** Proven loops by head RIP, and which head each boundary of their paths leads to. */
+  private readonly memos = new Map<number, Memo>();
+  private readonly memoOf = new Map<number, number>();
   /** RIPs where it did not: how often, and the attempt count before the next try. */
   private readonly failed = new Map<number, { n: number; wait: number }>();
   /** RIPs where a skip succeeded at least once: a failure there (the poll found work) is no reason to wait long. */
@@ -513,12 +544,13 @@ export class LoopSkipper {
   private runChunk(exec: Exec, budget: number): number {
     const cpu = exec.cpu;
     if (exec.debug !== null || exec.eventPending || cpu.intShadow || cpu.halted || cpu.mode !== 64 ||
-      (cpu.lf[LF_REST] & TF) !== 0 || budget < 200 || !this.worthTrying(exec, cpu.rip)) {
+      (cpu.lf[LF_REST] & TF) !== 0 || budget < 200 || (!this.memoOf.has(cpu.rip) && !this.worthTrying(exec, cpu.rip))) {
       return exec.run(budget);
     }
     let end = cpu.icount + budget;
     const cuts0 = exec.budgetCuts;
-    const r = this.attempt(exec, end);
+    const r = this.memoHead(exec, end) ?? this.attempt(exec, end);
+
     end -= exec.budgetCuts - cuts0;
     if (r >= 0) return r;
     const left = end - cpu.icount;
@@ -581,6 +613,112 @@ export class LoopSkipper {
     }
   }
 
+  /** Iterations that can be skipped: within the budget, no tainted value wrapping or reaching zero. */
+  private room(cpu: Cpu, end: number, period: number, d: number | null, linear: Linear[], shift: number, at: Boundary): number {
+    let n = Math.floor((end - 1 - cpu.icount) / period);
+    if (d === null) return n;
+    const lows: Linear[] = linear.map((x) => ({ v: (x.v + (x.neg ? -shift : shift)) >>> 0, neg: x.neg }));
+    for (let r = 0; r < 16; r++) if (((at.regT >> r) & 1) === 1) lows.push({ v: cpu.r32[2 * r] >>> 0, neg: false });
+    for (const c of at.memT) lows.push({ v: readRam(cpu, c.lin, c.size).lo >>> 0, neg: false });
+    for (const { v, neg } of lows) {
+      const e = neg ? -d : d;
+      const room = e < 0 ? Math.floor((v - 1) / -e) : Math.floor((TWO32 - 1 - v) / e);
+      n = Math.min(n, room - 2 * MARGIN);
+    }
+    return n;
+  }
+
+  /** Retires n iterations at once: tainted registers and memory move by n * d. */
+  private jump(cpu: Cpu, n: number, period: number, d: number | null, at: Boundary): void {
+    if (d !== null) {
+      const by = d * n;
+      for (let r = 0; r < 16; r++) if (((at.regT >> r) & 1) === 1) cpu.r32[2 * r] = (cpu.r32[2 * r] + by) | 0;
+      for (const c of at.memT) {
+        const v = readRam(cpu, c.lin, c.size);
+        cpu.mmu.write32(c.lin, (v.lo + by) | 0);
+      }
+    }
+    cpu.icount += n * period;
+    this.skippedInsns += n * period;
+    this.skips++;
+    this.lastVerdict = 'skipped';
+  }
+
+  /** Keeps a loop just proven at its head (whose flags do not depend on the counter), state as it is now. */
+  private remember(exec: Exec, head: number, path: Step[], an: Analysis, period: number, d: number | null,
+    storesFound: { lo: number; hi: number }[]): void {
+    const cpu = exec.cpu;
+    if (d !== null && an.at[0].regT === 0) return;
+    const tainted = (lin: number) => an.tainted.some((t) => t.lin === lin);
+    const memo: Memo = {
+      path, an, period, d, regs: cpu.r32.slice(), lf: cpu.lf.slice(),
+      stores: an.writes.map((c, k) => ({ lin: c.lin, size: c.size, ...storesFound[k] })).filter((c) => !tainted(c.lin)),
+      taintedMem: an.at[0].memT.map((c) => ({ lin: c.lin, size: c.size, ...readRam(cpu, c.lin, c.size) })),
+      gen: exec.cache.gen, epoch: cpu.mmu.epoch, cr3: cpu.cr3,
+    };
+    this.memos.set(head, memo);
+    for (const st of path) this.memoOf.set(st.rip, head);
+  }
+
+  /**
+   * A quantum starting inside a proven loop: runs (for real) to the loop's head, checks that the proof's inputs
+   * are as they were, and jumps. Returns a stop reason, -1 (go on with exec.run), or null (no proven loop here).
+   */
+  private memoHead(exec: Exec, end0: number): number | null {
+    const cpu = exec.cpu;
+    const head = this.memoOf.get(cpu.rip);
+    if (head === undefined) return null;
+    const memo = this.memos.get(head)!;
+    const cuts0 = exec.budgetCuts;
+    const end = () => end0 - (exec.budgetCuts - cuts0);
+    if (cpu.rip !== head) {
+      const k = memo.path.findIndex((st) => st.rip === cpu.rip);
+      const pre = this.iterate(exec, end, head, memo.path.slice(k), memo.path.length - k);
+      if (typeof pre === 'number') return pre;
+      // Instructions ran: whatever happens next must count the budget from here (no second look this chunk).
+      if (pre === null || cpu.rip !== head || exec.budgetCuts !== cuts0) return -1;
+    }
+    if (!this.memoHolds(exec, memo)) {
+      this.memos.delete(head);
+      for (const st of memo.path) if (this.memoOf.get(st.rip) === head) this.memoOf.delete(st.rip);
+      return null;
+    }
+    const at = memo.an.at[0];
+    let shift = 0;
+    for (let r = 0; r < 16; r++) if (((at.regT >> r) & 1) === 1) { shift = (cpu.r32[2 * r] - memo.regs[2 * r]) | 0; break; }
+    const n = this.room(cpu, end(), memo.period, memo.d, memo.an.linear, shift, at);
+    if (n < 1) { this.lastVerdict = 'too-short'; return -1; }
+    this.jump(cpu, n, memo.period, memo.d, at);
+    return -1;
+  }
+
+  private memoHolds(exec: Exec, m: Memo): boolean {
+    const cpu = exec.cpu;
+    if (exec.cache.gen !== m.gen || cpu.mmu.epoch !== m.epoch || cpu.cr3 !== m.cr3) return false;
+    for (let k = 0; k < cpu.lf.length; k++) if (cpu.lf[k] !== m.lf[k]) return false;
+    const at = m.an.at[0];
+    let shift: number | null = null;
+    const same = (lo: number, hi: number, lo0: number, hi0: number, taint: boolean): boolean => {
+      if (!taint) return lo === lo0 && hi === hi0;
+      if (hi !== hi0) return false;
+      const s = (lo - lo0) | 0;
+      if (shift === null) shift = s;
+      return s === shift;
+    };
+    try {
+      for (let r = 0; r < 16; r++) {
+        if (!same(cpu.r32[2 * r], cpu.r32[2 * r + 1], m.regs[2 * r], m.regs[2 * r + 1], ((at.regT >> r) & 1) === 1)) return false;
+      }
+      for (const c of m.taintedMem) { const v = readRam(cpu, c.lin, c.size); if (!same(v.lo, v.hi, c.lo, c.hi, true)) return false; }
+      for (const c of m.stores) { const v = readRam(cpu, c.lin, c.size); if (v.lo !== c.lo || v.hi !== c.hi) return false; }
+      for (const c of m.an.reads) { const v = readRam(cpu, c.lin, c.size); if (v.lo !== c.lo || v.hi !== c.hi) return false; }
+    } catch (e) {
+      if (e === REJECT) return false;
+      throw e;
+    }
+    return true;
+  }
+
   /** Returns a stop reason to hand back, or -1 to go on with exec.run to `end` (less the budget cuts). */
   private attempt(exec: Exec, end0: number): number {
     const cpu = exec.cpu;
@@ -640,33 +778,11 @@ export class LoopSkipper {
       if (pre === null || pre.length !== j) return this.fail(head, 'changed');
     }
     const period = a.reduce((s, st) => s + st.trace.n, 0);
-    let n = Math.floor((end() - 1 - cpu.icount) / period);
-    if (d !== null) {
-      // No tainted value may wrap its low half or reach zero within the skipped iterations (and a margin).
-      const lows = [...an.linear];
-      const at = an.at[j];
-      for (let r = 0; r < 16; r++) if (((at.regT >> r) & 1) === 1) lows.push({ v: cpu.r32[2 * r] >>> 0, neg: false });
-      for (const c of at.memT) lows.push({ v: readRam(cpu, c.lin, c.size).lo >>> 0, neg: false });
-      for (const { v, neg } of lows) {
-        const e = neg ? -d : d;
-        const room = e < 0 ? Math.floor((v - 1) / -e) : Math.floor((TWO32 - 1 - v) / e);
-        n = Math.min(n, room - 2 * MARGIN);
-      }
-    }
-    if (n < 1) { this.lastVerdict = 'too-short'; return -1; }
-    // The jump.
     const at = an.at[j];
-    if (d !== null) {
-      const by = d * n;
-      for (let r = 0; r < 16; r++) if (((at.regT >> r) & 1) === 1) cpu.r32[2 * r] = (cpu.r32[2 * r] + by) | 0;
-      for (const c of at.memT) {
-        const v = readRam(cpu, c.lin, c.size);
-        cpu.mmu.write32(c.lin, (v.lo + by) | 0);
-      }
-    }
-    cpu.icount += n * period;
-    this.skippedInsns += n * period;
-    this.skips++;
+    const n = this.room(cpu, end(), period, d, an.linear, 0, at);
+    if (n < 1) { this.lastVerdict = 'too-short'; return -1; }
+    if (j === 0) this.remember(exec, head, a, an, period, d, before);
+    this.jump(cpu, n, period, d, at);
     this.heads.add(head);
     this.everSkipped.add(head);
     this.failed.delete(head);
