@@ -498,6 +498,8 @@ interface Memo {
   gen: number;
   epoch: number;
   cr3: number;
+  /** Segment bases (FS/GS addressing: another thread's TLS is other memory). */
+  segBase: Float64Array;
 }
 
 /**
@@ -654,7 +656,7 @@ export class LoopSkipper {
       path, an, period, d, regs: cpu.r32.slice(), lf: cpu.lf.slice(),
       stores: an.writes.map((c, k) => ({ lin: c.lin, size: c.size, ...storesFound[k] })).filter((c) => !tainted(c.lin)),
       taintedMem: an.at[0].memT.map((c) => ({ lin: c.lin, size: c.size, ...readRam(cpu, c.lin, c.size) })),
-      gen: exec.cache.gen, epoch: cpu.mmu.epoch, cr3: cpu.cr3,
+      gen: exec.cache.gen, epoch: cpu.mmu.epoch, cr3: cpu.cr3, segBase: cpu.segBase.slice(),
     };
     this.memos.set(head, memo);
     for (const st of path) this.memoOf.set(st.rip, head);
@@ -695,6 +697,7 @@ export class LoopSkipper {
   private memoHolds(exec: Exec, m: Memo): boolean {
     const cpu = exec.cpu;
     if (exec.cache.gen !== m.gen || cpu.mmu.epoch !== m.epoch || cpu.cr3 !== m.cr3) return false;
+    for (let k = 0; k < 6; k++) if (cpu.segBase[k] !== m.segBase[k]) return false;
     for (let k = 0; k < cpu.lf.length; k++) if (cpu.lf[k] !== m.lf[k]) return false;
     const at = m.an.at[0];
     let shift: number | null = null;
