@@ -22,6 +22,8 @@ export class Trace {
   /** Runs counted towards compiling this trace (jit/jit.ts); its compiled form once that happened. */
   hits = 0;
   fn: BlockFn | null = null;
+  /** Physical address of the first byte (-1: not known); the block compiler's process-wide cache reads the code there. */
+  phys = -1;
   constructor(insns: Insn[], cached = true) {
     this.insns = insns;
     this.n = insns.length;

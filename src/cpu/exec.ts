@@ -153,7 +153,11 @@ export class Exec {
       }
       const ins = t!.insns, n = t!.n;
       const jit = this.jit;
-      if (jit !== null && t!.fn === null && t!.cached && ++t!.hits >= jit.threshold) jit.compile(t!);
+      if (jit !== null && t!.fn === null && t!.cached) {
+        if (++t!.hits >= jit.threshold) jit.compile(t!);
+        // First run: code another machine of this process compiled (the test runner's next boot) runs compiled now.
+        else if (t!.hits === 1) jit.adopt(t!, cpu.mem);
+      }
       const fn = t!.fn;
       if (fn !== null) {
         try {
@@ -421,6 +425,7 @@ export class Exec {
       if (i.ends) break;
     }
     const t = new Trace(insns);
+    t.phys = phys;
     this.fetchTraces.set(phys & 0xfff, t);
     return t;
   }

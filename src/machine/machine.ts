@@ -216,7 +216,7 @@ export class Machine implements Clock {
     this.quantum = ncpu > 1 ? options.quantum ?? DEFAULT_QUANTUM : Math.min(1 << 20, profiler?.interval ?? Infinity);
     this.mem = allocateRam(memMiB);
     this.cache = new CodeCache(this.mem);
-    this.jit = options.jit === false ? null : new Jit();
+    this.jit = options.jit === false ? null : new Jit(undefined, this.mem);
     this.loopSkip = options.loopSkip === false ? null : new LoopSkipper();
     this.net = new MachineNet(options, this.hostInputs);
     this.build();

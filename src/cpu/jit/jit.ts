@@ -1,7 +1,8 @@
 // The block compiler's policy: when a trace is hot enough to compile, and what a failure to compile means
 // (the trace stays interpreted). One per machine; the run loop (exec.ts) asks it.
 import type { Trace } from '../codecache.js';
-import { compileTrace } from './compiler.js';
+import type { PhysMem } from '../physmem.js';
+import { compileTrace, type BlockFn } from './compiler.js';
 
 /**
  * Executions of a trace before it is compiled. Compiling costs milliseconds of CPU per trace (code generation,
@@ -12,6 +13,26 @@ import { compileTrace } from './compiler.js';
  */
 export const DEFAULT_THRESHOLD = 20000;
 
+/**
+ * Compiled blocks by code mode and bytes, shared by every machine of the process. A compiled block depends only
+ * on its instructions (it is relative to RIP at entry and takes the vCPU as an argument), so a machine that meets
+ * code another machine already compiled runs it compiled from its first execution: the test runner's workers boot
+ * the same kernel test after test. Compiled and interpreted code retire the same instructions, so a run does not
+ * depend on what ran before it in the process.
+ */
+const shared = new Map<string, BlockFn>();
+/** Bounds the cache (a key and a function per entry); beyond it new compilations are simply not shared. */
+const MAX_SHARED = 50_000;
+
+/** The cache key of t's code: its mode and bytes (null when they cannot be read). */
+function codeKey(t: Trace, mem: PhysMem): string | null {
+  if (t.phys < 0) return null;
+  let len = 0;
+  for (let k = 0; k < t.n; k++) len += t.insns[k]!.len;
+  if (t.phys + len > mem.ram.byteLength) return null;
+  return `${t.insns[0]!.mode}:${Buffer.from(mem.bytes(t.phys, len)).toString('latin1')}`;
+}
+
 export class Jit {
   /** Executions before compiling; 0 compiles every trace before its first run (the ISA tests). */
   threshold: number;
@@ -20,8 +41,11 @@ export class Jit {
   /** Specialised instructions / all compiled instructions (a coverage figure for benchmarks). */
   specialised = 0;
   instructions = 0;
+  /** Traces that started out compiled because another machine of the process had compiled the same code. */
+  adopted = 0;
 
-  constructor(threshold = DEFAULT_THRESHOLD) {
+  /** mem: the physical memory the traces live in, for the shared cache's keys (null: nothing is shared). */
+  constructor(threshold = DEFAULT_THRESHOLD, readonly mem: PhysMem | null = null) {
     this.threshold = threshold;
   }
 
@@ -31,6 +55,8 @@ export class Jit {
       const r = compileTrace(t);
       t.fn = r.fn;
       this.compiled++;
+      const key = this.mem !== null && shared.size < MAX_SHARED ? codeKey(t, this.mem) : null;
+      if (key !== null) shared.set(key, r.fn);
       this.specialised += r.specialised;
       this.instructions += t.n;
     } catch (e) {
@@ -38,5 +64,15 @@ export class Jit {
       this.failed++;
       t.hits = -Infinity;
     }
+  }
+
+  /** On a trace's first run: takes the compiled form another machine made of the same code, if any. */
+  adopt(t: Trace, mem: PhysMem): void {
+    if (shared.size === 0) return;
+    const key = codeKey(t, mem);
+    const fn = key === null ? undefined : shared.get(key);
+    if (fn === undefined) return;
+    t.fn = fn;
+    this.adopted++;
   }
 }
