@@ -17,8 +17,8 @@ static volatile uint64_t fired_at;
 static uint64_t woken;
 static volatile uint64_t last_seen, square;
 
-static uint64_t rdtsc(void) { uint32_t lo, hi; asm volatile("rdtsc" : "=a"(lo), "=d"(hi)); return ((uint64_t)hi << 32) | lo; }
 static void lapic_write(uint32_t reg, uint32_t v) { *(volatile uint32_t *)(LAPIC + reg) = v; }
+static uint64_t rdtsc(void) { uint32_t lo, hi; asm volatile("rdtsc" : "=a"(lo), "=d"(hi)); return ((uint64_t)hi << 32) | lo; }
 
 static void timer_handler(struct trap_frame *f) {
 	fired_at = rdtsc();
@@ -50,11 +50,7 @@ __attribute__((noinline)) static unsigned do_idle(unsigned n) {
 }
 
 static void arm_timer(uint32_t ns) {
-	trap_handlers[TIMER_VEC] = timer_handler;
-	lapic_write(0xf0, 0x1ff);
-	lapic_write(0x80, 0);
-	lapic_write(0x3e0, 0xb);
-	lapic_write(0x320, TIMER_VEC);
+	lapic_oneshot_setup(TIMER_VEC, timer_handler);
 	fired_at = 0;
 	runqueue = 0;
 	lapic_write(0x380, ns);

@@ -137,6 +137,24 @@ export function parseIntArg(name: string, v: string, min: number, max: number): 
   return n;
 }
 
+/** The options `osvemu run` and `osvemu test` share for how guest code runs (guest time, waiting costs, compiler, loop skip). */
+export const ENGINE_OPTIONS = {
+  'icount-shift': { type: 'string' }, 'pause-cost': { type: 'string' }, 'rdtsc-cost': { type: 'string' },
+  jit: { type: 'boolean' }, 'no-jit': { type: 'boolean' }, 'no-loop-skip': { type: 'boolean' },
+} as const;
+
+/** Their values, checked; defaults where absent. */
+export function engineValues(v: { 'icount-shift'?: string; 'pause-cost'?: string; 'rdtsc-cost'?: string; 'no-jit'?: boolean; 'no-loop-skip'?: boolean }):
+  { icountShift: number; pauseNs: number; tscReadNs: number; jit: boolean; loopSkip: boolean } {
+  return {
+    icountShift: v['icount-shift'] === undefined ? 0 : parseIntArg('--icount-shift', v['icount-shift'], 0, MAX_ICOUNT_SHIFT),
+    pauseNs: v['pause-cost'] === undefined ? DEFAULT_PAUSE_NS : parseIntArg('--pause-cost', v['pause-cost'], 0, MAX_WAIT_COST_NS),
+    tscReadNs: v['rdtsc-cost'] === undefined ? DEFAULT_TSC_READ_NS : parseIntArg('--rdtsc-cost', v['rdtsc-cost'], 0, MAX_WAIT_COST_NS),
+    jit: !v['no-jit'],
+    loopSkip: !v['no-loop-skip'],
+  };
+}
+
 export function parseGdb(v: string): { host: string; port: number } {
   // Accepts PORT, HOST:PORT, [v6]:PORT and QEMU's tcp::PORT / tcp:HOST:PORT (src/gdbstub/address.ts).
   try {
@@ -201,9 +219,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
         'max-insns': { type: 'string' },
         timeout: { type: 'string' },
         'no-kvmclock': { type: 'boolean' },
-        jit: { type: 'boolean' },
-        'no-jit': { type: 'boolean' },
-        'no-loop-skip': { type: 'boolean' },
+        ...ENGINE_OPTIONS,
         x2apic: { type: 'boolean' },
         quiet: { type: 'boolean', short: 'q' },
         disk: { type: 'string', multiple: true },
@@ -223,9 +239,6 @@ export function parseRunArgs(argv: string[]): RunArgs {
         'cpu-vendor': { type: 'string' },
         symbols: { type: 'string' },
         'gdb-threads': { type: 'string' },
-        'icount-shift': { type: 'string' },
-        'pause-cost': { type: 'string' },
-        'rdtsc-cost': { type: 'string' },
         profile: { type: 'string' },
         'profile-interval': { type: 'string' },
         'trace-save': { type: 'string' },
@@ -279,8 +292,6 @@ export function parseRunArgs(argv: string[]): RunArgs {
     maxInsns: v['max-insns'] === undefined ? undefined : parseIntArg('--max-insns', v['max-insns'], 1, Number.MAX_SAFE_INTEGER),
     timeoutSec: timeout,
     kvmclock: !v['no-kvmclock'],
-    jit: v['no-jit'] ? false : true,
-    loopSkip: !v['no-loop-skip'],
     x2apic: !!v.x2apic,
     quiet: !!v.quiet,
     net,
@@ -295,9 +306,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
     cpuVendor,
     symbols: v.symbols ?? null,
     gdbThreads,
-    icountShift: v['icount-shift'] === undefined ? 0 : parseIntArg('--icount-shift', v['icount-shift'], 0, MAX_ICOUNT_SHIFT),
-    pauseNs: v['pause-cost'] === undefined ? DEFAULT_PAUSE_NS : parseIntArg('--pause-cost', v['pause-cost'], 0, MAX_WAIT_COST_NS),
-    tscReadNs: v['rdtsc-cost'] === undefined ? DEFAULT_TSC_READ_NS : parseIntArg('--rdtsc-cost', v['rdtsc-cost'], 0, MAX_WAIT_COST_NS),
+    ...engineValues(v),
     profile: v.profile,
     profileInterval: v['profile-interval'] === undefined ? DEFAULT_PROFILE_INTERVAL
       : parseIntArg('--profile-interval', v['profile-interval'], 1, Number.MAX_SAFE_INTEGER),

@@ -6,9 +6,7 @@ import type { FailureFileKind } from '../osv/test-failure-files.js';
 import { DEFAULT_CPUS, DEFAULT_MEM_MIB, DEFAULT_TIMEOUT_SEC } from '../osv/test-defaults.js';
 import { TEST_NETS, type TestNet } from '../osv/test-net.js';
 import type { EngineSettings } from '../osv/test-engine.js';
-import { MAX_ICOUNT_SHIFT } from '../machine/machine.js';
-import { DEFAULT_PAUSE_NS, DEFAULT_TSC_READ_NS, MAX_WAIT_COST_NS } from '../machine/wait-cost.js';
-import { bindValues, parseIntArg, parseMemory, UsageError } from './args.js';
+import { bindValues, ENGINE_OPTIONS, engineValues, parseIntArg, parseMemory, UsageError } from './args.js';
 
 export interface TestArgs {
   kernel: string;
@@ -98,12 +96,7 @@ export function parseTestArgs(argv: string[]): TestArgs {
         net: { type: 'string' },
         'on-fail': { type: 'string' },
         'no-rng': { type: 'boolean' },
-        'icount-shift': { type: 'string' },
-        'pause-cost': { type: 'string' },
-        'rdtsc-cost': { type: 'string' },
-        jit: { type: 'boolean' },
-        'no-jit': { type: 'boolean' },
-        'no-loop-skip': { type: 'boolean' },
+        ...ENGINE_OPTIONS,
       },
     });
   } catch (e) {
@@ -153,12 +146,6 @@ export function parseTestArgs(argv: string[]): TestArgs {
     net,
     onFail,
     rng: !v['no-rng'],
-    engine: {
-      icountShift: v['icount-shift'] === undefined ? 0 : parseIntArg('--icount-shift', v['icount-shift'], 0, MAX_ICOUNT_SHIFT),
-      pauseNs: v['pause-cost'] === undefined ? DEFAULT_PAUSE_NS : parseIntArg('--pause-cost', v['pause-cost'], 0, MAX_WAIT_COST_NS),
-      tscReadNs: v['rdtsc-cost'] === undefined ? DEFAULT_TSC_READ_NS : parseIntArg('--rdtsc-cost', v['rdtsc-cost'], 0, MAX_WAIT_COST_NS),
-      jit: !v['no-jit'],
-      loopSkip: !v['no-loop-skip'],
-    },
+    engine: engineValues(v),
   };
 }
