@@ -145,7 +145,8 @@ interface RunSettings {
   cpuVendor?: CpuVendorName;
   command: string;
   net: boolean;
-  rng: boolean;
+  /** A virtio-rng (default true). */
+  rng?: boolean;
   engine?: Partial<EngineSettings>;
 }
 
@@ -156,7 +157,7 @@ export function reproduceCommand(test: OsvTest, s: RunSettings): string {
   words.push('-c', String(s.cpus), '-m', memorySpelling(s.memMiB), '--seed', String(test.seed));
   if (s.cpuVendor !== undefined && s.cpuVendor !== 'intel') words.push('--cpu-vendor', s.cpuVendor);
   if (s.net) words.push('--net', 'isolated');
-  if (!s.rng) words.push('--no-rng');
+  if (s.rng === false) words.push('--no-rng');
   words.push(...engineRunWords(s.engine));
   if (s.maxInsns !== undefined) words.push('--max-insns', String(s.maxInsns));
   words.push('--timeout', String(s.timeoutSec), '-e', shellQuote(test.cmdline));
@@ -272,7 +273,7 @@ export async function runTestPlan(plan: TestPlan, options: RunOsvTestsOptions): 
         options.onEvent?.({ type: 'start', test });
         const job: WorkerJob = {
           id: k, cmdline: test.cmdline, seed: test.seed, cpus: s.cpus, memMiB: s.memMiB, maxInsns: s.maxInsns, timeoutMs, disk: s.disk,
-          cpuVendor: s.cpuVendor, net: s.net, rng: s.rng, engine: s.engine,
+          cpuVendor: s.cpuVendor, net: s.net, rng: s.rng !== false, engine: s.engine,
           ...(options.onFail?.length && options.onFailDir !== undefined
             ? { onFail: failureFilePaths(options.onFailDir, testFileBase(test.name), options.onFail) } : {}),
         };
