@@ -92,6 +92,11 @@ export class Exec {
   /** Index in its trace of the instruction a compiled block was running when it threw, and that instruction. */
   jitK = 0;
   jitI: Insn | null = null;
+  /**
+   * Delivered faults so far, each of which cut one instruction off its run()'s budget: a caller that splits
+   * one budget over several run() calls (src/cpu/loop-skip.ts) cuts its own end by the same amount.
+   */
+  budgetCuts = 0;
 
   constructor(cpu: Cpu, cache: CodeCache) {
     this.cpu = cpu;
@@ -138,6 +143,7 @@ export class Exec {
         t = this.fetchTrace();
         if (t === null) {
           end--;
+          this.budgetCuts++;
           prev = null;
           this.onException(cpu);
           continue;
@@ -161,7 +167,7 @@ export class Exec {
           prev = chainFrom(this, t!, end);
         } catch (e) {
           prev = null;
-          if (this.settleThrow(e, this.jitI ?? ins[this.jitK], this.jitK)) end--;
+          if (this.settleThrow(e, this.jitI ?? ins[this.jitK], this.jitK)) { end--; this.budgetCuts++; }
           this.onException(cpu);
         }
         continue;
@@ -179,11 +185,16 @@ export class Exec {
         prev = t!.cached ? t : null;
       } catch (e) {
         prev = null;
-        if (this.settleThrow(e, ins[k], k)) end--;
+        if (this.settleThrow(e, ins[k], k)) { end--; this.budgetCuts++; }
         this.onException(cpu);
       }
     }
     return this.stopReason;
+  }
+
+  /** The trace run() would run next at CS:RIP (decoded and cached as run() would), or null when fetching it faults. */
+  peekTrace(): Trace | null {
+    return this.fetchTrace();
   }
 
   /**
