@@ -16,6 +16,8 @@ import { countBlock, statsEnabled } from './stats.js';
  * millisecond of guest work.
  */
 export const DEFAULT_THRESHOLD = 20000;
+/** A compiled block runs REGION_FACTOR x threshold times before a loop through it is compiled as a region. */
+export const REGION_FACTOR = Number(process.env.OSVEMU_REGION_FACTOR ?? 5);
 
 /**
  * Compiled blocks by code mode and bytes, shared by every machine of the process. A compiled block depends only
@@ -40,6 +42,8 @@ function codeKey(t: Trace, mem: PhysMem): string | null {
 export class Jit {
   /** Executions before compiling; 0 compiles every trace before its first run (the ISA tests). */
   threshold: number;
+  /** Runs of a compiled block, in thresholds, before a loop through it is compiled as a region (region.ts). */
+  regionFactor = REGION_FACTOR;
   compiled = 0;
   failed = 0;
   /** Specialised instructions / all compiled instructions (a coverage figure for benchmarks). */
@@ -85,7 +89,28 @@ export class Jit {
       t.hits = -Infinity;
       return;
     }
-    if (ctx !== undefined) this.regionAt(t, ctx, t.fn);
+    if (ctx !== undefined) this.countToRegion(t, t.fn!, t.hits);
+  }
+
+  /**
+   * Runs t's compiled block and counts its runs; at regionThreshold it looks for a loop through t to compile as
+   * a region. A region costs far more to make than a block (a bigger function that V8 optimises on its own), so
+   * only code that keeps running long after it was compiled earns one: a boot's loops run their thousands of
+   * times and are done, a benchmark's or a spinning guest's run on.
+   */
+  private countToRegion(t: Trace, fn: BlockFn, runs: number): void {
+    if (!this.regionsEnabled) {
+      t.fn = fn;
+      return;
+    }
+    const counting = (cpu: Cpu, env: BlockEnv, end: number): void => {
+      if (++runs >= this.threshold * this.regionFactor) {
+        t.fn = fn;
+        this.regionAt(t, { cpu, cache: env.cache }, fn);
+      }
+      fn(cpu, env, end);
+    };
+    t.fn = counting;
   }
 
   /** Compiles the loop through t that the trace links describe, if any, as a region t then runs. */
@@ -117,20 +142,8 @@ export class Jit {
     const fn = key === null ? undefined : shared.get(key);
     if (fn === undefined) return;
     this.adopted++;
-    if (!this.regionsEnabled) {
-      t.fn = fn;
-      return;
-    }
     // Regions are this machine's own (they depend on where the code is mapped): an adopted block counts its
-    // runs as an interpreted trace would and, at the threshold, looks for a loop through it.
-    let runs = t.hits;
-    const counting = (cpu: Cpu, env: BlockEnv, end: number): void => {
-      if (++runs >= this.threshold) {
-        t.fn = fn;
-        this.regionAt(t, { cpu, cache: env.cache }, fn);
-      }
-      fn(cpu, env, end);
-    };
-    t.fn = counting;
+    // runs towards one as a block compiled here does.
+    this.countToRegion(t, fn, t.hits);
   }
 }
