@@ -12,8 +12,8 @@
 static int loose;
 static volatile uint64_t fired_at;
 
-static uint64_t rdtsc(void) { uint32_t lo, hi; asm volatile("rdtsc" : "=a"(lo), "=d"(hi)); return ((uint64_t)hi << 32) | lo; }
 static void lapic_write(uint32_t reg, uint32_t v) { *(volatile uint32_t *)(LAPIC + reg) = v; }
+static uint64_t rdtsc(void) { uint32_t lo, hi; asm volatile("rdtsc" : "=a"(lo), "=d"(hi)); return ((uint64_t)hi << 32) | lo; }
 
 static void timer_handler(struct trap_frame *f) {
 	fired_at = rdtsc();
@@ -34,11 +34,7 @@ static void spin_until(uint64_t ns, const char *name) {
 
 /* A one-shot LAPIC timer (divide by 1: 1 count per ns) fires while the vCPU spins in a PAUSE loop. */
 static void spin_for_timer(uint32_t ns) {
-	trap_handlers[TIMER_VEC] = timer_handler;
-	lapic_write(0xf0, 0x1ff);
-	lapic_write(0x80, 0);
-	lapic_write(0x3e0, 0xb);
-	lapic_write(0x320, TIMER_VEC);
+	lapic_oneshot_setup(TIMER_VEC, timer_handler);
 	fired_at = 0;
 	uint64_t n = 0, t0 = rdtsc();
 	lapic_write(0x380, ns);

@@ -233,3 +233,13 @@ void bare_entry(uint32_t si) {
 
 /* Guests without SMP never start APs; smp.c overrides this. */
 __attribute__((weak)) void ap_main(int index) { halt_forever(); }
+
+static void lapic_reg(uint32_t reg, uint32_t v) { *(volatile uint32_t *)(0xfee00000UL + reg) = v; }
+
+void lapic_oneshot_setup(uint8_t vec, trap_handler_t h) {
+	trap_handlers[vec] = h;
+	lapic_reg(0xf0, 0x1ff);
+	lapic_reg(0x80, 0);
+	lapic_reg(0x3e0, 0xb);
+	lapic_reg(0x320, vec);
+}

@@ -73,6 +73,10 @@ struct trap_frame {
 typedef void (*trap_handler_t)(struct trap_frame *f);
 extern trap_handler_t trap_handlers[256];
 
+/* Software-enables the xAPIC (default base) and sets its timer to one-shot, divide by 1 (1 count per ns in osvemu), vector
+ * `vec` handled by `h`; writing the count (register 0x380, in ns) starts it. */
+void lapic_oneshot_setup(uint8_t vec, trap_handler_t h);
+
 /* An expected fault: TRY() (which may use r10 as scratch) arms fixup_rip with the label after the
  * instructions; the dispatcher records the fault and resumes there. */
 struct fault_record {

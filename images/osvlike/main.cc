@@ -34,6 +34,7 @@ struct options {
     bool demo = false;
     unsigned sleepers = 0;
     unsigned threads = 3;
+    unsigned app = 0;
     unsigned lines = 3;
     unsigned busy_us = 1000;
     // As in OSv, the first word that is not an option starts the command: a program path.
@@ -78,6 +79,8 @@ void parse_cmdline() {
         } else if (starts_with(w, "--threads=")) {
             opts.threads = parse_uint(w + 10);
             if (opts.threads > 32) opts.threads = 32;
+        } else if (starts_with(w, "--app=")) {
+            opts.app = parse_uint(w + 6);
         } else if (starts_with(w, "--lines=")) {
             opts.lines = parse_uint(w + 8);
         } else if (starts_with(w, "--busy-us=")) {
@@ -232,6 +235,14 @@ void main_thread(void*) {
     }
     if (opts.demo) {
         run_demo();
+        acpi::poweroff();
+        osv::halt();
+    }
+    if (opts.app) {
+        // Application code long enough for the profiler to sample it (test/cli/profile.test.ts).
+        auto obj = elf::get_program()->load_object("libhello.so", libhello_image, libhello_image_end - libhello_image);
+        int r = reinterpret_cast<int (*)(int)>(obj->_entry)(int(opts.app));
+        kprintf("osvlike: hello_app(%u) = %d\n", opts.app, r);
         acpi::poweroff();
         osv::halt();
     }

@@ -43,6 +43,8 @@ export interface RunArgs {
   disks: string[];
   /** --rng-seed: a whole number, or 'host' for host entropy. */
   rngSeed: number | 'host';
+  /** --no-rng: no virtio-rng (osvemu test --no-rng's reproduce commands). */
+  noRng: boolean;
   /** --virtio legacy|transitional|modern (run.py's option). */
   virtioMode: 'legacy' | 'transitional' | 'modern';
   /** Seed of the rdrand/rdseed stream (osvemu test prints it in reproduce commands). */
@@ -60,6 +62,8 @@ export interface RunArgs {
   tscReadNs: number;
   /** Compile hot guest code (default); --no-jit interprets only. */
   jit: boolean;
+  /** Jump over provably idle loop iterations (default); --no-loop-skip runs every one. */
+  loopSkip: boolean;
   /** --profile FILE: guest stacks sampled every profileInterval instructions (.pb.gz: pprof, else speedscope). */
   profile: string | undefined;
   profileInterval: number;
@@ -78,11 +82,11 @@ export const USAGE = `usage: osvemu run [KERNEL] [-e|--append CMDLINE] [-c|--smp
                   [--from SNAPSHOT] [--record]
                   [--net user[,hostfwd=tcp::HOSTPORT-:GUESTPORT]...|stream,addr.type=unix,addr.path=PATH|isolated|...]
                   [--pcap FILE] [--net-record FILE]
-                  [--disk FILE[,writable|,readonly][,format=raw|qcow2]]... [--rng-seed N|host]
+                  [--disk FILE[,writable|,readonly][,format=raw|qcow2]]... [--rng-seed N|host] [--no-rng]
                   [--virtio legacy|transitional|modern] [--seed N]
                   [--cpu-vendor intel|amd] [--symbols LOADER_ELF] [--gdb-threads osv|vcpu]
                   [--debugcon stdio|null|file:PATH|PATH] [--icount-shift N] [--no-jit|--jit]
-                  [--pause-cost NS] [--rdtsc-cost NS]
+                  [--pause-cost NS] [--rdtsc-cost NS] [--no-loop-skip]
                   [--profile FILE[.pb.gz] [--profile-interval N]] [--trace-save FILE] [--perfetto FILE] [-h|--help]
        osvemu debug SNAPSHOT [--gdb [HOST:]PORT] [--disk FILE]... [--symbols ELF]  serve gdb on a saved machine (default port 1234)
        osvemu core SNAPSHOT FILE [--symbols ELF]     write an ELF core file gdb opens
@@ -99,6 +103,8 @@ export const USAGE = `usage: osvemu run [KERNEL] [-e|--append CMDLINE] [-c|--smp
   --pause-cost  guest ns a PAUSE takes (default ${DEFAULT_PAUSE_NS}: ~100 cycles, as on current x86 cores; 0: as any
            instruction), so spin-waits reach their deadlines in fewer instructions; deterministic
   --rdtsc-cost  guest ns a TSC read (rdtsc, rdtscp, rdmsr) takes (default ${DEFAULT_TSC_READ_NS}, ~25-40 cycles on hardware)
+  --no-loop-skip  run every iteration of idle loops (OSv's idle poll, spins on a flag) instead of jumping over
+           the ones that provably change nothing but a counter; the state is the same either way
   --no-jit interpret only (hot code is compiled to JavaScript by default; --jit); the same instructions
            retire and the same bytes are printed either way
   --profile  sample every vCPU's guest stack every --profile-interval instructions (default 10000) and write
@@ -106,7 +112,8 @@ export const USAGE = `usage: osvemu run [KERNEL] [-e|--append CMDLINE] [-c|--smp
   --trace-save  when the run ends, write OSv's trace buffers (enabled with e.g. -e '--trace=sched* /hello')
            as an OSVT dump that OSv's scripts/trace.py and "osvemu trace list" read; --perfetto FILE writes
            the same samples as Chrome trace-event JSON (ui.perfetto.dev, chrome://tracing)
-  --rng-seed  seed of the virtio-rng bytes (default 0: the same bytes every run); "host" for host entropy
+  --rng-seed  seed of the virtio-rng bytes (default 0: the same bytes every run); "host" for host entropy;
+           --no-rng: no virtio-rng at all
   exit status: 0 power-off, 1 error, 2 bad arguments, 3 guest halted (abort), 4 triple fault,
                5 instruction limit, 6 timeout, 7 guest reset, 8 unimplemented instruction;
                a guest write of V to port 0xF4 (QEMU's isa-debug-exit) exits with (V << 1) | 1, as QEMU,
@@ -128,6 +135,24 @@ export function parseIntArg(name: string, v: string, min: number, max: number): 
   const n = Number(v);
   if (n < min || n > max) throw new UsageError(`${name} must be between ${min} and ${max}, got ${n}`);
   return n;
+}
+
+/** The options `osvemu run` and `osvemu test` share for how guest code runs (guest time, waiting costs, compiler, loop skip). */
+export const ENGINE_OPTIONS = {
+  'icount-shift': { type: 'string' }, 'pause-cost': { type: 'string' }, 'rdtsc-cost': { type: 'string' },
+  jit: { type: 'boolean' }, 'no-jit': { type: 'boolean' }, 'no-loop-skip': { type: 'boolean' },
+} as const;
+
+/** Their values, checked; defaults where absent. */
+export function engineValues(v: { 'icount-shift'?: string; 'pause-cost'?: string; 'rdtsc-cost'?: string; 'no-jit'?: boolean; 'no-loop-skip'?: boolean }):
+  { icountShift: number; pauseNs: number; tscReadNs: number; jit: boolean; loopSkip: boolean } {
+  return {
+    icountShift: v['icount-shift'] === undefined ? 0 : parseIntArg('--icount-shift', v['icount-shift'], 0, MAX_ICOUNT_SHIFT),
+    pauseNs: v['pause-cost'] === undefined ? DEFAULT_PAUSE_NS : parseIntArg('--pause-cost', v['pause-cost'], 0, MAX_WAIT_COST_NS),
+    tscReadNs: v['rdtsc-cost'] === undefined ? DEFAULT_TSC_READ_NS : parseIntArg('--rdtsc-cost', v['rdtsc-cost'], 0, MAX_WAIT_COST_NS),
+    jit: !v['no-jit'],
+    loopSkip: !v['no-loop-skip'],
+  };
 }
 
 export function parseGdb(v: string): { host: string; port: number } {
@@ -194,12 +219,12 @@ export function parseRunArgs(argv: string[]): RunArgs {
         'max-insns': { type: 'string' },
         timeout: { type: 'string' },
         'no-kvmclock': { type: 'boolean' },
-        jit: { type: 'boolean' },
-        'no-jit': { type: 'boolean' },
+        ...ENGINE_OPTIONS,
         x2apic: { type: 'boolean' },
         quiet: { type: 'boolean', short: 'q' },
         disk: { type: 'string', multiple: true },
         'rng-seed': { type: 'string' },
+        'no-rng': { type: 'boolean' },
         virtio: { type: 'string' },
         net: { type: 'string', multiple: true },
         pcap: { type: 'string' },
@@ -214,9 +239,6 @@ export function parseRunArgs(argv: string[]): RunArgs {
         'cpu-vendor': { type: 'string' },
         symbols: { type: 'string' },
         'gdb-threads': { type: 'string' },
-        'icount-shift': { type: 'string' },
-        'pause-cost': { type: 'string' },
-        'rdtsc-cost': { type: 'string' },
         profile: { type: 'string' },
         'profile-interval': { type: 'string' },
         'trace-save': { type: 'string' },
@@ -270,7 +292,6 @@ export function parseRunArgs(argv: string[]): RunArgs {
     maxInsns: v['max-insns'] === undefined ? undefined : parseIntArg('--max-insns', v['max-insns'], 1, Number.MAX_SAFE_INTEGER),
     timeoutSec: timeout,
     kvmclock: !v['no-kvmclock'],
-    jit: v['no-jit'] ? false : true,
     x2apic: !!v.x2apic,
     quiet: !!v.quiet,
     net,
@@ -279,14 +300,13 @@ export function parseRunArgs(argv: string[]): RunArgs {
     debugcon: v.debugcon === undefined ? null : debugconArg(v.debugcon),
     disks: v.disk ?? [],
     rngSeed: parseRngSeed(v['rng-seed']),
+    noRng: !!v['no-rng'],
     virtioMode: parseVirtioMode(v.virtio),
     seed: v.seed === undefined ? undefined : parseIntArg('--seed', v.seed, 0, 0xffffffff),
     cpuVendor,
     symbols: v.symbols ?? null,
     gdbThreads,
-    icountShift: v['icount-shift'] === undefined ? 0 : parseIntArg('--icount-shift', v['icount-shift'], 0, MAX_ICOUNT_SHIFT),
-    pauseNs: v['pause-cost'] === undefined ? DEFAULT_PAUSE_NS : parseIntArg('--pause-cost', v['pause-cost'], 0, MAX_WAIT_COST_NS),
-    tscReadNs: v['rdtsc-cost'] === undefined ? DEFAULT_TSC_READ_NS : parseIntArg('--rdtsc-cost', v['rdtsc-cost'], 0, MAX_WAIT_COST_NS),
+    ...engineValues(v),
     profile: v.profile,
     profileInterval: v['profile-interval'] === undefined ? DEFAULT_PROFILE_INTERVAL
       : parseIntArg('--profile-interval', v['profile-interval'], 1, Number.MAX_SAFE_INTEGER),

@@ -1,5 +1,5 @@
 // The virtio devices `osvemu run` attaches, as OSv's scripts/run.py does: the --disk images
-// (virtio-blk, in order) and always a virtio-rng. Images are opened and checked here, before the
+// (virtio-blk, in order) and a virtio-rng (unless --no-rng). Images are opened and checked here, before the
 // guest starts, so a bad one is a one-line error.
 import { DiskError, type BlockBackend } from '../devices/backends/block.js';
 import { entropyFrom } from '../devices/backends/entropy.js';
@@ -17,5 +17,5 @@ export async function openCliDevices(args: RunArgs): Promise<Pick<MachineOptions
     if (e instanceof DiskError) return e.message;
     throw e;
   }
-  return { disks, rng: entropyFrom(args.rngSeed), virtioMode: args.virtioMode };
+  return { disks, ...(args.noRng ? {} : { rng: entropyFrom(args.rngSeed) }), virtioMode: args.virtioMode };
 }

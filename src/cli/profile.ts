@@ -3,12 +3,15 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Machine } from '../machine/machine.js';
 import { findSymbolsFile, loadKernelDebugInfo } from '../osv/debug-symbols.js';
+import { demangleAll } from '../osv/demangle.js';
+import { osvProfileObjects } from '../osv/profile-objects.js';
 import { osvProfileThreads } from '../osv/profile-threads.js';
 import { KernelSymbols } from '../osv/symbols.js';
 
 /**
  * Before the run: when the kernel's DWARF (--symbols, loader.elf beside the kernel, or the kernel) describes
- * OSv's scheduler, samples are also attributed to OSv threads. Returns a line for the user when --symbols was
+ * OSv's scheduler, samples are also attributed to OSv threads, and frames in application objects are named from
+ * the objects' own symbols. Returns a line for the user when --symbols was
  * given and cannot serve.
  */
 export function attachProfileThreads(machine: Machine, kernelPath: string | undefined, symbolsPath: string | null): string | null {
@@ -17,6 +20,7 @@ export function attachProfileThreads(machine: Machine, kernelPath: string | unde
   try {
     const k = loadKernelDebugInfo(kernelPath, symbolsPath ?? undefined);
     profiler.threadOf = k ? osvProfileThreads(machine, k.info) : null;
+    profiler.nameFrames = k ? osvProfileObjects(machine, k.info) : null;
   } catch (e) {
     return `profile: no per-thread tracks (${(e as Error).message})`;
   }
@@ -34,7 +38,14 @@ export function writeProfile(machine: Machine, file: string, kernel: Uint8Array,
   } catch {
     // Unsymbolized addresses are still a profile: frames are shown as hex.
   }
-  const symbolize = (a: number) => syms?.resolve(a) ?? null;
+  // Names are demangled in one batch: the profiler asks per frame.
+  const raw = new Map<number, string | null>();
+  for (const a of profiler.frameAddresses()) raw.set(a, profiler.functionAt(a, (x) => syms?.resolve(x) ?? null));
+  const plain = demangleAll([...raw.values()].filter((n): n is string => n !== null));
+  const symbolize = (a: number) => {
+    const n = raw.get(a);
+    return n == null ? null : plain.get(n) ?? n;
+  };
   const data = file.endsWith('.pb.gz') ? profiler.toPprof(symbolize) : profiler.toSpeedscope(symbolize, kernelPath ?? 'osvemu');
   writeFileSync(file, data);
   const samples = machine.cpus.reduce((n, _c, k) => n + profiler.samples(k), 0);

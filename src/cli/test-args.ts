@@ -5,7 +5,8 @@ import { parseCpuVendor, type CpuVendorName } from '../cpu/vendor.js';
 import type { FailureFileKind } from '../osv/test-failure-files.js';
 import { DEFAULT_CPUS, DEFAULT_MEM_MIB, DEFAULT_TIMEOUT_SEC } from '../osv/test-defaults.js';
 import { TEST_NETS, type TestNet } from '../osv/test-net.js';
-import { bindValues, parseIntArg, parseMemory, UsageError } from './args.js';
+import type { EngineSettings } from '../osv/test-engine.js';
+import { bindValues, ENGINE_OPTIONS, engineValues, parseIntArg, parseMemory, UsageError } from './args.js';
 
 export interface TestArgs {
   kernel: string;
@@ -26,12 +27,17 @@ export interface TestArgs {
   list: boolean;
   net: TestNet;
   onFail: FailureFileKind[];
+  /** --no-rng: no virtio-rng (with --net none, a machine with no virtio device at all). */
+  rng: boolean;
+  /** --icount-shift, --pause-cost, --rdtsc-cost, --no-jit, as `osvemu run`. */
+  engine: EngineSettings;
 }
 
 export const TEST_USAGE = `usage: osvemu test KERNEL [--disk IMAGE] [--tests FILE|--manifest usr.manifest] [--filter REGEX]
                    [--exclude FILE] [-j|--jobs N] [--shard I/N] [--junit FILE] [--logs DIR] [-c N] [-m SIZE]
                    [--max-insns N] [--timeout SECONDS] [--cpu-vendor intel|amd] [--net auto|isolated|none]
-                   [--on-fail snapshot|core|snapshot,core] [--list]
+                   [--on-fail snapshot|core|snapshot,core] [--no-rng] [--icount-shift N]
+                   [--pause-cost NS] [--rdtsc-cost NS] [--no-jit|--jit] [--no-loop-skip] [--list]
   Runs each OSv test (/tests/tst-*.so) in a fresh machine with test.py's command line
   (--power-off-on-abort /tests/NAME) and judges it as test.py does, plus osvemu's own outcomes.
   tests    --tests FILE (guest paths, one a line), --manifest (its /tests/tst-* entries), or else
@@ -54,6 +60,7 @@ const VALUE_OPTIONS: Record<string, string> = {
   '--tests': 'tests', '--manifest': 'manifest', '--filter': 'filter', '--exclude': 'exclude', '--shard': 'shard',
   '--junit': 'junit', '--logs': 'logs', '--max-insns': 'max-insns', '--timeout': 'timeout',
   '--cpu-vendor': 'cpu-vendor', '--net': 'net', '--on-fail': 'on-fail',
+  '--icount-shift': 'icount-shift', '--pause-cost': 'pause-cost', '--rdtsc-cost': 'rdtsc-cost',
 };
 
 /** `--on-fail snapshot`, `core` or `snapshot,core`. */
@@ -88,6 +95,8 @@ export function parseTestArgs(argv: string[]): TestArgs {
         list: { type: 'boolean' },
         net: { type: 'string' },
         'on-fail': { type: 'string' },
+        'no-rng': { type: 'boolean' },
+        ...ENGINE_OPTIONS,
       },
     });
   } catch (e) {
@@ -136,5 +145,7 @@ export function parseTestArgs(argv: string[]): TestArgs {
     list: !!v.list,
     net,
     onFail,
+    rng: !v['no-rng'],
+    engine: engineValues(v),
   };
 }

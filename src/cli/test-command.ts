@@ -7,6 +7,7 @@ import { consoleText, junitXml } from '../osv/junit.js';
 import { OsvTestError, planOsvTests, type TestPlan } from '../osv/test-list.js';
 import { failureFileLines, testFileBase } from '../osv/test-failure-files.js';
 import { resolveTestNet } from '../osv/test-net.js';
+import { engineRunWords } from '../osv/test-engine.js';
 import { memorySpelling, runTestPlan, shellQuote, type OsvTestResult } from '../osv/test-runner.js';
 import { UsageError } from './args.js';
 import { parseTestArgs, TEST_USAGE, type TestArgs } from './test-args.js';
@@ -120,7 +121,8 @@ export async function testCommand(argv: string[]): Promise<number> {
   const progress = new TestProgress(plan.tests.length, jobs, Math.max(...plan.tests.map((t) => t.name.length)));
   const net = resolveTestNet(args.net, plan.kernelBytes);
   process.stdout.write(`osvemu test: ${plural(plan.tests.length, 'test')} from ${plan.source}, ${plural(jobs, 'job')}, ` +
-    `-c ${args.cpus} -m ${memorySpelling(args.memMiB)}${net ? ', net isolated' : ''}\n`);
+    `-c ${args.cpus} -m ${memorySpelling(args.memMiB)}${net ? ', net isolated' : ''}${args.rng ? '' : ', no rng'}` +
+    `${engineRunWords(args.engine).length ? `, ${engineRunWords(args.engine).join(' ')}` : ''}\n`);
   // Ctrl-C: finish with a report of what ran; a second one ends at once.
   const stop = new AbortController();
   const onSigint = () => {
@@ -133,7 +135,7 @@ export async function testCommand(argv: string[]): Promise<number> {
     results = await runTestPlan(plan, {
       signal: stop.signal,
       ...selection, jobs, cpus: args.cpus, memMiB: args.memMiB, maxInsns: args.maxInsns, timeoutSec: args.timeoutSec,
-      cpuVendor: args.cpuVendor, net: args.net, onFail: args.onFail, onFailDir: args.logs,
+      cpuVendor: args.cpuVendor, net: args.net, onFail: args.onFail, onFailDir: args.logs, rng: args.rng, engine: args.engine,
       onEvent: (e) => {
         if (e.type === 'start') progress.started();
         else {
@@ -163,6 +165,9 @@ export async function testCommand(argv: string[]): Promise<number> {
     if (args.maxInsns !== undefined) properties['max-insns'] = String(args.maxInsns);
     properties['cpu-vendor'] = args.cpuVendor;
     properties.net = net ? 'isolated' : 'none';
+    properties.rng = args.rng ? 'seeded' : 'none';
+    const e = args.engine;
+    Object.assign(properties, { 'icount-shift': String(e.icountShift), 'pause-cost': String(e.pauseNs), 'rdtsc-cost': String(e.tscReadNs), jit: String(e.jit), 'loop-skip': String(e.loopSkip) });
     try {
       writeFileSync(args.junit, junitXml(results, { suite: path.basename(args.kernel), kernel: args.kernel, timestamp: started, hostname: hostname(), wallMs, properties }));
     } catch (e) {

@@ -22,6 +22,10 @@ export class Trace {
   /** Runs counted towards compiling this trace (jit/jit.ts); its compiled form once that happened. */
   hits = 0;
   fn: BlockFn | null = null;
+  /** Set when the cache dropped this trace (its page was written): a compiled region holding it is stale. */
+  dropped = false;
+  /** Physical address of the first byte (-1: not known); the block compiler's process-wide cache reads the code there. */
+  phys = -1;
   constructor(insns: Insn[], cached = true) {
     this.insns = insns;
     this.n = insns.length;
@@ -63,7 +67,13 @@ export class CodeCache {
 
   dropPage(ppn: number): void {
     let dropped = false;
-    for (const m of this.pages) dropped = m.delete(ppn) || dropped;
+    for (const m of this.pages) {
+      const p = m.get(ppn);
+      if (p === undefined) continue;
+      retire(p);
+      m.delete(ppn);
+      dropped = true;
+    }
     if (dropped) this.gen++;
   }
 
@@ -82,7 +92,7 @@ export class CodeCache {
     sets.forEach((list, mi) => {
       const m = this.pages[mi]!;
       const want = new Set(list);
-      for (const ppn of [...m.keys()]) if (!want.has(ppn) || !keep(ppn)) m.delete(ppn);
+      for (const ppn of [...m.keys()]) if (!want.has(ppn) || !keep(ppn)) { retire(m.get(ppn)!); m.delete(ppn); }
       for (const ppn of list) {
         if (!m.has(ppn)) m.set(ppn, new Map());
         this.mem.markCode(ppn);
@@ -93,9 +103,13 @@ export class CodeCache {
 
   dropAll(): void {
     for (const m of this.pages) {
-      for (const ppn of m.keys()) this.mem.codePage[ppn] = 0;
+      for (const [ppn, p] of m) { this.mem.codePage[ppn] = 0; retire(p); }
       m.clear();
     }
     this.gen++;
   }
+}
+
+function retire(p: Map<number, Trace>): void {
+  for (const t of p.values()) t.dropped = true;
 }

@@ -11,6 +11,7 @@ import { stackSegmentFault } from './operands.js';
 import { Lf } from './flags.js';
 import { Fl, Seg, VEC_DB, VEC_GP } from './regs.js';
 import type { Jit } from './jit/jit.js';
+import { chainFrom } from './jit/chain.js';
 
 export const STOP_NONE = 0;
 /** The instruction budget ran out. */
@@ -88,8 +89,14 @@ export class Exec {
   debug: ExecDebug | null = null;
   /** The block compiler (null: interpret only). Debug mode always interprets. */
   jit: Jit | null = null;
-  /** Index in its trace of the instruction a compiled block was running when it threw. */
+  /** Index in its trace of the instruction a compiled block was running when it threw, and that instruction. */
   jitK = 0;
+  jitI: Insn | null = null;
+  /**
+   * Delivered faults so far, each of which cut one instruction off its run()'s budget: a caller that splits
+   * one budget over several run() calls (src/cpu/loop-skip.ts) cuts its own end by the same amount.
+   */
+  budgetCuts = 0;
 
   constructor(cpu: Cpu, cache: CodeCache) {
     this.cpu = cpu;
@@ -136,6 +143,7 @@ export class Exec {
         t = this.fetchTrace();
         if (t === null) {
           end--;
+          this.budgetCuts++;
           prev = null;
           this.onException(cpu);
           continue;
@@ -147,15 +155,19 @@ export class Exec {
       }
       const ins = t!.insns, n = t!.n;
       const jit = this.jit;
-      if (jit !== null && t!.fn === null && t!.cached && ++t!.hits >= jit.threshold) jit.compile(t!);
+      if (jit !== null && t!.fn === null && t!.cached) {
+        if (++t!.hits >= jit.threshold) jit.compile(t!, this);
+        // First run: code another machine of this process compiled (the test runner's next boot) runs compiled now.
+        else if (t!.hits === 1) jit.adopt(t!, cpu.mem);
+      }
       const fn = t!.fn;
       if (fn !== null) {
         try {
           fn(cpu, this, end);
-          prev = t;
+          prev = chainFrom(this, t!, end);
         } catch (e) {
           prev = null;
-          if (this.settleThrow(e, ins[this.jitK], this.jitK)) end--;
+          if (this.settleThrow(e, this.jitI ?? ins[this.jitK], this.jitK)) { end--; this.budgetCuts++; }
           this.onException(cpu);
         }
         continue;
@@ -173,11 +185,16 @@ export class Exec {
         prev = t!.cached ? t : null;
       } catch (e) {
         prev = null;
-        if (this.settleThrow(e, ins[k], k)) end--;
+        if (this.settleThrow(e, ins[k], k)) { end--; this.budgetCuts++; }
         this.onException(cpu);
       }
     }
     return this.stopReason;
+  }
+
+  /** The trace run() would run next at CS:RIP (decoded and cached as run() would), or null when fetching it faults. */
+  peekTrace(): Trace | null {
+    return this.fetchTrace();
   }
 
   /**
@@ -410,6 +427,7 @@ export class Exec {
       if (i.ends) break;
     }
     const t = new Trace(insns);
+    t.phys = phys;
     this.fetchTraces.set(phys & 0xfff, t);
     return t;
   }

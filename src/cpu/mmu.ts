@@ -134,8 +134,10 @@ export class Mmu {
 
   /** Drops write shortcuts to one physical page (it now holds decoded code: writes must take the slow path). */
   dropWritesTo(physPage: number): void {
+    // indexOf runs natively from the first call: a boot marks hundreds of pages as code, mostly while this
+    // would still be an interpreted JS loop over all TLB_SIZE slots.
     const wOff = this.wOff, wTag = this.wTag;
-    for (let j = 0; j < TLB_SIZE; j++) if (wOff[j] === physPage) wTag[j] = NaN;
+    for (let j = wOff.indexOf(physPage); j >= 0; j = wOff.indexOf(physPage, j + 1)) wTag[j] = NaN;
   }
 
   // ---- fast paths -------------------------------------------------------------------------

@@ -4,6 +4,7 @@ import { totalmem } from 'node:os';
 import { GuestProfiler } from './profiler.js';
 import { CodeCache } from '../cpu/codecache.js';
 import { Jit } from '../cpu/jit/jit.js';
+import { LoopSkipper } from '../cpu/loop-skip.js';
 import { doubleFields } from '../cpu/shapes.js';
 import { Cpu } from '../cpu/cpu.js';
 import { Exec, STOP_BREAK, STOP_FAULT, STOP_NONE, STOP_REQUEST } from '../cpu/exec.js';
@@ -65,6 +66,8 @@ export interface MachineOptions extends VirtioMachineOptions, NetMachineOptions 
   cpuVendor?: CpuVendorName;
   /** Compile hot code to JavaScript (src/cpu/jit; default true). The same instructions retire either way. */
   jit?: boolean;
+  /** Jump over provably idle loop iterations (src/cpu/loop-skip.ts; default true). The same state results either way. */
+  loopSkip?: boolean;
 }
 
 export interface RunLimits {
@@ -125,6 +128,8 @@ export class Machine implements Clock {
   readonly cache: CodeCache;
   /** The block compiler shared by the vCPUs (they share the code cache), or null with `jit: false`. */
   readonly jit: Jit | null;
+  /** Fast-forwards idle loops (null: options.loopSkip false). */
+  readonly loopSkip: LoopSkipper | null;
   readonly cpus: Cpu[] = [];
   readonly execs: Exec[] = [];
   // Replaced by reset(): read them through the machine, do not keep them.
@@ -211,7 +216,8 @@ export class Machine implements Clock {
     this.quantum = ncpu > 1 ? options.quantum ?? DEFAULT_QUANTUM : Math.min(1 << 20, profiler?.interval ?? Infinity);
     this.mem = allocateRam(memMiB);
     this.cache = new CodeCache(this.mem);
-    this.jit = options.jit === false ? null : new Jit();
+    this.jit = options.jit === false ? null : new Jit(undefined, this.mem);
+    this.loopSkip = options.loopSkip === false ? null : new LoopSkipper();
     this.net = new MachineNet(options, this.hostInputs);
     this.build();
   }
@@ -613,7 +619,9 @@ export class Machine implements Clock {
     try {
       for (;;) {
         this.rerun = false;
-        exec.run(Math.max(1, Math.ceil((this.quantumNs - this.spentNs(k)) / this.nsPerInsn)));
+        const budget = Math.max(1, Math.ceil((this.quantumNs - this.spentNs(k)) / this.nsPerInsn));
+        if (this.loopSkip !== null) this.loopSkip.run(exec, budget);
+        else exec.run(budget);
         if (!this.rerun || exec.stopReason !== STOP_REQUEST || this.state !== 'running' || this.stopRequested) return;
         if (this.spentNs(k) >= this.quantumNs) return;
       }

@@ -20,6 +20,11 @@ export interface ProfileThread {
   name: string;
 }
 export type ThreadOfCpu = (cpu: Cpu) => ProfileThread | null;
+/**
+ * Names, while the run goes on, the frames of one sample that the kernel's symbols cannot (application objects,
+ * which may be unloaded before the profile is written): adds address -> name to `names`.
+ */
+export type FrameNamer = (frames: readonly number[], names: Map<number, string>) => void;
 
 /** A recorded sample key: `${thread id or ''}|${stack, leaf first}`. */
 function splitKey(key: string): { tid: number | null; stack: string } {
@@ -32,6 +37,9 @@ export class GuestProfiler {
   private readonly stacks: Map<string, number>[] = [];
   /** Names the thread each sample runs in; null: per-vCPU tracks only. */
   threadOf: ThreadOfCpu | null = null;
+  /** Names frames outside the kernel as they are sampled (src/osv/profile-objects.ts); null: hex. */
+  nameFrames: FrameNamer | null = null;
+  private readonly frameNames = new Map<number, string>();
   /** Thread id -> the name it had when last sampled. */
   private readonly threadNames = new Map<number, string>();
   private readonly nextAt: number[] = [];
@@ -58,7 +66,9 @@ export class GuestProfiler {
     }
     const t = this.threadOf?.(cpu) ?? null;
     if (t !== null) this.threadNames.set(t.id, t.name);
-    const key = `${t === null ? '' : t.id}|${this.stackOf(cpu).join(',')}`;
+    const stack = this.stackOf(cpu);
+    this.nameFrames?.(stack, this.frameNames);
+    const key = `${t === null ? '' : t.id}|${stack.join(',')}`;
     const m = this.stacks[k]!;
     m.set(key, (m.get(key) ?? 0) + crossed);
   }
@@ -91,8 +101,20 @@ export class GuestProfiler {
     return n;
   }
 
+  /** The function name of a frame (symbolize's, else the one given while sampling), or its address in hex. */
   private frameName(addr: number, symbolize: Symbolizer): string {
-    return symbolize(addr)?.replace(/\+\d+$/, '') ?? `0x${(addr < 0 ? addr + 2 ** 64 : addr).toString(16)}`;
+    return this.functionAt(addr, symbolize) ?? `0x${(addr < 0 ? addr + 2 ** 64 : addr).toString(16)}`;
+  }
+
+  functionAt(addr: number, symbolize: Symbolizer): string | null {
+    return (symbolize(addr) ?? this.frameNames.get(addr))?.replace(/\+\d+$/, '') ?? null;
+  }
+
+  /** Every address in a sampled stack. */
+  frameAddresses(): Set<number> {
+    const out = new Set<number>();
+    for (const m of this.stacks) for (const key of m.keys()) for (const a of splitKey(key).stack.split(',')) out.add(Number(a));
+    return out;
   }
 
   /** Thread ids seen in samples, ascending. */

@@ -15,10 +15,10 @@ const RNG_SEED = 0;
  * and a virtio-rng, as `osvemu run --disk FILE` does; a bad image is a one-line OsvTestError. The caller
  * closes the disks (closeMachineDisks) when the machine is done.
  */
-export function diskMachineOptions(disk: string | undefined): Pick<MachineOptions, 'disks' | 'rng'> {
-  // Always a virtio-rng, so the machine is the one the reproduce command (`osvemu run`) builds.
-  const rng = new SeededEntropy(RNG_SEED);
-  if (disk === undefined) return { rng };
+export function diskMachineOptions(disk: string | undefined, withRng = true): Pick<MachineOptions, 'disks' | 'rng'> {
+  // A virtio-rng unless --no-rng, so the machine is the one the reproduce command (`osvemu run`) builds.
+  const rng = withRng ? new SeededEntropy(RNG_SEED) : undefined;
+  if (disk === undefined) return rng ? { rng } : {};
   let backend: BlockBackend;
   try {
     backend = openDisk({ path: disk, mode: 'snapshot' });
@@ -26,7 +26,7 @@ export function diskMachineOptions(disk: string | undefined): Pick<MachineOption
     if (e instanceof DiskError) throw new OsvTestError([e.message.split('\n')[0]]);
     throw e;
   }
-  return { disks: [backend], rng };
+  return rng ? { disks: [backend], rng } : { disks: [backend] };
 }
 
 /** Closes the host files behind diskMachineOptions' disks. */

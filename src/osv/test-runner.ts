@@ -12,6 +12,7 @@ import { resolveTestNet, type TestNet } from './test-net.js';
 import { classify, type OsvTestOutcome } from './test-outcome.js';
 import { OsvTestError, planOsvTests, type OsvTest, type TestPlan, type TestSelection } from './test-list.js';
 import { DEFAULT_CPUS, DEFAULT_MEM_MIB, DEFAULT_TIMEOUT_SEC } from './test-defaults.js';
+import { engineRunWords, type EngineSettings } from './test-engine.js';
 
 export interface OsvRunOptions {
   /** vCPUs per machine; run.py's default, 4. */
@@ -37,6 +38,10 @@ export interface OsvRunOptions {
   /** Files to keep of each test that does not pass, written into `onFailDir` (test-failure-files.ts). */
   onFail?: FailureFileKind[];
   onFailDir?: string;
+  /** A virtio-rng in every machine (default true, as `osvemu run`); false: --no-rng. */
+  rng?: boolean;
+  /** Guest time scale, waiting costs, block compiler (default: `osvemu run`'s). */
+  engine?: Partial<EngineSettings>;
 }
 
 export type RunOsvTestsOptions = TestSelection & OsvRunOptions;
@@ -87,6 +92,9 @@ export interface WorkerJob {
   net?: boolean;
   /** Files to write if the test does not pass. */
   onFail?: FailureFilePaths;
+  /** No virtio-rng when false. */
+  rng?: boolean;
+  engine?: Partial<EngineSettings>;
 }
 
 export interface WorkerReply {
@@ -137,6 +145,9 @@ interface RunSettings {
   cpuVendor?: CpuVendorName;
   command: string;
   net: boolean;
+  /** A virtio-rng (default true). */
+  rng?: boolean;
+  engine?: Partial<EngineSettings>;
 }
 
 /** `osvemu run` with the test's machine: same kernel, disk, vCPUs, RAM, seed, limits, command line. */
@@ -146,6 +157,8 @@ export function reproduceCommand(test: OsvTest, s: RunSettings): string {
   words.push('-c', String(s.cpus), '-m', memorySpelling(s.memMiB), '--seed', String(test.seed));
   if (s.cpuVendor !== undefined && s.cpuVendor !== 'intel') words.push('--cpu-vendor', s.cpuVendor);
   if (s.net) words.push('--net', 'isolated');
+  if (s.rng === false) words.push('--no-rng');
+  words.push(...engineRunWords(s.engine));
   if (s.maxInsns !== undefined) words.push('--max-insns', String(s.maxInsns));
   words.push('--timeout', String(s.timeoutSec), '-e', shellQuote(test.cmdline));
   return words.join(' ');
@@ -156,7 +169,7 @@ function settingsOf(options: RunOsvTestsOptions, kernel: Uint8Array): RunSetting
     net: resolveTestNet(options.net, kernel),
     kernel: options.kernel, disk: options.disk, cpus: options.cpus ?? DEFAULT_CPUS, memMiB: options.memMiB ?? DEFAULT_MEM_MIB,
     maxInsns: options.maxInsns, timeoutSec: options.timeoutSec ?? DEFAULT_TIMEOUT_SEC, command: options.command ?? 'osvemu',
-    cpuVendor: options.cpuVendor,
+    cpuVendor: options.cpuVendor, rng: options.rng ?? true, engine: options.engine,
   };
 }
 
@@ -260,7 +273,7 @@ export async function runTestPlan(plan: TestPlan, options: RunOsvTestsOptions): 
         options.onEvent?.({ type: 'start', test });
         const job: WorkerJob = {
           id: k, cmdline: test.cmdline, seed: test.seed, cpus: s.cpus, memMiB: s.memMiB, maxInsns: s.maxInsns, timeoutMs, disk: s.disk,
-          cpuVendor: s.cpuVendor, net: s.net,
+          cpuVendor: s.cpuVendor, net: s.net, rng: s.rng !== false, engine: s.engine,
           ...(options.onFail?.length && options.onFailDir !== undefined
             ? { onFail: failureFilePaths(options.onFailDir, testFileBase(test.name), options.onFail) } : {}),
         };

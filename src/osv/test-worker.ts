@@ -7,6 +7,7 @@ import { closeMachineDisks, diskMachineOptions } from './test-disk.js';
 import { writeFailureFiles } from './test-failure-files.js';
 import { netMachineOptions } from './test-net.js';
 import { classify } from './test-outcome.js';
+import { engineMachineOptions } from './test-engine.js';
 import { useKernelSymbols } from './thread-source.js';
 import type { WorkerJob, WorkerReply } from './test-runner.js';
 
@@ -49,9 +50,9 @@ function run(job: WorkerJob): WorkerReply {
   let machine: Machine | null = null;
   let devices: ReturnType<typeof diskMachineOptions> = {};
   try {
-    devices = diskMachineOptions(job.disk);
+    devices = diskMachineOptions(job.disk, job.rng ?? true);
     machine = new Machine({ kernel, cmdline: job.cmdline, cpus: job.cpus, memMiB: job.memMiB, seed: job.seed,
-      cpuVendor: job.cpuVendor, ...devices, ...netMachineOptions(job.net ?? false),
+      cpuVendor: job.cpuVendor, ...devices, ...netMachineOptions(job.net ?? false), ...engineMachineOptions(job.engine),
     });
     const r = runLimited(machine, job.maxInsns, job.timeoutMs);
     const reply: WorkerReply = {

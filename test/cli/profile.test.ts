@@ -58,6 +58,18 @@ describe('osvemu run --profile / --icount-shift', () => {
     expect(names).toEqual(expect.arrayContaining([expect.stringMatching(/^thread \d+ worker0$/)]));
   });
 
+  it('names frames of an application object from its own symbols, and demangles C++ names', () => {
+    const out = path.join(tmp, 'app.json');
+    const r = osvemu('run', buildGuest('osvlike'), '-c', '2', '-e', '--app=100000', '--profile', out);
+    expect(r.status, r.stderr).toBe(0);
+    const frames: string[] = JSON.parse(readFileSync(out, 'utf8')).shared.frames.map((f: { name: string }) => f.name);
+    // hello_app is in libhello.so's .dynsym; its static helper square() is not, so it is the object plus offset.
+    expect(frames).toContain('hello_app');
+    expect(frames).toEqual(expect.arrayContaining([expect.stringMatching(/^libhello\.so\+0x[0-9a-f]+$/)]));
+    expect(frames).toContain('processor::apic_driver::start_ap(unsigned int)');
+    expect(frames.filter((f) => f.startsWith('_Z'))).toEqual([]);
+  });
+
   it('writes gzipped pprof for a .pb.gz file', () => {
     const out = path.join(tmp, 'p.pb.gz');
     const r = osvemu('run', spin, '--profile', out);

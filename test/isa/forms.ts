@@ -447,6 +447,28 @@ for (const a of ['cvtsd2ss %xmm1,%xmm0', 'cvtsd2ss (%rsi),%xmm0', 'cvttsd2si %xm
   'cvtsd2si %xmm1,%rax', 'cvttpd2dq %xmm1,%xmm0', 'cvtpd2ps %xmm1,%xmm0', 'cvtdq2pd %xmm1,%xmm0', 'ucomisd %xmm1,%xmm0', 'comisd %xmm1,%xmm0',
   'ucomisd (%rsi),%xmm0', 'comisd (%rsi),%xmm3', 'unpcklpd %xmm1,%xmm0', 'unpckhpd %xmm1,%xmm0']) sse(a, 'pd', { msize: 8 });
 sse('cvtdq2ps %xmm1,%xmm0', 'int');
+/**
+ * MXCSR with PE already set and masked (what a program that has computed one inexact value runs with): the
+ * block compiler's scalar-double fast paths (src/cpu/jit/forms-sse.ts) apply only then, so these variants
+ * test them against the host; a few also set RC, FTZ or DAZ, which must send them to the slow path or not matter.
+ */
+const peSticky = (c: { rng: Rng; b: Blob }) => {
+  let mx = 0x1fa0 | (c.rng.chance(0.3) ? c.rng.int(64) : 0);
+  if (c.rng.chance(0.1)) mx |= c.rng.pick([0x40, 0x8000, 0x8040]);
+  if (c.rng.chance(0.1)) mx = (mx & ~0x6000) | (c.rng.int(4) << 13);
+  c.b.mxcsr = mx;
+};
+for (const op of ['add', 'sub', 'mul', 'div', 'min', 'max', 'sqrt']) {
+  sse(`${op}sd %xmm1,%xmm0`, 'pd', { tag: 'PE', setup: peSticky });
+  sse(`${op}sd (%rsi),%xmm2`, 'pd', { msize: 8, tag: 'PE', setup: peSticky });
+  sse(`${op}ss %xmm1,%xmm0`, 'ps', { tag: 'PE', setup: peSticky });
+  sse(`${op}ss (%rsi),%xmm2`, 'ps', { msize: 4, tag: 'PE', setup: peSticky });
+}
+for (const a of ['cvttsd2si %xmm1,%eax', 'cvttsd2si %xmm1,%rax', 'cvttsd2si (%rsi),%ecx', 'cvttsd2si (%rsi),%r9', 'cvtsi2sd %rax,%xmm0',
+  'cvtsi2sdq (%rsi),%xmm1', 'cvtsi2ss %eax,%xmm0', 'cvtsi2ss %rax,%xmm0', 'cvtsi2ssq (%rsi),%xmm1', 'cvtsd2ss %xmm1,%xmm0',
+  'cvtsd2ss (%rsi),%xmm2']) {
+  sse(a, 'pd', { msize: 8, tag: 'PE', setup: peSticky, ...(a.startsWith('cvtsi') ? { regs: { rax: cvtInt }, memval: (c, off) => writeMemU(c.b, off, cvtInt(c.rng), 8) } : {}) });
+}
 sse('cvttps2dq %xmm1,%xmm0', 'ps');
 /** An MXCSR value with a reserved bit set (#GP on load). Never bit 17: AMD's MM (misaligned SSE) is valid here. */
 function reservedMxcsr(r: Rng): number {

@@ -22,9 +22,11 @@ const ALL = new Uint8Array(BLOB_SIZE).fill(0xff);
 const CASES = Number(process.env.OSVEMU_ISA_JIT_CASES ?? 12);
 const SEQUENCES = Number(process.env.OSVEMU_ISA_JIT_SEQS ?? 3000);
 
-// Integer forms compiled code specialises or calls. Blocks whose every part the SDM fully defines (no undef())
+// Forms compiled code specialises or calls. Blocks whose every part the SDM fully defines (no undef())
 // are compared with the host; every block is compared byte for byte with the interpreter.
-const SEQ_MNEMONIC = /^(?!popf)(j[a-z]+|call|ret|sh[lr]|sar|imul|mov|movabs|movz|movs|add|sub|and|or|xor|cmp|test|inc|dec|lea|push|pop|cmov|set|neg|not|xchg|adc|sbb)[a-z]*\s/;
+// Integer, control and the SSE forms compiled code specialises (moves, bitwise, scalar double).
+const SEQ_MNEMONIC = new RegExp('^(?!popf)(j[a-z]+|call|ret|leave|sh[lr]|sar|ro[lr]|rc[lr]|imul|mov|movabs|movz|movs|add|sub|and|or|xor|cmp|' +
+  'test|inc|dec|lea|push|pop|cmov|set|neg|not|xchg|xadd|lock|adc|sbb|bs[fr]|p?unpck|sh[lr]d|mul|pxor|pand|por|u?comis[sd]|cvtt?sd2si|cvtsi2s[sd]|cvts[sd]2s[sd]|sqrts[sd]|mins[sd]|maxs[sd]|muls[sd]|divs[sd])[a-z]*\\s');
 
 describe.skipIf(skip !== null)('compiled blocks vs host CPU', () => {
   it('single-instruction blocks agree with the host on every form', () => {

@@ -15,14 +15,14 @@ function run(kernel: Uint8Array, jit: boolean, cpus: number, cmdline: string, me
   if (m.jit) m.jit.threshold = THRESHOLD;
   const r = m.run({ maxInsns });
   return { cause: r.cause, instructions: r.instructions, icounts: m.cpus.map((c) => c.icount), console: m.console, debugcon,
-    compiled: m.jit?.compiled ?? 0 };
+    compiled: (m.jit?.compiled ?? 0) + (m.jit?.adopted ?? 0), adopted: m.jit?.adopted ?? 0, regions: m.jit?.regions ?? 0 };
 }
 
 function same(kernel: Uint8Array, cpus: number, cmdline = '', memMiB = 64, maxInsns = 200_000_000) {
   const off = run(kernel, false, cpus, cmdline, memMiB, maxInsns);
   const on = run(kernel, true, cpus, cmdline, memMiB, maxInsns);
   expect(on.compiled, 'the compiler compiled something').toBeGreaterThan(0);
-  expect({ ...on, compiled: 0 }).toEqual({ ...off, compiled: 0 });
+  expect({ ...on, compiled: 0, adopted: 0, regions: 0 }).toEqual({ ...off, compiled: 0, adopted: 0, regions: 0 });
   return on;
 }
 
@@ -30,12 +30,23 @@ describe.skipIf(!toolchainAvailable())('compiler on and off retire the same inst
   const osvlike = readFileSync(buildGuest('osvlike'));
   it.each([1, 2])('osvlike guest, -c %i', (cpus) => {
     const r = same(osvlike, cpus);
+    expect(r.regions, 'loops spanning several traces compiled as regions').toBeGreaterThan(0);
     expect(r.cause).toBe('poweroff');
     expect(r.console).toContain('osvlike: all threads done');
   });
 
   it('osvlike guest, budget cut mid-run: the same instruction counts at the cut', () => {
     same(osvlike, 2, '', 64, 3_000_000);
+  });
+
+  it('a later machine of the process starts with the code an earlier one compiled, and retires the same instructions', () => {
+    const first = run(osvlike, true, 2, '--app=1000', 64, 200_000_000);
+    const again = run(osvlike, true, 2, '--app=1000', 64, 200_000_000);
+    const off = run(osvlike, false, 2, '--app=1000', 64, 200_000_000);
+    expect(again.adopted).toBeGreaterThan(0);
+    expect(again.adopted).toBeGreaterThanOrEqual(first.compiled - first.adopted);
+    expect(again.regions, 'adopted blocks still form this machine\'s regions').toBeGreaterThan(0);
+    for (const r of [first, again]) expect({ ...r, compiled: 0, adopted: 0, regions: 0 }).toEqual({ ...off, compiled: 0, adopted: 0, regions: 0 });
   });
 
   it.each(['boot64', 'paging', 'interrupts', 'syscall', 'fpu', 'timers', 'smp'])('bare guest %s', (name) => {

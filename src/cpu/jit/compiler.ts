@@ -25,23 +25,27 @@ import { mulFlags, SHIFT_AF } from '../ops/undef.js';
 import { VEC_GP, VEC_SS } from '../regs.js';
 import { TLB_SIZE } from '../mmu.js';
 import { formTable, type FormInfo } from './forms.js';
+import { specialiseMore } from './forms-more.js';
+import { MORE_RT } from './forms-rt.js';
 
 /** What a compiled block needs from its run loop. */
 export interface BlockEnv {
   readonly cache: { gen: number };
   stopReason: number;
   eventPending: boolean;
-  /** Index within the trace of the instruction that threw (set by the block before rethrowing). */
+  /** Index within its trace of the instruction that threw (set by the block before rethrowing). */
   jitK: number;
+  /** That instruction (a region's blocks span several traces). */
+  jitI: Insn | null;
 }
 
 export type BlockFn = (cpu: Cpu, env: BlockEnv, end: number) => void;
 
-const ABSENT = 0, CLEAN = 1, DIRTY = 2;
+export const ABSENT = 0, CLEAN = 1, DIRTY = 2;
 // Lazy-flag fields the compiled code keeps in locals (LF_OP .. LF_CIN, LF_ARITH); LF_REST stays in cpu.lf.
-const FIELDS = [0, 1, 2, 3, 4, 5, 6, 7, 9];
+export const FIELDS = [0, 1, 2, 3, 4, 5, 6, 7, 9];
 const OP_ADD = 0, OP_OR = 1, OP_AND = 4, OP_SUB = 5, OP_XOR = 6, OP_CMP = 7, OP_TEST = 8;
-const CANON = 140737488355328;
+export const CANON = 140737488355328;
 const TLB_MASK = TLB_SIZE - 1;
 
 const PARITY = new Uint8Array(256);
@@ -50,22 +54,25 @@ for (let b = 0; b < 256; b++) PARITY[b] = parity(b);
 function gpFault(cpu: Cpu): never { return raise(cpu, VEC_GP, 0); }
 function ssFault(cpu: Cpu): never { return raise(cpu, VEC_SS, 0); }
 
+const TWO_M16 = 1 / 65536, TWO_M32 = 1 / 4294967296;
+
+/**
+ * High half of the unsigned 64-bit product of two uint32 values: a1 * b and a0 * b are exact doubles (< 2^48),
+ * so one split suffices; scaling by 2^-16 is exact, and the truncating >>> 0 is the floor of a positive value.
+ */
+function mulHiU32(a: number, b: number): number {
+  return (((a >>> 16) * b + (((a & 0xffff) * b * TWO_M16) >>> 0)) * TWO_M16) >>> 0;
+}
+
 /** High half of the signed 64-bit product of two int32 values (the low half is Math.imul). */
 function mulHiS32(a: number, b: number): number {
   const au = a >>> 0, bu = b >>> 0;
-  const a0 = au & 0xffff, a1 = au >>> 16, b0 = bu & 0xffff, b1 = bu >>> 16;
-  const p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
-  const mid = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
-  const uhi = p11 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16);
-  return (uhi - (a < 0 ? bu : 0) - (b < 0 ? au : 0)) | 0;
+  return (mulHiU32(au, bu) - (a < 0 ? bu : 0) - (b < 0 ? au : 0)) | 0;
 }
 
-/** High half of the unsigned 64-bit product of two uint32 values. */
-function mulHiU32(a: number, b: number): number {
-  const a0 = a & 0xffff, a1 = a >>> 16, b0 = b & 0xffff, b1 = b >>> 16;
-  const p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
-  const mid = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
-  return (p11 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16)) >>> 0;
+/** Bits 32..63 of the 64 x 64 product (the same signed or unsigned): what imul keeps when its flags are dead. */
+function mulLoHi64(aL: number, aH: number, bL: number, bH: number): number {
+  return (mulHiU32(aL >>> 0, bL >>> 0) + Math.imul(aL, bH) + Math.imul(aH, bL)) | 0;
 }
 
 /** Result of mulS64: high half of the low 64 bits, and whether the signed 128-bit product overflows 64 bits. */
@@ -90,17 +97,23 @@ function mulS64(aL: number, aH: number, bL: number, bH: number): number {
   return Math.imul(aL, bL);
 }
 
+/** Calls of a looping block that leave early so that its exit path gets V8 type feedback (see compileLoop). */
+export const WARM_EXITS = 200;
+
+/** Generated code that can throw (memory access, faults, the SSE checks and the interpreter code fast paths fall back to). */
+const MAY_THROW = /mmu\.|Fault\(|throw|sseCheck\(|HK\[|Staged\(|From\(/;
+
 /** Thrown by a block to leave after an instruction whose write dropped decoded code. */
 const GEN_EXIT = Object.freeze({ genExit: true });
 
-const RT = { exactEa64, GEN_EXIT, cond, getCF, PARITY, gpFault, ssFault, arithFlags, mulFlags, mulHiS32, SHIFT_AF, mulS64, MUL };
+const RT = { exactEa64, GEN_EXIT, cond, getCF, PARITY, gpFault, ssFault, arithFlags, mulFlags, mulHiS32, SHIFT_AF, mulS64, MUL, mulLoHi64, X: MORE_RT };
 
 /** Flags recorded by a known instruction of this block, still in the locals. */
 interface Producer { kind: number; sz: number }
 
 interface Snapshot { regs: number[]; flags: number[]; rip: boolean }
 
-class Gen {
+export class Gen {
   readonly out: string[] = [];
   readonly reg = new Uint8Array(16);
   readonly fl = new Uint8Array(10);
@@ -174,7 +187,7 @@ class Gen {
 }
 
 // ---- register access by operand size (8-bit operands are byte offsets into r8) ------------------------
-function readReg(g: Gen, size: number, r: number): string {
+export function readReg(g: Gen, size: number, r: number): string {
   if (size === 8) {
     const n = r >> 3, sh = (r & 7) * 8;
     g.use(n);
@@ -183,10 +196,10 @@ function readReg(g: Gen, size: number, r: number): string {
   g.use(r);
   return size === 16 ? `(L${r} & 65535)` : `L${r}`;
 }
-function readHi(g: Gen, r: number): string { g.use(r); return `H${r}`; }
+export function readHi(g: Gen, r: number): string { g.use(r); return `H${r}`; }
 
 /** Emits the write of (lo, hi) to a register with the x86-64 rules; lo/hi are simple expressions. */
-function writeReg(g: Gen, size: number, r: number, lo: string, hi: string): void {
+export function writeReg(g: Gen, size: number, r: number, lo: string, hi: string): void {
   if (size === 8) {
     const n = r >> 3, sh = (r & 7) * 8;
     g.use(n);
@@ -211,7 +224,7 @@ function writeReg(g: Gen, size: number, r: number, lo: string, hi: string): void
  * Opening of a slow-path memory call: in a looping block cpu.icount lives in a local, and a device behind the
  * slow path (a clock read through MMIO) must see the count the interpreter would show.
  */
-function slow(g: Gen): string { return g.loop ? '(cpu.icount = ic, ' : ''; }
+export function slow(g: Gen): string { return g.loop ? '(cpu.icount = ic, ' : ''; }
 
 // ---- memory ---------------------------------------------------------------------------------------------
 /** Linear-address expression of the memory operand, or null when the form is not compiled. */
@@ -239,7 +252,7 @@ const SET = { 8: 'setUint8', 16: 'setUint16', 32: 'setInt32' } as Record<number,
 const LIM = { 8: 4095, 16: 0xffe, 32: 0xffc, 64: 0xff8 } as Record<number, number>;
 
 /** Loads `size` bits at address variable `a` into `v` (and `vh` for 64); declares both. */
-function load(g: Gen, size: number, a: string, v: string): void {
+export function load(g: Gen, size: number, a: string, v: string): void {
   const lim = size === 8 ? '' : ` && o <= ${LIM[size]}`;
   g.emit(`let ${v}, ${v}h = 0; { const o = ${a} & 4095, x = (${a} >>> 12) & ${TLB_MASK};`);
   if (size === 64) {
@@ -249,17 +262,17 @@ function load(g: Gen, size: number, a: string, v: string): void {
   }
 }
 /** Read for read-modify-write: `p` is the RAM offset on a write-TLB hit, else -1 (slow path already probed). */
-function loadRmw(g: Gen, size: number, a: string, v: string, p: string): void {
+export function loadRmw(g: Gen, size: number, a: string, v: string, p: string): void {
   const lim = size === 8 ? '' : ` && o <= ${LIM[size]}`;
   g.emit(`let ${p} = -1, ${v}, ${v}h = 0; { const o = ${a} & 4095, x = (${a} >>> 12) & ${TLB_MASK}; if (wT[x] === ${a} - o${lim}) ${p} = wO[x] + o; }`);
   if (size === 64) g.emit(`if (${p} >= 0) { ${v}h = dv.getInt32(${p} + 4, true); ${v} = dv.getInt32(${p}, true); } else { ${v} = ${slow(g)}mmu.rmw64(${a})${g.loop ? ')' : ''}; ${v}h = mmu.hi; }`);
   else g.emit(`if (${p} >= 0) ${v} = dv.${GET[size]}(${p}${size === 8 ? '' : ', true'}); else ${v} = ${slow(g)}mmu.rmw${size}(${a})${g.loop ? ')' : ''};`);
 }
-function storeRmw(g: Gen, size: number, a: string, p: string, lo: string, hi: string): void {
+export function storeRmw(g: Gen, size: number, a: string, p: string, lo: string, hi: string): void {
   if (size === 64) g.emit(`if (${p} >= 0) { dv.setInt32(${p}, ${lo}, true); dv.setInt32(${p} + 4, ${hi}, true); } else ${slow(g)}mmu.write64(${a}, ${lo}, ${hi})${g.loop ? ')' : ''};`);
   else g.emit(`if (${p} >= 0) dv.${SET[size]}(${p}, ${lo}${size === 8 ? '' : ', true'}); else ${slow(g)}mmu.write${size}(${a}, ${lo})${g.loop ? ')' : ''};`);
 }
-function store(g: Gen, size: number, a: string, lo: string, hi: string): void {
+export function store(g: Gen, size: number, a: string, lo: string, hi: string): void {
   const lim = size === 8 ? '' : ` && o <= ${LIM[size]}`;
   g.emit(`{ const o = ${a} & 4095, x = (${a} >>> 12) & ${TLB_MASK};`);
   if (size === 64) g.emit(`if (wT[x] === ${a} - o${lim}) { const p = wO[x] + o; dv.setInt32(p, ${lo}, true); dv.setInt32(p + 4, ${hi}, true); } else ${slow(g)}mmu.write64(${a}, ${lo}, ${hi})${g.loop ? ')' : ''}; }`);
@@ -415,7 +428,8 @@ function specialise(g: Gen, i: Insn, f: FormInfo, last: boolean): boolean | 'end
       g.emit(`let lo${k} = ${i.disp >>> 0}, hi${k} = ${i.disp < 0 ? -1 : 0};`);
       if (i.base >= 0) { g.use(i.base); g.emit(`lo${k} += L${i.base} >>> 0; hi${k} += H${i.base};`); }
       if (i.index >= 0) { g.use(i.index); g.emit(`lo${k} += (L${i.index} >>> 0) * ${i.scale}; hi${k} += H${i.index} * ${i.scale};`); }
-      g.emit(`const v${k} = lo${k} | 0, w${k} = (hi${k} + Math.floor(lo${k} / 4294967296)) | 0;`);
+      // lo is a non-negative sum below 2^53: scaling by 2^-32 is exact and >>> 0 its floor.
+      g.emit(`const v${k} = lo${k} | 0, w${k} = (hi${k} + ((lo${k} * ${TWO_M32}) >>> 0)) | 0;`);
       writeReg(g, 64, i.reg, `v${k}`, `w${k}`);
       return true;
     }
@@ -507,7 +521,7 @@ function specialise(g: Gen, i: Insn, f: FormInfo, last: boolean): boolean | 'end
       else { g.emit(`const v${k} = ${c} ? 1 : 0;`); writeReg(g, 8, i.rm, `v${k}`, '0'); }
       return true;
     }
-    default: return false;
+    default: return specialiseMore(g, i, f, last, A);
   }
 }
 
@@ -570,7 +584,7 @@ function alu(g: Gen, i: Insn, f: FormInfo, A: string): boolean {
 }
 
 /** Explicit flags (the interpreter's setArithFlags): LF_OP = K_NONE, LF_ARITH = the six bits. */
-function setExplicitFlags(g: Gen, bits: string): void {
+export function setExplicitFlags(g: Gen, bits: string): void {
   g.setF(0, '0');
   g.setF(9, `(${bits}) & 2261`);
   g.prod = { kind: K_NONE, sz: 3 };
@@ -624,17 +638,26 @@ function imul(g: Gen, i: Insn, f: FormInfo, A: string): boolean {
     writeReg(g, 32, i.reg, `r${k}`, '0');
     return true;
   }
+  if (g.nextOverwritesExplicit) {
+    // Flags dead: the low 64 bits of the product are the same signed or unsigned and need no overflow test.
+    // By an immediate below 2^21 the 32 x 32 partial product is an exact double (< 2^53).
+    if (i.op && i.imm >= 0 && i.imm < 0x200000) {
+      g.emit(`const r${k} = Math.imul(m${k}, ${i.imm}), r${k}h = ((((m${k} >>> 0) * ${i.imm} * ${TWO_M32}) >>> 0) + Math.imul(m${k}h, ${i.imm})) | 0;`);
+    } else g.emit(`const r${k} = Math.imul(m${k}, b${k}), r${k}h = mulLoHi64(m${k}, m${k}h, b${k}, b${k}h);`);
+    g.prod = null;
+    writeReg(g, 64, i.reg, `r${k}`, `r${k}h`);
+    return true;
+  }
   g.emit(`let r${k}, r${k}h, o${k} = false;`);
   g.emit(`if (m${k}h === (m${k} >> 31) && b${k}h === (b${k} >> 31)) { r${k} = Math.imul(m${k}, b${k}); r${k}h = mulHiS32(m${k}, b${k}); }`);
   g.emit(`else { r${k} = mulS64(m${k}, m${k}h, b${k}, b${k}h); r${k}h = MUL.hi; o${k} = MUL.of; }`);
-  if (g.nextOverwritesExplicit) g.prod = null; // the next instruction replaces these flags before anything sees them
-  else setExplicitFlags(g, `${keptFlags(g)} | (o${k} ? 2049 : 0)`);
+  setExplicitFlags(g, `${keptFlags(g)} | (o${k} ? 2049 : 0)`);
   writeReg(g, 64, i.reg, `r${k}`, `r${k}h`);
   return true;
 }
 
 /** SF ZF AF PF of the current flags (what imul keeps, undef.ts mulFlags) as an expression. */
-function keptFlags(g: Gen): string {
+export function keptFlags(g: Gen): string {
   const p = g.prod;
   if (p === null) { g.flushFlags(); return '(mulFlags(arithFlags(lf), 0))'; }
   if (p.kind === K_NONE) return '(F9 & 212)';
@@ -683,14 +706,15 @@ function effects(i: Insn, f: FormInfo | undefined): Set<number> | null {
   return null;
 }
 
-interface Emitted { generic: boolean; eff: Set<number> | null; end: boolean }
+export interface Emitted { generic: boolean; eff: Set<number> | null; end: boolean }
 
-/** Emits instruction k: specialised code, or a call of its handler with the state it needs made current. */
-function emitInsn(g: Gen, ins: Insn[], k: number, table: Map<Handler, FormInfo>): Emitted {
+/**
+ * Emits instruction k: specialised code, or a call of its handler with the state it needs made current.
+ * `last`: k ends its trace (a region passes its traces' ends; only a trace's last instruction transfers control).
+ */
+export function emitInsn(g: Gen, ins: Insn[], k: number, table: Map<Handler, FormInfo>, last = k === ins.length - 1): Emitted {
   const i = ins[k];
-  const n = ins.length;
   g.k = k;
-  const last = k === n - 1;
   const f = table.get(i.h);
   const nx = last ? undefined : ins[k + 1];
   const nf = nx === undefined ? undefined : table.get(nx.h);
@@ -714,7 +738,7 @@ function emitInsn(g: Gen, ins: Insn[], k: number, table: Map<Handler, FormInfo>)
   }
   if (done !== false) {
     // The catch block reads k only when something can throw; register-only code needs no store to it.
-    if (!g.out.slice(kAt + 1).some((l) => /mmu\.|Fault\(|throw/.test(l))) g.out[kAt] = '';
+    if (!g.out.slice(kAt + 1).some((l) => MAY_THROW.test(l))) g.out[kAt] = '';
     return { generic: false, eff: null, end: done === 'end' };
   }
   // Handler call: the register file and cpu.lf must be current for what it touches.
@@ -735,7 +759,7 @@ function emitInsn(g: Gen, ins: Insn[], k: number, table: Map<Handler, FormInfo>)
 export interface CompileResult { fn: BlockFn; source: string; specialised: number }
 
 /** Compiles a trace; `rip0` of the generated code is cpu.rip at entry (code may be mapped more than once). */
-export function compileTrace(t: Trace): CompileResult {
+export function compileTrace(t: Trace, warmExits = WARM_EXITS): CompileResult {
   const table = formTable();
   const g = new Gen();
   const ins = t.insns, n = t.n;
@@ -762,8 +786,8 @@ export function compileTrace(t: Trace): CompileResult {
   const loops = pure && ins[n - 1].ends && !genericAt[n - 1];
   const regs = [...g.usedRegs].sort((a, b) => a - b);
   const flags = FIELDS.filter((x) => g.usedFlags.has(x));
-  if (loops) return compileLoop(t, regs, flags);
-  const src = prelude(genericAt);
+  if (loops) return compileLoop(t, regs, flags, warmExits);
+  const src = prelude(genericAt, g.endOff);
   if (regs.length) src.push(`let ${regs.map((r) => `L${r} = 0, H${r} = 0`).join(', ')};`);
   if (flags.length) src.push(`let ${flags.map((x) => `F${x} = 0`).join(', ')};`);
   const endWb = g.writeback();
@@ -778,32 +802,39 @@ export function compileTrace(t: Trace): CompileResult {
 }
 
 /** The factory's constants and the block function's opening: the state it works on, the handlers it calls. */
-function prelude(genericAt: boolean[]): string[] {
-  const src = ['"use strict";',
-    'const { exactEa64, GEN_EXIT, cond, getCF, PARITY, gpFault, ssFault, arithFlags, mulFlags, mulHiS32, SHIFT_AF, mulS64, MUL } = RT;',
+export function prelude(genericAt: boolean[], endOff: number[], loop = false, kin: number[] | null = null): string[] {
+  const src = ['"use strict";', loop ? 'let warm = 0;' : '',
+    `const END = [${endOff.join(', ')}], GENERIC = [${genericAt.map((x) => (x ? 1 : 0)).join(', ')}];`,
+    `const KIN = ${kin === null ? 'null' : `[${kin.join(', ')}]`};`,
+    'const { exactEa64, GEN_EXIT, cond, getCF, PARITY, gpFault, ssFault, arithFlags, mulFlags, mulHiS32, SHIFT_AF, mulS64, MUL, mulLoHi64 } = RT;',
+    `const { ${Object.keys(MORE_RT).join(', ')} } = RT.X;`,
     'const HK = H, IK = I;'];
   genericAt.forEach((generic, k) => { if (generic) src.push(`const h${k} = H[${k}], i${k} = I[${k}];`); });
   src.push('return function block(cpu, env, end) {',
-    'const r32 = cpu.r32, lf = cpu.lf, mmu = cpu.mmu, dv = mmu.dv, rT = mmu.rTag, rO = mmu.rOff, wT = mmu.wTag, wO = mmu.wOff, sb = cpu.segBase;',
+    'const r32 = cpu.r32, lf = cpu.lf, xw = cpu.xmm, xf = cpu.xmmF64, xs = cpu.xmmF32, mmu = cpu.mmu, dv = mmu.dv, rT = mmu.rTag, rO = mmu.rOff, wT = mmu.wTag, wO = mmu.wOff, sb = cpu.segBase;',
     'const cache = env.cache, G = cache.gen, rip0 = cpu.rip;',
     'let k = 0, rip = rip0;');
   return src;
 }
 
-function catchBlock(g: Gen, genericAt: boolean[], n: number): string {
+export function catchBlock(g: Gen, genericAt: boolean[], n: number, region = false): string {
+  // Cases differ mostly in RIP only: the writebacks are grouped, RIP comes from the END table (a specialised
+  // instruction that faults has not moved RIP; a handler that threw left cpu.rip as it wants it).
   const groups = new Map<string, number[]>();
   for (let k = 0; k < n; k++) {
     const s = g.snaps[k];
     let code = '';
     for (const r of s.regs) code += `r32[${2 * r}] = L${r}; r32[${2 * r + 1}] = H${r}; `;
     for (const f of s.flags) code += `lf[${f}] = F${f}; `;
-    if (!genericAt[k]) code += `cpu.rip = rip0 + ${g.endOff[k]}; `;
+    if (code === '') continue;
     const list = groups.get(code);
     if (list) list.push(k); else groups.set(code, [k]);
   }
-  let out = 'switch (k) {';
+  let out = groups.size ? 'switch (k) {' : '';
   for (const [code, ks] of groups) out += ` ${ks.map((k) => `case ${k}:`).join(' ')} ${code}break;`;
-  out += ' }\nenv.jitK = k;\nthrow e;';
+  if (groups.size) out += ' }\n';
+  out += genericAt.some((x) => x) ? 'if (!GENERIC[k]) cpu.rip = rip0 + END[k];' : 'cpu.rip = rip0 + END[k];';
+  out += region ? '\nenv.jitK = KIN[k]; env.jitI = IK[k];\nthrow e;' : '\nenv.jitK = k; env.jitI = IK[k];\nthrow e;';
   // Leaving after instruction k (its write dropped decoded code): the state after it, RIP past it.
   const after = new Map<string, number[]>();
   for (let k = 0; k < n; k++) {
@@ -812,24 +843,24 @@ function catchBlock(g: Gen, genericAt: boolean[], n: number): string {
     let code = '';
     for (const r of s.regs) code += `r32[${2 * r}] = L${r}; r32[${2 * r + 1}] = H${r}; `;
     for (const f of s.flags) code += `lf[${f}] = F${f}; `;
-    code += `cpu.rip = rip0 + ${g.endOff[k]}; cpu.icount += ${k + 1}; `;
     const list = after.get(code);
     if (list) list.push(k); else after.set(code, [k]);
   }
   if (after.size === 0) return out;
   let gen = 'if (e === GEN_EXIT) { switch (k) {';
   for (const [code, ks] of after) gen += ` ${ks.map((k) => `case ${k}:`).join(' ')} ${code}break;`;
-  return gen + ' } return; }\n' + out;
+  return gen + ` } cpu.rip = rip0 + END[k]; cpu.icount += ${region ? 'KIN[k]' : 'k'} + 1; return; }\n` + out;
 }
 
-function finish(source: string, ins: Insn[], specialised: number): CompileResult {
+/** Builds the block function; `x` is what a region's entry check needs (X in the source). */
+export function finish(source: string, ins: Insn[], specialised: number, x: unknown = null): CompileResult {
   const H: Handler[] = ins.map((i) => i.h);
-  const factory = new Function('RT', 'H', 'I', source) as (rt: typeof RT, h: Handler[], i: Insn[]) => BlockFn;
-  return { fn: factory(RT, H, ins), source, specialised };
+  const factory = new Function('RT', 'H', 'I', 'X', source) as (rt: typeof RT, h: Handler[], i: Insn[], x: unknown) => BlockFn;
+  return { fn: factory(RT, H, ins, x), source, specialised };
 }
 
 /** A self-looping pure trace: registers and flags stay in locals across iterations. */
-function compileLoop(t: Trace, regs: number[], flags: number[]): CompileResult {
+function compileLoop(t: Trace, regs: number[], flags: number[], warmExits: number): CompileResult {
   const table = formTable();
   const g = new Gen();
   const ins = t.insns, n = t.n;
@@ -861,7 +892,7 @@ function compileLoop(t: Trace, regs: number[], flags: number[]): CompileResult {
   for (const x of flags) if (g.fl[x] === ABSENT) reload.push(`F${x} = lf[${x}];`);
   const allRegs = [...new Set([...regs, ...g.usedRegs])].sort((a, b) => a - b);
   const allFlags = FIELDS.filter((x) => flags.includes(x) || g.usedFlags.has(x));
-  const src = prelude(genericAt);
+  const src = prelude(genericAt, g.endOff, true);
   if (allRegs.length) src.push(`let ${allRegs.map((r) => `L${r} = r32[${2 * r}], H${r} = r32[${2 * r + 1}]`).join(', ')};`);
   if (allFlags.length) src.push(`let ${allFlags.map((x) => `F${x} = lf[${x}]`).join(', ')};`);
   src.push('let ic = cpu.icount;');
@@ -870,8 +901,11 @@ function compileLoop(t: Trace, regs: number[], flags: number[]): CompileResult {
   src.push(...g.out);
   src.push(`ic += ${n};`);
   src.push(...reload);
-  src.push('if (rip === rip0 && ic < end && !env.eventPending && env.stopReason === 0 && cache.gen === G) continue;');
-  src.push(`${g.writeback()}cpu.rip = rip; cpu.icount = ic; return;`);
+  // The first WARM_EXITS calls leave after one iteration: the exit path then runs in V8's interpreter with a
+  // feedback vector (V8 allocates it lazily, after some tens of calls here), which gives it type feedback;
+  // otherwise the optimised (OSR) loop deoptimises at every exit, each time costing milliseconds.
+  src.push(`if (rip === rip0 && ic < end && warm >= ${warmExits} && !env.eventPending && env.stopReason === 0 && cache.gen === G) continue;`);
+  src.push(`${g.writeback()}cpu.rip = rip; cpu.icount = ic; if (warm < ${warmExits}) warm++; return;`);
   src.push('}');
   src.push('} catch (e) {');
   src.push('cpu.icount = ic;');

@@ -5,11 +5,12 @@
 import { Decoder } from '../decoder.js';
 import { Insn, type Handler } from '../insn.js';
 import { opUD } from '../ops/invalid.js';
+import { moreSamples, type MoreForm } from './forms-more-samples.js';
 
 export type Form =
   | 'movRmR' | 'movRRm' | 'movRmI' | 'lea' | 'movzxB' | 'movzxW' | 'movsxB' | 'movsxW' | 'movsxd'
   | 'aluRmR' | 'aluRRm' | 'aluRmI' | 'incdec' | 'push' | 'pop' | 'call' | 'ret' | 'jcc' | 'jmp'
-  | 'cmov' | 'setcc' | 'nop' | 'shiftImm' | 'imul';
+  | 'cmov' | 'setcc' | 'nop' | 'shiftImm' | 'imul' | MoreForm;
 
 export interface FormInfo {
   form: Form;
@@ -66,6 +67,7 @@ function samples(): [string, Form | 'aluRRm?'][] {
   }
   out.push(['48 c1 e0 03', 'shiftImm'], ['48 c1 e8 03', 'shiftImm'], ['48 c1 f8 03', 'shiftImm']);
   out.push(['90', 'nop'], ['0f 1f 00', 'nop'], ['0f 1f 44 00 00', 'nop'], ['66 0f 1f 44 00 00', 'nop']);
+  out.push(...moreSamples());
   return out;
 }
 

@@ -14,6 +14,8 @@ export const OP_ROL = 0, OP_ROR = 1, OP_RCL = 2, OP_RCR = 3, OP_SHL = 4, OP_SHR 
 
 // 64-bit results as halves: the low half is returned, the high half left here.
 let oH = 0;
+/** High half of the last shift64 result. */
+export function shiftHi(): number { return oH; }
 let tL = 0, tH = 0;
 
 /** (hi:lo) << c for 0 <= c <= 64 into (tL, tH). */
@@ -29,12 +31,15 @@ function bit64(lo: number, hi: number, n: number): number {
   return n < 32 ? (lo >>> n) & 1 : (hi >>> (n - 32)) & 1;
 }
 
-function setRotateFlags(cpu: Cpu, cf: number, of: number): void {
-  setArithFlags(cpu.lf, (arithFlags(cpu.lf) & ~(CF | OF)) | cf | (of << 11));
+function setRotateFlags(lf: Int32Array, cf: number, of: number): void {
+  setArithFlags(lf, (arithFlags(lf) & ~(CF | OF)) | cf | (of << 11));
 }
 
-/** 8/16/32-bit shift or rotate of v (8/16 zero-extended, 32 as int32) by a masked count c >= 1; sets flags. */
-function shiftSmall(cpu: Cpu, op: number, size: number, v: number, c: number): number {
+/**
+ * 8/16/32-bit shift or rotate of v (8/16 zero-extended, 32 as int32) by a masked count c >= 1; sets the flags
+ * in lf (the block compiler passes its own record: jit/forms-alu2.ts).
+ */
+export function shiftSmall(lf: Int32Array, op: number, size: number, v: number, c: number): number {
   const mask = size === 32 ? -1 : (1 << size) - 1;
   const msb = size - 1;
   let r: number, cf: number;
@@ -43,18 +48,18 @@ function shiftSmall(cpu: Cpu, op: number, size: number, v: number, c: number): n
       const k = c & msb;
       r = k ? ((v << k) | (v >>> (size - k))) & mask : v;
       cf = r & 1;
-      setRotateFlags(cpu, cf, ((r >>> msb) & 1) ^ cf);
+      setRotateFlags(lf, cf, ((r >>> msb) & 1) ^ cf);
       return r;
     }
     case OP_ROR: {
       const k = c & msb;
       r = k ? ((v >>> k) | (v << (size - k))) & mask : v;
       cf = (r >>> msb) & 1;
-      setRotateFlags(cpu, cf, cf ^ ((r >>> (msb - 1)) & 1));
+      setRotateFlags(lf, cf, cf ^ ((r >>> (msb - 1)) & 1));
       return r;
     }
     case OP_RCL: {
-      const cin = arithFlags(cpu.lf) & CF;
+      const cin = arithFlags(lf) & CF;
       const k = size === 32 ? c : c % (size + 1);
       if (k === 0) { r = v; cf = cin; } else if (size === 32) {
         r = (v << k) | (cin << (k - 1)) | (k > 1 ? v >>> (33 - k) : 0);
@@ -65,11 +70,11 @@ function shiftSmall(cpu: Cpu, op: number, size: number, v: number, c: number): n
         cf = r2 >>> size;
         r = r2 & mask;
       }
-      setRotateFlags(cpu, cf, ((r >>> msb) & 1) ^ cf);
+      setRotateFlags(lf, cf, ((r >>> msb) & 1) ^ cf);
       return r;
     }
     case OP_RCR: {
-      const cin = arithFlags(cpu.lf) & CF;
+      const cin = arithFlags(lf) & CF;
       const k = size === 32 ? c : c % (size + 1);
       if (k === 0) { r = v; cf = cin; } else if (size === 32) {
         r = (v >>> k) | (cin << (32 - k)) | (k > 1 ? v << (33 - k) : 0);
@@ -80,85 +85,85 @@ function shiftSmall(cpu: Cpu, op: number, size: number, v: number, c: number): n
         cf = r2 >>> size;
         r = r2 & mask;
       }
-      setRotateFlags(cpu, cf, ((r >>> msb) ^ (r >>> (msb - 1))) & 1);
+      setRotateFlags(lf, cf, ((r >>> msb) ^ (r >>> (msb - 1))) & 1);
       return r;
     }
     case OP_SHR: {
       r = size === 32 ? (v >>> c) | 0 : v >>> c;
       cf = (v >>> (c - 1)) & 1;
       if (size < 32 && c > size) cf = 0;
-      setArithFlags(cpu.lf, resultFlags(r, 0, size) | cf | (shiftOF(true, c, (v >>> msb) & 1, r, size) << 11) | SHIFT_AF);
+      setArithFlags(lf, resultFlags(r, 0, size) | cf | (shiftOF(true, c, (v >>> msb) & 1, r, size) << 11) | SHIFT_AF);
       return r;
     }
     case OP_SAR: {
       const sv = size === 32 ? v : (v << (32 - size)) >> (32 - size);
       r = (sv >> c) & mask;
       cf = (sv >> (c - 1)) & 1;
-      setArithFlags(cpu.lf, resultFlags(r, 0, size) | cf | SHIFT_AF);
+      setArithFlags(lf, resultFlags(r, 0, size) | cf | SHIFT_AF);
       return r;
     }
     default: { // shl / sal
       r = (v << c) & mask;
       cf = c <= size ? (v >>> (size - c)) & 1 : 0; // 8/16-bit counts may exceed the size (c <= 31)
-      setArithFlags(cpu.lf, resultFlags(r, 0, size) | cf | ((((r >>> msb) & 1) ^ cf) << 11) | SHIFT_AF);
+      setArithFlags(lf, resultFlags(r, 0, size) | cf | ((((r >>> msb) & 1) ^ cf) << 11) | SHIFT_AF);
       return r;
     }
   }
 }
 
-/** 64-bit shift or rotate of (hi:lo) by a masked count 1..63; returns the low half, high half in oH. */
-function shift64(cpu: Cpu, op: number, lo: number, hi: number, c: number): number {
+/** 64-bit shift or rotate of (hi:lo) by a masked count 1..63; returns the low half, high half in shiftHi(). */
+export function shift64(lf: Int32Array, op: number, lo: number, hi: number, c: number): number {
   let rL: number, rH: number, cf: number;
   switch (op) {
     case OP_ROL: {
       shl64(lo, hi, c); rL = tL; rH = tH;
       shr64(lo, hi, 64 - c); rL |= tL; rH |= tH;
       cf = rL & 1;
-      setRotateFlags(cpu, cf, (rH >>> 31) ^ cf);
+      setRotateFlags(lf, cf, (rH >>> 31) ^ cf);
       break;
     }
     case OP_ROR: {
       shr64(lo, hi, c); rL = tL; rH = tH;
       shl64(lo, hi, 64 - c); rL |= tL; rH |= tH;
       cf = rH >>> 31;
-      setRotateFlags(cpu, cf, cf ^ ((rH >>> 30) & 1));
+      setRotateFlags(lf, cf, cf ^ ((rH >>> 30) & 1));
       break;
     }
     case OP_RCL: {
-      const cin = arithFlags(cpu.lf) & CF;
+      const cin = arithFlags(lf) & CF;
       shl64(lo, hi, c); rL = tL; rH = tH;
       shl64(cin, 0, c - 1); rL |= tL; rH |= tH;
       shr64(lo, hi, 65 - c); rL |= tL; rH |= tH;
       cf = bit64(lo, hi, 64 - c);
-      setRotateFlags(cpu, cf, (rH >>> 31) ^ cf);
+      setRotateFlags(lf, cf, (rH >>> 31) ^ cf);
       break;
     }
     case OP_RCR: {
-      const cin = arithFlags(cpu.lf) & CF;
+      const cin = arithFlags(lf) & CF;
       shr64(lo, hi, c); rL = tL; rH = tH;
       shl64(cin, 0, 64 - c); rL |= tL; rH |= tH;
       shl64(lo, hi, 65 - c); rL |= tL; rH |= tH;
       cf = bit64(lo, hi, c - 1);
-      setRotateFlags(cpu, cf, ((rH >>> 31) ^ (rH >>> 30)) & 1);
+      setRotateFlags(lf, cf, ((rH >>> 31) ^ (rH >>> 30)) & 1);
       break;
     }
     case OP_SHR: {
       shr64(lo, hi, c); rL = tL; rH = tH;
       cf = bit64(lo, hi, c - 1);
-      setArithFlags(cpu.lf, resultFlags(rL, rH, 64) | cf | (shiftOF(true, c, hi >>> 31, rH, 32) << 11) | SHIFT_AF);
+      setArithFlags(lf, resultFlags(rL, rH, 64) | cf | (shiftOF(true, c, hi >>> 31, rH, 32) << 11) | SHIFT_AF);
       break;
     }
     case OP_SAR: {
       shr64(lo, hi, c); rL = tL; rH = tH;
       if (hi < 0) { shl64(-1, -1, 64 - c); rL |= tL; rH |= tH; }
       cf = bit64(lo, hi, c - 1);
-      setArithFlags(cpu.lf, resultFlags(rL, rH, 64) | cf | SHIFT_AF);
+      setArithFlags(lf, resultFlags(rL, rH, 64) | cf | SHIFT_AF);
       break;
     }
     default: {
       shl64(lo, hi, c); rL = tL; rH = tH;
       cf = bit64(lo, hi, 64 - c);
-      setArithFlags(cpu.lf, resultFlags(rL, rH, 64) | cf | (((rH >>> 31) ^ cf) << 11) | SHIFT_AF);
+      setArithFlags(lf, resultFlags(rL, rH, 64) | cf | (((rH >>> 31) ^ cf) << 11) | SHIFT_AF);
       break;
     }
   }
@@ -176,26 +181,26 @@ function shiftGroup(cpu: Cpu, i: Insn): void {
     const v = rmwMem(cpu, a, size);
     if (c === 0) return;
     if (size === 64) {
-      const lo = shift64(cpu, i.op, v, cpu.mmu.hi, c);
+      const lo = shift64(cpu.lf, i.op, v, cpu.mmu.hi, c);
       cpu.mmu.write64(a, lo, oH);
-    } else writeMem(cpu, a, size, shiftSmall(cpu, i.op, size, v, c), 0);
+    } else writeMem(cpu, a, size, shiftSmall(cpu.lf, i.op, size, v, c), 0);
     return;
   }
   const n = i.rm;
   switch (size) {
-    case 8: if (c) cpu.r8[n] = shiftSmall(cpu, i.op, 8, cpu.r8[n], c); return;
-    case 16: if (c) cpu.r16[4 * n] = shiftSmall(cpu, i.op, 16, cpu.r16[4 * n], c); return;
+    case 8: if (c) cpu.r8[n] = shiftSmall(cpu.lf, i.op, 8, cpu.r8[n], c); return;
+    case 16: if (c) cpu.r16[4 * n] = shiftSmall(cpu.lf, i.op, 16, cpu.r16[4 * n], c); return;
     case 32: {
       const r = cpu.r32;
       // A 32-bit destination is written (zero-extended) even when the count is 0.
-      if (c) r[2 * n] = shiftSmall(cpu, i.op, 32, r[2 * n], c);
+      if (c) r[2 * n] = shiftSmall(cpu.lf, i.op, 32, r[2 * n], c);
       r[2 * n + 1] = 0;
       return;
     }
     default: {
       if (!c) return;
       const r = cpu.r32;
-      r[2 * n] = shift64(cpu, i.op, r[2 * n], r[2 * n + 1], c);
+      r[2 * n] = shift64(cpu.lf, i.op, r[2 * n], r[2 * n + 1], c);
       r[2 * n + 1] = oH;
     }
   }
@@ -261,8 +266,11 @@ def1(0xD2, (d, i) => decodeGroup(d, i, true, 'cl'));
 def1(0xD3, (d, i) => decodeGroup(d, i, false, 'cl'));
 
 // ---- shld / shrd ---------------------------------------------------------------------------------
-/** Double shift of dest by c (masked, >= 1) filling from src (shld, or shrd when `right`). Returns low half, high in oH. */
-function doubleShift(cpu: Cpu, right: boolean, size: number, dL: number, dH: number, sL: number, sH: number, c: number): number {
+/**
+ * Double shift of dest by c (masked, >= 1) filling from src (shld, or shrd when `right`); sets the flags in lf.
+ * Returns the low half, the high half in shiftHi().
+ */
+export function doubleShift(lf: Int32Array, right: boolean, size: number, dL: number, dH: number, sL: number, sH: number, c: number): number {
   let rL: number, rH = 0, cf: number;
   if (size === 64) {
     if (!right) {
@@ -286,7 +294,7 @@ function doubleShift(cpu: Cpu, right: boolean, size: number, dL: number, dH: num
   }
   const msb = size === 64 ? rH >>> 31 : (rL >>> (size - 1)) & 1;
   const msb1 = size === 64 ? (rH >>> 30) & 1 : (rL >>> (size - 2)) & 1;
-  setArithFlags(cpu.lf, resultFlags(rL, rH, size) | cf | (shldOF(right, c, size, msb, msb1, cf, sL) << 11) | SHLD_AF);
+  setArithFlags(lf, resultFlags(rL, rH, size) | cf | (shldOF(right, c, size, msb, msb1, cf, sL) << 11) | SHLD_AF);
   oH = rH;
   return rL;
 }
@@ -302,18 +310,18 @@ function shxd(cpu: Cpu, i: Insn): void {
     const a = ea(cpu, i);
     const v = rmwMem(cpu, a, size);
     if (c === 0) return;
-    const lo = doubleShift(cpu, right, size, v, cpu.mmu.hi, sL, sH, c);
+    const lo = doubleShift(cpu.lf, right, size, v, cpu.mmu.hi, sL, sH, c);
     writeMem(cpu, a, size, lo, oH);
     return;
   }
   const n = i.rm;
   if (size === 16) {
-    if (c) cpu.r16[4 * n] = doubleShift(cpu, right, 16, cpu.r16[4 * n], 0, sL, 0, c);
+    if (c) cpu.r16[4 * n] = doubleShift(cpu.lf, right, 16, cpu.r16[4 * n], 0, sL, 0, c);
   } else if (size === 32) {
-    if (c) r[2 * n] = doubleShift(cpu, right, 32, r[2 * n], 0, sL, 0, c);
+    if (c) r[2 * n] = doubleShift(cpu.lf, right, 32, r[2 * n], 0, sL, 0, c);
     r[2 * n + 1] = 0;
   } else if (c) {
-    r[2 * n] = doubleShift(cpu, right, 64, r[2 * n], r[2 * n + 1], sL, sH, c);
+    r[2 * n] = doubleShift(cpu.lf, right, 64, r[2 * n], r[2 * n + 1], sL, sH, c);
     r[2 * n + 1] = oH;
   }
 }

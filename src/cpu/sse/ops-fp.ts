@@ -15,6 +15,13 @@ import { commitFlags, commitT, D, fp, S, src128, src32, src64, sseCheck, stageDs
 function hArithSd(cpu: Cpu, i: Insn): void {
   sseCheck(cpu);
   src64(cpu, i);
+  arithSdStaged(cpu, i);
+}
+/**
+ * The scalar-double operation once its source is staged in S (compiled code stages what it already loaded and
+ * calls this when its fast path does not apply: jit/forms-sse.ts).
+ */
+export function arithSdStaged(cpu: Cpu, i: Insn): void {
   stageDst(cpu, i.reg);
   fp.mxcsr = cpu.mxcsr;
   const f = fp.op64(i.op, T, D, S);
@@ -24,6 +31,10 @@ function hArithSd(cpu: Cpu, i: Insn): void {
 function hArithSs(cpu: Cpu, i: Insn): void {
   sseCheck(cpu);
   src32(cpu, i);
+  arithSsStaged(cpu, i);
+}
+/** The scalar-single operation once its source is staged in S (see arithSdStaged). */
+export function arithSsStaged(cpu: Cpu, i: Insn): void {
   stageDst(cpu, i.reg);
   fp.mxcsr = cpu.mxcsr;
   const f = fp.op32(i.op, T, D, S);
@@ -80,13 +91,21 @@ function hCmpPs(cpu: Cpu, i: Insn): void {
 
 // ---- comis/ucomis: i.op = 1 for the signalling comi forms ----
 function hComiSd(cpu: Cpu, i: Insn): void {
-  sseCheck(cpu); src64(cpu, i); stageDst(cpu, i.reg); fp.mxcsr = cpu.mxcsr;
+  sseCheck(cpu); src64(cpu, i); comiSdStaged(cpu, i);
+}
+/** comisd/ucomisd once the source is staged in S (see arithSdStaged). */
+export function comiSdStaged(cpu: Cpu, i: Insn): void {
+  stageDst(cpu, i.reg); fp.mxcsr = cpu.mxcsr;
   const f = fp.comi64(D, S, i.op !== 0);
   if (f !== 0) commitFlags(cpu, f);
   setArithFlags(cpu.lf, fp.eflags);
 }
 function hComiSs(cpu: Cpu, i: Insn): void {
-  sseCheck(cpu); src32(cpu, i); stageDst(cpu, i.reg); fp.mxcsr = cpu.mxcsr;
+  sseCheck(cpu); src32(cpu, i); comiSsStaged(cpu, i);
+}
+/** comiss/ucomiss once the source is staged in S (see arithSdStaged). */
+export function comiSsStaged(cpu: Cpu, i: Insn): void {
+  stageDst(cpu, i.reg); fp.mxcsr = cpu.mxcsr;
   const f = fp.comi32(D, S, i.op !== 0);
   if (f !== 0) commitFlags(cpu, f);
   setArithFlags(cpu.lf, fp.eflags);
@@ -106,7 +125,11 @@ function intSource(cpu: Cpu, i: Insn): number {
 }
 function hCvtsi2sd(cpu: Cpu, i: Insn): void {
   sseCheck(cpu);
-  const lo = intSource(cpu, i);
+  cvtsi2sdFrom(cpu, i, intSource(cpu, i), intHi);
+}
+/** cvtsi2sd of an integer source already read (see arithSdStaged). */
+export function cvtsi2sdFrom(cpu: Cpu, i: Insn, lo: number, hi: number): void {
+  intHi = hi;
   fp.mxcsr = cpu.mxcsr;
   const f = i.size === 64 ? fp.cvtI64to64(T, lo, intHi) : fp.cvtI32to64(T, lo);
   if (f !== 0) commitFlags(cpu, f);
@@ -114,7 +137,11 @@ function hCvtsi2sd(cpu: Cpu, i: Insn): void {
 }
 function hCvtsi2ss(cpu: Cpu, i: Insn): void {
   sseCheck(cpu);
-  const lo = intSource(cpu, i);
+  cvtsi2ssFrom(cpu, i, intSource(cpu, i), intHi);
+}
+/** cvtsi2ss of an integer source already read (see arithSdStaged). */
+export function cvtsi2ssFrom(cpu: Cpu, i: Insn, lo: number, hi: number): void {
+  intHi = hi;
   fp.mxcsr = cpu.mxcsr;
   const f = i.size === 64 ? fp.cvtI64to32(T, lo, intHi) : fp.cvtI32to32(T, lo);
   if (f !== 0) commitFlags(cpu, f);
@@ -123,21 +150,33 @@ function hCvtsi2ss(cpu: Cpu, i: Insn): void {
 // cvt(t)sd2si / cvt(t)ss2si: i.op bit 0 = truncate, bit 1 = binary64 source; i.size = 32/64 destination.
 function hCvtToInt(cpu: Cpu, i: Insn): void {
   sseCheck(cpu);
+  if ((i.op & 2) !== 0) src64(cpu, i); else src32(cpu, i);
+  cvtToIntStaged(cpu, i);
+}
+/** cvt(t)sd2si / cvt(t)ss2si once the source is staged in S (see arithSdStaged). */
+export function cvtToIntStaged(cpu: Cpu, i: Insn): void {
   const from64 = (i.op & 2) !== 0, trunc = (i.op & 1) !== 0, to64 = i.size === 64;
-  if (from64) src64(cpu, i); else src32(cpu, i);
   fp.mxcsr = cpu.mxcsr;
   const f = from64 ? fp.cvt64toInt(S, trunc, to64) : fp.cvt32toInt(S, trunc, to64);
   if (f !== 0) commitFlags(cpu, f);
   if (to64) { cpu.r32[2 * i.reg] = fp.intLo; cpu.r32[2 * i.reg + 1] = fp.intHi; } else setR32(cpu, i.reg, fp.intLo);
 }
 function hCvtss2sd(cpu: Cpu, i: Insn): void {
-  sseCheck(cpu); src32(cpu, i); fp.mxcsr = cpu.mxcsr;
+  sseCheck(cpu); src32(cpu, i); cvtss2sdStaged(cpu, i);
+}
+/** cvtss2sd once the source is staged in S (see arithSdStaged). */
+export function cvtss2sdStaged(cpu: Cpu, i: Insn): void {
+  fp.mxcsr = cpu.mxcsr;
   const f = fp.cvt32to64(T, S);
   if (f !== 0) commitFlags(cpu, f);
   commitT(cpu, i.reg, 2);
 }
 function hCvtsd2ss(cpu: Cpu, i: Insn): void {
-  sseCheck(cpu); src64(cpu, i); fp.mxcsr = cpu.mxcsr;
+  sseCheck(cpu); src64(cpu, i); cvtsd2ssStaged(cpu, i);
+}
+/** cvtsd2ss once the source is staged in S (see arithSdStaged). */
+export function cvtsd2ssStaged(cpu: Cpu, i: Insn): void {
+  fp.mxcsr = cpu.mxcsr;
   const f = fp.cvt64to32(T, S);
   if (f !== 0) commitFlags(cpu, f);
   commitT(cpu, i.reg, 1);

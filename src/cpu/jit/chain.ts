@@ -1,0 +1,36 @@
+// Direct chaining between compiled blocks: after a compiled block returns, its successor runs at once when the
+// run loop's trace link names it (Trace.next, valid for this linear address, code-cache generation, TLB
+// epoch, MMU and mode: a write that drops decoded code changes the generation, so self- and cross-modifying
+// code is never run stale) and it is compiled, and nothing the run loop looks at between traces is pending.
+// The checks are the run loop's own, made at every hop, so interrupts, device events and the budget are
+// taken at exactly the same trace boundaries as without chaining.
+import type { Trace } from '../codecache.js';
+import type { Cpu } from '../cpu.js';
+import { LF_REST } from '../flags.js';
+import { CS, TF } from '../regs.js';
+import type { BlockEnv } from './compiler.js';
+
+/** What chaining reads of the run loop (Exec). */
+export interface ChainEnv extends BlockEnv {
+  readonly cpu: Cpu;
+  readonly cache: { gen: number };
+}
+
+/**
+ * Runs the compiled successors of `t` (which has just completed) while the links allow; returns the last
+ * trace that completed. A block that throws propagates to the run loop, which settles it (env.jitI/jitK).
+ */
+export function chainFrom(env: ChainEnv, t: Trace, end: number): Trace {
+  const cpu = env.cpu, mmu = cpu.mmu, cache = env.cache, lf = cpu.lf;
+  for (;;) {
+    const nx = t.next;
+    if (nx === null) return t;
+    const fn = nx.fn;
+    if (fn === null || env.eventPending || env.stopReason !== 0 || cpu.icount >= end || cpu.intShadow || cpu.halted ||
+        (lf[LF_REST] & TF) !== 0) return t;
+    if (t.nextLin !== cpu.segBase[CS] + cpu.rip || t.nextGen !== cache.gen || t.nextEpoch !== mmu.epoch ||
+        t.nextMmu !== mmu || t.nextMode !== cpu.mode) return t;
+    fn(cpu, env, end);
+    t = nx;
+  }
+}
