@@ -8,13 +8,13 @@ import type { Machine } from '../machine/machine.js';
 import type { FrameNamer } from '../machine/profiler.js';
 import type { DebugInfo } from './debug-info.js';
 import { OsvKernel, type OsvObject } from './kernel.js';
+import { unsigned } from './profile-threads.js';
 
 const DT_NULL = 0, DT_HASH = 4, DT_STRTAB = 5, DT_SYMTAB = 6, DT_STRSZ = 10, DT_GNU_HASH = 0x6ffffef5;
 const STT_FUNC = 2;
 /** Enough for any test object's exports; a corrupt table must not make a sample read megabytes. */
 const MAX_SYMS = 200_000;
 const MAX_DYN = 512;
-const TWO64 = 2 ** 64;
 
 type Read = (addr: number, len: number) => Uint8Array | null;
 
@@ -137,7 +137,7 @@ export function osvProfileObjects(machine: Machine, di: DebugInfo): FrameNamer |
   }
 
   function name(addr: number): string | null {
-    const a = addr < 0 ? addr + TWO64 : addr;
+    const a = unsigned(addr);
     const o = objects.find((x) => a >= x.base && a < x.end);
     if (o === undefined) return null;
     o.syms ??= dynamicFunctions(read, o.object);

@@ -14,7 +14,7 @@ import { OsvKernel } from './kernel.js';
 const TWO64 = 2 ** 64;
 
 /** A 64-bit address as OsvKernel reads it (unsigned; rounded alike above 2^53), whatever sign it came with. */
-function unsigned(v: number): number {
+export function unsigned(v: number): number {
   return v < 0 ? v + TWO64 : v;
 }
 

@@ -22,6 +22,7 @@ import { arithFlags, cond, getCF, K_ADD, K_DEC, K_NONE, K_INC, K_LOGIC, K_SUB, p
 import { raise } from '../exceptions.js';
 import { exactEa64 } from '../operands.js';
 import { mulFlags, SHIFT_AF } from '../ops/undef.js';
+import { mulHiU32, mulLoHi64 } from '../ops/wide.js';
 import { VEC_GP, VEC_SS } from '../regs.js';
 import { TLB_SIZE } from '../mmu.js';
 import { formTable, type FormInfo } from './forms.js';
@@ -54,25 +55,12 @@ for (let b = 0; b < 256; b++) PARITY[b] = parity(b);
 function gpFault(cpu: Cpu): never { return raise(cpu, VEC_GP, 0); }
 function ssFault(cpu: Cpu): never { return raise(cpu, VEC_SS, 0); }
 
-const TWO_M16 = 1 / 65536, TWO_M32 = 1 / 4294967296;
-
-/**
- * High half of the unsigned 64-bit product of two uint32 values: a1 * b and a0 * b are exact doubles (< 2^48),
- * so one split suffices; scaling by 2^-16 is exact, and the truncating >>> 0 is the floor of a positive value.
- */
-function mulHiU32(a: number, b: number): number {
-  return (((a >>> 16) * b + (((a & 0xffff) * b * TWO_M16) >>> 0)) * TWO_M16) >>> 0;
-}
+const TWO_M32 = 1 / 4294967296;
 
 /** High half of the signed 64-bit product of two int32 values (the low half is Math.imul). */
 function mulHiS32(a: number, b: number): number {
   const au = a >>> 0, bu = b >>> 0;
   return (mulHiU32(au, bu) - (a < 0 ? bu : 0) - (b < 0 ? au : 0)) | 0;
-}
-
-/** Bits 32..63 of the 64 x 64 product (the same signed or unsigned): what imul keeps when its flags are dead. */
-function mulLoHi64(aL: number, aH: number, bL: number, bH: number): number {
-  return (mulHiU32(aL >>> 0, bL >>> 0) + Math.imul(aL, bH) + Math.imul(aH, bL)) | 0;
 }
 
 /** Result of mulS64: high half of the low 64 bits, and whether the signed 128-bit product overflows 64 bits. */

@@ -49,8 +49,13 @@ export function mulHiU32(a: number, b: number): number {
  * in W[1]. The 2- and 3-operand imul need no more than this and imul64Overflows.
  */
 export function mul64Lo(aLo: number, aHi: number, bLo: number, bHi: number): number {
-  W[1] = (mulHiU32(aLo >>> 0, bLo >>> 0) + Math.imul(aLo, bHi) + Math.imul(aHi, bLo)) | 0;
+  W[1] = mulLoHi64(aLo, aHi, bLo, bHi);
   return Math.imul(aLo, bLo);
+}
+
+/** Bits 32..63 of a 64x64 product (the same signed or unsigned): what imul keeps when its flags are dead. */
+export function mulLoHi64(aLo: number, aHi: number, bLo: number, bHi: number): number {
+  return (mulHiU32(aLo >>> 0, bLo >>> 0) + Math.imul(aLo, bHi) + Math.imul(aHi, bLo)) | 0;
 }
 
 const TWO62 = 4611686018427387904, TWO65 = 36893488147419103232;
