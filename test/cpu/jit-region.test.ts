@@ -105,6 +105,19 @@ describe('multi-trace regions vs interpreter', () => {
     }
   });
 
+  it('a block becomes a region only after regionFactor x threshold runs: a short loop stays blocks', () => {
+    const run = (n: number, factor: number) => {
+      const jit = jitOf(2);
+      jit.regionFactor = factor;
+      const { code, far } = idle(n);
+      expect(slices(code, far, jit, 1e6)).toEqual(slices(code, far, null, 1e6));
+      return jit.regions;
+    };
+    expect(run(6, 1)).toBeGreaterThan(0);
+    expect(run(6, 5)).toBe(0);
+    expect(run(300, 5)).toBeGreaterThan(0);
+  });
+
   it('a branch going the other way and a ret to elsewhere leave the region exactly', () => {
     // mov ecx,400; L: mov rdi,rsi; call f; cmp qword [rsi+16],0; jne out; sub ecx,1; cmp ecx,200; jne +8;
     // mov qword [rsi+8],1; test ecx,ecx; jne L; out: hlt.  From iteration 200 the callee's branch goes the
