@@ -31,6 +31,8 @@ import { EA_64, EA_RIP, type Insn } from './insn.js';
 import { ACC_READ } from './mmu.js';
 import { TF } from './regs.js';
 import { formTable, type Form, type FormInfo } from './jit/forms.js';
+import { flagsDeadAtHead } from './loop-skip-flags.js';
+import { fpuState, mmxSkipForm, sameFpuState, type MmxForm } from './loop-skip-mmx.js';
 
 const TWO32 = 4294967296;
 /** Longest loop body looked at (instructions, traces). */
@@ -91,10 +93,11 @@ function forms(): Map<unknown, FormInfo> {
 }
 
 /** The form of an instruction the skipper can reason about, or null. */
-function formOf(i: Insn): Form | null {
+function formOf(i: Insn): Form | MmxForm | null {
   if (i.mode !== 64 || i.rep !== 0) return null;
   const f = forms().get(i.h);
-  if (f === undefined || !f.sizes.has(i.size)) return null;
+  if (f === undefined) return mmxSkipForm(i);
+  if (!f.sizes.has(i.size)) return null;
   if (f.ops.size === 1 && !f.ops.has(i.op)) return null;
   switch (f.form) {
     case 'call': return i.h.name === 'call64' ? 'call' : null;
@@ -256,10 +259,11 @@ class Pass {
   }
 
   /** Simulates instruction i (at linear `rip`, `next` after it). */
-  insn(i: Insn, form: Form, next: number): void {
+  insn(i: Insn, form: Form | MmxForm, next: number): void {
     const s = i.size;
     switch (form) {
-      case 'nop': case 'jmp': return;
+      case 'nop': case 'jmp': case 'mmxOp': case 'emms': return;
+      case 'mmxFromGpr': if (this.reg(i.rm, s).taint) reject(); return;
       case 'movRmR': this.setRm(i, next, s, this.reg(i.reg, s)); return;
       case 'movRRm': this.setReg(i.reg, s, this.rm(i, next, s)); return;
       case 'movRmI': this.setRm(i, next, s, { lo: i.imm, hi: s === 64 ? i.immHi : 0, known: true, taint: false }); return;
@@ -473,6 +477,15 @@ function analyse(cpu: Cpu, steps: Step[], seedRegT: number, headMem: Map<number,
   }
 }
 
+function hasMmx(path: Step[]): boolean {
+  return path.some((st) => st.trace.insns.some((i) => forms().get(i.h) === undefined && mmxSkipForm(i) !== null));
+}
+
+/** The body's instructions from its head, in path order, with their forms. */
+function* bodyInsns(path: Step[]): Generator<{ i: Insn; form: string }> {
+  for (const st of path) for (const i of st.trace.insns) yield { i, form: formOf(i) ?? '' };
+}
+
 /** Registers as 32-bit halves. */
 function regs(cpu: Cpu): Int32Array {
   return cpu.r32.slice();
@@ -500,6 +513,10 @@ interface Memo {
   cr3: number;
   /** Segment bases (FS/GS addressing: another thread's TLS is other memory). */
   segBase: Float64Array;
+  /** x87/MMX state at the head, when the path has MMX instructions (loop-skip-mmx.ts). */
+  fpu: number[] | null;
+  /** The flags at the head are dead (loop-skip-flags.ts): compare only the non-arithmetic ones, jump one short. */
+  deadFlags: boolean;
 }
 
 /**
@@ -648,7 +665,7 @@ export class LoopSkipper {
 
   /** Keeps a loop just proven at its head (whose flags do not depend on the counter), state as it is now. */
   private remember(exec: Exec, head: number, path: Step[], an: Analysis, period: number, d: number | null,
-    storesFound: { lo: number; hi: number }[]): void {
+    storesFound: { lo: number; hi: number }[], deadFlags: boolean): void {
     const cpu = exec.cpu;
     if (d !== null && an.at[0].regT === 0) return;
     const tainted = (lin: number) => an.tainted.some((t) => t.lin === lin);
@@ -657,6 +674,7 @@ export class LoopSkipper {
       stores: an.writes.map((c, k) => ({ lin: c.lin, size: c.size, ...storesFound[k] })).filter((c) => !tainted(c.lin)),
       taintedMem: an.at[0].memT.map((c) => ({ lin: c.lin, size: c.size, ...readRam(cpu, c.lin, c.size) })),
       gen: exec.cache.gen, epoch: cpu.mmu.epoch, cr3: cpu.cr3, segBase: cpu.segBase.slice(),
+      fpu: hasMmx(path) ? fpuState(cpu) : null, deadFlags,
     };
     this.memos.set(head, memo);
     for (const st of path) this.memoOf.set(st.rip, head);
@@ -688,7 +706,7 @@ export class LoopSkipper {
     const at = memo.an.at[0];
     let shift = 0;
     for (let r = 0; r < 16; r++) if (((at.regT >> r) & 1) === 1) { shift = (cpu.r32[2 * r] - memo.regs[2 * r]) | 0; break; }
-    const n = this.room(cpu, end(), memo.period, memo.d, memo.an.linear, shift, at);
+    const n = this.room(cpu, end(), memo.period, memo.d, memo.an.linear, shift, at) - (memo.deadFlags ? 1 : 0);
     if (n < 1) { this.lastVerdict = 'too-short'; return -1; }
     this.jump(cpu, n, memo.period, memo.d, at);
     return -1;
@@ -698,7 +716,8 @@ export class LoopSkipper {
     const cpu = exec.cpu;
     if (exec.cache.gen !== m.gen || cpu.mmu.epoch !== m.epoch || cpu.cr3 !== m.cr3) return false;
     for (let k = 0; k < 6; k++) if (cpu.segBase[k] !== m.segBase[k]) return false;
-    for (let k = 0; k < cpu.lf.length; k++) if (cpu.lf[k] !== m.lf[k]) return false;
+    for (let k = 0; k < cpu.lf.length; k++) if (cpu.lf[k] !== m.lf[k] && (!m.deadFlags || k === LF_REST)) return false;
+    if (m.fpu !== null && !sameFpuState(m.fpu, fpuState(cpu))) return false;
     const at = m.an.at[0];
     let shift: number | null = null;
     const same = (lo: number, hi: number, lo0: number, hi0: number, taint: boolean): boolean => {
@@ -733,6 +752,7 @@ export class LoopSkipper {
     if (typeof a === 'number') { this.lastVerdict = 'stopped'; return a; }
     if (a === null) return this.fail(head, 'not-a-loop');
     const regsB = regs(cpu);
+    const mmx = hasMmx(a), fpuB = mmx ? fpuState(cpu) : null;
     let seed = 0;
     for (let n = 0; n < 16; n++) if (regsA[2 * n] !== regsB[2 * n] || regsA[2 * n + 1] !== regsB[2 * n + 1]) seed |= 1 << n;
     // The iteration about to run (B), simulated from its real starting state along A's path.
@@ -744,6 +764,7 @@ export class LoopSkipper {
     if (typeof b === 'number') { this.lastVerdict = 'stopped'; return b; }
     if (b === null || b.length !== a.length) return this.fail(head, 'changed', 'path');
     const regsC = regs(cpu);
+    if (fpuB !== null && !sameFpuState(fpuB, fpuState(cpu))) return this.fail(head, 'changed', 'x87/MMX state');
     // The counter's step: every tainted register moved by the same d; every other register did not move.
     let d: number | null = null;
     for (let n = 0; n < 16; n++) {
@@ -772,8 +793,11 @@ export class LoopSkipper {
       } else if (d === null || now.hi !== old.hi || ((now.lo - old.lo) | 0) !== d) return this.fail(head, 'changed', `tainted store to 0x${c.lin.toString(16)}`);
     }
     if (d === null && an.tainted.length > 0) return this.fail(head, 'changed');
-    // The jump is made at the first boundary whose flags do not depend on the counter.
-    const j = an.at.findIndex((x) => !x.flagsT);
+    // The jump is made at the first boundary whose flags do not depend on the counter, else at the head when
+    // its flags are dead there (one iteration short: the last one runs for real and writes them).
+    let j = an.at.findIndex((x) => !x.flagsT);
+    const deadFlags = j < 0 && flagsDeadAtHead(bodyInsns(a));
+    if (deadFlags) j = 0;
     if (j < 0) return this.fail(head, 'unsupported');
     if (j > 0) {
       const pre = this.iterate(exec, end, head, a, j);
@@ -782,9 +806,9 @@ export class LoopSkipper {
     }
     const period = a.reduce((s, st) => s + st.trace.n, 0);
     const at = an.at[j];
-    const n = this.room(cpu, end(), period, d, an.linear, 0, at);
+    const n = this.room(cpu, end(), period, d, an.linear, 0, at) - (deadFlags ? 1 : 0);
     if (n < 1) { this.lastVerdict = 'too-short'; return -1; }
-    if (j === 0) this.remember(exec, head, a, an, period, d, before);
+    if (j === 0) this.remember(exec, head, a, an, period, d, before, deadFlags);
     this.jump(cpu, n, period, d, at);
     this.heads.add(head);
     this.everSkipped.add(head);

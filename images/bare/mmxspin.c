@@ -1,0 +1,61 @@
+/* mmxspin: counted loops that osvemu's loop fast-forward (src/cpu/loop-skip.ts) jumps over although their
+ * only trace boundary carries the counter's flags (`sub $1; jne` closes the loop: loop-skip-flags.ts), one of
+ * them with MMX instructions in it as OSv's tst-mmx-fpu spins (loop-skip-mmx.ts); and two it must run in full:
+ * one whose MMX register accumulates, one that reads the carry at its head. Each reports its result and how
+ * long it took, so runs with the fast-forward on and off print the same lines; the checks hold on hardware. */
+#include "lib.h"
+
+#define N 500000ul
+
+static uint64_t rdtsc(void) { uint32_t lo, hi; asm volatile("rdtsc" : "=a"(lo), "=d"(hi)); return ((uint64_t)hi << 32) | lo; }
+
+void guest_main(void) {
+	uint64_t left = N, out = 0, acc = 0, t0, t1;
+
+	/* tst-mmx-fpu's loop: the same MMX values every iteration. */
+	t0 = rdtsc();
+	asm volatile("1: mov $0x0fffffff, %%rdx\n\t"
+		     "movq %%rdx, %%mm0\n\t"
+		     "movq %%rdx, %%mm1\n\t"
+		     "paddsb %%mm0, %%mm1\n\t"
+		     "sub $1, %0\n\t"
+		     "jne 1b\n\t"
+		     "movq %%mm1, %1\n\t"
+		     "emms"
+		     : "+r"(left), "=r"(out) :: "rdx", "memory", "cc");
+	t1 = rdtsc();
+	kprintf("INFO mmxspin: mmx loop of %lu in %lu ns\n", N, t1 - t0);
+	check_eq("mmx-loop-runs-out", 0, left);
+	check_eq("mmx-paddsb-saturates", 0x1efefefeul, out);
+
+	/* The plainest counted loop: its one instruction before the branch writes every flag. */
+	left = N;
+	t0 = rdtsc();
+	asm volatile("1: sub $1, %0\n\tjne 1b" : "+r"(left) :: "cc");
+	t1 = rdtsc();
+	kprintf("INFO mmxspin: empty loop of %lu in %lu ns\n", N, t1 - t0);
+	check_eq("empty-loop-runs-out", 0, left);
+
+	/* An MMX register that grows: not skippable, every iteration counts. */
+	left = N / 8;
+	asm volatile("mov $0x0101010101010101, %%rdx\n\t"
+		     "movq %%rdx, %%mm0\n\t"
+		     "pxor %%mm1, %%mm1\n\t"
+		     "1: paddb %%mm0, %%mm1\n\t"
+		     "sub $1, %0\n\t"
+		     "jne 1b\n\t"
+		     "movq %%mm1, %1\n\t"
+		     "emms"
+		     : "+r"(left), "=r"(out) :: "rdx", "memory", "cc");
+	check_eq("mmx-accumulates", 0x2424242424242424ul, out); /* 62500 mod 256 = 0x24 in each byte */
+
+	/* adc reads the carry the previous iteration's sub left: the flags at the head are live. */
+	left = N / 8;
+	asm volatile("clc\n"
+		     "1: adc $0, %1\n\t"
+		     "sub $1, %0\n\t"
+		     "jne 1b"
+		     : "+r"(left), "+r"(acc) :: "cc");
+	check_eq("adc-loop-counts-no-carry", 0, acc);
+	pass("mmxspin");
+}
