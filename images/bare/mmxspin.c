@@ -1,6 +1,7 @@
 /* mmxspin: counted loops that osvemu's loop fast-forward (src/cpu/loop-skip.ts) jumps over although their
  * only trace boundary carries the counter's flags (`sub $1; jne` closes the loop: loop-skip-flags.ts), one of
- * them with MMX instructions in it as OSv's tst-mmx-fpu spins (loop-skip-mmx.ts); and two it must run in full:
+ * them with MMX instructions in it as OSv's tst-mmx-fpu spins (loop-skip-mmx.ts), one calling through a PLT
+ * stub as tst-condvar calls condvar::wake_all() on a condvar nobody waits on; and two it must run in full:
  * one whose MMX register accumulates, one that reads the carry at its head. Each reports its result and how
  * long it took, so runs with the fast-forward on and off print the same lines; the checks hold on hardware. */
 #include "lib.h"
@@ -8,6 +9,20 @@
 #define N 500000ul
 
 static uint64_t rdtsc(void) { uint32_t lo, hi; asm volatile("rdtsc" : "=a"(lo), "=d"(hi)); return ((uint64_t)hi << 32) | lo; }
+
+/* condvar::wake_all() with no waiter: one load, nothing to do. Reached through a PLT-style stub (jmp *slot). */
+struct cv { void *oldest; } cv;
+static unsigned long woken;
+__attribute__((noipa, used)) static void wake_all(struct cv *c) {
+	if (!c->oldest)
+		return;
+	c->oldest = 0;
+	woken++;
+}
+void (*volatile wake_all_slot)(struct cv *) = wake_all;
+asm(".pushsection .text\n"
+    "wake_all_plt: jmp *wake_all_slot(%rip)\n"
+    ".popsection");
 
 void guest_main(void) {
 	uint64_t left = N, out = 0, acc = 0, t0, t1;
@@ -35,6 +50,20 @@ void guest_main(void) {
 	t1 = rdtsc();
 	kprintf("INFO mmxspin: empty loop of %lu in %lu ns\n", N, t1 - t0);
 	check_eq("empty-loop-runs-out", 0, left);
+
+	/* tst-condvar's unwaited wake_all() loop. */
+	left = N;
+	t0 = rdtsc();
+	asm volatile("1: mov %1, %%rdi\n\t"
+		     "call wake_all_plt\n\t"
+		     "sub $1, %k0\n\t"
+		     "jne 1b"
+		     : "+r"(left) : "r"(&cv)
+		     : "rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "memory", "cc");
+	t1 = rdtsc();
+	kprintf("INFO mmxspin: wake_all loop of %lu in %lu ns\n", N, t1 - t0);
+	check_eq("wake-all-loop-runs-out", 0, left);
+	check_eq("wake-all-woke-nobody", 0, woken);
 
 	/* An MMX register that grows: not skippable, every iteration counts. */
 	left = N / 8;

@@ -314,6 +314,18 @@ class Pass {
         this.moveRsp(-8);
         return;
       }
+      case 'jmpInd': case 'callInd': {
+        // Through a register or memory (a PLT slot's GOT entry): the target must be a known, untainted address,
+        // checked against where the next trace starts, as a return address is.
+        const v = this.rm(i, next, 64);
+        if (v.taint || !v.known) reject();
+        if (form === 'callInd') {
+          this.store(this.stackPtr() - 8, 64, { lo: next | 0, hi: Math.floor(next / TWO32) | 0, known: true, taint: false });
+          this.moveRsp(-8);
+        }
+        this.retTarget = v.hi * TWO32 + (v.lo >>> 0);
+        return;
+      }
       case 'ret': {
         const v = this.load(this.stackPtr(), 64);
         if (v.taint || !v.known) reject();
