@@ -65,6 +65,29 @@ void guest_main(void) {
 	check_eq("wake-all-loop-runs-out", 0, left);
 	check_eq("wake-all-woke-nobody", 0, woken);
 
+	/* The same calls counted up to a bound in memory, as tst-condvar's threads loop (`cmp bound,%ebx; jl`). */
+	static volatile int bound = N;
+	uint32_t up = 0;
+	t0 = rdtsc();
+	asm volatile("1: mov %2, %%rdi\n\t"
+		     "add $1, %0\n\t"
+		     "call wake_all_plt\n\t"
+		     "cmp (%3), %0\n\t"
+		     "jl 1b"
+		     : "+b"(up), "+m"(bound) : "r"(&cv), "r"(&bound)
+		     : "rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "memory", "cc");
+	t1 = rdtsc();
+	kprintf("INFO mmxspin: counted wake_all loop of %lu in %lu ns\n", N, t1 - t0);
+	check_eq("counted-loop-reaches-bound", N, up);
+
+	/* A signed test that flips where the counter crosses 2^31, not where it meets the bound. */
+	up = 0x7fff0000u;
+	asm volatile("1: add $1, %0\n\t"
+		     "cmp $16, %0\n\t"
+		     "jg 1b"
+		     : "+r"(up) :: "cc");
+	check_eq("signed-loop-stops-at-2^31", 0x80000000u, up);
+
 	/* An MMX register that grows: not skippable, every iteration counts. */
 	left = N / 8;
 	asm volatile("mov $0x0101010101010101, %%rdx\n\t"

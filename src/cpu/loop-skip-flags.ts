@@ -15,7 +15,7 @@ const OP_ADC = 2, OP_SBB = 3;
 /** Forms that neither read nor write the arithmetic flags. */
 const FLAGLESS = new Set<string>([
   'nop', 'jmp', 'movRmR', 'movRRm', 'movRmI', 'lea', 'movzxB', 'movzxW', 'movsxB', 'movsxW', 'movsxd',
-  'push', 'pop', 'call', 'ret', 'mmxFromGpr', 'mmxOp', 'emms',
+  'push', 'pop', 'call', 'ret', 'jmpInd', 'callInd', 'mmxFromGpr', 'mmxOp', 'emms',
 ]);
 
 /** True when, from the start of `insns` (the body from its head, in path order), the flags are written before any read. */

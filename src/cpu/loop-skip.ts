@@ -86,6 +86,8 @@ interface Analysis {
   endKnown: number;
   endLo: Int32Array;
   endHi: Int32Array;
+  /** An exit test is a signed comparison with the counter (Pass.signedExit). */
+  signedExit: boolean;
 }
 
 function forms(): Map<unknown, FormInfo> {
@@ -120,6 +122,10 @@ class Pass {
   flagsT: boolean;
   /** The last flag producer's result, when it is tainted and linear (a je/jne may read it). */
   flagsLinear = false;
+  /** ...and it was an add, sub or cmp (whose ordered conditions stay put while nothing crosses; see 'jcc'). */
+  flagsCmp = false;
+  /** A signed condition reads the counter's flags: tainted values must not cross 2^31 either (room()). */
+  signedExit = false;
   readonly mem = new Map<number, Cell>();
   readonly writes: Cell[] = [];
   readonly linear: Linear[] = [];
@@ -293,6 +299,7 @@ class Pass {
         this.setRm(i, next, s, r);
         this.flagsT = v.taint || cfIn;
         this.flagsLinear = v.taint;
+        this.flagsCmp = false;
         return;
       }
       case 'push': {
@@ -335,7 +342,14 @@ class Pass {
       }
       case 'jcc': {
         // Only the exit test may read the counter's flags: ZF of a linear result (je/jne).
-        if (this.flagsT && (!this.flagsLinear || (i.op !== 4 && i.op !== 5))) reject();
+        // Or an ordered test of an add/sub/cmp on it (tst-condvar's `cmp bound,%ebx; jl`): b/ae/be/a compare
+        // unsigned values, which change order only where one reaches the other (the result reaches zero) or
+        // wraps, and room() keeps every linear value from both; l/ge/le/g also change where a value crosses
+        // 2^31 (signed overflow), which room() then rules out too.
+        if (this.flagsT && (!this.flagsLinear || (i.op !== 4 && i.op !== 5))) {
+          if (!this.flagsCmp || !((i.op >= 2 && i.op <= 7) || i.op >= 12)) reject();
+          if (i.op >= 12) this.signedExit = true;
+        }
         return;
       }
       case 'cmov': case 'setcc': {
@@ -354,6 +368,7 @@ class Pass {
         this.setReg(form === 'imul' ? i.reg : i.rm, s, { lo: 0, hi: 0, known: false, taint: false });
         this.flagsT = false;
         this.flagsLinear = false;
+        this.flagsCmp = false;
         return;
       }
       default: reject();
@@ -387,6 +402,7 @@ class Pass {
     if (taint) this.linear.push({ v: r.lo >>> 0, neg: negated });
     this.flagsT = taint;
     this.flagsLinear = taint;
+    this.flagsCmp = taint && (op === OP_ADD || op === OP_SUB || op === OP_CMP);
     if (op === OP_CMP || op === OP_TEST) return;
     if (dstIsReg) this.setReg(i.reg, s, r);
     else this.setRm(i, next, s, r);
@@ -475,7 +491,7 @@ function analyse(cpu: Cpu, steps: Step[], seedRegT: number, headMem: Map<number,
       if (nextRegT === regT && nextFlagsT === flagsT && grown.length === 0) {
         return {
           headRegT: regT, tainted: memT, writes: p.writes, linear: p.linear, at: p.at, reads: p.reads,
-          endKnown: p.known, endLo: p.lo, endHi: p.hi,
+          endKnown: p.known, endLo: p.lo, endHi: p.hi, signedExit: p.signedExit,
         };
       }
       regT = nextRegT;
@@ -645,12 +661,14 @@ export class LoopSkipper {
   }
 
   /** Iterations that can be skipped: within the budget, no tainted value wrapping or reaching zero. */
-  private room(cpu: Cpu, end: number, period: number, d: number | null, linear: Linear[], shift: number, at: Boundary): number {
+  private room(cpu: Cpu, end: number, period: number, d: number | null, linear: Linear[], shift: number, at: Boundary, signed = false): number {
     let n = Math.floor((end - 1 - cpu.icount) / period);
     if (d === null) return n;
     const lows: Linear[] = linear.map((x) => ({ v: (x.v + (x.neg ? -shift : shift)) >>> 0, neg: x.neg }));
     for (let r = 0; r < 16; r++) if (((at.regT >> r) & 1) === 1) lows.push({ v: cpu.r32[2 * r] >>> 0, neg: false });
     for (const c of at.memT) lows.push({ v: readRam(cpu, c.lin, c.size).lo >>> 0, neg: false });
+    // v + 2^31 wraps or reaches zero exactly where v crosses 2^31.
+    if (signed) for (const x of lows.splice(0)) lows.push(x, { v: (x.v + 0x80000000) >>> 0, neg: x.neg });
     for (const { v, neg } of lows) {
       const e = neg ? -d : d;
       const room = e < 0 ? Math.floor((v - 1) / -e) : Math.floor((TWO32 - 1 - v) / e);
@@ -718,7 +736,7 @@ export class LoopSkipper {
     const at = memo.an.at[0];
     let shift = 0;
     for (let r = 0; r < 16; r++) if (((at.regT >> r) & 1) === 1) { shift = (cpu.r32[2 * r] - memo.regs[2 * r]) | 0; break; }
-    const n = this.room(cpu, end(), memo.period, memo.d, memo.an.linear, shift, at) - (memo.deadFlags ? 1 : 0);
+    const n = this.room(cpu, end(), memo.period, memo.d, memo.an.linear, shift, at, memo.an.signedExit) - (memo.deadFlags ? 1 : 0);
     if (n < 1) { this.lastVerdict = 'too-short'; return -1; }
     this.jump(cpu, n, memo.period, memo.d, at);
     return -1;
@@ -818,7 +836,7 @@ export class LoopSkipper {
     }
     const period = a.reduce((s, st) => s + st.trace.n, 0);
     const at = an.at[j];
-    const n = this.room(cpu, end(), period, d, an.linear, 0, at) - (deadFlags ? 1 : 0);
+    const n = this.room(cpu, end(), period, d, an.linear, 0, at, an.signedExit) - (deadFlags ? 1 : 0);
     if (n < 1) { this.lastVerdict = 'too-short'; return -1; }
     if (j === 0) this.remember(exec, head, a, an, period, d, before, deadFlags);
     this.jump(cpu, n, period, d, at);
