@@ -561,9 +561,17 @@ export class LoopSkipper {
   private readonly recentPos = new Map<Exec, number>();
   /** RIPs where a skip succeeded. */
   private readonly heads = new Set<number>();
-  /** Proven loops by head RIP, and which head each boundary of their paths leads to. */
-  private readonly memos = new Map<number, Memo>();
-  private readonly memoOf = new Map<number, number>();
+  /**
+   * Per vCPU: proven loops by head RIP, and which head each boundary of their paths leads to. Per vCPU because
+   * two threads running the same loop on two vCPUs (tst-condvar's) have different stacks and registers: one
+   * shared memo would fail the other's check at every quantum and be proven again.
+   */
+  private readonly memoSets = new Map<Exec, { memos: Map<number, Memo>; memoOf: Map<number, number> }>();
+  private memoSet(exec: Exec): { memos: Map<number, Memo>; memoOf: Map<number, number> } {
+    let m = this.memoSets.get(exec);
+    if (m === undefined) { m = { memos: new Map(), memoOf: new Map() }; this.memoSets.set(exec, m); }
+    return m;
+  }
   /** RIPs where it did not: how often, and the attempt count before the next try. */
   private readonly failed = new Map<number, { n: number; wait: number }>();
   /** RIPs where a skip succeeded at least once: a failure there (the poll found work) is no reason to wait long. */
@@ -591,7 +599,7 @@ export class LoopSkipper {
   private runChunk(exec: Exec, budget: number): number {
     const cpu = exec.cpu;
     if (exec.debug !== null || exec.eventPending || cpu.intShadow || cpu.halted || cpu.mode !== 64 ||
-      (cpu.lf[LF_REST] & TF) !== 0 || budget < 200 || (!this.memoOf.has(cpu.rip) && !this.worthTrying(exec, cpu.rip))) {
+      (cpu.lf[LF_REST] & TF) !== 0 || budget < 200 || (!this.memoSet(exec).memoOf.has(cpu.rip) && !this.worthTrying(exec, cpu.rip))) {
       return exec.run(budget);
     }
     let end = cpu.icount + budget;
@@ -706,8 +714,9 @@ export class LoopSkipper {
       gen: exec.cache.gen, epoch: cpu.mmu.epoch, cr3: cpu.cr3, segBase: cpu.segBase.slice(),
       fpu: hasMmx(path) ? fpuState(cpu) : null, deadFlags,
     };
-    this.memos.set(head, memo);
-    for (const st of path) this.memoOf.set(st.rip, head);
+    const { memos, memoOf } = this.memoSet(exec);
+    memos.set(head, memo);
+    for (const st of path) memoOf.set(st.rip, head);
   }
 
   /**
@@ -716,9 +725,10 @@ export class LoopSkipper {
    */
   private memoHead(exec: Exec, end0: number): number | null {
     const cpu = exec.cpu;
-    const head = this.memoOf.get(cpu.rip);
+    const { memos, memoOf } = this.memoSet(exec);
+    const head = memoOf.get(cpu.rip);
     if (head === undefined) return null;
-    const memo = this.memos.get(head)!;
+    const memo = memos.get(head)!;
     const cuts0 = exec.budgetCuts;
     const end = () => end0 - (exec.budgetCuts - cuts0);
     if (cpu.rip !== head) {
@@ -729,8 +739,8 @@ export class LoopSkipper {
       if (pre === null || cpu.rip !== head || exec.budgetCuts !== cuts0) return -1;
     }
     if (!this.memoHolds(exec, memo)) {
-      this.memos.delete(head);
-      for (const st of memo.path) if (this.memoOf.get(st.rip) === head) this.memoOf.delete(st.rip);
+      memos.delete(head);
+      for (const st of memo.path) if (memoOf.get(st.rip) === head) memoOf.delete(st.rip);
       return null;
     }
     const at = memo.an.at[0];
