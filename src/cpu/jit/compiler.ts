@@ -152,6 +152,11 @@ export class Gen {
         const e = this.pend.get(Number(d));
         return e === undefined ? m : `(${e})`;
       });
+      // A region's test between two traces: the stores go with the exit, and stay pending for the next trace.
+      const exit = /^if \((.*)\) break;$/.exec(s);
+      if (exit !== null && d0 === 0 && !MAY_THROW.test(exit[1]!)) {
+        return `if (${exit[1]}) { ${[...this.pend].map(([f, e]) => `F${f} = ${e}; `).join('')}break; }`;
+      }
       const rest = s.replace(INJECTABLE, '').replace(/\bmmu\.hi\b/g, '');
       const temps = [...new Set([...this.pend.values()].flatMap((e) => e.match(/\b[a-z]{1,2}\d+h?\b/g) ?? []))];
       const writesTemp = temps.some((t) => new RegExp(`\\b${t}\\s*([-+*/|&^]|<<|>>>?)?=(?!=)|\\b${t}\\s*(\\+\\+|--)`).test(rest));

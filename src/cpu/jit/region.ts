@@ -160,6 +160,8 @@ export function compileRegion(r: Region, cpu: Cpu, gen: number, plain: BlockFn, 
     const extra = generic
       ? ` || cpu.intShadow || cpu.halted || (lf[${LF_REST}] & ${TF}) !== 0 || cpu.mode !== 64 || mmu.epoch !== E0 || sb[${CS}] + rip0 !== X.lin0`
       : '';
+    // The loop's back edge: the next iteration starts with the flag locals current.
+    if (j === r.traces.length - 1) g.flushPending();
     g.emit(`if (rip !== rip0 + ${next} || ic >= end || !(${LOOP_ON})${extra}) break;`);
     exitWb = g.writeback();
   });
