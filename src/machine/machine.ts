@@ -387,6 +387,8 @@ export class Machine implements Clock {
     if (this.cpus.length === 1) return -1;
     let solo = -1;
     for (let k = 0; k < this.cpus.length; k++) {
+      // Under a debugger (gdb, --record's replays) quanta stay what its stepping and checkpoints were built on.
+      if (this.execs[k].debug !== null) return -1;
       if (this.paused[k] || (this.cpus[k].halted && !this.execs[k].eventPending)) continue;
       if (solo >= 0) return -1;
       solo = k;
@@ -394,8 +396,9 @@ export class Machine implements Clock {
     return solo;
   }
 
-  /** Solo quanta may run this long (the profiler samples between quanta, as with one vCPU). */
+  /** Solo quanta may run this long (the profiler samples between quanta, as with one vCPU); a quantum the caller chose stays. */
   private get soloQuantum(): number {
+    if (this.options.quantum !== undefined) return this.quantum;
     return Math.min(SOLO_QUANTUM, this.profiler?.interval ?? Infinity);
   }
 
