@@ -94,7 +94,7 @@ const MAY_THROW = /mmu\.|Fault\(|throw|sseCheck\(|HK\[|Staged\(|From\(/;
 /** Thrown by a block to leave after an instruction whose write dropped decoded code. */
 const GEN_EXIT = Object.freeze({ genExit: true });
 
-const RT = { exactEa64, GEN_EXIT, cond, getCF, PARITY, gpFault, ssFault, arithFlags, mulFlags, mulHiS32, SHIFT_AF, mulS64, MUL, mulLoHi64, X: MORE_RT };
+export const RT = { exactEa64, GEN_EXIT, cond, getCF, PARITY, gpFault, ssFault, arithFlags, mulFlags, mulHiS32, SHIFT_AF, mulS64, MUL, mulLoHi64, X: MORE_RT };
 
 /** Flags recorded by a known instruction of this block, still in the locals. */
 interface Producer { kind: number; sz: number }
