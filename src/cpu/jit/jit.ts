@@ -42,8 +42,14 @@ const regionHeads = new Set<string>();
 let newest: Jit | null = null;
 /** Traces of fewer runs are not folded (they are not worth a key). */
 const MIN_FOLD = 8;
-/** Default Jit.heatThreshold. */
-export const DEFAULT_HEAT_THRESHOLD = Number(process.env.OSVEMU_HEAT_THRESHOLD ?? 2000);
+/**
+ * Default Jit.heatThreshold: off (OSVEMU_HEAT_THRESHOLD=N sets it). Measured on the test runner's warm boots of
+ * tests-ramfs (bench/warm-boot.ts): at 2000 a warm boot runs 93-95% of its instructions compiled instead of
+ * ~72%, in ~8.3 M block calls, and takes more CPU, not less (5.5 vs 3.2-3.8 s on a loaded host; every boot
+ * compiles the code that just crossed the line, and a lukewarm block called a few thousand times per boot is no
+ * faster than the interpreter: the time goes to the calls, not the instructions).
+ */
+export const DEFAULT_HEAT_THRESHOLD = Number(process.env.OSVEMU_HEAT_THRESHOLD ?? Infinity);
 /** Runs of an adopted block, once region.ts found a loop through it in an earlier machine, before it looks again here. */
 const REGION_RELOOK = 64;
 
