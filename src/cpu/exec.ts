@@ -158,7 +158,7 @@ export class Exec {
       if (jit !== null && t!.fn === null && t!.cached) {
         if (++t!.hits >= jit.threshold) jit.compile(t!, this);
         // First run: code another machine of this process compiled (the test runner's next boot) runs compiled now.
-        else if (t!.hits === 1) jit.adopt(t!, cpu.mem);
+        else if (t!.hits === 1) jit.adopt(t!, cpu.mem, this);
       }
       const fn = t!.fn;
       if (fn !== null) {

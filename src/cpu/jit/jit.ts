@@ -15,7 +15,7 @@ import { countBlock, statsEnabled } from './stats.js';
  * still pays ~0.05 s. At 20000 it compiles none, while a loop that spins is compiled within a fraction of a
  * millisecond of guest work.
  */
-export const DEFAULT_THRESHOLD = 20000;
+export const DEFAULT_THRESHOLD = Number(process.env.OSVEMU_JIT_THRESHOLD ?? 20000);
 /** A compiled block runs REGION_FACTOR x threshold times before a loop through it is compiled as a region. */
 export const REGION_FACTOR = Number(process.env.OSVEMU_REGION_FACTOR ?? 5);
 
@@ -27,8 +27,31 @@ export const REGION_FACTOR = Number(process.env.OSVEMU_REGION_FACTOR ?? 5);
  * depend on what ran before it in the process.
  */
 const shared = new Map<string, BlockFn>();
-/** Bounds the cache (a key and a function per entry); beyond it new compilations are simply not shared. */
+/** Bounds the caches (a key and a value per entry); beyond it new code is simply not shared or counted. */
 const MAX_SHARED = 50_000;
+/**
+ * Runs of not-yet-compiled code, by code key, summed over the process's finished machines (Jit.foldHeat). A
+ * boot runs most of its code a few thousand times, well under the threshold, and every machine's counts start
+ * at zero: without this a worker's hundredth boot would interpret what its first did. Code that has run
+ * Jit.heatThreshold times in earlier machines is compiled at its first run in the next one.
+ */
+const heat = new Map<string, number>();
+/** Code keys of traces that headed a region in some machine: an adopted block there looks for its loop early. */
+const regionHeads = new Set<string>();
+/** The newest machine's compiler: its traces' counts are folded into `heat` when the next machine starts. */
+let newest: Jit | null = null;
+/** Traces of fewer runs are not folded (they are not worth a key). */
+const MIN_FOLD = 8;
+/**
+ * Default Jit.heatThreshold: off (OSVEMU_HEAT_THRESHOLD=N sets it). Measured on the test runner's warm boots of
+ * tests-ramfs (bench/warm-boot.ts): at 2000 a warm boot runs 93-95% of its instructions compiled instead of
+ * ~72%, in ~8.3 M block calls, and takes more CPU, not less (5.5 vs 3.2-3.8 s on a loaded host; every boot
+ * compiles the code that just crossed the line, and a lukewarm block called a few thousand times per boot is no
+ * faster than the interpreter: the time goes to the calls, not the instructions).
+ */
+export const DEFAULT_HEAT_THRESHOLD = Number(process.env.OSVEMU_HEAT_THRESHOLD ?? Infinity);
+/** Runs of an adopted block, once region.ts found a loop through it in an earlier machine, before it looks again here. */
+const REGION_RELOOK = 64;
 
 /** The cache key of t's code: its mode and bytes (null when they cannot be read). */
 function codeKey(t: Trace, mem: PhysMem): string | null {
@@ -63,10 +86,39 @@ export class Jit {
   warmExits = WARM_EXITS;
   /** Traces that started out compiled because another machine of the process had compiled the same code. */
   adopted = 0;
+  /** Process-wide runs (earlier machines) after which a trace compiles at its first run here; Infinity: never. */
+  heatThreshold = DEFAULT_HEAT_THRESHOLD;
+  /** Traces compiled at their first run because earlier machines ran them heatThreshold times. */
+  preheated = 0;
+  /** Traces run here and not compiled at their first run: their counts go into the process's heat. */
+  private seen: Trace[] = [];
 
   /** mem: the physical memory the traces live in, for the shared cache's keys (null: nothing is shared). */
   constructor(threshold = DEFAULT_THRESHOLD, readonly mem: PhysMem | null = null) {
     this.threshold = threshold;
+    if (mem !== null) {
+      newest?.foldHeat();
+      newest = this;
+    }
+  }
+
+  /**
+   * Adds the runs of this machine's still interpreted traces to the process's heat (once; the machine may go on
+   * running, but its later runs are not counted). Their code is read where it was decoded: a trace whose page
+   * was written since is left out.
+   */
+  foldHeat(): void {
+    const mem = this.mem, seen = this.seen;
+    this.seen = [];
+    if (mem === null) return;
+    for (const t of seen) {
+      if (t.fn !== null || t.dropped || t.hits < MIN_FOLD) continue;
+      const key = codeKey(t, mem);
+      if (key === null) continue;
+      const h = heat.get(key);
+      if (h !== undefined) heat.set(key, h + t.hits);
+      else if (heat.size < MAX_SHARED) heat.set(key, t.hits);
+    }
   }
 
   /**
@@ -131,20 +183,34 @@ export class Jit {
       t.fn = c.fn;
       for (const m of region.traces) this.inRegion.add(m);
       this.regions++;
+      const key = this.mem !== null && regionHeads.size < MAX_SHARED ? codeKey(t, this.mem) : null;
+      if (key !== null) regionHeads.add(key);
     } catch (e) {
       if (process.env.OSVEMU_JIT_DEBUG) console.error('jit: region compile failed:', e);
     }
   }
 
-  /** On a trace's first run: takes the compiled form another machine made of the same code, if any. */
-  adopt(t: Trace, mem: PhysMem): void {
-    if (shared.size === 0) return;
+  /**
+   * On a trace's first run: takes the compiled form another machine made of the same code, if any, or compiles
+   * it now when earlier machines ran it often (heat); else its runs are counted towards the process's heat.
+   */
+  adopt(t: Trace, mem: PhysMem, ctx?: { cpu: Cpu; cache: { gen: number } }): void {
+    if (shared.size === 0 && heat.size === 0) { this.seen.push(t); return; }
     const key = codeKey(t, mem);
-    const fn = key === null ? undefined : shared.get(key);
-    if (fn === undefined) return;
+    if (key === null) return;
+    const fn = shared.get(key);
+    if (fn === undefined) {
+      const h = heat.get(key);
+      if (h !== undefined && h >= this.heatThreshold) {
+        this.preheated++;
+        this.compile(t, ctx);
+      } else this.seen.push(t);
+      return;
+    }
     this.adopted++;
-    // Regions are this machine's own (they depend on where the code is mapped): an adopted block counts its
-    // runs towards one as a block compiled here does.
-    this.countToRegion(t, fn, t.hits);
+    // Regions are this machine's own (they depend on where the code is mapped): an adopted block counts its runs
+    // towards one as a block compiled here does, and where an earlier machine found a loop through it, it looks
+    // for that loop after a few runs (the region's factory is most likely made already, region.ts).
+    this.countToRegion(t, fn, regionHeads.has(key) ? Math.max(t.hits, this.threshold * this.regionFactor - REGION_RELOOK) : t.hits);
   }
 }
