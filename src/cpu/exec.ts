@@ -5,13 +5,16 @@ import { CodeCache, MAX_TRACE, Trace } from './codecache.js';
 import type { Cpu } from './cpu.js';
 import { Decoder, INSN_TOO_LONG, NEED_MORE_BYTES } from './decoder.js';
 import { CPU_FAULT, CPU_TRAP, raise, Unimplemented } from './exceptions.js';
-import { Insn } from './insn.js';
+import { Ea, Insn } from './insn.js';
 import { opUD } from './ops/invalid.js';
-import { stackSegmentFault } from './operands.js';
-import { Lf } from './flags.js';
-import { Fl, Seg, VEC_DB, VEC_GP } from './regs.js';
+import { ea, ea64, stackSegmentFault } from './operands.js';
+import { cond, Kind, Lf } from './flags.js';
+import { Fl, Seg, VEC_DB, VEC_GP, VEC_SS } from './regs.js';
+import { Form } from './hot-forms.js';
+import { alu32, AluOp } from './ops/alu-core.js';
 import type { Jit } from './jit/jit.js';
 import { chainFrom } from './jit/chain.js';
+import { mutableFlags } from './shapes.js';
 
 export const STOP_NONE = 0;
 /** The instruction budget ran out. */
@@ -65,6 +68,19 @@ export interface ExecDebug {
   interrupted: boolean;
 }
 
+// Numbers for the inline forms, as a const enum (tsc writes the literals; see flags.ts Lf).
+const enum N {
+  TWO32 = 4294967296,
+  CANON = 140737488355328, // 2^47
+  /** 2^52: below it the double sum of an effective address's parts is exact (operands.ts). */
+  EXACT = 4503599627370496,
+  /** mmu.ts Tlb.MASK. */
+  TLB_MASK = 4095,
+}
+
+/** run()'s note that fetching the next trace faulted (the exception is recorded in cpu). */
+const FETCH_FAULT = Object.freeze({ fetchFault: true });
+
 const decoder = new Decoder();
 const crossBuf = new Uint8Array(32);
 
@@ -101,6 +117,7 @@ export class Exec {
   constructor(cpu: Cpu, cache: CodeCache) {
     this.cpu = cpu;
     this.cache = cache;
+    mutableFlags(this, 'eventPending');
     // A page that (again) holds decoded code must lose this vCPU's write shortcuts to it, so that the next
     // write takes the slow path and drops the stale decodes (self- and cross-modifying code).
     const mem = cache.mem, prev = mem.onCodePageAdded;
@@ -115,24 +132,26 @@ export class Exec {
     // unmapped page with an IST stack never runs out of stack) cannot keep run() from returning.
     let end = cpu.icount + budget;
     const mmu = cpu.mmu;
+    const r = cpu.r32, lf = cpu.lf;
+    // The TLB and RAM views for the inline forms' memory accesses: the same hit test as Mmu.read64 & co., whose
+    // own code (misses, unaligned, MMIO) runs otherwise.
+    const rTag = mmu.rTag, rOff = mmu.rOff, wTag = mmu.wTag, wOff = mmu.wOff, m32 = mmu.i32, m8 = mmu.u8, narrow = mmu.narrow;
     /** The trace that just ran completely, whose link may name the next one. */
     let prev: Trace | null = null;
+    // A fault (or a fetch fault, FETCH_FAULT) the last trace ended with: run() only notes it; between() settles it.
+    let faulted = false, thrown: unknown = null, thrownT: Trace | null = null, thrownK = 0;
     this.stopReason = STOP_NONE;
-    while (this.stopReason === STOP_NONE) {
-      // After sti / mov ss exactly one more instruction runs before a pending event is looked at (sti; hlt).
-      if (cpu.intShadow) {
-        cpu.intShadow = false;
-        if (this.eventPending && !cpu.halted) {
-          this.step();
-          continue;
-        }
-      } else if (this.eventPending) {
-        this.onEvent(cpu);
-        if (this.stopReason !== STOP_NONE) break;
+    for (;;) {
+      // Events, interrupt shadows, halts, TF, faults and the budget's end are all handled out of line, through
+      // the one call that every run() reaches at its end: V8 then has its type feedback before optimising run(),
+      // which a path first taken later would deoptimise (a cold boot recompiled run() 7-8 times).
+      if (faulted || this.stopReason !== STOP_NONE || cpu.intShadow || this.eventPending || cpu.halted ||
+          cpu.icount >= end || (lf[Lf.REST] & Fl.TF) !== 0) {
+        if (faulted || (lf[Lf.REST] & Fl.TF) !== 0) prev = null;
+        end = this.between(end, faulted ? thrown : null, thrownT, thrownK);
+        faulted = false; thrown = null; thrownT = null;
+        if (end < 0) break;
       }
-      if (cpu.halted) { this.stopReason = STOP_HALT; break; }
-      if (cpu.icount >= end) { this.stopReason = STOP_BUDGET; break; }
-      if (cpu.lf[Lf.REST] & Fl.TF) { this.singleStepTrap(); prev = null; continue; }
       const cache = this.cache, gen = cache.gen;
       const lin = cpu.segBase[Seg.CS] + cpu.rip;
       let t: Trace | null;
@@ -142,10 +161,8 @@ export class Exec {
       } else {
         t = this.fetchTrace();
         if (t === null) {
-          end--;
-          this.budgetCuts++;
+          faulted = true; thrown = FETCH_FAULT;
           prev = null;
-          this.onException(cpu);
           continue;
         }
         if (prev !== null && t.cached) {
@@ -167,8 +184,7 @@ export class Exec {
           prev = chainFrom(this, t!, end);
         } catch (e) {
           prev = null;
-          if (this.settleThrow(e, this.jitI ?? ins[this.jitK], this.jitK)) { end--; this.budgetCuts++; }
-          this.onException(cpu);
+          faulted = true; thrown = e; thrownT = t; thrownK = -1; // -1: the compiled block says where (jitI, jitK)
         }
         continue;
       }
@@ -177,7 +193,224 @@ export class Exec {
         for (; k < n; k++) {
           const i = ins[k];
           cpu.rip += i.len;
-          i.h(cpu, i);
+          const f = i.f;
+          if (f === Form.NONE) i.h(cpu, i);
+          // The commonest forms inline (hot-forms.ts): each case does what its handler does.
+          else if (f < Form.MEM) {
+            switch (f) {
+              case Form.MOV64_RR: r[2 * i.rm] = r[2 * i.reg]; r[2 * i.rm + 1] = r[2 * i.reg + 1]; break;
+              case Form.MOV32_RR: r[2 * i.rm] = r[2 * i.reg]; r[2 * i.rm + 1] = 0; break;
+              case Form.MOV64_RI: r[2 * i.rm] = i.imm; r[2 * i.rm + 1] = i.immHi; break;
+              case Form.MOV32_RI: r[2 * i.rm] = i.imm; r[2 * i.rm + 1] = 0; break;
+              case Form.PUSH64: {
+                const spLo = (r[8] >>> 0) - 8;
+                const spHi = spLo < 0 ? (r[9] - 1) | 0 : r[9];
+                const a = spHi * N.TWO32 + (spLo >>> 0);
+                if (a < -N.CANON || a > N.CANON - 8) raise(cpu, VEC_SS, 0);
+                const lo = r[2 * i.reg], hi = r[2 * i.reg + 1];
+                const off = a & 0xfff, idx = (a >>> 12) & N.TLB_MASK;
+                if (wTag[idx] === a - off && (off & 3) === 0 && off <= 0xff8 && narrow) {
+                  const q = (wOff[idx] + off) >>> 2;
+                  m32[q] = lo; m32[q + 1] = hi;
+                } else mmu.write64(a, lo, hi);
+                r[8] = spLo | 0; r[9] = spHi;
+                break;
+              }
+              case Form.POP64: {
+                const a = r[9] * N.TWO32 + (r[8] >>> 0);
+                if (a < -N.CANON || a > N.CANON - 8) raise(cpu, VEC_SS, 0);
+                let lo: number, hi: number;
+                const off = a & 0xfff, idx = (a >>> 12) & N.TLB_MASK;
+                if (rTag[idx] === a - off && (off & 3) === 0 && off <= 0xff8 && narrow) {
+                  const q = (rOff[idx] + off) >>> 2;
+                  lo = m32[q]; hi = m32[q + 1];
+                } else { lo = mmu.read64(a); hi = mmu.hi; }
+                const sp = (r[8] >>> 0) + 8;
+                if (sp > 0xffffffff) r[9] = (r[9] + 1) | 0;
+                r[8] = sp | 0;
+                // pop %rsp loads the popped value last.
+                r[2 * i.reg] = lo; r[2 * i.reg + 1] = hi;
+                break;
+              }
+              case Form.CALL64: {
+                const rip = cpu.rip;
+                const spLo = (r[8] >>> 0) - 8;
+                const spHi = spLo < 0 ? (r[9] - 1) | 0 : r[9];
+                const a = spHi * N.TWO32 + (spLo >>> 0);
+                if (a < -N.CANON || a > N.CANON - 8) raise(cpu, VEC_SS, 0);
+                const target = rip + i.imm;
+                // A fault on the return-address push is reported before the target's #GP, as on the host.
+                if (target >= N.CANON || target < -N.CANON) { mmu.probeWrite(a, 8); raise(cpu, VEC_GP, 0); }
+                const lo = rip | 0, hi = Math.floor(rip / N.TWO32) | 0;
+                const off = a & 0xfff, idx = (a >>> 12) & N.TLB_MASK;
+                if (wTag[idx] === a - off && (off & 3) === 0 && off <= 0xff8 && narrow) {
+                  const q = (wOff[idx] + off) >>> 2;
+                  m32[q] = lo; m32[q + 1] = hi;
+                } else mmu.write64(a, lo, hi);
+                r[8] = spLo | 0; r[9] = spHi;
+                cpu.rip = target;
+                break;
+              }
+              case Form.RET64: {
+                const a = r[9] * N.TWO32 + (r[8] >>> 0);
+                if (a < -N.CANON || a > N.CANON - 8) raise(cpu, VEC_SS, 0);
+                let lo: number, hi: number;
+                const off = a & 0xfff, idx = (a >>> 12) & N.TLB_MASK;
+                if (rTag[idx] === a - off && (off & 3) === 0 && off <= 0xff8 && narrow) {
+                  const q = (rOff[idx] + off) >>> 2;
+                  lo = m32[q]; hi = m32[q + 1];
+                } else { lo = mmu.read64(a); hi = mmu.hi; }
+                const target = hi * N.TWO32 + (lo >>> 0);
+                if (target >= N.CANON || target < -N.CANON) raise(cpu, VEC_GP, 0);
+                const sp = (r[8] >>> 0) + 8;
+                if (sp > 0xffffffff) r[9] = (r[9] + 1) | 0;
+                r[8] = sp | 0;
+                cpu.rip = target;
+                break;
+              }
+              case Form.JE: case Form.JNE: {
+                const op = lf[Lf.OP], sz = op & 3;
+                const zf = op < 4 ? (lf[Lf.ARITH] & Fl.ZF) !== 0
+                  : sz === 3 ? (lf[Lf.RLO] | lf[Lf.RHI]) === 0
+                  : (lf[Lf.RLO] & (sz === 0 ? 0xff : sz === 1 ? 0xffff : -1)) === 0;
+                if (zf === (f === Form.JE)) {
+                  const target = cpu.rip + i.imm;
+                  if (target >= N.CANON || target < -N.CANON) raise(cpu, VEC_GP, 0);
+                  cpu.rip = target;
+                }
+                break;
+              }
+              case Form.JCC64: case Form.JMP64: {
+                if (f === Form.JCC64 && !cond(lf, i.op)) break;
+                const target = cpu.rip + i.imm;
+                if (target >= N.CANON || target < -N.CANON) raise(cpu, VEC_GP, 0);
+                cpu.rip = target;
+                break;
+              }
+              case Form.ADD64_RI: case Form.ADD64_RR: {
+                const d = i.rm, aLo = r[2 * d], aHi = r[2 * d + 1];
+                const bLo = f === Form.ADD64_RI ? i.imm : r[2 * i.reg], bHi = f === Form.ADD64_RI ? i.immHi : r[2 * i.reg + 1];
+                const s = (aLo >>> 0) + (bLo >>> 0);
+                const lo = s | 0, hi = (aHi + bHi + (s > 0xffffffff ? 1 : 0)) | 0;
+                lf[Lf.OP] = (Kind.ADD << 2) | 3; lf[Lf.ALO] = aLo; lf[Lf.AHI] = aHi; lf[Lf.BLO] = bLo; lf[Lf.BHI] = bHi;
+                lf[Lf.RLO] = lo; lf[Lf.RHI] = hi; lf[Lf.CIN] = 0;
+                r[2 * d] = lo; r[2 * d + 1] = hi;
+                break;
+              }
+              case Form.SUB64_RI: case Form.SUB64_RR: case Form.CMP64_RI: case Form.CMP64_RR: {
+                const d = i.rm, aLo = r[2 * d], aHi = r[2 * d + 1];
+                const imm = f === Form.SUB64_RI || f === Form.CMP64_RI;
+                const bLo = imm ? i.imm : r[2 * i.reg], bHi = imm ? i.immHi : r[2 * i.reg + 1];
+                const s = (aLo >>> 0) - (bLo >>> 0);
+                const lo = s | 0, hi = (aHi - bHi - (s < 0 ? 1 : 0)) | 0;
+                lf[Lf.OP] = (Kind.SUB << 2) | 3; lf[Lf.ALO] = aLo; lf[Lf.AHI] = aHi; lf[Lf.BLO] = bLo; lf[Lf.BHI] = bHi;
+                lf[Lf.RLO] = lo; lf[Lf.RHI] = hi; lf[Lf.CIN] = 0;
+                if (f === Form.SUB64_RI || f === Form.SUB64_RR) { r[2 * d] = lo; r[2 * d + 1] = hi; }
+                break;
+              }
+              case Form.AND64_RI: case Form.TEST64_RR: {
+                const d = i.rm, aLo = r[2 * d], aHi = r[2 * d + 1];
+                const and = f === Form.AND64_RI;
+                const bLo = and ? i.imm : r[2 * i.reg], bHi = and ? i.immHi : r[2 * i.reg + 1];
+                const lo = aLo & bLo, hi = aHi & bHi;
+                lf[Lf.OP] = (Kind.LOGIC << 2) | 3; lf[Lf.ALO] = aLo; lf[Lf.AHI] = aHi; lf[Lf.BLO] = bLo; lf[Lf.BHI] = bHi;
+                lf[Lf.RLO] = lo; lf[Lf.RHI] = hi; lf[Lf.CIN] = 0;
+                if (and) { r[2 * d] = lo; r[2 * d + 1] = hi; }
+                break;
+              }
+              case Form.ADD32_RR: case Form.ADD32_RI: {
+                const d = i.rm, a = r[2 * d], b = f === Form.ADD32_RI ? i.imm : r[2 * i.reg], v = (a + b) | 0;
+                lf[Lf.OP] = (Kind.ADD << 2) | 2; lf[Lf.ALO] = a; lf[Lf.BLO] = b; lf[Lf.RLO] = v; lf[Lf.CIN] = 0;
+                r[2 * d] = v; r[2 * d + 1] = 0;
+                break;
+              }
+              case Form.SUB32_RR: case Form.SUB32_RI: case Form.CMP32_RR: case Form.CMP32_RI: {
+                const d = i.rm, a = r[2 * d];
+                const b = f === Form.SUB32_RI || f === Form.CMP32_RI ? i.imm : r[2 * i.reg], v = (a - b) | 0;
+                lf[Lf.OP] = (Kind.SUB << 2) | 2; lf[Lf.ALO] = a; lf[Lf.BLO] = b; lf[Lf.RLO] = v; lf[Lf.CIN] = 0;
+                if (f === Form.SUB32_RR || f === Form.SUB32_RI) { r[2 * d] = v; r[2 * d + 1] = 0; }
+                break;
+              }
+              case Form.TEST32_RR: case Form.XOR32_RR: case Form.AND32_RI: {
+                const d = i.rm, a = r[2 * d], b = f === Form.AND32_RI ? i.imm : r[2 * i.reg];
+                const v = f === Form.XOR32_RR ? a ^ b : a & b;
+                lf[Lf.OP] = (Kind.LOGIC << 2) | 2; lf[Lf.ALO] = a; lf[Lf.BLO] = b; lf[Lf.RLO] = v; lf[Lf.CIN] = 0;
+                if (f !== Form.TEST32_RR) { r[2 * d] = v; r[2 * d + 1] = 0; }
+                break;
+              }
+              case Form.LEA64: {
+                // 64-bit addressing: the halves summed separately, exact where a double sum would round (ops/mov.ts lea64).
+                let lo = i.disp >>> 0, hi = i.disp < 0 ? -1 : 0;
+                if (i.base >= 0) { lo += r[2 * i.base] >>> 0; hi += r[2 * i.base + 1]; }
+                if (i.index >= 0) { lo += (r[2 * i.index] >>> 0) * i.scale; hi += r[2 * i.index + 1] * i.scale; }
+                r[2 * i.reg] = lo | 0;
+                r[2 * i.reg + 1] = (hi + Math.floor(lo / N.TWO32)) | 0;
+                break;
+              }
+              case Form.NOP: break;
+              default: i.h(cpu, i);
+            }
+          } else {
+            // The memory operand's linear address (operands.ts ea64 / ea).
+            let a: number;
+            if (i.eaKind === Ea.B64) {
+              a = i.disp;
+              const b = i.base, x = i.index;
+              if (b >= 0) a += r[2 * b + 1] * N.TWO32 + (r[2 * b] >>> 0);
+              if (x >= 0) a += (r[2 * x + 1] * N.TWO32 + (r[2 * x] >>> 0)) * i.scale;
+              if (i.seg >= Seg.FS) a += cpu.segBase[i.seg];
+              if (!(a < N.EXACT && a > -N.EXACT)) a = ea64(cpu, i);
+            } else a = ea(cpu, i);
+            const off = a & 0xfff, idx = (a >>> 12) & N.TLB_MASK;
+            switch (f) {
+              case Form.LOAD64:
+                if (rTag[idx] === a - off && (off & 3) === 0 && off <= 0xff8 && narrow) {
+                  const q = (rOff[idx] + off) >>> 2;
+                  r[2 * i.reg] = m32[q]; r[2 * i.reg + 1] = m32[q + 1];
+                } else {
+                  const lo = mmu.read64(a);
+                  r[2 * i.reg] = lo; r[2 * i.reg + 1] = mmu.hi;
+                }
+                break;
+              case Form.STORE64: case Form.STORE_I64: {
+                const lo = f === Form.STORE64 ? r[2 * i.reg] : i.imm, hi = f === Form.STORE64 ? r[2 * i.reg + 1] : i.immHi;
+                if (wTag[idx] === a - off && (off & 3) === 0 && off <= 0xff8 && narrow) {
+                  const q = (wOff[idx] + off) >>> 2;
+                  m32[q] = lo; m32[q + 1] = hi;
+                } else mmu.write64(a, lo, hi);
+                break;
+              }
+              case Form.LOAD32:
+                r[2 * i.reg] = rTag[idx] === a - off && (off & 3) === 0 && narrow ? m32[(rOff[idx] + off) >>> 2] : mmu.read32(a);
+                r[2 * i.reg + 1] = 0;
+                break;
+              case Form.STORE32: case Form.STORE_I32: {
+                const v = f === Form.STORE32 ? r[2 * i.reg] : i.imm;
+                if (wTag[idx] === a - off && (off & 3) === 0 && narrow) m32[(wOff[idx] + off) >>> 2] = v;
+                else mmu.write32(a, v);
+                break;
+              }
+              case Form.STORE8: {
+                const v = cpu.r8[i.reg];
+                if (wTag[idx] === a - off && narrow) m8[wOff[idx] + off] = v;
+                else mmu.write8(a, v);
+                break;
+              }
+              case Form.LOAD8ZX: case Form.LOAD8SX32: {
+                const v = rTag[idx] === a - off && narrow ? m8[rOff[idx] + off] : mmu.read8(a);
+                r[2 * i.reg] = f === Form.LOAD8ZX ? v : (v << 24) >> 24;
+                r[2 * i.reg + 1] = 0;
+                break;
+              }
+              case Form.ALU32_MI: {
+                const op = i.op;
+                if (op >= AluOp.CMP) alu32(lf, op, mmu.read32(a), i.imm);
+                else mmu.write32(a, alu32(lf, op, mmu.rmw32(a), i.imm));
+                break;
+              }
+              default: i.h(cpu, i);
+            }
+          }
           // A write dropped decoded code (maybe this trace's own page): continue from fresh decodes.
           if (cache.gen !== gen) { k++; break; }
         }
@@ -185,11 +418,46 @@ export class Exec {
         prev = t!.cached ? t : null;
       } catch (e) {
         prev = null;
-        if (this.settleThrow(e, ins[k], k)) { end--; this.budgetCuts++; }
-        this.onException(cpu);
+        faulted = true; thrown = e; thrownT = t; thrownK = k;
       }
     }
     return this.stopReason;
+  }
+
+  /**
+   * run()'s out-of-line part, entered when something other than the next trace is due: settles the fault the
+   * last trace ended with (`thrown`, thrown by instruction k of trace t; FETCH_FAULT: fetching the trace
+   * faulted), then takes events, interrupt shadows, halts and TF as the loop's head always did. Returns the
+   * end of the budget (cut by one per delivered fault), or -1 when run() must stop (stopReason says why).
+   */
+  private between(end: number, thrown: unknown, t: Trace | null, k: number): number {
+    const cpu = this.cpu;
+    if (thrown !== null) {
+      let fault: boolean;
+      if (thrown === FETCH_FAULT) fault = true;
+      else if (k < 0) fault = this.settleThrow(thrown, this.jitI ?? t!.insns[this.jitK], this.jitK);
+      else fault = this.settleThrow(thrown, t!.insns[k], k);
+      if (fault) { end--; this.budgetCuts++; }
+      this.onException(cpu);
+    }
+    while (this.stopReason === STOP_NONE) {
+      // After sti / mov ss exactly one more instruction runs before a pending event is looked at (sti; hlt).
+      if (cpu.intShadow) {
+        cpu.intShadow = false;
+        if (this.eventPending && !cpu.halted) {
+          this.step();
+          continue;
+        }
+      } else if (this.eventPending) {
+        this.onEvent(cpu);
+        if (this.stopReason !== STOP_NONE) break;
+      }
+      if (cpu.halted) { this.stopReason = STOP_HALT; break; }
+      if (cpu.icount >= end) { this.stopReason = STOP_BUDGET; break; }
+      if (cpu.lf[Lf.REST] & Fl.TF) { this.singleStepTrap(); continue; }
+      return end;
+    }
+    return -1;
   }
 
   /** The trace run() would run next at CS:RIP (decoded and cached as run() would), or null when fetching it faults. */

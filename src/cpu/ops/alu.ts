@@ -5,6 +5,7 @@ import type { Insn } from '../insn.js';
 import { ea, rmwMem } from '../operands.js';
 import { def1, def1Legacy } from '../optable.js';
 import { alu32, alu64, aluSmall, AluOp, discards, OP_CMP, OP_TEST } from './alu-core.js';
+import { defForm, Form } from '../hot-forms.js';
 
 // ---- op r/m, reg ---------------------------------------------------------------------------
 function rmR8(cpu: Cpu, i: Insn): void {
@@ -122,6 +123,9 @@ function rmI32(cpu: Cpu, i: Insn): void {
     if (!discards(i.op)) { r32[2 * i.rm] = r; r32[2 * i.rm + 1] = 0; }
   }
 }
+
+// Run inline by the run loop with a memory operand (hot-forms.ts).
+defForm(rmI32, (i) => i.mem ? Form.ALU32_MI : Form.NONE);
 
 function rmI64(cpu: Cpu, i: Insn): void {
   if (i.mem) {
