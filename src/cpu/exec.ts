@@ -8,13 +8,13 @@ import { CPU_FAULT, CPU_TRAP, raise, Unimplemented } from './exceptions.js';
 import { Ea, Insn } from './insn.js';
 import { opUD } from './ops/invalid.js';
 import { ea, ea64, stackSegmentFault } from './operands.js';
-import { cond, Kind, Lf } from './flags.js';
+import { carryIn, cond, getZF, Kind, Lf } from './flags.js';
 import { Fl, Seg, VEC_DB, VEC_GP, VEC_SS } from './regs.js';
 import { Form } from './hot-forms.js';
-import { alu32, AluOp } from './ops/alu-core.js';
+import { alu32 } from './ops/alu-core.js';
 import type { Jit } from './jit/jit.js';
 import { chainFrom } from './jit/chain.js';
-import { mutableFlags } from './shapes.js';
+import { doubleFields, mutableFlags } from './shapes.js';
 
 export const STOP_NONE = 0;
 /** The instruction budget ran out. */
@@ -74,8 +74,6 @@ const enum N {
   CANON = 140737488355328, // 2^47
   /** 2^52: below it the double sum of an effective address's parts is exact (operands.ts). */
   EXACT = 4503599627370496,
-  /** mmu.ts Tlb.MASK. */
-  TLB_MASK = 4095,
 }
 
 /** run()'s note that fetching the next trace faulted (the exception is recorded in cpu). */
@@ -113,11 +111,14 @@ export class Exec {
    * one budget over several run() calls (src/cpu/loop-skip.ts) cuts its own end by the same amount.
    */
   budgetCuts = 0;
+  /** run()'s budget end as between() left it. */
+  private runEnd = 0;
 
   constructor(cpu: Cpu, cache: CodeCache) {
     this.cpu = cpu;
     this.cache = cache;
     mutableFlags(this, 'eventPending');
+    doubleFields(this, 'runEnd');
     // A page that (again) holds decoded code must lose this vCPU's write shortcuts to it, so that the next
     // write takes the slow path and drops the stale decodes (self- and cross-modifying code).
     const mem = cache.mem, prev = mem.onCodePageAdded;
@@ -130,27 +131,27 @@ export class Exec {
     const cpu = this.cpu;
     // Delivered exceptions use up budget too, so that a guest stuck re-faulting at one RIP (a handler on an
     // unmapped page with an IST stack never runs out of stack) cannot keep run() from returning.
-    let end = cpu.icount + budget;
+    this.runEnd = cpu.icount + budget;
+    let end = 0;
     const mmu = cpu.mmu;
     const r = cpu.r32, lf = cpu.lf;
-    // The TLB and RAM views for the inline forms' memory accesses: the same hit test as Mmu.read64 & co., whose
-    // own code (misses, unaligned, MMIO) runs otherwise.
-    const rTag = mmu.rTag, rOff = mmu.rOff, wTag = mmu.wTag, wOff = mmu.wOff, m32 = mmu.i32, m8 = mmu.u8, narrow = mmu.narrow;
     /** The trace that just ran completely, whose link may name the next one. */
     let prev: Trace | null = null;
     // A fault (or a fetch fault, FETCH_FAULT) the last trace ended with: run() only notes it; between() settles it.
-    let faulted = false, thrown: unknown = null, thrownT: Trace | null = null, thrownK = 0;
+    let faulted = false, thrown: unknown = null, thrownT: Trace | null = null, thrownK = 0, thrownRip = 0;
     this.stopReason = STOP_NONE;
+    let enter = true;
     for (;;) {
       // Events, interrupt shadows, halts, TF, faults and the budget's end are all handled out of line, through
-      // the one call that every run() reaches at its end: V8 then has its type feedback before optimising run(),
+      // the one call that every run() makes on entry: V8 then has its type feedback before optimising run(),
       // which a path first taken later would deoptimise (a cold boot recompiled run() 7-8 times).
-      if (faulted || this.stopReason !== STOP_NONE || cpu.intShadow || this.eventPending || cpu.halted ||
+      if (enter || faulted || this.stopReason !== STOP_NONE || cpu.intShadow || this.eventPending || cpu.halted ||
           cpu.icount >= end || (lf[Lf.REST] & Fl.TF) !== 0) {
         if (faulted || (lf[Lf.REST] & Fl.TF) !== 0) prev = null;
-        end = this.between(end, faulted ? thrown : null, thrownT, thrownK);
-        faulted = false; thrown = null; thrownT = null;
-        if (end < 0) break;
+        const stop = this.between(faulted ? thrown : null, thrownT, thrownK, thrownRip);
+        enter = false; faulted = false; thrown = null; thrownT = null;
+        if (stop) break;
+        end = this.runEnd;
       }
       const cache = this.cache, gen = cache.gen;
       const lin = cpu.segBase[Seg.CS] + cpu.rip;
@@ -189,12 +190,15 @@ export class Exec {
         continue;
       }
       let k = 0;
+      // RIP lives in a local while inline forms run (a double field costs ~3 ns a store); cpu.rip is set before
+      // anything else reads it (handlers, ea()) and when the trace ends; between() sets it when an inline form faults.
+      let rip = cpu.rip;
       try {
         for (; k < n; k++) {
           const i = ins[k];
-          cpu.rip += i.len;
+          rip += i.len;
           const f = i.f;
-          if (f === Form.NONE) i.h(cpu, i);
+          if (f === Form.NONE) { cpu.rip = rip; i.h(cpu, i); rip = cpu.rip; }
           // The commonest forms inline (hot-forms.ts): each case does what its handler does.
           else if (f < Form.MEM) {
             switch (f) {
@@ -208,23 +212,14 @@ export class Exec {
                 const a = spHi * N.TWO32 + (spLo >>> 0);
                 if (a < -N.CANON || a > N.CANON - 8) raise(cpu, VEC_SS, 0);
                 const lo = r[2 * i.reg], hi = r[2 * i.reg + 1];
-                const off = a & 0xfff, idx = (a >>> 12) & N.TLB_MASK;
-                if (wTag[idx] === a - off && (off & 3) === 0 && off <= 0xff8 && narrow) {
-                  const q = (wOff[idx] + off) >>> 2;
-                  m32[q] = lo; m32[q + 1] = hi;
-                } else mmu.write64(a, lo, hi);
+                mmu.write64(a, lo, hi);
                 r[8] = spLo | 0; r[9] = spHi;
                 break;
               }
               case Form.POP64: {
                 const a = r[9] * N.TWO32 + (r[8] >>> 0);
                 if (a < -N.CANON || a > N.CANON - 8) raise(cpu, VEC_SS, 0);
-                let lo: number, hi: number;
-                const off = a & 0xfff, idx = (a >>> 12) & N.TLB_MASK;
-                if (rTag[idx] === a - off && (off & 3) === 0 && off <= 0xff8 && narrow) {
-                  const q = (rOff[idx] + off) >>> 2;
-                  lo = m32[q]; hi = m32[q + 1];
-                } else { lo = mmu.read64(a); hi = mmu.hi; }
+                const lo = mmu.read64(a), hi = mmu.hi;
                 const sp = (r[8] >>> 0) + 8;
                 if (sp > 0xffffffff) r[9] = (r[9] + 1) | 0;
                 r[8] = sp | 0;
@@ -233,58 +228,44 @@ export class Exec {
                 break;
               }
               case Form.CALL64: {
-                const rip = cpu.rip;
                 const spLo = (r[8] >>> 0) - 8;
                 const spHi = spLo < 0 ? (r[9] - 1) | 0 : r[9];
                 const a = spHi * N.TWO32 + (spLo >>> 0);
                 if (a < -N.CANON || a > N.CANON - 8) raise(cpu, VEC_SS, 0);
                 const target = rip + i.imm;
                 // A fault on the return-address push is reported before the target's #GP, as on the host.
-                if (target >= N.CANON || target < -N.CANON) { mmu.probeWrite(a, 8); raise(cpu, VEC_GP, 0); }
+                if (target >= N.CANON || target < -N.CANON) { cpu.rip = rip; mmu.probeWrite(a, 8); raise(cpu, VEC_GP, 0); }
                 const lo = rip | 0, hi = Math.floor(rip / N.TWO32) | 0;
-                const off = a & 0xfff, idx = (a >>> 12) & N.TLB_MASK;
-                if (wTag[idx] === a - off && (off & 3) === 0 && off <= 0xff8 && narrow) {
-                  const q = (wOff[idx] + off) >>> 2;
-                  m32[q] = lo; m32[q + 1] = hi;
-                } else mmu.write64(a, lo, hi);
+                mmu.write64(a, lo, hi);
                 r[8] = spLo | 0; r[9] = spHi;
-                cpu.rip = target;
+                rip = target;
                 break;
               }
               case Form.RET64: {
                 const a = r[9] * N.TWO32 + (r[8] >>> 0);
                 if (a < -N.CANON || a > N.CANON - 8) raise(cpu, VEC_SS, 0);
-                let lo: number, hi: number;
-                const off = a & 0xfff, idx = (a >>> 12) & N.TLB_MASK;
-                if (rTag[idx] === a - off && (off & 3) === 0 && off <= 0xff8 && narrow) {
-                  const q = (rOff[idx] + off) >>> 2;
-                  lo = m32[q]; hi = m32[q + 1];
-                } else { lo = mmu.read64(a); hi = mmu.hi; }
+                const lo = mmu.read64(a), hi = mmu.hi;
                 const target = hi * N.TWO32 + (lo >>> 0);
                 if (target >= N.CANON || target < -N.CANON) raise(cpu, VEC_GP, 0);
                 const sp = (r[8] >>> 0) + 8;
                 if (sp > 0xffffffff) r[9] = (r[9] + 1) | 0;
                 r[8] = sp | 0;
-                cpu.rip = target;
+                rip = target;
                 break;
               }
               case Form.JE: case Form.JNE: {
-                const op = lf[Lf.OP], sz = op & 3;
-                const zf = op < 4 ? (lf[Lf.ARITH] & Fl.ZF) !== 0
-                  : sz === 3 ? (lf[Lf.RLO] | lf[Lf.RHI]) === 0
-                  : (lf[Lf.RLO] & (sz === 0 ? 0xff : sz === 1 ? 0xffff : -1)) === 0;
-                if (zf === (f === Form.JE)) {
-                  const target = cpu.rip + i.imm;
+                if ((getZF(lf) === 1) === (f === Form.JE)) {
+                  const target = rip + i.imm;
                   if (target >= N.CANON || target < -N.CANON) raise(cpu, VEC_GP, 0);
-                  cpu.rip = target;
+                  rip = target;
                 }
                 break;
               }
               case Form.JCC64: case Form.JMP64: {
                 if (f === Form.JCC64 && !cond(lf, i.op)) break;
-                const target = cpu.rip + i.imm;
+                const target = rip + i.imm;
                 if (target >= N.CANON || target < -N.CANON) raise(cpu, VEC_GP, 0);
-                cpu.rip = target;
+                rip = target;
                 break;
               }
               case Form.ADD64_RI: case Form.ADD64_RR: {
@@ -338,17 +319,35 @@ export class Exec {
                 if (f !== Form.TEST32_RR) { r[2 * d] = v; r[2 * d + 1] = 0; }
                 break;
               }
-              case Form.LEA64: {
-                // 64-bit addressing: the halves summed separately, exact where a double sum would round (ops/mov.ts lea64).
-                let lo = i.disp >>> 0, hi = i.disp < 0 ? -1 : 0;
-                if (i.base >= 0) { lo += r[2 * i.base] >>> 0; hi += r[2 * i.base + 1]; }
-                if (i.index >= 0) { lo += (r[2 * i.index] >>> 0) * i.scale; hi += r[2 * i.index + 1] * i.scale; }
-                r[2 * i.reg] = lo | 0;
-                r[2 * i.reg + 1] = (hi + Math.floor(lo / N.TWO32)) | 0;
+              case Form.AND64_RR: case Form.OR64_RR: case Form.XOR64_RR: {
+                const d = i.rm, s = i.reg, aLo = r[2 * d], aHi = r[2 * d + 1], bLo = r[2 * s], bHi = r[2 * s + 1];
+                const lo = f === Form.AND64_RR ? aLo & bLo : f === Form.OR64_RR ? aLo | bLo : aLo ^ bLo;
+                const hi = f === Form.AND64_RR ? aHi & bHi : f === Form.OR64_RR ? aHi | bHi : aHi ^ bHi;
+                lf[Lf.OP] = (Kind.LOGIC << 2) | 3; lf[Lf.ALO] = aLo; lf[Lf.AHI] = aHi; lf[Lf.BLO] = bLo; lf[Lf.BHI] = bHi;
+                lf[Lf.RLO] = lo; lf[Lf.RHI] = hi; lf[Lf.CIN] = 0;
+                r[2 * d] = lo; r[2 * d + 1] = hi;
+                break;
+              }
+              case Form.INC64: case Form.DEC64: {
+                const cf = carryIn(lf), dec = f === Form.DEC64;
+                const d = i.rm, lo = r[2 * d], hi = r[2 * d + 1];
+                const rlo = dec ? (lo - 1) | 0 : (lo + 1) | 0;
+                const rhi = dec ? (lo === 0 ? (hi - 1) | 0 : hi) : (lo === -1 ? (hi + 1) | 0 : hi);
+                lf[Lf.OP] = ((dec ? Kind.DEC : Kind.INC) << 2) | 3; lf[Lf.ALO] = lo; lf[Lf.AHI] = hi; lf[Lf.BLO] = 1; lf[Lf.BHI] = 0;
+                lf[Lf.RLO] = rlo; lf[Lf.RHI] = rhi; lf[Lf.CIN] = cf;
+                r[2 * d] = rlo; r[2 * d + 1] = rhi;
+                break;
+              }
+              case Form.INC32: case Form.DEC32: {
+                const cf = carryIn(lf), dec = f === Form.DEC32;
+                const d = i.rm, a = r[2 * d], v = dec ? (a - 1) | 0 : (a + 1) | 0;
+                lf[Lf.OP] = ((dec ? Kind.DEC : Kind.INC) << 2) | 2; lf[Lf.ALO] = a; lf[Lf.AHI] = 0; lf[Lf.BLO] = 1; lf[Lf.BHI] = 0;
+                lf[Lf.RLO] = v; lf[Lf.RHI] = 0; lf[Lf.CIN] = cf;
+                r[2 * d] = v; r[2 * d + 1] = 0;
                 break;
               }
               case Form.NOP: break;
-              default: i.h(cpu, i);
+              default: cpu.rip = rip; i.h(cpu, i); rip = cpu.rip;
             }
           } else {
             // The memory operand's linear address (operands.ts ea64 / ea).
@@ -360,65 +359,52 @@ export class Exec {
               if (x >= 0) a += (r[2 * x + 1] * N.TWO32 + (r[2 * x] >>> 0)) * i.scale;
               if (i.seg >= Seg.FS) a += cpu.segBase[i.seg];
               if (!(a < N.EXACT && a > -N.EXACT)) a = ea64(cpu, i);
-            } else a = ea(cpu, i);
-            const off = a & 0xfff, idx = (a >>> 12) & N.TLB_MASK;
+            } else { cpu.rip = rip; a = ea(cpu, i); }
             switch (f) {
-              case Form.LOAD64:
-                if (rTag[idx] === a - off && (off & 3) === 0 && off <= 0xff8 && narrow) {
-                  const q = (rOff[idx] + off) >>> 2;
-                  r[2 * i.reg] = m32[q]; r[2 * i.reg + 1] = m32[q + 1];
-                } else {
-                  const lo = mmu.read64(a);
-                  r[2 * i.reg] = lo; r[2 * i.reg + 1] = mmu.hi;
-                }
+              case Form.LOAD64: {
+                const lo = mmu.read64(a);
+                r[2 * i.reg] = lo; r[2 * i.reg + 1] = mmu.hi;
                 break;
+              }
               case Form.STORE64: case Form.STORE_I64: {
                 const lo = f === Form.STORE64 ? r[2 * i.reg] : i.imm, hi = f === Form.STORE64 ? r[2 * i.reg + 1] : i.immHi;
-                if (wTag[idx] === a - off && (off & 3) === 0 && off <= 0xff8 && narrow) {
-                  const q = (wOff[idx] + off) >>> 2;
-                  m32[q] = lo; m32[q + 1] = hi;
-                } else mmu.write64(a, lo, hi);
+                mmu.write64(a, lo, hi);
                 break;
               }
               case Form.LOAD32:
-                r[2 * i.reg] = rTag[idx] === a - off && (off & 3) === 0 && narrow ? m32[(rOff[idx] + off) >>> 2] : mmu.read32(a);
+                r[2 * i.reg] = mmu.read32(a);
                 r[2 * i.reg + 1] = 0;
                 break;
               case Form.STORE32: case Form.STORE_I32: {
                 const v = f === Form.STORE32 ? r[2 * i.reg] : i.imm;
-                if (wTag[idx] === a - off && (off & 3) === 0 && narrow) m32[(wOff[idx] + off) >>> 2] = v;
-                else mmu.write32(a, v);
+                mmu.write32(a, v);
                 break;
               }
               case Form.STORE8: {
-                const v = cpu.r8[i.reg];
-                if (wTag[idx] === a - off && narrow) m8[wOff[idx] + off] = v;
-                else mmu.write8(a, v);
+                mmu.write8(a, cpu.r8[i.reg]);
                 break;
               }
               case Form.LOAD8ZX: case Form.LOAD8SX32: {
-                const v = rTag[idx] === a - off && narrow ? m8[rOff[idx] + off] : mmu.read8(a);
+                const v = mmu.read8(a);
                 r[2 * i.reg] = f === Form.LOAD8ZX ? v : (v << 24) >> 24;
                 r[2 * i.reg + 1] = 0;
                 break;
               }
-              case Form.ALU32_MI: {
-                const op = i.op;
-                if (op >= AluOp.CMP) alu32(lf, op, mmu.read32(a), i.imm);
-                else mmu.write32(a, alu32(lf, op, mmu.rmw32(a), i.imm));
+              case Form.CMP32_MI:
+                alu32(lf, i.op, mmu.read32(a), i.imm);
                 break;
-              }
-              default: i.h(cpu, i);
+              default: cpu.rip = rip; i.h(cpu, i); rip = cpu.rip;
             }
           }
           // A write dropped decoded code (maybe this trace's own page): continue from fresh decodes.
           if (cache.gen !== gen) { k++; break; }
         }
+        cpu.rip = rip;
         cpu.icount += k;
         prev = t!.cached ? t : null;
       } catch (e) {
         prev = null;
-        faulted = true; thrown = e; thrownT = t; thrownK = k;
+        faulted = true; thrown = e; thrownT = t; thrownK = k; thrownRip = rip;
       }
     }
     return this.stopReason;
@@ -427,16 +413,22 @@ export class Exec {
   /**
    * run()'s out-of-line part, entered when something other than the next trace is due: settles the fault the
    * last trace ended with (`thrown`, thrown by instruction k of trace t; FETCH_FAULT: fetching the trace
-   * faulted), then takes events, interrupt shadows, halts and TF as the loop's head always did. Returns the
-   * end of the budget (cut by one per delivered fault), or -1 when run() must stop (stopReason says why).
+   * faulted), then takes events, interrupt shadows, halts and TF as the loop's head always did. Returns true when
+   * run() must stop (stopReason says why). The budget's end lives in runEnd, cut by one per delivered fault.
+   * `rip`: RIP past instruction k, which an inline form (run()'s local) had not stored yet.
    */
-  private between(end: number, thrown: unknown, t: Trace | null, k: number): number {
+  private between(thrown: unknown, t: Trace | null, k: number, rip: number): boolean {
     const cpu = this.cpu;
+    let end = this.runEnd;
     if (thrown !== null) {
       let fault: boolean;
       if (thrown === FETCH_FAULT) fault = true;
       else if (k < 0) fault = this.settleThrow(thrown, this.jitI ?? t!.insns[this.jitK], this.jitK);
-      else fault = this.settleThrow(thrown, t!.insns[k], k);
+      else {
+        const i = t!.insns[k];
+        if (i.f !== Form.NONE) cpu.rip = rip;
+        fault = this.settleThrow(thrown, i, k);
+      }
       if (fault) { end--; this.budgetCuts++; }
       this.onException(cpu);
     }
@@ -455,9 +447,10 @@ export class Exec {
       if (cpu.halted) { this.stopReason = STOP_HALT; break; }
       if (cpu.icount >= end) { this.stopReason = STOP_BUDGET; break; }
       if (cpu.lf[Lf.REST] & Fl.TF) { this.singleStepTrap(); continue; }
-      return end;
+      this.runEnd = end;
+      return false;
     }
-    return -1;
+    return true;
   }
 
   /** The trace run() would run next at CS:RIP (decoded and cached as run() would), or null when fetching it faults. */

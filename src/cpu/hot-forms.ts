@@ -15,10 +15,11 @@ export const enum Form {
   ADD64_RR, SUB64_RR, CMP64_RR, TEST64_RR,
   ADD32_RR, SUB32_RR, CMP32_RR, TEST32_RR, XOR32_RR,
   ADD32_RI, SUB32_RI, CMP32_RI, AND32_RI,
-  LEA64, NOP,
+  NOP,
+  AND64_RR, OR64_RR, XOR64_RR, INC64, DEC64, INC32, DEC32,
   // ---- forms with a memory operand: the run loop computes its linear address before the switch ----
   MEM = 64,
-  LOAD64 = MEM, STORE64, LOAD32, STORE32, STORE8, LOAD8ZX, LOAD8SX32, STORE_I64, STORE_I32, ALU32_MI,
+  LOAD64 = MEM, STORE64, LOAD32, STORE32, STORE8, LOAD8ZX, LOAD8SX32, STORE_I64, STORE_I32, CMP32_MI,
 }
 
 /** Picks the form of a decoded instruction whose handler is known (0: call the handler). */

@@ -124,8 +124,8 @@ function rmI32(cpu: Cpu, i: Insn): void {
   }
 }
 
-// Run inline by the run loop with a memory operand (hot-forms.ts).
-defForm(rmI32, (i) => i.mem ? Form.ALU32_MI : Form.NONE);
+// cmp r/m32, imm with a memory operand runs inline in the run loop (hot-forms.ts).
+defForm(rmI32, (i) => i.mem && discards(i.op) ? Form.CMP32_MI : Form.NONE);
 
 function rmI64(cpu: Cpu, i: Insn): void {
   if (i.mem) {

@@ -282,5 +282,6 @@ for (const [h, f] of [
   [add32rr, Form.ADD32_RR], [sub32rr, Form.SUB32_RR], [cmp32rr, Form.CMP32_RR], [test32rr, Form.TEST32_RR],
   [xor32rr, Form.XOR32_RR], [add32ri, Form.ADD32_RI], [sub32ri, Form.SUB32_RI], [cmp32ri, Form.CMP32_RI],
   [and32ri, Form.AND32_RI], [push64r, Form.PUSH64], [pop64r, Form.POP64], [call64, Form.CALL64], [ret64, Form.RET64],
-  [je, Form.JE], [jne, Form.JNE],
+  [je, Form.JE], [jne, Form.JNE], [and64rr, Form.AND64_RR], [or64rr, Form.OR64_RR], [xor64rr, Form.XOR64_RR],
+  [inc64r, Form.INC64], [dec64r, Form.DEC64], [inc32r, Form.INC32], [dec32r, Form.DEC32],
 ] as const) defForm(h, () => f);

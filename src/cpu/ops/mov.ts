@@ -283,7 +283,6 @@ defForm(movR32Ea64, () => Form.LOAD32);
 defForm(movEa64R32, () => Form.STORE32);
 defForm(movRmR8, (i) => i.mem ? Form.STORE8 : Form.NONE);
 defForm(movRmI, (i) => i.size === 64 ? (i.mem ? Form.STORE_I64 : Form.MOV64_RI) : i.size === 32 ? (i.mem ? Form.STORE_I32 : Form.MOV32_RI) : Form.NONE);
-defForm(lea64, (i) => i.eaKind === EA_64 ? Form.LEA64 : Form.NONE);
 defForm(movzxB, (i) => i.mem && i.size >= 32 ? Form.LOAD8ZX : Form.NONE);
 defForm(movsxB, (i) => i.mem && i.size === 32 ? Form.LOAD8SX32 : Form.NONE);
 defForm(nop, () => Form.NOP);
