@@ -74,6 +74,8 @@ const enum N {
   CANON = 140737488355328, // 2^47
   /** 2^52: below it the double sum of an effective address's parts is exact (operands.ts). */
   EXACT = 4503599627370496,
+  /** mmu.ts Tlb.MASK. */
+  TLB_MASK = 4095,
 }
 
 /** run()'s note that fetching the next trace faulted (the exception is recorded in cpu). */
@@ -135,6 +137,9 @@ export class Exec {
     let end = 0;
     const mmu = cpu.mmu;
     const r = cpu.r32, lf = cpu.lf;
+    // The TLB and RAM views for the inline forms' commonest accesses: the same hit test as Mmu.read64 & co., whose
+    // own code (misses, unaligned, MMIO) runs otherwise.
+    const rTag = mmu.rTag, rOff = mmu.rOff, wTag = mmu.wTag, wOff = mmu.wOff, m32 = mmu.i32, narrow = mmu.narrow;
     /** The trace that just ran completely, whose link may name the next one. */
     let prev: Trace | null = null;
     // A fault (or a fetch fault, FETCH_FAULT) the last trace ended with: run() only notes it; between() settles it.
@@ -212,14 +217,23 @@ export class Exec {
                 const a = spHi * N.TWO32 + (spLo >>> 0);
                 if (a < -N.CANON || a > N.CANON - 8) raise(cpu, VEC_SS, 0);
                 const lo = r[2 * i.reg], hi = r[2 * i.reg + 1];
-                mmu.write64(a, lo, hi);
+                const off = a & 0xfff, idx = (a >>> 12) & N.TLB_MASK;
+                if (wTag[idx] === a - off && (off & 3) === 0 && off <= 0xff8 && narrow) {
+                  const q = (wOff[idx] + off) >>> 2;
+                  m32[q] = lo; m32[q + 1] = hi;
+                } else mmu.write64(a, lo, hi);
                 r[8] = spLo | 0; r[9] = spHi;
                 break;
               }
               case Form.POP64: {
                 const a = r[9] * N.TWO32 + (r[8] >>> 0);
                 if (a < -N.CANON || a > N.CANON - 8) raise(cpu, VEC_SS, 0);
-                const lo = mmu.read64(a), hi = mmu.hi;
+                let lo: number, hi: number;
+                const off = a & 0xfff, idx = (a >>> 12) & N.TLB_MASK;
+                if (rTag[idx] === a - off && (off & 3) === 0 && off <= 0xff8 && narrow) {
+                  const q = (rOff[idx] + off) >>> 2;
+                  lo = m32[q]; hi = m32[q + 1];
+                } else { lo = mmu.read64(a); hi = mmu.hi; }
                 const sp = (r[8] >>> 0) + 8;
                 if (sp > 0xffffffff) r[9] = (r[9] + 1) | 0;
                 r[8] = sp | 0;
@@ -236,7 +250,11 @@ export class Exec {
                 // A fault on the return-address push is reported before the target's #GP, as on the host.
                 if (target >= N.CANON || target < -N.CANON) { cpu.rip = rip; mmu.probeWrite(a, 8); raise(cpu, VEC_GP, 0); }
                 const lo = rip | 0, hi = Math.floor(rip / N.TWO32) | 0;
-                mmu.write64(a, lo, hi);
+                const off = a & 0xfff, idx = (a >>> 12) & N.TLB_MASK;
+                if (wTag[idx] === a - off && (off & 3) === 0 && off <= 0xff8 && narrow) {
+                  const q = (wOff[idx] + off) >>> 2;
+                  m32[q] = lo; m32[q + 1] = hi;
+                } else mmu.write64(a, lo, hi);
                 r[8] = spLo | 0; r[9] = spHi;
                 rip = target;
                 break;
@@ -244,7 +262,12 @@ export class Exec {
               case Form.RET64: {
                 const a = r[9] * N.TWO32 + (r[8] >>> 0);
                 if (a < -N.CANON || a > N.CANON - 8) raise(cpu, VEC_SS, 0);
-                const lo = mmu.read64(a), hi = mmu.hi;
+                let lo: number, hi: number;
+                const off = a & 0xfff, idx = (a >>> 12) & N.TLB_MASK;
+                if (rTag[idx] === a - off && (off & 3) === 0 && off <= 0xff8 && narrow) {
+                  const q = (rOff[idx] + off) >>> 2;
+                  lo = m32[q]; hi = m32[q + 1];
+                } else { lo = mmu.read64(a); hi = mmu.hi; }
                 const target = hi * N.TWO32 + (lo >>> 0);
                 if (target >= N.CANON || target < -N.CANON) raise(cpu, VEC_GP, 0);
                 const sp = (r[8] >>> 0) + 8;
@@ -362,22 +385,35 @@ export class Exec {
             } else { cpu.rip = rip; a = ea(cpu, i); }
             switch (f) {
               case Form.LOAD64: {
-                const lo = mmu.read64(a);
-                r[2 * i.reg] = lo; r[2 * i.reg + 1] = mmu.hi;
+                let lo: number, hi: number;
+                const off = a & 0xfff, idx = (a >>> 12) & N.TLB_MASK;
+                if (rTag[idx] === a - off && (off & 3) === 0 && off <= 0xff8 && narrow) {
+                  const q = (rOff[idx] + off) >>> 2;
+                  lo = m32[q]; hi = m32[q + 1];
+                } else { lo = mmu.read64(a); hi = mmu.hi; }
+                r[2 * i.reg] = lo; r[2 * i.reg + 1] = hi;
                 break;
               }
               case Form.STORE64: case Form.STORE_I64: {
                 const lo = f === Form.STORE64 ? r[2 * i.reg] : i.imm, hi = f === Form.STORE64 ? r[2 * i.reg + 1] : i.immHi;
-                mmu.write64(a, lo, hi);
+                const off = a & 0xfff, idx = (a >>> 12) & N.TLB_MASK;
+                if (wTag[idx] === a - off && (off & 3) === 0 && off <= 0xff8 && narrow) {
+                  const q = (wOff[idx] + off) >>> 2;
+                  m32[q] = lo; m32[q + 1] = hi;
+                } else mmu.write64(a, lo, hi);
                 break;
               }
-              case Form.LOAD32:
-                r[2 * i.reg] = mmu.read32(a);
+              case Form.LOAD32: {
+                const off = a & 0xfff, idx = (a >>> 12) & N.TLB_MASK;
+                r[2 * i.reg] = rTag[idx] === a - off && (off & 3) === 0 && narrow ? m32[(rOff[idx] + off) >>> 2] : mmu.read32(a);
                 r[2 * i.reg + 1] = 0;
                 break;
+              }
               case Form.STORE32: case Form.STORE_I32: {
                 const v = f === Form.STORE32 ? r[2 * i.reg] : i.imm;
-                mmu.write32(a, v);
+                const off = a & 0xfff, idx = (a >>> 12) & N.TLB_MASK;
+                if (wTag[idx] === a - off && (off & 3) === 0 && narrow) m32[(wOff[idx] + off) >>> 2] = v;
+                else mmu.write32(a, v);
                 break;
               }
               case Form.STORE8: {
