@@ -4,7 +4,6 @@
 // length from the format table and execute as "unimplemented" (or #UD when the encoding is invalid).
 import { EA_16, EA_32, EA_32L, EA_64, EA_NONE, EA_RIP, Handler, Insn } from './insn.js';
 import type { DecodeFn } from './optable.js';
-import { formOf } from './hot-forms.js';
 import { DS, SS } from './regs.js';
 import { opUD, opUnimplemented } from './ops/invalid.js';
 import { MAP0F, MAP0F38, MAP0F3A, MAP1, MAP1_LEGACY } from './optable.js';
@@ -233,7 +232,6 @@ export class Decoder {
     }
     fn(this, i);
     if (this.lock && !(this.lockable && i.mem)) i.h = opUD;
-    i.f = formOf(i);
     i.len = (this.pos - off) | 0; // an int, so that Insn.len stays a small-integer field (shapes.ts)
     return i.len;
   }

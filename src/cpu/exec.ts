@@ -5,13 +5,11 @@ import { CodeCache, MAX_TRACE, Trace } from './codecache.js';
 import type { Cpu } from './cpu.js';
 import { Decoder, INSN_TOO_LONG, NEED_MORE_BYTES } from './decoder.js';
 import { CPU_FAULT, CPU_TRAP, raise, Unimplemented } from './exceptions.js';
-import { Ea, Insn } from './insn.js';
+import { Insn } from './insn.js';
 import { opUD } from './ops/invalid.js';
-import { ea, ea64, stackSegmentFault } from './operands.js';
-import { carryIn, cond, getZF, Kind, Lf } from './flags.js';
-import { Fl, Seg, VEC_DB, VEC_GP, VEC_SS } from './regs.js';
-import { Form } from './hot-forms.js';
-import { alu32 } from './ops/alu-core.js';
+import { stackSegmentFault } from './operands.js';
+import { Lf } from './flags.js';
+import { Fl, Seg, VEC_DB, VEC_GP } from './regs.js';
 import type { Jit } from './jit/jit.js';
 import { chainFrom } from './jit/chain.js';
 import { doubleFields, mutableFlags } from './shapes.js';
@@ -66,16 +64,6 @@ export interface ExecDebug {
    * again after the handler returns). Cleared by whoever starts the step.
    */
   interrupted: boolean;
-}
-
-// Numbers for the inline forms, as a const enum (tsc writes the literals; see flags.ts Lf).
-const enum N {
-  TWO32 = 4294967296,
-  CANON = 140737488355328, // 2^47
-  /** 2^52: below it the double sum of an effective address's parts is exact (operands.ts). */
-  EXACT = 4503599627370496,
-  /** mmu.ts Tlb.MASK. */
-  TLB_MASK = 4095,
 }
 
 /** run()'s note that fetching the next trace faulted (the exception is recorded in cpu). */
@@ -136,14 +124,11 @@ export class Exec {
     this.runEnd = cpu.icount + budget;
     let end = 0;
     const mmu = cpu.mmu;
-    const r = cpu.r32, lf = cpu.lf;
-    // The TLB and RAM views for the inline forms' commonest accesses: the same hit test as Mmu.read64 & co., whose
-    // own code (misses, unaligned, MMIO) runs otherwise.
-    const rTag = mmu.rTag, rOff = mmu.rOff, wTag = mmu.wTag, wOff = mmu.wOff, m32 = mmu.i32, narrow = mmu.narrow;
+    const lf = cpu.lf;
     /** The trace that just ran completely, whose link may name the next one. */
     let prev: Trace | null = null;
     // A fault (or a fetch fault, FETCH_FAULT) the last trace ended with: run() only notes it; between() settles it.
-    let faulted = false, thrown: unknown = null, thrownT: Trace | null = null, thrownK = 0, thrownRip = 0;
+    let faulted = false, thrown: unknown = null, thrownT: Trace | null = null, thrownK = 0;
     this.stopReason = STOP_NONE;
     let enter = true;
     for (;;) {
@@ -153,7 +138,7 @@ export class Exec {
       if (enter || faulted || this.stopReason !== STOP_NONE || cpu.intShadow || this.eventPending || cpu.halted ||
           cpu.icount >= end || (lf[Lf.REST] & Fl.TF) !== 0) {
         if (faulted || (lf[Lf.REST] & Fl.TF) !== 0) prev = null;
-        const stop = this.between(faulted ? thrown : null, thrownT, thrownK, thrownRip);
+        const stop = this.between(faulted ? thrown : null, thrownT, thrownK);
         enter = false; faulted = false; thrown = null; thrownT = null;
         if (stop) break;
         end = this.runEnd;
@@ -195,252 +180,19 @@ export class Exec {
         continue;
       }
       let k = 0;
-      // RIP lives in a local while inline forms run (a double field costs ~3 ns a store); cpu.rip is set before
-      // anything else reads it (handlers, ea()) and when the trace ends; between() sets it when an inline form faults.
-      let rip = cpu.rip;
       try {
         for (; k < n; k++) {
           const i = ins[k];
-          rip += i.len;
-          const f = i.f;
-          if (f === Form.NONE) { cpu.rip = rip; i.h(cpu, i); rip = cpu.rip; }
-          // The commonest forms inline (hot-forms.ts): each case does what its handler does.
-          else if (f < Form.MEM) {
-            switch (f) {
-              case Form.MOV64_RR: r[2 * i.rm] = r[2 * i.reg]; r[2 * i.rm + 1] = r[2 * i.reg + 1]; break;
-              case Form.MOV32_RR: r[2 * i.rm] = r[2 * i.reg]; r[2 * i.rm + 1] = 0; break;
-              case Form.MOV64_RI: r[2 * i.rm] = i.imm; r[2 * i.rm + 1] = i.immHi; break;
-              case Form.MOV32_RI: r[2 * i.rm] = i.imm; r[2 * i.rm + 1] = 0; break;
-              case Form.PUSH64: {
-                const spLo = (r[8] >>> 0) - 8;
-                const spHi = spLo < 0 ? (r[9] - 1) | 0 : r[9];
-                const a = spHi * N.TWO32 + (spLo >>> 0);
-                if (a < -N.CANON || a > N.CANON - 8) raise(cpu, VEC_SS, 0);
-                const lo = r[2 * i.reg], hi = r[2 * i.reg + 1];
-                const off = a & 0xfff, idx = (a >>> 12) & N.TLB_MASK;
-                if (wTag[idx] === a - off && (off & 3) === 0 && off <= 0xff8 && narrow) {
-                  const q = (wOff[idx] + off) >>> 2;
-                  m32[q] = lo; m32[q + 1] = hi;
-                } else mmu.write64(a, lo, hi);
-                r[8] = spLo | 0; r[9] = spHi;
-                break;
-              }
-              case Form.POP64: {
-                const a = r[9] * N.TWO32 + (r[8] >>> 0);
-                if (a < -N.CANON || a > N.CANON - 8) raise(cpu, VEC_SS, 0);
-                let lo: number, hi: number;
-                const off = a & 0xfff, idx = (a >>> 12) & N.TLB_MASK;
-                if (rTag[idx] === a - off && (off & 3) === 0 && off <= 0xff8 && narrow) {
-                  const q = (rOff[idx] + off) >>> 2;
-                  lo = m32[q]; hi = m32[q + 1];
-                } else { lo = mmu.read64(a); hi = mmu.hi; }
-                const sp = (r[8] >>> 0) + 8;
-                if (sp > 0xffffffff) r[9] = (r[9] + 1) | 0;
-                r[8] = sp | 0;
-                // pop %rsp loads the popped value last.
-                r[2 * i.reg] = lo; r[2 * i.reg + 1] = hi;
-                break;
-              }
-              case Form.CALL64: {
-                const spLo = (r[8] >>> 0) - 8;
-                const spHi = spLo < 0 ? (r[9] - 1) | 0 : r[9];
-                const a = spHi * N.TWO32 + (spLo >>> 0);
-                if (a < -N.CANON || a > N.CANON - 8) raise(cpu, VEC_SS, 0);
-                const target = rip + i.imm;
-                // A fault on the return-address push is reported before the target's #GP, as on the host.
-                if (target >= N.CANON || target < -N.CANON) { cpu.rip = rip; mmu.probeWrite(a, 8); raise(cpu, VEC_GP, 0); }
-                const lo = rip | 0, hi = Math.floor(rip / N.TWO32) | 0;
-                const off = a & 0xfff, idx = (a >>> 12) & N.TLB_MASK;
-                if (wTag[idx] === a - off && (off & 3) === 0 && off <= 0xff8 && narrow) {
-                  const q = (wOff[idx] + off) >>> 2;
-                  m32[q] = lo; m32[q + 1] = hi;
-                } else mmu.write64(a, lo, hi);
-                r[8] = spLo | 0; r[9] = spHi;
-                rip = target;
-                break;
-              }
-              case Form.RET64: {
-                const a = r[9] * N.TWO32 + (r[8] >>> 0);
-                if (a < -N.CANON || a > N.CANON - 8) raise(cpu, VEC_SS, 0);
-                let lo: number, hi: number;
-                const off = a & 0xfff, idx = (a >>> 12) & N.TLB_MASK;
-                if (rTag[idx] === a - off && (off & 3) === 0 && off <= 0xff8 && narrow) {
-                  const q = (rOff[idx] + off) >>> 2;
-                  lo = m32[q]; hi = m32[q + 1];
-                } else { lo = mmu.read64(a); hi = mmu.hi; }
-                const target = hi * N.TWO32 + (lo >>> 0);
-                if (target >= N.CANON || target < -N.CANON) raise(cpu, VEC_GP, 0);
-                const sp = (r[8] >>> 0) + 8;
-                if (sp > 0xffffffff) r[9] = (r[9] + 1) | 0;
-                r[8] = sp | 0;
-                rip = target;
-                break;
-              }
-              case Form.JE: case Form.JNE: {
-                if ((getZF(lf) === 1) === (f === Form.JE)) {
-                  const target = rip + i.imm;
-                  if (target >= N.CANON || target < -N.CANON) raise(cpu, VEC_GP, 0);
-                  rip = target;
-                }
-                break;
-              }
-              case Form.JCC64: case Form.JMP64: {
-                if (f === Form.JCC64 && !cond(lf, i.op)) break;
-                const target = rip + i.imm;
-                if (target >= N.CANON || target < -N.CANON) raise(cpu, VEC_GP, 0);
-                rip = target;
-                break;
-              }
-              case Form.ADD64_RI: case Form.ADD64_RR: {
-                const d = i.rm, aLo = r[2 * d], aHi = r[2 * d + 1];
-                const bLo = f === Form.ADD64_RI ? i.imm : r[2 * i.reg], bHi = f === Form.ADD64_RI ? i.immHi : r[2 * i.reg + 1];
-                const s = (aLo >>> 0) + (bLo >>> 0);
-                const lo = s | 0, hi = (aHi + bHi + (s > 0xffffffff ? 1 : 0)) | 0;
-                lf[Lf.OP] = (Kind.ADD << 2) | 3; lf[Lf.ALO] = aLo; lf[Lf.AHI] = aHi; lf[Lf.BLO] = bLo; lf[Lf.BHI] = bHi;
-                lf[Lf.RLO] = lo; lf[Lf.RHI] = hi; lf[Lf.CIN] = 0;
-                r[2 * d] = lo; r[2 * d + 1] = hi;
-                break;
-              }
-              case Form.SUB64_RI: case Form.SUB64_RR: case Form.CMP64_RI: case Form.CMP64_RR: {
-                const d = i.rm, aLo = r[2 * d], aHi = r[2 * d + 1];
-                const imm = f === Form.SUB64_RI || f === Form.CMP64_RI;
-                const bLo = imm ? i.imm : r[2 * i.reg], bHi = imm ? i.immHi : r[2 * i.reg + 1];
-                const s = (aLo >>> 0) - (bLo >>> 0);
-                const lo = s | 0, hi = (aHi - bHi - (s < 0 ? 1 : 0)) | 0;
-                lf[Lf.OP] = (Kind.SUB << 2) | 3; lf[Lf.ALO] = aLo; lf[Lf.AHI] = aHi; lf[Lf.BLO] = bLo; lf[Lf.BHI] = bHi;
-                lf[Lf.RLO] = lo; lf[Lf.RHI] = hi; lf[Lf.CIN] = 0;
-                if (f === Form.SUB64_RI || f === Form.SUB64_RR) { r[2 * d] = lo; r[2 * d + 1] = hi; }
-                break;
-              }
-              case Form.AND64_RI: case Form.TEST64_RR: {
-                const d = i.rm, aLo = r[2 * d], aHi = r[2 * d + 1];
-                const and = f === Form.AND64_RI;
-                const bLo = and ? i.imm : r[2 * i.reg], bHi = and ? i.immHi : r[2 * i.reg + 1];
-                const lo = aLo & bLo, hi = aHi & bHi;
-                lf[Lf.OP] = (Kind.LOGIC << 2) | 3; lf[Lf.ALO] = aLo; lf[Lf.AHI] = aHi; lf[Lf.BLO] = bLo; lf[Lf.BHI] = bHi;
-                lf[Lf.RLO] = lo; lf[Lf.RHI] = hi; lf[Lf.CIN] = 0;
-                if (and) { r[2 * d] = lo; r[2 * d + 1] = hi; }
-                break;
-              }
-              case Form.ADD32_RR: case Form.ADD32_RI: {
-                const d = i.rm, a = r[2 * d], b = f === Form.ADD32_RI ? i.imm : r[2 * i.reg], v = (a + b) | 0;
-                lf[Lf.OP] = (Kind.ADD << 2) | 2; lf[Lf.ALO] = a; lf[Lf.BLO] = b; lf[Lf.RLO] = v; lf[Lf.CIN] = 0;
-                r[2 * d] = v; r[2 * d + 1] = 0;
-                break;
-              }
-              case Form.SUB32_RR: case Form.SUB32_RI: case Form.CMP32_RR: case Form.CMP32_RI: {
-                const d = i.rm, a = r[2 * d];
-                const b = f === Form.SUB32_RI || f === Form.CMP32_RI ? i.imm : r[2 * i.reg], v = (a - b) | 0;
-                lf[Lf.OP] = (Kind.SUB << 2) | 2; lf[Lf.ALO] = a; lf[Lf.BLO] = b; lf[Lf.RLO] = v; lf[Lf.CIN] = 0;
-                if (f === Form.SUB32_RR || f === Form.SUB32_RI) { r[2 * d] = v; r[2 * d + 1] = 0; }
-                break;
-              }
-              case Form.TEST32_RR: case Form.XOR32_RR: case Form.AND32_RI: {
-                const d = i.rm, a = r[2 * d], b = f === Form.AND32_RI ? i.imm : r[2 * i.reg];
-                const v = f === Form.XOR32_RR ? a ^ b : a & b;
-                lf[Lf.OP] = (Kind.LOGIC << 2) | 2; lf[Lf.ALO] = a; lf[Lf.BLO] = b; lf[Lf.RLO] = v; lf[Lf.CIN] = 0;
-                if (f !== Form.TEST32_RR) { r[2 * d] = v; r[2 * d + 1] = 0; }
-                break;
-              }
-              case Form.AND64_RR: case Form.OR64_RR: case Form.XOR64_RR: {
-                const d = i.rm, s = i.reg, aLo = r[2 * d], aHi = r[2 * d + 1], bLo = r[2 * s], bHi = r[2 * s + 1];
-                const lo = f === Form.AND64_RR ? aLo & bLo : f === Form.OR64_RR ? aLo | bLo : aLo ^ bLo;
-                const hi = f === Form.AND64_RR ? aHi & bHi : f === Form.OR64_RR ? aHi | bHi : aHi ^ bHi;
-                lf[Lf.OP] = (Kind.LOGIC << 2) | 3; lf[Lf.ALO] = aLo; lf[Lf.AHI] = aHi; lf[Lf.BLO] = bLo; lf[Lf.BHI] = bHi;
-                lf[Lf.RLO] = lo; lf[Lf.RHI] = hi; lf[Lf.CIN] = 0;
-                r[2 * d] = lo; r[2 * d + 1] = hi;
-                break;
-              }
-              case Form.INC64: case Form.DEC64: {
-                const cf = carryIn(lf), dec = f === Form.DEC64;
-                const d = i.rm, lo = r[2 * d], hi = r[2 * d + 1];
-                const rlo = dec ? (lo - 1) | 0 : (lo + 1) | 0;
-                const rhi = dec ? (lo === 0 ? (hi - 1) | 0 : hi) : (lo === -1 ? (hi + 1) | 0 : hi);
-                lf[Lf.OP] = ((dec ? Kind.DEC : Kind.INC) << 2) | 3; lf[Lf.ALO] = lo; lf[Lf.AHI] = hi; lf[Lf.BLO] = 1; lf[Lf.BHI] = 0;
-                lf[Lf.RLO] = rlo; lf[Lf.RHI] = rhi; lf[Lf.CIN] = cf;
-                r[2 * d] = rlo; r[2 * d + 1] = rhi;
-                break;
-              }
-              case Form.INC32: case Form.DEC32: {
-                const cf = carryIn(lf), dec = f === Form.DEC32;
-                const d = i.rm, a = r[2 * d], v = dec ? (a - 1) | 0 : (a + 1) | 0;
-                lf[Lf.OP] = ((dec ? Kind.DEC : Kind.INC) << 2) | 2; lf[Lf.ALO] = a; lf[Lf.AHI] = 0; lf[Lf.BLO] = 1; lf[Lf.BHI] = 0;
-                lf[Lf.RLO] = v; lf[Lf.RHI] = 0; lf[Lf.CIN] = cf;
-                r[2 * d] = v; r[2 * d + 1] = 0;
-                break;
-              }
-              case Form.NOP: break;
-              default: cpu.rip = rip; i.h(cpu, i); rip = cpu.rip;
-            }
-          } else {
-            // The memory operand's linear address (operands.ts ea64 / ea).
-            let a: number;
-            if (i.eaKind === Ea.B64) {
-              a = i.disp;
-              const b = i.base, x = i.index;
-              if (b >= 0) a += r[2 * b + 1] * N.TWO32 + (r[2 * b] >>> 0);
-              if (x >= 0) a += (r[2 * x + 1] * N.TWO32 + (r[2 * x] >>> 0)) * i.scale;
-              if (i.seg >= Seg.FS) a += cpu.segBase[i.seg];
-              if (!(a < N.EXACT && a > -N.EXACT)) a = ea64(cpu, i);
-            } else { cpu.rip = rip; a = ea(cpu, i); }
-            switch (f) {
-              case Form.LOAD64: {
-                let lo: number, hi: number;
-                const off = a & 0xfff, idx = (a >>> 12) & N.TLB_MASK;
-                if (rTag[idx] === a - off && (off & 3) === 0 && off <= 0xff8 && narrow) {
-                  const q = (rOff[idx] + off) >>> 2;
-                  lo = m32[q]; hi = m32[q + 1];
-                } else { lo = mmu.read64(a); hi = mmu.hi; }
-                r[2 * i.reg] = lo; r[2 * i.reg + 1] = hi;
-                break;
-              }
-              case Form.STORE64: case Form.STORE_I64: {
-                const lo = f === Form.STORE64 ? r[2 * i.reg] : i.imm, hi = f === Form.STORE64 ? r[2 * i.reg + 1] : i.immHi;
-                const off = a & 0xfff, idx = (a >>> 12) & N.TLB_MASK;
-                if (wTag[idx] === a - off && (off & 3) === 0 && off <= 0xff8 && narrow) {
-                  const q = (wOff[idx] + off) >>> 2;
-                  m32[q] = lo; m32[q + 1] = hi;
-                } else mmu.write64(a, lo, hi);
-                break;
-              }
-              case Form.LOAD32: {
-                const off = a & 0xfff, idx = (a >>> 12) & N.TLB_MASK;
-                r[2 * i.reg] = rTag[idx] === a - off && (off & 3) === 0 && narrow ? m32[(rOff[idx] + off) >>> 2] : mmu.read32(a);
-                r[2 * i.reg + 1] = 0;
-                break;
-              }
-              case Form.STORE32: case Form.STORE_I32: {
-                const v = f === Form.STORE32 ? r[2 * i.reg] : i.imm;
-                const off = a & 0xfff, idx = (a >>> 12) & N.TLB_MASK;
-                if (wTag[idx] === a - off && (off & 3) === 0 && narrow) m32[(wOff[idx] + off) >>> 2] = v;
-                else mmu.write32(a, v);
-                break;
-              }
-              case Form.STORE8: {
-                mmu.write8(a, cpu.r8[i.reg]);
-                break;
-              }
-              case Form.LOAD8ZX: case Form.LOAD8SX32: {
-                const v = mmu.read8(a);
-                r[2 * i.reg] = f === Form.LOAD8ZX ? v : (v << 24) >> 24;
-                r[2 * i.reg + 1] = 0;
-                break;
-              }
-              case Form.CMP32_MI:
-                alu32(lf, i.op, mmu.read32(a), i.imm);
-                break;
-              default: cpu.rip = rip; i.h(cpu, i); rip = cpu.rip;
-            }
-          }
+          cpu.rip += i.len;
+          i.h(cpu, i);
           // A write dropped decoded code (maybe this trace's own page): continue from fresh decodes.
           if (cache.gen !== gen) { k++; break; }
         }
-        cpu.rip = rip;
         cpu.icount += k;
         prev = t!.cached ? t : null;
       } catch (e) {
         prev = null;
-        faulted = true; thrown = e; thrownT = t; thrownK = k; thrownRip = rip;
+        faulted = true; thrown = e; thrownT = t; thrownK = k;
       }
     }
     return this.stopReason;
@@ -451,20 +203,15 @@ export class Exec {
    * last trace ended with (`thrown`, thrown by instruction k of trace t; FETCH_FAULT: fetching the trace
    * faulted), then takes events, interrupt shadows, halts and TF as the loop's head always did. Returns true when
    * run() must stop (stopReason says why). The budget's end lives in runEnd, cut by one per delivered fault.
-   * `rip`: RIP past instruction k, which an inline form (run()'s local) had not stored yet.
    */
-  private between(thrown: unknown, t: Trace | null, k: number, rip: number): boolean {
+  private between(thrown: unknown, t: Trace | null, k: number): boolean {
     const cpu = this.cpu;
     let end = this.runEnd;
     if (thrown !== null) {
       let fault: boolean;
       if (thrown === FETCH_FAULT) fault = true;
       else if (k < 0) fault = this.settleThrow(thrown, this.jitI ?? t!.insns[this.jitK], this.jitK);
-      else {
-        const i = t!.insns[k];
-        if (i.f !== Form.NONE) cpu.rip = rip;
-        fault = this.settleThrow(thrown, i, k);
-      }
+      else fault = this.settleThrow(thrown, t!.insns[k], k);
       if (fault) { end--; this.budgetCuts++; }
       this.onException(cpu);
     }

@@ -58,8 +58,6 @@ export class Insn {
   rep = 0;
   /** Code-size mode the instruction was decoded in. */
   mode = 64;
-  /** Inline form for the run loop (hot-forms.ts Form; 0: call h), fixed at decode time from h and the operands. */
-  f = 0;
 
   constructor(h: Handler) {
     this.h = h;

@@ -5,7 +5,6 @@ import type { Insn } from '../insn.js';
 import { ea, rmwMem } from '../operands.js';
 import { def1, def1Legacy } from '../optable.js';
 import { alu32, alu64, aluSmall, AluOp, discards, OP_CMP, OP_TEST } from './alu-core.js';
-import { defForm, Form } from '../hot-forms.js';
 
 // ---- op r/m, reg ---------------------------------------------------------------------------
 function rmR8(cpu: Cpu, i: Insn): void {
@@ -123,9 +122,6 @@ function rmI32(cpu: Cpu, i: Insn): void {
     if (!discards(i.op)) { r32[2 * i.rm] = r; r32[2 * i.rm + 1] = 0; }
   }
 }
-
-// cmp r/m32, imm with a memory operand runs inline in the run loop (hot-forms.ts).
-defForm(rmI32, (i) => i.mem && discards(i.op) ? Form.CMP32_MI : Form.NONE);
 
 function rmI64(cpu: Cpu, i: Insn): void {
   if (i.mem) {

@@ -12,7 +12,6 @@ import { AC, ARITH_FLAGS, DF, ID, IF, IOPL, NT, RBP, RF, TF } from '../regs.js';
 import { raiseGP } from '../exceptions.js';
 import { decodeTestImm, sizeIdx } from './alu.js';
 import { GROUP3_EXT } from './group3.js';
-import { defForm, Form } from '../hot-forms.js';
 
 const TWO32 = 4294967296;
 
@@ -312,9 +311,6 @@ for (let cc = 0; cc < 16; cc++) {
   def0F(0x40 + cc, (d, i) => { d.modrm(i); i.op = cc; i.h = cmovcc; });
 }
 def1(0xEB, (d, i) => { relTarget(d, i, false); i.h = jmpRel; });
-// Run inline by the run loop in 64-bit code (hot-forms.ts).
-defForm(jcc, (i) => i.mode === 64 ? Form.JCC64 : Form.NONE);
-defForm(jmpRel, (i) => i.mode === 64 ? Form.JMP64 : Form.NONE);
 def1(0xE9, (d, i) => { relTarget(d, i, true); i.h = jmpRel; });
 def1(0xE8, (d, i) => { relTarget(d, i, true); i.size = nearBranchSize(d); i.h = callRel; });
 def1(0xC3, (d, i) => { i.size = nearBranchSize(d); i.imm = 0; i.h = ret; i.ends = true; });

@@ -8,7 +8,6 @@ import { raiseGP } from '../exceptions.js';
 import { nonCanonical } from '../mmu.js';
 import { stackLin } from '../stack.js';
 import { MAP0F, MAP1, type DecodeFn } from '../optable.js';
-import { defForm, Form } from '../hot-forms.js';
 import './index.js';
 
 const OP_ADD = 0, OP_OR = 1, OP_AND = 4, OP_SUB = 5, OP_XOR = 6, OP_CMP = 7, OP_TEST = 8;
@@ -274,14 +273,3 @@ for (const [map, op] of [[MAP1, 0x74], [MAP1, 0x75], [MAP0F, 0x84], [MAP0F, 0x85
     if (d.mode === 64) i.h = (op & 1) ? jne : je;
   };
 }
-
-// Run inline by the run loop (hot-forms.ts): each of these is chosen only for register operands in 64-bit code.
-for (const [h, f] of [
-  [add64rr, Form.ADD64_RR], [sub64rr, Form.SUB64_RR], [cmp64rr, Form.CMP64_RR], [test64rr, Form.TEST64_RR],
-  [add64ri, Form.ADD64_RI], [sub64ri, Form.SUB64_RI], [cmp64ri, Form.CMP64_RI], [and64ri, Form.AND64_RI],
-  [add32rr, Form.ADD32_RR], [sub32rr, Form.SUB32_RR], [cmp32rr, Form.CMP32_RR], [test32rr, Form.TEST32_RR],
-  [xor32rr, Form.XOR32_RR], [add32ri, Form.ADD32_RI], [sub32ri, Form.SUB32_RI], [cmp32ri, Form.CMP32_RI],
-  [and32ri, Form.AND32_RI], [push64r, Form.PUSH64], [pop64r, Form.POP64], [call64, Form.CALL64], [ret64, Form.RET64],
-  [je, Form.JE], [jne, Form.JNE], [and64rr, Form.AND64_RR], [or64rr, Form.OR64_RR], [xor64rr, Form.XOR64_RR],
-  [inc64r, Form.INC64], [dec64r, Form.DEC64], [inc32r, Form.INC32], [dec32r, Form.DEC32],
-] as const) defForm(h, () => f);

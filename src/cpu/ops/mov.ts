@@ -8,7 +8,6 @@ import { def0F, def1, def1Legacy } from '../optable.js';
 import { loadSegmentRaw } from '../system/segments.js';
 import { DS, ES, FS, GS, SS } from '../regs.js';
 import { setImm, sizeIdx } from './alu.js';
-import { defForm, Form } from '../hot-forms.js';
 
 const TWO32 = 4294967296;
 
@@ -271,21 +270,6 @@ for (const [op, seg] of [[0xB2, SS], [0xB4, FS], [0xB5, GS]] as const) {
 for (let op = 0x19; op <= 0x1F; op++) def0F(op, (d, i) => { d.modrm(i); i.h = nop; });
 def0F(0x18, (d, i) => { d.modrm(i); i.h = nop; });
 def0F(0x0D, (d, i) => { d.modrm(i); i.h = nop; }); // prefetchw
-
-// Run inline by the run loop (hot-forms.ts).
-defForm(movRmR64, (i) => i.mem ? Form.STORE64 : Form.MOV64_RR);
-defForm(movRmR32, (i) => i.mem ? Form.STORE32 : Form.MOV32_RR);
-defForm(movRRm64, (i) => i.mem ? Form.LOAD64 : Form.NONE);
-defForm(movRRm32, (i) => i.mem ? Form.LOAD32 : Form.NONE);
-defForm(movR64Ea64, () => Form.LOAD64);
-defForm(movEa64R64, () => Form.STORE64);
-defForm(movR32Ea64, () => Form.LOAD32);
-defForm(movEa64R32, () => Form.STORE32);
-defForm(movRmR8, (i) => i.mem ? Form.STORE8 : Form.NONE);
-defForm(movRmI, (i) => i.size === 64 ? (i.mem ? Form.STORE_I64 : Form.MOV64_RI) : i.size === 32 ? (i.mem ? Form.STORE_I32 : Form.MOV32_RI) : Form.NONE);
-defForm(movzxB, (i) => i.mem && i.size >= 32 ? Form.LOAD8ZX : Form.NONE);
-defForm(movsxB, (i) => i.mem && i.size === 32 ? Form.LOAD8SX32 : Form.NONE);
-defForm(nop, () => Form.NOP);
 
 export { nop };
 export type { Decoder };
