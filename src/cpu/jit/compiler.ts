@@ -89,7 +89,10 @@ function mulS64(aL: number, aH: number, bL: number, bH: number): number {
 export const WARM_EXITS = 200;
 
 /** Generated code that can throw (memory access, faults, the SSE checks and the interpreter code fast paths fall back to). */
-const MAY_THROW = /mmu\.|Fault\(|throw|sseCheck\(|HK\[|Staged\(|From\(/;
+const MAY_THROW = /mmu\)?\.|Fault\(|throw|sseCheck\(|HK\[|Staged\(|From\(/;
+
+/** Calls that may throw and can take pending flag stores in their own path (Gen.loopLine). */
+const INJECTABLE = /throw GEN_EXIT|\bmmu\.\w+\(|\b(?:gp|ss)Fault\(cpu\)/g;
 
 /** Thrown by a block to leave after an instruction whose write dropped decoded code. */
 const GEN_EXIT = Object.freeze({ genExit: true });
@@ -123,14 +126,88 @@ export class Gen {
   /** Emitting a self-looping block: retired instructions are counted in the local ic. */
   loop = false;
 
-  emit(s: string): void { this.out.push(s); }
+  emit(s: string): void {
+    if (this.loop) s = this.loopLine(s);
+    this.out.push(s);
+  }
+
+  /**
+   * Lazy flag stores (loops and regions): setF keeps a flag field's value pending as an expression of the
+   * instruction's constants, and it reaches its local only where something can observe it: a line that reads
+   * the field gets the expression in its place; a call that may throw (the catch block writes the locals back)
+   * gets the stores injected just before it, on its own (cold) path; anything else that could see the locals
+   * (handler calls, exits, nested blocks, a write to a constant the expression names) gets them as statements
+   * before it. A field set again before any of these costs nothing.
+   */
+  private readonly pend = new Map<number, string>();
+  /** Nesting depth of the emitted code (stores are left pending only at depth 0). */
+  private depth = 0;
+
+  private loopLine(s: string): string {
+    const d0 = this.depth;
+    for (const c of s) if (c === '{') this.depth++; else if (c === '}') this.depth--;
+    if (this.pend.size !== 0) {
+      // Reads of a pending field: its expression.
+      s = s.replace(/\bF(\d)\b(?!\s*=(?!=))/g, (m, d: string) => {
+        const e = this.pend.get(Number(d));
+        return e === undefined ? m : `(${e})`;
+      });
+      // A region's test between two traces: the stores go with the exit, and stay pending for the next trace.
+      const exit = /^if \((.*)\) break;$/.exec(s);
+      if (exit !== null && d0 === 0 && !MAY_THROW.test(exit[1]!)) {
+        return `if (${exit[1]}) { ${[...this.pend].map(([f, e]) => `F${f} = ${e}; `).join('')}break; }`;
+      }
+      const rest = s.replace(INJECTABLE, '').replace(/\bmmu\.hi\b/g, '');
+      const temps = [...new Set([...this.pend.values()].flatMap((e) => e.match(/\b[a-z]{1,2}\d+h?\b/g) ?? []))];
+      const writesTemp = temps.some((t) => new RegExp(`\\b${t}\\s*([-+*/|&^]|<<|>>>?)?=(?!=)|\\b${t}\\s*(\\+\\+|--)`).test(rest));
+      if (d0 !== 0 || this.depth !== 0 || writesTemp || MAY_THROW.test(rest) || /\bh\d+\(|\b(break|continue|return)\b/.test(rest)) {
+        this.out.push(this.flushPendingCode());
+      } else if (rest !== s) {
+        const inj = [...this.pend].map(([f, e]) => `F${f} = (${e})`).join(', ');
+        s = s.replace(INJECTABLE, (m: string) => m.startsWith('throw') ? `throw (${inj}, GEN_EXIT)`
+          : m.startsWith('mmu') ? `(slowed = 1, ${inj}, mmu).${m.slice(4)}` : `${m.slice(0, -4)}(${inj}, cpu))`);
+      }
+    }
+    // Calls that may change what the loop's exit test reads (env.eventPending, stopReason, cache.gen).
+    return s.replace(/\bmmu\.(\w+)\(/g, '(slowed = 1, mmu).$1(').replace(/\bHK\[/g, '(slowed = 1, HK)[')
+      .replace(/\b(\w+Staged|h\d+)\(cpu\b/g, '$1((slowed = 1, cpu)');
+  }
+
+  private flushPendingCode(): string {
+    let s = '';
+    for (const [f, e] of this.pend) s += `F${f} = ${e}; `;
+    this.pend.clear();
+    return s;
+  }
+
+  lazyState(): { pend: [number, string][]; depth: number } { return { pend: [...this.pend], depth: this.depth }; }
+  setLazyState(x: { pend: [number, string][]; depth: number }): void {
+    this.pend.clear();
+    for (const [f, e] of x.pend) this.pend.set(f, e);
+    this.depth = x.depth;
+  }
+
+  /** Makes the pending flag stores (the loop's back edge). */
+  flushPending(): void { if (this.pend.size !== 0) this.out.push(this.flushPendingCode()); }
 
   use(n: number): void {
     this.usedRegs.add(n);
     if (this.reg[n] === ABSENT) { this.emit(`L${n} = r32[${2 * n}]; H${n} = r32[${2 * n + 1}];`); this.reg[n] = CLEAN; }
   }
   dirty(n: number): void { this.usedRegs.add(n); this.reg[n] = DIRTY; }
-  setF(f: number, v: string): void { this.usedFlags.add(f); this.emit(`F${f} = ${v};`); this.fl[f] = DIRTY; }
+  setF(f: number, v: string): void {
+    this.usedFlags.add(f);
+    this.fl[f] = DIRTY;
+    // Deferred when the value is an expression of instruction temporaries and constants (see loopLine).
+    if (this.loop && this.depth === 0 && /^[\w\s()&|^<>+\-*?:!=~[\]]*$/.test(v) &&
+        (v.match(/[A-Za-z_]\w*/g) ?? []).every((t) => /^[a-z]{1,2}\d+h?$|^PARITY$|^SHIFT_AF$/.test(t))) {
+      this.pend.set(f, v);
+      return;
+    }
+    // v may read the field's own pending value: substituted by emit before the value is dropped.
+    this.emit(`F${f} = ${v};`);
+    this.pend.delete(f);
+  }
 
   /** Code that writes the dirty locals back (state unchanged). */
   writeback(): string {
@@ -242,11 +319,11 @@ const LIM = { 8: 4095, 16: 0xffe, 32: 0xffc, 64: 0xff8 } as Record<number, numbe
 /** Loads `size` bits at address variable `a` into `v` (and `vh` for 64); declares both. */
 export function load(g: Gen, size: number, a: string, v: string): void {
   const lim = size === 8 ? '' : ` && o <= ${LIM[size]}`;
-  g.emit(`let ${v}, ${v}h = 0; { const o = ${a} & 4095, x = (${a} >>> 12) & ${TLB_MASK};`);
+  const open = `let ${v}, ${v}h = 0; { const o = ${a} & 4095, x = (${a} >>> 12) & ${TLB_MASK}; `;
   if (size === 64) {
-    g.emit(`if (rT[x] === ${a} - o${lim}) { const p = rO[x] + o; ${v}h = dv.getInt32(p + 4, true); ${v} = dv.getInt32(p, true); } else { ${v} = ${slow(g)}mmu.read64(${a})${g.loop ? ')' : ''}; ${v}h = mmu.hi; } }`);
+    g.emit(`${open}if (rT[x] === ${a} - o${lim}) { const p = rO[x] + o; ${v}h = dv.getInt32(p + 4, true); ${v} = dv.getInt32(p, true); } else { ${v} = ${slow(g)}mmu.read64(${a})${g.loop ? ')' : ''}; ${v}h = mmu.hi; } }`);
   } else {
-    g.emit(`if (rT[x] === ${a} - o${lim}) ${v} = dv.${GET[size]}(rO[x] + o${size === 8 ? '' : ', true'}); else ${v} = ${slow(g)}mmu.read${size}(${a})${g.loop ? ')' : ''}; }`);
+    g.emit(`${open}if (rT[x] === ${a} - o${lim}) ${v} = dv.${GET[size]}(rO[x] + o${size === 8 ? '' : ', true'}); else ${v} = ${slow(g)}mmu.read${size}(${a})${g.loop ? ')' : ''}; }`);
   }
 }
 /** Read for read-modify-write: `p` is the RAM offset on a write-TLB hit, else -1 (slow path already probed). */
@@ -262,9 +339,9 @@ export function storeRmw(g: Gen, size: number, a: string, p: string, lo: string,
 }
 export function store(g: Gen, size: number, a: string, lo: string, hi: string): void {
   const lim = size === 8 ? '' : ` && o <= ${LIM[size]}`;
-  g.emit(`{ const o = ${a} & 4095, x = (${a} >>> 12) & ${TLB_MASK};`);
-  if (size === 64) g.emit(`if (wT[x] === ${a} - o${lim}) { const p = wO[x] + o; dv.setInt32(p, ${lo}, true); dv.setInt32(p + 4, ${hi}, true); } else ${slow(g)}mmu.write64(${a}, ${lo}, ${hi})${g.loop ? ')' : ''}; }`);
-  else g.emit(`if (wT[x] === ${a} - o${lim}) dv.${SET[size]}(wO[x] + o, ${lo}${size === 8 ? '' : ', true'}); else ${slow(g)}mmu.write${size}(${a}, ${lo})${g.loop ? ')' : ''}; }`);
+  const open = `{ const o = ${a} & 4095, x = (${a} >>> 12) & ${TLB_MASK}; `;
+  if (size === 64) g.emit(`${open}if (wT[x] === ${a} - o${lim}) { const p = wO[x] + o; dv.setInt32(p, ${lo}, true); dv.setInt32(p + 4, ${hi}, true); } else ${slow(g)}mmu.write64(${a}, ${lo}, ${hi})${g.loop ? ')' : ''}; }`);
+  else g.emit(`${open}if (wT[x] === ${a} - o${lim}) dv.${SET[size]}(wO[x] + o, ${lo}${size === 8 ? '' : ', true'}); else ${slow(g)}mmu.write${size}(${a}, ${lo})${g.loop ? ')' : ''}; }`);
 }
 
 // ---- flags -------------------------------------------------------------------------------------------------
@@ -489,6 +566,8 @@ function specialise(g: Gen, i: Insn, f: FormInfo, last: boolean): boolean | 'end
     case 'jcc': case 'jmp': {
       if (!last || i.mode !== 64) return false;
       const c = f.form === 'jcc' ? condExpr(g, i.op) : 'true';
+      // Back to the block's own start: an address already being executed, canonical.
+      if (g.endOff[k] + i.imm === 0) { g.emit(`rip = rip0 + ${g.endOff[k]}; if (${c}) rip = rip0;`); return 'end'; }
       g.emit(`rip = rip0 + ${g.endOff[k]}; if (${c}) { const t = rip + (${i.imm}); if (t >= ${CANON} || t < -${CANON}) gpFault(cpu); rip = t; }`);
       return 'end';
     }
@@ -544,8 +623,9 @@ function alu(g: Gen, i: Insn, f: FormInfo, A: string): boolean {
   const jsop = op === OP_OR ? '|' : op === OP_XOR ? '^' : '&';
   let lo: string, hi = '0';
   if (s === 64) {
-    if (kind === K_ADD) g.emit(`const s${k} = (${aL} >>> 0) + (${bL} >>> 0), r${k} = s${k} | 0, r${k}h = (${aH} + ${bH} + (s${k} > 4294967295 ? 1 : 0)) | 0;`);
-    else if (kind === K_SUB) g.emit(`const s${k} = (${aL} >>> 0) - (${bL} >>> 0), r${k} = s${k} | 0, r${k}h = (${aH} - ${bH} - (s${k} < 0 ? 1 : 0)) | 0;`);
+    // Carry and borrow from 32-bit compares: no double arithmetic.
+    if (kind === K_ADD) g.emit(`const r${k} = (${aL} + ${bL}) | 0, r${k}h = (${aH} + ${bH} + ((r${k} >>> 0) < (${aL} >>> 0) ? 1 : 0)) | 0;`);
+    else if (kind === K_SUB) g.emit(`const r${k} = (${aL} - ${bL}) | 0, r${k}h = (${aH} - ${bH} - ((${aL} >>> 0) < (${bL} >>> 0) ? 1 : 0)) | 0;`);
     else g.emit(`const r${k} = ${aL} ${jsop} ${bL}, r${k}h = ${aH} ${jsop} ${bH};`);
     lo = `r${k}`; hi = `r${k}h`;
   } else if (s === 32) {
@@ -714,7 +794,7 @@ export function emitInsn(g: Gen, ins: Insn[], k: number, table: Map<Handler, For
   let done: boolean | 'end' = false;
   if (f !== undefined && i.mode === 64 && f.sizes.has(i.size)) {
     const mark = g.out.length;
-    const saved = { reg: g.reg.slice(), fl: g.fl.slice(), prod: g.prod, used: new Set(g.usedRegs), usedF: new Set(g.usedFlags) };
+    const saved = { reg: g.reg.slice(), fl: g.fl.slice(), prod: g.prod, used: new Set(g.usedRegs), usedF: new Set(g.usedFlags), lazy: g.lazyState() };
     done = specialise(g, i, f, last);
     if (done === false) {
       // Undo partial emission (a form rejected after it loaded operands).
@@ -722,6 +802,7 @@ export function emitInsn(g: Gen, ins: Insn[], k: number, table: Map<Handler, For
       g.reg.set(saved.reg); g.fl.set(saved.fl); g.prod = saved.prod;
       g.usedRegs.clear(); for (const r of saved.used) g.usedRegs.add(r);
       g.usedFlags.clear(); for (const x of saved.usedF) g.usedFlags.add(x);
+      g.setLazyState(saved.lazy);
     }
   }
   if (done !== false) {
@@ -843,9 +924,22 @@ export function catchBlock(g: Gen, genericAt: boolean[], n: number, region = fal
 /** Builds the block function; `x` is what a region's entry check needs (X in the source). */
 export function finish(source: string, ins: Insn[], specialised: number, x: unknown = null): CompileResult {
   const H: Handler[] = ins.map((i) => i.h);
-  const factory = new Function('RT', 'H', 'I', 'X', source) as (rt: typeof RT, h: Handler[], i: Insn[], x: unknown) => BlockFn;
+  let factory: (rt: typeof RT, h: Handler[], i: Insn[], x: unknown) => BlockFn;
+  try {
+    factory = new Function('RT', 'H', 'I', 'X', source) as (rt: typeof RT, h: Handler[], i: Insn[], x: unknown) => BlockFn;
+  } catch (e) {
+    if (process.env.OSVEMU_JIT_DEBUG) console.error(source);
+    throw e;
+  }
   return { fn: factory(RT, H, ins, x), source, specialised };
 }
+
+/**
+ * The looping code's test that the run loop would not stop between two traces (no pending event, stop request or
+ * dropped code): those change only inside a call (a slow memory access, a handler), which sets `slowed`; the
+ * warm-up count changes only between calls.
+ */
+export const LOOP_ON = 'hot && (slowed === 0 || (slowed = 0, !env.eventPending && env.stopReason === 0 && cache.gen === G))';
 
 /** A self-looping pure trace: registers and flags stay in locals across iterations. */
 function compileLoop(t: Trace, regs: number[], flags: number[], warmExits: number): CompileResult {
@@ -874,6 +968,7 @@ function compileLoop(t: Trace, regs: number[], flags: number[], warmExits: numbe
     genericAt[k] = r.generic;
     if (!r.generic) specialisedCount++;
   }
+  g.flushPending();
   // Back to the loop-head state: whatever a handler call left in the register file is loaded again.
   const reload: string[] = [];
   for (const r of regs) if (g.reg[r] === ABSENT) reload.push(`L${r} = r32[${2 * r}]; H${r} = r32[${2 * r + 1}];`);
@@ -883,8 +978,11 @@ function compileLoop(t: Trace, regs: number[], flags: number[], warmExits: numbe
   const src = prelude(genericAt, g.endOff, true);
   if (allRegs.length) src.push(`let ${allRegs.map((r) => `L${r} = r32[${2 * r}], H${r} = r32[${2 * r + 1}]`).join(', ')};`);
   if (allFlags.length) src.push(`let ${allFlags.map((x) => `F${x} = lf[${x}]`).join(', ')};`);
-  src.push('let ic = cpu.icount;');
-  src.push('try {');
+  src.push(`let ic = cpu.icount, slowed = 1; const hot = warm >= ${warmExits};`);
+  // Nothing in the body can throw (registers only): no try, whose catch would keep every local alive in V8's
+  // view at every operation.
+  const tries = g.out.some((l) => MAY_THROW.test(l)) || genericAt.some((x) => x);
+  if (tries) src.push('try {');
   src.push('for (;;) {');
   src.push(...g.out);
   src.push(`ic += ${n};`);
@@ -892,13 +990,15 @@ function compileLoop(t: Trace, regs: number[], flags: number[], warmExits: numbe
   // The first WARM_EXITS calls leave after one iteration: the exit path then runs in V8's interpreter with a
   // feedback vector (V8 allocates it lazily, after some tens of calls here), which gives it type feedback;
   // otherwise the optimised (OSR) loop deoptimises at every exit, each time costing milliseconds.
-  src.push(`if (rip === rip0 && ic < end && warm >= ${warmExits} && !env.eventPending && env.stopReason === 0 && cache.gen === G) continue;`);
+  src.push(`if (rip === rip0 && ic < end && ${LOOP_ON}) continue;`);
   src.push(`${g.writeback()}cpu.rip = rip; cpu.icount = ic; if (warm < ${warmExits}) warm++; return;`);
   src.push('}');
-  src.push('} catch (e) {');
-  src.push('cpu.icount = ic;');
-  src.push(catchBlock(g, genericAt, n));
-  src.push('}');
+  if (tries) {
+    src.push('} catch (e) {');
+    src.push('cpu.icount = ic;');
+    src.push(catchBlock(g, genericAt, n));
+    src.push('}');
+  }
   src.push('};');
   return finish(src.join('\n'), ins, specialisedCount);
 }

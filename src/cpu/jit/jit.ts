@@ -77,6 +77,7 @@ export class Jit {
   compile(t: Trace, ctx?: { cpu: Cpu; cache: { gen: number } }): void {
     try {
       const r = compileTrace(t, this.warmExits);
+      if (process.env.OSVEMU_JIT_DEBUG === 'source-all') console.error(r.source);
       t.fn = statsEnabled ? countBlock(t, r.fn, r.source, r.specialised) : r.fn;
       this.compiled++;
       const key = this.mem !== null && shared.size < MAX_SHARED ? codeKey(t, this.mem) : null;
@@ -126,7 +127,7 @@ export class Jit {
         t.hits = 0;
         for (const m of region.traces) this.inRegion.delete(m);
       });
-      if (process.env.OSVEMU_JIT_DEBUG === 'source') console.error(c.source);
+      if (process.env.OSVEMU_JIT_DEBUG?.startsWith('source')) console.error(c.source);
       t.fn = c.fn;
       for (const m of region.traces) this.inRegion.add(m);
       this.regions++;

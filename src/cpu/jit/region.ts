@@ -21,7 +21,7 @@ import { CS, TF } from '../regs.js';
 import { LF_REST } from '../flags.js';
 import { TLB_SIZE } from '../mmu.js';
 import {
-  ABSENT, CLEAN, DIRTY, FIELDS, Gen, catchBlock, emitInsn, finish, prelude, type BlockEnv, type BlockFn, type CompileResult,
+  ABSENT, CLEAN, DIRTY, FIELDS, Gen, LOOP_ON, catchBlock, emitInsn, finish, prelude, type BlockEnv, type BlockFn, type CompileResult,
 } from './compiler.js';
 import { formTable } from './forms.js';
 
@@ -160,7 +160,9 @@ export function compileRegion(r: Region, cpu: Cpu, gen: number, plain: BlockFn, 
     const extra = generic
       ? ` || cpu.intShadow || cpu.halted || (lf[${LF_REST}] & ${TF}) !== 0 || cpu.mode !== 64 || mmu.epoch !== E0 || sb[${CS}] + rip0 !== X.lin0`
       : '';
-    g.emit(`if (rip !== rip0 + ${next} || ic >= end || warm < ${warmExits} || env.eventPending || env.stopReason !== 0 || cache.gen !== G${extra}) break;`);
+    // The loop's back edge: the next iteration starts with the flag locals current.
+    if (j === r.traces.length - 1) g.flushPending();
+    g.emit(`if (rip !== rip0 + ${next} || ic >= end || !(${LOOP_ON})${extra}) break;`);
     exitWb = g.writeback();
   });
   const specialised = genericAt.filter((x) => !x).length;
@@ -185,7 +187,7 @@ export function compileRegion(r: Region, cpu: Cpu, gen: number, plain: BlockFn, 
   const allFlags = FIELDS.filter((x) => flags.includes(x) || g.usedFlags.has(x));
   if (allRegs.length) src.push(`let ${allRegs.map((x) => `L${x} = r32[${2 * x}], H${x} = r32[${2 * x + 1}]`).join(', ')};`);
   if (allFlags.length) src.push(`let ${allFlags.map((x) => `F${x} = lf[${x}]`).join(', ')};`);
-  src.push('let ic = cpu.icount;');
+  src.push(`let ic = cpu.icount, slowed = 1; const hot = warm >= ${warmExits};`);
   src.push('try {');
   src.push('for (;;) {');
   src.push(...body);
