@@ -8,7 +8,7 @@ import { ARITH_FLAGS, CR0_PG, CR0_WP, CS, DS, EFER_LMA, EFER_NXE, ES, FS, GS, SS
 import { X87 } from './x87/state.js';
 import { CpuHooks, defaultHooks } from './system/hooks.js';
 import { type CpuVendor, DEFAULT_VENDOR } from './vendor.js';
-import { doubleFields } from './shapes.js';
+import { doubleFields, mutableFlags } from './shapes.js';
 
 export const TWO32 = 4294967296;
 
@@ -95,6 +95,7 @@ export class Cpu implements FaultState {
     this.resetSegments();
     doubleFields(this, 'rip', 'cr0', 'cr2', 'cr3', 'cr4', 'efer', 'gdtBase', 'idtBase', 'ldtBase', 'trBase', 'kernelGsBase',
       'star', 'starHi', 'lstar', 'cstar', 'fmask', 'icount', 'excAddr');
+    mutableFlags(this, 'halted', 'intShadow');
   }
 
   resetSegments(): void {

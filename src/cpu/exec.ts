@@ -12,6 +12,7 @@ import { Lf } from './flags.js';
 import { Fl, Seg, VEC_DB, VEC_GP } from './regs.js';
 import type { Jit } from './jit/jit.js';
 import { chainFrom } from './jit/chain.js';
+import { doubleFields, mutableFlags } from './shapes.js';
 
 export const STOP_NONE = 0;
 /** The instruction budget ran out. */
@@ -65,6 +66,9 @@ export interface ExecDebug {
   interrupted: boolean;
 }
 
+/** run()'s note that fetching the next trace faulted (the exception is recorded in cpu). */
+const FETCH_FAULT = Object.freeze({ fetchFault: true });
+
 const decoder = new Decoder();
 const crossBuf = new Uint8Array(32);
 
@@ -97,10 +101,14 @@ export class Exec {
    * one budget over several run() calls (src/cpu/loop-skip.ts) cuts its own end by the same amount.
    */
   budgetCuts = 0;
+  /** run()'s budget end as between() left it. */
+  private runEnd = 0;
 
   constructor(cpu: Cpu, cache: CodeCache) {
     this.cpu = cpu;
     this.cache = cache;
+    mutableFlags(this, 'eventPending');
+    doubleFields(this, 'runEnd');
     // A page that (again) holds decoded code must lose this vCPU's write shortcuts to it, so that the next
     // write takes the slow path and drops the stale decodes (self- and cross-modifying code).
     const mem = cache.mem, prev = mem.onCodePageAdded;
@@ -113,26 +121,28 @@ export class Exec {
     const cpu = this.cpu;
     // Delivered exceptions use up budget too, so that a guest stuck re-faulting at one RIP (a handler on an
     // unmapped page with an IST stack never runs out of stack) cannot keep run() from returning.
-    let end = cpu.icount + budget;
+    this.runEnd = cpu.icount + budget;
+    let end = 0;
     const mmu = cpu.mmu;
+    const lf = cpu.lf;
     /** The trace that just ran completely, whose link may name the next one. */
     let prev: Trace | null = null;
+    // A fault (or a fetch fault, FETCH_FAULT) the last trace ended with: run() only notes it; between() settles it.
+    let faulted = false, thrown: unknown = null, thrownT: Trace | null = null, thrownK = 0;
     this.stopReason = STOP_NONE;
-    while (this.stopReason === STOP_NONE) {
-      // After sti / mov ss exactly one more instruction runs before a pending event is looked at (sti; hlt).
-      if (cpu.intShadow) {
-        cpu.intShadow = false;
-        if (this.eventPending && !cpu.halted) {
-          this.step();
-          continue;
-        }
-      } else if (this.eventPending) {
-        this.onEvent(cpu);
-        if (this.stopReason !== STOP_NONE) break;
+    let enter = true;
+    for (;;) {
+      // Events, interrupt shadows, halts, TF, faults and the budget's end are all handled out of line, through
+      // the one call that every run() makes on entry: V8 then has its type feedback before optimising run(),
+      // which a path first taken later would deoptimise (a cold boot recompiled run() 7-8 times).
+      if (enter || faulted || this.stopReason !== STOP_NONE || cpu.intShadow || this.eventPending || cpu.halted ||
+          cpu.icount >= end || (lf[Lf.REST] & Fl.TF) !== 0) {
+        if (faulted || (lf[Lf.REST] & Fl.TF) !== 0) prev = null;
+        const stop = this.between(faulted ? thrown : null, thrownT, thrownK);
+        enter = false; faulted = false; thrown = null; thrownT = null;
+        if (stop) break;
+        end = this.runEnd;
       }
-      if (cpu.halted) { this.stopReason = STOP_HALT; break; }
-      if (cpu.icount >= end) { this.stopReason = STOP_BUDGET; break; }
-      if (cpu.lf[Lf.REST] & Fl.TF) { this.singleStepTrap(); prev = null; continue; }
       const cache = this.cache, gen = cache.gen;
       const lin = cpu.segBase[Seg.CS] + cpu.rip;
       let t: Trace | null;
@@ -142,10 +152,8 @@ export class Exec {
       } else {
         t = this.fetchTrace();
         if (t === null) {
-          end--;
-          this.budgetCuts++;
+          faulted = true; thrown = FETCH_FAULT;
           prev = null;
-          this.onException(cpu);
           continue;
         }
         if (prev !== null && t.cached) {
@@ -167,8 +175,7 @@ export class Exec {
           prev = chainFrom(this, t!, end);
         } catch (e) {
           prev = null;
-          if (this.settleThrow(e, this.jitI ?? ins[this.jitK], this.jitK)) { end--; this.budgetCuts++; }
-          this.onException(cpu);
+          faulted = true; thrown = e; thrownT = t; thrownK = -1; // -1: the compiled block says where (jitI, jitK)
         }
         continue;
       }
@@ -185,11 +192,48 @@ export class Exec {
         prev = t!.cached ? t : null;
       } catch (e) {
         prev = null;
-        if (this.settleThrow(e, ins[k], k)) { end--; this.budgetCuts++; }
-        this.onException(cpu);
+        faulted = true; thrown = e; thrownT = t; thrownK = k;
       }
     }
     return this.stopReason;
+  }
+
+  /**
+   * run()'s out-of-line part, entered when something other than the next trace is due: settles the fault the
+   * last trace ended with (`thrown`, thrown by instruction k of trace t; FETCH_FAULT: fetching the trace
+   * faulted), then takes events, interrupt shadows, halts and TF as the loop's head always did. Returns true when
+   * run() must stop (stopReason says why). The budget's end lives in runEnd, cut by one per delivered fault.
+   */
+  private between(thrown: unknown, t: Trace | null, k: number): boolean {
+    const cpu = this.cpu;
+    let end = this.runEnd;
+    if (thrown !== null) {
+      let fault: boolean;
+      if (thrown === FETCH_FAULT) fault = true;
+      else if (k < 0) fault = this.settleThrow(thrown, this.jitI ?? t!.insns[this.jitK], this.jitK);
+      else fault = this.settleThrow(thrown, t!.insns[k], k);
+      if (fault) { end--; this.budgetCuts++; }
+      this.onException(cpu);
+    }
+    while (this.stopReason === STOP_NONE) {
+      // After sti / mov ss exactly one more instruction runs before a pending event is looked at (sti; hlt).
+      if (cpu.intShadow) {
+        cpu.intShadow = false;
+        if (this.eventPending && !cpu.halted) {
+          this.step();
+          continue;
+        }
+      } else if (this.eventPending) {
+        this.onEvent(cpu);
+        if (this.stopReason !== STOP_NONE) break;
+      }
+      if (cpu.halted) { this.stopReason = STOP_HALT; break; }
+      if (cpu.icount >= end) { this.stopReason = STOP_BUDGET; break; }
+      if (cpu.lf[Lf.REST] & Fl.TF) { this.singleStepTrap(); continue; }
+      this.runEnd = end;
+      return false;
+    }
+    return true;
   }
 
   /** The trace run() would run next at CS:RIP (decoded and cached as run() would), or null when fetching it faults. */

@@ -14,3 +14,18 @@ export function doubleFields(obj: object, ...names: string[]): void {
     o[n] = v;
   }
 }
+
+/**
+ * Makes each named boolean field of `obj` mutable in V8's eyes (its value is unchanged). A field that has kept
+ * its first value is folded into optimised code as a constant; its first change then deoptimises every function
+ * that folded it (the first interrupt request deoptimised the run loop, which reads Exec.eventPending).
+ */
+export function mutableFlags(obj: object, ...names: string[]): void {
+  const o = obj as Record<string, unknown>;
+  for (const n of names) {
+    const v = o[n];
+    if (typeof v !== 'boolean') throw new Error(`mutableFlags: ${n} is not a boolean field`);
+    o[n] = !v;
+    o[n] = v;
+  }
+}
