@@ -1,5 +1,5 @@
 // Warm-boot benchmark: the test runner's situation, several fresh machines booting the same kernel one after
-// another in one thread (OSV_TESTS_KERNEL, default the tests-ramfs image; OSV_CMDLINE; BOOTS). Prints CPU
+// another in one thread (OSV_TESTS_KERNEL, a tests-ramfs image; OSV_CMDLINE; BOOTS). Prints CPU
 // seconds, wall and instructions per boot: the first is the cold boot, the 3rd+ are what a warm runner
 // worker pays per test. Prints figures; asserts nothing.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -7,9 +7,9 @@ import { Session } from 'node:inspector';
 import { Machine } from '../src/machine/machine.js';
 import * as region from '../src/cpu/jit/region.js';
 
-const path = process.env.OSV_TESTS_KERNEL ?? '/work/ref/artifacts/tests-ramfs/loader-stripped.elf';
+const path = process.env.OSV_TESTS_KERNEL ?? '';
 if (!existsSync(path)) {
-  console.log(`warm-boot: no kernel at ${path} (set OSV_TESTS_KERNEL)`);
+  console.log(`warm-boot: no kernel${path ? ` at ${path}` : ''} (set OSV_TESTS_KERNEL to a tests-ramfs loader-stripped.elf)`);
   process.exit(0);
 }
 const kernel = readFileSync(path);
