@@ -86,6 +86,12 @@ export class Jit {
   warmExits = WARM_EXITS;
   /** Traces that started out compiled because another machine of the process had compiled the same code. */
   adopted = 0;
+  /**
+   * Whether machines record their traces' runs into the process's heat at all: only when some machine may use it
+   * (OSVEMU_HEAT_THRESHOLD set; tests set it). Off, a machine keeps no list of its traces, the next machine does
+   * not key them, and no machine is kept reachable after the next one starts.
+   */
+  static collectHeat = Number.isFinite(DEFAULT_HEAT_THRESHOLD);
   /** Process-wide runs (earlier machines) after which a trace compiles at its first run here; Infinity: never. */
   heatThreshold = DEFAULT_HEAT_THRESHOLD;
   /** Traces compiled at their first run because earlier machines ran them heatThreshold times. */
@@ -98,7 +104,7 @@ export class Jit {
     this.threshold = threshold;
     if (mem !== null) {
       newest?.foldHeat();
-      newest = this;
+      newest = Jit.collectHeat ? this : null;
     }
   }
 
@@ -195,7 +201,10 @@ export class Jit {
    * it now when earlier machines ran it often (heat); else its runs are counted towards the process's heat.
    */
   adopt(t: Trace, mem: PhysMem, ctx?: { cpu: Cpu; cache: { gen: number } }): void {
-    if (shared.size === 0 && heat.size === 0) { this.seen.push(t); return; }
+    if (shared.size === 0 && heat.size === 0) {
+      if (Jit.collectHeat) this.seen.push(t);
+      return;
+    }
     const key = codeKey(t, mem);
     if (key === null) return;
     const fn = shared.get(key);
@@ -204,7 +213,7 @@ export class Jit {
       if (h !== undefined && h >= this.heatThreshold) {
         this.preheated++;
         this.compile(t, ctx);
-      } else this.seen.push(t);
+      } else if (Jit.collectHeat) this.seen.push(t);
       return;
     }
     this.adopted++;
