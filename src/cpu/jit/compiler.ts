@@ -97,7 +97,7 @@ const INJECTABLE = /throw GEN_EXIT|\bmmu\.\w+\(|\b(?:gp|ss)Fault\(cpu\)/g;
 /** Thrown by a block to leave after an instruction whose write dropped decoded code. */
 const GEN_EXIT = Object.freeze({ genExit: true });
 
-export const RT = { exactEa64, GEN_EXIT, cond, getCF, PARITY, gpFault, ssFault, arithFlags, mulFlags, mulHiS32, SHIFT_AF, mulS64, MUL, mulLoHi64, X: MORE_RT };
+const RT = { exactEa64, GEN_EXIT, cond, getCF, PARITY, gpFault, ssFault, arithFlags, mulFlags, mulHiS32, SHIFT_AF, mulS64, MUL, mulLoHi64, X: MORE_RT };
 
 /** Flags recorded by a known instruction of this block, still in the locals. */
 interface Producer { kind: number; sz: number }
@@ -922,16 +922,22 @@ export function catchBlock(g: Gen, genericAt: boolean[], n: number, region = fal
 }
 
 /** Builds the block function; `x` is what a region's entry check needs (X in the source). */
-export function finish(source: string, ins: Insn[], specialised: number, x: unknown = null): CompileResult {
-  const H: Handler[] = ins.map((i) => i.h);
-  let factory: (rt: typeof RT, h: Handler[], i: Insn[], x: unknown) => BlockFn;
+/** What a compiled source evaluates to: given the runtime, the handlers and instructions (and X), the block. */
+export type BlockFactory = (rt: typeof RT, h: Handler[], i: Insn[], x: unknown) => BlockFn;
+
+/** The factory of a generated source (which V8 parses and, once it is hot, optimises once per factory). */
+export function makeFactory(source: string): BlockFactory {
   try {
-    factory = new Function('RT', 'H', 'I', 'X', source) as (rt: typeof RT, h: Handler[], i: Insn[], x: unknown) => BlockFn;
+    return new Function('RT', 'H', 'I', 'X', source) as BlockFactory;
   } catch (e) {
     if (process.env.OSVEMU_JIT_DEBUG) console.error(source);
     throw e;
   }
-  return { fn: factory(RT, H, ins, x), source, specialised };
+}
+
+export function finish(source: string, ins: Insn[], specialised: number, x: unknown = null,
+  factory: BlockFactory = makeFactory(source)): CompileResult {
+  return { fn: factory(RT, ins.map((i) => i.h), ins, x), source, specialised };
 }
 
 /**

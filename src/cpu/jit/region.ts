@@ -21,9 +21,9 @@ import { CS, TF } from '../regs.js';
 import { LF_REST } from '../flags.js';
 import { TLB_SIZE } from '../mmu.js';
 import {
-  ABSENT, CLEAN, DIRTY, FIELDS, Gen, LOOP_ON, RT, catchBlock, emitInsn, prelude, type BlockEnv, type BlockFn, type CompileResult,
+  ABSENT, CLEAN, DIRTY, FIELDS, Gen, LOOP_ON, catchBlock, emitInsn, finish, makeFactory, prelude, type BlockEnv, type BlockFactory,
+  type BlockFn, type CompileResult,
 } from './compiler.js';
-import type { Handler } from '../insn.js';
 import { formTable } from './forms.js';
 
 /** Most traces / instructions in one region (bigger loops gain little and cost V8 compile time). */
@@ -218,13 +218,12 @@ export function compileRegion(r: Region, cpu: Cpu, gen: number, plain: BlockFn, 
   return finishShared(src.join('\n'), ins, specialised, x);
 }
 
-type Factory = (rt: typeof RT, h: Handler[], i: Insn[], x: unknown) => BlockFn;
 /**
  * Region factories by source, shared by the machines of the process. A region's source depends on its code,
  * its linear layout and TLB slots, never on the machine (that is X): the next machine booting the same kernel
  * makes the same source and gets a new closure of the same function, which V8 has already optimised.
  */
-const factories = new Map<string, Factory>();
+const factories = new Map<string, BlockFactory>();
 const MAX_FACTORIES = 20_000;
 /** Regions that reused another machine's factory (statistics). */
 export let factoryHits = 0;
@@ -232,14 +231,9 @@ export let factoryHits = 0;
 function finishShared(source: string, ins: Insn[], specialised: number, x: unknown): CompileResult {
   let f = factories.get(source);
   if (f !== undefined) factoryHits++;
-  if (f === undefined) {
-    try {
-      f = new Function('RT', 'H', 'I', 'X', source) as Factory;
-    } catch (e) {
-      if (process.env.OSVEMU_JIT_DEBUG) console.error(source);
-      throw e;
-    }
+  else {
+    f = makeFactory(source);
     if (factories.size < MAX_FACTORIES) factories.set(source, f);
   }
-  return { fn: f(RT, ins.map((i) => i.h), ins, x), source, specialised };
+  return finish(source, ins, specialised, x, f);
 }
