@@ -12,8 +12,8 @@
 // iteration that ran without a fault proves the others run without one.
 import type { Cpu } from './cpu.js';
 import { Decoder } from './decoder.js';
-import { Insn, type Handler } from './insn.js';
-import { opUD } from './ops/invalid.js';
+import type { Handler, Insn } from './insn.js';
+import { decodeSample } from './jit/forms.js';
 
 /** movd/movq mm, r32/64 (the source is a general register); a packed op or move mm, mm; emms. */
 export type MmxForm = 'mmxFromGpr' | 'mmxOp' | 'emms';
@@ -34,11 +34,8 @@ function build(): Map<Handler, MmxForm> {
   const t = new Map<Handler, MmxForm>();
   const d = new Decoder();
   for (const [bytes, form] of SAMPLES) {
-    const buf = new Uint8Array(16);
-    buf.set(bytes.split(' ').map((b) => parseInt(b, 16)));
-    const i = new Insn(opUD);
-    d.decode(buf, 0, 64, i);
-    if (i.h !== opUD && !t.has(i.h)) t.set(i.h, form);
+    const i = decodeSample(d, bytes);
+    if (i !== null && !t.has(i.h)) t.set(i.h, form);
   }
   return t;
 }

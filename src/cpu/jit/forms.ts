@@ -24,6 +24,19 @@ export interface FormInfo {
 
 const ALU_OPS = [0, 1, 2, 3, 4, 5, 6, 7];
 const hex = (s: string) => s.trim().split(/\s+/).map((b) => parseInt(b, 16));
+
+/** A sample's instruction, decoded in 64-bit mode ("48 01 c8"), or null when the decoder has no handler for it. */
+export function decodeSample(d: Decoder, bytes: string): Insn | null {
+  const buf = new Uint8Array(32);
+  buf.set(hex(bytes));
+  const i = new Insn(opUD);
+  try {
+    d.decode(buf, 0, 64, i);
+  } catch {
+    return null;
+  }
+  return i.h === opUD ? null : i;
+}
 const h2 = (n: number) => n.toString(16).padStart(2, '0');
 
 function samples(): [string, Form | 'aluRRm?'][] {
@@ -78,15 +91,8 @@ function build(): Map<Handler, FormInfo> {
   const conflicts = new Set<Handler>();
   const d = new Decoder();
   for (const [bytes, label] of samples()) {
-    const buf = new Uint8Array(32);
-    buf.set(hex(bytes));
-    const i = new Insn(opUD);
-    try {
-      d.decode(buf, 0, 64, i);
-    } catch {
-      continue;
-    }
-    if (i.h === opUD) continue;
+    const i = decodeSample(d, bytes);
+    if (i === null) continue;
     const prev = table.get(i.h);
     // `op reg, r/m` between registers: hot.ts swaps the operands into its `op r/m, reg` handler.
     const form: Form = label === 'aluRRm?' ? (prev?.form === 'aluRmR' ? 'aluRmR' : 'aluRRm') : label;
