@@ -16,6 +16,7 @@ const kernel = readFileSync(path);
 const cmdline = process.env.OSV_CMDLINE ?? '--rootfs=ramfs --power-off-on-abort /tests/tst-hello.so';
 const boots = Number(process.env.BOOTS ?? 5);
 const jit = process.env.OSVEMU_NO_JIT ? false : undefined;
+const noSkip = process.env.OSVEMU_NO_LOOP_SKIP ? { loopSkip: false } : {};
 let cpuSum = 0;
 // WARM_PROFILE=FILE: a V8 CPU profile of the warm boots only (3rd+), for node's --cpu-prof viewers.
 const warmProfile = process.env.WARM_PROFILE;
@@ -26,7 +27,7 @@ for (let b = 0; b < boots; b++) {
   if (session !== null && b === Number(process.env.WARM_FROM ?? 2)) { session.connect(); await post('Profiler.enable'); await post('Profiler.start'); }
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  const m = new Machine({ kernel, cmdline, cpus: 2, memMiB: 2048, ...(jit === false ? { jit } : {}) });
+  const m = new Machine({ kernel, cmdline, cpus: 2, memMiB: 2048, ...(jit === false ? { jit } : {}), ...noSkip });
   const r = m.run({ maxInsns: 2_000_000_000, timeoutMs: 120_000 });
   const cu = process.cpuUsage(c0);
   const cpu = (cu.user + cu.system) / 1e6;
