@@ -25,13 +25,14 @@
 // the run resumes at the same trace boundary, with the same end, as an unskipped run passes.
 import type { Trace } from './codecache.js';
 import type { Cpu } from './cpu.js';
-import { STOP_BUDGET, type Exec } from './exec.js';
+import { STOP_BUDGET, STOP_REQUEST, type Exec } from './exec.js';
 import { LF_REST } from './flags.js';
 import { EA_64, EA_RIP, type Insn } from './insn.js';
 import { ACC_READ } from './mmu.js';
 import { TF } from './regs.js';
 import { formTable, type Form, type FormInfo } from './jit/forms.js';
 import { flagsDeadAtHead } from './loop-skip-flags.js';
+import { clockAttempt, clockForm, type SkipClock } from './loop-skip-clock.js';
 import { fpuState, mmxSkipForm, sameFpuState, type MmxForm } from './loop-skip-mmx.js';
 
 const TWO32 = 4294967296;
@@ -39,7 +40,7 @@ const TWO32 = 4294967296;
 const MAX_BODY_INSNS = 400;
 const MAX_BODY_TRACES = 48;
 /** Tainted values keep this many iterations away from wrapping or reaching zero (the exit runs for real). */
-const MARGIN = 3;
+export const MARGIN = 3;
 /** Instructions between two looks for a loop in a long budget. */
 const CHUNK = 8192;
 /** Quanta before a start RIP whose loop could not be skipped is tried again (doubling per failure). */
@@ -50,7 +51,7 @@ const OP_ADD = 0, OP_ADC = 2, OP_SBB = 3, OP_AND = 4, OP_SUB = 5, OP_XOR = 6, OP
 /** Why the last attempt did not skip (tests and the bench read it). */
 export type SkipVerdict = 'skipped' | 'not-a-loop' | 'unsupported' | 'changed' | 'too-short' | 'stopped';
 
-interface Step { trace: Trace; rip: number }
+export interface Step { trace: Trace; rip: number }
 
 interface Cell { lin: number; size: number; lo: number; hi: number; known: boolean; taint: boolean }
 
@@ -95,7 +96,7 @@ function forms(): Map<unknown, FormInfo> {
 }
 
 /** The form of an instruction the skipper can reason about, or null. */
-function formOf(i: Insn): Form | MmxForm | null {
+export function formOf(i: Insn): Form | MmxForm | null {
   if (i.mode !== 64 || i.rep !== 0) return null;
   const f = forms().get(i.h);
   if (f === undefined) return mmxSkipForm(i);
@@ -434,7 +435,7 @@ function logic(a: Val, b: Val, op: number, size: number): Val {
 }
 
 /** Reads RAM at a linear address (no MMIO, no page crossing); rejects anything else. */
-function readRam(cpu: Cpu, lin: number, size: number): { lo: number; hi: number } {
+export function readRam(cpu: Cpu, lin: number, size: number): { lo: number; hi: number } {
   const bytes = size / 8;
   if ((lin & 0xfff) + bytes > 4096) reject();
   let phys = cpu.mmu.ramOffset(lin, false);
@@ -556,6 +557,24 @@ export class LoopSkipper {
   skippedInsns = 0;
   skips = 0;
   lastVerdict: SkipVerdict | null = null;
+  /** Guest time as the board keeps it: set, loops reading the TSC are jumped over too (loop-skip-clock.ts). */
+  clock: SkipClock | null = null;
+  /** Clock loops skipped, and their instructions (statistics). */
+  clockSkips = 0;
+  clockSkippedInsns = 0;
+  /**
+   * The budget's end as the board recomputed it after a TSC read's charge consumed inside the skipper (resume):
+   * an absolute instruction count, less the faults delivered since (as Exec.run cuts its own end).
+   */
+  private capAt = Infinity;
+  private capCuts = 0;
+  /** The end of the running budget as the board has it now. */
+  cap(exec: Exec): number {
+    return Math.min(this.capAt - (exec.budgetCuts - this.capCuts), this.runTo - (exec.budgetCuts - this.runCuts));
+  }
+  /** The end of run()'s whole budget (its chunks only space the looks for a loop). */
+  private runTo = Infinity;
+  private runCuts = 0;
   /** Per vCPU: quantum start RIPs seen lately (a loop brings the same ones back). */
   private readonly recent = new Map<Exec, Float64Array>();
   private readonly recentPos = new Map<Exec, number>();
@@ -585,14 +604,17 @@ export class LoopSkipper {
   run(exec: Exec, budget: number): number {
     const cpu = exec.cpu;
     let end = cpu.icount + budget;
+    this.capAt = Infinity;
+    this.runTo = end;
+    this.runCuts = exec.budgetCuts;
     for (;;) {
-      const left = end - cpu.icount;
+      const left = Math.min(end, this.cap(exec)) - cpu.icount;
       if (left <= CHUNK) return this.runChunk(exec, left);
       const cuts = exec.budgetCuts;
       const r = this.runChunk(exec, CHUNK);
       end -= exec.budgetCuts - cuts;
       if (r !== STOP_BUDGET) return r;
-      if (cpu.icount >= end) return r;
+      if (cpu.icount >= Math.min(end, this.cap(exec))) return r;
     }
   }
 
@@ -608,7 +630,7 @@ export class LoopSkipper {
 
     end -= exec.budgetCuts - cuts0;
     if (r >= 0) return r;
-    const left = end - cpu.icount;
+    const left = Math.min(end, this.cap(exec)) - cpu.icount;
     if (left <= 0) return STOP_BUDGET;
     return exec.run(left);
   }
@@ -629,13 +651,13 @@ export class LoopSkipper {
   /** What the last failed attempt tripped on (debugging). */
   lastDetail = '';
 
-  private fail(rip: number, verdict: SkipVerdict, detail = ''): number {
+  fail(rip: number, verdict: SkipVerdict, detail = '', wait?: number): number {
     this.lastVerdict = verdict;
     this.lastDetail = detail;
     this.heads.delete(rip);
     const f = this.failed.get(rip) ?? { n: 0, wait: 0 };
     f.n++;
-    f.wait = this.everSkipped.has(rip) ? 1 : Math.min(MAX_BACKOFF, 2 ** f.n);
+    f.wait = wait ?? (this.everSkipped.has(rip) ? 1 : Math.min(MAX_BACKOFF, 2 ** f.n));
     this.failed.set(rip, f);
     return -1;
   }
@@ -645,21 +667,29 @@ export class LoopSkipper {
    * Returns the steps, or a stop reason (a number) when the run stopped as run() would have, or null when the
    * path left the forms the skipper knows or grew too long (the instructions run so far ran normally).
    */
-  private iterate(exec: Exec, end: () => number, head: number, expect: Step[] | null, limit = Infinity): Step[] | number | null {
+  iterate(exec: Exec, end: () => number, head: number, expect: Step[] | null, limit = Infinity, tscs: number[] | null = null): Step[] | number | null {
     const cpu = exec.cpu;
     const steps: Step[] = [];
     let insns = 0;
     for (;;) {
-      if (cpu.icount >= end()) return STOP_BUDGET;
+      if (cpu.icount >= Math.min(end(), this.cap(exec))) return STOP_BUDGET;
       if (steps.length >= limit) return steps;
       const rip = cpu.rip;
       const t = exec.peekTrace();
       if (t === null) return null;
       if (expect !== null && (steps.length >= expect.length || expect[steps.length].trace !== t || expect[steps.length].rip !== rip)) return null;
-      for (const i of t.insns) if (formOf(i) === null) return null;
+      for (const i of t.insns) if (formOf(i) === null && (this.clock === null || clockForm(i) === null)) return null;
       const before = cpu.icount, cuts = exec.budgetCuts, gen = exec.cache.gen;
       const r = exec.run(1);
-      if (r !== STOP_BUDGET) return r;
+      if (r === STOP_REQUEST && this.clock !== null && clockForm(t.insns[t.n - 1]) !== null && clockForm(t.insns[t.n - 1]) !== 'lfence') {
+        // A TSC read's charge: the board would run on with a budget recomputed from the time left (or end here).
+        const b = this.clock.resume();
+        if (b < 0) return r;
+        this.capAt = cpu.icount + b;
+        this.capCuts = exec.budgetCuts;
+      } else if (r !== STOP_BUDGET) return r;
+      // The TSC value a read returned (edx:eax), for the clock loops' proof.
+      if (tscs !== null && clockForm(t.insns[t.n - 1]) !== null && clockForm(t.insns[t.n - 1]) !== 'lfence') tscs.push((cpu.r32[4] >>> 0) * TWO32 + (cpu.r32[0] >>> 0));
       if (cpu.icount - before !== t.n || exec.budgetCuts !== cuts || exec.cache.gen !== gen) return null;
       steps.push({ trace: t, rip });
       insns += t.n;
@@ -788,9 +818,20 @@ export class LoopSkipper {
     const end = () => end0 - (exec.budgetCuts - cuts0);
     const head = cpu.rip;
     const regsA = regs(cpu);
-    const a = this.iterate(exec, end, head, null);
+    const tscA: number[] = [];
+    const a = this.iterate(exec, end, head, null, Infinity, tscA);
     if (typeof a === 'number') { this.lastVerdict = 'stopped'; return a; }
     if (a === null) return this.fail(head, 'not-a-loop');
+    if (a.some((st) => st.trace.insns.some((i) => clockForm(i) !== null))) {
+      const r = clockAttempt(this, exec, end, head, a, tscA);
+      if (r === -2) return -1;
+      if (r === -1) {
+        this.heads.add(head);
+        this.everSkipped.add(head);
+        this.failed.delete(head);
+      }
+      return r;
+    }
     const regsB = regs(cpu);
     const mmx = hasMmx(a), fpuB = mmx ? fpuState(cpu) : null;
     let seed = 0;

@@ -225,6 +225,15 @@ export class Machine implements Clock {
     this.cache = new CodeCache(this.mem);
     this.jit = options.jit === false ? null : new Jit(undefined, this.mem);
     this.loopSkip = options.loopSkip === false ? null : new LoopSkipper();
+    // Clock loops (loop-skip-clock.ts) need guest time as the board keeps it.
+    if (this.loopSkip !== null) {
+      this.loopSkip.clock = {
+        nsPerInsn: this.nsPerInsn, tscExtraNs: this.tscExtra,
+        leftNs: () => this.quantumNs - this.spentNs(this.current),
+        resume: () => this.resumeBudget(this.current),
+        stall: (ns) => { this.stallNs += ns; },
+      };
+    }
     this.net = new MachineNet(options, this.hostInputs);
     this.build();
   }
@@ -662,17 +671,29 @@ export class Machine implements Clock {
     const exec = this.execs[k];
     this.running = true;
     try {
+      let budget = Math.max(1, Math.ceil((this.quantumNs - this.spentNs(k)) / this.nsPerInsn));
       for (;;) {
         this.rerun = false;
-        const budget = Math.max(1, Math.ceil((this.quantumNs - this.spentNs(k)) / this.nsPerInsn));
         if (this.loopSkip !== null) this.loopSkip.run(exec, budget);
         else exec.run(budget);
-        if (!this.rerun || exec.stopReason !== STOP_REQUEST || this.state !== 'running' || this.stopRequested) return;
-        if (this.spentNs(k) >= this.quantumNs) return;
+        budget = this.resumeBudget(k);
+        if (budget < 0) return;
       }
     } finally {
       this.running = false;
     }
+  }
+
+  /**
+   * vCPU k stopped: when only to recompute its budget (a charge, a timer armed within the quantum), the budget for
+   * the rest of its quantum (the request is consumed), else -1. The loop fast-forward asks too (clock loops).
+   */
+  private resumeBudget(k: number): number {
+    const exec = this.execs[k];
+    if (!this.rerun || exec.stopReason !== STOP_REQUEST || this.state !== 'running' || this.stopRequested) return -1;
+    if (this.spentNs(k) >= this.quantumNs) return -1;
+    this.rerun = false;
+    return Math.max(1, Math.ceil((this.quantumNs - this.spentNs(k)) / this.nsPerInsn));
   }
 
   /** The last slice ended with every vCPU idle waiting for host input or a timer: call waitIdle(). */

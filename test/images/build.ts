@@ -11,7 +11,7 @@ export const IMAGES_SRC = path.join(ROOT, 'images');
 export const IMAGES_OUT = path.join(ROOT, 'build', 'images');
 
 /** Bare-metal guests: each prints PASS/FAIL lines and "DONE n passed m failed" to port 0xE9. */
-export const BARE_IMAGES = ['boot64', 'paging', 'interrupts', 'realmode', 'syscall', 'fpu', 'smp', 'cpuid', 'timers', 'highmem', 'spinwait', 'idlepoll', 'mmxspin'] as const;
+export const BARE_IMAGES = ['boot64', 'paging', 'interrupts', 'realmode', 'syscall', 'fpu', 'smp', 'cpuid', 'timers', 'highmem', 'spinwait', 'idlepoll', 'mmxspin', 'clockspin'] as const;
 /** The OSv-shaped kernel (with DWARF) and its stripped copy. */
 export const OSVLIKE_IMAGES = ['osvlike', 'osvlike-stripped'] as const;
 /** Guests that drive the virtio devices (images/virtio). */
