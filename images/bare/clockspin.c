@@ -2,11 +2,12 @@
  * (pvclock) read - lfence; rdtsc; minus tsc_timestamp; shifted by tsc_shift; times tsc_to_system_mul, >> 32; plus
  * system_time - until a deadline. osvemu's loop fast-forward (src/cpu/loop-skip-clock.ts) jumps over those whose
  * scale is exact (mul 2^31, shift 1: the TSC in ns, as osvemu's kvmclock publishes it), including one that also
- * checks every read against the previous one (tst-clock's `now >= prev`) and a bare rdtsc loop; the one with an
- * inexact scale (0.8) it must run in full, and one that folds every read into a running XOR it must not skip
- * either. "unskippable" on the command line runs only those two; "tsc-wrap" runs only a bare rdtsc loop whose low
- * half wraps (meant for --icount-shift 10: 2^32 ns is then 4 M instructions). Each loop reports its own figures, so runs with the fast-forward on and off print the same lines; the
- * checks hold on hardware. */
+ * checks every read against the previous one (tst-clock's `now >= prev`). It must run in full the one with an
+ * inexact scale (0.8), one that folds every read into a running XOR, and a bare rdtsc loop whose flags come from
+ * the TSC at every trace boundary. "unskippable" on the command line runs only the inexact and XOR loops;
+ * "tsc-wrap" runs only an rdtsc loop across the TSC's 2^32 (meant for --icount-shift 10: 4 M instructions).
+ * Each loop reports its own figures, so runs with the fast-forward on and off print the same lines; the checks
+ * hold on hardware. */
 #include "lib.h"
 
 struct pvclock_vcpu_time_info {
@@ -63,12 +64,26 @@ static int has(const char *word) {
 void guest_main(void) {
 	uint64_t t0, t;
 	if (has("tsc-wrap")) {
-		/* eax wraps and edx moves on at 2^32: the jump must stop short of it and the crossing run for real. */
-		t0 = rdtsc();
-		while ((t = rdtsc()) < (1ul << 32) + 20000000)
-			;
+		/* eax wraps and edx moves on at 2^32: the jump must stop short of it and the crossing run for real. The
+		 * flags are set before the rdtsc from a constant, so the jump is made right after it, with eax live; the
+		 * previous value is kept and compared (a jump across the wrap would leave a value 2^32 short). */
+		uint64_t back = 0;
+		t0 = t = rdtsc();
+		asm volatile("1: mov %%rdx, %%r8\n\t"
+			     "test %%ecx, %%ecx\n\t"
+			     "lfence\n\t"
+			     "rdtsc\n\t"
+			     "shl $32, %%rdx\n\t"
+			     "mov %%eax, %%eax\n\t"
+			     "or %%rax, %%rdx\n\t"
+			     "cmp %%r8, %%rdx\n\t"
+			     "adc $0, %1\n\t"
+			     "cmp %2, %%rdx\n\t"
+			     "jb 1b"
+			     : "+d"(t), "+r"(back) : "r"((1ul << 32) + 100000000), "c"(0) : "rax", "r8", "cc");
 		kprintf("INFO clockspin: tsc-wrap loop from %lu to %lu\n", t0, t);
-		check(t >= (1ul << 32) + 20000000, "tsc-wrap-loop-reaches-deadline");
+		check(t >= (1ul << 32) + 100000000, "tsc-wrap-loop-reaches-deadline");
+		check_eq("tsc-wrap-loop-never-goes-back", 0, back);
 		pass("clockspin");
 		return;
 	}

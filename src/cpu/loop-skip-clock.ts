@@ -68,7 +68,6 @@ export function clockForm(i: Insn): ClockForm | null {
 class Reject extends Error {}
 const REJECT = new Reject('clock loop not skippable');
 function reject(): never {
-  if (process.env.CLOCKDBG) throw new Reject('x');
   throw REJECT;
 }
 
@@ -140,7 +139,7 @@ function evalCc(f: Flags, cc: number): boolean {
 /** Memory access for the pass (loop-skip.ts's readRam: RAM only, no page crossing). */
 export type RamReader = (cpu: Cpu, lin: number, size: number) => { lo: number; hi: number };
 
-export interface ClockHead { regs: Map<number, bigint>; mem: Map<number, { size: number; step: bigint }> }
+export interface ClockHead { regs: Map<number, bigint>; mem: Map<number, { size: number; step: bigint }>; flagsTainted: boolean }
 
 interface StepLike { trace: { insns: Insn[] }; rip: number }
 
@@ -165,6 +164,8 @@ class ClockPass {
       const step = head.regs.get(n);
       this.r.push({ v, known: true, step: step ?? null, poison: false });
     }
+    // The flags at the head are the previous iteration's last: derived from the TSC when those are.
+    if (head.flagsTainted) this.flags = { ...FLAGS_NONE, tainted: true };
   }
 
   private tainted(v: CV): boolean {
@@ -634,11 +635,10 @@ class ClockPass {
  */
 export function analyseClock(cpu: Cpu, steps: StepLike[], tscs: number[], period: number, readRam: RamReader,
   form: (i: Insn) => string | null): ClockAnalysis | null {
-  let head: ClockHead = { regs: new Map(), mem: new Map() };
+  let head: ClockHead = { regs: new Map(), mem: new Map(), flagsTainted: false };
   const P = BigInt(period);
-  let at = 0, round = 0;
   try {
-    for (round = 0; round < 6; round++) {
+    for (let round = 0; round < 6; round++) {
       const p = new ClockPass(cpu, head, readRam, tscs, form);
       for (let k = 0; k < steps.length; k++) {
         const st = steps[k];
@@ -649,7 +649,6 @@ export function analyseClock(cpu: Cpu, steps: StepLike[], tscs: number[], period
         for (const i of st.trace.insns) {
           const f = form(i);
           if (f === null) reject();
-          at = rip;
           rip += i.len;
           p.insn(i, f, rip);
         }
@@ -665,7 +664,8 @@ export function analyseClock(cpu: Cpu, steps: StepLike[], tscs: number[], period
       const mem = new Map<number, { size: number; step: bigint }>();
       for (const [lin, h] of head.mem) if (!p.mem.has(lin)) mem.set(lin, h);
       for (const [lin, c] of p.mem) if (c.cv.step !== null) mem.set(lin, { size: c.size, step: c.cv.step });
-      const same = regs.size === head.regs.size && [...regs].every(([n, st]) => head.regs.get(n) === st) &&
+      const flagsTainted = head.flagsTainted || p.flags.tainted;
+      const same = flagsTainted === head.flagsTainted && regs.size === head.regs.size && [...regs].every(([n, st]) => head.regs.get(n) === st) &&
         mem.size === head.mem.size && [...mem].every(([lin, c]) => head.mem.get(lin)?.step === c.step && head.mem.get(lin)?.size === c.size);
       if (same) {
         // Steps were computed per unit of TSC movement: scale them by the period.
@@ -686,14 +686,11 @@ export function analyseClock(cpu: Cpu, steps: StepLike[], tscs: number[], period
           noWrap, orders: p.orders.map((o) => ({ d: o.d, dd: o.dd * P })), tscs,
         };
       }
-      head = { regs, mem };
+      head = { regs, mem, flagsTainted };
     }
     return null;
   } catch (e) {
-    if (e instanceof Reject) {
-      if (process.env.CLOCKDBG) console.error('clock reject at', at.toString(16), 'round', round, (e as Error).stack?.split('\n')[2]);
-      return null;
-    }
+    if (e === REJECT) return null;
     throw e;
   }
 }
@@ -801,7 +798,7 @@ export function clockAttempt(sk: ClockSkipper, exec: Exec, end: () => number, he
   const fromBudget = Math.floor((sk.cap(exec) - cpu.icount - 1) / P) - MARGIN;
   const fromTime = Math.floor(clock.leftNs() / T) - MARGIN - 1;
   const n = Math.min(room - 1 - MARGIN, fromBudget, fromTime);
-  if (n < 1) { if (process.env.CLOCKDBG) console.error('too short', room, fromBudget, fromTime); sk.lastVerdict = 'too-short'; return -2; }
+  if (n < 1) { sk.lastVerdict = 'too-short'; return -2; }
   const at = an.at[j], N = BigInt(n);
   for (const [r, step] of at.regs) {
     const v = (bigOf(cpu.r32[2 * r], cpu.r32[2 * r + 1]) + N * step) & M64;
@@ -814,7 +811,6 @@ export function clockAttempt(sk: ClockSkipper, exec: Exec, end: () => number, he
     if (c.size === 64) cpu.mmu.write64(lin, Number(v & M32) | 0, Number(v >> 32n) | 0);
     else cpu.mmu.write32(lin, Number(v) | 0);
   }
-  if (process.env.CLOCKDBG) console.error('clock skip', head.toString(16), 'n', n, 'P', P, 'T', T, 'room', room, 'budget', fromBudget, 'time', fromTime, 'icount', cpu.icount);
   cpu.icount += n * P;
   clock.stall(n * reads * clock.tscExtraNs);
   sk.skippedInsns += n * P;

@@ -1,9 +1,9 @@
 // The clock-loop fast-forward (src/cpu/loop-skip-clock.ts) leaves exactly the state running the skipped iterations
 // would: the same state hash, instruction count, guest time and output with the skipper on and off, on the
-// clockspin guest (a pvclock read with the exact scale in tst-pin's loop, tst-clock's monotonic check, a bare
-// rdtsc loop; an inexact scale and a loop folding every read into a kept value, which must run in full), at
+// clockspin guest (a pvclock read with the exact scale in tst-pin's loop, tst-clock's monotonic check; an inexact
+// scale, a loop folding every read into a kept value and a bare rdtsc loop, which must run in full), at
 // budget cuts inside the skipped loops, with the compiler off, with two vCPUs, at --icount-shift 10 across the
-// TSC's 2^32 wrap, and with no TSC-read charge.
+// TSC's 2^32 wrap (eax wraps, edx moves on), and with no TSC-read charge.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Machine, type MachineOptions } from '../../src/machine/machine.js';
@@ -29,13 +29,13 @@ function same(kernel: Uint8Array, opts: Partial<MachineOptions>, maxInsns?: numb
 describe.skipIf(!have)('clock-loop fast-forward on the clockspin guest', () => {
   const kernel = have ? readFileSync(buildImage('clockspin')) : new Uint8Array();
 
-  it('jumps over the exact-scale, monotonic and rdtsc loops, and the run is the same run', () => {
+  it('jumps over the exact-scale and monotonic loops, and the run is the same run', () => {
     const on = same(kernel, {});
     expect(reportProblems('clockspin', on.out), on.out).toEqual([]);
     expect(on.out).toMatch(/exact-scale loop from \d+ to \d+ ns/);
-    // ~4.04 M instructions, ~3.4 M of them in the three skippable loops (all but their first and last iterations).
+    // ~4.04 M instructions, ~3.2 M of them in the two skippable loops (all but their first and last iterations).
     const s = on.m.loopSkip!;
-    expect(s.clockSkippedInsns).toBeGreaterThan(on.r.instructions * 0.8);
+    expect(s.clockSkippedInsns).toBeGreaterThan(on.r.instructions * 0.75);
     expect(s.clockSkippedInsns).toBe(s.skippedInsns);
   });
 
@@ -56,7 +56,9 @@ describe.skipIf(!have)('clock-loop fast-forward on the clockspin guest', () => {
   });
 
   it('at --icount-shift 10 across the TSC\'s 2^32 wrap, and with no TSC-read charge', () => {
-    const wrap = same(kernel, { cmdline: 'console=test tsc-wrap', icountShift: 10 });
+    // Quanta of 300,007 instructions: with one vCPU every quantum (2^20 instructions of 2^10 ns) would end at the
+    // wrap itself, and the jump would stop there whatever the bound said.
+    const wrap = same(kernel, { cmdline: 'console=test tsc-wrap', icountShift: 10, cpus: 2, quantum: 300_007 });
     expect(reportProblems('clockspin', wrap.out), wrap.out).toEqual([]);
     expect(wrap.out).toMatch(/tsc-wrap loop/);
     expect(wrap.m.loopSkip!.clockSkippedInsns).toBeGreaterThan(wrap.r.instructions * 0.9);
