@@ -85,6 +85,12 @@ const POISON: CV = { v: 0n, known: false, step: null, poison: true };
 interface NoWrap { v: bigint; step: bigint; bits: number; signed: boolean }
 /** A branch's order: a(k) - b(k) = d + k * dd keeps its sign (and zero-ness) as integers. */
 interface Order { d: bigint; dd: bigint }
+/**
+ * A quotient held constant: floor((x + k * step) * m / 2^sh) stays what it is at k = 0 (x, m exact integers).
+ * The high half of a product by a constant (clock_gettime's division by 10^9: imul by its reciprocal, sar) and
+ * a right shift whose count the step is no multiple of are such quotients: constant until the next multiple.
+ */
+interface Quotient { x: bigint; step: bigint; m: bigint; sh: bigint }
 
 /** What is derived from the TSC at one trace boundary: registers and memory words with their steps, flags. */
 export interface ClockBoundary { regs: Map<number, bigint>; mem: Map<number, { size: number; step: bigint }>; flagsTainted: boolean; poison: boolean }
@@ -97,6 +103,7 @@ export interface ClockAnalysis {
   writes: { lin: number; size: number; v: bigint; known: boolean; step: bigint | null }[];
   noWrap: NoWrap[];
   orders: Order[];
+  quotients: Quotient[];
   /** TSC values the simulated iteration reads. */
   tscs: number[];
 }
@@ -153,6 +160,7 @@ class ClockPass {
   readonly writes: { lin: number; size: number }[] = [];
   readonly noWrap: NoWrap[] = [];
   readonly orders: Order[] = [];
+  readonly quotients: Quotient[] = [];
   readonly at: ClockBoundary[] = [];
   retTarget = NaN;
   private tscK = 0;
@@ -455,11 +463,20 @@ class ClockPass {
         return;
       }
       case 'imul': {
-        // Only untainted products (pvclock scales with mul/shrd, below).
-        const a = this.reg(i.reg, s), b = this.rm(i, next, s);
-        const t = this.tainted(a) || this.tainted(b);
-        this.taintFlags(t);
-        this.setReg(i.reg, s, t ? POISON : U(0n, false));
+        // reg = r/m * (imm or reg), the low half: affine times an untainted constant stays affine modulo 2^size.
+        const a = this.use(this.rm(i, next, s));
+        const b = i.op ? U(BigInt.asUintN(s, BigInt(i.imm | 0))) : this.use(this.reg(i.reg, s));
+        if (a.step !== null && b.step !== null) reject();
+        const m = mask(s), known = a.known && b.known;
+        let step: bigint | null = null;
+        if (a.step !== null || b.step !== null) {
+          const [t, c] = a.step !== null ? [a, b] : [b, a];
+          if (!c.known) reject();
+          step = (t.step! * c.v) & m;
+        }
+        this.taintFlags(step !== null);
+        if (step === null) this.flags = { ...FLAGS_NONE };
+        this.setReg(i.reg, s, { v: (a.v * b.v) & m, known, step, poison: false });
         return;
       }
       case 'mulWide': this.mulWide(i, next); return;
@@ -507,6 +524,17 @@ class ClockPass {
     if (op === OP_CMP || op === OP_TEST) return;
     if (dstIsReg) this.setReg(i.reg, s, r);
     else this.setRm(i, next, s, r);
+  }
+
+  /**
+   * floor(x * m / 2^sh) of an affine x (read at `bits`, signed or not) and an untainted m: an untainted constant
+   * while it does not change (a bound on the iterations jumped), x not wrapping either.
+   */
+  private quotient(x: CV, bits: number, sgn: boolean, m: bigint, sh: number): CV {
+    this.noWrapOf(x, bits, sgn);
+    const xv = sgn ? signed(x.v, bits) : x.v & mask(bits);
+    this.quotients.push({ x: xv, step: signed(x.step!, bits), m, sh: BigInt(sh) });
+    return U(BigInt.asUintN(64, (xv * m) >> BigInt(sh)), x.known);
   }
 
   /**
@@ -564,7 +592,8 @@ class ClockPass {
     // shr/sar: floor((v + k step) / 2^c) = floor(v / 2^c) + k step / 2^c when 2^c divides the step and v does not wrap.
     const sgn = i.op === 7;
     const st = signed(step, s);
-    if ((i.op !== 5 && !sgn) || st % (1n << sh) !== 0n) { this.setRm(i, next, s, POISON); return; }
+    if (i.op !== 5 && !sgn) { this.setRm(i, next, s, POISON); return; }
+    if (st % (1n << sh) !== 0n) { this.setRm(i, next, s, this.quotient(v, s, sgn, 1n, c)); return; }
     this.noWrapOf(v, s, sgn);
     const r = sgn ? BigInt.asUintN(s, signed(v.v, s) >> sh) : v.v >> sh;
     this.setRm(i, next, s, { v: r, known: v.known, step: (st >> sh) & m, poison: false });
@@ -572,6 +601,23 @@ class ClockPass {
 
   private mulWide(i: Insn, next: number): void {
     const s = i.size;
+    if (i.op === 5 && s === 64) {
+      // imul r/m64 (signed, rdx:rax): clock_gettime divides by 10^9 with the high half of a product by its reciprocal.
+      const a = this.use(this.reg(0, 64)), b = this.use(this.rm(i, next, 64));
+      if (a.step !== null && b.step !== null) reject();
+      const p = signed(a.v, 64) * signed(b.v, 64);
+      this.taintFlags(a.step !== null || b.step !== null);
+      if (a.step === null && b.step === null) {
+        this.flags = { ...FLAGS_NONE };
+        this.r[0] = U(BigInt.asUintN(64, p), a.known && b.known); this.r[2] = U(BigInt.asUintN(64, p >> 64n), a.known && b.known);
+        return;
+      }
+      const [x, k] = a.step !== null ? [a, b] : [b, a];
+      if (!k.known) reject();
+      this.r[0] = { v: BigInt.asUintN(64, p), known: x.known, step: (x.step! * k.v) & M64, poison: false };
+      this.r[2] = this.quotient(x, 64, true, signed(k.v, 64), 64);
+      return;
+    }
     if (i.op !== 4 || s !== 64) {
       const a = this.reg(0, s), b = this.rm(i, next, s);
       if (this.tainted(a) || this.tainted(b)) { this.setReg(0, s, POISON); this.setReg(2, s, POISON); this.taintFlags(true); return; }
@@ -590,9 +636,10 @@ class ClockPass {
     const [x, k] = a.step !== null ? [a, b] : [b, a];
     if (!k.known) reject();
     const pair: Pair = { x, m: k.v };
-    // The low half alone is affine modulo 2^64; the high half only with the low one (shrd below).
+    // The low half alone is affine modulo 2^64; the high half a constant quotient, or with the low one (shrd below)
+    // an affine value when the scale is exact.
     this.r[0] = { v: p & M64, known: x.known, step: (x.step! * k.v) & M64, poison: false, pair, half: 'lo' };
-    this.r[2] = { v: p >> 64n, known: x.known, step: null, poison: true, pair, half: 'hi' };
+    this.r[2] = { ...this.quotient(x, 64, false, k.v, 64), pair, half: 'hi' };
     this.taintFlags(true);
   }
 
@@ -683,7 +730,7 @@ export function analyseClock(cpu: Cpu, steps: StepLike[], tscs: number[], period
             const c = p.mem.get(lin)!.cv;
             return { lin, size, v: c.v, known: c.known, step: c.step === null ? null : signed(scale(c.step, size), size) };
           }),
-          noWrap, orders: p.orders.map((o) => ({ d: o.d, dd: o.dd * P })), tscs,
+          noWrap, orders: p.orders.map((o) => ({ d: o.d, dd: o.dd * P })), quotients: p.quotients.map((q) => ({ ...q, step: q.step * P })), tscs,
         };
       }
       head = { regs, mem, flagsTainted };
@@ -703,6 +750,12 @@ export function clockRoom(an: ClockAnalysis, cap: number): number {
     if (c.v < lo || c.v > hi) return -1;
     if (c.step > 0n) K = min(K, (hi - c.v) / c.step);
     else if (c.step < 0n) K = min(K, (c.v - lo) / -c.step);
+  }
+  for (const q of an.quotients) {
+    // (x + k step) m stays within [q0 2^sh, (q0 + 1) 2^sh).
+    const X = q.x * q.m, D = q.step * q.m, q0 = X >> q.sh;
+    if (D > 0n) K = min(K, (((q0 + 1n) << q.sh) - 1n - X) / D);
+    else if (D < 0n) K = min(K, (X - (q0 << q.sh)) / -D);
   }
   for (const o of an.orders) {
     if (o.dd === 0n) continue;
