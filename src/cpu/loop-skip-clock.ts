@@ -75,7 +75,9 @@ function reject(): never {
  * A simulated value: v its value in the checked iteration (unsigned, `bits` wide); step null when untainted;
  * poison: TSC-derived but not affine. pair: the 128-bit product a mul left in rdx:rax (shrd may recombine it).
  */
-interface CV { v: bigint; known: boolean; step: bigint | null; poison: boolean; pair?: Pair; half?: 'lo' | 'hi' }
+interface CV { v: bigint; known: boolean; step: bigint | null; poison: boolean; pair?: Pair; half?: 'lo' | 'hi'; lazy?: Lazy }
+/** A constant quotient whose bound is recorded when it is used: a right shift folded into it first widens it. */
+interface Lazy { x: CV; bits: number; sgn: boolean; m: bigint; sh: number; done: boolean }
 interface Pair { x: CV; m: bigint }
 
 const U = (v: bigint, known = true): CV => ({ v, known, step: null, poison: false });
@@ -191,7 +193,25 @@ class ClockPass {
     this.noWrap.push({ v: sgn ? signed(v.v, bits) : v.v & mask(bits), step: signed(v.step, bits), bits, signed: sgn });
   }
 
+  /** Records the bound of a quotient about to be used (once). */
+  private force(v: CV): CV {
+    const z = v.lazy;
+    if (z !== undefined && !z.done) {
+      z.done = true;
+      this.noWrapOf(z.x, z.bits, z.sgn);
+      const xv = z.sgn ? signed(z.x.v, z.bits) : z.x.v & mask(z.bits);
+      this.quotients.push({ x: xv, step: signed(z.x.step!, z.bits), m: z.m, sh: BigInt(z.sh) });
+    }
+    return v;
+  }
+
+  /** Register n as held (boundaries, the end): a quotient there is used. */
+  held(n: number): CV {
+    return this.force(this.r[n]);
+  }
+
   private reg(n: number, size: number): CV {
+    this.force(this.r[size === 8 ? n >> 3 : n]);
     if (size === 8) {
       const r = n >> 3, sh = BigInt(8 * (n & 7)), v = this.r[r];
       if (this.tainted(v)) reject();
@@ -300,7 +320,7 @@ class ClockPass {
     const regs = new Map<number, bigint>();
     let poison = false;
     for (let n = 0; n < 16; n++) {
-      const v = this.r[n];
+      const v = this.held(n);
       if (v.poison) poison = true;
       else if (v.step !== null) regs.set(n, v.step);
     }
@@ -531,10 +551,8 @@ class ClockPass {
    * while it does not change (a bound on the iterations jumped), x not wrapping either.
    */
   private quotient(x: CV, bits: number, sgn: boolean, m: bigint, sh: number): CV {
-    this.noWrapOf(x, bits, sgn);
     const xv = sgn ? signed(x.v, bits) : x.v & mask(bits);
-    this.quotients.push({ x: xv, step: signed(x.step!, bits), m, sh: BigInt(sh) });
-    return U(BigInt.asUintN(64, (xv * m) >> BigInt(sh)), x.known);
+    return { ...U(BigInt.asUintN(64, (xv * m) >> BigInt(sh)), x.known), lazy: { x, bits, sgn, m, sh, done: false } };
   }
 
   /**
@@ -569,6 +587,13 @@ class ClockPass {
       if (this.tainted(cl) || !cl.known) reject();
       c = Number(cl.v & 0xffn) & (s === 64 ? 63 : 31);
     } else c = i.imm & (s === 64 ? 63 : 31);
+    const z = i.mem || s !== 64 ? undefined : this.r[i.rm].lazy;
+    if (z !== undefined && !z.done && c !== 0 && (z.sgn ? i.op === 7 : i.op === 5)) {
+      // floor(floor(X / 2^a) / 2^c) = floor(X / 2^(a + c)): clock_gettime's `sar $26` after the reciprocal's imul.
+      this.flags = { ...FLAGS_NONE };
+      this.r[i.rm] = this.quotient(z.x, z.bits, z.sgn, z.m, z.sh + c);
+      return;
+    }
     const v = this.rm(i, next, s);
     if (c === 0) {
       // No count: flags untouched; a 32-bit register is still zero-extended.
@@ -704,7 +729,7 @@ export function analyseClock(cpu: Cpu, steps: StepLike[], tscs: number[], period
       // What the iteration leaves derived from the TSC is derived at the head too, with the same step.
       const regs = new Map<number, bigint>();
       for (let n = 0; n < 16; n++) {
-        const v = p.r[n];
+        const v = p.held(n);
         if (v.poison) reject();
         if (v.step !== null) regs.set(n, v.step);
       }
@@ -781,7 +806,7 @@ export interface ClockSkipper {
   clockSkippedInsns: number;
   lastVerdict: string | null;
   cap(exec: Exec): number;
-  fail(rip: number, verdict: 'unsupported' | 'changed' | 'not-a-loop', detail?: string, wait?: number): number;
+  fail(rip: number, verdict: 'unsupported' | 'changed' | 'not-a-loop' | 'too-short', detail?: string, wait?: number): number;
   iterate(exec: Exec, end: () => number, head: number, expect: Step[] | null, limit?: number, tscs?: number[] | null): Step[] | number | null;
 }
 
@@ -815,7 +840,6 @@ export function clockAttempt(sk: ClockSkipper, exec: Exec, end: () => number, he
     sk.fail(head, 'unsupported', 'clock dataflow', Math.min(MAX_CLOCK_BACKOFF, 2 ** n));
     return -2;
   }
-  failed.delete(key);
   const regsB = cpu.r32.slice();
   const before = an.writes.map((w) => readRam(cpu, w.lin, w.size));
   const tscReal: number[] = [];
@@ -851,7 +875,16 @@ export function clockAttempt(sk: ClockSkipper, exec: Exec, end: () => number, he
   const fromBudget = Math.floor((sk.cap(exec) - cpu.icount - 1) / P) - MARGIN;
   const fromTime = Math.floor(clock.leftNs() / T) - MARGIN - 1;
   const n = Math.min(room - 1 - MARGIN, fromBudget, fromTime);
-  if (n < 1) { sk.lastVerdict = 'too-short'; return -2; }
+  if (n < 1) {
+    // A bound this close (a quotient about to change, the exit) holds for a while: look again later.
+    if (room - 1 - MARGIN < 1) {
+      const f = (failed.get(key) ?? 0) + 1;
+      failed.set(key, f);
+      sk.fail(head, 'too-short', 'clock bound', Math.min(MAX_CLOCK_BACKOFF, 2 ** f));
+    }
+    sk.lastVerdict = 'too-short';
+    return -2;
+  }
   const at = an.at[j], N = BigInt(n);
   for (const [r, step] of at.regs) {
     const v = (bigOf(cpu.r32[2 * r], cpu.r32[2 * r + 1]) + N * step) & M64;
@@ -871,5 +904,6 @@ export function clockAttempt(sk: ClockSkipper, exec: Exec, end: () => number, he
   sk.clockSkips++;
   sk.clockSkippedInsns += n * P;
   sk.lastVerdict = 'skipped';
+  failed.delete(key);
   return -1;
 }
