@@ -26,7 +26,7 @@ import { Decoder } from './decoder.js';
 import { EA_64, EA_RIP, type Handler, type Insn } from './insn.js';
 import { decodeSample } from './jit/forms.js';
 import type { Exec } from './exec.js';
-import { formOf, MARGIN, readRam, type Step } from './loop-skip.js';
+import { formOf, MARGIN, readRam, reject, REJECT, walkPath, type PathPass, type Step } from './loop-skip.js';
 
 const M64 = (1n << 64n) - 1n;
 const M32 = 0xffffffffn;
@@ -65,11 +65,6 @@ export function clockForm(i: Insn): ClockForm | null {
   return table.get(i.h) ?? null;
 }
 
-class Reject extends Error {}
-const REJECT = new Reject('clock loop not skippable');
-function reject(): never {
-  throw REJECT;
-}
 
 /**
  * A simulated value: v its value in the checked iteration (unsigned, `bits` wide); step null when untainted;
@@ -150,12 +145,11 @@ export type RamReader = (cpu: Cpu, lin: number, size: number) => { lo: number; h
 
 export interface ClockHead { regs: Map<number, bigint>; mem: Map<number, { size: number; step: bigint }>; flagsTainted: boolean }
 
-interface StepLike { trace: { insns: Insn[] }; rip: number }
 
 const OP_ADD = 0, OP_OR = 1, OP_ADC = 2, OP_SBB = 3, OP_AND = 4, OP_SUB = 5, OP_XOR = 6, OP_CMP = 7, OP_TEST = 8;
 
 /** One simulated iteration (see the top of the file). */
-class ClockPass {
+class ClockPass implements PathPass<string> {
   readonly r: CV[] = [];
   flags: Flags = FLAGS_NONE;
   readonly mem = new Map<number, { size: number; cv: CV }>();
@@ -168,7 +162,7 @@ class ClockPass {
   private tscK = 0;
 
   constructor(private readonly cpu: Cpu, private readonly head: ClockHead, private readonly readRam: RamReader,
-    private readonly tscs: number[], private readonly form: (i: Insn) => string | null) {
+    private readonly tscs: number[]) {
     for (let n = 0; n < 16; n++) {
       const v = (BigInt(cpu.r32[2 * n + 1] >>> 0) << 32n) | BigInt(cpu.r32[2 * n] >>> 0);
       const step = head.regs.get(n);
@@ -579,14 +573,17 @@ class ClockPass {
     return this.noWrap.some((c) => c.bits === 32 && !c.signed && c.v === (t.v & M32) && (c.step & M64) === (signed(t.step!, 32) & M64));
   }
 
+  /** A shift's count: the immediate, or CL (which must be untainted and known), masked as the processor does. */
+  private count(i: Insn, s: number): number {
+    if (i.imm2 === 0) return i.imm & (s === 64 ? 63 : 31);
+    const cl = this.r[1];
+    if (this.tainted(cl) || !cl.known) reject();
+    return Number(cl.v & 0xffn) & (s === 64 ? 63 : 31);
+  }
+
   private shift(i: Insn, next: number): void {
     const s = i.size, m = mask(s);
-    let c: number;
-    if (i.imm2 !== 0) {
-      const cl = this.r[1];
-      if (this.tainted(cl) || !cl.known) reject();
-      c = Number(cl.v & 0xffn) & (s === 64 ? 63 : 31);
-    } else c = i.imm & (s === 64 ? 63 : 31);
+    const c = this.count(i, s);
     const z = i.mem || s !== 64 ? undefined : this.r[i.rm].lazy;
     if (z !== undefined && !z.done && c !== 0 && (z.sgn ? i.op === 7 : i.op === 5)) {
       // floor(floor(X / 2^a) / 2^c) = floor(X / 2^(a + c)): clock_gettime's `sar $26` after the reciprocal's imul.
@@ -670,12 +667,7 @@ class ClockPass {
 
   private shxd(i: Insn, next: number): void {
     const s = i.size;
-    let c: number;
-    if (i.imm2 !== 0) {
-      const cl = this.r[1];
-      if (this.tainted(cl) || !cl.known) reject();
-      c = Number(cl.v & 0xffn) & (s === 64 ? 63 : 31);
-    } else c = i.imm & (s === 64 ? 63 : 31);
+    const c = this.count(i, s);
     const d = this.rm(i, next, s), src = this.reg(i.reg, s);
     if (c === 0) return;
     if (!this.tainted(d) && !this.tainted(src)) {
@@ -705,27 +697,14 @@ class ClockPass {
  * Simulates the iteration about to run along `steps` (its TSC reads returning `tscs`), growing what is TSC-derived
  * at the head until it is stable; null when it cannot be proven. `period`: the TSC's move per iteration (ns).
  */
-export function analyseClock(cpu: Cpu, steps: StepLike[], tscs: number[], period: number, readRam: RamReader,
+export function analyseClock(cpu: Cpu, steps: Step[], tscs: number[], period: number, readRam: RamReader,
   form: (i: Insn) => string | null): ClockAnalysis | null {
   let head: ClockHead = { regs: new Map(), mem: new Map(), flagsTainted: false };
   const P = BigInt(period);
   try {
     for (let round = 0; round < 6; round++) {
-      const p = new ClockPass(cpu, head, readRam, tscs, form);
-      for (let k = 0; k < steps.length; k++) {
-        const st = steps[k];
-        if (k > 0 && !Number.isNaN(p.retTarget) && p.retTarget !== st.rip) reject();
-        p.retTarget = NaN;
-        p.boundary();
-        let rip = st.rip;
-        for (const i of st.trace.insns) {
-          const f = form(i);
-          if (f === null) reject();
-          rip += i.len;
-          p.insn(i, f, rip);
-        }
-      }
-      if (!Number.isNaN(p.retTarget) && p.retTarget !== steps[0].rip) reject();
+      const p = new ClockPass(cpu, head, readRam, tscs);
+      if (!walkPath(steps, p, form)) reject();
       // What the iteration leaves derived from the TSC is derived at the head too, with the same step.
       const regs = new Map<number, bigint>();
       for (let n = 0; n < 16; n++) {
@@ -822,6 +801,16 @@ const bigOf = (lo: number, hi: number): bigint => (BigInt(hi >>> 0) << 32n) | Bi
  * go on running normally.
  */
 export function clockAttempt(sk: ClockSkipper, exec: Exec, end: () => number, head: number, a: Step[], tscA: number[]): number {
+  try {
+    return attempt(sk, exec, end, head, a, tscA);
+  } catch (e) {
+    // A location that stopped being plain RAM (readRam) between the proof and the jump.
+    if (e === REJECT) { sk.fail(head, 'changed', 'memory'); return -2; }
+    throw e;
+  }
+}
+
+function attempt(sk: ClockSkipper, exec: Exec, end: () => number, head: number, a: Step[], tscA: number[]): number {
   const cpu = exec.cpu, clock = sk.clock;
   const reads = a.reduce((s, st) => s + st.trace.insns.filter((i) => { const f = clockForm(i); return f === 'rdtsc' || f === 'rdtscp'; }).length, 0);
   if (clock === null || reads === 0 || tscA.length !== reads) { sk.fail(head, 'unsupported', 'clock'); return -2; }
@@ -886,15 +875,18 @@ export function clockAttempt(sk: ClockSkipper, exec: Exec, end: () => number, he
     return -2;
   }
   const at = an.at[j], N = BigInt(n);
+  // Memory first (the only part that can still reject), then nothing can fail half-way.
+  const words = [...at.mem].map(([lin, c]) => {
+    const old = readRam(cpu, lin, c.size);
+    return { lin, size: c.size, v: (bigOf(old.lo, old.hi) + N * c.step) & mask(c.size) };
+  });
   for (const [r, step] of at.regs) {
     const v = (bigOf(cpu.r32[2 * r], cpu.r32[2 * r + 1]) + N * step) & M64;
     cpu.r32[2 * r] = Number(v & M32) | 0;
     cpu.r32[2 * r + 1] = Number(v >> 32n) | 0;
   }
-  for (const [lin, c] of at.mem) {
-    const old = readRam(cpu, lin, c.size);
-    const v = (bigOf(old.lo, old.hi) + N * c.step) & mask(c.size);
-    if (c.size === 64) cpu.mmu.write64(lin, Number(v & M32) | 0, Number(v >> 32n) | 0);
+  for (const { lin, size, v } of words) {
+    if (size === 64) cpu.mmu.write64(lin, Number(v & M32) | 0, Number(v >> 32n) | 0);
     else cpu.mmu.write32(lin, Number(v) | 0);
   }
   cpu.icount += n * P;

@@ -62,9 +62,10 @@ interface Val { lo: number; hi: number; known: boolean; taint: boolean }
 interface Linear { v: number; neg: boolean }
 
 class Reject extends Error {}
-const REJECT = new Reject('loop not skippable');
+/** Thrown by the proof (and readRam) when the loop cannot be reasoned about; caught where the proof is made. */
+export const REJECT = new Reject('loop not skippable');
 
-function reject(): never {
+export function reject(): never {
   throw REJECT;
 }
 
@@ -454,6 +455,35 @@ export function readRam(cpu: Cpu, lin: number, size: number): { lo: number; hi: 
   return { lo: mem.dv.getUint8(phys), hi: 0 };
 }
 
+/** A simulated pass over a loop's path (Pass here, loop-skip-clock.ts's ClockPass). */
+export interface PathPass<F> {
+  /** The target the last ret or indirect jump/call loaded: where the next trace must start. */
+  retTarget: number;
+  boundary(): void;
+  insn(i: Insn, form: F, next: number): void;
+}
+
+/**
+ * Walks `p` over the path, trace by trace (boundary() before each); false when an instruction has no form or a
+ * return / indirect target is not where the next trace (or the head) starts.
+ */
+export function walkPath<F>(steps: Step[], p: PathPass<F>, form: (i: Insn) => F | null): boolean {
+  for (let k = 0; k < steps.length; k++) {
+    const st = steps[k];
+    if (k > 0 && !Number.isNaN(p.retTarget) && p.retTarget !== st.rip) return false;
+    p.retTarget = NaN;
+    p.boundary();
+    let rip = st.rip;
+    for (const i of st.trace.insns) {
+      const f = form(i);
+      if (f === null) return false;
+      rip += i.len;
+      p.insn(i, f, rip);
+    }
+  }
+  return Number.isNaN(p.retTarget) || p.retTarget === steps[0].rip;
+}
+
 /** Simulates the body until the taint sets stop growing; null when it cannot be reasoned about. */
 function analyse(cpu: Cpu, steps: Step[], seedRegT: number, headMem: Map<number, { lo: number; hi: number }> | null): Analysis | null {
   let regT = seedRegT, flagsT = false;
@@ -461,20 +491,7 @@ function analyse(cpu: Cpu, steps: Step[], seedRegT: number, headMem: Map<number,
   try {
     for (let round = 0; round < 6; round++) {
       const p: Pass = new Pass(cpu, regT, flagsT, memT, headMem);
-      for (let k = 0; k < steps.length; k++) {
-        const st = steps[k];
-        if (k > 0 && !Number.isNaN(p.retTarget) && p.retTarget !== st.rip) reject();
-        p.retTarget = NaN;
-        p.boundary();
-        let rip = st.rip;
-        for (const i of st.trace.insns) {
-          const f = formOf(i);
-          if (f === null) reject();
-          rip += i.len;
-          p.insn(i, f, rip);
-        }
-      }
-      if (!Number.isNaN(p.retTarget) && p.retTarget !== steps[0].rip) reject();
+      if (!walkPath(steps, p, formOf)) reject();
       // Tainted at the head: what the counter reaches, and whatever one iteration leaves different from how it
       // found it (a saved copy of the counter is restored from memory before it is stored again).
       let nextRegT: number = regT | p.regT;
