@@ -69,7 +69,7 @@ export interface ExecDebug {
 /** run()'s note that fetching the next trace faulted (the exception is recorded in cpu). */
 const FETCH_FAULT = Object.freeze({ fetchFault: true });
 
-const enum Jump { BITS = 12, SIZE = 4096, MASK = 4095 }
+const enum Jump { BITS = 10, SIZE = 1024, MASK = 1023 }
 
 const decoder = new Decoder();
 const crossBuf = new Uint8Array(32);
