@@ -170,7 +170,7 @@ export class Exec {
       }
       let fn = t!.fn;
       if (fn !== null) {
-        if (++t!.hits >= t!.regionAt) { jit!.regionDue(t!, this); fn = t!.fn!; }
+        if (++t!.hits >= t!.regionAt && jit !== null) { jit.regionDue(t!, this); fn = t!.fn!; }
         try {
           fn(cpu, this, end);
           prev = chainFrom(this, t!, end);
