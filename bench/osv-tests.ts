@@ -16,6 +16,7 @@ import path from 'node:path';
 import { buildGuest } from '../src/cli/guest.js';
 import { planOsvTests, TEST_PY_DISABLED } from '../src/osv/test-list.js';
 import { runTestPlan } from '../src/osv/test-runner.js';
+import { historyPath } from '../src/osv/test-history.js';
 import { readFigures, slowestTable } from './osv-tests-table.js';
 import { load, outcomeCounts, qemuTests, type TestDevices, type TestFigure } from './qemu-osv-tests.js';
 
@@ -61,6 +62,8 @@ async function osvemu(jobs: number): Promise<TestFigure[]> {
   const done: TestFigure[] = [];
   const results = await runTestPlan(plan, {
     kernel, disk, jobs, cpus, memMiB, timeoutSec, net: devices === 'none' ? 'none' : 'auto', rng: devices !== 'none',
+    // As `osvemu test`: longest first by the last run's durations (a first run keeps name order).
+    ...(process.env.OSVEMU_TEST_HISTORY === '0' ? {} : { durationsFile: historyPath(plan.kernelBytes) }),
     onEvent: (e) => {
       if (e.type !== 'done' || e.result.outcome === 'skipped') return;
       const r = e.result;

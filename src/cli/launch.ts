@@ -11,26 +11,14 @@
 // OSVEMU_CODE_CACHE=verbose says on stderr what happened.
 import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import os from 'node:os';
 import path from 'node:path';
 import vm from 'node:vm';
+import { osvemuCacheDir } from '../cache-dir.js';
 
 /** Where the code cache of the bundle build `buildTag` lives, or null when no folder can be named. */
 export function codeCachePath(buildTag: string): string | null {
   const tag = `${buildTag}-node${process.versions.node}-v8${process.versions.v8}-${process.arch}`.replace(/[^\w.-]/g, '_');
-  const xdg = process.env.XDG_CACHE_HOME;
-  let base: string;
-  if (xdg && path.isAbsolute(xdg)) base = path.join(xdg, 'osvemu');
-  else {
-    let home = '';
-    try {
-      home = os.homedir();
-    } catch {
-      // no home directory: fall back to the temporary folder
-    }
-    base = home ? path.join(home, '.cache', 'osvemu') : path.join(os.tmpdir(), `osvemu-${process.getuid?.() ?? 'user'}`);
-  }
-  return path.join(base, 'code-cache', `cli-${tag}.v8`);
+  return path.join(osvemuCacheDir(), 'code-cache', `cli-${tag}.v8`);
 }
 
 function say(verbose: boolean, msg: string): void {

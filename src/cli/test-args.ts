@@ -45,6 +45,8 @@ export const TEST_USAGE = `usage: osvemu test KERNEL [--disk IMAGE] [--tests FIL
   --filter keeps names matching REGEX; --exclude FILE skips names listed; --shard I/N runs every
            N-th test of the sorted list from the I-th (CI matrices)
   machine  -c ${DEFAULT_CPUS} -m ${DEFAULT_MEM_MIB / 1024}G (run.py's defaults), --timeout ${DEFAULT_TIMEOUT_SEC} per test; --jobs: host cores
+  order    the longest tests start first, by the last run's durations for this kernel (kept in osvemu's
+           cache folder, ~/.cache/osvemu; OSVEMU_TEST_HISTORY=0: name order); reports stay in name order
   outcomes passed, failed (a test.py failure pattern), exit-status, abort, halted, triple-fault,
            insn-limit, timeout, unimplemented, reset, error (osvemu's own), skipped
   network  --net auto (default): a virtio-net card, as test.py's QEMU has, when the kernel has OSv's

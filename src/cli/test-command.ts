@@ -12,6 +12,7 @@ import { memorySpelling, runTestPlan, shellQuote, type OsvTestResult } from '../
 import { UsageError } from './args.js';
 import { parseTestArgs, TEST_USAGE, type TestArgs } from './test-args.js';
 import { TestProgress } from './test-progress.js';
+import { historyPath } from '../osv/test-history.js';
 
 function fail(lines: string[], code: number): number {
   for (const l of lines) process.stderr.write(`osvemu: ${l}\n`);
@@ -136,6 +137,8 @@ export async function testCommand(argv: string[]): Promise<number> {
       signal: stop.signal,
       ...selection, jobs, cpus: args.cpus, memMiB: args.memMiB, maxInsns: args.maxInsns, timeoutSec: args.timeoutSec,
       cpuVendor: args.cpuVendor, net: args.net, onFail: args.onFail, onFailDir: args.logs, rng: args.rng, engine: args.engine,
+      // Longest first by the last run's durations (test-history.ts); OSVEMU_TEST_HISTORY=0: name order, nothing kept.
+      ...(process.env.OSVEMU_TEST_HISTORY === '0' ? {} : { durationsFile: historyPath(plan.kernelBytes) }),
       onEvent: (e) => {
         if (e.type === 'start') progress.started();
         else {

@@ -13,6 +13,7 @@ import { classify, type OsvTestOutcome } from './test-outcome.js';
 import { OsvTestError, planOsvTests, type OsvTest, type TestPlan, type TestSelection } from './test-list.js';
 import { DEFAULT_CPUS, DEFAULT_MEM_MIB, DEFAULT_TIMEOUT_SEC } from './test-defaults.js';
 import { engineRunWords, type EngineSettings } from './test-engine.js';
+import { loadDurations, longestFirst, saveDurations, type TestDurations } from './test-history.js';
 
 export interface OsvRunOptions {
   /** vCPUs per machine; run.py's default, 4. */
@@ -42,6 +43,11 @@ export interface OsvRunOptions {
   rng?: boolean;
   /** Guest time scale, waiting costs, block compiler (default: `osvemu run`'s). */
   engine?: Partial<EngineSettings>;
+  /**
+   * A file of test durations (test-history.ts; `osvemu test` uses one per kernel in osvemu's cache folder):
+   * tests start longest first by the durations recorded there, and this run's are added. Default: none, name order.
+   */
+  durationsFile?: string;
 }
 
 export type RunOsvTestsOptions = TestSelection & OsvRunOptions;
@@ -254,6 +260,8 @@ export async function runTestPlan(plan: TestPlan, options: RunOsvTestsOptions): 
     } else queue.push(k);
   });
   if (queue.length === 0) return results;
+  const order = options.durationsFile === undefined ? queue
+    : longestFirst(queue, plan.tests.map((t) => t.name), loadDurations(options.durationsFile));
 
   const jobs = Math.max(1, Math.min(options.jobs ?? availableParallelism(), queue.length));
   const url = workerUrl();
@@ -267,8 +275,8 @@ export async function runTestPlan(plan: TestPlan, options: RunOsvTestsOptions): 
   const lane = async () => {
     let worker = spawn();
     try {
-      while (next < queue.length && !options.signal?.aborted) {
-        const k = queue[next++];
+      while (next < order.length && !options.signal?.aborted) {
+        const k = order[next++];
         const test = plan.tests[k];
         options.onEvent?.({ type: 'start', test });
         const job: WorkerJob = {
@@ -292,6 +300,11 @@ export async function runTestPlan(plan: TestPlan, options: RunOsvTestsOptions): 
   };
   await Promise.all(Array.from({ length: jobs }, lane));
   for (const k of queue) if (!results[k]) results[k] = skippedResult(plan.tests[k], s, 'interrupted');
+  if (options.durationsFile !== undefined) {
+    const ran: TestDurations = new Map();
+    for (const k of queue) if (results[k].outcome !== 'skipped') ran.set(results[k].name, results[k].wallMs);
+    saveDurations(options.durationsFile, ran);
+  }
   return results;
 }
 

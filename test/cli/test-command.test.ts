@@ -24,7 +24,8 @@ const EXPECTED = {
 
 function osvemu(...args: string[]) {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first`);
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
+  // Its own cache folder: the test durations `osvemu test` keeps (test-history.ts) stay out of the user's.
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, XDG_CACHE_HOME: tmp } });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -72,6 +73,11 @@ describe('osvemu test over the osvlike test programs', () => {
       expect(readFileSync(path.join(b.logs, f), 'latin1'), f).toBe(readFileSync(path.join(a.logs, f), 'latin1'));
     }
     expect(readFileSync(path.join(a.logs, 'tst-pass.so.log'), 'utf8')).toContain('tst-pass: 1 check passed');
+    // Each run kept its durations, the second one started the longest first: same outcomes, same logs.
+    const times = readdirSync(path.join(tmp, 'osvemu', 'test-times'));
+    expect(times).toHaveLength(1);
+    expect(Object.keys(JSON.parse(readFileSync(path.join(tmp, 'osvemu', 'test-times', times[0]), 'utf8')).durations).sort())
+      .toEqual(Object.keys(EXPECTED));
     // The summary table lists each test once, in name order.
     const rows = a.r.stdout.split('\n').filter((l) => /^tst-\S+\s+\S+\s+\d/.test(l)).map((l) => l.split(/\s+/).slice(0, 2));
     expect(rows).toEqual(Object.entries(EXPECTED));
