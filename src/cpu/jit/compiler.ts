@@ -304,10 +304,11 @@ function eaExpr(g: Gen, i: Insn): string | null {
     // The sum wraps modulo 2^64 on hardware: past 2^52 (never for a canonical address reached without wrap)
     // the runtime recomputes it from the halves.
     const b = i.base >= 0 ? `H${i.base}, L${i.base}` : '0, 0', x = i.index >= 0 ? `H${i.index}, L${i.index}, ${i.scale}` : '0, 0, 1';
-    // The range test is inline (the sum is pure register arithmetic that V8 computes once): a call per
-    // address, 8 arguments, cost a 5-instruction block about a third of its time.
-    const sum = `${e}${segAdd}`;
-    return `(${sum} < ${EXACT} && ${sum} > -${EXACT} ? ${sum} : exactEa64(${sum}, ${i.disp}, ${b}, ${x}, ${i.seg >= 4 ? `sb[${i.seg}]` : '0'}))`;
+    // The range test is inline, on the sum computed once: a call per address, 8 arguments, cost a
+    // 5-instruction block about a third of its time.
+    const v = `ea${g.k}`;
+    g.emit(`const ${v} = ${e}${segAdd};`);
+    return `(${v} < ${EXACT} && ${v} > -${EXACT} ? ${v} : exactEa64(${v}, ${i.disp}, ${b}, ${x}, ${i.seg >= 4 ? `sb[${i.seg}]` : '0'}))`;
   }
   if (i.eaKind === EA_RIP) {
     const rip = `(rip0 + ${g.endOff[g.k]})`;
