@@ -31,10 +31,15 @@ export class Trace {
   dropped = false;
   /** Physical address of the first byte (-1: not known); the block compiler's process-wide cache reads the code there. */
   phys = -1;
+  /** insns[0], the head of the list their `next` fields make (an instruction belongs to one trace). */
+  readonly first: Insn;
   constructor(insns: Insn[], cached = true) {
     this.insns = insns;
     this.n = insns.length;
     this.cached = cached;
+    if (insns.length === 0) throw new Error('empty trace');
+    this.first = insns[0]!;
+    for (let k = 0; k < insns.length; k++) insns[k]!.next = k + 1 < insns.length ? insns[k + 1]! : null;
   }
 }
 

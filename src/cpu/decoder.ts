@@ -239,6 +239,7 @@ export class Decoder {
 
 // Ops modules register their decode functions when imported.
 import './ops/hot.js';
+import './ops/hot-mem.js';
 import { doubleFields } from './shapes.js';
 
 const lenDecoder = new Decoder();

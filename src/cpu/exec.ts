@@ -69,6 +69,8 @@ export interface ExecDebug {
 /** run()'s note that fetching the next trace faulted (the exception is recorded in cpu). */
 const FETCH_FAULT = Object.freeze({ fetchFault: true });
 
+const enum Jump { BITS = 10, SIZE = 1024, MASK = 1023 }
+
 const decoder = new Decoder();
 const crossBuf = new Uint8Array(32);
 
@@ -103,6 +105,12 @@ export class Exec {
   budgetCuts = 0;
   /** run()'s budget end as between() left it. */
   private runEnd = 0;
+  /** jumpTrace()'s cache: linear address tags (NaN: empty), their traces, and the state they are valid in. */
+  private readonly jumpTag = new Float64Array(Jump.SIZE).fill(NaN);
+  private readonly jumpTo: (Trace | null)[] = new Array<Trace | null>(Jump.SIZE).fill(null);
+  private jumpGen = -1;
+  private jumpEpoch = -1;
+  private jumpMode = 0;
 
   constructor(cpu: Cpu, cache: CodeCache) {
     this.cpu = cpu;
@@ -150,7 +158,7 @@ export class Exec {
           prev.nextMmu === mmu && prev.nextMode === cpu.mode) {
         t = prev.next;
       } else {
-        t = this.fetchTrace();
+        t = this.jumpTrace(lin, gen);
         if (t === null) {
           faulted = true; thrown = FETCH_FAULT;
           prev = null;
@@ -161,7 +169,6 @@ export class Exec {
           prev.nextMmu = mmu; prev.nextMode = cpu.mode;
         }
       }
-      const ins = t!.insns, n = t!.n;
       const jit = this.jit;
       if (jit !== null && t!.fn === null && t!.cached) {
         if (++t!.hits >= jit.threshold) jit.compile(t!, this);
@@ -182,13 +189,15 @@ export class Exec {
       }
       let k = 0;
       try {
-        for (; k < n; k++) {
-          const i = ins[k];
+        let i: Insn | null = t!.first;
+        do {
           cpu.rip += i.len;
           i.h(cpu, i);
+          k++;
           // A write dropped decoded code (maybe this trace's own page): continue from fresh decodes.
-          if (cache.gen !== gen) { k++; break; }
-        }
+          if (cache.gen !== gen) break;
+          i = i.next;
+        } while (i !== null);
         cpu.icount += k;
         prev = t!.cached ? t : null;
       } catch (e) {
@@ -398,6 +407,26 @@ export class Exec {
   /** Drops the fetch shortcut (after CR3/CR0/EFER/CS changes the MMU already does this). */
   invalidateFetch(): void {
     this.cpu.mmu.fetchPage = NaN;
+  }
+
+  /**
+   * fetchTrace() for run() when the last trace's link did not name the next one: a trace ending in a conditional
+   * branch has two successors and one ending in ret or an indirect jump many, but its link remembers one. A
+   * direct-mapped cache by linear address (QEMU's tb_jmp_cache) then finds the trace without the page lookup. Its
+   * entries are valid under the same conditions as a link (cache generation, this MMU's flush epoch, code mode),
+   * checked once for all of them.
+   */
+  private jumpTrace(lin: number, gen: number): Trace | null {
+    const cpu = this.cpu;
+    if (gen !== this.jumpGen || cpu.mmu.epoch !== this.jumpEpoch || cpu.mode !== this.jumpMode) {
+      this.jumpTag.fill(NaN);
+      this.jumpGen = gen; this.jumpEpoch = cpu.mmu.epoch; this.jumpMode = cpu.mode;
+    }
+    const idx = (lin ^ (lin >>> Jump.BITS)) & Jump.MASK;
+    if (this.jumpTag[idx] === lin) return this.jumpTo[idx];
+    const t = this.fetchTrace();
+    if (t !== null && t.cached) { this.jumpTag[idx] = lin; this.jumpTo[idx] = t; }
+    return t;
   }
 
   /** The trace at CS:RIP, or null when fetching it faulted (the exception is recorded in cpu, not yet delivered). */

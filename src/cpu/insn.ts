@@ -25,6 +25,11 @@ export class Insn {
   h: Handler;
   /** Length in bytes. */
   len = 0;
+  /**
+   * The next instruction of its trace (null: the last). The run loop walks these rather than the trace's array:
+   * on a boot's thousands of short traces that array is one more cache miss per trace.
+   */
+  next: Insn | null = null;
   /** Sub-operation selector (ALU kind, condition code, shift kind...). */
   op = 0;
   /** Operand size in bits (8, 16, 32, 64). */

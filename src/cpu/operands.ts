@@ -63,12 +63,18 @@ export function ea64(cpu: Cpu, i: Insn): number {
   return wrapEa64(i.disp, b >= 0 ? r[2 * b + 1] : 0, b >= 0 ? r[2 * b] : 0, x >= 0 ? r[2 * x + 1] : 0, x >= 0 ? r[2 * x] : 0, x >= 0 ? i.scale : 1, cpu.segBase[i.seg]);
 }
 
-/** Linear address of the instruction's memory operand. */
+/**
+ * Linear address of the instruction's memory operand. Kept this small so that V8 inlines it (with ea64) into the
+ * generic handlers: 64-bit addressing is nearly every memory operand of a long-mode kernel, the rest go out of line.
+ */
 export function ea(cpu: Cpu, i: Insn): number {
+  return i.eaKind === Ea.B64 ? ea64(cpu, i) : eaOther(cpu, i);
+}
+
+/** ea() of the operands other than EA_64. */
+function eaOther(cpu: Cpu, i: Insn): number {
   const r = cpu.r32;
   switch (i.eaKind) {
-    case Ea.B64:
-      return ea64(cpu, i);
     case Ea.RIP:
       if (i.index === -2) return ((cpu.rip + i.disp) >>> 0) + cpu.segBase[i.seg];
       return cpu.rip + i.disp + cpu.segBase[i.seg];

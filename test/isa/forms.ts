@@ -41,6 +41,11 @@ for (const ops of ['test %rbx,%rax', 'test %ecx,%ecx', 'test %dx,%si', 'test %al
   'test $-0x10,%r8', 'testb $0x10,(%rsi)', 'testw $0x8001,(%rsi)', 'testl $0xf0f0f0f0,(%rsi)', 'test %rax,(%rsi)']) {
   add(ops, { undef: U(U_LOGIC) });
 }
+// The memory compares and tests ops/hot-mem.ts gives handlers of their own (imm8, imm32 and register operands).
+for (const ops of ['cmpl $-3,8(%rsi)', 'cmpq $0x7f,(%rsi)', 'cmpb $0x80,(%rsi)', 'cmp 8(%rsi),%rax', 'cmp (%rsi),%r9d',
+  'cmp %ecx,8(%rsi)', 'testb $0x81,-1(%rsi,%rcx,1)', 'testl $1,8(%rsi)']) {
+  add(ops, ops.startsWith('test') ? { undef: U(U_LOGIC) } : {});
+}
 for (const op of ['inc', 'dec', 'neg', 'not']) {
   for (const ops of [`${op} %rax`, `${op} %ecx`, `${op} %dx`, `${op} %bl`, `${op} %ah`, `${op} %r13`, `${op}l (%rsi)`, `${op}q 8(%rsi)`, `${op}b (%rsi)`, `${op}w (%rsi)`]) {
     add(ops);
@@ -284,7 +289,7 @@ add('lock cmpxchg16b (%rsi)', { msize: 16, align: 16, edge: 0.15, setup: cx8(16)
 for (const ops of ['bswap %eax', 'bswap %rax', 'bswap %r9', 'bswap %r10d', 'cbtw', 'cwtl', 'cltq', 'cwtd', 'cltd', 'cqto',
   'movzbl %bl,%eax', 'movzbw %ah,%cx', 'movzbq (%rsi),%rax', 'movzwl %bx,%eax', 'movzwq (%rsi),%r9', 'movzbl (%rsi),%r10d',
   'movsbl %bl,%eax', 'movsbw %cl,%dx', 'movsbq (%rsi),%rax', 'movswl %bx,%eax', 'movswq %si,%r8', 'movslq %ebx,%rax', 'movslq (%rsi),%rcx',
-  'mov %rbx,%rax', 'mov %ebx,%eax', 'mov %bx,%ax', 'mov %bl,%ah', 'mov %sil,%dil', 'mov $0x12345678,%eax', 'mov $-1,%rax',
+  'mov %rbx,%rax', 'mov %ebx,%eax', 'movzbl %ah,%edx', 'movzbq %sil,%r8', 'mov %bx,%ax', 'mov %bl,%ah', 'mov %sil,%dil', 'mov $0x12345678,%eax', 'mov $-1,%rax',
   'movabs $0x123456789abcdef0,%r15', 'mov (%rsi),%rax', 'mov %ecx,(%rsi)', 'movb $0x12,(%rsi)', 'movw $0x1234,(%rsi)',
   'movl $0x80000000,(%rsi)', 'movq $-5,(%rsi)', 'mov 8(%rsi,%rcx,8),%rdx', 'mov %dx,-2(%rsi)', 'mov (%rsi),%r12b',
   'movabs 0x100000800,%rax', 'movabs %eax,0x100000ffe', 'movabs %rax,0x100000100', 'movabs 0x100000010,%al', 'mov 0x10,%ecx']) {

@@ -215,3 +215,5 @@ export function decodeTestImm(d: Decoder, i: Insn, byteOp: boolean): void {
 }
 
 export { setImm, sizeIdx };
+/** The generic handlers hot-mem.ts replaces for some memory forms (it checks that the decode chose one of these). */
+export const genericAlu = { rmI8, rmI32, rmI64, rmR32, rmR64, rRm32, rRm64 };
