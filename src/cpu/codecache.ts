@@ -22,6 +22,11 @@ export class Trace {
   /** Runs counted towards compiling this trace (jit/jit.ts); its compiled form once that happened. */
   hits = 0;
   fn: BlockFn | null = null;
+  /**
+   * Runs (hits) at which the compiled block is due to look for a loop through it (jit.ts Jit.regionDue);
+   * Infinity: not due. A field the run loop and chainFrom test, instead of a counting wrapper around the block.
+   */
+  regionAt = Infinity;
   /** Set when the cache dropped this trace (its page was written): a compiled region holding it is stale. */
   dropped = false;
   /** Physical address of the first byte (-1: not known); the block compiler's process-wide cache reads the code there. */

@@ -175,8 +175,9 @@ export class Exec {
         // First run: code another machine of this process compiled (the test runner's next boot) runs compiled now.
         else if (t!.hits === 1) jit.adopt(t!, cpu.mem, this);
       }
-      const fn = t!.fn;
+      let fn = t!.fn;
       if (fn !== null) {
+        if (++t!.hits >= t!.regionAt && jit !== null) { jit.regionDue(t!, this); fn = t!.fn!; }
         try {
           fn(cpu, this, end);
           prev = chainFrom(this, t!, end);

@@ -9,11 +9,13 @@ import type { Cpu } from '../cpu.js';
 import { LF_REST } from '../flags.js';
 import { CS, TF } from '../regs.js';
 import type { BlockEnv } from './compiler.js';
+import type { Jit } from './jit.js';
 
 /** What chaining reads of the run loop (Exec). */
 export interface ChainEnv extends BlockEnv {
   readonly cpu: Cpu;
   readonly cache: { gen: number };
+  readonly jit: Jit | null;
 }
 
 /**
@@ -25,11 +27,12 @@ export function chainFrom(env: ChainEnv, t: Trace, end: number): Trace {
   for (;;) {
     const nx = t.next;
     if (nx === null) return t;
-    const fn = nx.fn;
+    let fn = nx.fn;
     if (fn === null || env.eventPending || env.stopReason !== 0 || cpu.icount >= end || cpu.intShadow || cpu.halted ||
         (lf[LF_REST] & TF) !== 0) return t;
     if (t.nextLin !== cpu.segBase[CS] + cpu.rip || t.nextGen !== cache.gen || t.nextEpoch !== mmu.epoch ||
         t.nextMmu !== mmu || t.nextMode !== cpu.mode) return t;
+    if (++nx.hits >= nx.regionAt) { env.jit!.regionDue(nx, env); fn = nx.fn!; }
     fn(cpu, env, end);
     t = nx;
   }

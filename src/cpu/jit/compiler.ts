@@ -47,6 +47,8 @@ export const ABSENT = 0, CLEAN = 1, DIRTY = 2;
 export const FIELDS = [0, 1, 2, 3, 4, 5, 6, 7, 9];
 const OP_ADD = 0, OP_OR = 1, OP_AND = 4, OP_SUB = 5, OP_XOR = 6, OP_CMP = 7, OP_TEST = 8;
 export const CANON = 140737488355328;
+/** Below this magnitude a sum of address parts is exact (operands.ts exactEa64's own test). */
+const EXACT = 4503599627370496;
 const TLB_MASK = TLB_SIZE - 1;
 
 const PARITY = new Uint8Array(256);
@@ -302,7 +304,11 @@ function eaExpr(g: Gen, i: Insn): string | null {
     // The sum wraps modulo 2^64 on hardware: past 2^52 (never for a canonical address reached without wrap)
     // the runtime recomputes it from the halves.
     const b = i.base >= 0 ? `H${i.base}, L${i.base}` : '0, 0', x = i.index >= 0 ? `H${i.index}, L${i.index}, ${i.scale}` : '0, 0, 1';
-    return `exactEa64(${e}${segAdd}, ${i.disp}, ${b}, ${x}, ${i.seg >= 4 ? `sb[${i.seg}]` : '0'})`;
+    // The range test is inline, on the sum computed once: a call per address, 8 arguments, cost a
+    // 5-instruction block about a third of its time.
+    const v = `ea${g.k}`;
+    g.emit(`const ${v} = ${e}${segAdd};`);
+    return `(${v} < ${EXACT} && ${v} > -${EXACT} ? ${v} : exactEa64(${v}, ${i.disp}, ${b}, ${x}, ${i.seg >= 4 ? `sb[${i.seg}]` : '0'}))`;
   }
   if (i.eaKind === EA_RIP) {
     const rip = `(rip0 + ${g.endOff[g.k]})`;
@@ -852,7 +858,10 @@ export function compileTrace(t: Trace, warmExits = WARM_EXITS): CompileResult {
   if (!ended) g.emit(`rip = rip0 + ${g.endOff[n - 1]};`);
   body.push(...g.out.splice(bodyStart));
   // A trace that ends by jumping to its own start loops here while the run loop would run it again.
-  const loops = pure && ins[n - 1].ends && !genericAt[n - 1];
+  // Only a branch back to the start can loop: any other block pays for the loop's form (every flag field loaded
+  // and stored, the iteration count, the warm-up counter, the back-edge test) at every call and never loops.
+  const last = ins[n - 1], lf = table.get(last.h)?.form;
+  const loops = pure && last.ends && !genericAt[n - 1] && (lf === 'jcc' || lf === 'jmp') && g.endOff[n - 1] + last.imm === 0;
   const regs = [...g.usedRegs].sort((a, b) => a - b);
   const flags = FIELDS.filter((x) => g.usedFlags.has(x));
   if (loops) return compileLoop(t, regs, flags, warmExits);

@@ -152,24 +152,24 @@ export class Jit {
   }
 
   /**
-   * Runs t's compiled block and counts its runs; at regionThreshold it looks for a loop through t to compile as
-   * a region. A region costs far more to make than a block (a bigger function that V8 optimises on its own), so
-   * only code that keeps running long after it was compiled earns one: a boot's loops run their thousands of
-   * times and are done, a benchmark's or a spinning guest's run on.
+   * Makes t run its compiled block, its runs counted (t.hits, by the run loop and chainFrom) towards
+   * regionThreshold, where it looks for a loop through t to compile as a region (regionDue). A region costs far
+   * more to make than a block (a bigger function that V8 optimises on its own), so only code that keeps running
+   * long after it was compiled earns one: a boot's loops run their thousands of times and are done, a
+   * benchmark's or a spinning guest's run on. The count is a field, not a wrapper function: a wrapper was one
+   * more megamorphic call per block run, until the region threshold, which most of a boot's blocks never reach.
    */
   private countToRegion(t: Trace, fn: BlockFn, runs: number): void {
-    if (!this.regionsEnabled) {
-      t.fn = fn;
-      return;
-    }
-    const counting = (cpu: Cpu, env: BlockEnv, end: number): void => {
-      if (++runs >= this.threshold * this.regionFactor) {
-        t.fn = fn;
-        this.regionAt(t, { cpu, cache: env.cache }, fn);
-      }
-      fn(cpu, env, end);
-    };
-    t.fn = counting;
+    t.fn = fn;
+    if (!this.regionsEnabled) return;
+    t.hits = runs;
+    t.regionAt = this.threshold * this.regionFactor;
+  }
+
+  /** Called (cpu.rip at t's start) when t's runs reach t.regionAt: looks for a loop through t, once. */
+  regionDue(t: Trace, ctx: { cpu: Cpu; cache: { gen: number } }): void {
+    t.regionAt = Infinity;
+    if (t.fn !== null) this.regionAt(t, ctx, t.fn);
   }
 
   /** Compiles the loop through t that the trace links describe, if any, as a region t then runs. */
