@@ -62,7 +62,10 @@ export function clockForm(i: Insn): ClockForm | null {
       if (s !== null) table.set(s.h, f);
     }
   }
-  return table.get(i.h) ?? null;
+  const f = table.get(i.h) ?? null;
+  // lfence runs the nop handler (as mfence, sfence and every multi-byte nop do): only 0f ae /5 is the fence.
+  if (f === 'lfence' && (i.mem || i.reg !== 5)) return null;
+  return f;
 }
 
 
