@@ -698,7 +698,8 @@ export class LoopSkipper {
       for (const i of t.insns) if (formOf(i) === null && (this.clock === null || clockForm(i) === null)) return null;
       const before = cpu.icount, cuts = exec.budgetCuts, gen = exec.cache.gen;
       const r = exec.run(1);
-      if (r === STOP_REQUEST && this.clock !== null && clockForm(t.insns[t.n - 1]) !== null && clockForm(t.insns[t.n - 1]) !== 'lfence') {
+      const last = clockForm(t.insns[t.n - 1]), readsTsc = last !== null && last !== 'lfence';
+      if (r === STOP_REQUEST && this.clock !== null && readsTsc) {
         // A TSC read's charge: the board would run on with a budget recomputed from the time left (or end here).
         const b = this.clock.resume();
         if (b < 0) return r;
@@ -706,7 +707,7 @@ export class LoopSkipper {
         this.capCuts = exec.budgetCuts;
       } else if (r !== STOP_BUDGET) return r;
       // The TSC value a read returned (edx:eax), for the clock loops' proof.
-      if (tscs !== null && clockForm(t.insns[t.n - 1]) !== null && clockForm(t.insns[t.n - 1]) !== 'lfence') tscs.push((cpu.r32[4] >>> 0) * TWO32 + (cpu.r32[0] >>> 0));
+      if (tscs !== null && readsTsc) tscs.push((cpu.r32[4] >>> 0) * TWO32 + (cpu.r32[0] >>> 0));
       if (cpu.icount - before !== t.n || exec.budgetCuts !== cuts || exec.cache.gen !== gen) return null;
       steps.push({ trace: t, rip });
       insns += t.n;

@@ -7,9 +7,10 @@
 import type { Cpu } from '../cpu.js';
 import type { Insn } from '../insn.js';
 import { ea } from '../operands.js';
-import { MAP0F, MAP1, type DecodeFn } from '../optable.js';
+import { MAP0F, MAP1 } from '../optable.js';
 import { alu32, alu64, aluSmall, AluOp } from './alu-core.js';
 import { genericAlu } from './alu.js';
+import { refine } from './hot.js';
 import './index.js';
 
 // ---- cmp / test r/m, imm and cmp r/m, reg with a memory operand ------------------------------------------
@@ -50,16 +51,6 @@ function movzxByteMem(cpu: Cpu, i: Insn): void {
 }
 
 // ---- wiring ----------------------------------------------------------------------------------------------
-/** Wraps the generic decoder of `op` with a post-pass that may pick a fast handler (never for locked forms). */
-function refine(map: DecodeFn[], op: number, pick: (i: Insn, osz: number) => void): void {
-  const generic = map[op]!;
-  map[op] = (d, i) => {
-    generic(d, i);
-    if (d.lock) return;
-    pick(i, d.osz);
-  };
-}
-
 // Group 1 (80/81/83 /7) and the test groups (F6/F7 /0 /1): only where the generic ALU handler was chosen.
 for (const op of [0x80, 0x81, 0x83, 0xF6, 0xF7]) {
   refine(MAP1, op, (i) => {
@@ -67,19 +58,19 @@ for (const op of [0x80, 0x81, 0x83, 0xF6, 0xF7]) {
     if (i.h === genericAlu.rmI8) i.h = i.op === AluOp.CMP ? cmpMemImm8 : i.op === AluOp.TEST ? testMemImm8 : i.h;
     else if (i.h === genericAlu.rmI32) i.h = i.op === AluOp.CMP ? cmpMemImm32 : i.op === AluOp.TEST ? testMemImm32 : i.h;
     else if (i.h === genericAlu.rmI64 && i.op === AluOp.CMP) i.h = cmpMemImm64;
-  });
+  }, false);
 }
 refine(MAP1, 0x39, (i) => {
   if (!i.mem) return;
   if (i.h === genericAlu.rmR32) i.h = cmpMemReg32;
   else if (i.h === genericAlu.rmR64) i.h = cmpMemReg64;
-});
+}, false);
 refine(MAP1, 0x3B, (i) => {
   if (!i.mem) return;
   if (i.h === genericAlu.rRm32) i.h = cmpRegMem32;
   else if (i.h === genericAlu.rRm64) i.h = cmpRegMem64;
-});
+}, false);
 refine(MAP0F, 0xB6, (i, osz) => {
   if (osz === 16) return;
   i.h = i.mem ? movzxByteMem : movzxByteReg;
-});
+}, false);

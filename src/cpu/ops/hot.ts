@@ -209,12 +209,15 @@ const RR32: (((cpu: Cpu, i: Insn) => void) | null)[] = [add32rr, null, null, nul
 /** op r/m32, imm by the ModRM reg field (adc and sbb stay generic). */
 const RI32: (((cpu: Cpu, i: Insn) => void) | null)[] = [add32ri, or32ri, null, null, and32ri, sub32ri, xor32ri, cmp32ri];
 
-/** Wraps the generic decoder of `op` with a post-pass that may pick a fast handler. */
-function refine(map: DecodeFn[], op: number, pick: (i: Insn, osz: number, regField: number) => void): void {
+/**
+ * Wraps the generic decoder of `op` with a post-pass that may pick a fast handler: never for locked forms, and
+ * only for register operands unless `regOnly` is false (hot-mem.ts's memory forms).
+ */
+export function refine(map: DecodeFn[], op: number, pick: (i: Insn, osz: number, regField: number) => void, regOnly = true): void {
   const generic = map[op];
   map[op] = (d, i) => {
     generic(d, i);
-    if (i.mem || d.lock) return;
+    if ((regOnly && i.mem) || d.lock) return;
     pick(i, d.osz, d.regField);
   };
 }
