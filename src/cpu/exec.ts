@@ -455,7 +455,8 @@ export class Exec {
       this.fetchTraces = this.fetchIsRam ? this.cache.page(cpu.mode, phys / 4096) : new Map();
     }
     const t = this.fetchTraces.get(off);
-    if (t !== undefined) return t;
+    // A page-crossing instruction is valid while its tail's page maps where it did (its bytes are watched: addCross).
+    if (t !== undefined && (t.phys2 < 0 || mmu.translateExec(page + 4096) === t.phys2)) return t;
     return this.build(lin, mmu.fetchPhys + off);
   }
 
@@ -490,9 +491,17 @@ export class Exec {
         if (r < 0) break;
         len = r;
         if (p + len > pageEnd) {
-          // Crosses into the next page: run it on its own, uncached (a write there would not drop it).
+          // Crosses into the next page: run it on its own.
           if (insns.length > 0) break;
-          return new Trace([i], false);
+          // Cached only when its tail's page already holds code (the common case: the code goes on there), so
+          // that a write there drops decodes and ends the running trace exactly where it did before.
+          const phys2 = this.crossPhys;
+          if (!cpu.mem.codePage[phys2 / 4096]) return new Trace([i], false);
+          const t = new Trace([i]);
+          t.phys = phys;
+          t.phys2 = phys2;
+          this.cache.addCross(t, this.fetchTraces, phys & 0xfff);
+          return t;
         }
       }
       insns.push(i);
@@ -506,6 +515,9 @@ export class Exec {
     return t;
   }
 
+  /** The physical page decodeAtPageEnd read the next bytes from. */
+  private crossPhys = 0;
+
   /** Decodes an instruction that starts within 15 bytes of the page end; -1 ends the trace before it. */
   private decodeAtPageEnd(lin: number, phys: number, pageEnd: number, i: Insn, first: boolean): number {
     const cpu = this.cpu;
@@ -515,6 +527,7 @@ export class Exec {
     const nextLin = lin + avail;
     try {
       const nextPhys = cpu.mmu.translateExec(nextLin);
+      this.crossPhys = nextPhys;
       if (cpu.mem.isRam(nextPhys, 16)) {
         crossBuf.set(cpu.mem.bytes(nextPhys, 16), avail);
         limit = avail + 16;

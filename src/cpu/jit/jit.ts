@@ -55,7 +55,8 @@ const REGION_RELOOK = 64;
 
 /** The cache key of t's code: its mode and bytes (null when they cannot be read). */
 function codeKey(t: Trace, mem: PhysMem): string | null {
-  if (t.phys < 0) return null;
+  // A page-crossing instruction's bytes are not contiguous in physical memory: not shared.
+  if (t.phys < 0 || t.phys2 >= 0) return null;
   let len = 0;
   for (let k = 0; k < t.n; k++) len += t.insns[k]!.len;
   if (t.phys + len > mem.ram.byteLength) return null;
