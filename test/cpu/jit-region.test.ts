@@ -214,6 +214,33 @@ describe('multi-trace regions vs interpreter', () => {
     }
   });
 
+  it('a TLB flush before entries does not get the region dropped (its pages are fetched again)', () => {
+    // OSv reloads CR3 for every TLB shootdown (tst-huge: 12,000 in 150 M instructions): each empties the
+    // instruction TLB, and the next entry misses the region's check of its code pages until the run loop has
+    // fetched them again. Counted as misses, the region was given up after 256, its block thrown away, and
+    // both compiled again 100,000 runs later, again and again.
+    const { code, far } = idle(1000);
+    const run = (jit: Jit | null) => {
+      const f = machine(code, far, jit);
+      const out = [];
+      for (let n = 0; n < 100_000 && !f.cpu.halted; n++) {
+        const why = f.exec.run(n === 0 ? FIRST : 1);
+        if (why !== STOP_BUDGET) break;
+        // Stopped in front of the region's head (the callee): its caller's page leaves the TLB.
+        if (f.cpu.rip === FAR) { f.cpu.mmu.flush(); out.push(state(f)); }
+      }
+      out.push(state(f));
+      return out;
+    };
+    const jit = jitOf(2);
+    const b = run(jit);
+    expect(b).toEqual(run(null));
+    expect(b[b.length - 1]!.halted).toBe(true);
+    expect(b.length).toBeGreaterThan(300);
+    expect(jit.regions).toBe(1);
+    expect(jit.regionsDropped).toBe(0);
+  });
+
   it('a fault inside a region leaves the interpreter state', () => {
     // The callee loads [rdi+8]; the loop walks rsi (and so rdi) up by 64 KiB until it leaves memory.
     const { code, far } = idle(5000);

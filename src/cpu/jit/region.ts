@@ -40,14 +40,15 @@ const HOLE = 32;
  */
 export function findRegion(t0: Trace, cpu: Cpu, gen: number, lin0: number): Region | null {
   const mmu = cpu.mmu, mode = cpu.mode;
-  if (mode !== 64 || !t0.cached) return null;
+  // A page-crossing instruction (phys2) is left out: the region's entry check covers only the pages traces start on.
+  if (mode !== 64 || !t0.cached || t0.phys2 >= 0) return null;
   const traces = [t0], lins = [lin0];
   let insns = t0.n;
   for (let t = t0; ;) {
     const nx = t.next;
     if (nx === null || t.nextGen !== gen || t.nextEpoch !== mmu.epoch || t.nextMmu !== mmu || t.nextMode !== mode) return null;
     if (nx === t0) return t.nextLin === lin0 && traces.length > 1 ? { traces, lins } : null;
-    if (traces.includes(nx) || !nx.cached || traces.length >= MAX_REGION_TRACES) return null;
+    if (traces.includes(nx) || !nx.cached || nx.phys2 >= 0 || traces.length >= MAX_REGION_TRACES) return null;
     insns += nx.n;
     if (insns > MAX_REGION_INSNS) return null;
     traces.push(nx);
@@ -67,6 +68,8 @@ interface RegionX {
   check(gen: number): boolean;
   misses: number;
   miss(cpu: Cpu, env: BlockEnv, end: number): void;
+  /** Whether the entry missed only because some code page is not in the instruction TLB now. */
+  tlbOnly(cpu: Cpu, env: BlockEnv): boolean;
 }
 
 /** Entries that miss the region before it is given up (see RegionX.miss). */
@@ -208,11 +211,18 @@ export function compileRegion(r: Region, cpu: Cpu, gen: number, plain: BlockFn, 
       return true;
     },
     miss(c: Cpu, env: BlockEnv, end: number): void {
-      // Entered at another linear address, with a code page not (or differently) mapped, or a trace dropped: the
-      // head runs its own block,
-      // and after many such entries it is interpreted and compiled afresh (with the links seen then).
-      if (++this.misses === MAX_MISSES) stale();
+      // Entered at another linear address, with a code page differently mapped, or a trace dropped: the head runs
+      // its own block, and after many such entries it is interpreted and compiled afresh (with the links seen then).
+      // A code page merely absent from the instruction TLB (a flush: OSv reloads CR3 for every TLB shootdown)
+      // is fetched again by the run loop after this entry: no reason to give the region up.
+      if (!this.tlbOnly(c, env) && ++this.misses === MAX_MISSES) stale();
       this.plain(c, env, end);
+    },
+    tlbOnly(c: Cpu, env: BlockEnv): boolean {
+      if (c.segBase[CS] + c.rip !== this.lin0 || c.mode !== 64) return false;
+      if (env.cache.gen !== this.gen && traces.some((t) => t.dropped)) return false;
+      const xT = c.mmu.xTag, xO = c.mmu.xOff;
+      return this.pages.every((p) => xT[p.slot] !== p.lin || xO[p.slot] === p.phys);
     },
   };
   return finishShared(src.join('\n'), ins, specialised, x);
