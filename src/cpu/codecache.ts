@@ -19,6 +19,13 @@ export class Trace {
   nextEpoch = -1;
   nextMode = 0;
   nextMmu: object | null = null;
+  /**
+   * The link leads to the linear page this trace ran on when it was made. Such a link survives TLB flushes (the
+   * epoch): coming from a trace whose page was translated since the last flush, the next one on that page is
+   * where it was (chain.ts sameEpoch). OSv reloads CR3 for every TLB shootdown; thread stacks freed and huge
+   * pages unmapped made thousands per second of guest time, each of which used to unlink all code.
+   */
+  nextSame = false;
   /** Runs counted towards compiling this trace (jit/jit.ts); its compiled form once that happened. */
   hits = 0;
   fn: BlockFn | null = null;

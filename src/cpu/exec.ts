@@ -11,7 +11,7 @@ import { stackSegmentFault } from './operands.js';
 import { Lf } from './flags.js';
 import { Fl, Seg, VEC_DB, VEC_GP } from './regs.js';
 import type { Jit } from './jit/jit.js';
-import { chainFrom } from './jit/chain.js';
+import { chainFrom, linkEpochOk } from './jit/chain.js';
 import { doubleFields, mutableFlags } from './shapes.js';
 
 export const STOP_NONE = 0;
@@ -105,6 +105,9 @@ export class Exec {
   budgetCuts = 0;
   /** run()'s budget end as between() left it. */
   private runEnd = 0;
+  /** Linear address of the trace that ran last, and the MMU epoch of the last trace lookup (chain.ts linkEpochOk). */
+  lastLin = 0;
+  fetchEpoch = -1;
   /** jumpTrace()'s cache: linear address tags (NaN: empty), their traces, and the state they are valid in. */
   private readonly jumpTag = new Float64Array(Jump.SIZE).fill(NaN);
   private readonly jumpTo: (Trace | null)[] = new Array<Trace | null>(Jump.SIZE).fill(null);
@@ -116,7 +119,7 @@ export class Exec {
     this.cpu = cpu;
     this.cache = cache;
     mutableFlags(this, 'eventPending');
-    doubleFields(this, 'runEnd');
+    doubleFields(this, 'runEnd', 'lastLin');
     // A page that (again) holds decoded code must lose this vCPU's write shortcuts to it, so that the next
     // write takes the slow path and drops the stale decodes (self- and cross-modifying code).
     const mem = cache.mem, prev = mem.onCodePageAdded;
@@ -154,8 +157,8 @@ export class Exec {
       const cache = this.cache, gen = cache.gen;
       const lin = cpu.segBase[Seg.CS] + cpu.rip;
       let t: Trace | null;
-      if (prev !== null && prev.nextLin === lin && prev.nextGen === gen && prev.nextEpoch === mmu.epoch &&
-          prev.nextMmu === mmu && prev.nextMode === cpu.mode) {
+      if (prev !== null && prev.nextLin === lin && prev.nextGen === gen && prev.nextMmu === mmu && prev.nextMode === cpu.mode &&
+          linkEpochOk(prev, this.lastLin, lin, mmu.epoch, this.fetchEpoch)) {
         t = prev.next;
       } else {
         t = this.jumpTrace(lin, gen);
@@ -164,11 +167,16 @@ export class Exec {
           prev = null;
           continue;
         }
+        this.fetchEpoch = mmu.epoch;
         if (prev !== null && t.cached) {
+          const from = this.lastLin;
           prev.next = t; prev.nextLin = lin; prev.nextGen = gen; prev.nextEpoch = mmu.epoch;
-          prev.nextMmu = mmu; prev.nextMode = cpu.mode;
+          prev.nextMmu = mmu; prev.nextMode = cpu.mode; 
+          // Not to a page-crossing instruction: its second page must be looked up again after a flush.
+          prev.nextSame = t.phys2 < 0 && from - (from & 0xfff) === lin - (lin & 0xfff);
         }
       }
+      this.lastLin = lin;
       const jit = this.jit;
       if (jit !== null && t!.fn === null && t!.cached) {
         if (++t!.hits >= jit.threshold) jit.compile(t!, this);

@@ -16,6 +16,20 @@ export interface ChainEnv extends BlockEnv {
   readonly cpu: Cpu;
   readonly cache: { gen: number };
   readonly jit: Jit | null;
+  /** Linear address of the last trace run (chainFrom keeps it up to date). */
+  lastLin: number;
+  /** MMU epoch in which the run loop last looked a trace up through the TLB (Exec.run). */
+  fetchEpoch: number;
+}
+
+/**
+ * Whether the link from trace t (which ran at linear `from`) to `to` holds in the current TLB epoch: made in it, or
+ * a link within t's page (Trace.nextSame) while t itself ran on that page since the last lookup through the TLB,
+ * with no flush since (so its page still translates as when t was fetched, and as when the link was made).
+ */
+export function linkEpochOk(t: Trace, from: number, to: number, epoch: number, fetchEpoch: number): boolean {
+  return t.nextEpoch === epoch ||
+    (t.nextSame && fetchEpoch === epoch && from - (from & 0xfff) === to - (to & 0xfff));
 }
 
 /**
@@ -30,9 +44,11 @@ export function chainFrom(env: ChainEnv, t: Trace, end: number): Trace {
     let fn = nx.fn;
     if (fn === null || env.eventPending || env.stopReason !== 0 || cpu.icount >= end || cpu.intShadow || cpu.halted ||
         (lf[LF_REST] & TF) !== 0) return t;
-    if (t.nextLin !== cpu.segBase[CS] + cpu.rip || t.nextGen !== cache.gen || t.nextEpoch !== mmu.epoch ||
-        t.nextMmu !== mmu || t.nextMode !== cpu.mode) return t;
+    const lin = cpu.segBase[CS] + cpu.rip;
+    if (t.nextLin !== lin || t.nextGen !== cache.gen || t.nextMmu !== mmu || t.nextMode !== cpu.mode ||
+        !linkEpochOk(t, env.lastLin, lin, mmu.epoch, env.fetchEpoch)) return t;
     if (++nx.hits >= nx.regionAt) { env.jit!.regionDue(nx, env); fn = nx.fn!; }
+    env.lastLin = lin;
     fn(cpu, env, end);
     t = nx;
   }
