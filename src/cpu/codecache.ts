@@ -101,9 +101,11 @@ export class CodeCache {
   addCross(t: Trace, page: Map<number, Trace>, off: number): void {
     const ppn2 = t.phys2 / 4096;
     page.set(off, t);
-    let l = this.cross.get(ppn2);
-    if (l === undefined) { l = []; this.cross.set(ppn2, l); }
+    // Entries whose first page was dropped since (their traces retired) go: code rewritten there again and again
+    // does not grow the list.
+    const l = (this.cross.get(ppn2) ?? []).filter((c) => !c.t.dropped);
     l.push({ t, page, off });
+    this.cross.set(ppn2, l);
   }
 
   private dropCross(ppn: number): boolean {
