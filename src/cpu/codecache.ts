@@ -1,6 +1,6 @@
 // Decoded-instruction cache keyed by physical address (one per code mode), shared by all vCPUs: code
 // mapped at several linear addresses shares one decode, and a write to a page drops that page's traces.
-import type { Insn } from './insn.js';
+import { Ea, type Insn } from './insn.js';
 import { PhysMem } from './physmem.js';
 import type { BlockFn } from './jit/compiler.js';
 
@@ -51,7 +51,16 @@ export class Trace {
     this.cached = cached;
     if (insns.length === 0) throw new Error('empty trace');
     this.first = insns[0]!;
-    for (let k = 0; k < insns.length; k++) insns[k]!.next = k + 1 < insns.length ? insns[k + 1]! : null;
+    let end = 0;
+    for (let k = 0; k < insns.length; k++) {
+      const i = insns[k]!;
+      i.next = k + 1 < insns.length ? insns[k + 1]! : null;
+      end += i.len;
+      i.end = end;
+      i.idx = k;
+      // Whatever the decoder said, anything that ends a trace or addresses relative to RIP reads RIP.
+      if (i.ends || i.eaKind === Ea.RIP) i.sync = true;
+    }
   }
 }
 

@@ -233,6 +233,9 @@ export class Decoder {
     fn(this, i);
     if (this.lock && !(this.lockable && i.mem)) i.h = opUD;
     i.len = (this.pos - off) | 0; // an int, so that Insn.len stays a small-integer field (shapes.ts)
+    // Handlers that read RIP besides control transfers and RIP-relative operands (codecache.ts Trace adds
+    // those): x87 records FIP, an unimplemented encoding reports where it is.
+    i.sync = (op & 0xF8) === 0xD8 || i.h === opUnimplemented;
     return i.len;
   }
 }

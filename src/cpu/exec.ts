@@ -195,22 +195,27 @@ export class Exec {
         }
         continue;
       }
-      let k = 0;
+      // RIP is stored only before handlers that read it (Insn.sync) and once after the trace, from the trace's
+      // start and the instruction's end offset; a throw settles it below as if it had been stored all along.
+      const rip0 = cpu.rip;
+      let i: Insn = t!.first;
       try {
-        let i: Insn | null = t!.first;
-        do {
-          cpu.rip += i.len;
+        for (;;) {
+          if (i.sync) cpu.rip = rip0 + i.end;
           i.h(cpu, i);
-          k++;
+          const nx = i.next;
           // A write dropped decoded code (maybe this trace's own page): continue from fresh decodes.
-          if (cache.gen !== gen) break;
-          i = i.next;
-        } while (i !== null);
-        cpu.icount += k;
+          if (nx === null || cache.gen !== gen) break;
+          i = nx;
+        }
+        // Only a trace's last instruction transfers control, and then it has set RIP itself.
+        if (!i.ends) cpu.rip = rip0 + i.end;
+        cpu.icount += i.idx + 1;
         prev = t!.cached ? t : null;
       } catch (e) {
+        if (!i.sync) cpu.rip = rip0 + i.end;
         prev = null;
-        faulted = true; thrown = e; thrownT = t; thrownK = k;
+        faulted = true; thrown = e; thrownT = t; thrownK = i.idx;
       }
     }
     return this.stopReason;

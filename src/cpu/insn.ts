@@ -25,6 +25,16 @@ export class Insn {
   h: Handler;
   /** Length in bytes. */
   len = 0;
+  /** Offset of the instruction's end from the start of its trace (set by Trace). */
+  end = 0;
+  /** Index in its trace (set by Trace). */
+  idx = 0;
+  /**
+   * The handler reads RIP (control transfers, RIP-relative operands, x87's FIP, reports): the run loop sets
+   * cpu.rip to the next instruction's address before calling it. Other handlers see an unspecified RIP, so
+   * the loop stores RIP once per trace instead of once per instruction (a fault still settles it exactly).
+   */
+  sync = false;
   /**
    * The next instruction of its trace (null: the last). The run loop walks these rather than the trace's array:
    * on a boot's thousands of short traces that array is one more cache miss per trace.
