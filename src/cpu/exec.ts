@@ -11,7 +11,7 @@ import { stackSegmentFault } from './operands.js';
 import { Lf } from './flags.js';
 import { Fl, Seg, VEC_DB, VEC_GP } from './regs.js';
 import type { Jit } from './jit/jit.js';
-import { chainFrom, linkEpochOk } from './jit/chain.js';
+import { chainFrom, linkEpochOk, samePage } from './jit/chain.js';
 import { doubleFields, mutableFlags } from './shapes.js';
 
 export const STOP_NONE = 0;
@@ -169,11 +169,10 @@ export class Exec {
         }
         this.fetchEpoch = mmu.epoch;
         if (prev !== null && t.cached) {
-          const from = this.lastLin;
           prev.next = t; prev.nextLin = lin; prev.nextGen = gen; prev.nextEpoch = mmu.epoch;
-          prev.nextMmu = mmu; prev.nextMode = cpu.mode; 
+          prev.nextMmu = mmu; prev.nextMode = cpu.mode;
           // Not to a page-crossing instruction: its second page must be looked up again after a flush.
-          prev.nextSame = t.phys2 < 0 && from - (from & 0xfff) === lin - (lin & 0xfff);
+          prev.nextSame = t.phys2 < 0 && samePage(this.lastLin, lin);
         }
       }
       this.lastLin = lin;

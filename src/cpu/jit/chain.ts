@@ -28,8 +28,12 @@ export interface ChainEnv extends BlockEnv {
  * with no flush since (so its page still translates as when t was fetched, and as when the link was made).
  */
 export function linkEpochOk(t: Trace, from: number, to: number, epoch: number, fetchEpoch: number): boolean {
-  return t.nextEpoch === epoch ||
-    (t.nextSame && fetchEpoch === epoch && from - (from & 0xfff) === to - (to & 0xfff));
+  return t.nextEpoch === epoch || (t.nextSame && fetchEpoch === epoch && samePage(from, to));
+}
+
+/** Whether two linear addresses lie on one 4-KiB page (they may exceed 2^32: no 32-bit shifts). */
+export function samePage(a: number, b: number): boolean {
+  return a - (a & 0xfff) === b - (b & 0xfff);
 }
 
 /**

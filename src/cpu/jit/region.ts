@@ -220,7 +220,7 @@ export function compileRegion(r: Region, cpu: Cpu, gen: number, plain: BlockFn, 
     },
     tlbOnly(c: Cpu, env: BlockEnv): boolean {
       if (c.segBase[CS] + c.rip !== this.lin0 || c.mode !== 64) return false;
-      if (env.cache.gen !== this.gen && traces.some((t) => t.dropped)) return false;
+      if (env.cache.gen !== this.gen && !this.check(env.cache.gen)) return false;
       const xT = c.mmu.xTag, xO = c.mmu.xOff;
       return this.pages.every((p) => xT[p.slot] !== p.lin || xO[p.slot] === p.phys);
     },
