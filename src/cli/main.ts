@@ -12,6 +12,7 @@ import { buildGuest } from './guest.js';
 import { openCliNet } from './net.js';
 import type { NetAttachment } from '../machine/net.js';
 import { startStatusLine } from './status.js';
+import { markCodeCacheComplete } from './launch.js';
 // Snapshots, DWARF thread names, profiles and core files are imported where used: a plain `osvemu run`
 // does not pay for loading them (cold start, issue 12).
 const snapshots = () => import('./snapshot-commands.js');
@@ -116,6 +117,8 @@ async function runMachine(args: RunArgs, kernelPath: string, kernel: Uint8Array,
     status.stop();
     await machine.close();
   }
+  // The guest ended by itself: what this run compiled covers the emulator (code cache, launch.ts).
+  if (['poweroff', 'debug-exit', 'halted', 'triple-fault', 'reset'].includes(result.cause)) markCodeCacheComplete();
   if (args.verbose) {
     process.stderr.write(`osvemu: ${result.instructions} instructions, ${(result.virtualNs / 1e6).toFixed(3)} ms virtual time\n`);
   }

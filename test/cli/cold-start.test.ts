@@ -81,6 +81,32 @@ process.stdout.write(String(%HaveSameMap(a, b) && %HaveSameMap(a.mmu, b.mmu)));
     expect(second.stderr).not.toMatch(/written/);
   });
 
+  it.skipIf(!BUNDLED)('a run that boots no guest leaves a partial cache, which the first complete guest run replaces', () => {
+    const home = mkdtempSync(path.join(tmp, 'cache-'));
+    const dir = path.join(home, 'osvemu', 'code-cache');
+    const env = { ...process.env, XDG_CACHE_HOME: home, OSVEMU_CODE_CACHE: 'verbose' };
+    const help = spawnSync(process.execPath, [CLI, 'help'], { encoding: 'utf8', timeout: 60_000, env });
+    expect(help.status, help.stderr).toBe(0);
+    expect(help.stderr).toMatch(/code cache: written \(.*\.partial\.v8\)/);
+    const partialSize = readFileSync(path.join(dir, readdirSync(dir)[0]!)).length;
+    // Another run without a guest keeps the partial cache as it is.
+    const bad = spawnSync(process.execPath, [CLI, 'run', path.join(tmp, 'no-such-kernel')], { encoding: 'utf8', timeout: 60_000, env });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/code cache: used \(.*\.partial\.v8\)/);
+    expect(bad.stderr).not.toMatch(/written/);
+    const first = runCli(home);
+    expect(first.status, first.stderr).toBe(1);
+    expect(first.stderr).toMatch(/code cache: used \(.*\.partial\.v8\)/);
+    expect(first.stderr).toMatch(/code cache: written \(.*\/cli-[^/]*[^l]\.v8\)/);
+    const files = readdirSync(dir);
+    expect(files).toHaveLength(1);
+    expect(files[0]).not.toMatch(/partial/);
+    expect(readFileSync(path.join(dir, files[0]!)).length).toBeGreaterThan(partialSize);
+    const second = runCli(home);
+    expect(second.stderr).toMatch(/code cache: used \(.*\/cli-[^/]*[^l]\.v8\)/);
+    expect(second.stderr).not.toMatch(/written/);
+  });
+
   it.skipIf(!BUNDLED)('a corrupt cache is rejected and replaced; an unwritable cache folder only costs speed', () => {
     const home = mkdtempSync(path.join(tmp, 'cache-'));
     runCli(home);
