@@ -46,6 +46,16 @@ describe('cold start', () => {
     expect(cold).toEqual([]);
   });
 
+  it('osvemu run of a kernel loads none of the Node built-ins a plain boot does not use (child_process, zlib, crypto)', () => {
+    const list = path.join(tmp, 'builtins.cjs');
+    writeFileSync(list, `process.on('exit', () => process.stderr.write('BUILTINS ' + process.moduleLoadList.join(',') + '\\n'));\n`);
+    const r = spawnSync(process.execPath, ['-r', list, CLI, 'run', exitKernel()], { encoding: 'utf8', timeout: 60_000, stdio: ['pipe', 'pipe', 'pipe'] });
+    expect(r.status, r.stderr).toBe(1);
+    const builtins = r.stderr.split('\n').find((l) => l.startsWith('BUILTINS '))!.slice(9).split(',');
+    expect(builtins).toContain('NativeModule fs');
+    expect(builtins.filter((m) => /^NativeModule (child_process|zlib|crypto|dgram)$/.test(m))).toEqual([]);
+  });
+
   it('a vCPU keeps its object shape when RIP, CR3 and the descriptor bases take 64-bit values', () => {
     const dist = path.join(repoRoot(), 'dist', 'src', 'cpu');
     const script = `
