@@ -15,6 +15,7 @@
 // compile the CPU, devices and board lazily again (~100 ms of main-thread CPU on the OSv hello). So a run
 // that booted no guest to its end writes a partial cache (cli-TAG.partial.v8) that the first complete guest
 // run (markCodeCacheComplete) replaces with cli-TAG.v8, which is then kept.
+import { isAscii } from 'node:buffer';
 import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -59,7 +60,9 @@ function say(verbose: boolean, msg: string): void {
 export function launch(bundlePath: string): boolean {
   let source: string;
   try {
-    source = readFileSync(bundlePath, 'utf8');
+    // The build makes the bundle ASCII (bundle.ts): read as Latin-1 it needs no UTF-8 decoding.
+    const bytes = readFileSync(bundlePath);
+    source = bytes.toString(isAscii(bytes) ? 'latin1' : 'utf8');
   } catch {
     return false;
   }

@@ -1,4 +1,5 @@
 // Cold start (issue 12): what a plain `osvemu run` loads, and object shapes that stay put while a kernel runs.
+import { isAscii } from 'node:buffer';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -74,6 +75,8 @@ process.stdout.write(String(%HaveSameMap(a, b) && %HaveSameMap(a.mmu, b.mmu)));
   it.skipIf(!ESBUILD)('with esbuild installed, the build bundles the CLI (main.js is the stub that runs main.bundle.cjs)', () => {
     expect(BUNDLED).toBe(true);
     expect(existsSync(path.join(distCli, 'main.bundle.cjs'))).toBe(true);
+    // launch.ts reads an ASCII bundle as Latin-1, without UTF-8 decoding.
+    expect(isAscii(readFileSync(path.join(distCli, 'main.bundle.cjs')))).toBe(true);
   });
 
   it.skipIf(!BUNDLED)('the bundled CLI writes its code cache once, then uses it', () => {
