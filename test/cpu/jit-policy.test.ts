@@ -1,5 +1,5 @@
-// Which traces the block compiler compiles (jit.ts Jit.minInsns): short traces stay interpreted unless they loop
-// on their own or a region through them is found; long traces compile at the threshold. Results are the
+// Which traces the block compiler compiles (jit.ts Jit.minInsns): short traces compile at regionFactor x threshold
+// runs unless they loop on their own; long traces compile at the threshold. Results are the
 // interpreter's whatever is compiled.
 import { describe, expect, it } from 'vitest';
 import { Jit } from '../../src/cpu/jit/jit.js';
@@ -21,7 +21,7 @@ function jitOf(minInsns: number): Jit {
 }
 
 describe('block compiler policy: short traces', () => {
-  it('short traces that do not loop stay interpreted; with minInsns 0 they compile', () => {
+  it('short traces run fewer than regionFactor x threshold times stay interpreted; with minInsns 0 they compile', () => {
     const { code, far } = idle(6); // 6 runs: past the threshold (2), short of a region look (2 x 5)
     const ref = run(code, far, null);
     const kept = jitOf(8), all = jitOf(0);
@@ -31,13 +31,12 @@ describe('block compiler policy: short traces', () => {
     expect(all.compiled).toBeGreaterThan(0);
   });
 
-  it('a loop through short traces still becomes a region once they have run regionFactor x threshold times', () => {
+  it('short traces compile after regionFactor x threshold runs, and a loop through them becomes a region', () => {
     const { code, far } = idle(300);
     const jit = jitOf(8);
     expect(run(code, far, jit)).toEqual(run(code, far, null));
     expect(jit.regions).toBeGreaterThan(0);
-    // Only the region's head was compiled (its own block is what runs when the region does not apply).
-    expect(jit.compiled).toBe(1);
+    expect(jit.compiled).toBeGreaterThan(0);
   });
 
   it('a short self-loop and a long trace compile at the threshold', () => {

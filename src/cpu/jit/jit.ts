@@ -21,18 +21,17 @@ const sources = new WeakMap<BlockFn, string>();
  */
 export const DEFAULT_THRESHOLD = Number(process.env.OSVEMU_JIT_THRESHOLD ?? 20000);
 /**
- * Traces of fewer instructions stay interpreted unless they loop: on their own (a branch back to their start) or
- * through others (a region found through them once they have run as often as a block runs before it looks for
- * one). A short block saves the interpreter only a few handler calls per run, and what it costs besides its runs
- * does not shrink with it: V8 runs it unoptimised (~10x slower than the interpreter) for its first calls, then
- * optimises it on a background thread, and again after each deoptimisation on a path its first calls did not
- * take (a slow memory path, a fault check). In the scheduler-bound phase of OSv's tests (tst-eventfd: ~150
- * threads, each switch a different short path through the scheduler) new blocks keep appearing, and ~600 blocks
- * made compiled code slower there than the interpreter (OSVEMU_JIT_STATS=blocks shows the tiers' shares).
+ * Traces of fewer instructions compile only after regionFactor x threshold runs (and look for a region through
+ * them at once), unless they loop on their own (a branch back to their start). A short block saves the
+ * interpreter only a few handler calls per run, and what it costs besides its runs does not shrink with it: V8
+ * runs it unoptimised (~10x slower than the interpreter) for its first calls, optimises it on a background
+ * thread, and again after each deoptimisation on a path its first calls did not take (a slow memory path). In
+ * the scheduler-bound phase of OSv's tests (tst-eventfd: ~150 threads, each switch a different short path through
+ * the scheduler) new blocks kept appearing, ~600 of them, and compiled code ran slower there than the interpreter
+ * (OSVEMU_JIT_STATS=blocks with node --allow-natives-syntax shows the tiers' shares). Short code that runs five
+ * times as often (a boot's, which the test runner's next boots adopt) still compiles.
  */
 export const DEFAULT_MIN_INSNS = Number(process.env.OSVEMU_JIT_MIN_INSNS ?? 8);
-/** Looks for a loop through a short trace this many times (each after as many runs) before leaving it interpreted. */
-const SHORT_TRIES = 3;
 /** A compiled block runs REGION_FACTOR x threshold times before a loop through it is compiled as a region. */
 export const REGION_FACTOR = Number(process.env.OSVEMU_REGION_FACTOR ?? 5);
 
@@ -122,8 +121,8 @@ export class Jit {
    * with an explicit threshold compiles every trace at it (the tests pick a threshold to have their code compiled).
    */
   minInsns: number;
-  /** Short traces that reached the threshold: how many looks for a loop through them are left. */
-  private readonly shortTries = new WeakMap<Trace, number>();
+  /** Short traces that reached the threshold once and wait to reach it again. */
+  private readonly shortWaited = new WeakSet<Trace>();
   /** Short traces left interpreted (statistics). */
   shortKept = 0;
 
@@ -183,26 +182,20 @@ export class Jit {
   }
 
   /**
-   * Whether short trace t (at the threshold) compiles now: only with a loop through it to compile as a region,
-   * looked for after as many runs as a compiled block waits (regionFactor x threshold), a few times. Until then
-   * its runs are counted towards the next look; after the last it stays interpreted for good.
+   * Whether short trace t (at the threshold) compiles now: at its second time there, after as many runs as a
+   * compiled block waits before it looks for a loop through it (regionFactor x threshold), when it looks for one
+   * at once. Code that runs that often pays for V8's tiering; a boot's (the test runner's next boots adopt its
+   * blocks) mostly does. Without the run loop's context (no region to look for) it stays interpreted.
    */
   private shortDue(t: Trace, ctx?: { cpu: Cpu; cache: { gen: number } }): boolean {
-    const left = this.shortTries.get(t);
-    if (left !== undefined && ctx !== undefined && this.regionsEnabled &&
-        findRegion(t, ctx.cpu, ctx.cache.gen, ctx.cpu.segBase[CS] + ctx.cpu.rip) !== null) {
-      // Compiled now, its region is due at once (compile() then regionDue()).
-      this.shortTries.delete(t);
-      t.hits = this.threshold * this.regionFactor;
+    if (ctx === undefined) { this.shortKept++; t.hits = -Infinity; return false; }
+    if (this.shortWaited.has(t)) {
+      this.shortWaited.delete(t);
+      // Its region (if any) is due at once: compile() then the run loop's regionDue().
+      t.hits = this.threshold * this.regionFactor - 1;
       return true;
     }
-    if (ctx === undefined || !this.regionsEnabled || left === 0) {
-      this.shortKept++;
-      t.hits = -Infinity;
-      return false;
-    }
-    this.shortTries.set(t, (left ?? SHORT_TRIES) - 1);
-    // Back to the threshold after regionFactor x threshold runs since the trace first reached it.
+    this.shortWaited.add(t);
     t.hits = this.threshold - this.threshold * Math.max(1, this.regionFactor - 1);
     return false;
   }
