@@ -160,8 +160,9 @@ export class Jit {
    * stays interpreted. With the vCPU and its code cache, a loop through t that spans several traces (the run
    * loop's trace links lead back to t) is compiled as one region, which t then runs.
    */
-  compile(t: Trace, ctx?: { cpu: Cpu; cache: { gen: number } }): void {
-    if (t.n < this.minInsns && !selfLoops(t) && !this.shortDue(t, ctx)) return;
+  compile(t: Trace, ctx?: { cpu: Cpu; cache: { gen: number } }, preheated = false): void {
+    // Code earlier machines ran heatThreshold times has shown it runs often: no wait for short traces.
+    if (!preheated && t.n < this.minInsns && !selfLoops(t) && !this.shortDue(t, ctx)) return;
     try {
       const r = compileTrace(t, this.warmExits);
       if (process.env.OSVEMU_JIT_DEBUG === 'source-all') console.error(r.source);
@@ -261,7 +262,7 @@ export class Jit {
       const h = heat.get(key);
       if (h !== undefined && h >= this.heatThreshold) {
         this.preheated++;
-        this.compile(t, ctx);
+        this.compile(t, ctx, true);
       } else if (Jit.collectHeat) this.seen.push(t);
       return;
     }
