@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { buildGuest } from '../src/cli/guest.js';
 import { Machine, type MachineOptions } from '../src/machine/machine.js';
 import { cliCold, coldPair, findQemu, median, qemuLoopMips, rssProbe, type ColdFigures } from './suite-host.js';
+import { startupCost } from './startup.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -114,6 +115,11 @@ function main(): void {
   const runs = QUICK ? 1 : 5;
   const osvlikeCold = cliCold(CLI, osvlikeElf, '', runs);
   console.log(coldLine('osvlike -c 1, cold `osvemu run`', osvlikeCold));
+  const startup = startupCost(CLI, QUICK ? 1 : 5);
+  if (startup) {
+    console.log(`${'osvemu start-up + exit (no guest)'.padEnd(34)} wall ${fmt(startup.osvemu.wallS, 3)} s, cpu ${fmt(startup.osvemu.cpuS, 3)} s; ` +
+      `node -e 0: wall ${fmt(startup.node.wallS, 3)} s, cpu ${fmt(startup.node.cpuS, 3)} s (median of ${QUICK ? 1 : 5})`);
+  }
 
   const real = process.env.OSV_KERNEL;
   const realCmd = process.env.OSV_CMDLINE ?? (real ? readCmdline(real) : '');

@@ -46,6 +46,12 @@ async function main(): Promise<void> {
     banner: { js: 'var __osvemuBundle = { get url() { return require("node:url").pathToFileURL(__filename).href; } };' },
     logLevel: 'warning',
   });
+  // esbuild escapes non-ASCII characters in strings but keeps them in the comments it preserves: escape those too,
+  // so that launch.ts can read the bundle as Latin-1 (a one-byte string, no UTF-8 decoding: 10-20 ms of a cold
+  // start on this host). \uXXXX means the same in a string, template or regular expression as in a comment.
+  const text = readFileSync(bundle, 'utf8');
+  const ascii = text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  if (ascii !== text) writeFileSync(bundle, ascii);
   // tsc rewrote main.js (or this step already ran): keep the module version, then install the stub.
   if (!readFileSync(mainJs, 'utf8').includes(STUB_MARK)) renameSync(mainJs, modulesJs);
   if (!existsSync(modulesJs)) throw new Error(`${modulesJs} is missing: run tsc first`);

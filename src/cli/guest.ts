@@ -1,9 +1,9 @@
 // The project's own default guest (images/osvlike), built from source with the machine's gcc on first use.
-import { execFileSync } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { childProcess } from '../node-lazy.js';
 
 /** The repository root: the nearest folder above this file whose package.json names osvemu. */
 export function repoRoot(): string {
@@ -38,7 +38,7 @@ export function buildGuest(name: string): string {
   const out = imagesOutDir(root);
   const target = path.join(out, `${name}.elf`);
   try {
-    execFileSync('make', ['-s', '-C', path.join(root, 'images'), `OUT=${out}`, target], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+    childProcess().execFileSync('make', ['-s', '-C', path.join(root, 'images'), `OUT=${out}`, target], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
   } catch (e) {
     const err = e as { stderr?: string; message: string };
     const last = (err.stderr || err.message).trim().split('\n').pop();

@@ -9,6 +9,13 @@
 // (concurrent runs are safe), and any failure to read or write it only costs speed. V8 itself checks the
 // data against the source and flags and rejects a mismatch. OSVEMU_CODE_CACHE=0 turns it off;
 // OSVEMU_CODE_CACHE=verbose says on stderr what happened.
+//
+// The data holds only what the run that wrote it compiled: a first `osvemu help`, a usage error or an
+// unreadable kernel would leave a cache without the emulator (half the size), and every later boot would
+// compile the CPU, devices and board lazily again (~100 ms of main-thread CPU on the OSv hello). So a run
+// that booted no guest to its end writes a partial cache (cli-TAG.partial.v8) that the first complete guest
+// run (markCodeCacheComplete) replaces with cli-TAG.v8, which is then kept.
+import { isAscii } from 'node:buffer';
 import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -16,9 +23,30 @@ import vm from 'node:vm';
 import { osvemuCacheDir } from '../cache-dir.js';
 
 /** Where the code cache of the bundle build `buildTag` lives, or null when no folder can be named. */
-export function codeCachePath(buildTag: string): string | null {
+export function codeCachePath(buildTag: string, partial = false): string | null {
   const tag = `${buildTag}-node${process.versions.node}-v8${process.versions.v8}-${process.arch}`.replace(/[^\w.-]/g, '_');
-  return path.join(osvemuCacheDir(), 'code-cache', `cli-${tag}.v8`);
+  return path.join(osvemuCacheDir(), 'code-cache', `cli-${tag}${partial ? '.partial' : ''}.v8`);
+}
+
+// A global, not module state: the bundle has its own copy of this module, the stub that calls launch() another.
+const COMPLETE = Symbol.for('osvemu.codeCache.complete');
+
+/** Says that this run booted a guest to its end: the code cache it leaves covers the emulator (see above). */
+export function markCodeCacheComplete(): void {
+  (globalThis as Record<symbol, unknown>)[COMPLETE] = true;
+}
+
+function runWasComplete(): boolean {
+  return (globalThis as Record<symbol, unknown>)[COMPLETE] === true;
+}
+
+function readOrUndefined(file: string | null): Buffer | undefined {
+  if (file === null) return undefined;
+  try {
+    return readFileSync(file);
+  } catch {
+    return undefined;
+  }
 }
 
 function say(verbose: boolean, msg: string): void {
@@ -32,7 +60,9 @@ function say(verbose: boolean, msg: string): void {
 export function launch(bundlePath: string): boolean {
   let source: string;
   try {
-    source = readFileSync(bundlePath, 'utf8');
+    // The build makes the bundle ASCII (bundle.ts): read as Latin-1 it needs no UTF-8 decoding.
+    const bytes = readFileSync(bundlePath);
+    source = bytes.toString(isAscii(bytes) ? 'latin1' : 'utf8');
   } catch {
     return false;
   }
@@ -41,30 +71,31 @@ export function launch(bundlePath: string): boolean {
   const verbose = mode === 'verbose';
   // The bundle's size and modification time name its build (hashing a megabyte would cost more than it saves);
   // V8 checks the source against the data anyway.
-  let cacheFile: string | null = null;
+  let fullFile: string | null = null, partialFile: string | null = null;
   if (useCache) {
     try {
       const st = statSync(bundlePath);
-      cacheFile = codeCachePath(`${st.size.toString(36)}-${Math.round(st.mtimeMs).toString(36)}`);
+      const tag = `${st.size.toString(36)}-${Math.round(st.mtimeMs).toString(36)}`;
+      fullFile = codeCachePath(tag);
+      partialFile = codeCachePath(tag, true);
     } catch {
-      cacheFile = null;
+      fullFile = null;
     }
   }
-  let cachedData: Buffer | undefined;
-  if (cacheFile) {
-    try {
-      cachedData = readFileSync(cacheFile);
-    } catch {
-      cachedData = undefined;
-    }
-  }
+  let cachedData = readOrUndefined(fullFile);
+  const usedFull = cachedData !== undefined;
+  if (!usedFull) cachedData = readOrUndefined(partialFile);
+  const cacheFile = usedFull ? fullFile : partialFile;
   const wrapper = `(function (exports, require, module, __filename, __dirname) {${source.replace(/^#!.*/, '')}\n})`;
   const script = new vm.Script(wrapper, { filename: bundlePath, cachedData });
   const rejected = cachedData !== undefined && script.cachedDataRejected === true;
-  if (cacheFile) say(verbose, cachedData === undefined ? `none yet (${cacheFile})` : rejected ? `rejected (${cacheFile})` : `used (${cacheFile})`);
-  if (cacheFile && (cachedData === undefined || rejected)) {
+  if (cacheFile) say(verbose, cachedData === undefined ? `none yet (${fullFile})` : rejected ? `rejected (${cacheFile})` : `used (${cacheFile})`);
+  if (fullFile && partialFile && (cachedData === undefined || rejected || !usedFull)) {
     // At exit the cache holds every function this run compiled, not just the top level.
-    process.once('exit', () => writeCache(script, cacheFile, verbose));
+    process.once('exit', () => {
+      if (runWasComplete()) writeCache(script, fullFile, verbose, partialFile);
+      else if (cachedData === undefined || rejected) writeCache(script, partialFile, verbose, usedFull ? fullFile : null);
+    });
   }
   const mod = { exports: {} };
   const fn = script.runInThisContext() as (e: object, r: NodeRequire, m: object, f: string, d: string) => void;
@@ -85,13 +116,21 @@ function pruneOld(dir: string): void {
   }
 }
 
-function writeCache(script: vm.Script, file: string, verbose: boolean): void {
+/** Writes the cache to `file` (and drops the partial one it replaces, `supersedes`). */
+function writeCache(script: vm.Script, file: string, verbose: boolean, supersedes: string | null): void {
   const tmp = `${file}.${process.pid}.tmp`;
   try {
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(tmp, script.createCachedData());
     renameSync(tmp, file);
     say(verbose, `written (${file})`);
+    if (supersedes !== null) {
+      try {
+        unlinkSync(supersedes);
+      } catch {
+        // there was none, or another run dropped it first
+      }
+    }
     pruneOld(path.dirname(file));
   } catch (e) {
     say(verbose, `not written: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);

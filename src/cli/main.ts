@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // osvemu command line: `osvemu run [KERNEL] ...` boots a PVH kernel headlessly and exits with a status
 // that says how the guest ended.
-import { readFileSync } from 'node:fs';
+import { fstatSync, readFileSync } from 'node:fs';
 import { ElfError } from '../machine/elf.js';
 import { openCliDevices } from './devices.js';
 import { Machine, MachineError, type RunResult, type StopCause } from '../machine/machine.js';
@@ -12,6 +12,7 @@ import { buildGuest } from './guest.js';
 import { openCliNet } from './net.js';
 import type { NetAttachment } from '../machine/net.js';
 import { startStatusLine } from './status.js';
+import { markCodeCacheComplete } from './launch.js';
 // Snapshots, DWARF thread names, profiles and core files are imported where used: a plain `osvemu run`
 // does not pay for loading them (cold start, issue 12).
 const snapshots = () => import('./snapshot-commands.js');
@@ -22,6 +23,15 @@ export const EXIT: Record<StopCause | 'error' | 'usage', number> = {
   poweroff: 0, error: 1, usage: 2, halted: 3, 'triple-fault': 4, 'insn-limit': 5, timeout: 6, reset: 7,
   unimplemented: 8, 'debug-exit': 0, match: 0, stopped: 1,
 };
+
+/** False when stdin is a pipe or a file: then not even process.stdin is made (a stream costs a cold start 4-10 ms). */
+function stdinMayBeTerminal(): boolean {
+  try {
+    return fstatSync(0).isCharacterDevice();
+  } catch {
+    return true;
+  }
+}
 
 function fail(msg: string, code: number): number {
   process.stderr.write(`osvemu: ${msg}\n`);
@@ -95,7 +105,7 @@ async function runMachine(args: RunArgs, kernelPath: string, kernel: Uint8Array,
     const why = attachProfileThreads(machine, args.kernel ?? kernelPath, args.symbols);
     if (why) process.stderr.write(`osvemu: ${why}\n`);
   }
-  if (process.stdin.isTTY) {
+  if (stdinMayBeTerminal() && process.stdin.isTTY) {
     process.stdin.on('data', (d: Buffer) => machine.serialInput(d));
     process.stdin.unref();
   }
@@ -116,6 +126,8 @@ async function runMachine(args: RunArgs, kernelPath: string, kernel: Uint8Array,
     status.stop();
     await machine.close();
   }
+  // The guest ended by itself: what this run compiled covers the emulator (code cache, launch.ts).
+  if (['poweroff', 'debug-exit', 'halted', 'triple-fault', 'reset'].includes(result.cause)) markCodeCacheComplete();
   if (args.verbose) {
     process.stderr.write(`osvemu: ${result.instructions} instructions, ${(result.virtualNs / 1e6).toFixed(3)} ms virtual time\n`);
   }

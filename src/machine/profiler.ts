@@ -4,9 +4,9 @@
 // memory is read without side effects (debug-mem.ts). When the OSv threads are known (threadOf, set by
 // src/osv/profile-threads.ts) each sample also names the thread the vCPU ran, and the files get one track per
 // thread besides the per-vCPU ones (speedscope: a profile each; pprof: thread and thread_id labels).
-import { gzipSync } from 'node:zlib';
 import type { Cpu } from '../cpu/cpu.js';
 import { readVirtual } from './debug-mem.js';
+import { zlib } from '../node-lazy.js';
 
 /** Frames followed through saved RBPs; deeper stacks are cut (speedscope and pprof show the cut). */
 const MAX_FRAMES = 64;
@@ -218,7 +218,7 @@ export class GuestProfiler {
     // string_table must be complete before it is written: every str() call above has run.
     for (const s of strings) p.bytes(6, Buffer.from(s, 'utf8'));
     p.msg(11, period).uint(12, this.interval);
-    return gzipSync(p.finish());
+    return zlib().gzipSync(p.finish());
   }
 }
 

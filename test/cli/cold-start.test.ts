@@ -1,4 +1,5 @@
 // Cold start (issue 12): what a plain `osvemu run` loads, and object shapes that stay put while a kernel runs.
+import { isAscii } from 'node:buffer';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -46,6 +47,16 @@ describe('cold start', () => {
     expect(cold).toEqual([]);
   });
 
+  it('osvemu run of a kernel loads none of the Node built-ins a plain boot does not use (child_process, zlib, crypto)', () => {
+    const list = path.join(tmp, 'builtins.cjs');
+    writeFileSync(list, `process.on('exit', () => process.stderr.write('BUILTINS ' + process.moduleLoadList.join(',') + '\\n'));\n`);
+    const r = spawnSync(process.execPath, ['-r', list, CLI, 'run', exitKernel()], { encoding: 'utf8', timeout: 60_000, stdio: ['pipe', 'pipe', 'pipe'] });
+    expect(r.status, r.stderr).toBe(1);
+    const builtins = r.stderr.split('\n').find((l) => l.startsWith('BUILTINS '))!.slice(9).split(',');
+    expect(builtins).toContain('NativeModule fs');
+    expect(builtins.filter((m) => /^NativeModule (child_process|zlib|crypto|dgram)$/.test(m))).toEqual([]);
+  });
+
   it('a vCPU keeps its object shape when RIP, CR3 and the descriptor bases take 64-bit values', () => {
     const dist = path.join(repoRoot(), 'dist', 'src', 'cpu');
     const script = `
@@ -64,6 +75,8 @@ process.stdout.write(String(%HaveSameMap(a, b) && %HaveSameMap(a.mmu, b.mmu)));
   it.skipIf(!ESBUILD)('with esbuild installed, the build bundles the CLI (main.js is the stub that runs main.bundle.cjs)', () => {
     expect(BUNDLED).toBe(true);
     expect(existsSync(path.join(distCli, 'main.bundle.cjs'))).toBe(true);
+    // launch.ts reads an ASCII bundle as Latin-1, without UTF-8 decoding.
+    expect(isAscii(readFileSync(path.join(distCli, 'main.bundle.cjs')))).toBe(true);
   });
 
   it.skipIf(!BUNDLED)('the bundled CLI writes its code cache once, then uses it', () => {
@@ -78,6 +91,32 @@ process.stdout.write(String(%HaveSameMap(a, b) && %HaveSameMap(a.mmu, b.mmu)));
     const second = runCli(home);
     expect(second.status).toBe(1);
     expect(second.stderr).toMatch(/code cache: used/);
+    expect(second.stderr).not.toMatch(/written/);
+  });
+
+  it.skipIf(!BUNDLED)('a run that boots no guest leaves a partial cache, which the first complete guest run replaces', () => {
+    const home = mkdtempSync(path.join(tmp, 'cache-'));
+    const dir = path.join(home, 'osvemu', 'code-cache');
+    const env = { ...process.env, XDG_CACHE_HOME: home, OSVEMU_CODE_CACHE: 'verbose' };
+    const help = spawnSync(process.execPath, [CLI, 'help'], { encoding: 'utf8', timeout: 60_000, env });
+    expect(help.status, help.stderr).toBe(0);
+    expect(help.stderr).toMatch(/code cache: written \(.*\.partial\.v8\)/);
+    const partialSize = readFileSync(path.join(dir, readdirSync(dir)[0]!)).length;
+    // Another run without a guest keeps the partial cache as it is.
+    const bad = spawnSync(process.execPath, [CLI, 'run', path.join(tmp, 'no-such-kernel')], { encoding: 'utf8', timeout: 60_000, env });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/code cache: used \(.*\.partial\.v8\)/);
+    expect(bad.stderr).not.toMatch(/written/);
+    const first = runCli(home);
+    expect(first.status, first.stderr).toBe(1);
+    expect(first.stderr).toMatch(/code cache: used \(.*\.partial\.v8\)/);
+    expect(first.stderr).toMatch(/code cache: written \(.*\/cli-[^/]*[^l]\.v8\)/);
+    const files = readdirSync(dir);
+    expect(files).toHaveLength(1);
+    expect(files[0]).not.toMatch(/partial/);
+    expect(readFileSync(path.join(dir, files[0]!)).length).toBeGreaterThan(partialSize);
+    const second = runCli(home);
+    expect(second.stderr).toMatch(/code cache: used \(.*\/cli-[^/]*[^l]\.v8\)/);
     expect(second.stderr).not.toMatch(/written/);
   });
 

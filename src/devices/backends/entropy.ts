@@ -2,8 +2,8 @@
  * Entropy sources for virtio-rng: a deterministic stream from a seed (the default, so runs
  * repeat), or the host's CSPRNG when the user asks for real randomness.
  */
-import { randomFillSync } from 'node:crypto';
 import type { StateValue } from '../snapshottable.js';
+import { crypto } from '../../node-lazy.js';
 
 export interface EntropySource {
   readonly description: string;
@@ -72,7 +72,7 @@ function rotl(x: number, k: number): number {
 export class HostEntropy implements EntropySource {
   readonly description = 'host entropy';
   fill(dst: Uint8Array): void {
-    randomFillSync(dst);
+    crypto().randomFillSync(dst);
   }
 }
 
