@@ -3,25 +3,10 @@
 // code in a trace of a running region and on another page, a fault inside a region, budgets cut anywhere,
 // and random loops built from the specialised forms and handler calls.
 import { describe, expect, it } from 'vitest';
-import { flatMachine } from '../../bench/flat.js';
 import { Jit } from '../../src/cpu/jit/jit.js';
 import { STOP_BUDGET } from '../../src/cpu/exec.js';
 import { Rng } from '../isa/rng.js';
-
-const CODE = 0x100000;
-const FAR = 0x108000; // another page (functions the loops call)
-const DATA = 0x200000;
-
-function machine(code: number[], far: number[], jit: Jit | null) {
-  const f = flatMachine(8, true);
-  f.mem.writeBytes(CODE, Uint8Array.from(code));
-  if (far.length) f.mem.writeBytes(FAR, Uint8Array.from(far));
-  f.cpu.rip = CODE;
-  f.cpu.setReg64(4, 0x300000);
-  f.cpu.setReg64(6, DATA);
-  f.exec.jit = jit;
-  return f;
-}
+import { CODE, DATA, FAR, idle, machine, rel32 } from './jit-guest.js';
 
 function state(f: ReturnType<typeof machine>) {
   const c = f.cpu;
@@ -66,32 +51,7 @@ function jitOf(threshold: number, warm = false): Jit {
   return j;
 }
 
-/** rel32 of a call/jmp at `at` (its first byte) of length `len` to `to`. */
-function rel32(at: number, len: number, to: number): number[] {
-  const d = (to - (at + len)) | 0;
-  return [d & 0xff, (d >> 8) & 0xff, (d >> 16) & 0xff, (d >>> 24) & 0xff];
-}
 
-/**
- * OSv's idle poll in miniature: mov ecx,N; L: mov rdi,rsi; call far f; cmp qword [rsi+16],0; jne out;
- * sub ecx,1; jne L; out: hlt.  f: push rbp; mov rbp,rsp; push rbx; mov rax,[rdi+8]; test rax,rax; jne skip;
- * add qword [rdi+24],3; skip: pop rbx; pop rbp; ret.
- */
-function idle(n: number): { code: number[]; far: number[] } {
-  const code = [0xB9, n & 0xff, (n >> 8) & 0xff, 0, 0];
-  const L = code.length;
-  code.push(0x48, 0x89, 0xF7); // mov rdi, rsi
-  code.push(0xE8, ...rel32(CODE + code.length, 5, FAR));
-  code.push(0x48, 0x83, 0x7E, 0x10, 0x00); // cmp qword [rsi+16], 0
-  code.push(0x75, 0x00); const jne = code.length - 1;
-  code.push(0x83, 0xE9, 0x01); // sub ecx, 1
-  code.push(0x75, (L - (code.length + 2)) & 0xff);
-  code[jne] = code.length - (jne + 1);
-  code.push(0xF4);
-  const far = [0x55, 0x48, 0x89, 0xE5, 0x53, 0x48, 0x8B, 0x47, 0x08, 0x48, 0x85, 0xC0, 0x75, 0x05,
-    0x48, 0x83, 0x47, 0x18, 0x03, 0x5B, 0x5D, 0xC3];
-  return { code, far };
-}
 
 describe('multi-trace regions vs interpreter', () => {
   it('a loop through a call and ret is one region: same states at every budget', () => {

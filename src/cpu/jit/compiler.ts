@@ -15,6 +15,7 @@
 // - A trace whose last instruction jumps back to its own start, with no handler calls inside, loops inside
 //   the function while the run loop's own conditions hold (budget, pending event, stop request, code
 //   cache generation): the same traces run, in the same order, as in the interpreter.
+import { writeFileSync } from 'node:fs';
 import type { Cpu } from '../cpu.js';
 import type { Trace } from '../codecache.js';
 import { EA_64, EA_RIP, type Handler, type Insn } from '../insn.js';
@@ -934,8 +935,22 @@ export function catchBlock(g: Gen, genericAt: boolean[], n: number, region = fal
 /** What a compiled source evaluates to: given the runtime, the handlers and instructions (and X), the block. */
 export type BlockFactory = (rt: typeof RT, h: Handler[], i: Insn[], x: unknown) => BlockFn;
 
-/** The factory of a generated source (which V8 parses and, once it is hot, optimises once per factory). */
+/** OSVEMU_JIT_DUMP=DIR: each generated source is named jitN.js (//# sourceURL) and written to DIR/jitN.js. */
+const DUMP_DIR = process.env.OSVEMU_JIT_DUMP ?? '';
+let dumpN = 0;
+
+/**
+ * The factory of a generated source (which V8 parses and, once it is hot, optimises once per factory). With
+ * OSVEMU_JIT_DUMP a CPU profile names each block by its file, and its positionTicks' lines are the file's lines
+ * (the file starts with the two lines new Function puts before the source).
+ */
 export function makeFactory(source: string): BlockFactory {
+  const dump = DUMP_DIR;
+  if (dump) {
+    const name = `jit${dumpN++}.js`;
+    source += `\n//# sourceURL=${name}`;
+    writeFileSync(`${dump}/${name}`, `function anonymous(RT,H,I,X\n) {\n${source}\n}`);
+  }
   try {
     return new Function('RT', 'H', 'I', 'X', source) as BlockFactory;
   } catch (e) {

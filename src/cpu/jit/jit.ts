@@ -7,6 +7,10 @@ import { CS } from '../regs.js';
 import { compileTrace, WARM_EXITS, type BlockEnv, type BlockFn } from './compiler.js';
 import { compileRegion, findRegion } from './region.js';
 import { countBlock, statsEnabled } from './stats.js';
+import { statBlock } from './block-stats.js';
+
+const blockStats = process.env.OSVEMU_JIT_STATS === 'blocks';
+const sources = new WeakMap<BlockFn, string>();
 
 /**
  * Executions of a trace before it is compiled. Compiling costs milliseconds of CPU per trace (code generation,
@@ -16,6 +20,18 @@ import { countBlock, statsEnabled } from './stats.js';
  * millisecond of guest work.
  */
 export const DEFAULT_THRESHOLD = Number(process.env.OSVEMU_JIT_THRESHOLD ?? 20000);
+/**
+ * Traces of fewer instructions compile only after regionFactor x threshold runs (and look for a region through
+ * them at once), unless they loop on their own (a branch back to their start). A short block saves the
+ * interpreter only a few handler calls per run, and what it costs besides its runs does not shrink with it: V8
+ * runs it unoptimised (~10x slower than the interpreter) for its first calls, optimises it on a background
+ * thread, and again after each deoptimisation on a path its first calls did not take (a slow memory path). In
+ * the scheduler-bound phase of OSv's tests (tst-eventfd: ~150 threads, each switch a different short path through
+ * the scheduler) new blocks kept appearing, ~600 of them, and compiled code ran slower there than the interpreter
+ * (OSVEMU_JIT_STATS=blocks with node --allow-natives-syntax shows the tiers' shares). Short code that runs five
+ * times as often (a boot's, which the test runner's next boots adopt) still compiles.
+ */
+export const DEFAULT_MIN_INSNS = Number(process.env.OSVEMU_JIT_MIN_INSNS ?? 8);
 /** A compiled block runs REGION_FACTOR x threshold times before a loop through it is compiled as a region. */
 export const REGION_FACTOR = Number(process.env.OSVEMU_REGION_FACTOR ?? 5);
 
@@ -100,9 +116,20 @@ export class Jit {
   /** Traces run here and not compiled at their first run: their counts go into the process's heat. */
   private seen: Trace[] = [];
 
+  /**
+   * Traces shorter than this compile only when they loop (DEFAULT_MIN_INSNS); 0 compiles every trace. A Jit made
+   * with an explicit threshold compiles every trace at it (the tests pick a threshold to have their code compiled).
+   */
+  minInsns: number;
+  /** Short traces that reached the threshold once and wait to reach it again. */
+  private readonly shortWaited = new WeakSet<Trace>();
+  /** Short traces left interpreted (statistics). */
+  shortKept = 0;
+
   /** mem: the physical memory the traces live in, for the shared cache's keys (null: nothing is shared). */
-  constructor(threshold = DEFAULT_THRESHOLD, readonly mem: PhysMem | null = null) {
-    this.threshold = threshold;
+  constructor(threshold?: number, readonly mem: PhysMem | null = null) {
+    this.threshold = threshold ?? DEFAULT_THRESHOLD;
+    this.minInsns = threshold === undefined ? DEFAULT_MIN_INSNS : 0;
     if (mem !== null) {
       newest?.foldHeat();
       newest = Jit.collectHeat ? this : null;
@@ -133,14 +160,17 @@ export class Jit {
    * stays interpreted. With the vCPU and its code cache, a loop through t that spans several traces (the run
    * loop's trace links lead back to t) is compiled as one region, which t then runs.
    */
-  compile(t: Trace, ctx?: { cpu: Cpu; cache: { gen: number } }): void {
+  compile(t: Trace, ctx?: { cpu: Cpu; cache: { gen: number } }, preheated = false): void {
+    // Code earlier machines ran heatThreshold times has shown it runs often: no wait for short traces.
+    if (!preheated && t.n < this.minInsns && !selfLoops(t) && !this.shortDue(t, ctx)) return;
     try {
       const r = compileTrace(t, this.warmExits);
       if (process.env.OSVEMU_JIT_DEBUG === 'source-all') console.error(r.source);
-      t.fn = statsEnabled ? countBlock(t, r.fn, r.source, r.specialised) : r.fn;
+      t.fn = blockStats ? statBlock(t, r.fn, r.source) : statsEnabled ? countBlock(t, r.fn, r.source, r.specialised) : r.fn;
       this.compiled++;
       const key = this.mem !== null && shared.size < MAX_SHARED ? codeKey(t, this.mem) : null;
       if (key !== null) shared.set(key, r.fn);
+      if (blockStats) sources.set(r.fn, r.source);
       this.specialised += r.specialised;
       this.instructions += t.n;
     } catch (e) {
@@ -150,6 +180,25 @@ export class Jit {
       return;
     }
     if (ctx !== undefined) this.countToRegion(t, t.fn!, t.hits);
+  }
+
+  /**
+   * Whether short trace t (at the threshold) compiles now: at its second time there, after as many runs as a
+   * compiled block waits before it looks for a loop through it (regionFactor x threshold), when it looks for one
+   * at once. Code that runs that often pays for V8's tiering; a boot's (the test runner's next boots adopt its
+   * blocks) mostly does. Without the run loop's context (no region to look for) it stays interpreted.
+   */
+  private shortDue(t: Trace, ctx?: { cpu: Cpu; cache: { gen: number } }): boolean {
+    if (ctx === undefined) { this.shortKept++; t.hits = -Infinity; return false; }
+    if (this.shortWaited.has(t)) {
+      this.shortWaited.delete(t);
+      // Its region (if any) is due at once: compile() then the run loop's regionDue().
+      t.hits = this.threshold * this.regionFactor - 1;
+      return true;
+    }
+    this.shortWaited.add(t);
+    t.hits = this.threshold - this.threshold * Math.max(1, this.regionFactor - 1);
+    return false;
   }
 
   /**
@@ -213,14 +262,24 @@ export class Jit {
       const h = heat.get(key);
       if (h !== undefined && h >= this.heatThreshold) {
         this.preheated++;
-        this.compile(t, ctx);
+        this.compile(t, ctx, true);
       } else if (Jit.collectHeat) this.seen.push(t);
       return;
     }
     this.adopted++;
+    const fnS = blockStats ? statBlock(t, fn, sources.get(fn) ?? '') : fn;
     // Regions are this machine's own (they depend on where the code is mapped): an adopted block counts its runs
     // towards one as a block compiled here does, and where an earlier machine found a loop through it, it looks
     // for that loop after a few runs (the region's factory is most likely made already, region.ts).
-    this.countToRegion(t, fn, regionHeads.has(key) ? Math.max(t.hits, this.threshold * this.regionFactor - REGION_RELOOK) : t.hits);
+    this.countToRegion(t, fnS, regionHeads.has(key) ? Math.max(t.hits, this.threshold * this.regionFactor - REGION_RELOOK) : t.hits);
   }
+}
+
+/** Whether t ends with a branch back to its own start (a loop on its own: compiled whatever its length). */
+function selfLoops(t: Trace): boolean {
+  const last = t.insns[t.n - 1]!;
+  if (!last.ends) return false;
+  let len = 0;
+  for (let k = 0; k < t.n; k++) len += t.insns[k]!.len;
+  return len + last.imm === 0;
 }
