@@ -29,9 +29,11 @@ export const DEFAULT_THRESHOLD = Number(process.env.OSVEMU_JIT_THRESHOLD ?? 2000
  * the scheduler-bound phase of OSv's tests (tst-eventfd: ~150 threads, each switch a different short path through
  * the scheduler) new blocks kept appearing, ~600 of them, and compiled code ran slower there than the interpreter
  * (OSVEMU_JIT_STATS=blocks with node --allow-natives-syntax shows the tiers' shares). Short code that runs five
- * times as often (a boot's, which the test runner's next boots adopt) still compiles.
+ * times as often (a boot's, which the test runner's next boots adopt) still compiles. 16 rather than 8: CPU s at
+ * 150 M instructions, alternating (3 / 2 pairs): tst-eventfd 16.0 / 15.5 / 16.3 -> 12.9 / 14.1 / 13.1, tst-rwlock
+ * 8.95 / 9.69 -> 7.64 / 8.01, warm boots 3+4 median 5.39 -> 5.14 s; 32 was no better than 16.
  */
-export const DEFAULT_MIN_INSNS = Number(process.env.OSVEMU_JIT_MIN_INSNS ?? 8);
+export const DEFAULT_MIN_INSNS = Number(process.env.OSVEMU_JIT_MIN_INSNS ?? 16);
 /** A compiled block runs REGION_FACTOR x threshold times before a loop through it is compiled as a region. */
 export const REGION_FACTOR = Number(process.env.OSVEMU_REGION_FACTOR ?? 5);
 
