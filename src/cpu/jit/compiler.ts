@@ -839,8 +839,7 @@ export function compileTrace(t: Trace, warmExits = WARM_EXITS): CompileResult {
   const table = formTable();
   const g = new Gen();
   const ins = t.insns, n = t.n;
-  let off = 0;
-  for (let k = 0; k < n; k++) { off += ins[k].len; g.endOff[k] = off; }
+  for (let k = 0; k < n; k++) g.endOff[k] = ins[k].end;
   const body: string[] = [];
   const genericAt: boolean[] = [];
   let ended = false;
@@ -976,8 +975,7 @@ function compileLoop(t: Trace, regs: number[], flags: number[], warmExits: numbe
   const table = formTable();
   const g = new Gen();
   const ins = t.insns, n = t.n;
-  let off = 0;
-  for (let k = 0; k < n; k++) { off += ins[k].len; g.endOff[k] = off; }
+  for (let k = 0; k < n; k++) g.endOff[k] = ins[k].end;
   // Loop head: every local loaded; the ones the body writes are dirty (their values may have changed in an
   // earlier iteration).
   for (const r of regs) g.reg[r] = CLEAN;

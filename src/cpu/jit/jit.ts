@@ -75,8 +75,7 @@ const REGION_RELOOK = 64;
 function codeKey(t: Trace, mem: PhysMem): string | null {
   // A page-crossing instruction's bytes are not contiguous in physical memory: not shared.
   if (t.phys < 0 || t.phys2 >= 0) return null;
-  let len = 0;
-  for (let k = 0; k < t.n; k++) len += t.insns[k]!.len;
+  const len = t.insns[t.n - 1]!.end;
   if (t.phys + len > mem.ram.byteLength) return null;
   return `${t.insns[0]!.mode}:${Buffer.from(mem.bytes(t.phys, len)).toString('latin1')}`;
 }
@@ -281,7 +280,5 @@ export class Jit {
 function selfLoops(t: Trace): boolean {
   const last = t.insns[t.n - 1]!;
   if (!last.ends) return false;
-  let len = 0;
-  for (let k = 0; k < t.n; k++) len += t.insns[k]!.len;
-  return len + last.imm === 0;
+  return last.end + last.imm === 0;
 }
