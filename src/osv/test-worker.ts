@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Machine } from '../machine/machine.js';
+import { Relay } from '../machine/relay.js';
 import type { RunResult } from '../machine/machine.js';
 import { closeMachineDisks, diskMachineOptions } from './test-disk.js';
 import { writeFailureFiles } from './test-failure-files.js';
@@ -44,6 +45,9 @@ function threadCpuMs(): number {
   }
 }
 
+/** Tests run one after another in this thread: each machine is made while the last is reachable (relay.ts). */
+const relay = new Relay<Machine>();
+
 function run(job: WorkerJob): WorkerReply {
   const t0 = performance.now();
   const cpu0 = threadCpuMs();
@@ -51,9 +55,9 @@ function run(job: WorkerJob): WorkerReply {
   let devices: ReturnType<typeof diskMachineOptions> = {};
   try {
     devices = diskMachineOptions(job.disk, job.rng ?? true);
-    machine = new Machine({ kernel, cmdline: job.cmdline, cpus: job.cpus, memMiB: job.memMiB, seed: job.seed,
+    machine = relay.next(() => new Machine({ kernel, cmdline: job.cmdline, cpus: job.cpus, memMiB: job.memMiB, seed: job.seed,
       cpuVendor: job.cpuVendor, ...devices, ...netMachineOptions(job.net ?? false), ...engineMachineOptions(job.engine),
-    });
+    }));
     const r = runLimited(machine, job.maxInsns, job.timeoutMs);
     const reply: WorkerReply = {
       id: job.id, cause: r.cause, message: r.message, exitStatus: machine.exitStatus, instructions: r.instructions,
