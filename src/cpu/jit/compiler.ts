@@ -90,6 +90,15 @@ function mulS64(aL: number, aH: number, bL: number, bH: number): number {
 
 /** Calls of a looping block that leave early so that its exit path gets V8 type feedback (see compileLoop). */
 export const WARM_EXITS = 200;
+/**
+ * Calls of a new block whose memory accesses all take the MMU's slow path (same result, the MMU looks the TLB up
+ * itself): the slow paths' property accesses and calls then have type feedback when V8 optimises the block.
+ * Without it, the first TLB miss in an optimised block met an access V8 had never seen run and deoptimised the
+ * block ("insufficient type feedback for generic named access": 48 of tst-eventfd's block deopts in 300 M
+ * instructions), which then ran unoptimised again (~1.5 us per instruction) until V8 recompiled it. More than
+ * the calls V8 makes before it allocates a function's feedback vector.
+ */
+export const SLOW_CALLS = 64;
 
 /** Generated code that can throw (memory access, faults, the SSE checks and the interpreter code fast paths fall back to). */
 const MAY_THROW = /mmu\)?\.|Fault\(|throw|sseCheck\(|HK\[|Staged\(|From\(/;
@@ -328,15 +337,15 @@ export function load(g: Gen, size: number, a: string, v: string): void {
   const lim = size === 8 ? '' : ` && o <= ${LIM[size]}`;
   const open = `let ${v}, ${v}h = 0; { const o = ${a} & 4095, x = (${a} >>> 12) & ${TLB_MASK}; `;
   if (size === 64) {
-    g.emit(`${open}if (rT[x] === ${a} - o${lim}) { const p = rO[x] + o; ${v}h = dv.getInt32(p + 4, true); ${v} = dv.getInt32(p, true); } else { ${v} = ${slow(g)}mmu.read64(${a})${g.loop ? ')' : ''}; ${v}h = mmu.hi; } }`);
+    g.emit(`${open}if (FAST && rT[x] === ${a} - o${lim}) { const p = rO[x] + o; ${v}h = dv.getInt32(p + 4, true); ${v} = dv.getInt32(p, true); } else { ${v} = ${slow(g)}mmu.read64(${a})${g.loop ? ')' : ''}; ${v}h = mmu.hi; } }`);
   } else {
-    g.emit(`${open}if (rT[x] === ${a} - o${lim}) ${v} = dv.${GET[size]}(rO[x] + o${size === 8 ? '' : ', true'}); else ${v} = ${slow(g)}mmu.read${size}(${a})${g.loop ? ')' : ''}; }`);
+    g.emit(`${open}if (FAST && rT[x] === ${a} - o${lim}) ${v} = dv.${GET[size]}(rO[x] + o${size === 8 ? '' : ', true'}); else ${v} = ${slow(g)}mmu.read${size}(${a})${g.loop ? ')' : ''}; }`);
   }
 }
 /** Read for read-modify-write: `p` is the RAM offset on a write-TLB hit, else -1 (slow path already probed). */
 export function loadRmw(g: Gen, size: number, a: string, v: string, p: string): void {
   const lim = size === 8 ? '' : ` && o <= ${LIM[size]}`;
-  g.emit(`let ${p} = -1, ${v}, ${v}h = 0; { const o = ${a} & 4095, x = (${a} >>> 12) & ${TLB_MASK}; if (wT[x] === ${a} - o${lim}) ${p} = wO[x] + o; }`);
+  g.emit(`let ${p} = -1, ${v}, ${v}h = 0; { const o = ${a} & 4095, x = (${a} >>> 12) & ${TLB_MASK}; if (FAST && wT[x] === ${a} - o${lim}) ${p} = wO[x] + o; }`);
   if (size === 64) g.emit(`if (${p} >= 0) { ${v}h = dv.getInt32(${p} + 4, true); ${v} = dv.getInt32(${p}, true); } else { ${v} = ${slow(g)}mmu.rmw64(${a})${g.loop ? ')' : ''}; ${v}h = mmu.hi; }`);
   else g.emit(`if (${p} >= 0) ${v} = dv.${GET[size]}(${p}${size === 8 ? '' : ', true'}); else ${v} = ${slow(g)}mmu.rmw${size}(${a})${g.loop ? ')' : ''};`);
 }
@@ -347,8 +356,8 @@ export function storeRmw(g: Gen, size: number, a: string, p: string, lo: string,
 export function store(g: Gen, size: number, a: string, lo: string, hi: string): void {
   const lim = size === 8 ? '' : ` && o <= ${LIM[size]}`;
   const open = `{ const o = ${a} & 4095, x = (${a} >>> 12) & ${TLB_MASK}; `;
-  if (size === 64) g.emit(`${open}if (wT[x] === ${a} - o${lim}) { const p = wO[x] + o; dv.setInt32(p, ${lo}, true); dv.setInt32(p + 4, ${hi}, true); } else ${slow(g)}mmu.write64(${a}, ${lo}, ${hi})${g.loop ? ')' : ''}; }`);
-  else g.emit(`${open}if (wT[x] === ${a} - o${lim}) dv.${SET[size]}(wO[x] + o, ${lo}${size === 8 ? '' : ', true'}); else ${slow(g)}mmu.write${size}(${a}, ${lo})${g.loop ? ')' : ''}; }`);
+  if (size === 64) g.emit(`${open}if (FAST && wT[x] === ${a} - o${lim}) { const p = wO[x] + o; dv.setInt32(p, ${lo}, true); dv.setInt32(p + 4, ${hi}, true); } else ${slow(g)}mmu.write64(${a}, ${lo}, ${hi})${g.loop ? ')' : ''}; }`);
+  else g.emit(`${open}if (FAST && wT[x] === ${a} - o${lim}) dv.${SET[size]}(wO[x] + o, ${lo}${size === 8 ? '' : ', true'}); else ${slow(g)}mmu.write${size}(${a}, ${lo})${g.loop ? ')' : ''}; }`);
 }
 
 // ---- flags -------------------------------------------------------------------------------------------------
@@ -835,7 +844,7 @@ export function emitInsn(g: Gen, ins: Insn[], k: number, table: Map<Handler, For
 export interface CompileResult { fn: BlockFn; source: string; specialised: number }
 
 /** Compiles a trace; `rip0` of the generated code is cpu.rip at entry (code may be mapped more than once). */
-export function compileTrace(t: Trace, warmExits = WARM_EXITS): CompileResult {
+export function compileTrace(t: Trace, warmExits = WARM_EXITS, slowCalls = 0): CompileResult {
   const table = formTable();
   const g = new Gen();
   const ins = t.insns, n = t.n;
@@ -864,8 +873,8 @@ export function compileTrace(t: Trace, warmExits = WARM_EXITS): CompileResult {
   const loops = pure && last.ends && !genericAt[n - 1] && (lf === 'jcc' || lf === 'jmp') && g.endOff[n - 1] + last.imm === 0;
   const regs = [...g.usedRegs].sort((a, b) => a - b);
   const flags = FIELDS.filter((x) => g.usedFlags.has(x));
-  if (loops) return compileLoop(t, regs, flags, warmExits);
-  const src = prelude(genericAt, g.endOff);
+  if (loops) return compileLoop(t, regs, flags, warmExits, slowCalls);
+  const src = prelude(genericAt, g.endOff, false, null, slowCalls);
   if (regs.length) src.push(`let ${regs.map((r) => `L${r} = 0, H${r} = 0`).join(', ')};`);
   if (flags.length) src.push(`let ${flags.map((x) => `F${x} = 0`).join(', ')};`);
   const endWb = g.writeback();
@@ -880,8 +889,8 @@ export function compileTrace(t: Trace, warmExits = WARM_EXITS): CompileResult {
 }
 
 /** The factory's constants and the block function's opening: the state it works on, the handlers it calls. */
-export function prelude(genericAt: boolean[], endOff: number[], loop = false, kin: number[] | null = null): string[] {
-  const src = ['"use strict";', loop ? 'let warm = 0;' : '',
+export function prelude(genericAt: boolean[], endOff: number[], loop = false, kin: number[] | null = null, slowCalls = 0): string[] {
+  const src = ['"use strict";', loop ? 'let warm = 0;' : '', `let slowLeft = ${slowCalls};`,
     `const END = [${endOff.join(', ')}], GENERIC = [${genericAt.map((x) => (x ? 1 : 0)).join(', ')}];`,
     `const KIN = ${kin === null ? 'null' : `[${kin.join(', ')}]`};`,
     'const { exactEa64, GEN_EXIT, cond, getCF, PARITY, gpFault, ssFault, arithFlags, mulFlags, mulHiS32, SHIFT_AF, mulS64, MUL, mulLoHi64 } = RT;',
@@ -891,6 +900,8 @@ export function prelude(genericAt: boolean[], endOff: number[], loop = false, ki
   src.push('return function block(cpu, env, end) {',
     'const r32 = cpu.r32, lf = cpu.lf, xw = cpu.xmm, xf = cpu.xmmF64, xs = cpu.xmmF32, mmu = cpu.mmu, dv = mmu.dv, rT = mmu.rTag, rO = mmu.rOff, wT = mmu.wTag, wO = mmu.wOff, sb = cpu.segBase;',
     'const cache = env.cache, G = cache.gen, rip0 = cpu.rip;',
+    // FAST: memory accesses may take their inline TLB hit path (SLOW_CALLS).
+    'const FAST = slowLeft === 0 || (slowLeft--, false);',
     'let k = 0, rip = rip0;');
   return src;
 }
@@ -971,7 +982,7 @@ export function finish(source: string, ins: Insn[], specialised: number, x: unkn
 export const LOOP_ON = 'hot && (slowed === 0 || (slowed = 0, !env.eventPending && env.stopReason === 0 && cache.gen === G))';
 
 /** A self-looping pure trace: registers and flags stay in locals across iterations. */
-function compileLoop(t: Trace, regs: number[], flags: number[], warmExits: number): CompileResult {
+function compileLoop(t: Trace, regs: number[], flags: number[], warmExits: number, slowCalls: number): CompileResult {
   const table = formTable();
   const g = new Gen();
   const ins = t.insns, n = t.n;
@@ -1003,7 +1014,7 @@ function compileLoop(t: Trace, regs: number[], flags: number[], warmExits: numbe
   for (const x of flags) if (g.fl[x] === ABSENT) reload.push(`F${x} = lf[${x}];`);
   const allRegs = [...new Set([...regs, ...g.usedRegs])].sort((a, b) => a - b);
   const allFlags = FIELDS.filter((x) => flags.includes(x) || g.usedFlags.has(x));
-  const src = prelude(genericAt, g.endOff, true);
+  const src = prelude(genericAt, g.endOff, true, null, slowCalls);
   if (allRegs.length) src.push(`let ${allRegs.map((r) => `L${r} = r32[${2 * r}], H${r} = r32[${2 * r + 1}]`).join(', ')};`);
   if (allFlags.length) src.push(`let ${allFlags.map((x) => `F${x} = lf[${x}]`).join(', ')};`);
   src.push(`let ic = cpu.icount, slowed = 1; const hot = warm >= ${warmExits};`);

@@ -4,7 +4,7 @@ import type { Trace } from '../codecache.js';
 import type { Cpu } from '../cpu.js';
 import type { PhysMem } from '../physmem.js';
 import { CS } from '../regs.js';
-import { compileTrace, WARM_EXITS, type BlockEnv, type BlockFn } from './compiler.js';
+import { compileTrace, SLOW_CALLS, WARM_EXITS, type BlockEnv, type BlockFn } from './compiler.js';
 import { compileRegion, findRegion } from './region.js';
 import { countBlock, statsEnabled } from './stats.js';
 import { statBlock } from './block-stats.js';
@@ -102,6 +102,11 @@ export class Jit {
    * exit path before it optimises the loop (compiler.ts WARM_EXITS); tests set 0 to loop from the first call.
    */
   warmExits = WARM_EXITS;
+  /**
+   * First calls of each new block whose memory accesses take the MMU's slow path (compiler.ts SLOW_CALLS); a Jit made
+   * with an explicit threshold (the ISA and block tests) has 0, so that the tests run the inline paths at once.
+   */
+  slowCalls: number;
   /** Traces that started out compiled because another machine of the process had compiled the same code. */
   adopted = 0;
   /**
@@ -131,6 +136,7 @@ export class Jit {
   constructor(threshold?: number, readonly mem: PhysMem | null = null) {
     this.threshold = threshold ?? DEFAULT_THRESHOLD;
     this.minInsns = threshold === undefined ? DEFAULT_MIN_INSNS : 0;
+    this.slowCalls = threshold === undefined ? SLOW_CALLS : 0;
     if (mem !== null) {
       newest?.foldHeat();
       newest = Jit.collectHeat ? this : null;
@@ -165,7 +171,7 @@ export class Jit {
     // Code earlier machines ran heatThreshold times has shown it runs often: no wait for short traces.
     if (!preheated && t.n < this.minInsns && !selfLoops(t) && !this.shortDue(t, ctx)) return;
     try {
-      const r = compileTrace(t, this.warmExits);
+      const r = compileTrace(t, this.warmExits, this.slowCalls);
       if (process.env.OSVEMU_JIT_DEBUG === 'source-all') console.error(r.source);
       t.fn = blockStats ? statBlock(t, r.fn, r.source) : statsEnabled ? countBlock(t, r.fn, r.source, r.specialised) : r.fn;
       this.compiled++;
@@ -235,7 +241,7 @@ export class Jit {
         t.fn = null;
         t.hits = 0;
         for (const m of region.traces) this.inRegion.delete(m);
-      });
+      }, this.slowCalls);
       if (process.env.OSVEMU_JIT_DEBUG?.startsWith('source')) console.error(c.source);
       t.fn = c.fn;
       for (const m of region.traces) this.inRegion.add(m);

@@ -76,7 +76,7 @@ interface RegionX {
 const MAX_MISSES = 256;
 
 /** Compiles a region; `plain` is the head trace's own block, run when the region does not apply. */
-export function compileRegion(r: Region, cpu: Cpu, gen: number, plain: BlockFn, warmExits: number, stale: () => void): CompileResult {
+export function compileRegion(r: Region, cpu: Cpu, gen: number, plain: BlockFn, warmExits: number, stale: () => void, slowCalls = 0): CompileResult {
   const table = formTable();
   const ins: Insn[] = [];
   const endOff: number[] = [];
@@ -170,7 +170,7 @@ export function compileRegion(r: Region, cpu: Cpu, gen: number, plain: BlockFn, 
     exitWb = g.writeback();
   });
   const specialised = genericAt.filter((x) => !x).length;
-  const src = prelude(genericAt, endOff, true, kin);
+  const src = prelude(genericAt, endOff, true, kin, slowCalls);
   const body = g.out;
   // The code pages' translations: from the instruction TLB, which every fetch of these pages has filled.
   const pages: RegionX['pages'] = [];
