@@ -103,7 +103,9 @@ export class PhysMem {
   }
 
   isRam(addr: number, len: number): boolean {
-    return addr >= 0 && (addr + len <= this.lowEnd || (addr >= this.highStart && addr + len <= this.size));
+    // Every field read at every call (chain.ts linkEpochOk says why).
+    const lowEnd = this.lowEnd, highStart = this.highStart, size = this.size;
+    return addr >= 0 && (addr + len <= lowEnd || (addr >= highStart && addr + len <= size));
   }
 
   /** A byte view of RAM [addr, addr+len) (which the caller has checked with isRam): for bulk copies. */

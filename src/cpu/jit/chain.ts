@@ -28,7 +28,10 @@ export interface ChainEnv extends BlockEnv {
  * with no flush since (so its page still translates as when t was fetched, and as when the link was made).
  */
 export function linkEpochOk(t: Trace, from: number, to: number, epoch: number, fetchEpoch: number): boolean {
-  return t.nextEpoch === epoch || (t.nextSame && fetchEpoch === epoch && samePage(from, to));
+  // Both fields are read at every call: a load only reached after the first TLB flush has no type feedback when V8
+  // optimises the run loop (which inlines this), and deoptimised it there (twice in a cold OSv hello).
+  const same = t.nextSame;
+  return t.nextEpoch === epoch || (same && fetchEpoch === epoch && samePage(from, to));
 }
 
 /** Whether two linear addresses lie on one 4-KiB page (they may exceed 2^32: no 32-bit shifts). */
