@@ -3,7 +3,7 @@
 // feedback name only weakly; a garbage collection between two machines (making one allocates its RAM, which
 // triggers a full collection) freed every map only the dead machine used, the next machine's objects got new
 // maps, and the run loop, the MMU's page walk, the chaining code and ~40 more functions deoptimised on feedback
-// that had been cleared: 176 deopts over ten trivial OSv tests, ~0.7 s of V8 recompiling per test.
+// that had been cleared: 176 deopts over ten trivial OSv tests, ~0.5 s of V8 recompiling (CPU) per test.
 // Kept alive across the next construction, the maps carry over: 27 deopts.
 
 /** Hands over from one machine to the next; holds the newest until the one after it is made. */
