@@ -7,7 +7,7 @@
 import { appendFileSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { assemblerUnavailableReason } from '../isa/assemble.js';
-import { Blob, DATA_ADDR, FLAG } from '../isa/blob.js';
+import { Blob, DATA_ADDR, FLAG, gprIndex, OFF_RFLAGS } from '../isa/blob.js';
 import { generate, runAllNative } from '../isa/cases.js';
 import { caseMask, firstDiff, formatMismatch } from '../isa/compare.js';
 import { form, type Form, type FormOpts } from '../isa/formkit.js';
@@ -21,6 +21,28 @@ function vendor(): string {
 }
 const skip = nativeUnavailableReason() ?? assemblerUnavailableReason() ??
   (vendor() === 'AuthenticAMD' ? null : `host is ${vendor()}, undefined flags are modelled on AMD`);
+
+/**
+ * bsf/bsr leave CF OF SF AF PF undefined, and AMD models differ there: family 0x19 model 1 (Zen 3, the model osvemu's
+ * CPUID names and src/cpu/ops/undef.ts follows) keeps them; other AMD hosts seen here (an earlier one, and family
+ * 0x19 model 0x11) clear CF OF SF AF and set PF from the index's low byte (a zero source counting as index 0). On
+ * such a host a bsf/bsr case passes when the two differ only in those flags and the host's are exactly that rule,
+ * so the host is still checked against a stated model and everything else against osvemu.
+ */
+function bitScanOtherModel(form: Form, native: Blob, emulated: Uint8Array, mask: Uint8Array): boolean {
+  const m = /^(bsf|bsr) [^,]+,%(\w+)$/.exec(form.asm);
+  if (m === null || native.vector !== 3) return false;
+  const undef = FLAG.CF | FLAG.OF | FLAG.SF | FLAG.AF | FLAG.PF;
+  const flagsOnly = mask.slice();
+  for (let b = 0; b < 4; b++) flagsOnly[OFF_RFLAGS + b]! &= ~((undef >>> (8 * b)) & 0xff);
+  if (firstDiff(native.bytes, emulated, flagsOnly) >= 0) return false;
+  const f = Number(native.rflags);
+  const dest = m[2]!.replace(/^e/, 'r').replace(/^([abcd])x$/, 'r$1x').replace(/^(si|di|bp|sp)$/, 'r$1').replace(/[dw]$/, '');
+  const index = (f & FLAG.ZF) !== 0 ? 0 : Number(native.gpr(gprIndex(dest)) & 0xffn);
+  let ones = 0;
+  for (let v = index; v !== 0; v &= v - 1) ones++;
+  return (f & undef) === (ones % 2 === 0 ? FLAG.PF : 0);
+}
 
 const MNEMONICS = /^(lock |rep |repe |repne )?(sh[lr]d?|sar|ro[lr]|rc[lr]|i?mul|i?div|bt[src]?|bs[fr]|tzcnt|lzcnt|popcnt|bswap|xadd|cmpxchg|cmpxchg8b|cmpxchg16b|movs[bwlq]?|stos|lods|cmps|scas|xlat|movbe)/;
 
@@ -97,7 +119,7 @@ describe.skipIf(skip !== null)('integer extension vs host CPU, undefined flags i
         const out = runEmulated(input.bytes.slice(), s.code);
         const mask = caseMask(s.form, input, native);
         const at = firstDiff(native.bytes, out, mask);
-        if (at < 0) return;
+        if (at < 0 || bitScanOtherModel(s.form, native, out, mask)) return;
         if (dump) {
           const g = (b: Blob) => Array.from({ length: 16 }, (_x, r) => b.gpr(r).toString(16));
           const e = new Blob(out);
