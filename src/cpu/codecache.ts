@@ -10,15 +10,15 @@ export class Trace {
   readonly n: number;
   /** False for a trace that is not in the cache (an instruction crossing into the next page). */
   readonly cached: boolean;
-  // The trace that ran after this one last time, valid while the linear address, the vCPU's address
-  // space (its MMU and that MMU's flush epoch), the code mode and the cache generation are unchanged:
-  // the run loop then skips the lookup.
+  // The trace that ran after this one last time, valid while the linear address, the address space (the
+  // translation regime, Mmu.space, and the machine's TLB epoch), the code mode and the cache generation are
+  // unchanged, on whichever vCPU: the run loop then skips the lookup.
   next: Trace | null = null;
   nextLin = NaN;
   nextGen = -1;
   nextEpoch = -1;
   nextMode = 0;
-  nextMmu: object | null = null;
+  nextSpace = -1;
   /**
    * The link leads to the linear page this trace ran on when it was made. Such a link survives TLB flushes (the
    * epoch): coming from a trace whose page was translated since the last flush, the next one on that page is

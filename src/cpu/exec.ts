@@ -160,7 +160,7 @@ export class Exec {
       const cache = this.cache, gen = cache.gen;
       const lin = cpu.segBase[Seg.CS] + cpu.rip;
       let t: Trace | null;
-      if (prev !== null && prev.nextLin === lin && prev.nextGen === gen && prev.nextMmu === mmu && prev.nextMode === cpu.mode &&
+      if (prev !== null && prev.nextLin === lin && prev.nextGen === gen && prev.nextSpace === mmu.space && prev.nextMode === cpu.mode &&
           linkEpochOk(prev, this.lastLin, lin, mmu.epoch, this.fetchEpoch)) {
         t = prev.next;
       } else {
@@ -173,7 +173,7 @@ export class Exec {
         this.fetchEpoch = mmu.epoch;
         if (prev !== null && t.cached) {
           prev.next = t; prev.nextLin = lin; prev.nextGen = gen; prev.nextEpoch = mmu.epoch;
-          prev.nextMmu = mmu; prev.nextMode = cpu.mode;
+          prev.nextSpace = mmu.space; prev.nextMode = cpu.mode;
           // Not to a page-crossing instruction: its second page must be looked up again after a flush.
           prev.nextSame = t.phys2 < 0 && samePage(this.lastLin, lin);
         }

@@ -84,6 +84,8 @@ export class Mmu {
     this.rOff = wide ? new Float64Array(TLB_SIZE) : new Uint32Array(TLB_SIZE);
     this.wOff = wide ? new Float64Array(TLB_SIZE) : new Uint32Array(TLB_SIZE);
     doubleFields(this, 'cr3', 'fetchPhys', 'hi');
+    mem.mmus.push(this);
+    this.epoch = mem.tlbEpoch;
   }
 
   /** Linear page of the last instruction fetch and its physical page (the run loop's fetch shortcut). */
@@ -94,11 +96,35 @@ export class Mmu {
   private largeCached = false;
   private hugeCached = false;
 
-  /** Bumped by every flush and invlpg: translations cached elsewhere (trace links) compare it. */
+  /**
+   * Changed by every flush and invlpg of any vCPU of the machine, to the same value in every MMU (PhysMem.tlbEpoch):
+   * translations cached elsewhere (trace links, which every vCPU follows) compare it. Per MMU, the two vCPUs of
+   * an OSv test running the same kernel code found each other's links stale at every quantum (56% of the
+   * run loop's link misses in tst-eventfd); a flush anywhere is rare enough to end them all.
+   */
   epoch = 0;
+  /**
+   * The translation regime (CR3 and the paging controls) as of the last flush, which every change of them
+   * makes (cpu.ts updateMode, MOV to CR3), numbered per machine (PhysMem.spaces): vCPUs with equal regimes and
+   * no flush anywhere since a trace link was made translate its target as its maker did, up to page-table
+   * writes that no vCPU has invalidated yet (which the TLB itself may or may not have seen).
+   */
+  space = 0;
+
+  private newEpoch(): void {
+    const e = ++this.mem.tlbEpoch;
+    for (const m of this.mem.mmus) m.epoch = e;
+  }
 
   flush(): void {
-    this.epoch++;
+    this.newEpoch();
+    // CR3 < 2^39 (MAXPHYADDR), so CR3 * 32 plus five flag bits is an exact double.
+    const key = this.cr3 * 32 + (this.paging ? 1 : 0) + (this.long ? 2 : 0) + (this.user ? 4 : 0) + (this.wp ? 8 : 0) +
+      (this.nxe ? 16 : 0);
+    const spaces = this.mem.spaces;
+    let id = spaces.get(key);
+    if (id === undefined) spaces.set(key, id = spaces.size);
+    this.space = id;
     this.rTag.fill(NaN);
     this.wTag.fill(NaN);
     this.xTag.fill(NaN);
@@ -112,7 +138,7 @@ export class Mmu {
   }
 
   invlpg(lin: number): void {
-    this.epoch++;
+    this.newEpoch();
     const idx = (lin >>> 12) & Tlb.MASK;
     this.rTag[idx] = NaN;
     this.wTag[idx] = NaN;

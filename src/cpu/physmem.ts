@@ -52,6 +52,14 @@ export class PhysMem {
   onCodeWrite: (ppn: number) => void = () => {};
   /** Called when a page becomes a code page: every vCPU must forget write shortcuts (TLB entries) to it. */
   onCodePageAdded: (ppn: number) => void = () => {};
+  /**
+   * The MMUs of the vCPUs sharing this memory and the last TLB epoch handed out: a flush or invlpg on any of
+   * them gives every one of them a new epoch (mmu.ts Mmu.flush says why).
+   */
+  readonly mmus: { epoch: number }[] = [];
+  tlbEpoch = 0;
+  /** Translation regimes (Mmu.space) seen so far, numbered from 0: a small integer compares without a heap number. */
+  readonly spaces = new Map<number, number>();
 
   constructor(size: number, hole?: RamHole) {
     if (!Number.isSafeInteger(size) || size <= 0 || size % PAGE_SIZE !== 0) {

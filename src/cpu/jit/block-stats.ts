@@ -55,7 +55,7 @@ function exitOf(t: Trace, cpu: Cpu, env: BlockEnv & { lastLin?: number }, end: n
   if (nx.fn === null) return 2;
   const lin = cpu.segBase[CS] + cpu.rip;
   if (t.nextLin !== lin) return 3;
-  if (t.nextGen !== env.cache.gen || t.nextMmu !== cpu.mmu || t.nextMode !== cpu.mode) return 4;
+  if (t.nextGen !== env.cache.gen || t.nextSpace !== cpu.mmu.space || t.nextMode !== cpu.mode) return 4;
   return 0;
 }
 

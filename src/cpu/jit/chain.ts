@@ -1,6 +1,6 @@
 // Direct chaining between compiled blocks: after a compiled block returns, its successor runs at once when the
 // run loop's trace link names it (Trace.next, valid for this linear address, code-cache generation, TLB
-// epoch, MMU and mode: a write that drops decoded code changes the generation, so self- and cross-modifying
+// epoch, address space and mode: a write that drops decoded code changes the generation, so self- and cross-modifying
 // code is never run stale) and it is compiled, and nothing the run loop looks at between traces is pending.
 // The checks are the run loop's own, made at every hop, so interrupts, device events and the budget are
 // taken at exactly the same trace boundaries as without chaining.
@@ -52,7 +52,7 @@ export function chainFrom(env: ChainEnv, t: Trace, end: number): Trace {
     if (fn === null || env.eventPending || env.stopReason !== 0 || cpu.icount >= end || cpu.intShadow || cpu.halted ||
         (lf[LF_REST] & TF) !== 0) return t;
     const lin = cpu.segBase[CS] + cpu.rip;
-    if (t.nextLin !== lin || t.nextGen !== cache.gen || t.nextMmu !== mmu || t.nextMode !== cpu.mode ||
+    if (t.nextLin !== lin || t.nextGen !== cache.gen || t.nextSpace !== mmu.space || t.nextMode !== cpu.mode ||
         !linkEpochOk(t, env.lastLin, lin, mmu.epoch, env.fetchEpoch)) return t;
     if (++nx.hits >= nx.regionAt) { env.jit!.regionDue(nx, env); fn = nx.fn!; }
     env.lastLin = lin;

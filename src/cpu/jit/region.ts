@@ -46,7 +46,7 @@ export function findRegion(t0: Trace, cpu: Cpu, gen: number, lin0: number): Regi
   let insns = t0.n;
   for (let t = t0; ;) {
     const nx = t.next;
-    if (nx === null || t.nextGen !== gen || t.nextEpoch !== mmu.epoch || t.nextMmu !== mmu || t.nextMode !== mode) return null;
+    if (nx === null || t.nextGen !== gen || t.nextEpoch !== mmu.epoch || t.nextSpace !== mmu.space || t.nextMode !== mode) return null;
     if (nx === t0) return t.nextLin === lin0 && traces.length > 1 ? { traces, lins } : null;
     if (traces.includes(nx) || !nx.cached || nx.phys2 >= 0 || traces.length >= MAX_REGION_TRACES) return null;
     insns += nx.n;
