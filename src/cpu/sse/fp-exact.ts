@@ -80,7 +80,12 @@ export function add(f: Fmt, mx: number): void {
       if (err === 0) { FX[2] = s; return; }
       if ((mx & MX_RC) === 0) { opFlags = MX_PE; FX[2] = s; return; }
     }
-  } else if (err === 0 && Math.fround(s) === s && a >= MIN_NORMAL32) { FX[2] = s; return; }
+  } else if (err === 0 && a >= MIN_NORMAL32) {
+    // An exact double sum rounds once to binary32; under round-to-nearest that is Math.fround.
+    const r = Math.fround(s);
+    if (r === s) { FX[2] = s; return; }
+    if ((mx & MX_RC) === 0 && r - r === 0) { opFlags = MX_PE; FX[2] = r; return; }
+  }
   RX[0] = a; RX[1] = s < 0 ? -err : err;
   round(s < 0, 0, f, mx);
 }
@@ -98,6 +103,17 @@ export function mul(f: Fmt, mx: number): void {
     return;
   }
   if (x === 0 || y === 0) { FX[2] = neg ? -0 : 0; return; }
+  if (f !== F64 && (mx & MX_RC) === 0) {
+    // Binary32 operands have 24-bit significands: their double product is exact (and far from the double range's
+    // ends), so Math.fround rounds it once, to nearest. A normal finite result raises no flag but PE. OSv's
+    // scheduler multiplies floats at every context switch (thread_runtime).
+    const q = x * y, r = Math.fround(q);
+    if (Math.abs(q) >= MIN_NORMAL32 && r - r === 0) {
+      if (r !== q) opFlags = MX_PE;
+      FX[2] = r;
+      return;
+    }
+  }
   const ex = normAt(0, 0), ey = normAt(1, 1);
   const p = TP[0] * TP[1];
   TP[2] = p;
