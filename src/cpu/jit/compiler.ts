@@ -360,6 +360,33 @@ export function store(g: Gen, size: number, a: string, lo: string, hi: string): 
   else g.emit(`${open}if (FAST && wT[x] === ${a} - o${lim}) dv.${SET[size]}(wO[x] + o, ${lo}${size === 8 ? '' : ', true'}); else ${slow(g)}mmu.write${size}(${a}, ${lo})${g.loop ? ')' : ''}; }`);
 }
 
+/**
+ * The test that the 8 bytes at the stack address with halves (lo, hi) (lo a non-negative double below 2^32 or
+ * -8..-1, o its page offset) lie on the block's stack page, whose write-TLB slot still holds it: pushes and pops
+ * then skip the address arithmetic in doubles, the canonical check (a page the TLB holds is canonical) and the
+ * lookup. Only the slot's offset is read again (a flush and a refill may map the page elsewhere).
+ */
+function stackHit(lo: string, hi: string, o: string): string {
+  return `FAST && ((${lo} - ${o}) | 0) === SL && ${hi} === SH && ${o} <= 4088 && wT[SX] === ST`;
+}
+/** After a push or pop that took the TLB path at address a: its page becomes the stack page if it is in the write TLB. */
+function stackFill(a: string, lo: string, hi: string, o: string): string {
+  return `{ const x = (${a} >>> 12) & ${TLB_MASK}; if (wT[x] === ${a} - (${a} & 4095)) { SX = x; ST = wT[x]; SL = (${lo} - ${o}) | 0; SH = ${hi}; } }`;
+}
+/** v${k}, v${k}h = the 8 bytes at RSP (pop, ret): through the stack page, else checked and loaded through the TLB. */
+function stackLoad(g: Gen, k: number): void {
+  g.emit(`const sl${k} = L4 >>> 0, so${k} = sl${k} & 4095;`);
+  g.emit(`let v${k}, v${k}h = 0; if (${stackHit(`sl${k}`, 'H4', `so${k}`)}) { const p = wO[SX] + so${k}; v${k}h = dv.getInt32(p + 4, true); v${k} = dv.getInt32(p, true); } else {`);
+  g.emit(`const a${k} = H4 * 4294967296 + sl${k};`);
+  g.emit(`if (a${k} < -${CANON} || a${k} > ${CANON - 8}) ssFault(cpu);`);
+  loadInto(g, `a${k}`, `v${k}`);
+  g.emit(`${stackFill(`a${k}`, `sl${k}`, 'H4', `so${k}`)} }`);
+}
+/** load() into variables `v` and `vh` declared before. */
+function loadInto(g: Gen, a: string, v: string): void {
+  g.emit(`{ const o = ${a} & 4095, x = (${a} >>> 12) & ${TLB_MASK}; if (FAST && rT[x] === ${a} - o && o <= ${LIM[64]}) { const p = rO[x] + o; ${v}h = dv.getInt32(p + 4, true); ${v} = dv.getInt32(p, true); } else { ${v} = ${slow(g)}mmu.read64(${a})${g.loop ? ')' : ''}; ${v}h = mmu.hi; } }`);
+}
+
 // ---- flags -------------------------------------------------------------------------------------------------
 const SZI: Record<number, number> = { 8: 0, 16: 1, 32: 2, 64: 3 };
 const MASK: Record<number, string> = { 0: '255', 1: '65535' };
@@ -538,9 +565,12 @@ function specialise(g: Gen, i: Insn, f: FormInfo, last: boolean): boolean | 'end
       if (s !== 64) return false;
       const lo = readReg(g, 64, i.reg), hi = readHi(g, i.reg);
       g.use(4);
-      g.emit(`const v${k} = ${lo}, w${k} = ${hi}, sl${k} = (L4 >>> 0) - 8, sh${k} = sl${k} < 0 ? (H4 - 1) | 0 : H4, a${k} = sh${k} * 4294967296 + (sl${k} >>> 0);`);
+      g.emit(`const v${k} = ${lo}, w${k} = ${hi}, sl${k} = (L4 >>> 0) - 8, sh${k} = sl${k} < 0 ? (H4 - 1) | 0 : H4, so${k} = sl${k} & 4095;`);
+      g.emit(`if (${stackHit(`sl${k}`, `sh${k}`, `so${k}`)}) { const p = wO[SX] + so${k}; dv.setInt32(p, v${k}, true); dv.setInt32(p + 4, w${k}, true); } else {`);
+      g.emit(`const a${k} = sh${k} * 4294967296 + (sl${k} >>> 0);`);
       g.emit(`if (a${k} < -${CANON} || a${k} > ${CANON - 8}) ssFault(cpu);`);
       store(g, 64, `a${k}`, `v${k}`, `w${k}`);
+      g.emit(`${stackFill(`a${k}`, `sl${k}`, `sh${k}`, `so${k}`)} }`);
       g.emit(`L4 = sl${k} | 0; H4 = sh${k};`);
       g.dirty(4);
       g.genCheck();
@@ -549,9 +579,7 @@ function specialise(g: Gen, i: Insn, f: FormInfo, last: boolean): boolean | 'end
     case 'pop': {
       if (s !== 64) return false;
       g.use(4);
-      g.emit(`const a${k} = H4 * 4294967296 + (L4 >>> 0);`);
-      g.emit(`if (a${k} < -${CANON} || a${k} > ${CANON - 8}) ssFault(cpu);`);
-      load(g, 64, `a${k}`, `v${k}`);
+      stackLoad(g, k);
       g.emit(`const s${k} = (L4 >>> 0) + 8; if (s${k} > 4294967295) H4 = (H4 + 1) | 0; L4 = s${k} | 0;`);
       g.dirty(4);
       writeReg(g, 64, i.reg, `v${k}`, `v${k}h`);
@@ -560,10 +588,14 @@ function specialise(g: Gen, i: Insn, f: FormInfo, last: boolean): boolean | 'end
     case 'call': {
       if (s !== 64 || !last || i.h.name !== 'call64') return false;
       g.use(4);
-      g.emit(`const r${k} = rip0 + ${g.endOff[k]}, sl${k} = (L4 >>> 0) - 8, sh${k} = sl${k} < 0 ? (H4 - 1) | 0 : H4, a${k} = sh${k} * 4294967296 + (sl${k} >>> 0);`);
+      g.emit(`const r${k} = rip0 + ${g.endOff[k]}, sl${k} = (L4 >>> 0) - 8, sh${k} = sl${k} < 0 ? (H4 - 1) | 0 : H4, so${k} = sl${k} & 4095, t${k} = r${k} + (${i.imm});`);
+      // On the stack page the stack address is canonical; the target is checked as on the TLB path.
+      g.emit(`if (${stackHit(`sl${k}`, `sh${k}`, `so${k}`)} && t${k} < ${CANON} && t${k} >= -${CANON}) { const p = wO[SX] + so${k}; dv.setInt32(p, r${k} | 0, true); dv.setInt32(p + 4, Math.floor(r${k} / 4294967296) | 0, true); } else {`);
+      g.emit(`const a${k} = sh${k} * 4294967296 + (sl${k} >>> 0);`);
       g.emit(`if (a${k} < -${CANON} || a${k} > ${CANON - 8}) ssFault(cpu);`);
-      g.emit(`const t${k} = r${k} + (${i.imm}); if (t${k} >= ${CANON} || t${k} < -${CANON}) { mmu.probeWrite(a${k}, 8); gpFault(cpu); }`);
+      g.emit(`if (t${k} >= ${CANON} || t${k} < -${CANON}) { mmu.probeWrite(a${k}, 8); gpFault(cpu); }`);
       store(g, 64, `a${k}`, `r${k} | 0`, `Math.floor(r${k} / 4294967296) | 0`);
+      g.emit(`${stackFill(`a${k}`, `sl${k}`, `sh${k}`, `so${k}`)} }`);
       g.emit(`L4 = sl${k} | 0; H4 = sh${k}; rip = t${k};`);
       g.dirty(4);
       return 'end';
@@ -571,9 +603,7 @@ function specialise(g: Gen, i: Insn, f: FormInfo, last: boolean): boolean | 'end
     case 'ret': {
       if (s !== 64 || !last || i.imm !== 0 || i.h.name !== 'ret64') return false;
       g.use(4);
-      g.emit(`const a${k} = H4 * 4294967296 + (L4 >>> 0);`);
-      g.emit(`if (a${k} < -${CANON} || a${k} > ${CANON - 8}) ssFault(cpu);`);
-      load(g, 64, `a${k}`, `v${k}`);
+      stackLoad(g, k);
       g.emit(`const t${k} = v${k}h * 4294967296 + (v${k} >>> 0); if (t${k} >= ${CANON} || t${k} < -${CANON}) gpFault(cpu);`);
       g.emit(`const s${k} = (L4 >>> 0) + 8; if (s${k} > 4294967295) H4 = (H4 + 1) | 0; L4 = s${k} | 0; rip = t${k};`);
       g.dirty(4);
@@ -902,6 +932,8 @@ export function prelude(genericAt: boolean[], endOff: number[], loop = false, ki
     'const cache = env.cache, G = cache.gen, rip0 = cpu.rip;',
     // FAST: memory accesses may take their inline TLB hit path (SLOW_CALLS).
     'const FAST = slowLeft === 0 || (slowLeft--, false);',
+    // The stack page (stackHit): its write-TLB slot and tag, and its linear page as RSP halves; SL = 1 matches none.
+    'let SX = 0, ST = NaN, SL = 1, SH = 0;',
     'let k = 0, rip = rip0;');
   return src;
 }
