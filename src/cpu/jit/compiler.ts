@@ -334,13 +334,13 @@ const LIM = { 8: 4095, 16: 0xffe, 32: 0xffc, 64: 0xff8 } as Record<number, numbe
 
 /** Loads `size` bits at address variable `a` into `v` (and `vh` for 64); declares both. */
 export function load(g: Gen, size: number, a: string, v: string): void {
-  const lim = size === 8 ? '' : ` && o <= ${LIM[size]}`;
-  const open = `let ${v}, ${v}h = 0; { const o = ${a} & 4095, x = (${a} >>> 12) & ${TLB_MASK}; `;
   if (size === 64) {
-    g.emit(`${open}if (FAST && rT[x] === ${a} - o${lim}) { const p = rO[x] + o; ${v}h = dv.getInt32(p + 4, true); ${v} = dv.getInt32(p, true); } else { ${v} = ${slow(g)}mmu.read64(${a})${g.loop ? ')' : ''}; ${v}h = mmu.hi; } }`);
-  } else {
-    g.emit(`${open}if (FAST && rT[x] === ${a} - o${lim}) ${v} = dv.${GET[size]}(rO[x] + o${size === 8 ? '' : ', true'}); else ${v} = ${slow(g)}mmu.read${size}(${a})${g.loop ? ')' : ''}; }`);
+    g.emit(`let ${v}, ${v}h = 0;`);
+    loadInto(g, a, v);
+    return;
   }
+  const lim = size === 8 ? '' : ` && o <= ${LIM[size]}`;
+  g.emit(`let ${v}, ${v}h = 0; { const o = ${a} & 4095, x = (${a} >>> 12) & ${TLB_MASK}; if (FAST && rT[x] === ${a} - o${lim}) ${v} = dv.${GET[size]}(rO[x] + o${size === 8 ? '' : ', true'}); else ${v} = ${slow(g)}mmu.read${size}(${a})${g.loop ? ')' : ''}; }`);
 }
 /** Read for read-modify-write: `p` is the RAM offset on a write-TLB hit, else -1 (slow path already probed). */
 export function loadRmw(g: Gen, size: number, a: string, v: string, p: string): void {
@@ -382,7 +382,7 @@ function stackLoad(g: Gen, k: number): void {
   loadInto(g, `a${k}`, `v${k}`);
   g.emit(`${stackFill(`a${k}`, `sl${k}`, 'H4', `so${k}`)} }`);
 }
-/** load() into variables `v` and `vh` declared before. */
+/** A 64-bit load() into variables `v` and `vh` declared before. */
 function loadInto(g: Gen, a: string, v: string): void {
   g.emit(`{ const o = ${a} & 4095, x = (${a} >>> 12) & ${TLB_MASK}; if (FAST && rT[x] === ${a} - o && o <= ${LIM[64]}) { const p = rO[x] + o; ${v}h = dv.getInt32(p + 4, true); ${v} = dv.getInt32(p, true); } else { ${v} = ${slow(g)}mmu.read64(${a})${g.loop ? ')' : ''}; ${v}h = mmu.hi; } }`);
 }
