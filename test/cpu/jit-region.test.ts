@@ -65,6 +65,26 @@ describe('multi-trace regions vs interpreter', () => {
     }
   });
 
+  it('a loop whose region V8 would not optimise stays blocks; a shorter one of the same code is a region', () => {
+    // mov ecx,40; L: addsd xmm0,xmm1 x n; sub ecx,1; jne L; hlt. Traces end every 32 instructions: n / 32 + 1 of them.
+    const loop = (n: number) => {
+      const code = [0xB9, 40, 0, 0, 0];
+      for (let k = 0; k < n; k++) code.push(0xF2, 0x0F, 0x58, 0xC1);
+      code.push(0x83, 0xE9, 0x01, 0x0F, 0x85, ...rel32(code.length + 3, 6, 5), 0xF4);
+      return code;
+    };
+    const setup = (f: ReturnType<typeof machine>) => { f.cpu.xmmF64[0] = 1; f.cpu.xmmF64[2] = 0.5; };
+    for (const [n, big] of [[40, false], [150, true]] as const) {
+      const jit = jitOf(2);
+      const b = slices(loop(n), [], jit, 1e6, 5000, setup);
+      expect(b).toEqual(slices(loop(n), [], null, 1e6, 5000, setup));
+      expect(b[b.length - 1]!.halted).toBe(true);
+      expect(jit.regions, `${n} addsd`).toBe(big ? 0 : 1);
+      // Each trace of the big loop found it (each heads a region once) and left it.
+      if (big) expect(jit.regionsTooBig, `${n} addsd`).toBeGreaterThan(0);
+    }
+  });
+
   it('a block becomes a region only after regionFactor x threshold runs: a short loop stays blocks', () => {
     const run = (n: number, factor: number) => {
       const jit = jitOf(2);

@@ -94,6 +94,8 @@ export class Jit {
   regions = 0;
   /** Regions given up after missing too often (region.ts RegionX.miss). */
   regionsDropped = 0;
+  /** Loops left as blocks because their region's source is longer than V8 optimises (region.ts MAX_REGION_SOURCE). */
+  regionsTooBig = 0;
   private readonly inRegion = new WeakSet<Trace>();
   /** False: compile single traces only. */
   regionsEnabled = true;
@@ -242,6 +244,7 @@ export class Jit {
         t.hits = 0;
         for (const m of region.traces) this.inRegion.delete(m);
       }, this.slowCalls);
+      if (c === null) { this.regionsTooBig++; return; }
       if (process.env.OSVEMU_JIT_DEBUG?.startsWith('source')) console.error(c.source);
       t.fn = c.fn;
       for (const m of region.traces) this.inRegion.add(m);

@@ -29,6 +29,15 @@ import { formTable } from './forms.js';
 /** Most traces / instructions in one region (bigger loops gain little and cost V8 compile time). */
 export const MAX_REGION_TRACES = 16;
 export const MAX_REGION_INSNS = 256;
+/**
+ * Longest generated source of a region. V8 never optimises a function of more than 60 KB of bytecode
+ * (--max-optimized-bytecode-size), and a region it leaves in its baseline tier runs far slower than the blocks
+ * it replaces: a loop of 120 addsd (68 KB of source) ran at 3.9 MIPS as a region and 203 MIPS as blocks, one of
+ * 100 (57 KB) at 188 and 203. 256 instructions of SSE arithmetic
+ * or memory forms exceed it; integer code stays far below. Raising V8's limit is no way out: its compiler's cost
+ * and its tier-up delay (more profiler ticks per bytecode size) grow with the function.
+ */
+export const MAX_REGION_SOURCE = 50_000;
 
 export interface Region { traces: Trace[]; lins: number[] }
 
@@ -75,8 +84,11 @@ interface RegionX {
 /** Entries that miss the region before it is given up (see RegionX.miss). */
 const MAX_MISSES = 256;
 
-/** Compiles a region; `plain` is the head trace's own block, run when the region does not apply. */
-export function compileRegion(r: Region, cpu: Cpu, gen: number, plain: BlockFn, warmExits: number, stale: () => void, slowCalls = 0): CompileResult {
+/**
+ * Compiles a region; `plain` is the head trace's own block, run when the region does not apply. Null when its
+ * source is longer than V8 optimises (MAX_REGION_SOURCE): the traces keep running as blocks.
+ */
+export function compileRegion(r: Region, cpu: Cpu, gen: number, plain: BlockFn, warmExits: number, stale: () => void, slowCalls = 0): CompileResult | null {
   const table = formTable();
   const ins: Insn[] = [];
   const endOff: number[] = [];
@@ -202,6 +214,8 @@ export function compileRegion(r: Region, cpu: Cpu, gen: number, plain: BlockFn, 
   src.push(catchBlock(g, genericAt, n, true));
   src.push('}');
   src.push('};');
+  const source = src.join('\n');
+  if (source.length > MAX_REGION_SOURCE) return null;
   const traces = r.traces;
   const x: RegionX = {
     plain, lin0, pages, gen, misses: 0,
@@ -225,7 +239,7 @@ export function compileRegion(r: Region, cpu: Cpu, gen: number, plain: BlockFn, 
       return this.pages.every((p) => xT[p.slot] !== p.lin || xO[p.slot] === p.phys);
     },
   };
-  return finishShared(src.join('\n'), ins, specialised, x);
+  return finishShared(source, ins, specialised, x);
 }
 
 /**
