@@ -137,6 +137,8 @@ export class Gen {
   nextOverwritesExplicit = false;
   /** Emitting a self-looping block: retired instructions are counted in the local ic. */
   loop = false;
+  /** The run of pushes or pops being emitted (stackRun): its test's name and the instructions still to come. */
+  stackRun: { kind: 'push' | 'pop'; name: string; left: number } | null = null;
 
   emit(s: string): void {
     if (this.loop) s = this.loopLine(s);
@@ -382,6 +384,46 @@ function stackLoad(g: Gen, k: number): void {
   loadInto(g, `a${k}`, `v${k}`);
   g.emit(`${stackFill(`a${k}`, `sl${k}`, 'H4', `so${k}`)} }`);
 }
+/**
+ * Runs of pushes or pops of 64-bit registers (function prologues and epilogues: OSv's push four to six). The run's
+ * first instruction tests once that the whole run's stack slots lie on the stack page (stackHit) and, if so, makes
+ * all its stores or loads and the one RSP update; every instruction of the run keeps its own code, which runs only
+ * when that test failed (`if (!runK) { ... }`), so faults stay exact. Returns whether the caller must close that
+ * `if`. The pushed registers are loaded before the test: a load the Gen records inside a conditional block would
+ * not have happened on the other path. Popped ones are written on both paths before the run ends.
+ */
+function stackRun(g: Gen, i: Insn, k: number, kind: 'push' | 'pop'): boolean {
+  const run = g.stackRun;
+  if (run !== null && run.kind === kind && run.left > 0) {
+    run.left--;
+    g.emit(`if (!${run.name}) {`);
+    return true;
+  }
+  g.stackRun = null;
+  const regs = [i.reg];
+  for (let x = i.next; x !== null && x.h === i.h && x.size === 64 && !x.mem && x.mode === 64 && x.reg !== 4; x = x.next) regs.push(x.reg);
+  if (regs.length < 2 || i.reg === 4 || i.mode !== 64) return false;
+  const m = regs.length, name = `run${k}`;
+  g.use(4);
+  if (kind === 'push') {
+    const vals = regs.map((r) => [readReg(g, 64, r), readHi(g, r)]);
+    g.emit(`const ${name}l = (L4 >>> 0) - ${8 * m}, ${name}h = ${name}l < 0 ? (H4 - 1) | 0 : H4, ${name}o = ${name}l & 4095;`);
+    g.emit(`const ${name} = FAST && ((${name}l - ${name}o) | 0) === SL && ${name}h === SH && ${name}o <= ${4096 - 8 * m} && wT[SX] === ST;`);
+    // Push j of the run writes RSP - 8 (j + 1): the run's lowest slot is the last push's.
+    const stores = vals.map(([lo, hi], j) => `dv.setInt32(p + ${8 * (m - 1 - j)}, ${lo}, true); dv.setInt32(p + ${8 * (m - 1 - j) + 4}, ${hi}, true);`).join(' ');
+    g.emit(`if (${name}) { const p = wO[SX] + ${name}o; ${stores} L4 = ${name}l | 0; H4 = ${name}h; }`);
+  } else {
+    g.emit(`const ${name}l = L4 >>> 0, ${name}o = ${name}l & 4095;`);
+    g.emit(`const ${name} = FAST && ((${name}l - ${name}o) | 0) === SL && H4 === SH && ${name}o <= ${4096 - 8 * m} && wT[SX] === ST;`);
+    // In order: a register popped twice keeps the later value.
+    const loads = regs.map((r, j) => `L${r} = dv.getInt32(p + ${8 * j}, true); H${r} = dv.getInt32(p + ${8 * j + 4}, true);`).join(' ');
+    g.emit(`if (${name}) { const p = wO[SX] + ${name}o; ${loads} const e = ${name}l + ${8 * m}; if (e > 4294967295) H4 = (H4 + 1) | 0; L4 = e | 0; }`);
+  }
+  g.stackRun = { kind, name, left: m - 1 };
+  g.emit(`if (!${name}) {`);
+  return true;
+}
+
 /** A 64-bit load() into variables `v` and `vh` declared before. */
 function loadInto(g: Gen, a: string, v: string): void {
   g.emit(`{ const o = ${a} & 4095, x = (${a} >>> 12) & ${TLB_MASK}; if (FAST && rT[x] === ${a} - o && o <= ${LIM[64]}) { const p = rO[x] + o; ${v}h = dv.getInt32(p + 4, true); ${v} = dv.getInt32(p, true); } else { ${v} = ${slow(g)}mmu.read64(${a})${g.loop ? ')' : ''}; ${v}h = mmu.hi; } }`);
@@ -563,6 +605,7 @@ function specialise(g: Gen, i: Insn, f: FormInfo, last: boolean): boolean | 'end
     case 'incdec': return incdec(g, i, A);
     case 'push': {
       if (s !== 64) return false;
+      const close = stackRun(g, i, k, 'push');
       const lo = readReg(g, 64, i.reg), hi = readHi(g, i.reg);
       g.use(4);
       g.emit(`const v${k} = ${lo}, w${k} = ${hi}, sl${k} = (L4 >>> 0) - 8, sh${k} = sl${k} < 0 ? (H4 - 1) | 0 : H4, so${k} = sl${k} & 4095;`);
@@ -574,15 +617,18 @@ function specialise(g: Gen, i: Insn, f: FormInfo, last: boolean): boolean | 'end
       g.emit(`L4 = sl${k} | 0; H4 = sh${k};`);
       g.dirty(4);
       g.genCheck();
+      if (close) g.emit('}');
       return true;
     }
     case 'pop': {
       if (s !== 64) return false;
+      const close = stackRun(g, i, k, 'pop');
       g.use(4);
       stackLoad(g, k);
       g.emit(`const s${k} = (L4 >>> 0) + 8; if (s${k} > 4294967295) H4 = (H4 + 1) | 0; L4 = s${k} | 0;`);
       g.dirty(4);
       writeReg(g, 64, i.reg, `v${k}`, `v${k}h`);
+      if (close) g.emit('}');
       return true;
     }
     case 'call': {
