@@ -33,9 +33,9 @@ export const MAX_REGION_INSNS = 256;
  * Longest generated source of a region. V8 never optimises a function of more than 60 KB of bytecode
  * (--max-optimized-bytecode-size), and a region it leaves in its baseline tier runs far slower than the blocks
  * it replaces: a loop of 120 addsd (68 KB of source) ran at 3.9 MIPS as a region and 203 MIPS as blocks, one of
- * 100 (57 KB) at 188 and 203. 256 instructions of SSE arithmetic
- * or memory forms exceed it; integer code stays far below. Raising V8's limit is no way out: its compiler's cost
- * and its tier-up delay (more profiler ticks per bytecode size) grow with the function.
+ * 100 (57 KB) at 188 and 203 (npm run bench:sse-region). 256 instructions of SSE arithmetic or memory forms
+ * exceed it; integer code stays far below. Raising V8's limit is no way out: its compiler's cost and its tier-up
+ * delay (more profiler ticks per bytecode size) grow with the function.
  */
 export const MAX_REGION_SOURCE = 50_000;
 
