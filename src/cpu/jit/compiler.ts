@@ -363,13 +363,13 @@ export function store(g: Gen, size: number, a: string, lo: string, hi: string): 
 }
 
 /**
- * The test that the 8 bytes at the stack address with halves (lo, hi) (lo a non-negative double below 2^32 or
- * -8..-1, o its page offset) lie on the block's stack page, whose write-TLB slot still holds it: pushes and pops
- * then skip the address arithmetic in doubles, the canonical check (a page the TLB holds is canonical) and the
- * lookup. Only the slot's offset is read again (a flush and a refill may map the page elsewhere).
+ * The test that the `bytes` bytes at the stack address with halves (lo, hi) (lo a non-negative double below 2^32
+ * or down to -bytes, o its page offset) lie on the block's stack page, whose write-TLB slot still holds it: pushes
+ * and pops then skip the address arithmetic in doubles, the canonical check (a page the TLB holds is canonical)
+ * and the lookup. Only the slot's offset is read again (a flush and a refill may map the page elsewhere).
  */
-function stackHit(lo: string, hi: string, o: string): string {
-  return `FAST && ((${lo} - ${o}) | 0) === SL && ${hi} === SH && ${o} <= 4088 && wT[SX] === ST`;
+function stackHit(lo: string, hi: string, o: string, bytes = 8): string {
+  return `FAST && ((${lo} - ${o}) | 0) === SL && ${hi} === SH && ${o} <= ${4096 - bytes} && wT[SX] === ST`;
 }
 /** After a push or pop that took the TLB path at address a: its page becomes the stack page if it is in the write TLB. */
 function stackFill(a: string, lo: string, hi: string, o: string): string {
@@ -386,9 +386,9 @@ function stackLoad(g: Gen, k: number): void {
 }
 /**
  * Runs of pushes or pops of 64-bit registers (function prologues and epilogues: OSv's push four to six). The run's
- * first instruction tests once that the whole run's stack slots lie on the stack page (stackHit) and, if so, makes
- * all its stores or loads and the one RSP update; every instruction of the run keeps its own code, which runs only
- * when that test failed (`if (!runK) { ... }`), so faults stay exact. Returns whether the caller must close that
+ * first instruction tests once that the whole run's stack slots lie on the stack page (stackHit of 8 x the run's
+ * length) and, if so, makes all its stores or loads and the one RSP update; every instruction of the run keeps its
+ * own code, which runs only when that test failed (`if (!runK) { ... }`), so faults stay exact. Returns whether the caller must close that
  * `if`. The pushed registers are loaded before the test: a load the Gen records inside a conditional block would
  * not have happened on the other path. Popped ones are written on both paths before the run ends.
  */
@@ -408,13 +408,13 @@ function stackRun(g: Gen, i: Insn, k: number, kind: 'push' | 'pop'): boolean {
   if (kind === 'push') {
     const vals = regs.map((r) => [readReg(g, 64, r), readHi(g, r)]);
     g.emit(`const ${name}l = (L4 >>> 0) - ${8 * m}, ${name}h = ${name}l < 0 ? (H4 - 1) | 0 : H4, ${name}o = ${name}l & 4095;`);
-    g.emit(`const ${name} = FAST && ((${name}l - ${name}o) | 0) === SL && ${name}h === SH && ${name}o <= ${4096 - 8 * m} && wT[SX] === ST;`);
+    g.emit(`const ${name} = ${stackHit(`${name}l`, `${name}h`, `${name}o`, 8 * m)};`);
     // Push j of the run writes RSP - 8 (j + 1): the run's lowest slot is the last push's.
     const stores = vals.map(([lo, hi], j) => `dv.setInt32(p + ${8 * (m - 1 - j)}, ${lo}, true); dv.setInt32(p + ${8 * (m - 1 - j) + 4}, ${hi}, true);`).join(' ');
     g.emit(`if (${name}) { const p = wO[SX] + ${name}o; ${stores} L4 = ${name}l | 0; H4 = ${name}h; }`);
   } else {
     g.emit(`const ${name}l = L4 >>> 0, ${name}o = ${name}l & 4095;`);
-    g.emit(`const ${name} = FAST && ((${name}l - ${name}o) | 0) === SL && H4 === SH && ${name}o <= ${4096 - 8 * m} && wT[SX] === ST;`);
+    g.emit(`const ${name} = ${stackHit(`${name}l`, 'H4', `${name}o`, 8 * m)};`);
     // In order: a register popped twice keeps the later value.
     const loads = regs.map((r, j) => `L${r} = dv.getInt32(p + ${8 * j}, true); H${r} = dv.getInt32(p + ${8 * j + 4}, true);`).join(' ');
     g.emit(`if (${name}) { const p = wO[SX] + ${name}o; ${loads} const e = ${name}l + ${8 * m}; if (e > 4294967295) H4 = (H4 + 1) | 0; L4 = e | 0; }`);
