@@ -4,6 +4,9 @@ import { Ea, type Insn } from './insn.js';
 import { PhysMem } from './physmem.js';
 import type { BlockFn } from './jit/compiler.js';
 
+/** A run count no trace reaches before its count is reset (2^30: a small integer to V8). */
+export const NEVER_RUNS = 2 ** 30;
+
 /** Straight-line run of pre-decoded instructions; only the last one may transfer control. */
 export class Trace {
   readonly insns: Insn[];
@@ -26,14 +29,28 @@ export class Trace {
    * pages unmapped made thousands per second of guest time, each of which used to unlink all code.
    */
   nextSame = false;
-  /** Runs counted towards compiling this trace (jit/jit.ts); its compiled form once that happened. */
+  /**
+   * Runs counted towards compiling this trace (jit/jit.ts); its compiled form once that happened. Both counts
+   * stay small integers (NEVER_RUNS, not Infinity): V8 then keeps them in the object, where a field that once held
+   * a non-integer is a separate heap number that every run's count reads and writes through.
+   */
   hits = 0;
+  /**
+   * Times the run loop found this trace followed by another trace than its link named (from 0 again when it is
+   * compiled, as its hits): a branch that often goes another way ends a path region there (region.ts).
+   */
+  relinks = 0;
   fn: BlockFn | null = null;
   /**
-   * Runs (hits) at which the compiled block is due to look for a loop through it (jit.ts Jit.regionDue);
-   * Infinity: not due. A field the run loop and chainFrom test, instead of a counting wrapper around the block.
+   * The compiled block runs only plain instructions (no handler calls: no halt, interrupt shadow, TF, mode or
+   * address-space change), so chainFrom need not look at those after it (they held when it started).
    */
-  regionAt = Infinity;
+  pure = false;
+  /**
+   * Runs (hits) at which the compiled block is due to look for a loop through it (jit.ts Jit.regionDue);
+   * NEVER_RUNS: not due. A field the run loop and chainFrom test, instead of a counting wrapper around the block.
+   */
+  regionAt = NEVER_RUNS;
   /** Set when the cache dropped this trace (its page was written): a compiled region holding it is stale. */
   dropped = false;
   /** Physical address of the first byte (-1: not known); the block compiler's process-wide cache reads the code there. */

@@ -1,7 +1,7 @@
 // The run loop: find the trace at CS:RIP (through the fetch shortcut and the physical-address cache),
 // run its handlers back to back, count retired instructions per trace, and turn thrown guest exceptions
 // into delivery. Interrupts and other events are looked at only between traces.
-import { CodeCache, MAX_TRACE, Trace } from './codecache.js';
+import { CodeCache, MAX_TRACE, NEVER_RUNS, Trace } from './codecache.js';
 import type { Cpu } from './cpu.js';
 import { Decoder, INSN_TOO_LONG, NEED_MORE_BYTES } from './decoder.js';
 import { CPU_FAULT, CPU_TRAP, raise, Unimplemented } from './exceptions.js';
@@ -172,6 +172,7 @@ export class Exec {
         }
         this.fetchEpoch = mmu.epoch;
         if (prev !== null && t.cached) {
+          if (prev.next !== t && prev.relinks < NEVER_RUNS) prev.relinks++;
           prev.next = t; prev.nextLin = lin; prev.nextGen = gen; prev.nextEpoch = mmu.epoch;
           prev.nextSpace = mmu.space; prev.nextMode = cpu.mode;
           // Not to a page-crossing instruction: its second page must be looked up again after a flush.

@@ -51,10 +51,12 @@ export function chainFrom(env: ChainEnv, t: Trace, end: number): Trace {
     const nx = t.next;
     if (nx === null) return t;
     let fn = nx.fn;
-    if (fn === null || env.eventPending || env.stopReason !== 0 || cpu.icount >= end || cpu.intShadow || cpu.halted ||
-        (lf[LF_REST] & TF) !== 0) return t;
+    if (fn === null || env.eventPending || env.stopReason !== 0 || cpu.icount >= end) return t;
+    // After a block of plain instructions (Trace.pure) the interrupt shadow, halt and TF are as they were before it
+    // (clear: the run loop or this loop saw to that), and so is the code mode, the one t was decoded and linked in.
+    if (!t.pure && (cpu.intShadow || cpu.halted || (lf[LF_REST] & TF) !== 0 || t.nextMode !== cpu.mode)) return t;
     const lin = cpu.segBase[CS] + cpu.rip;
-    if (t.nextLin !== lin || t.nextGen !== cache.gen || t.nextSpace !== mmu.space || t.nextMode !== cpu.mode ||
+    if (t.nextLin !== lin || t.nextGen !== cache.gen || t.nextSpace !== mmu.space ||
         !linkEpochOk(t, env.lastLin, lin, mmu.epoch, env.fetchEpoch)) return t;
     if (++nx.hits >= nx.regionAt) { env.jit!.regionDue(nx, env); fn = nx.fn!; }
     env.lastLin = lin;

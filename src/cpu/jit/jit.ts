@@ -1,16 +1,18 @@
 // The block compiler's policy: when a trace is hot enough to compile, and what a failure to compile means
 // (the trace stays interpreted). One per machine; the run loop (exec.ts) asks it.
-import type { Trace } from '../codecache.js';
+import { NEVER_RUNS, type Trace } from '../codecache.js';
 import type { Cpu } from '../cpu.js';
 import type { PhysMem } from '../physmem.js';
 import { CS } from '../regs.js';
 import { compileTrace, SLOW_CALLS, WARM_EXITS, type BlockEnv, type BlockFn } from './compiler.js';
-import { compileRegion, findRegion } from './region.js';
+import { compileRegion, findRegion, type Region } from './region.js';
 import { countBlock, statsEnabled } from './stats.js';
 import { statBlock } from './block-stats.js';
 
 const blockStats = process.env.OSVEMU_JIT_STATS === 'blocks';
 const sources = new WeakMap<BlockFn, string>();
+/** Compiled blocks of plain instructions only (Trace.pure), so that machines adopting them know it too. */
+const pureBlocks = new WeakSet<BlockFn>();
 
 /**
  * Executions of a trace before it is compiled. Compiling costs milliseconds of CPU per trace (code generation,
@@ -34,6 +36,15 @@ export const DEFAULT_THRESHOLD = Number(process.env.OSVEMU_JIT_THRESHOLD ?? 2000
  * 8.95 / 9.69 -> 7.64 / 8.01, warm boots 3+4 median 5.39 -> 5.14 s; 32 was no better than 16.
  */
 export const DEFAULT_MIN_INSNS = Number(process.env.OSVEMU_JIT_MIN_INSNS ?? 16);
+/** OSVEMU_JIT_PATHS=0: no path regions (region.ts), for comparisons. */
+const PATHS = process.env.OSVEMU_JIT_PATHS !== '0';
+/**
+ * Runs of a hot trace, after a path (not a loop) through it was first found, before the path is compiled.
+ * Alternating pairs at 500 M instructions, paths after 100 K runs: tst-fpu 8.8 -> 6.5 s, but tst-queue-mpsc
+ * 13.5-14.1 -> 17.6-18.3 s and tst-clock +12% (kernel and Boost paths run ~100-400 K times each: their V8
+ * compiles, and the time they run unoptimised, cost more than the block calls they save).
+ */
+const PATH_WAIT = Number(process.env.OSVEMU_PATH_WAIT ?? 1_000_000);
 /** A compiled block runs REGION_FACTOR x threshold times before a loop through it is compiled as a region. */
 export const REGION_FACTOR = Number(process.env.OSVEMU_REGION_FACTOR ?? 5);
 
@@ -92,13 +103,21 @@ export class Jit {
   instructions = 0;
   /** Multi-trace regions compiled (region.ts), and the traces they hold (each loop is compiled once). */
   regions = 0;
+  /** Of those, straight paths (region.ts: hot traces whose links do not come back; not loops). */
+  paths = 0;
   /** Regions given up after missing too often (region.ts RegionX.miss). */
   regionsDropped = 0;
   /** Loops left as blocks because their region's source is longer than V8 optimises (region.ts MAX_REGION_SOURCE). */
   regionsTooBig = 0;
   private readonly inRegion = new WeakSet<Trace>();
+  /** Heads whose path (no loop) was found once: the next look, PATH_WAIT runs later, compiles it. */
+  private readonly pathDue = new WeakSet<Trace>();
   /** False: compile single traces only. */
   regionsEnabled = true;
+  /** False: regions only for loops (a hot trace whose links lead on without coming back keeps its block). */
+  pathsEnabled = PATHS;
+  /** Runs between finding a path through a hot trace and compiling it (PATH_WAIT; tests set 0). */
+  pathWait = PATH_WAIT;
   /**
    * Calls of a looping block (or region) that leave at its first exit so that V8 has type feedback for the
    * exit path before it optimises the loop (compiler.ts WARM_EXITS); tests set 0 to loop from the first call.
@@ -176,6 +195,8 @@ export class Jit {
       const r = compileTrace(t, this.warmExits, this.slowCalls);
       if (process.env.OSVEMU_JIT_DEBUG === 'source-all') console.error(r.source);
       t.fn = blockStats ? statBlock(t, r.fn, r.source) : statsEnabled ? countBlock(t, r.fn, r.source, r.specialised) : r.fn;
+      t.pure = r.specialised === t.n;
+      if (t.pure) pureBlocks.add(r.fn);
       this.compiled++;
       const key = this.mem !== null && shared.size < MAX_SHARED ? codeKey(t, this.mem) : null;
       if (key !== null) shared.set(key, r.fn);
@@ -185,7 +206,7 @@ export class Jit {
     } catch (e) {
       if (process.env.OSVEMU_JIT_DEBUG) console.error('jit: compile failed:', e);
       this.failed++;
-      t.hits = -Infinity;
+      t.hits = -NEVER_RUNS;
       return;
     }
     if (ctx !== undefined) this.countToRegion(t, t.fn!, t.hits);
@@ -198,7 +219,7 @@ export class Jit {
    * blocks) mostly does. Without the run loop's context (no region to look for) it stays interpreted.
    */
   private shortDue(t: Trace, ctx?: { cpu: Cpu; cache: { gen: number } }): boolean {
-    if (ctx === undefined) { this.shortKept++; t.hits = -Infinity; return false; }
+    if (ctx === undefined) { this.shortKept++; t.hits = -NEVER_RUNS; return false; }
     if (this.shortWaited.has(t)) {
       this.shortWaited.delete(t);
       // Its region (if any) is due at once: compile() then the run loop's regionDue().
@@ -220,35 +241,60 @@ export class Jit {
    */
   private countToRegion(t: Trace, fn: BlockFn, runs: number): void {
     t.fn = fn;
+    t.relinks = 0;
     if (!this.regionsEnabled) return;
     t.hits = runs;
     t.regionAt = this.threshold * this.regionFactor;
   }
 
-  /** Called (cpu.rip at t's start) when t's runs reach t.regionAt: looks for a loop through t, once. */
+  /**
+   * Called (cpu.rip at t's start) when t's runs reach t.regionAt: looks for a loop through t (or, after a wait, a
+   * path from it), once.
+   */
   regionDue(t: Trace, ctx: { cpu: Cpu; cache: { gen: number } }): void {
-    t.regionAt = Infinity;
+    // Its runs are counted on (the run loop and chainFrom do not test for a due look): from 0, so that the count
+    // stays a small integer; after NEVER_RUNS more runs it looks again, which finds the loop it found now.
+    t.regionAt = NEVER_RUNS;
     if (t.fn !== null) this.regionAt(t, ctx, t.fn);
+    t.hits = 0;
   }
 
-  /** Compiles the loop through t that the trace links describe, if any, as a region t then runs. */
+  /** Compiles the loop (or path) through t that the trace links describe, if any, as a region t then runs. */
   private regionAt(t: Trace, ctx: { cpu: Cpu; cache: { gen: number } }, plain: BlockFn): void {
     if (!this.regionsEnabled || this.inRegion.has(t)) return;
     const cpu = ctx.cpu, gen = ctx.cache.gen;
-    const region = findRegion(t, cpu, gen, cpu.segBase[CS] + cpu.rip);
+    let region = findRegion(t, cpu, gen, cpu.segBase[CS] + cpu.rip, this.pathsEnabled);
     if (region === null) return;
+    if (!region.loops && !this.pathDue.has(t)) {
+      // A path pays for its compile and V8's tier-up only on code that keeps running: look again after
+      // PATH_WAIT more runs (musl's sin in tst-fpu gets there, most kernel paths of a test do not).
+      this.pathDue.add(t);
+      t.regionAt = this.pathWait;
+      return;
+    }
     try {
-      const c = compileRegion(region, cpu, gen, plain, this.warmExits, () => {
+      const compile = (r: Region) => compileRegion(r, cpu, gen, plain, this.warmExits, () => {
         this.regionsDropped++;
         t.fn = null;
+        t.pure = false;
         t.hits = 0;
-        for (const m of region.traces) this.inRegion.delete(m);
+        for (const m of r.traces) this.inRegion.delete(m);
       }, this.slowCalls);
+      let c = compile(region);
+      // A path too long for V8 to optimise (SSE code: ~2 KB of source per instruction) is cut to its first half.
+      while (c === null && !region.loops && region.traces.length > 2) {
+        const k = Math.ceil(region.traces.length / 2);
+        region = { traces: region.traces.slice(0, k), lins: region.lins.slice(0, k), loops: false };
+        c = compile(region);
+      }
       if (c === null) { this.regionsTooBig++; return; }
       if (process.env.OSVEMU_JIT_DEBUG?.startsWith('source')) console.error(c.source);
       t.fn = c.fn;
+      // A region may hold blocks with handler calls; chainFrom then checks everything after it.
+      t.pure = false;
       for (const m of region.traces) this.inRegion.add(m);
       this.regions++;
+      if (!region.loops) this.paths++;
       const key = this.mem !== null && regionHeads.size < MAX_SHARED ? codeKey(t, this.mem) : null;
       if (key !== null) regionHeads.add(key);
     } catch (e) {
@@ -278,6 +324,7 @@ export class Jit {
     }
     this.adopted++;
     const fnS = blockStats ? statBlock(t, fn, sources.get(fn) ?? '') : fn;
+    t.pure = pureBlocks.has(fn);
     // Regions are this machine's own (they depend on where the code is mapped): an adopted block counts its runs
     // towards one as a block compiled here does, and where an earlier machine found a loop through it, it looks
     // for that loop after a few runs (the region's factory is most likely made already, region.ts).

@@ -10,6 +10,11 @@
 // state the interpreter has there, so the same traces run in the same order, with the same icount, as
 // without the compiler. Faults inside report the instruction and its index within its own trace.
 //
+// A hot trace whose links lead on without coming back (a call, its callee and the code after it, as musl's sin
+// runs) is compiled the same way as a path: the traces once each, every boundary checked as above, and the
+// region returns after the last one. The traces then cost one function call between them instead of a
+// block call and the run loop's checks per trace (path regions: jit.ts counts them apart).
+//
 // The region is tied to its linear layout: it runs only when entered at the linear address it was found at, in
 // 64-bit mode, with none of its traces dropped by a write, and with the vCPU's instruction TLB mapping each of
 // its code pages to the physical page it was found on (what the run loop's fetch would find: any vCPU whose
@@ -39,27 +44,48 @@ export const MAX_REGION_INSNS = 256;
  */
 export const MAX_REGION_SOURCE = 50_000;
 
-export interface Region { traces: Trace[]; lins: number[] }
+/** Most traces / instructions in a path region (a path is left as soon as a branch goes the other way). */
+export const MAX_PATH_TRACES = 8;
+export const MAX_PATH_INSNS = 96;
+
+/** A trace whose successor changed in more than 1/UNSTABLE of its runs ends a path. */
+const UNSTABLE = 16;
+
+/** Traces and their linear addresses; `loops`: the last one leads back to the first (else a path: it returns). */
+export interface Region { traces: Trace[]; lins: number[]; loops: boolean }
 
 const HOLE = 32;
 
 /**
- * The loop through `t0` that the trace links describe, entered at linear address `lin0`, or null (a link is
- * missing or stale, the path does not come back to t0, or it is a single self-looping trace).
+ * The loop through `t0` that the trace links describe, entered at linear address `lin0`; failing that, with
+ * `paths`, the path they describe from t0 (at least two traces, within the path limits); or null (a link is
+ * missing or stale at t0, or t0 is a single self-looping trace).
  */
-export function findRegion(t0: Trace, cpu: Cpu, gen: number, lin0: number): Region | null {
+export function findRegion(t0: Trace, cpu: Cpu, gen: number, lin0: number, paths = false): Region | null {
   const mmu = cpu.mmu, mode = cpu.mode;
   // A page-crossing instruction (phys2) is left out: the region's entry check covers only the pages traces start on.
   if (mode !== 64 || !t0.cached || t0.phys2 >= 0) return null;
   const traces = [t0], lins = [lin0];
   let insns = t0.n;
+  const path = (): Region | null => {
+    if (!paths) return null;
+    // The longest prefix within the path limits, ending where the links stop or after a trace whose successor
+    // often changes (its branch goes either way: past it the path would mostly be left there).
+    let k = 0, sum = 0;
+    while (k < traces.length && k < MAX_PATH_TRACES && sum + traces[k].n <= MAX_PATH_INSNS) {
+      const t = traces[k++];
+      sum += t.n;
+      if (t.relinks * UNSTABLE > t.hits) break;
+    }
+    return k > 1 ? { traces: traces.slice(0, k), lins: lins.slice(0, k), loops: false } : null;
+  };
   for (let t = t0; ;) {
     const nx = t.next;
-    if (nx === null || t.nextGen !== gen || t.nextEpoch !== mmu.epoch || t.nextSpace !== mmu.space || t.nextMode !== mode) return null;
-    if (nx === t0) return t.nextLin === lin0 && traces.length > 1 ? { traces, lins } : null;
-    if (traces.includes(nx) || !nx.cached || nx.phys2 >= 0 || traces.length >= MAX_REGION_TRACES) return null;
+    if (nx === null || t.nextGen !== gen || t.nextEpoch !== mmu.epoch || t.nextSpace !== mmu.space || t.nextMode !== mode) return path();
+    if (nx === t0) return t.nextLin === lin0 && traces.length > 1 ? { traces, lins, loops: true } : path();
+    if (traces.includes(nx) || !nx.cached || nx.phys2 >= 0 || traces.length >= MAX_REGION_TRACES) return path();
     insns += nx.n;
-    if (insns > MAX_REGION_INSNS) return null;
+    if (insns > MAX_REGION_INSNS) return path();
     traces.push(nx);
     lins.push(t.nextLin);
     t = nx;
@@ -178,7 +204,9 @@ export function compileRegion(r: Region, cpu: Cpu, gen: number, plain: BlockFn, 
       : '';
     // The loop's back edge: the next iteration starts with the flag locals current.
     if (j === r.traces.length - 1) g.flushPending();
-    g.emit(`if (rip !== rip0 + ${next} || ic >= end || !(${LOOP_ON})${extra}) break;`);
+    // A path ends after its last trace, wherever that went.
+    if (!r.loops && j === r.traces.length - 1) g.emit('break;');
+    else g.emit(`if (rip !== rip0 + ${next} || ic >= end || !(${LOOP_ON})${extra}) break;`);
     exitWb = g.writeback();
   });
   const specialised = genericAt.filter((x) => !x).length;
