@@ -125,6 +125,33 @@ describe('block compiler forms (forms-*.ts)', () => {
     }
   });
 
+  it('an ldmxcsr between two addsd of one block: the second rounds by the new MXCSR', () => {
+    // The fast paths' MXCSR condition must be read again after a handler call that changes MXCSR, here ldmxcsr:
+    // mov ecx,200; [rsi+32] = 0x3fa0 (round down, PE set), [rsi+36] = 0x1fa0 (nearest); xmm0 = 1000; xmm1 = 0.7
+    // (whose bits below xmm0's last place are 0.8 of it: nearest rounds up, down rounds down);
+    // L: addsd xmm0,xmm1; ldmxcsr [rsi+32]; addsd xmm0,xmm1; ldmxcsr [rsi+36]; dec ecx; jnz L; hlt
+    const code = [
+      0xB9, 0xC8, 0x00, 0x00, 0x00,
+      0xC7, 0x46, 0x20, 0xA0, 0x3F, 0x00, 0x00,
+      0xC7, 0x46, 0x24, 0xA0, 0x1F, 0x00, 0x00,
+      0xF2, 0x0F, 0x10, 0x06,
+      0xF2, 0x0F, 0x10, 0x4E, 0x08,
+      0xF2, 0x0F, 0x58, 0xC1,
+      0x0F, 0xAE, 0x56, 0x20,
+      0xF2, 0x0F, 0x58, 0xC1,
+      0x0F, 0xAE, 0x56, 0x24,
+      0xFF, 0xC9,
+      0x75, 0xEC,
+      0xF4,
+    ];
+    const ref = slices(code, null, 1e7);
+    const end = ref[ref.length - 1]!;
+    expect(end.halted).toBe(true);
+    // Every other addition rounded down: below the 400 additions rounded to nearest (1280.0000000000182).
+    expect(new Float64Array(Uint32Array.from(end.xmm.slice(0, 2)).buffer)[0]).toBeLessThan(1280.0000000000182);
+    for (const threshold of [0, 2]) expect(slices(code, new Jit(threshold), 1e7)).toEqual(ref);
+  });
+
   it('budgets cut anywhere in the loop stop where the interpreter stops', () => {
     const code = loop(false);
     for (const slice of [1, 3, 17, 1000]) expect(slices(code, new Jit(2), slice)).toEqual(slices(code, null, slice));
