@@ -1,7 +1,8 @@
 // Guest code and machine shared by the block compiler's tests: OSv's idle poll in miniature, a loop through a call
-// and a ret, on a flat machine (paging on, identity mapped).
+// and a ret, on a flat machine (paging on, identity mapped); and a run in slices recording the state after each.
 import { flatMachine } from '../../bench/flat.js';
-import type { Jit } from '../../src/cpu/jit/jit.js';
+import { STOP_BUDGET } from '../../src/cpu/exec.js';
+import { Jit } from '../../src/cpu/jit/jit.js';
 
 export const CODE = 0x100000;
 export const FAR = 0x108000; // another page (functions the loops call)
@@ -44,4 +45,47 @@ export function idle(n: number): { code: number[]; far: number[] } {
   const far = [0x55, 0x48, 0x89, 0xE5, 0x53, 0x48, 0x8B, 0x47, 0x08, 0x48, 0x85, 0xC0, 0x75, 0x05,
     0x48, 0x83, 0x47, 0x18, 0x03, 0x5B, 0x5D, 0xC3];
   return { code, far };
+}
+
+export function state(f: ReturnType<typeof machine>) {
+  const c = f.cpu;
+  return { r: [...c.r32], flags: c.getFlags(), rip: c.rip, icount: c.icount, lf: [...c.lf], halted: c.halted, exc: c.excVector,
+    data: hash(f.mem.u8, DATA), code: hash(f.mem.u8, CODE), far: hash(f.mem.u8, FAR) };
+}
+
+/** FNV-1a of 256 bytes (a cheap fingerprint of data and code taken after every slice). */
+export function hash(u8: Uint8Array, at: number): number {
+  let h = 0x811c9dc5;
+  for (let k = at; k < at + 256; k++) h = Math.imul(h ^ u8[k]!, 0x01000193);
+  return h >>> 0;
+}
+
+/**
+ * Runs a first slice of FIRST instructions (trace links, and so regions, form only within one run() call),
+ * then slices of `slice` until hlt (or a fault), recording the state after each slice.
+ */
+export const FIRST = 300;
+export function slices(code: number[], far: number[], jit: Jit | null, slice: number, max = 5000,
+  setup: (f: ReturnType<typeof machine>) => void = () => {}) {
+  const f = machine(code, far, jit);
+  setup(f);
+  const out = [];
+  let fault = false;
+  f.exec.onException = (cpu) => { fault = true; cpu.halted = true; };
+  for (let n = 0; n < max && !f.cpu.halted; n++) {
+    const why = f.exec.run(n === 0 ? FIRST : slice);
+    out.push({ why, fault, ...state(f) });
+    if (why !== STOP_BUDGET) break;
+  }
+  return out;
+}
+
+/**
+ * A compiler that compiles after `threshold` runs and, unless `warm`, loops inside a region from its first
+ * call (by default the first calls leave at the first trace boundary, which short test loops never get past).
+ */
+export function jitOf(threshold: number, warm = false): Jit {
+  const j = new Jit(threshold);
+  if (!warm) j.warmExits = 0;
+  return j;
 }

@@ -1,10 +1,9 @@
 // Path regions (src/cpu/jit/region.ts): hot traces whose links lead on without coming back to the head within the
 // loop limits are compiled as one straight region. Against the interpreter: every budget cut, a branch in the
-// path going either way, a fault in the middle of a path, and an unstable branch ending a path.
+// path going either way, and a fault in the middle of a path.
 import { describe, expect, it } from 'vitest';
-import { Jit } from '../../src/cpu/jit/jit.js';
-import { STOP_BUDGET } from '../../src/cpu/exec.js';
-import { CODE, DATA, machine, rel32 } from './jit-guest.js';
+import type { Jit } from '../../src/cpu/jit/jit.js';
+import { CODE, jitOf, rel32, slices } from './jit-guest.js';
 
 const STRIDE = 32;
 const at = (k: number) => CODE + 16 + STRIDE * k;
@@ -28,32 +27,9 @@ function ring(n: number, iters: number, body: (k: number) => number[]): number[]
   return code;
 }
 
-function state(f: ReturnType<typeof machine>) {
-  const c = f.cpu;
-  let h = 0x811c9dc5;
-  for (let k = DATA; k < DATA + 256; k++) h = Math.imul(h ^ f.mem.u8[k]!, 0x01000193);
-  return { r: [...c.r32], rip: c.rip, icount: c.icount, lf: [...c.lf], halted: c.halted, exc: c.excVector, data: h >>> 0 };
-}
-
-/** A first slice of 400 instructions (links form within one run() call), then slices of `slice` until hlt or a fault. */
-function slices(code: number[], jit: Jit | null, slice: number) {
-  const f = machine(code, [], jit);
-  const out = [];
-  let fault = false;
-  f.exec.onException = (cpu) => { fault = true; cpu.halted = true; };
-  // Bounded: a run that went astray ends (and differs) instead of running on.
-  for (let n = 0; n < 20_000 && !f.cpu.halted && f.cpu.icount < 100_000; n++) {
-    const why = f.exec.run(n === 0 ? 400 : slice);
-    out.push({ why, fault, ...state(f) });
-    if (why !== STOP_BUDGET) break;
-  }
-  return out;
-}
-
 /** Compiles after 2 runs, looks for regions 10 runs later, compiles a path at once, loops inside from the first call. */
-function jitOf(): Jit {
-  const j = new Jit(2);
-  j.warmExits = 0;
+function pathJit(): Jit {
+  const j = jitOf(2);
   j.pathWait = 0;
   return j;
 }
@@ -65,16 +41,15 @@ describe('path regions vs interpreter', () => {
     // Trace 1 stores rax, trace 2 loads it back into rbx, the others add.
     const code = ring(20, 60, (k) => k === 1 ? [...add, 0x48, 0x89, 0x46, 0x08] : k === 2 ? [0x48, 0x8B, 0x5E, 0x08, ...add] : add);
     for (const slice of [1, 2, 5, 7, 16, 33, 1e6]) {
-      const jit = jitOf();
-      const b = slices(code, jit, slice);
-      expect(b, `slice ${slice}`).toEqual(slices(code, null, slice));
+      const jit = pathJit();
+      const b = slices(code, [], jit, slice, 20_000);
+      expect(b, `slice ${slice}`).toEqual(slices(code, [], null, slice, 20_000));
       expect(b[b.length - 1]!.halted).toBe(true);
       if (slice >= 16) expect(jit.paths, `slice ${slice}`).toBeGreaterThan(0);
     }
-    const off = new Jit(2);
-    off.warmExits = 0;
+    const off = jitOf(2);
     off.pathsEnabled = false;
-    slices(code, off, 1e6);
+    slices(code, [], off, 1e6);
     expect(off.paths).toBe(0);
   });
 
@@ -82,8 +57,8 @@ describe('path regions vs interpreter', () => {
     // Trace 4: test eax, 8; je +5 (over an add): the path was found one way, later runs go the other.
     const code = ring(20, 80, (k) => k === 4 ? [...add, 0xA9, 0x08, 0, 0, 0, 0x74, 0x04, ...add] : add);
     for (const slice of [3, 9, 1e6]) {
-      const jit = jitOf();
-      expect(slices(code, jit, slice), `slice ${slice}`).toEqual(slices(code, null, slice));
+      const jit = pathJit();
+      expect(slices(code, [], jit, slice, 20_000), `slice ${slice}`).toEqual(slices(code, [], null, slice, 20_000));
       expect(jit.paths).toBeGreaterThan(0);
     }
   });
@@ -92,9 +67,9 @@ describe('path regions vs interpreter', () => {
     // Trace 5: imul rdi, rax, 4096; mov rdx, [rsi+rdi]: past 8 MiB (rax >= 1536, the 77th time round) it faults.
     const code = ring(20, 200, (k) => k === 5 ? [...add, 0x48, 0x69, 0xF8, 0x00, 0x10, 0x00, 0x00, 0x48, 0x8B, 0x14, 0x3E] : add);
     for (const slice of [7, 1e6]) {
-      const jit = jitOf();
-      const b = slices(code, jit, slice);
-      expect(b, `slice ${slice}`).toEqual(slices(code, null, slice));
+      const jit = pathJit();
+      const b = slices(code, [], jit, slice, 20_000);
+      expect(b, `slice ${slice}`).toEqual(slices(code, [], null, slice, 20_000));
       expect(b[b.length - 1]!.fault).toBe(true);
       expect(b[b.length - 1]!.exc).toBe(14);
       expect(jit.paths).toBeGreaterThan(0);

@@ -6,52 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { Jit } from '../../src/cpu/jit/jit.js';
 import { STOP_BUDGET } from '../../src/cpu/exec.js';
 import { Rng } from '../isa/rng.js';
-import { CODE, DATA, FAR, idle, machine, rel32 } from './jit-guest.js';
-
-function state(f: ReturnType<typeof machine>) {
-  const c = f.cpu;
-  return { r: [...c.r32], flags: c.getFlags(), rip: c.rip, icount: c.icount, lf: [...c.lf], halted: c.halted, exc: c.excVector,
-    data: hash(f.mem.u8, DATA), code: hash(f.mem.u8, CODE), far: hash(f.mem.u8, FAR) };
-}
-
-/** FNV-1a of 256 bytes (a cheap fingerprint of data and code taken after every slice). */
-function hash(u8: Uint8Array, at: number): number {
-  let h = 0x811c9dc5;
-  for (let k = at; k < at + 256; k++) h = Math.imul(h ^ u8[k]!, 0x01000193);
-  return h >>> 0;
-}
-
-/**
- * Runs a first slice of FIRST instructions (trace links, and so regions, form only within one run() call),
- * then slices of `slice` until hlt (or a fault), recording the state after each slice.
- */
-const FIRST = 300;
-function slices(code: number[], far: number[], jit: Jit | null, slice: number, max = 5000,
-  setup: (f: ReturnType<typeof machine>) => void = () => {}) {
-  const f = machine(code, far, jit);
-  setup(f);
-  const out = [];
-  let fault = false;
-  f.exec.onException = (cpu) => { fault = true; cpu.halted = true; };
-  for (let n = 0; n < max && !f.cpu.halted; n++) {
-    const why = f.exec.run(n === 0 ? FIRST : slice);
-    out.push({ why, fault, ...state(f) });
-    if (why !== STOP_BUDGET) break;
-  }
-  return out;
-}
-
-/**
- * A compiler that compiles after `threshold` runs and, unless `warm`, loops inside a region from its first
- * call (by default the first calls leave at the first trace boundary, which short test loops never get past).
- */
-function jitOf(threshold: number, warm = false): Jit {
-  const j = new Jit(threshold);
-  if (!warm) j.warmExits = 0;
-  return j;
-}
-
-
+import { CODE, DATA, FAR, FIRST, idle, jitOf, machine, rel32, slices, state } from './jit-guest.js';
 
 describe('multi-trace regions vs interpreter', () => {
   it('a loop through a call and ret is one region: same states at every budget', () => {

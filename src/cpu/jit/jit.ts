@@ -5,7 +5,7 @@ import type { Cpu } from '../cpu.js';
 import type { PhysMem } from '../physmem.js';
 import { CS } from '../regs.js';
 import { compileTrace, SLOW_CALLS, WARM_EXITS, type BlockEnv, type BlockFn } from './compiler.js';
-import { compileRegion, findRegion, type Region } from './region.js';
+import { compileRegion, findRegion, pathPrefix, type Region } from './region.js';
 import { countBlock, statsEnabled } from './stats.js';
 import { statBlock } from './block-stats.js';
 
@@ -248,8 +248,8 @@ export class Jit {
   }
 
   /**
-   * Called (cpu.rip at t's start) when t's runs reach t.regionAt: looks for a loop through t (or, after a wait, a
-   * path from it), once.
+   * Called (cpu.rip at t's start) when t's runs reach t.regionAt: looks for a loop through t, or a path from it (the
+   * first time one is found, only for a look pathWait runs later).
    */
   regionDue(t: Trace, ctx: { cpu: Cpu; cache: { gen: number } }): void {
     // Its runs are counted on (the run loop and chainFrom do not test for a due look): from 0, so that the count
@@ -283,8 +283,7 @@ export class Jit {
       let c = compile(region);
       // A path too long for V8 to optimise (SSE code: ~2 KB of source per instruction) is cut to its first half.
       while (c === null && !region.loops && region.traces.length > 2) {
-        const k = Math.ceil(region.traces.length / 2);
-        region = { traces: region.traces.slice(0, k), lins: region.lins.slice(0, k), loops: false };
+        region = pathPrefix(region, Math.ceil(region.traces.length / 2));
         c = compile(region);
       }
       if (c === null) { this.regionsTooBig++; return; }

@@ -56,6 +56,11 @@ export interface Region { traces: Trace[]; lins: number[]; loops: boolean }
 
 const HOLE = 32;
 
+/** The path of r's first k traces. */
+export function pathPrefix(r: Region, k: number): Region {
+  return { traces: r.traces.slice(0, k), lins: r.lins.slice(0, k), loops: false };
+}
+
 /**
  * The loop through `t0` that the trace links describe, entered at linear address `lin0`; failing that, with
  * `paths`, the path they describe from t0 (at least two traces, within the path limits); or null (a link is
@@ -77,7 +82,7 @@ export function findRegion(t0: Trace, cpu: Cpu, gen: number, lin0: number, paths
       sum += t.n;
       if (t.relinks * UNSTABLE > t.hits) break;
     }
-    return k > 1 ? { traces: traces.slice(0, k), lins: lins.slice(0, k), loops: false } : null;
+    return k > 1 ? pathPrefix({ traces, lins, loops: false }, k) : null;
   };
   for (let t = t0; ;) {
     const nx = t.next;
