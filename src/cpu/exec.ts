@@ -122,7 +122,7 @@ export class Exec {
     this.cpu = cpu;
     this.cache = cache;
     mutableFlags(this, 'eventPending');
-    doubleFields(this, 'runEnd', 'lastLin');
+    doubleFields(this, 'runEnd', 'lastLin', 'crossPhys');
     // A page that (again) holds decoded code must lose this vCPU's write shortcuts to it, so that the next
     // write takes the slow path and drops the stale decodes (self- and cross-modifying code).
     const mem = cache.mem, prev = mem.onCodePageAdded;
@@ -472,7 +472,10 @@ export class Exec {
     }
     const t = this.fetchTraces.get(off);
     // A page-crossing instruction is valid while its tail's page maps where it did (its bytes are watched: addCross).
-    if (t !== undefined && (t.phys2 < 0 || mmu.translateExec(page + 4096) === t.phys2)) return t;
+    // The next page's address is computed whether or not it is needed: an addition first made at the boot's first
+    // page-crossing trace deoptimised the run loop, which inlines this (no type feedback for it).
+    const nextPage = page + 4096;
+    if (t !== undefined && (t.phys2 < 0 || mmu.translateExec(nextPage) === t.phys2)) return t;
     return this.build(lin, mmu.fetchPhys + off);
   }
 

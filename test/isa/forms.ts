@@ -296,7 +296,7 @@ for (const ops of ['bswap %eax', 'bswap %rax', 'bswap %r9', 'bswap %r10d', 'cbtw
   add(ops);
 }
 for (const ops of ['lea 8(%rsi),%rax', 'lea (%rsi,%rcx,4),%rax', 'lea -0x80(%rbp,%rdi,8),%ecx', 'lea 0x12345678(,%rcx,2),%rdx',
-  'lea 0x10(%rip),%rax', 'lea (%esi,%ecx,4),%eax', 'lea 0x7fffffff(%esi),%rax', 'lea (%rsi),%ax', 'lea (%r12,%r13,1),%r14',
+  'lea 0x10(%rip),%rax', 'lea -0x20(%rip),%ecx', 'lea (%esi,%ecx,4),%eax', 'lea 0x7fffffff(%esi),%rax', 'lea (%rsi),%ax', 'lea (%r12,%r13,1),%r14',
   'lea (%r13),%rax', 'lea -1(%rsp,%rbp,2),%r8', 'lea 0x1(%rax,%rax,8),%eax', 'lea (%rbp),%rax', 'lea (%r12),%rax',
   'lea 0x12345678(%rax),%rcx', 'lea -1(%eax,%eax,2),%ecx', 'lea 0x10(%eip),%eax', 'lea (%r8d,%r9d,8),%r10', 'lea -0x80000000(%rsi),%rsi',
   'lea 0x7f(%rsp),%rsp', 'lea (%rax,%rsi,1),%si']) {

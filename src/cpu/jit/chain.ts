@@ -28,12 +28,14 @@ export interface ChainEnv extends BlockEnv {
  * with no flush since (so its page still translates as when t was fetched, and as when the link was made).
  */
 export function linkEpochOk(t: Trace, from: number, to: number, epoch: number, fetchEpoch: number): boolean {
-  // Both fields are read at every call: a load only reached after the first TLB flush has no type feedback when V8
-  // optimises the run loop (which inlines this), and deoptimised it there (twice in a cold OSv hello).
+  // Both fields, and the page comparison, are evaluated at every call: an operation only reached after the first TLB
+  // flush has no type feedback when V8 optimises the run loop (which inlines this), and deoptimised it there (the
+  // loads twice in a cold OSv hello, the comparison once more: "insufficient type feedback for compare").
   const same = t.nextSame;
   // samePage spelled out: the run loop inlines this function into itself and chainFrom, and V8's inlining budget
   // was spent by then (samePage stayed a call: 1.7% of tst-fpu's CPU).
-  return t.nextEpoch === epoch || (same && fetchEpoch === epoch && from - (from & 0xfff) === to - (to & 0xfff));
+  const onPage = from - (from & 0xfff) === to - (to & 0xfff), fetched = fetchEpoch === epoch;
+  return t.nextEpoch === epoch || (same && fetched && onPage);
 }
 
 /** Whether two linear addresses lie on one 4-KiB page (they may exceed 2^32: no 32-bit shifts). */
