@@ -16,7 +16,7 @@ import { CR0_EM, CR0_TS, CR4_OSFXSR } from '../regs.js';
 import { L_AND, L_ANDN, L_OR } from '../sse/simd-int.js';
 import { OP_ADD, OP_DIV, OP_MAX, OP_MIN, OP_MUL, OP_SQRT, OP_SUB } from '../sse/fp.js';
 import { MX_MASK_SHIFT, MX_PE, MX_RC } from '../sse/mxcsr.js';
-import { type Gen, load, readHi, readReg, setExplicitFlags, slow, store, writeReg } from './compiler.js';
+import { type Gen, load, loadF64, readHi, readReg, setExplicitFlags, slow, store, writeReg } from './compiler.js';
 
 /** PM set, PE set, RC = nearest: an inexact result records nothing new and raises nothing. */
 const PE_OK = `(cpu.mxcsr & ${MX_RC | (MX_PE << MX_MASK_SHIFT) | MX_PE}) === ${(MX_PE << MX_MASK_SHIFT) | MX_PE}`;
@@ -42,10 +42,21 @@ function load128(g: Gen, a: string): void {
   load(g, 64, `b${k}`, `u${k}`);
   g.emit(`const w${k}0 = q${k}, w${k}1 = q${k}h, w${k}2 = u${k}, w${k}3 = u${k}h;`);
 }
+/**
+ * Copies the low `words` 32-bit words of xmm `from` to xmm `to`. Whole 64-bit lanes go as doubles unless they hold a
+ * NaN (whose payload a double copy need not keep): scalar arithmetic reads the copy as a double, and a double read
+ * after two 4-byte stores waits for them (no store forwarding).
+ */
 function copy(g: Gen, to: number, from: number, words: number): void {
+  if (to === from) return;
+  const k = g.k;
   let s = '';
-  for (let j = 0; j < words; j++) s += `xw[${4 * to + j}] = xw[${4 * from + j}]; `;
-  if (to !== from) g.emit(s);
+  for (let j = 0; j + 1 < words; j += 2) {
+    const c = `c${k}_${j}`, f = (4 * from + j) / 2, t = (4 * to + j) / 2;
+    s += `const ${c} = xf[${f}]; if (${c} === ${c}) xf[${t}] = ${c}; else { xw[${2 * t}] = xw[${2 * f}]; xw[${2 * t + 1}] = xw[${2 * f + 1}]; } `;
+  }
+  if (words % 2 === 1) s += `xw[${4 * to + words - 1}] = xw[${4 * from + words - 1}]; `;
+  g.emit(s);
 }
 
 /** movups/movaps/movupd/movapd/movdqu/movdqa/lddqu xmm, xmm/m128 (ops-move.ts load128; i.op: aligned). */
@@ -79,9 +90,14 @@ export function sseStore128(g: Gen, i: Insn, A: string): boolean {
 export function scalarLoad(g: Gen, i: Insn, A: string, bits: 32 | 64, zeroReg: boolean): boolean {
   const k = g.k, d = 4 * i.reg, s = 4 * i.rm;
   check(g);
-  if (i.mem) {
+  if (i.mem && bits === 64) {
+    // As a double unless it is a NaN (whose payload a double store need not keep): the arithmetic that usually
+    // follows reads the lane as a double, which a pair of 4-byte stores would make wait (store forwarding).
+    loadF64(g, ea(g, A), `v${k}`, `f${k}`);
+    g.emit(`if (f${k} === f${k}) xf[${d / 2}] = f${k}; else { xw[${d}] = v${k}; xw[${d + 1}] = v${k}h; } xw[${d + 2}] = 0; xw[${d + 3}] = 0;`);
+  } else if (i.mem) {
     load(g, bits, ea(g, A), `v${k}`);
-    g.emit(`xw[${d}] = v${k}; xw[${d + 1}] = ${bits === 64 ? `v${k}h` : '0'}; xw[${d + 2}] = 0; xw[${d + 3}] = 0;`);
+    g.emit(`xw[${d}] = v${k}; xw[${d + 1}] = 0; xw[${d + 2}] = 0; xw[${d + 3}] = 0;`);
   } else if (zeroReg) {
     g.emit(`const v${k} = xw[${s}], v${k}h = xw[${s + 1}]; xw[${d}] = v${k}; xw[${d + 1}] = v${k}h; xw[${d + 2}] = 0; xw[${d + 3}] = 0;`);
   } else copy(g, i.reg, i.rm, bits / 32);
@@ -181,9 +197,8 @@ const ordOf = (w: Scalar, x: string) => `(${x} === 0 || (Math.abs(${x}) >= ${w.m
 function sourceScalar(g: Gen, w: Scalar, i: Insn, A: string): string {
   const k = g.k;
   if (!i.mem) { g.emit(`const s${k} = ${w.view}[${w.lane * i.rm}];`); return ''; }
-  load(g, w.bits, ea(g, A), `m${k}`);
-  if (w.bits === 32) { g.emit(`CVI[0] = m${k}; const s${k} = CVS[0];`); return `W[4] = m${k}; `; }
-  g.emit(`CVI[0] = m${k}; CVI[1] = m${k}h; const s${k} = CVF[0];`);
+  if (w.bits === 32) { load(g, 32, ea(g, A), `m${k}`); g.emit(`CVI[0] = m${k}; const s${k} = CVS[0];`); return `W[4] = m${k}; `; }
+  loadF64(g, ea(g, A), `m${k}`, `s${k}`);
   return `W[4] = m${k}; W[5] = m${k}h; `;
 }
 
