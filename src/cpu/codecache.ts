@@ -2,7 +2,7 @@
 // mapped at several linear addresses shares one decode, and a write to a page drops that page's traces.
 import { Ea, type Insn } from './insn.js';
 import { PhysMem } from './physmem.js';
-import { doubleFields } from './shapes.js';
+import { doubleFields, mutableFlags, mutableNumbers } from './shapes.js';
 import type { BlockFn } from './jit/compiler.js';
 
 /** A run count no trace reaches before its count is reset (2^30: a small integer to V8). */
@@ -72,6 +72,7 @@ export class Trace {
     // Set from the instruction TLB's Float64Array: a double field from the start, or the first page-crossing
     // trace deprecates Trace's map (and V8 aborts or deoptimises the run loop it was optimising, cold boot).
     doubleFields(this, 'phys2');
+    mutableFlags(this, 'dropped');
     let end = 0;
     for (let k = 0; k < insns.length; k++) {
       const i = insns[k]!;
@@ -103,6 +104,7 @@ export class CodeCache {
   constructor(mem: PhysMem) {
     this.mem = mem;
     mem.onCodeWrite = (ppn) => this.dropPage(ppn);
+    mutableNumbers(this, 'gen');
   }
 
   static modeIndex(mode: number): number {

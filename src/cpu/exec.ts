@@ -211,8 +211,10 @@ export class Exec {
           if (nx === null || cache.gen !== gen) break;
           i = nx;
         }
-        // Only a trace's last instruction transfers control, and then it has set RIP itself.
-        if (!i.ends) cpu.rip = rip0 + i.end;
+        // Only a trace's last instruction transfers control, and then it has set RIP itself. The sum is made either
+        // way: made only for the rare trace cut short, it had no type feedback when V8 first optimised this loop.
+        const after = rip0 + i.end;
+        if (!i.ends) cpu.rip = after;
         cpu.icount += i.idx + 1;
         prev = t!.cached ? t : null;
       } catch (e) {

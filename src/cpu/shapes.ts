@@ -29,3 +29,18 @@ export function mutableFlags(obj: object, ...names: string[]): void {
     o[n] = v;
   }
 }
+
+/**
+ * Makes each named number field of `obj` mutable in V8's eyes (its value is unchanged): as mutableFlags, for a
+ * counter optimised code reads (CodeCache.gen: its first bump made V8 abort its first optimisation of the run loop,
+ * "dependency change", ~30 ms of a cold boot in the baseline tier).
+ */
+export function mutableNumbers(obj: object, ...names: string[]): void {
+  const o = obj as Record<string, unknown>;
+  for (const n of names) {
+    const v = o[n];
+    if (typeof v !== 'number') throw new Error(`mutableNumbers: ${n} is not a number field`);
+    o[n] = v + 1;
+    o[n] = v;
+  }
+}
