@@ -212,3 +212,25 @@ function lts(lf: Int32Array, sz: number): boolean {
   const sh = sz === 0 ? 24 : 16;
   return (lf[Lf.ALO] << sh) < (lf[Lf.BLO] << sh);
 }
+
+/**
+ * Type feedback for every condition on every kind and size of recorded flags, collected once at load time on a
+ * scratch array (so it changes no state). A cold boot meets condition codes and flag kinds one by one, after V8 has
+ * optimised cond() and the jcc/setcc/cmov handlers that inline it on the first few: each new pair deoptimised them
+ * ("insufficient type feedback", four times in a cold OSv hello). Values cover small and 32-bit-wide operands.
+ */
+function warmConditions(): void {
+  const lf = new Int32Array(Lf.SIZE);
+  const values = [0, 1, -1, 0x7fffffff, -0x80000000, 0x12345678];
+  for (let kind = Kind.NONE; kind <= Kind.DEC; kind++) {
+    for (let sz = 0; sz < 4; sz++) {
+      for (let v = 0; v < values.length; v++) {
+        lf.fill(values[v]!);
+        lf[Lf.ALO] = values[(v + 1) % values.length]!;
+        lf[Lf.OP] = (kind << 2) | sz;
+        for (let cc = 0; cc < 16; cc++) { cond(lf, cc); getAF(lf); }
+      }
+    }
+  }
+}
+warmConditions();
