@@ -65,6 +65,12 @@ const MAX_SHARED = 50_000;
  * Jit.heatThreshold times in earlier machines is compiled at its first run in the next one.
  */
 const heat = new Map<string, number>();
+/**
+ * Code keys of short traces (jit.ts DEFAULT_MIN_INSNS) that reached the threshold once in some machine and wait to
+ * reach it again there. A boot runs such code 20-100 K times (the tests image's: 55% of what it interprets), too
+ * few for a second look in the same machine; the process's next machines compile it at its first run.
+ */
+const shortHot = new Set<string>();
 /** Code keys of traces that headed a region in some machine: an adopted block there looks for its loop early. */
 const regionHeads = new Set<string>();
 /** The newest machine's compiler: its traces' counts are folded into `heat` when the next machine starts. */
@@ -228,6 +234,11 @@ export class Jit {
     }
     this.shortWaited.add(t);
     t.hits = this.threshold - this.threshold * Math.max(1, this.regionFactor - 1);
+    // Hot in this machine: the process's next machines (the test runner's next boots) compile it at its first run.
+    if (this.mem !== null && shortHot.size < MAX_SHARED) {
+      const key = codeKey(t, this.mem);
+      if (key !== null) shortHot.add(key);
+    }
     return false;
   }
 
@@ -306,7 +317,7 @@ export class Jit {
    * it now when earlier machines ran it often (heat); else its runs are counted towards the process's heat.
    */
   adopt(t: Trace, mem: PhysMem, ctx?: { cpu: Cpu; cache: { gen: number } }): void {
-    if (shared.size === 0 && heat.size === 0) {
+    if (shared.size === 0 && heat.size === 0 && shortHot.size === 0) {
       if (Jit.collectHeat) this.seen.push(t);
       return;
     }
@@ -315,7 +326,10 @@ export class Jit {
     const fn = shared.get(key);
     if (fn === undefined) {
       const h = heat.get(key);
-      if (h !== undefined && h >= this.heatThreshold) {
+      if (shortHot.has(key) && this.minInsns > 0) {
+        this.preheated++;
+        this.compile(t, ctx, true);
+      } else if (h !== undefined && h >= this.heatThreshold) {
         this.preheated++;
         this.compile(t, ctx, true);
       } else if (Jit.collectHeat) this.seen.push(t);
