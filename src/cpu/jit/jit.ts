@@ -314,7 +314,7 @@ export class Jit {
 
   /**
    * On a trace's first run: takes the compiled form another machine made of the same code, if any, or compiles
-   * it now when earlier machines ran it often (heat); else its runs are counted towards the process's heat.
+   * it now when earlier machines ran it often (heat, shortHot); else its runs are counted towards the process's heat.
    */
   adopt(t: Trace, mem: PhysMem, ctx?: { cpu: Cpu; cache: { gen: number } }): void {
     if (shared.size === 0 && heat.size === 0 && shortHot.size === 0) {
@@ -326,10 +326,9 @@ export class Jit {
     const fn = shared.get(key);
     if (fn === undefined) {
       const h = heat.get(key);
-      if (shortHot.has(key) && this.minInsns > 0) {
-        this.preheated++;
-        this.compile(t, ctx, true);
-      } else if (h !== undefined && h >= this.heatThreshold) {
+      // Hot in earlier machines: by their summed runs (heat), or a short trace that reached the threshold once in one
+      // of them (shortHot; a compiler that takes short traces at the threshold anyway, minInsns 0, needs no such help).
+      if ((shortHot.has(key) && this.minInsns > 0) || (h !== undefined && h >= this.heatThreshold)) {
         this.preheated++;
         this.compile(t, ctx, true);
       } else if (Jit.collectHeat) this.seen.push(t);
