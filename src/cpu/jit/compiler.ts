@@ -381,8 +381,9 @@ function stackFill(a: string, lo: string, hi: string, o: string): string {
  * stack page and goes ahead. Without this a run at a block's start never took its one test: ST is NaN there.
  */
 function runFill(name: string, hi: string, bytes: number): string {
-  return `if (!${name} && FAST && ${name}l >= 0 && ${name}o <= ${4096 - bytes}) { const x = (${name}l >>> 12) & ${TLB_MASK}, pg = ${hi} * 4294967296 + (${name}l - ${name}o); ` +
-    `if (wT[x] === pg) { SX = x; ST = pg; SL = (${name}l - ${name}o) | 0; SH = ${hi}; ${name} = true; } }`;
+  const l = `${name}l`, o = `${name}o`;
+  return `if (!${name} && FAST && ${l} >= 0 && ${o} <= ${4096 - bytes}) { const a = ${hi} * 4294967296 + ${l}; ` +
+    `${stackFill('a', l, hi, o)} ${name} = ${stackHit(l, hi, o, bytes)}; }`;
 }
 /** v${k}, v${k}h = the 8 bytes at RSP (pop, ret): through the stack page, else checked and loaded through the TLB. */
 function stackLoad(g: Gen, k: number): void {
@@ -442,12 +443,16 @@ function stackRun(g: Gen, i: Insn, k: number, kind: 'push' | 'pop'): boolean {
  * compiled time on one such line).
  */
 export function loadF64(g: Gen, a: string, v: string, f: string): void {
-  g.emit(`let ${v}, ${v}h = 0, ${f}; { const o = ${a} & 4095, x = (${a} >>> 12) & ${TLB_MASK}; if (FAST && rT[x] === ${a} - o && o <= ${LIM[64]}) { const p = rO[x] + o; ${v}h = dv.getInt32(p + 4, true); ${v} = dv.getInt32(p, true); ${f} = dv.getFloat64(p, true); } else { ${v} = ${slow(g)}mmu.read64(${a})${g.loop ? ')' : ''}; ${v}h = mmu.hi; CVI[0] = ${v}; CVI[1] = ${v}h; ${f} = CVF[0]; } }`);
+  g.emit(`let ${v}, ${v}h = 0, ${f};`);
+  loadInto(g, a, v, `${f} = dv.getFloat64(p, true);`, `CVI[0] = ${v}; CVI[1] = ${v}h; ${f} = CVF[0];`);
 }
 
-/** A 64-bit load() into variables `v` and `vh` declared before. */
-function loadInto(g: Gen, a: string, v: string): void {
-  g.emit(`{ const o = ${a} & 4095, x = (${a} >>> 12) & ${TLB_MASK}; if (FAST && rT[x] === ${a} - o && o <= ${LIM[64]}) { const p = rO[x] + o; ${v}h = dv.getInt32(p + 4, true); ${v} = dv.getInt32(p, true); } else { ${v} = ${slow(g)}mmu.read64(${a})${g.loop ? ')' : ''}; ${v}h = mmu.hi; } }`);
+/**
+ * A 64-bit load() into variables `v` and `vh` declared before; `onHit` (which may read the RAM offset p) and
+ * `onSlow` run after the words are in, on the TLB's hit path and on the MMU's.
+ */
+function loadInto(g: Gen, a: string, v: string, onHit = '', onSlow = ''): void {
+  g.emit(`{ const o = ${a} & 4095, x = (${a} >>> 12) & ${TLB_MASK}; if (FAST && rT[x] === ${a} - o && o <= ${LIM[64]}) { const p = rO[x] + o; ${v}h = dv.getInt32(p + 4, true); ${v} = dv.getInt32(p, true);${onHit ? ` ${onHit}` : ''} } else { ${v} = ${slow(g)}mmu.read64(${a})${g.loop ? ')' : ''}; ${v}h = mmu.hi;${onSlow ? ` ${onSlow}` : ''} } }`);
 }
 
 // ---- flags -------------------------------------------------------------------------------------------------
