@@ -11,7 +11,7 @@ import { stackSegmentFault } from './operands.js';
 import { Lf } from './flags.js';
 import { Fl, Seg, VEC_DB, VEC_GP } from './regs.js';
 import type { Jit } from './jit/jit.js';
-import { chainFrom, linkEpochOk, samePage } from './jit/chain.js';
+import { chainFrom, linkedAt, samePage } from './jit/chain.js';
 import { doubleFields, mutableFlags } from './shapes.js';
 
 export const STOP_NONE = 0;
@@ -108,7 +108,7 @@ export class Exec {
   budgetCuts = 0;
   /** run()'s budget end as between() left it. */
   private runEnd = 0;
-  /** Linear address of the trace that ran last, and the MMU epoch of the last trace lookup (chain.ts linkEpochOk). */
+  /** Linear address of the trace that ran last, and the MMU epoch of the last trace lookup (chain.ts linkedAt). */
   lastLin = 0;
   fetchEpoch = -1;
   /** jumpTrace()'s cache: linear address tags (NaN: empty), their traces, and the state they are valid in. */
@@ -160,9 +160,9 @@ export class Exec {
       const cache = this.cache, gen = cache.gen;
       const lin = cpu.segBase[Seg.CS] + cpu.rip;
       let t: Trace | null;
-      if (prev !== null && prev.nextLin === lin && prev.nextGen === gen && prev.nextSpace === mmu.space && prev.nextMode === cpu.mode &&
-          linkEpochOk(prev, this.lastLin, lin, mmu.epoch, this.fetchEpoch)) {
-        t = prev.next;
+      if (prev !== null && prev.nextGen === gen && prev.nextSpace === mmu.space && prev.nextMode === cpu.mode &&
+          (t = linkedAt(prev, lin, this.lastLin, mmu.epoch, this.fetchEpoch)) !== null) {
+        if (t !== prev.next && prev.relinks < NEVER_RUNS) prev.relinks++;
       } else {
         t = this.jumpTrace(lin, gen);
         if (t === null) {
@@ -172,7 +172,14 @@ export class Exec {
         }
         this.fetchEpoch = mmu.epoch;
         if (prev !== null && t.cached) {
-          if (prev.next !== t && prev.relinks < NEVER_RUNS) prev.relinks++;
+          // The link it replaces stays as the second one (Trace.alt) while both are made under the same conditions.
+          const kept = prev.nextGen === gen && prev.nextEpoch === mmu.epoch && prev.nextSpace === mmu.space && prev.nextMode === cpu.mode;
+          const old: Trace | null = prev.next;
+          if (old !== t) {
+            if (prev.relinks < NEVER_RUNS) prev.relinks++;
+            if (kept && old !== null) { prev.alt = old; prev.altLin = prev.nextLin; prev.altSame = prev.nextSame; }
+            else { prev.alt = null; prev.altLin = NaN; }
+          } else if (!kept) { prev.alt = null; prev.altLin = NaN; }
           prev.next = t; prev.nextLin = lin; prev.nextGen = gen; prev.nextEpoch = mmu.epoch;
           prev.nextSpace = mmu.space; prev.nextMode = cpu.mode;
           // Not to a page-crossing instruction: its second page must be looked up again after a flush.

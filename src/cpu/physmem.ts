@@ -111,7 +111,7 @@ export class PhysMem {
   }
 
   isRam(addr: number, len: number): boolean {
-    // Every field read at every call (chain.ts linkEpochOk says why).
+    // Every field read at every call (chain.ts linkedAt says why).
     const lowEnd = this.lowEnd, highStart = this.highStart, size = this.size;
     return addr >= 0 && (addr + len <= lowEnd || (addr >= highStart && addr + len <= size));
   }

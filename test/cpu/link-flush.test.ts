@@ -1,4 +1,4 @@
-// Trace links within one page survive TLB flushes (chain.ts linkEpochOk): after a flush the run loop looks the next
+// Trace links within one page survive TLB flushes (chain.ts linkedAt): after a flush the run loop looks the next
 // trace up through the TLB once, and from there links that stay on the page hold, because the page translates as
 // it did when they were made. OSv reloads CR3 for every TLB shootdown (thousands per second of guest time in
 // tst-huge and tst-threadcomplete), and each flush used to unlink all code. A flush by the running code itself (a

@@ -1,10 +1,11 @@
 // Direct chaining between compiled blocks: after a compiled block returns, its successor runs at once when the
-// run loop's trace link names it (Trace.next, valid for this linear address, code-cache generation, TLB
-// epoch, address space and mode: a write that drops decoded code changes the generation, so self- and cross-modifying
-// code is never run stale) and it is compiled, and nothing the run loop looks at between traces is pending.
+// run loop's trace link names it (Trace.next, or the successor before it, Trace.alt; valid for this linear address,
+// code-cache generation, TLB epoch, address space and mode: a write that drops decoded code changes the generation,
+// so self- and cross-modifying code is never run stale) and it is compiled, and nothing the run loop looks at between
+// traces is pending.
 // The checks are the run loop's own, made at every hop, so interrupts, device events and the budget are
 // taken at exactly the same trace boundaries as without chaining.
-import type { Trace } from '../codecache.js';
+import { NEVER_RUNS, type Trace } from '../codecache.js';
 import type { Cpu } from '../cpu.js';
 import { LF_REST } from '../flags.js';
 import { CS, TF } from '../regs.js';
@@ -23,19 +24,23 @@ export interface ChainEnv extends BlockEnv {
 }
 
 /**
- * Whether the link from trace t (which ran at linear `from`) to `to` holds in the current TLB epoch: made in it, or
- * a link within t's page (Trace.nextSame) while t itself ran on that page since the last lookup through the TLB,
- * with no flush since (so its page still translates as when t was fetched, and as when the link was made).
+ * The trace t's link names at linear `lin`, its `next` or its `alt` (Trace.alt), or null when neither holds there;
+ * t ran at linear `from`. The caller has checked the link's generation and address space (and mode where it can
+ * change). A link holds in the current TLB epoch when it was made in it, or when it leads within t's page
+ * (Trace.nextSame, altSame) while t itself ran on that page since the last lookup through the TLB, with no flush
+ * since (so its page still translates as when t was fetched, and as when the link was made).
  */
-export function linkEpochOk(t: Trace, from: number, to: number, epoch: number, fetchEpoch: number): boolean {
-  // Both fields, and the page comparison, are evaluated at every call: an operation only reached after the first TLB
-  // flush has no type feedback when V8 optimises the run loop (which inlines this), and deoptimised it there (the
-  // loads twice in a cold OSv hello, the comparison once more: "insufficient type feedback for compare").
-  const same = t.nextSame;
-  // samePage spelled out: the run loop inlines this function into itself and chainFrom, and V8's inlining budget
-  // was spent by then (samePage stayed a call: 1.7% of tst-fpu's CPU).
-  const onPage = from - (from & 0xfff) === to - (to & 0xfff), fetched = fetchEpoch === epoch;
-  return t.nextEpoch === epoch || (same && fetched && onPage);
+export function linkedAt(t: Trace, lin: number, from: number, epoch: number, fetchEpoch: number): Trace | null {
+  // Every load and comparison is made at every call: an operation only reached after the first TLB flush (or the
+  // first alternation) has no type feedback when V8 optimises the run loop (which inlines this), and deoptimised it
+  // there (the loads twice in a cold OSv hello, the comparison once more: "insufficient type feedback for compare").
+  // The page test is spelled out, not samePage(): V8's inlining budget was spent by then (samePage stayed a call:
+  // 1.7% of tst-fpu's CPU).
+  const hitNext = t.nextLin === lin, hitAlt = t.altLin === lin, next = t.next, alt = t.alt;
+  const onPage = from - (from & 0xfff) === lin - (lin & 0xfff), fetched = fetchEpoch === epoch;
+  const same = hitNext ? t.nextSame : t.altSame;
+  if (!(t.nextEpoch === epoch || (same && fetched && onPage))) return null;
+  return hitNext ? next : hitAlt ? alt : null;
 }
 
 /** Whether two linear addresses lie on one 4-KiB page (they may exceed 2^32: no 32-bit shifts). */
@@ -50,16 +55,18 @@ export function samePage(a: number, b: number): boolean {
 export function chainFrom(env: ChainEnv, t: Trace, end: number): Trace {
   const cpu = env.cpu, mmu = cpu.mmu, cache = env.cache, lf = cpu.lf;
   for (;;) {
-    const nx = t.next;
-    if (nx === null) return t;
-    let fn = nx.fn;
-    if (fn === null || env.eventPending || env.stopReason !== 0 || cpu.icount >= end) return t;
+    if (t.next === null || env.eventPending || env.stopReason !== 0 || cpu.icount >= end) return t;
     // After a block of plain instructions (Trace.pure) the interrupt shadow, halt and TF are as they were before it
     // (clear: the run loop or this loop saw to that), and so is the code mode, the one t was decoded and linked in.
     if (!t.pure && (cpu.intShadow || cpu.halted || (lf[LF_REST] & TF) !== 0 || t.nextMode !== cpu.mode)) return t;
     const lin = cpu.segBase[CS] + cpu.rip;
-    if (t.nextLin !== lin || t.nextGen !== cache.gen || t.nextSpace !== mmu.space ||
-        !linkEpochOk(t, env.lastLin, lin, mmu.epoch, env.fetchEpoch)) return t;
+    if (t.nextGen !== cache.gen || t.nextSpace !== mmu.space) return t;
+    const nx = linkedAt(t, lin, env.lastLin, mmu.epoch, env.fetchEpoch);
+    if (nx === null) return t;
+    let fn = nx.fn;
+    if (fn === null) return t;
+    // The other way of a branch (region.ts ends a path at one that often goes another way).
+    if (nx !== t.next && t.relinks < NEVER_RUNS) t.relinks++;
     if (++nx.hits >= nx.regionAt) { env.jit!.regionDue(nx, env); fn = nx.fn!; }
     env.lastLin = lin;
     fn(cpu, env, end);
