@@ -142,7 +142,10 @@ export class Exec {
     /** The trace that just ran completely, whose link may name the next one. */
     let prev: Trace | null = null;
     // A fault (or a fetch fault, FETCH_FAULT) the last trace ended with: run() only notes it; between() settles it.
-    let faulted = false, thrown: unknown = null, thrownT: Trace | null = null, thrownK = 0;
+    // The catch clauses below only copy locals: the first guest fault reaches them after V8 has optimised this loop, and
+    // a property load or a sum there had no type feedback ("insufficient type feedback", a deopt of run() per cold
+    // boot). between() reads the instruction's fields.
+    let faulted = false, thrown: unknown = null, thrownT: Trace | null = null, thrownI: Insn | null = null, thrownRip0 = 0;
     this.stopReason = STOP_NONE;
     let enter = true;
     for (;;) {
@@ -152,8 +155,8 @@ export class Exec {
       if (enter || faulted || this.stopReason !== STOP_NONE || cpu.intShadow || this.eventPending || cpu.halted ||
           cpu.icount >= end || (lf[Lf.REST] & Fl.TF) !== 0) {
         if (faulted || (lf[Lf.REST] & Fl.TF) !== 0) prev = null;
-        const stop = this.between(faulted ? thrown : null, thrownT, thrownK);
-        enter = false; faulted = false; thrown = null; thrownT = null;
+        const stop = this.between(faulted ? thrown : null, thrownT, thrownI, thrownRip0);
+        enter = false; faulted = false; thrown = null; thrownT = null; thrownI = null;
         if (stop) break;
         end = this.runEnd;
       }
@@ -201,7 +204,7 @@ export class Exec {
           prev = chainFrom(this, t!, end);
         } catch (e) {
           prev = null;
-          faulted = true; thrown = e; thrownT = t; thrownK = -1; // -1: the compiled block says where (jitI, jitK)
+          faulted = true; thrown = e; thrownT = t; thrownI = null; // null: the compiled block says where (jitI, jitK)
         }
         continue;
       }
@@ -225,9 +228,8 @@ export class Exec {
         cpu.icount += i.idx + 1;
         prev = t!.cached ? t : null;
       } catch (e) {
-        if (!i.sync) cpu.rip = rip0 + i.end;
         prev = null;
-        faulted = true; thrown = e; thrownT = t; thrownK = i.idx;
+        faulted = true; thrown = e; thrownT = t; thrownI = i; thrownRip0 = rip0;
       }
     }
     return this.stopReason;
@@ -235,18 +237,23 @@ export class Exec {
 
   /**
    * run()'s out-of-line part, entered when something other than the next trace is due: settles the fault the
-   * last trace ended with (`thrown`, thrown by instruction k of trace t; FETCH_FAULT: fetching the trace
-   * faulted), then takes events, interrupt shadows, halts and TF as the loop's head always did. Returns true when
-   * run() must stop (stopReason says why). The budget's end lives in runEnd, cut by one per delivered fault.
+   * last trace ended with (`thrown`, thrown by instruction i of trace t, which started at rip0; i null: by t's
+   * compiled block; FETCH_FAULT: fetching the trace faulted), then takes events, interrupt shadows, halts and TF as
+   * the loop's head always did. Returns true when run() must stop (stopReason says why). The budget's end lives in
+   * runEnd, cut by one per delivered fault.
    */
-  private between(thrown: unknown, t: Trace | null, k: number): boolean {
+  private between(thrown: unknown, t: Trace | null, i: Insn | null, rip0: number): boolean {
     const cpu = this.cpu;
     let end = this.runEnd;
     if (thrown !== null) {
       let fault: boolean;
       if (thrown === FETCH_FAULT) fault = true;
-      else if (k < 0) fault = this.settleThrow(thrown, this.jitI ?? t!.insns[this.jitK], this.jitK);
-      else fault = this.settleThrow(thrown, t!.insns[k], k);
+      else if (i === null) fault = this.settleThrow(thrown, this.jitI ?? t!.insns[this.jitK], this.jitK);
+      else {
+        // RIP as if it had been stored all along (the run loop stores it only before handlers that read it).
+        if (!i.sync) cpu.rip = rip0 + i.end;
+        fault = this.settleThrow(thrown, i, i.idx);
+      }
       if (fault) { end--; this.budgetCuts++; }
       this.onException(cpu);
     }
@@ -578,6 +585,20 @@ export class Exec {
     }
   }
 }
+
+/**
+ * Gives fetchTrace()'s catch clause its type feedback before any guest runs. The first instruction fetch that faults
+ * (a cold OSv boot has a few) reached it after V8 had optimised the run loop, which inlines it, and its comparison,
+ * never made before, deoptimised run() ("insufficient type feedback for compare operation"). The probe is not an
+ * Exec: only its lookup() is called, and it faults.
+ */
+function warmFetchFault(): void {
+  const probe = { lookup(): never { throw CPU_FAULT; } };
+  const fetch = (Exec.prototype as unknown as { fetchTrace(this: typeof probe): Trace | null }).fetchTrace;
+  // V8 gives a function its feedback vector only after its first few calls.
+  for (let k = 0; k < 64; k++) if (fetch.call(probe) !== null) throw new Error('warmFetchFault: the probe did not fault');
+}
+warmFetchFault();
 
 function opGP(cpu: Cpu, _i: Insn): void {
   raise(cpu, VEC_GP, 0);
