@@ -72,7 +72,7 @@ const FETCH_FAULT = Object.freeze({ fetchFault: true });
 // jumpTrace()'s cache size. tst-eventfd's 15.6 K traces missed a 1,024-entry cache at 21% of the 14.8 M jumps its
 // first 400 M instructions make (a trace link names only the last successor), each miss two map lookups; at
 // 16 K entries 4%: CPU for 300 M instructions 11.25 -> 10.75 s (median of 3 alternating).
-const enum Jump { BITS = 14, SIZE = 16384, MASK = 16383 }
+const enum Jump { BITS = 14, SIZE = 16384, MASK = 16383, OFF_STEP = 281474976710656, OFF_MAX = 8725724278030336, LIN_LIMIT = 140737488355328 }
 
 const decoder = new Decoder();
 const crossBuf = new Uint8Array(32);
@@ -117,12 +117,14 @@ export class Exec {
   private jumpGen = -1;
   private jumpEpoch = -1;
   private jumpMode = 0;
+  /** Added to a linear address to make its jumpTrace() tag: a multiple of 2^48 that changes at each invalidation. */
+  private jumpOff = 0;
 
   constructor(cpu: Cpu, cache: CodeCache) {
     this.cpu = cpu;
     this.cache = cache;
     mutableFlags(this, 'eventPending');
-    doubleFields(this, 'runEnd', 'lastLin', 'crossPhys');
+    doubleFields(this, 'runEnd', 'lastLin', 'crossPhys', 'jumpOff');
     // A page that (again) holds decoded code must lose this vCPU's write shortcuts to it, so that the next
     // write takes the slow path and drops the stale decodes (self- and cross-modifying code).
     const mem = cache.mem, prev = mem.onCodePageAdded;
@@ -451,13 +453,19 @@ export class Exec {
   private jumpTrace(lin: number, gen: number): Trace | null {
     const cpu = this.cpu;
     if (gen !== this.jumpGen || cpu.mmu.epoch !== this.jumpEpoch || cpu.mode !== this.jumpMode) {
-      this.jumpTag.fill(NaN);
+      // Invalidated by a new tag offset rather than by clearing the tags: OSv's TLB shootdowns change the epoch ~80
+      // times per million instructions of tst-threadcomplete, and clearing 16 K tags each time was 2% of its run.
+      // Linear addresses lie in [-2^47, 2^47) (others are not cached), so no tag made under another offset matches;
+      // the offsets go up to 31 x 2^48 (exact doubles), then the tags are cleared once.
+      this.jumpOff += Jump.OFF_STEP;
+      if (this.jumpOff > Jump.OFF_MAX) { this.jumpTag.fill(NaN); this.jumpOff = 0; }
       this.jumpGen = gen; this.jumpEpoch = cpu.mmu.epoch; this.jumpMode = cpu.mode;
     }
     const idx = (lin ^ (lin >>> Jump.BITS)) & Jump.MASK;
-    if (this.jumpTag[idx] === lin) return this.jumpTo[idx];
+    const tag = lin + this.jumpOff, inRange = lin < Jump.LIN_LIMIT && lin >= -Jump.LIN_LIMIT;
+    if (this.jumpTag[idx] === tag && inRange) return this.jumpTo[idx];
     const t = this.fetchTrace();
-    if (t !== null && t.cached) { this.jumpTag[idx] = lin; this.jumpTo[idx] = t; }
+    if (t !== null && t.cached && inRange) { this.jumpTag[idx] = tag; this.jumpTo[idx] = t; }
     return t;
   }
 

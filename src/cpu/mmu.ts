@@ -477,17 +477,15 @@ export class Mmu {
   private walk(lin: number, acc: number): number {
     const hiLin = Math.floor(lin / TWO32);
     const loLin = lin >>> 0;
-    const idx = [
-      (hiLin >>> 7) & 511,
-      ((hiLin & 0x7f) << 2 | (loLin >>> 30)) & 511,
-      (loLin >>> 21) & 511,
-      (loLin >>> 12) & 511,
-    ];
+    // The four table indices as locals, not an array: an array here was an allocation per walk (OSv's TLB shootdowns
+    // reload CR3 tens of thousands of times per second of guest time, each followed by dozens of walks).
+    const i0 = (hiLin >>> 7) & 511, i1 = ((hiLin & 0x7f) << 2 | (loLin >>> 30)) & 511;
+    const i2 = (loLin >>> 21) & 511, i3 = (loLin >>> 12) & 511;
     let table = this.cr3 - (this.cr3 % PAGE_SIZE);
     let writable = true, user = true, nx = false;
     const dv = this.dv;
     for (let level = 0; level < 4; level++) {
-      const ea = table + idx[level] * 8;
+      const ea = table + (level === 0 ? i0 : level === 1 ? i1 : level === 2 ? i2 : i3) * 8;
       if (!this.mem.isRam(ea, 8)) this.pageFault(lin, acc, false, false);
       const lo = dv.getInt32(ea, true), hi = dv.getInt32(ea + 4, true);
       if (!(lo & 1)) this.pageFault(lin, acc, false, false);

@@ -30,6 +30,42 @@ describe('jump cache', () => {
     expect(m.reg(RBX)).toBe(2n);
   });
 
+  it('a remapped target page is fetched again after the cache went through all its tag offsets', () => {
+    // Exec.jumpTrace invalidates by changing an offset added to the tags, and clears them when the offsets run out
+    // (32 of them): a tag made 32 invalidations ago must not match again.
+    const INT3 = CODE + 0x100;
+    m.mem.writeBytes(CODE, Uint8Array.from(JUMP));
+    m.mem.write8(INT3, 0xcc);
+    m.mem.writeBytes(P1, setRbx(1));
+    m.mem.writeBytes(P2, setRbx(2));
+    m.map(TARGET, P1);
+    expect(runFromCode()).toBe(3);
+    expect(m.reg(RBX)).toBe(1n);
+    for (let k = 0; k < 31; k++) {
+      m.cpu.mmu.flush();
+      m.cpu.rip = INT3;
+      expect(m.resume()).toBe(3);
+    }
+    m.map(TARGET, P2);
+    expect(runFromCode()).toBe(3);
+    expect(m.reg(RBX)).toBe(2n);
+  });
+
+  it('an address outside the canonical range never takes a cached trace', () => {
+    // A tag is the address plus a multiple of 2^48: an address 2^48 below a cached one, probed one invalidation
+    // later, would make the same tag. Such an address (code running off the end of the canonical range) is looked up.
+    const exec = m.exec as unknown as { jumpTrace(lin: number, gen: number): { phys: number } | null };
+    const INT3 = CODE + 0x100;
+    m.mem.writeBytes(CODE, Uint8Array.from(JUMP));
+    m.mem.write8(INT3, 0xcc);
+    m.cpu.rip = CODE;
+    expect(exec.jumpTrace(CODE, m.cache.gen)?.phys).toBe(CODE);
+    m.cpu.mmu.flush();
+    m.cpu.rip = INT3;
+    expect(exec.jumpTrace(INT3, m.cache.gen)?.phys).toBe(INT3);
+    expect(exec.jumpTrace(CODE - 2 ** 48, m.cache.gen)?.phys).toBe(INT3);
+  });
+
   it('rewritten code at a cached target runs in its new form', () => {
     m.mem.writeBytes(CODE, Uint8Array.from(JUMP));
     m.mem.writeBytes(TARGET, setRbx(1));
