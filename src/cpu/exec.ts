@@ -469,6 +469,18 @@ export class Exec {
     return t;
   }
 
+  /**
+   * jumpTrace()'s cached trace for linear `lin`, or null (none, or the cache is stale: jumpTrace renews it); no fetch.
+   * For chainFrom, which follows compiled successors that no link names.
+   */
+  jumpCached(lin: number, gen: number): Trace | null {
+    const cpu = this.cpu;
+    if (gen !== this.jumpGen || cpu.mmu.epoch !== this.jumpEpoch || cpu.mode !== this.jumpMode) return null;
+    const idx = (lin ^ (lin >>> Jump.BITS)) & Jump.MASK;
+    const inRange = lin < Jump.LIN_LIMIT && lin >= -Jump.LIN_LIMIT;
+    return this.jumpTag[idx] === lin + this.jumpOff && inRange ? this.jumpTo[idx] : null;
+  }
+
   /** The trace at CS:RIP, or null when fetching it faulted (the exception is recorded in cpu, not yet delivered). */
   private fetchTrace(): Trace | null {
     try {
