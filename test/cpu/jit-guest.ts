@@ -89,3 +89,19 @@ export function jitOf(threshold: number, warm = false): Jit {
   if (!warm) j.warmExits = 0;
   return j;
 }
+
+/** A compiler that compiles every trace at its second run, without regions: its blocks chain one by one (chainFrom). */
+export function chainJit(): Jit {
+  const j = jitOf(2);
+  j.regionsEnabled = false;
+  return j;
+}
+
+/** Counts the run loop's trace lookups from now on (Exec.jumpTrace: the traces no link named). */
+export function countLookups(exec: object): () => number {
+  let n = 0;
+  const e = exec as { jumpTrace: (lin: number, gen: number) => unknown };
+  const jumpTrace = e.jumpTrace.bind(exec);
+  e.jumpTrace = (lin, gen) => { n++; return jumpTrace(lin, gen); };
+  return () => n;
+}

@@ -3,7 +3,7 @@
 // cache instead of going back to the run loop, which found it there and rewrote the link at every change. The cache
 // holds only while the TLB epoch, the decoded code and the mode are those it was filled in.
 import { describe, expect, it } from 'vitest';
-import { Jit } from '../../src/cpu/jit/jit.js';
+import { chainJit, countLookups } from './jit-guest.js';
 import { CODE, DATA, RBX, RCX, RDI, RSI, TestMachine } from './machine.js';
 
 const FAR = 0x20000; // the jump targets' linear page
@@ -36,17 +36,8 @@ function program(m: TestMachine, step: number, remapInLoop: boolean): void {
 
 function machine(compiled: boolean): { m: TestMachine; lookups: () => number } {
   const m = new TestMachine();
-  if (compiled) {
-    const j = new Jit(2);
-    j.regionsEnabled = false;
-    j.warmExits = 0;
-    m.exec.jit = j;
-  }
-  let n = 0;
-  const exec = m.exec as unknown as { jumpTrace: (lin: number, gen: number) => unknown };
-  const jumpTrace = exec.jumpTrace.bind(m.exec);
-  exec.jumpTrace = (lin, gen) => { n++; return jumpTrace(lin, gen); };
-  return { m, lookups: () => n };
+  if (compiled) m.exec.jit = chainJit();
+  return { m, lookups: countLookups(m.exec) };
 }
 
 function run(m: TestMachine, iterations: number): void {

@@ -3,7 +3,7 @@
 // second link holds under the same conditions as the first; a TLB flush after its target page was remapped must
 // send the next run through the lookup, to the new page.
 import { describe, expect, it } from 'vitest';
-import { Jit } from '../../src/cpu/jit/jit.js';
+import { chainJit, countLookups } from './jit-guest.js';
 import { CODE, RAX, RBX, RCX, RDX, TestMachine } from './machine.js';
 
 const FAR = 0x20000; // another linear page than CODE
@@ -27,28 +27,15 @@ function alternating(m: TestMachine, step: number): void {
 /** The machine, interpreting or with every trace compiled at its second run (chainFrom then follows the links). */
 function machine(compiled: boolean): TestMachine {
   const m = new TestMachine();
-  if (compiled) {
-    const j = new Jit(2);
-    j.regionsEnabled = false;
-    j.warmExits = 0;
-    m.exec.jit = j;
-  }
+  if (compiled) m.exec.jit = chainJit();
   return m;
-}
-
-function counted(m: TestMachine): () => number {
-  let n = 0;
-  const exec = m.exec as unknown as { jumpTrace: (lin: number, gen: number) => unknown };
-  const jumpTrace = exec.jumpTrace.bind(m.exec);
-  exec.jumpTrace = (lin, gen) => { n++; return jumpTrace(lin, gen); };
-  return () => n;
 }
 
 describe.each([['interpreted', false], ['compiled', true]])('a trace link to either of two successors (%s)', (_name, compiled) => {
   it('a branch taken every other time follows links both ways', () => {
     const m = machine(compiled);
     alternating(m, 1);
-    const lookups = counted(m);
+    const lookups = countLookups(m.exec);
     m.setReg(RCX, 200);
     m.cpu.rip = CODE;
     m.cpu.excVector = -1;
