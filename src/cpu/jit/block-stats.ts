@@ -8,6 +8,7 @@ import { CodeCache } from '../codecache.js';
 import { LF_REST } from '../flags.js';
 import { CS, TF } from '../regs.js';
 import type { BlockEnv, BlockFn } from './compiler.js';
+import { linkedAt, type ChainEnv } from './chain.js';
 
 const EXITS = ['chain', 'nolink', 'toInterp', 'miss', 'stale', 'event', 'budget', 'stop', 'other', 'throw'] as const;
 
@@ -45,18 +46,18 @@ function hookMmu(): void {
 }
 
 /** Why chainFrom would stop after t (the same tests, in its order). */
-function exitOf(t: Trace, cpu: Cpu, env: BlockEnv & { lastLin?: number }, end: number): number {
-  const nx = t.next;
-  if (nx === null) return 1;
+function exitOf(t: Trace, cpu: Cpu, env: BlockEnv, end: number): number {
+  if (t.next === null) return 1;
   if (env.eventPending) return 5;
   if (cpu.icount >= end) return 6;
   if (env.stopReason !== 0) return 7;
   if (cpu.intShadow || cpu.halted || (cpu.lf[LF_REST] & TF) !== 0) return 8;
-  if (nx.fn === null) return 2;
-  const lin = cpu.segBase[CS] + cpu.rip;
-  if (t.nextLin !== lin) return 3;
-  if (t.nextGen !== env.cache.gen || t.nextSpace !== cpu.mmu.space || t.nextMode !== cpu.mode) return 4;
-  return 0;
+  if (t.nextMode !== cpu.mode) return 4;
+  const c = env as ChainEnv, mmu = cpu.mmu, lin = cpu.segBase[CS] + cpu.rip;
+  const linked = t.nextGen === c.cache.gen && t.nextSpace === mmu.space;
+  const nx = (linked ? linkedAt(t, lin, c.lastLin, mmu.epoch, c.fetchEpoch) : null) ?? c.jumpCached(lin, c.cache.gen);
+  if (nx === null) return t.nextLin === lin || t.altLin === lin ? 4 : 3;
+  return nx.fn === null ? 2 : 0;
 }
 
 /** Wraps block fn of trace t with the counters. */
