@@ -452,7 +452,7 @@ export class Exec {
    */
   private jumpTrace(lin: number, gen: number): Trace | null {
     const cpu = this.cpu;
-    if (gen !== this.jumpGen || cpu.mmu.epoch !== this.jumpEpoch || cpu.mode !== this.jumpMode) {
+    if (this.jumpStale(gen)) {
       // Invalidated by a new tag offset rather than by clearing the tags: OSv's TLB shootdowns change the epoch ~80
       // times per million instructions of tst-threadcomplete, and clearing 16 K tags each time was 2% of its run.
       // Linear addresses lie in [-2^47, 2^47) (others are not cached), so no tag made under another offset matches;
@@ -461,12 +461,27 @@ export class Exec {
       if (this.jumpOff > Jump.OFF_MAX) { this.jumpTag.fill(NaN); this.jumpOff = 0; }
       this.jumpGen = gen; this.jumpEpoch = cpu.mmu.epoch; this.jumpMode = cpu.mode;
     }
-    const idx = (lin ^ (lin >>> Jump.BITS)) & Jump.MASK;
-    const tag = lin + this.jumpOff, inRange = lin < Jump.LIN_LIMIT && lin >= -Jump.LIN_LIMIT;
-    if (this.jumpTag[idx] === tag && inRange) return this.jumpTo[idx];
+    const hit = this.jumpHit(lin);
+    if (hit !== null) return hit;
     const t = this.fetchTrace();
-    if (t !== null && t.cached && inRange) { this.jumpTag[idx] = tag; this.jumpTo[idx] = t; }
+    if (t !== null && t.cached && lin < Jump.LIN_LIMIT && lin >= -Jump.LIN_LIMIT) {
+      const idx = (lin ^ (lin >>> Jump.BITS)) & Jump.MASK;
+      this.jumpTag[idx] = lin + this.jumpOff; this.jumpTo[idx] = t;
+    }
     return t;
+  }
+
+  /** Whether jumpTrace()'s cache was filled under another cache generation, TLB epoch or code mode than now's. */
+  private jumpStale(gen: number): boolean {
+    const cpu = this.cpu;
+    return gen !== this.jumpGen || cpu.mmu.epoch !== this.jumpEpoch || cpu.mode !== this.jumpMode;
+  }
+
+  /** The cache's trace for linear `lin` under its current tag offset, or null (its staleness is the caller's). */
+  private jumpHit(lin: number): Trace | null {
+    const idx = (lin ^ (lin >>> Jump.BITS)) & Jump.MASK;
+    const inRange = lin < Jump.LIN_LIMIT && lin >= -Jump.LIN_LIMIT;
+    return this.jumpTag[idx] === lin + this.jumpOff && inRange ? this.jumpTo[idx] : null;
   }
 
   /**
@@ -474,11 +489,7 @@ export class Exec {
    * For chainFrom, which follows compiled successors that no link names.
    */
   jumpCached(lin: number, gen: number): Trace | null {
-    const cpu = this.cpu;
-    if (gen !== this.jumpGen || cpu.mmu.epoch !== this.jumpEpoch || cpu.mode !== this.jumpMode) return null;
-    const idx = (lin ^ (lin >>> Jump.BITS)) & Jump.MASK;
-    const inRange = lin < Jump.LIN_LIMIT && lin >= -Jump.LIN_LIMIT;
-    return this.jumpTag[idx] === lin + this.jumpOff && inRange ? this.jumpTo[idx] : null;
+    return this.jumpStale(gen) ? null : this.jumpHit(lin);
   }
 
   /** The trace at CS:RIP, or null when fetching it faulted (the exception is recorded in cpu, not yet delivered). */

@@ -8,7 +8,7 @@ import { CodeCache } from '../codecache.js';
 import { LF_REST } from '../flags.js';
 import { CS, TF } from '../regs.js';
 import type { BlockEnv, BlockFn } from './compiler.js';
-import { linkedAt, type ChainEnv } from './chain.js';
+import { successorAt, type ChainEnv } from './chain.js';
 
 const EXITS = ['chain', 'nolink', 'toInterp', 'miss', 'stale', 'event', 'budget', 'stop', 'other', 'throw'] as const;
 
@@ -53,9 +53,8 @@ function exitOf(t: Trace, cpu: Cpu, env: BlockEnv, end: number): number {
   if (env.stopReason !== 0) return 7;
   if (cpu.intShadow || cpu.halted || (cpu.lf[LF_REST] & TF) !== 0) return 8;
   if (t.nextMode !== cpu.mode) return 4;
-  const c = env as ChainEnv, mmu = cpu.mmu, lin = cpu.segBase[CS] + cpu.rip;
-  const linked = t.nextGen === c.cache.gen && t.nextSpace === mmu.space;
-  const nx = (linked ? linkedAt(t, lin, c.lastLin, mmu.epoch, c.fetchEpoch) : null) ?? c.jumpCached(lin, c.cache.gen);
+  const lin = cpu.segBase[CS] + cpu.rip;
+  const nx = successorAt(env as ChainEnv, t, lin);
   if (nx === null) return t.nextLin === lin || t.altLin === lin ? 4 : 3;
   return nx.fn === null ? 2 : 0;
 }

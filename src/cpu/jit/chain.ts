@@ -51,27 +51,36 @@ export function samePage(a: number, b: number): boolean {
 }
 
 /**
+ * The trace to run after t at linear `lin` without the run loop's lookup: the one a link of t names there, else the
+ * one the run loop's jump cache holds (an indirect jump through a table, a return to a third call site: the run loop
+ * would find it there and only rewrite the link; tst-clock's link misses were 97% two indirect jumps of 16 targets,
+ * small memcpy and memset by size), else null. The caller has checked what a pure block may leave out (mode and the
+ * like); env.lastLin is still where t ran.
+ */
+export function successorAt(env: ChainEnv, t: Trace, lin: number): Trace | null {
+  const mmu = env.cpu.mmu, gen = env.cache.gen;
+  const nx = t.nextGen === gen && t.nextSpace === mmu.space ? linkedAt(t, lin, env.lastLin, mmu.epoch, env.fetchEpoch) : null;
+  if (nx !== null) return nx;
+  const cached = env.jumpCached(lin, gen);
+  // Found as the run loop's lookup finds it: valid in this TLB epoch (linkedAt's same-page rule counts from here).
+  if (cached !== null) env.fetchEpoch = mmu.epoch;
+  return cached;
+}
+
+/**
  * Runs the compiled successors of `t` (which has just completed) while the links allow; returns the last
  * trace that completed. A block that throws propagates to the run loop, which settles it (env.jitI/jitK).
  */
 export function chainFrom(env: ChainEnv, t: Trace, end: number): Trace {
-  const cpu = env.cpu, mmu = cpu.mmu, cache = env.cache, lf = cpu.lf;
+  const cpu = env.cpu, lf = cpu.lf;
   for (;;) {
     if (t.next === null || env.eventPending || env.stopReason !== 0 || cpu.icount >= end) return t;
     // After a block of plain instructions (Trace.pure) the interrupt shadow, halt and TF are as they were before it
     // (clear: the run loop or this loop saw to that), and so is the code mode, the one t was decoded and linked in.
     if (!t.pure && (cpu.intShadow || cpu.halted || (lf[LF_REST] & TF) !== 0 || t.nextMode !== cpu.mode)) return t;
     const lin = cpu.segBase[CS] + cpu.rip;
-    let nx = t.nextGen === cache.gen && t.nextSpace === mmu.space ? linkedAt(t, lin, env.lastLin, mmu.epoch, env.fetchEpoch) : null;
-    if (nx === null) {
-      // A successor neither link names (an indirect jump through a table, a return to a third call site): the run
-      // loop would find it in its jump cache, as here, and only rewrite the link. tst-clock: 97% of its link misses
-      // came from two indirect jumps of 16 targets each (small memcpy and memset by size).
-      nx = env.jumpCached(lin, cache.gen);
-      if (nx === null) return t;
-      // Found as the run loop's lookup finds it: valid in this TLB epoch (linkedAt's same-page rule counts from here).
-      env.fetchEpoch = mmu.epoch;
-    }
+    const nx = successorAt(env, t, lin);
+    if (nx === null) return t;
     let fn = nx.fn;
     if (fn === null) return t;
     // The other way of a branch (region.ts ends a path at one that often goes another way).
