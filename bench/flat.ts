@@ -8,8 +8,9 @@ import { CR0_PE, CR0_PG, CR0_WP, CR4_PAE, CR4_OSFXSR, CS, EFER_LMA, EFER_LME, EF
 
 export interface Flat { mem: PhysMem; cpu: Cpu; exec: Exec; }
 
-export function flatMachine(ramMiB: number, paging: boolean): Flat {
-  const mem = new PhysMem(ramMiB * 1024 * 1024);
+/** @param arena RAM and the vCPU's state in one wasm memory (PhysMem.arena), as wasm blocks need. */
+export function flatMachine(ramMiB: number, paging: boolean, arena = false): Flat {
+  const mem = new PhysMem(ramMiB * 1024 * 1024, undefined, arena ? 1 : 0);
   const cache = new CodeCache(mem);
   const cpu = new Cpu(mem);
   const exec = new Exec(cpu, cache);

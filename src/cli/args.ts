@@ -62,6 +62,8 @@ export interface RunArgs {
   tscReadNs: number;
   /** Compile hot guest code (default); --no-jit interprets only. */
   jit: boolean;
+  /** Compile hot 64-bit integer code to WebAssembly (default); --no-wasm: JavaScript only. */
+  wasm: boolean;
   /** Jump over provably idle loop iterations (default); --no-loop-skip runs every one. */
   loopSkip: boolean;
   /** --profile FILE: guest stacks sampled every profileInterval instructions (.pb.gz: pprof, else speedscope). */
@@ -85,7 +87,7 @@ export const USAGE = `usage: osvemu run [KERNEL] [-e|--append CMDLINE] [-c|--smp
                   [--disk FILE[,writable|,readonly][,format=raw|qcow2]]... [--rng-seed N|host] [--no-rng]
                   [--virtio legacy|transitional|modern] [--seed N]
                   [--cpu-vendor intel|amd] [--symbols LOADER_ELF] [--gdb-threads osv|vcpu]
-                  [--debugcon stdio|null|file:PATH|PATH] [--icount-shift N] [--no-jit|--jit]
+                  [--debugcon stdio|null|file:PATH|PATH] [--icount-shift N] [--no-jit|--jit] [--no-wasm]
                   [--pause-cost NS] [--rdtsc-cost NS] [--no-loop-skip]
                   [--profile FILE[.pb.gz] [--profile-interval N]] [--trace-save FILE] [--perfetto FILE] [-h|--help]
        osvemu debug SNAPSHOT [--gdb [HOST:]PORT] [--disk FILE]... [--symbols ELF]  serve gdb on a saved machine (default port 1234)
@@ -105,8 +107,9 @@ export const USAGE = `usage: osvemu run [KERNEL] [-e|--append CMDLINE] [-c|--smp
   --rdtsc-cost  guest ns a TSC read (rdtsc, rdtscp, rdmsr) takes (default ${DEFAULT_TSC_READ_NS}, ~25-40 cycles on hardware)
   --no-loop-skip  run every iteration of idle loops (OSv's idle poll, spins on a flag) instead of jumping over
            the ones that provably change nothing but a counter; the state is the same either way
-  --no-jit interpret only (hot code is compiled to JavaScript by default; --jit); the same instructions
-           retire and the same bytes are printed either way
+  --no-jit interpret only (hot code is compiled to WebAssembly and JavaScript by default; --jit); the same
+           instructions retire and the same bytes are printed either way
+  --no-wasm  compile hot code to JavaScript only (not its 64-bit integer code to WebAssembly first)
   --profile  sample every vCPU's guest stack every --profile-interval instructions (default 10000) and write
            speedscope JSON, or pprof when FILE ends in .pb.gz (go tool pprof)
   --trace-save  when the run ends, write OSv's trace buffers (enabled with e.g. -e '--trace=sched* /hello')
@@ -140,18 +143,19 @@ export function parseIntArg(name: string, v: string, min: number, max: number): 
 /** The options `osvemu run` and `osvemu test` share for how guest code runs (guest time, waiting costs, compiler, loop skip). */
 export const ENGINE_OPTIONS = {
   'icount-shift': { type: 'string' }, 'pause-cost': { type: 'string' }, 'rdtsc-cost': { type: 'string' },
-  jit: { type: 'boolean' }, 'no-jit': { type: 'boolean' }, 'no-loop-skip': { type: 'boolean' },
+  jit: { type: 'boolean' }, 'no-jit': { type: 'boolean' }, 'no-loop-skip': { type: 'boolean' }, 'no-wasm': { type: 'boolean' },
 } as const;
 
 /** Their values, checked; defaults where absent. */
-export function engineValues(v: { 'icount-shift'?: string; 'pause-cost'?: string; 'rdtsc-cost'?: string; 'no-jit'?: boolean; 'no-loop-skip'?: boolean }):
-  { icountShift: number; pauseNs: number; tscReadNs: number; jit: boolean; loopSkip: boolean } {
+export function engineValues(v: { 'icount-shift'?: string; 'pause-cost'?: string; 'rdtsc-cost'?: string; 'no-jit'?: boolean; 'no-loop-skip'?: boolean; 'no-wasm'?: boolean }):
+  { icountShift: number; pauseNs: number; tscReadNs: number; jit: boolean; loopSkip: boolean; wasm: boolean } {
   return {
     icountShift: v['icount-shift'] === undefined ? 0 : parseIntArg('--icount-shift', v['icount-shift'], 0, MAX_ICOUNT_SHIFT),
     pauseNs: v['pause-cost'] === undefined ? DEFAULT_PAUSE_NS : parseIntArg('--pause-cost', v['pause-cost'], 0, MAX_WAIT_COST_NS),
     tscReadNs: v['rdtsc-cost'] === undefined ? DEFAULT_TSC_READ_NS : parseIntArg('--rdtsc-cost', v['rdtsc-cost'], 0, MAX_WAIT_COST_NS),
     jit: !v['no-jit'],
     loopSkip: !v['no-loop-skip'],
+    wasm: !v['no-wasm'],
   };
 }
 

@@ -29,7 +29,7 @@ export interface TestArgs {
   onFail: FailureFileKind[];
   /** --no-rng: no virtio-rng (with --net none, a machine with no virtio device at all). */
   rng: boolean;
-  /** --icount-shift, --pause-cost, --rdtsc-cost, --no-jit, as `osvemu run`. */
+  /** --icount-shift, --pause-cost, --rdtsc-cost, --no-jit, --no-wasm, as `osvemu run`. */
   engine: EngineSettings;
 }
 
@@ -37,7 +37,7 @@ export const TEST_USAGE = `usage: osvemu test KERNEL [--disk IMAGE] [--tests FIL
                    [--exclude FILE] [-j|--jobs N] [--shard I/N] [--junit FILE] [--logs DIR] [-c N] [-m SIZE]
                    [--max-insns N] [--timeout SECONDS] [--cpu-vendor intel|amd] [--net auto|isolated|none]
                    [--on-fail snapshot|core|snapshot,core] [--no-rng] [--icount-shift N]
-                   [--pause-cost NS] [--rdtsc-cost NS] [--no-jit|--jit] [--no-loop-skip] [--list]
+                   [--pause-cost NS] [--rdtsc-cost NS] [--no-jit|--jit] [--no-wasm] [--no-loop-skip] [--list]
   Runs each OSv test (/tests/tst-*.so) in a fresh machine with test.py's command line
   (--power-off-on-abort /tests/NAME) and judges it as test.py does, plus osvemu's own outcomes.
   tests    --tests FILE (guest paths, one a line), --manifest (its /tests/tst-* entries), or else

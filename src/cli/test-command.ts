@@ -170,7 +170,7 @@ export async function testCommand(argv: string[]): Promise<number> {
     properties.net = net ? 'isolated' : 'none';
     properties.rng = args.rng ? 'seeded' : 'none';
     const e = args.engine;
-    Object.assign(properties, { 'icount-shift': String(e.icountShift), 'pause-cost': String(e.pauseNs), 'rdtsc-cost': String(e.tscReadNs), jit: String(e.jit), 'loop-skip': String(e.loopSkip) });
+    Object.assign(properties, { 'icount-shift': String(e.icountShift), 'pause-cost': String(e.pauseNs), 'rdtsc-cost': String(e.tscReadNs), jit: String(e.jit), 'loop-skip': String(e.loopSkip), wasm: String(e.wasm) });
     try {
       writeFileSync(args.junit, junitXml(results, { suite: path.basename(args.kernel), kernel: args.kernel, timestamp: started, hostname: hostname(), wallMs, properties }));
     } catch (e) {

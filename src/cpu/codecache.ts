@@ -63,6 +63,8 @@ export class Trace {
   regionAt = NEVER_RUNS;
   /** Set when the cache dropped this trace (its page was written): a compiled region holding it is stale. */
   dropped = false;
+  /** Its wasm block's index in the machine's function table (src/cpu/jit/wasm/block.ts), or -1. */
+  wasmIdx = -1;
   /** Physical address of the first byte (-1: not known); the block compiler's process-wide cache reads the code there. */
   phys = -1;
   /**
@@ -120,6 +122,12 @@ export class CodeCache {
     mutableNumbers(this, 'gen');
   }
 
+  /** Traces were dropped: a new generation, which also ends the wasm hub's links (arena.ts Arena.bump). */
+  private newGen(): void {
+    this.gen++;
+    this.mem.arena?.bump();
+  }
+
   static modeIndex(mode: number): number {
     return mode === 64 ? 2 : mode === 32 ? 1 : 0;
   }
@@ -173,7 +181,7 @@ export class CodeCache {
       m.delete(ppn);
       dropped = true;
     }
-    if (dropped) this.gen++;
+    if (dropped) this.newGen();
   }
 
   /** Per mode, the physical pages that hold cached code (snapshots: a write to one ends a trace). */
@@ -198,7 +206,7 @@ export class CodeCache {
         this.mem.markCode(ppn);
       }
     });
-    this.gen++;
+    this.newGen();
   }
 
   dropAll(): void {
@@ -207,7 +215,7 @@ export class CodeCache {
       for (const [ppn, p] of m) { this.mem.codePage[ppn] = 0; retire(p); }
       m.clear();
     }
-    this.gen++;
+    this.newGen();
   }
 }
 

@@ -9,19 +9,23 @@ import { X87 } from './x87/state.js';
 import { CpuHooks, defaultHooks } from './system/hooks.js';
 import { type CpuVendor, DEFAULT_VENDOR } from './vendor.js';
 import { doubleFields, mutableFlags } from './shapes.js';
+import { St } from './jit/wasm/arena.js';
 
 export const TWO32 = 4294967296;
 
 export class Cpu implements FaultState {
-  /** 16 GPRs: register n has its low half at [2n] and its high half at [2n+1]. */
-  readonly r32 = new Int32Array(32);
+  /**
+   * 16 GPRs: register n has its low half at [2n] and its high half at [2n+1]. With a wasm arena (PhysMem.arena)
+   * this, lf and segBase are views of the vCPU's state slice, which compiled wasm blocks read and write too.
+   */
+  readonly r32: Int32Array;
   /** Byte view of r32: register n's low byte is r8[8n], AH..BH are r8[1], r8[9], r8[17], r8[25]. */
-  readonly r8 = new Uint8Array(this.r32.buffer);
-  readonly r16 = new Uint16Array(this.r32.buffer);
+  readonly r8: Uint8Array;
+  readonly r16: Uint16Array;
   /** Offset of the next instruction within CS (in 64-bit mode: the linear RIP). */
   rip = 0;
   /** Lazy flags and the non-arithmetic RFLAGS bits (see flags.ts). */
-  readonly lf = new Int32Array(11);
+  readonly lf: Int32Array;
 
   /** XMM0..15: dword j of register n at [4n+j]. */
   readonly xmm = new Int32Array(64);
@@ -37,7 +41,12 @@ export class Cpu implements FaultState {
   cpl = 0;
   readonly segSel = new Uint16Array(6);
   /** Segment bases as used for addressing: in 64-bit mode ES/CS/SS/DS read 0 here. */
-  readonly segBase = new Float64Array(6);
+  readonly segBase: Float64Array;
+  /** Byte offset of this vCPU's state slice in the machine's wasm arena (PhysMem.arena), or -1 without one. */
+  readonly stateBase: number;
+  /** The wasm hub's words in the slice (arena.ts St.WORDS: space, running block, stop request, retired) and its RIP. */
+  readonly hubWords: Int32Array;
+  readonly hubRip: Float64Array;
   /** Descriptor-cache bases (what the segment would use outside 64-bit mode). */
   readonly segDescBase = new Float64Array(6);
   readonly segLimit = new Float64Array(6);
@@ -88,7 +97,18 @@ export class Cpu implements FaultState {
   constructor(mem: PhysMem, index = 0) {
     this.mem = mem;
     this.index = index;
-    this.mmu = new Mmu(mem, this);
+    const home = mem.stateHome(index);
+    const buf = home?.buffer ?? new ArrayBuffer(St.EXTRA + 8), base = home?.base ?? 0;
+    this.stateBase = home?.base ?? -1;
+    this.hubWords = new Int32Array(buf, base + St.WORDS, 8);
+    this.hubRip = new Float64Array(buf, base + St.CURRIP, 1);
+    this.hubWords[(St.HOT - St.WORDS) / 4] = -1;
+    this.r32 = new Int32Array(buf, base + St.R32, 32);
+    this.r8 = new Uint8Array(buf, base + St.R32, 128);
+    this.r16 = new Uint16Array(buf, base + St.R32, 64);
+    this.lf = new Int32Array(buf, base + St.LF, 11);
+    this.segBase = new Float64Array(buf, base + St.SEG, 6);
+    this.mmu = new Mmu(mem, this, home);
     this.hooks = defaultHooks(() => this.icount);
     this.lf[LF_REST] = 2;
     this.lf[LF_OP] = K_NONE;

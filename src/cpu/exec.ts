@@ -202,8 +202,7 @@ export class Exec {
       if (fn !== null) {
         if (++t!.hits >= t!.regionAt && jit !== null) { jit.regionDue(t!, this); fn = t!.fn!; }
         try {
-          fn(cpu, this, end);
-          prev = chainFrom(this, t!, end);
+          prev = chainFrom(this, fn(cpu, this, end) ?? t!, end);
         } catch (e) {
           prev = null;
           faulted = true; thrown = e; thrownT = t; thrownI = null; // null: the compiled block says where (jitI, jitK)

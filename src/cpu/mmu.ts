@@ -1,7 +1,8 @@
 // Per-vCPU linear-address unit: a software TLB whose hit path is one compare, a 4-level page walker
 // that sets accessed/dirty bits, and page-crossing / MMIO slow paths.
 import { FaultState, raise, raisePF } from './exceptions.js';
-import { PAGE_SIZE, PhysMem, U8_VIEW_MAX } from './physmem.js';
+import { PAGE_SIZE, PhysMem, U8_VIEW_MAX, type StateHome } from './physmem.js';
+import { St } from './jit/wasm/arena.js';
 import { VEC_GP } from './regs.js';
 import { doubleFields } from './shapes.js';
 
@@ -51,13 +52,16 @@ export class Mmu {
   // Offsets are physical page bases (= RAM buffer offsets, see physmem.ts). A Uint32Array when RAM ends by
   // 4 GiB: its loads stay integers on the hot path (measured ~9% faster on load/store loops than a
   // Float64Array, which only guests with RAM above 4 GiB need).
-  readonly rTag = new Float64Array(TLB_SIZE).fill(NaN);
+  // With a wasm arena (PhysMem.arena) the four data-TLB arrays are views of the vCPU's state slice (arena.ts St).
+  readonly rTag: Float64Array;
   readonly rOff: Uint32Array | Float64Array;
-  readonly wTag = new Float64Array(TLB_SIZE).fill(NaN);
+  readonly wTag: Float64Array;
   readonly wOff: Uint32Array | Float64Array;
   /** Instruction-fetch translations (NX already checked when filled); physical page bases. */
   readonly xTag = new Float64Array(TLB_SIZE).fill(NaN);
   readonly xOff = new Float64Array(TLB_SIZE);
+  /** The slice's copy of `space` for the wasm hub's links (arena.ts St.SPACE), or null. */
+  private readonly spaceWord: Int32Array | null;
   /** High half of the last 64-bit read. */
   hi = 0;
   /** Non-null while a debugger has watchpoints (see WatchHook). */
@@ -72,7 +76,8 @@ export class Mmu {
   nxe = false;
   user = false;
 
-  constructor(mem: PhysMem, fault: FaultState) {
+  /** @param home the vCPU's state slice when RAM lives in a wasm arena (the TLB arrays are views of it), else null. */
+  constructor(mem: PhysMem, fault: FaultState, home: StateHome | null = null) {
     this.mem = mem;
     this.fault = fault;
     this.dv = mem.dv;
@@ -81,8 +86,18 @@ export class Mmu {
     this.i32 = mem.i32;
     this.narrow = mem.size <= U8_VIEW_MAX;
     const wide = mem.size > 2 ** 32;
-    this.rOff = wide ? new Float64Array(TLB_SIZE) : new Uint32Array(TLB_SIZE);
-    this.wOff = wide ? new Float64Array(TLB_SIZE) : new Uint32Array(TLB_SIZE);
+    this.spaceWord = home !== null && !wide ? new Int32Array(home.buffer, home.base + St.SPACE, 1) : null;
+    if (home !== null && !wide) {
+      this.rTag = new Float64Array(home.buffer, home.base + St.RTAG, TLB_SIZE).fill(NaN);
+      this.wTag = new Float64Array(home.buffer, home.base + St.WTAG, TLB_SIZE).fill(NaN);
+      this.rOff = new Uint32Array(home.buffer, home.base + St.ROFF, TLB_SIZE);
+      this.wOff = new Uint32Array(home.buffer, home.base + St.WOFF, TLB_SIZE);
+    } else {
+      this.rTag = new Float64Array(TLB_SIZE).fill(NaN);
+      this.wTag = new Float64Array(TLB_SIZE).fill(NaN);
+      this.rOff = wide ? new Float64Array(TLB_SIZE) : new Uint32Array(TLB_SIZE);
+      this.wOff = wide ? new Float64Array(TLB_SIZE) : new Uint32Array(TLB_SIZE);
+    }
     doubleFields(this, 'cr3', 'fetchPhys', 'hi');
     mem.mmus.push(this);
     this.epoch = mem.tlbEpoch;
@@ -112,6 +127,7 @@ export class Mmu {
   space = 0;
 
   private newEpoch(): void {
+    this.mem.arena?.bump();
     const e = ++this.mem.tlbEpoch;
     for (const m of this.mem.mmus) m.epoch = e;
   }
@@ -125,6 +141,7 @@ export class Mmu {
     let id = spaces.get(key);
     if (id === undefined) spaces.set(key, id = spaces.size);
     this.space = id;
+    if (this.spaceWord !== null) this.spaceWord[0] = id;
     this.rTag.fill(NaN);
     this.wTag.fill(NaN);
     this.xTag.fill(NaN);

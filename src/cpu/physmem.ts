@@ -3,6 +3,7 @@
 // spans the hole too, so a physical address is its own buffer offset and the TLB stores no translation;
 // the hole's pages are never touched, so they cost address space, not memory.
 // Shared by all vCPUs; tracks which RAM pages hold decoded code so writes there can drop stale decodes.
+import { Arena } from './jit/wasm/arena.js';
 
 /** What sits behind physical addresses that are not RAM (device registers). 64-bit accesses arrive split in two. */
 export interface MmioHandler {
@@ -24,6 +25,13 @@ export const U8_VIEW_MAX = 2 ** 32;
 export interface RamHole {
   start: number;
   end: number;
+}
+
+/** Where a vCPU's hot state lives when RAM shares a WebAssembly.Memory with it (arena.ts). */
+export interface StateHome {
+  buffer: ArrayBuffer;
+  /** Byte offset of the vCPU's slice (arena.ts St gives the layout). */
+  base: number;
 }
 
 export class PhysMem {
@@ -61,7 +69,11 @@ export class PhysMem {
   /** Translation regimes (Mmu.space) seen so far, numbered from 0: a small integer compares without a heap number. */
   readonly spaces = new Map<number, number>();
 
-  constructor(size: number, hole?: RamHole) {
+  /** The WebAssembly.Memory RAM lives in with the vCPUs' state (arena.ts), or null: a plain ArrayBuffer. */
+  arena: Arena | null = null;
+
+  /** @param slices vCPU state slices to keep beside RAM in one WebAssembly.Memory (0: a plain ArrayBuffer). */
+  constructor(size: number, hole?: RamHole, slices = 0) {
     if (!Number.isSafeInteger(size) || size <= 0 || size % PAGE_SIZE !== 0) {
       throw new RangeError(`RAM size must be a positive multiple of 4 KiB, got ${size}`);
     }
@@ -72,12 +84,19 @@ export class PhysMem {
     this.lowEnd = hole ? hole.start : size;
     this.highStart = hole ? hole.end : size;
     this.ramSize = size - (this.highStart - this.lowEnd);
-    this.ram = new ArrayBuffer(size);
+    this.arena = slices > 0 ? Arena.make(size, slices) : null;
+    this.ram = this.arena !== null ? this.arena.buffer : new ArrayBuffer(size);
+    // Views of RAM only: the state slices after it are not physical memory.
     this.u8 = new Uint8Array(this.ram, 0, Math.min(size, U8_VIEW_MAX));
-    this.dv = new DataView(this.ram);
+    this.dv = new DataView(this.ram, 0, size);
     this.u16 = new Uint16Array(this.ram, 0, this.u8.length / 2);
     this.i32 = new Int32Array(this.ram, 0, this.u8.length / 4);
     this.codePage = new Uint8Array(size / PAGE_SIZE);
+  }
+
+  /** vCPU k's state home in the arena, or null (the vCPU then has plain arrays). */
+  stateHome(k: number): StateHome | null {
+    return this.arena === null ? null : { buffer: this.arena.buffer, base: this.arena.slice(k) };
   }
 
   /**
@@ -85,9 +104,10 @@ export class PhysMem {
    * resident. Views taken before (Mmu, Cpu) are stale afterwards: callers make new vCPUs.
    */
   clear(): void {
-    this.ram = new ArrayBuffer(this.size);
+    if (this.arena !== null) this.arena = this.arena.fresh(this.size);
+    this.ram = this.arena !== null ? this.arena.buffer : new ArrayBuffer(this.size);
     this.u8 = new Uint8Array(this.ram, 0, Math.min(this.size, U8_VIEW_MAX));
-    this.dv = new DataView(this.ram);
+    this.dv = new DataView(this.ram, 0, this.size);
     this.u16 = new Uint16Array(this.ram, 0, this.u8.length / 2);
     this.i32 = new Int32Array(this.ram, 0, this.u8.length / 4);
     this.codePage.fill(0);

@@ -47,7 +47,9 @@ export interface FieldOptions {
  */
 export function captureFields(obj: object, opts: FieldOptions = {}): DeviceState {
   const out: DeviceState = {};
-  const seen = new Set<ArrayBufferLike>();
+  // Views of bytes already taken (r8 and r16 over r32, xmmF64 over xmm) are left out; views of other bytes of the same
+  // buffer are not (a vCPU's registers, flags and segment bases share one: the wasm arena's state slice).
+  const seen: { buffer: ArrayBufferLike; start: number; end: number }[] = [];
   const rec = obj as Record<string, unknown>;
   for (const key of Object.keys(obj)) {
     if (opts.skip?.includes(key)) continue;
@@ -57,8 +59,9 @@ export function captureFields(obj: object, opts: FieldOptions = {}): DeviceState
     } else if (isPrimitive(v)) {
       out[key] = v;
     } else if (isTypedArray(v)) {
-      if (seen.has(v.buffer)) continue;
-      seen.add(v.buffer);
+      const start = v.byteOffset, end = start + v.byteLength;
+      if (seen.some((x) => x.buffer === v.buffer && x.start < end && start < x.end)) continue;
+      seen.push({ buffer: v.buffer, start, end });
       out[key] = v.slice() as StateTypedArray;
     } else if (Array.isArray(v) && v.every(isPrimitive)) {
       out[key] = v.slice();

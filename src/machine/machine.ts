@@ -4,6 +4,9 @@ import { totalmem } from 'node:os';
 import { GuestProfiler } from './profiler.js';
 import { CodeCache } from '../cpu/codecache.js';
 import { Jit } from '../cpu/jit/jit.js';
+import { WASM_START, WasmBlocks } from '../cpu/jit/wasm/block.js';
+/** Runs of a trace before it becomes a wasm block (MachineOptions.wasm); OSVEMU_WASM_THRESHOLD sets it. */
+const WASM_THRESHOLD = Number(process.env.OSVEMU_WASM_THRESHOLD ?? 200);
 import { LoopSkipper } from '../cpu/loop-skip.js';
 import { doubleFields } from '../cpu/shapes.js';
 import { Cpu } from '../cpu/cpu.js';
@@ -68,6 +71,12 @@ export interface MachineOptions extends VirtioMachineOptions, NetMachineOptions 
   jit?: boolean;
   /** Jump over provably idle loop iterations (src/cpu/loop-skip.ts; default true). The same state results either way. */
   loopSkip?: boolean;
+  /**
+   * Compile hot 64-bit integer code to WebAssembly (src/cpu/jit/wasm) from WASM_THRESHOLD runs, long before the JS
+   * compiler's threshold (default true; OSVEMU_WASM=0 or --no-wasm: false). Needs RAM and the vCPUs' state in one
+   * wasm32 memory (up to ~4 GiB of guest RAM); else ignored. The same instructions retire either way.
+   */
+  wasm?: boolean;
 }
 
 export interface RunLimits {
@@ -115,10 +124,10 @@ function debugExitMessage(status: number): string {
 }
 
 /** Guest RAM laid out as QEMU's pc machine (memmap.ts); a host that cannot give the memory is a MachineError. */
-function allocateRam(memMiB: number): PhysMem {
+function allocateRam(memMiB: number, stateSlices: number): PhysMem {
   const { top, hole } = ramExtent(memMiB * 1024 * 1024);
   try {
-    return new PhysMem(top, hole);
+    return new PhysMem(top, hole, stateSlices);
   } catch (e) {
     if (!(e instanceof RangeError)) throw e;
     throw new MachineError(`cannot allocate ${memMiB} MiB of guest RAM: ${e.message} (host memory: ${Math.floor(totalmem() / 2 ** 20)} MiB)`);
@@ -221,9 +230,11 @@ export class Machine implements Clock {
     // It runs the same instructions whatever the quantum (timer deadlines cut quanta anyway), so a profile may
     // sample it more finely; with several vCPUs the quantum sets the interleaving and is left alone.
     this.quantum = ncpu > 1 ? options.quantum ?? DEFAULT_QUANTUM : Math.min(1 << 20, profiler?.interval ?? Infinity);
-    this.mem = allocateRam(memMiB);
+    const wasm = options.jit !== false && (options.wasm ?? process.env.OSVEMU_WASM !== '0');
+    this.mem = allocateRam(memMiB, wasm ? ncpu : 0);
     this.cache = new CodeCache(this.mem);
     this.jit = options.jit === false ? null : new Jit(undefined, this.mem);
+    if (this.jit !== null && this.mem.arena !== null) { this.jit.jsThreshold = this.jit.threshold; this.jit.threshold = WASM_THRESHOLD; }
     this.loopSkip = options.loopSkip === false ? null : new LoopSkipper();
     // Clock loops (loop-skip-clock.ts) need guest time as the board keeps it.
     if (this.loopSkip !== null) {
@@ -292,6 +303,12 @@ export class Machine implements Clock {
       mmioWrite: (a, size, v) => platform.mmio.write(a, size, v),
     };
 
+    // The arena is new after a reset (PhysMem.clear): so are the wasm instances bound to it.
+    if (this.jit !== null && this.mem.arena !== null) {
+      const wasm = this.jit.wasm = new WasmBlocks(this.mem.arena, this.cpus[0]!, this.cache);
+      wasm.startAt = WASM_START;
+      if (this.jit.regionsEnabled) wasm.regionRuns = this.jit.jsThreshold * this.jit.regionFactor;
+    }
     for (let k = 0; k < ncpu; k++) this.wireCpu(k, random32);
     enterPvhEntry(this.cpus[0], this.boot.entryState);
     for (let k = 1; k < ncpu; k++) this.cpus[k].halted = true;
@@ -586,6 +603,8 @@ export class Machine implements Clock {
       // Quantum boundaries are the deterministic points where host input enters the guest.
       if (this.hostInputs.due(this.lastNs)) this.hostInputs.poll({ instructions: this.instructions, virtualNs: this.nowNs() });
       const next = this.timers.nextDeadline();
+      // Wasm blocks queued for a batch that is not filling up (block.ts) compile now: a quantum's work is far longer.
+      this.jit?.wasm?.flushStale(this.instructions);
       let q = this.quantum;
       const solo = this.soloCpu = this.soloRunnable();
       if (solo >= 0) { q = Math.max(q, this.soloQuantum); this.soloQuanta++; }

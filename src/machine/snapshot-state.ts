@@ -144,7 +144,8 @@ export function captureState(m: Machine): DeviceState {
     random: m.random.state,
     // Not Mmu.hi: the high half of a 64-bit read, read back within the same instruction and dead between
     // instructions; compiled code's inline TLB hits leave it alone, so it told the engines apart.
-    cpus: m.cpus.map((c) => captureFields(c, { nested: ['fpu'], skip: ['index'] })),
+    // stateBase, hubWords and hubRip: where the state lives in the wasm arena, and the wasm hub's words (dead between blocks).
+    cpus: m.cpus.map((c) => captureFields(c, { nested: ['fpu'], skip: ['index', 'stateBase', 'hubWords', 'hubRip'] })),
     execs: m.execs.map((e) => ({ eventPending: e.eventPending })),
     devices: devState,
     timers: { last: m.timers.lastHandle, pending: timers },

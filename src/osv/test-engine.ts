@@ -15,14 +15,17 @@ export interface EngineSettings {
   jit: boolean;
   /** Jump over idle loop iterations (default); false: --no-loop-skip. */
   loopSkip: boolean;
+  /** Compile hot 64-bit integer code to WebAssembly (default); false: --no-wasm. */
+  wasm: boolean;
 }
 
-export const DEFAULT_ENGINE: EngineSettings = { icountShift: 0, pauseNs: DEFAULT_PAUSE_NS, tscReadNs: DEFAULT_TSC_READ_NS, jit: true, loopSkip: true };
+export const DEFAULT_ENGINE: EngineSettings = { icountShift: 0, pauseNs: DEFAULT_PAUSE_NS, tscReadNs: DEFAULT_TSC_READ_NS, jit: true, loopSkip: true, wasm: true };
 
 /** The machine options of these settings. */
-export function engineMachineOptions(e: Partial<EngineSettings> | undefined): Pick<MachineOptions, 'icountShift' | 'pauseNs' | 'tscReadNs' | 'jit' | 'loopSkip'> {
+export function engineMachineOptions(e: Partial<EngineSettings> | undefined): Pick<MachineOptions, 'icountShift' | 'pauseNs' | 'tscReadNs' | 'jit' | 'loopSkip' | 'wasm'> {
   const s = { ...DEFAULT_ENGINE, ...e };
-  return { icountShift: s.icountShift, pauseNs: s.pauseNs, tscReadNs: s.tscReadNs, jit: s.jit, loopSkip: s.loopSkip };
+  // wasm only when set: absent, the Machine's default (OSVEMU_WASM) holds.
+  return { icountShift: s.icountShift, pauseNs: s.pauseNs, tscReadNs: s.tscReadNs, jit: s.jit, loopSkip: s.loopSkip, ...(e?.wasm === false ? { wasm: false } : {}) };
 }
 
 /** `osvemu run` options that give a machine these settings (only those that differ from the defaults). */
@@ -34,5 +37,6 @@ export function engineRunWords(e: Partial<EngineSettings> | undefined): string[]
   if (s.tscReadNs !== DEFAULT_ENGINE.tscReadNs) words.push('--rdtsc-cost', String(s.tscReadNs));
   if (!s.jit) words.push('--no-jit');
   if (!s.loopSkip) words.push('--no-loop-skip');
+  if (!s.wasm) words.push('--no-wasm');
   return words;
 }

@@ -125,20 +125,20 @@ describe('osvemu test over the osvlike test programs', () => {
 });
 
 describe('osvemu test: machine and engine options as osvemu run', () => {
-  it('--no-rng, --icount-shift, --pause-cost, --rdtsc-cost, --no-jit, --no-loop-skip reach the machines and the reproduce command', () => {
+  it('--no-rng, --icount-shift, --pause-cost, --rdtsc-cost, --no-jit, --no-loop-skip, --no-wasm reach the machines and the reproduce command', () => {
     const logs = path.join(tmp, 'logs-engine');
-    const opts = ['--net', 'none', '--no-rng', '--icount-shift', '1', '--pause-cost', '50', '--rdtsc-cost', '0', '--no-jit', '--no-loop-skip'];
+    const opts = ['--net', 'none', '--no-rng', '--icount-shift', '1', '--pause-cost', '50', '--rdtsc-cost', '0', '--no-jit', '--no-loop-skip', '--no-wasm'];
     const r = osvemu('test', kernel, ...MACHINE, ...opts, '--filter', '^tst-status', '--logs', logs);
     expect(r.status, r.stderr).toBe(1);
-    expect(r.stdout).toContain('no rng, --icount-shift 1 --pause-cost 50 --rdtsc-cost 0 --no-jit --no-loop-skip');
+    expect(r.stdout).toContain('no rng, --icount-shift 1 --pause-cost 50 --rdtsc-cost 0 --no-jit --no-loop-skip --no-wasm');
     const line = r.stdout.split('\n').find((l) => l.startsWith('  osvemu run '))!;
-    expect(line).toContain('--no-rng --icount-shift 1 --pause-cost 50 --rdtsc-cost 0 --no-jit --no-loop-skip');
+    expect(line).toContain('--no-rng --icount-shift 1 --pause-cost 50 --rdtsc-cost 0 --no-jit --no-loop-skip --no-wasm');
     const m = /^ {2}osvemu run (.*) -e '([^']*)'$/.exec(line)!;
     const again = spawnSync(process.execPath, [CLI, 'run', ...m[1].split(' '), '-e', m[2]], { encoding: 'latin1', timeout: 60_000 });
     expect(again.status).toBe(7);
     expect(again.stdout).toBe(readFileSync(path.join(logs, 'tst-status.so.log'), 'latin1'));
-    expect(parseTestArgs(['k', ...opts]).engine).toEqual({ icountShift: 1, pauseNs: 50, tscReadNs: 0, jit: false, loopSkip: false });
-    expect(parseTestArgs(['k']).engine).toEqual({ icountShift: 0, pauseNs: 100, tscReadNs: 25, jit: true, loopSkip: true });
+    expect(parseTestArgs(['k', ...opts]).engine).toEqual({ icountShift: 1, pauseNs: 50, tscReadNs: 0, jit: false, loopSkip: false, wasm: false });
+    expect(parseTestArgs(['k']).engine).toEqual({ icountShift: 0, pauseNs: 100, tscReadNs: 25, jit: true, loopSkip: true, wasm: true });
     expect(() => parseTestArgs(['k', '--icount-shift', '11'])).toThrow(/--icount-shift must be between 0 and 10/);
     expect(() => parseTestArgs(['k', '--pause-cost', 'x'])).toThrow(/--pause-cost needs a whole number/);
   });

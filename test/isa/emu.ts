@@ -5,6 +5,7 @@ import { Cpu } from '../../src/cpu/cpu.js';
 import { Exec } from '../../src/cpu/exec.js';
 import { PhysMem } from '../../src/cpu/physmem.js';
 import { Jit } from '../../src/cpu/jit/jit.js';
+import { WasmBlocks } from '../../src/cpu/jit/wasm/block.js';
 import { CS, SS, DS, ES, RF, CR0_PE, CR0_PG, CR0_WP, CR0_MP, CR4_PAE, CR4_OSFXSR, CR4_OSXMMEXCPT, CR4_OSXSAVE, EFER_LMA, EFER_LME, EFER_NXE, EFER_SCE } from '../../src/cpu/regs.js';
 import { isFaultVector } from '../../src/cpu/system/interrupts.js';
 import { type CpuVendorName, cpuVendor } from '../../src/cpu/vendor.js';
@@ -26,13 +27,18 @@ interface Fxstate {
 }
 
 class UserMachine {
-  readonly mem = new PhysMem(0x10000);
-  readonly cache = new CodeCache(this.mem);
-  readonly cpu = new Cpu(this.mem);
-  readonly exec = new Exec(this.cpu, this.cache);
+  readonly mem: PhysMem;
+  readonly cache: CodeCache;
+  readonly cpu: Cpu;
+  readonly exec: Exec;
   private readonly codeBuf = new Uint8Array(4096);
 
-  constructor(vendor: CpuVendorName) {
+  /** @param arena RAM and the vCPU's state in one wasm memory (what wasm blocks need). */
+  constructor(vendor: CpuVendorName, arena = false) {
+    this.mem = new PhysMem(0x10000, undefined, arena ? 1 : 0);
+    this.cache = new CodeCache(this.mem);
+    this.cpu = new Cpu(this.mem);
+    this.exec = new Exec(this.cpu, this.cache);
     this.cpu.vendor = cpuVendor(vendor);
     const dv = this.mem.dv;
     const entry = (at: number, target: number) => { dv.setInt32(at, target | PTE, true); dv.setInt32(at + 4, 0, true); };
@@ -127,5 +133,18 @@ export function runEmulated(input: Uint8Array, code: Uint8Array, vendor: CpuVend
 export function runEmulatedJit(input: Uint8Array, code: Uint8Array, vendor: CpuVendorName = harnessVendor()): Uint8Array {
   let machine = machines.get(`jit:${vendor}`);
   if (!machine) { machine = new UserMachine(vendor); machine.exec.jit = new Jit(0); machines.set(`jit:${vendor}`, machine); }
+  return machine.run(input, code);
+}
+
+/** runEmulatedJit with wasm blocks (src/cpu/jit/wasm): every trace planWasm takes is a wasm block at its first run. */
+export function runEmulatedWasm(input: Uint8Array, code: Uint8Array, vendor: CpuVendorName = harnessVendor()): Uint8Array {
+  let machine = machines.get(`wasm:${vendor}`);
+  if (!machine) {
+    machine = new UserMachine(vendor, true);
+    const jit = new Jit(0);
+    jit.wasm = new WasmBlocks(machine.mem.arena!, machine.cpu, machine.cache, 1);
+    machine.exec.jit = jit;
+    machines.set(`wasm:${vendor}`, machine);
+  }
   return machine.run(input, code);
 }

@@ -12,7 +12,7 @@ import { caseMask, firstDiff, formatMismatch } from './compare.js';
 import type { Form } from './formkit.js';
 import { nativeUnavailableReason } from './native.js';
 import { runNative } from './native.js';
-import { runEmulated, runEmulatedJit } from './emu.js';
+import { runEmulated, runEmulatedJit, runEmulatedWasm } from './emu.js';
 import { Rng } from './rng.js';
 
 const skip = nativeUnavailableReason() ?? assemblerUnavailableReason();
@@ -28,7 +28,8 @@ const SEQUENCES = Number(process.env.OSVEMU_ISA_JIT_SEQS ?? 3000);
 const SEQ_MNEMONIC = new RegExp('^(?!popf)(j[a-z]+|call|ret|leave|sh[lr]|sar|ro[lr]|rc[lr]|imul|mov|movabs|movz|movs|add|sub|and|or|xor|cmp|' +
   'test|inc|dec|lea|push|pop|cmov|set|neg|not|xchg|xadd|lock|adc|sbb|bs[fr]|p?unpck|sh[lr]d|mul|pxor|pand|por|u?comis[sd]|cvtt?sd2si|cvtsi2s[sd]|cvts[sd]2s[sd]|sqrts[sd]|mins[sd]|maxs[sd]|muls[sd]|divs[sd])[a-z]*\\s');
 
-describe.skipIf(skip !== null)('compiled blocks vs host CPU', () => {
+// Both block compilers: JavaScript (compiler.ts) and wasm (wasm/compile.ts; traces it declines run as JavaScript).
+describe.skipIf(skip !== null).each([['js', runEmulatedJit], ['wasm', runEmulatedWasm]] as const)('compiled blocks (%s) vs host CPU', (_engine, runCompiled) => {
   it('single-instruction blocks agree with the host on every form', () => {
     const forms = selectedForms().filter((f) => !f.name.endsWith('[AC]'));
     const failing: string[] = [];
@@ -42,7 +43,7 @@ describe.skipIf(skip !== null)('compiled blocks vs host CPU', () => {
         s.inputs.forEach((input, k) => {
           total++;
           const native = new Blob(natives[i]![k]!);
-          const out = runEmulatedJit(input.bytes.slice(), s.code);
+          const out = runCompiled(input.bytes.slice(), s.code);
           const mask = caseMask(s.form, input, native);
           if (firstDiff(native.bytes, out, mask) >= 0) {
             bad++;
@@ -83,7 +84,7 @@ describe.skipIf(skip !== null)('compiled blocks vs host CPU', () => {
     const interpBugs: string[] = [];
     cases.forEach((c, k) => {
       const native = new Blob(natives[k]!);
-      const out = runEmulatedJit(c.input.bytes.slice(), c.code);
+      const out = runCompiled(c.input.bytes.slice(), c.code);
       const interp = runEmulated(c.input.bytes.slice(), c.code);
       // Every part is fully defined: compare everything the last part's form would (its mask covers nothing).
       const mask = caseMask(c.forms[c.forms.length - 1]!, c.input, native);

@@ -1,30 +1,11 @@
 // Determinism across engines: the project's guests (and, with OSV_KERNEL set, a real OSv kernel) retire the
-// same instructions on every vCPU and print the same bytes with the block compiler on and off.
+// same instructions on every vCPU and print the same bytes with the JavaScript block compiler on and off (its regions
+// and the sharing of its blocks between machines are checked here; wasm blocks: wasm-determinism.test.ts).
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { buildGuest } from '../../src/cli/guest.js';
-import { Machine } from '../../src/machine/machine.js';
 import { buildImage, toolchainAvailable } from '../images/build.js';
-
-// Traces are compiled after a few runs (not the default thousands), so that short guests run mostly compiled.
-const THRESHOLD = 10;
-
-function run(kernel: Uint8Array, jit: boolean, cpus: number, cmdline: string, memMiB: number, maxInsns: number) {
-  let debugcon = '';
-  const m = new Machine({ kernel, cpus, cmdline, memMiB, jit, debugOut: (b) => (debugcon += String.fromCharCode(b)) });
-  if (m.jit) m.jit.threshold = THRESHOLD;
-  const r = m.run({ maxInsns });
-  return { cause: r.cause, instructions: r.instructions, icounts: m.cpus.map((c) => c.icount), console: m.console, debugcon,
-    compiled: (m.jit?.compiled ?? 0) + (m.jit?.adopted ?? 0), adopted: m.jit?.adopted ?? 0, regions: m.jit?.regions ?? 0 };
-}
-
-function same(kernel: Uint8Array, cpus: number, cmdline = '', memMiB = 64, maxInsns = 200_000_000) {
-  const off = run(kernel, false, cpus, cmdline, memMiB, maxInsns);
-  const on = run(kernel, true, cpus, cmdline, memMiB, maxInsns);
-  expect(on.compiled, 'the compiler compiled something').toBeGreaterThan(0);
-  expect({ ...on, compiled: 0, adopted: 0, regions: 0 }).toEqual({ ...off, compiled: 0, adopted: 0, regions: 0 });
-  return on;
-}
+import { run, same } from './determinism.js';
 
 describe.skipIf(!toolchainAvailable())('compiler on and off retire the same instructions', () => {
   const osvlike = readFileSync(buildGuest('osvlike'));

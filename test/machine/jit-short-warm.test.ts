@@ -9,7 +9,7 @@ import { Machine } from '../../src/machine/machine.js';
 import { toolchainAvailable } from '../images/build.js';
 
 function run(kernel: Uint8Array, jit: boolean, threshold = Infinity, regionFactor?: number) {
-  const m = new Machine({ kernel, cpus: 2, cmdline: '--app=300', memMiB: 64, jit });
+  const m = new Machine({ kernel, cpus: 2, cmdline: '--app=300', memMiB: 64, jit, wasm: false });
   if (m.jit) {
     m.jit.threshold = threshold;
     if (regionFactor !== undefined) m.jit.regionFactor = regionFactor;

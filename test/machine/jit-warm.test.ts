@@ -12,7 +12,7 @@ import { toolchainAvailable } from '../images/build.js';
 interface Knobs { jit: boolean; threshold?: number; heatThreshold?: number }
 
 function run(kernel: Uint8Array, k: Knobs) {
-  const m = new Machine({ kernel, cpus: 2, cmdline: '--app=300', memMiB: 64, jit: k.jit });
+  const m = new Machine({ kernel, cpus: 2, cmdline: '--app=300', memMiB: 64, jit: k.jit, wasm: false });
   if (m.jit) {
     if (k.threshold !== undefined) m.jit.threshold = k.threshold;
     if (k.heatThreshold !== undefined) m.jit.heatThreshold = k.heatThreshold;

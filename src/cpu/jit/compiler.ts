@@ -41,7 +41,11 @@ export interface BlockEnv {
   jitI: Insn | null;
 }
 
-export type BlockFn = (cpu: Cpu, env: BlockEnv, end: number) => void;
+/**
+ * A compiled block. Returns the trace it ended in when that is not its own (wasm blocks chain into others: wasm/block.ts),
+ * else nothing.
+ */
+export type BlockFn = (cpu: Cpu, env: BlockEnv, end: number) => Trace | void;
 
 export const ABSENT = 0, CLEAN = 1, DIRTY = 2;
 // Lazy-flag fields the compiled code keeps in locals (LF_OP .. LF_CIN, LF_ARITH); LF_REST stays in cpu.lf.

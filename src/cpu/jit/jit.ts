@@ -8,6 +8,8 @@ import { compileTrace, SLOW_CALLS, WARM_EXITS, type BlockEnv, type BlockFn } fro
 import { compileRegion, findRegion, pathPrefix, type Region } from './region.js';
 import { countBlock, statsEnabled } from './stats.js';
 import { statBlock } from './block-stats.js';
+import { hasWasmPlan, wasmWarm, type WasmBlocks } from './wasm/block.js';
+import type { WasmPlan } from './wasm/compile.js';
 
 const blockStats = process.env.OSVEMU_JIT_STATS === 'blocks';
 const sources = new WeakMap<BlockFn, string>();
@@ -93,13 +95,25 @@ function codeKey(t: Trace, mem: PhysMem): string | null {
   // A page-crossing instruction's bytes are not contiguous in physical memory: not shared.
   if (t.phys < 0 || t.phys2 >= 0) return null;
   const len = t.insns[t.n - 1]!.end;
-  if (t.phys + len > mem.ram.byteLength) return null;
+  if (t.phys + len > mem.size) return null;
   return `${t.insns[0]!.mode}:${Buffer.from(mem.bytes(t.phys, len)).toString('latin1')}`;
 }
+
+/** Traces planWasm declined: they wait for the JS compiler's threshold. */
+const wasmDeclined = new WeakSet<Trace>();
 
 export class Jit {
   /** Executions before compiling; 0 compiles every trace before its first run (the ISA tests). */
   threshold: number;
+  /**
+   * The JS compiler's threshold, from which its policy counts (short traces, regions): `threshold` unless wasm blocks
+   * compile traces earlier, at `threshold` (the machine then sets this to the JS compiler's own).
+   */
+  get jsThreshold(): number { return this.jsOwn ?? this.threshold; }
+  set jsThreshold(v: number) { this.jsOwn = v; }
+  private jsOwn: number | null = null;
+  /** Compiles traces to wasm (block.ts) before the JS compiler would, or null. */
+  wasm: WasmBlocks | null = null;
   /** Runs of a compiled block, in thresholds, before a loop through it is compiled as a region (region.ts). */
   regionFactor = REGION_FACTOR;
   compiled = 0;
@@ -195,6 +209,7 @@ export class Jit {
    * loop's trace links lead back to t) is compiled as one region, which t then runs.
    */
   compile(t: Trace, ctx?: { cpu: Cpu; cache: { gen: number } }, preheated = false): void {
+    if (this.wasm !== null && !wasmDeclined.has(t)) { this.compileWasm(t, this.wasm); return; }
     // Code earlier machines ran heatThreshold times has shown it runs often: no wait for short traces.
     if (!preheated && t.n < this.minInsns && !selfLoops(t) && !this.shortDue(t, ctx)) return;
     try {
@@ -219,6 +234,34 @@ export class Jit {
   }
 
   /**
+   * Makes t a wasm block; a trace planWasm declines (too many handler calls, no 64-bit code) waits for the JS
+   * compiler's threshold instead, counted from here.
+   */
+  private compileWasm(t: Trace, wasm: WasmBlocks): void {
+    // Too early in a cold process's machine (WasmBlocks.started): asked again after as many runs.
+    if (!wasm.started()) { t.hits = 0; return; }
+    let plan: WasmPlan | null = null;
+    // Not counted again while its batch waits; runs counted from 0 once it is a block.
+    t.hits = -NEVER_RUNS;
+    try {
+      const key = this.mem !== null ? codeKey(t, this.mem) : null;
+      plan = wasm.queue(t, key, (fn, p) => {
+        t.pure = p.specialised === t.n;
+        this.compiled++;
+        this.specialised += p.specialised;
+        this.instructions += t.n;
+        this.countToRegion(t, fn, 0);
+      });
+    } catch (e) {
+      if (process.env.OSVEMU_JIT_DEBUG) console.error('jit: wasm compile failed:', e);
+    }
+    if (plan === null) {
+      wasmDeclined.add(t);
+      t.hits = this.threshold - this.jsThreshold;
+    }
+  }
+
+  /**
    * Whether short trace t (at the threshold) compiles now: at its second time there, after as many runs as a
    * compiled block waits before it looks for a loop through it (regionFactor x threshold), when it looks for one
    * at once. Code that runs that often pays for V8's tiering; a boot's (the test runner's next boots adopt its
@@ -229,11 +272,11 @@ export class Jit {
     if (this.shortWaited.has(t)) {
       this.shortWaited.delete(t);
       // Its region (if any) is due at once: compile() then the run loop's regionDue().
-      t.hits = this.threshold * this.regionFactor - 1;
+      t.hits = this.jsThreshold * this.regionFactor - 1;
       return true;
     }
     this.shortWaited.add(t);
-    t.hits = this.threshold - this.threshold * Math.max(1, this.regionFactor - 1);
+    t.hits = this.threshold - this.jsThreshold * Math.max(1, this.regionFactor - 1);
     // Hot in this machine: the process's next machines (the test runner's next boots) compile it at its first run.
     if (this.mem !== null && shortHot.size < MAX_SHARED) {
       const key = codeKey(t, this.mem);
@@ -255,7 +298,7 @@ export class Jit {
     t.relinks = 0;
     if (!this.regionsEnabled) return;
     t.hits = runs;
-    t.regionAt = this.threshold * this.regionFactor;
+    t.regionAt = this.jsThreshold * this.regionFactor;
   }
 
   /**
@@ -302,6 +345,8 @@ export class Jit {
       t.fn = c.fn;
       // A region may hold blocks with handler calls; chainFrom then checks everything after it.
       t.pure = false;
+      // Its wasm block (if it had one) is no longer what runs: the hub's links to it end, and no new ones are made.
+      if (t.wasmIdx >= 0) { t.wasmIdx = -1; this.wasm?.arena.bump(); }
       for (const m of region.traces) this.inRegion.add(m);
       this.regions++;
       if (!region.loops) this.paths++;
@@ -317,12 +362,14 @@ export class Jit {
    * it now when earlier machines ran it often (heat, shortHot); else its runs are counted towards the process's heat.
    */
   adopt(t: Trace, mem: PhysMem, ctx?: { cpu: Cpu; cache: { gen: number } }): void {
-    if (shared.size === 0 && heat.size === 0 && shortHot.size === 0) {
+    if (shared.size === 0 && heat.size === 0 && shortHot.size === 0 && !wasmWarm()) {
       if (Jit.collectHeat) this.seen.push(t);
       return;
     }
     const key = codeKey(t, mem);
     if (key === null) return;
+    // Code an earlier machine made a wasm block of: one here too, from its first run (the plan is shared).
+    if (this.wasm !== null && hasWasmPlan(key) && !wasmDeclined.has(t)) { this.compileWasm(t, this.wasm); return; }
     const fn = shared.get(key);
     if (fn === undefined) {
       const h = heat.get(key);
@@ -340,7 +387,7 @@ export class Jit {
     // Regions are this machine's own (they depend on where the code is mapped): an adopted block counts its runs
     // towards one as a block compiled here does, and where an earlier machine found a loop through it, it looks
     // for that loop after a few runs (the region's factory is most likely made already, region.ts).
-    this.countToRegion(t, fnS, regionHeads.has(key) ? Math.max(t.hits, this.threshold * this.regionFactor - REGION_RELOOK) : t.hits);
+    this.countToRegion(t, fnS, regionHeads.has(key) ? Math.max(t.hits, this.jsThreshold * this.regionFactor - REGION_RELOOK) : t.hits);
   }
 }
 
