@@ -5,6 +5,7 @@
 // coming back to JS: the checks chainFrom makes between two pure blocks (budget, pending events, a valid link) made in
 // wasm. The runtime functions (slow memory paths, faults, handler calls, conditions of flags recorded before the
 // block) reach the running vCPU through `ctx`.
+import v8 from 'node:v8';
 import { NEVER_RUNS, type Trace } from '../../codecache.js';
 import type { Cpu } from '../../cpu.js';
 import { arithFlags, cond, getCF } from '../../flags.js';
@@ -15,6 +16,11 @@ import type { BlockEnv, BlockFn } from '../compiler.js';
 import { type Arena, LINKS, Link, MAX_BLOCKS, St } from './arena.js';
 import { blockModule, IMPORT_NAMES, LEAVE, planWasm, TYPE_BLOCK, TYPE_ENTRY, TYPE_RT, TYPES, type WasmPlan } from './compile.js';
 import { encodeModule, FnBody, Op, WT } from './encode.js';
+
+// Wasm blocks stay in V8's baseline tier (Liftoff): their code is simple enough that TurboFan's tier-up made hot blocks
+// no faster (tst-rcu-list, tst-eventfd: within noise), while its compiles, on the threads the test runner's second job
+// needs, cost 13% of the CPU of a run of short unit tests, two at a time. Process-wide, set before any module compiles.
+if (process.env.OSVEMU_WASM_TIERUP !== '1') v8.setFlagsFromString('--liftoff-only');
 
 /** What the runtime functions need of the block running: its vCPU, the instruction it is at. */
 interface Ctx {
@@ -27,15 +33,19 @@ interface Ctx {
  * boots take them instead of planning the same code again (a module of already seen bytes also compiles faster: V8
  * caches native modules by their bytes).
  */
-const plans = new Map<string, WasmPlan>();
+const plans = new Map<string, WasmPlan & { id: number }>();
 const MAX_PLANS = 50_000;
+let planIds = 0;
+/** Compiled modules by their blocks' plan ids, shared by the process's machines (flush). */
+const modules = new Map<string, WebAssembly.Module>();
+const MAX_MODULES = 10_000;
 /** Whether some machine of this process made wasm blocks (started() then holds from a machine's first instruction). */
 export function wasmWarm(): boolean { return plans.size > 0; }
 /** Whether code of this key was planned as a wasm block by some machine of the process. */
 export function hasWasmPlan(key: string): boolean { return plans.has(key); }
 
 /** Blocks per module (OSVEMU_WASM_BATCH), and instructions after which a smaller batch compiles anyway. */
-const BATCH = Number(process.env.OSVEMU_WASM_BATCH ?? 16);
+const BATCH = Number(process.env.OSVEMU_WASM_BATCH ?? 64);
 const STALE = 1_000_000;
 /** WasmBlocks.startAt of a machine (OSVEMU_WASM_START). */
 export const WASM_START = Number(process.env.OSVEMU_WASM_START ?? 4_000_000);
@@ -118,7 +128,7 @@ export class WasmBlocks {
   /** The next free table index (the runtime's thunks come first). */
   private nextIdx = IMPORT_NAMES.length;
   /** Blocks queued for the next module (queue). */
-  private pending: { t: Trace; idx: number; plan: WasmPlan; ready: (fn: BlockFn, plan: WasmPlan) => void }[] = [];
+  private pending: { t: Trace; idx: number; plan: WasmPlan & { id: number }; ready: (fn: BlockFn, plan: WasmPlan) => void }[] = [];
   private pendingSince = 0;
   /** The machine's instruction count at its last quantum (flushStale). */
   private now = 0;
@@ -195,7 +205,7 @@ export class WasmBlocks {
       }),
     };
     for (const name of IMPORT_NAMES) if (!(name in f)) throw new Error(`wasm import ${name} missing`);
-    this.table = new WebAssembly.Table({ initial: 1024, element: 'anyfunc' });
+    this.table = new WebAssembly.Table({ initial: 4096, element: 'anyfunc' });
     this.imports = { m: { mem: arena.memory, tab: this.table } };
     const hub = new WebAssembly.Instance(new WebAssembly.Module(hubModule(arena, CHAIN)), { f, m: { mem: arena.memory, tab: this.table } });
     IMPORT_NAMES.forEach((_, n) => this.table.set(n, hub.exports[`f${n}`] as RtFn));
@@ -217,7 +227,7 @@ export class WasmBlocks {
     if (plan === undefined) {
       const p = planWasm(t);
       if (p === null) return null;
-      plan = p;
+      plan = { ...p, id: planIds++ };
       if (key !== null && plans.size < MAX_PLANS) plans.set(key, plan);
     }
     this.nextIdx++;
@@ -255,7 +265,15 @@ export class WasmBlocks {
     const live = this.pending.filter((p) => !p.t.dropped);
     this.pending = [];
     if (live.length === 0) return;
-    const inst = new WebAssembly.Instance(new WebAssembly.Module(blockModule(live.map((p) => p.plan))), this.imports);
+    // A warm machine's batches repeat an earlier machine's (the same code becomes hot, or is adopted, in the same order):
+    // their compiled module is taken again, to be instantiated only.
+    const key = live.map((p) => p.plan.id).join(',');
+    let mod = modules.get(key);
+    if (mod === undefined) {
+      mod = new WebAssembly.Module(blockModule(live.map((p) => p.plan)));
+      if (modules.size < MAX_MODULES) modules.set(key, mod);
+    }
+    const inst = new WebAssembly.Instance(mod, this.imports);
     this.modules++;
     live.forEach((p, j) => {
       const t = p.t, idx = p.idx;

@@ -520,10 +520,7 @@ function specialise(e: Emit, i: Insn, fi: FormInfo, last: boolean): boolean | 'e
     case 'negnot': return negnot(e, i);
     case 'leave': {
       if (s !== 64) return false;
-      const a = e.local64(() => e.readReg(64, 5));
-      e.nonCanonical(a, 8);
-      e.ssUnless();
-      const v = e.load(64, a);
+      const [a, v] = popSlot(e, 5);
       e.writeReg(64, 4, () => f.get(a).i64(8, 0).op(Op.i64_add));
       e.writeReg(64, 5, () => f.get(v));
       return true;
@@ -536,9 +533,7 @@ function specialise(e: Emit, i: Insn, fi: FormInfo, last: boolean): boolean | 'e
       // call r/m64 (forms-ctl.ts callInd): the target first; a non-canonical one raises #GP(0) with RSP unchanged, after
       // the push was probed (AMD) or written (Intel): the runtime does what the vCPU's vendor does.
       const r = e.local64(() => e.ripAfter(k));
-      const q = e.local64(() => { e.readReg(64, 4); f.i64(8, 0).op(Op.i64_sub); });
-      e.nonCanonical(q, 8);
-      e.ssUnless();
+      const q = pushSlot(e);
       e.nonCanonical(t, 0);
       f.op(Op.if, BLOCK_VOID);
       e.rt(Imp.callindgp, k, q, () => f.get(r).op(Op.i32_wrap_i64), () => f.get(r).i64(32, 0).op(Op.i64_shr_u, Op.i32_wrap_i64));
@@ -551,19 +546,14 @@ function specialise(e: Emit, i: Insn, fi: FormInfo, last: boolean): boolean | 'e
     case 'push': {
       if (s !== 64) return false;
       const v = e.local64(() => e.readReg(64, i.reg));
-      const a = e.local64(() => { e.readReg(64, 4); f.i64(8, 0).op(Op.i64_sub); });
-      e.nonCanonical(a, 8);
-      e.ssUnless();
+      const a = pushSlot(e);
       e.store(64, a, v);
       e.writeReg(64, 4, () => f.get(a));
       return true;
     }
     case 'pop': {
       if (s !== 64) return false;
-      const a = e.local64(() => e.readReg(64, 4));
-      e.nonCanonical(a, 8);
-      e.ssUnless();
-      const v = e.load(64, a);
+      const [a, v] = popSlot(e, 4);
       e.writeReg(64, 4, () => f.get(a).i64(8, 0).op(Op.i64_add));
       e.writeReg(64, i.reg, () => f.get(v));
       return true;
@@ -572,9 +562,7 @@ function specialise(e: Emit, i: Insn, fi: FormInfo, last: boolean): boolean | 'e
       if (s !== 64 || !last || i.h.name !== 'call64') return false;
       const r = e.local64(() => e.ripAfter(k));
       const t = e.local64(() => { f.get(r); e.i64(i.imm); f.op(Op.i64_add); });
-      const a = e.local64(() => { e.readReg(64, 4); f.i64(8, 0).op(Op.i64_sub); });
-      e.nonCanonical(a, 8);
-      e.ssUnless();
+      const a = pushSlot(e);
       e.nonCanonical(t, 0);
       f.op(Op.if, BLOCK_VOID); e.rt(Imp.callgp, k, a); f.op(Op.drop, Op.end);
       e.store(64, a, r);
@@ -584,10 +572,7 @@ function specialise(e: Emit, i: Insn, fi: FormInfo, last: boolean): boolean | 'e
     }
     case 'ret': {
       if (s !== 64 || !last || i.imm !== 0 || i.h.name !== 'ret64') return false;
-      const a = e.local64(() => e.readReg(64, 4));
-      e.nonCanonical(a, 8);
-      e.ssUnless();
-      const t = e.load(64, a);
+      const [a, t] = popSlot(e, 4);
       e.checkTarget(t);
       e.writeReg(64, 4, () => f.get(a).i64(8, 0).op(Op.i64_add));
       e.done(t);
@@ -665,6 +650,22 @@ function alu(e: Emit, i: Insn, fi: FormInfo): boolean {
   e.prod = carry ? null : { kind, sz };
   if (!discard && !memDest) e.writeReg(s, fi.form === 'aluRRm' ? i.reg : i.rm, () => f.get(r));
   return true;
+}
+
+/** The slot a push writes: RSP - 8 as an i64 local, #SS unless its 8 bytes are canonical. */
+function pushSlot(e: Emit): number {
+  const a = e.local64(() => { e.readReg(64, 4); e.f.i64(8, 0).op(Op.i64_sub); });
+  e.nonCanonical(a, 8);
+  e.ssUnless();
+  return a;
+}
+
+/** The 8 bytes at register `base` (RSP for pop and ret, RBP for leave), #SS unless canonical: [address, value] locals. */
+function popSlot(e: Emit, base: number): [number, number] {
+  const a = e.local64(() => e.readReg(64, base));
+  e.nonCanonical(a, 8);
+  e.ssUnless();
+  return [a, e.load(64, a)];
 }
 
 /** shl/shr/sar of a 64-bit register by a constant 1..63 (compiler.ts shift64: the same explicit flags). */
