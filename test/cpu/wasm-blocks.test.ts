@@ -164,7 +164,7 @@ describe.skipIf(!toolchainAvailable())('wasm blocks in a whole machine', () => {
   const osvlike = readFileSync(buildGuest('osvlike'));
   const run = (insns: number, wasm: boolean) => {
     const m = new Machine({ kernel: osvlike, cpus: 2, memMiB: 64, wasm });
-    if (wasm) { m.jit!.threshold = 2; m.jit!.wasm!.startAt = 0; }
+    if (wasm) { m.jit!.threshold = 2; m.jit!.wasm!.startAt = 0; m.jit!.wasm!.batch = 1; }
     const r = m.run({ maxInsns: insns });
     return { m, r, hash: stateHash(m), console: m.console };
   };

@@ -10,7 +10,8 @@ export function run(kernel: Uint8Array, jit: boolean, cpus: number, cmdline: str
   let debugcon = '';
   const m = new Machine({ kernel, cpus, cmdline, memMiB, jit, wasm, debugOut: (b) => (debugcon += String.fromCharCode(b)) });
   if (m.jit) m.jit.threshold = THRESHOLD;
-  if (m.jit?.wasm) m.jit.wasm.startAt = 0;
+  // Wasm blocks from the first trace that is hot, one module each (short guests would not fill a batch).
+  if (m.jit?.wasm) { m.jit.wasm.startAt = 0; m.jit.wasm.batch = 1; }
   const r = m.run({ maxInsns });
   return { cause: r.cause, instructions: r.instructions, icounts: m.cpus.map((c) => c.icount), console: m.console, debugcon,
     compiled: (m.jit?.compiled ?? 0) + (m.jit?.adopted ?? 0), adopted: m.jit?.adopted ?? 0, regions: m.jit?.regions ?? 0,

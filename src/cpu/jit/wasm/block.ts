@@ -150,7 +150,7 @@ export class WasmBlocks {
    * @param cache the code cache the traces live in (a store that drops decoded code changes its generation)
    * @param batch blocks per module (1: each compiles when queued, as tests want).
    */
-  constructor(readonly arena: Arena, firstCpu: Cpu, readonly cache: { gen: number }, readonly batch = BATCH) {
+  constructor(readonly arena: Arena, firstCpu: Cpu, readonly cache: { gen: number }, public batch = BATCH) {
     const ctx: Ctx = this.ctx = { cpu: firstCpu, k: 0 };
     const insOf = this.insOf;
     // A runtime call may reach devices (MMIO) or run a handler that reads the time: cpu.icount is made what the
