@@ -1,14 +1,15 @@
 // Trace -> WebAssembly function. The wasm twin of compiler.ts for the integer forms that make up most of a kernel's
-// code (moves, lea, zero/sign extension, add/or/and/sub/xor/cmp/test, inc/dec, push/pop, call/ret, jumps, cmov,
-// setcc); every other instruction calls its interpreter handler through an import. Registers, lazy flags and
-// segment bases stay in the vCPU's state slice (arena.ts) rather than in locals, so that a handler call, a fault or
-// an exit sees them current with no writeback: V8 keeps them in cache, and a block needs no entry or exit code.
-// The rules are compiler.ts's: each instruction computes into temporaries and makes every access that can fault
-// before it commits, writes the lazy-flag slots its handler writes, and leaves after an access that may have
-// dropped decoded code (a slow-path store, a handler call). Wasm i64 arithmetic wraps as the hardware's does.
+// code (moves, lea, extensions, the ALU with adc/sbb, inc/dec, neg/not, shifts, imul, the atomics, push/pop, call/ret,
+// direct and indirect jumps and calls, leave, cmov, setcc); every other instruction calls its interpreter handler
+// through the runtime (block.ts). Registers and lazy-flag slots live in i64/i32 locals, loaded from the vCPU's state
+// slice (arena.ts) at first use and stored back only before what can see them: a runtime call (which may fault or run
+// a handler), an exit. The rules are compiler.ts's: each instruction computes into temporaries and makes every access
+// that can fault before it commits, writes the lazy-flag slots its handler writes, and leaves after an access that
+// may have dropped decoded code (a slow-path store, a handler call). Wasm i64 arithmetic wraps as the hardware's does.
 //
-// The function is (state: i32, rip0: f64) -> f64: the next RIP, or LEAVE + c for the other ways out (leave()). The
-// runtime functions that can throw get k first, so that the JS side knows which instruction faulted (block.ts).
+// The function is (state: i32, rip0: f64, left: i32) -> f64: the next RIP, or LEAVE + c for the other ways out
+// (leave()); `left` bounds the instructions a looping block retires (loopTail). The runtime functions that can throw
+// get k first, so that the JS side knows which instruction faulted.
 import type { Trace } from '../../codecache.js';
 import { EA_64, EA_RIP, type Insn } from '../../insn.js';
 import { K_ADC, K_ADD, K_DEC, K_INC, K_LOGIC, K_NONE, K_SBB, K_SUB } from '../../flags.js';
