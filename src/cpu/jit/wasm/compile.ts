@@ -35,6 +35,8 @@ const RD: Record<number, Imp> = { 8: Imp.rd8, 16: Imp.rd16, 32: Imp.rd32, 64: Im
 const RMW: Record<number, Imp> = { 8: Imp.rmw8, 16: Imp.rmw16, 32: Imp.rmw32, 64: Imp.rmw64 };
 const WR: Record<number, Imp> = { 8: Imp.wr8, 16: Imp.wr16, 32: Imp.wr32 };
 const LIM: Record<number, number> = { 8: 4095, 16: 0xffe, 32: 0xffc, 64: 0xff8 };
+const LOAD: Record<number, Op> = { 8: Op.i32_load8_u, 16: Op.i32_load16_u, 32: Op.i32_load, 64: Op.i64_load };
+const STORE: Record<number, Op> = { 8: Op.i32_store8, 16: Op.i32_store16, 32: Op.i32_store, 64: Op.i64_store };
 const SZI: Record<number, number> = { 8: 0, 16: 1, 32: 2, 64: 3 };
 const OP_ADD = 0, OP_OR = 1, OP_ADC = 2, OP_SBB = 3, OP_AND = 4, OP_SUB = 5, OP_XOR = 6, OP_CMP = 7, OP_TEST = 8;
 /** 2^47 as halves, for the canonical-address tests. */
@@ -199,20 +201,9 @@ class Emit {
   private host(x: number, o: number, offArr: number): void {
     this.f.get(S).get(x).i32(2).op(Op.i32_shl, Op.i32_add).mem(Op.i32_load, 2, offArr).get(o).op(Op.i32_add);
   }
-  private loadAt(size: number): void {
-    const f = this.f;
-    if (size === 64) f.mem(Op.i64_load, 0, 0);
-    else if (size === 32) f.mem(Op.i32_load, 0, 0);
-    else if (size === 16) f.mem(Op.i32_load16_u, 0, 0);
-    else f.mem(Op.i32_load8_u, 0, 0);
-  }
-  private storeAt(size: number): void {
-    const f = this.f;
-    if (size === 64) f.mem(Op.i64_store, 0, 0);
-    else if (size === 32) f.mem(Op.i32_store, 0, 0);
-    else if (size === 16) f.mem(Op.i32_store16, 0, 0);
-    else f.mem(Op.i32_store8, 0, 0);
-  }
+  /** A guest-memory access of `size` bits at the host offset on the stack (no alignment assumed). */
+  private loadAt(size: number): void { this.f.mem(LOAD[size]!, 0, 0); }
+  private storeAt(size: number): void { this.f.mem(STORE[size]!, 0, 0); }
   /** After a 64-bit slow read that returned the low half: the pair as an i64. */
   private withHi(): void {
     const lo = this.local32(() => {});
