@@ -21,6 +21,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import vm from 'node:vm';
 import { osvemuCacheDir } from '../cache-dir.js';
+import { applyWasmFlags } from '../cpu/jit/wasm/v8-flags.js';
 
 /** Where the code cache of the bundle build `buildTag` lives, or null when no folder can be named. */
 export function codeCachePath(buildTag: string, partial = false): string | null {
@@ -86,6 +87,8 @@ export function launch(bundlePath: string): boolean {
   const usedFull = cachedData !== undefined;
   if (!usedFull) cachedData = readOrUndefined(partialFile);
   const cacheFile = usedFull ? fullFile : partialFile;
+  // The flags the bundle sets when it loads, set first: V8 rejects a code cache made under other flags.
+  applyWasmFlags();
   const wrapper = `(function (exports, require, module, __filename, __dirname) {${source.replace(/^#!.*/, '')}\n})`;
   const script = new vm.Script(wrapper, { filename: bundlePath, cachedData });
   const rejected = cachedData !== undefined && script.cachedDataRejected === true;

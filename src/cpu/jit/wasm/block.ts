@@ -5,7 +5,6 @@
 // coming back to JS: the checks chainFrom makes between two pure blocks (budget, pending events, a valid link) made in
 // wasm. The runtime functions (slow memory paths, faults, handler calls, conditions of flags recorded before the
 // block) reach the running vCPU through `ctx`.
-import v8 from 'node:v8';
 import { NEVER_RUNS, type Trace } from '../../codecache.js';
 import type { Cpu } from '../../cpu.js';
 import { arithFlags, cond, getCF } from '../../flags.js';
@@ -16,14 +15,9 @@ import type { BlockEnv, BlockFn } from '../compiler.js';
 import { type Arena, LINKS, Link, MAX_BLOCKS, St } from './arena.js';
 import { blockModule, IMPORT_NAMES, LEAVE, planWasm, TYPE_BLOCK, TYPE_ENTRY, TYPE_RT, TYPES, type WasmPlan } from './compile.js';
 import { encodeModule, FnBody, Op, WT } from './encode.js';
+import { applyWasmFlags } from './v8-flags.js';
 
-// V8 recompiles a wasm function with TurboFan once it has run a budget of code (1.8 M bytes' worth by default): at that
-// budget the test runner's short unit tests, two at a time, spent 29% of their CPU in TurboFan (16% without wasm blocks)
-// on the core the other job needs (twelve tests 12.9 s, against 10.7 s in Liftoff only), while tst-rcu-hashtable's hot
-// loops run 45% faster tiered up (1.5 G instructions: 12.6 s against 18.3 s). At 50 M only code that keeps running is
-// recompiled: twelve short tests 10.7 s, tst-rcu-hashtable 12.6 s. Process-wide, set before any module compiles
-// (OSVEMU_WASM_TIERING_BUDGET sets it).
-v8.setFlagsFromString(`--wasm-tiering-budget=${Number(process.env.OSVEMU_WASM_TIERING_BUDGET ?? 50_000_000)}`);
+applyWasmFlags();
 
 /** What the runtime functions need of the block running: its vCPU, the instruction it is at. */
 interface Ctx {
