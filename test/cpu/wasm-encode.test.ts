@@ -44,6 +44,14 @@ describe('wasm writer', () => {
     expect(run((f) => f.i32(0).mem(Op.i32_load, 2, 16000))).toBe(0x5a5a);
   });
 
+  it('writes 64-bit float constants exactly', () => {
+    const f64 = new Float64Array(mem.buffer);
+    for (const x of [0, -0, 1.5, -(2 ** 47), 2 ** 52 + 7, 4503599627370496 + 3, Number.MAX_VALUE, Number.MIN_VALUE]) {
+      run((f) => f.i32(0).f64(x).mem(Op.f64_store, 3, 8).i32(0));
+      expect(Object.is(f64[1], x)).toBe(true);
+    }
+  });
+
   it('declares locals of several types in order after the parameters', () => {
     expect(run((f) => {
       const a = f.local(WT.I32), b = f.local(WT.I64), c = f.local(WT.I64), d = f.local(WT.I32);

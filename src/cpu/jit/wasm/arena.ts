@@ -34,15 +34,12 @@ export const enum St {
   EXTRA = 280,
   /** A block whose runs in the hub reached its record's AT (-1: none): the JS side counts it due for a region. */
   HOT = 284,
-  /** Data TLB (Mmu): read and write tags (f64, 4096 each), then read and write page offsets (u32). */
+  /** Data TLB (Mmu): read and write tags (f64, mmu.ts TLB_SIZE = 4096 each), then read and write page offsets (u32). */
   RTAG = 4096,
   WTAG = 4096 + 32768,
   ROFF = 4096 + 65536,
   WOFF = 4096 + 65536 + 16384,
 }
-
-/** The TLB size the slice is laid out for (mmu.ts TLB_SIZE must equal it). */
-export const ARENA_TLB = 4096;
 
 /**
  * The machine's region (before the slices): the link generation word at its start, then a record per wasm block

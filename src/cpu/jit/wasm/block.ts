@@ -79,7 +79,7 @@ function hubModule(arena: Arena, chain: boolean): Uint8Array<ArrayBuffer> {
   e.get(STATE).get(ret).mem(Op.i32_store, 2, St.RETIRED);
   e.get(STATE).i32(0).mem(Op.i32_store, 2, St.EXTRA);
   e.get(STATE).get(RIP0).get(BUDGET).get(ret).op(Op.i32_sub).get(IDX).callIndirect(TYPE_BLOCK).tee(v);
-  e.op(0x44); pushF64(e, LEAVE); e.op(Op.f64_ge, Op.if, 0x40).get(v).op(Op.return, Op.end);
+  e.f64(LEAVE).op(Op.f64_ge, Op.if, 0x40).get(v).op(Op.return, Op.end);
   e.get(IDX).i32(Link.SIZE).op(Op.i32_mul).i32(base).op(Op.i32_add).set(rec);
   e.get(ret).get(rec); I32(Link.N); e.op(Op.i32_add).get(STATE); I32(St.EXTRA); e.op(Op.i32_add).set(ret);
   if (chain) {
@@ -106,12 +106,6 @@ function hubModule(arena: Arena, chain: boolean): Uint8Array<ArrayBuffer> {
   e.get(STATE).get(ret).mem(Op.i32_store, 2, St.RETIRED).get(v).op(Op.return, Op.end, 0x00 /* unreachable */);
   funcs.push({ type: TYPE_ENTRY, body: e });
   return encodeModule({ types: TYPES, imports: IMPORT_NAMES.map((name) => ({ name, type: TYPE_RT })), memoryPages: 1, tableMin: 1, funcs });
-}
-
-function pushF64(f: FnBody, x: number): void {
-  const b = new DataView(new ArrayBuffer(8));
-  b.setFloat64(0, x, true);
-  for (let j = 0; j < 8; j++) f.op(b.getUint8(j));
 }
 
 export class WasmBlocks {

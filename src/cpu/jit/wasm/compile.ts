@@ -12,7 +12,8 @@
 // get k first, so that the JS side knows which instruction faulted.
 import type { Trace } from '../../codecache.js';
 import { EA_64, EA_RIP, type Insn } from '../../insn.js';
-import { K_ADC, K_ADD, K_DEC, K_INC, K_LOGIC, K_NONE, K_SBB, K_SUB } from '../../flags.js';
+import { K_ADC, K_ADD, K_DEC, K_INC, K_LOGIC, K_NONE, K_SBB, K_SUB, sizeIndex } from '../../flags.js';
+import { OP_ADC, OP_ADD, OP_AND, OP_CMP, OP_OR, OP_SBB, OP_SUB, OP_TEST, OP_XOR } from '../../ops/alu-core.js';
 import { formTable, type Form, type FormInfo } from '../forms.js';
 import { SHIFT_AF } from '../../ops/undef.js';
 import { encodeModule, FnBody, Op, WT, type FnType } from './encode.js';
@@ -37,8 +38,6 @@ const WR: Record<number, Imp> = { 8: Imp.wr8, 16: Imp.wr16, 32: Imp.wr32 };
 const LIM: Record<number, number> = { 8: 4095, 16: 0xffe, 32: 0xffc, 64: 0xff8 };
 const LOAD: Record<number, Op> = { 8: Op.i32_load8_u, 16: Op.i32_load16_u, 32: Op.i32_load, 64: Op.i64_load };
 const STORE: Record<number, Op> = { 8: Op.i32_store8, 16: Op.i32_store16, 32: Op.i32_store, 64: Op.i64_store };
-const SZI: Record<number, number> = { 8: 0, 16: 1, 32: 2, 64: 3 };
-const OP_ADD = 0, OP_OR = 1, OP_ADC = 2, OP_SBB = 3, OP_AND = 4, OP_SUB = 5, OP_XOR = 6, OP_CMP = 7, OP_TEST = 8;
 /** 2^47 as halves, for the canonical-address tests. */
 const C47 = [0, 0x8000] as const;
 const S = 0, RIP0 = 1, LEFT = 2;
@@ -422,7 +421,7 @@ class Emit {
     if (imp !== Imp.cond && imp !== Imp.getcf && imp !== Imp.hi && imp !== Imp.kept) { this.flushRegs(true); this.storeExtra(); }
     else if (imp !== Imp.hi) this.flushFlags(true); // they read cpu.lf
     const f = this.f.i32(k);
-    if (a >= 0) f.get(a).op(Op.f64_convert_i64_s); else f.f64zero();
+    if (a >= 0) f.get(a).op(Op.f64_convert_i64_s); else f.f64(0);
     if (v !== null) v(); else f.i32(0);
     if (w !== null) w(); else f.i32(0);
     f.i32(imp).callIndirect(TYPE_RT);
@@ -599,7 +598,7 @@ function specialise(e: Emit, i: Insn, fi: FormInfo, last: boolean): boolean | 'e
 }
 
 function alu(e: Emit, i: Insn, fi: FormInfo): boolean {
-  const op = i.op, s = i.size, f = e.f, sz = SZI[s]!;
+  const op = i.op, s = i.size, f = e.f, sz = sizeIndex(s);
   if (fi.ops.size === 1 && !fi.ops.has(op)) return false;
   if (op > OP_TEST) return false;
   const carry = op === OP_ADC || op === OP_SBB;
@@ -804,10 +803,10 @@ function imul(e: Emit, i: Insn): boolean {
 /** The lazy-flag record of an add or sub (forms-atomic.ts record: CIN cleared at 64 bits only). */
 function record(e: Emit, s: number, kind: number, a: number, b: number, r: number): void {
   const f = e.f;
-  e.setF(0, () => f.i32((kind << 2) | SZI[s]!));
+  e.setF(0, () => f.i32((kind << 2) | sizeIndex(s)));
   if (s === 64) { e.setF2(1, () => f.get(a)); e.setF2(3, () => f.get(b)); e.setF2(5, () => f.get(r)); e.setF(7, () => f.i32(0)); }
   else { e.setF(1, () => f.get(a)); e.setF(3, () => f.get(b)); e.setF(5, () => f.get(r)); }
-  e.prod = { kind, sz: SZI[s]! };
+  e.prod = { kind, sz: sizeIndex(s) };
 }
 
 /** a + b or a - b at size s (locals of that size), masked below 32 bits. */
@@ -872,18 +871,18 @@ function negnot(e: Emit, i: Insn): boolean {
   });
   if (i.mem) e.storeRmw(s, a, p, r);
   if (neg) {
-    e.setF(0, () => f.i32((K_SUB << 2) | SZI[s]!));
+    e.setF(0, () => f.i32((K_SUB << 2) | sizeIndex(s)));
     e.setF2(1, () => f.i64(0, 0));
     e.setF2(3, () => (w ? f.get(m) : f.get(m).op(Op.i64_extend_i32_u)));
     e.setF2(5, () => (w ? f.get(r) : f.get(r).op(Op.i64_extend_i32_u)));
-    e.prod = { kind: K_SUB, sz: SZI[s]! };
+    e.prod = { kind: K_SUB, sz: sizeIndex(s) };
   }
   if (!i.mem) e.writeReg(s, i.rm, () => f.get(r));
   return true;
 }
 
 function incdec(e: Emit, i: Insn): boolean {
-  const s = i.size, sz = SZI[s]!, f = e.f, w = s === 64;
+  const s = i.size, sz = sizeIndex(s), f = e.f, w = s === 64;
   const dec = i.op === 1;
   if (i.op !== 0 && i.op !== 1) return false;
   const c = e.local32(() => e.cfNow());
@@ -915,11 +914,7 @@ function incdec(e: Emit, i: Insn): boolean {
  */
 export const LEAVE = 4503599627370496;
 function leave(f: FnBody, c: number): void {
-  f.op(0x44);
-  const b = new DataView(new ArrayBuffer(8));
-  b.setFloat64(0, LEAVE + c, true);
-  for (let j = 0; j < 8; j++) f.op(b.getUint8(j));
-  f.op(Op.return);
+  f.f64(LEAVE + c).op(Op.return);
 }
 
 /** Compiles trace t to a wasm function, or returns null when it is not worth it (no 64-bit code specialised). */

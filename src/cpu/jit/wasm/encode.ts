@@ -60,6 +60,8 @@ export function sleb64(out: number[], lo: number, hi: number): void {
   }
 }
 
+const F64 = new Float64Array(1), F64_BYTES = new Uint8Array(F64.buffer);
+
 /** The body of one function: its locals and code, appended to by the emitters. */
 export class FnBody {
   readonly code: number[] = [];
@@ -80,7 +82,13 @@ export class FnBody {
   tee(l: number): this { this.code.push(Op.local_tee); uleb(this.code, l); return this; }
   i32(v: number): this { this.code.push(Op.i32_const); sleb32(this.code, v); return this; }
   i64(lo: number, hi: number): this { this.code.push(Op.i64_const); sleb64(this.code, lo, hi); return this; }
-  f64zero(): this { this.code.push(0x44, 0, 0, 0, 0, 0, 0, 0, 0); return this; }
+  /** f64.const x (its 8 little-endian bytes). */
+  f64(x: number): this {
+    F64[0] = x;
+    this.code.push(0x44);
+    for (let j = 0; j < 8; j++) this.code.push(F64_BYTES[j]!);
+    return this;
+  }
   call(fn: number): this { this.code.push(Op.call); uleb(this.code, fn); return this; }
   /** call_indirect through table 0 with type index `type` (the callee's index is on the stack). */
   callIndirect(type: number): this { this.code.push(0x11); uleb(this.code, type); this.code.push(0x00); return this; }
