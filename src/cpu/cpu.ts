@@ -28,11 +28,11 @@ export class Cpu implements FaultState {
   readonly lf: Int32Array;
 
   /** XMM0..15: dword j of register n at [4n+j]. */
-  readonly xmm = new Int32Array(64);
-  readonly xmmU8 = new Uint8Array(this.xmm.buffer);
-  readonly xmmU16 = new Uint16Array(this.xmm.buffer);
-  readonly xmmF32 = new Float32Array(this.xmm.buffer);
-  readonly xmmF64 = new Float64Array(this.xmm.buffer);
+  readonly xmm: Int32Array;
+  readonly xmmU8: Uint8Array;
+  readonly xmmU16: Uint16Array;
+  readonly xmmF32: Float32Array;
+  readonly xmmF64: Float64Array;
   mxcsr = 0x1f80;
   readonly fpu = new X87();
 
@@ -98,9 +98,9 @@ export class Cpu implements FaultState {
     this.mem = mem;
     this.index = index;
     const home = mem.stateHome(index);
-    const buf = home?.buffer ?? new ArrayBuffer(St.EXTRA + 8), base = home?.base ?? 0;
+    const buf = home?.buffer ?? new ArrayBuffer(St.CORE_END), base = home?.base ?? 0;
     this.stateBase = home?.base ?? -1;
-    this.hubWords = new Int32Array(buf, base + St.WORDS, 8);
+    this.hubWords = new Int32Array(buf, base + St.WORDS, 9);
     this.hubRip = new Float64Array(buf, base + St.CURRIP, 1);
     this.hubWords[(St.HOT - St.WORDS) / 4] = -1;
     this.r32 = new Int32Array(buf, base + St.R32, 32);
@@ -108,6 +108,11 @@ export class Cpu implements FaultState {
     this.r16 = new Uint16Array(buf, base + St.R32, 64);
     this.lf = new Int32Array(buf, base + St.LF, 11);
     this.segBase = new Float64Array(buf, base + St.SEG, 6);
+    this.xmm = new Int32Array(buf, base + St.XMM, 64);
+    this.xmmU8 = new Uint8Array(buf, base + St.XMM, 256);
+    this.xmmU16 = new Uint16Array(buf, base + St.XMM, 128);
+    this.xmmF32 = new Float32Array(buf, base + St.XMM, 64);
+    this.xmmF64 = new Float64Array(buf, base + St.XMM, 32);
     this.mmu = new Mmu(mem, this, home);
     this.hooks = defaultHooks(() => this.icount);
     this.lf[LF_REST] = 2;

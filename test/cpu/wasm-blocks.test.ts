@@ -34,11 +34,14 @@ function machine(code: number[], threshold: number | null, batch = 1, regs: Reco
 
 function state(f: ReturnType<typeof machine>) {
   const c = f.cpu;
-  return { r: [...c.r32], flags: c.getFlags(), rip: c.rip, icount: c.icount, lf: [...c.lf], halted: c.halted, exc: c.excVector };
+  return { r: [...c.r32], flags: c.getFlags(), rip: c.rip, icount: c.icount, lf: [...c.lf], halted: c.halted, exc: c.excVector,
+    xmm: [...c.xmm], mxcsr: c.mxcsr };
 }
 
-function slices(code: number[], threshold: number | null, slice: number, regs: Record<number, number> = {}, batch = 1) {
+function slices(code: number[], threshold: number | null, slice: number, regs: Record<number, number> = {}, batch = 1,
+  setup: (f: ReturnType<typeof machine>) => void = () => {}) {
   const f = machine(code, threshold, batch, regs);
+  setup(f);
   const out = [];
   for (let n = 0; n < 5000 && !f.cpu.halted; n++) {
     const why = f.exec.run(slice);
@@ -151,6 +154,54 @@ describe('wasm blocks vs interpreter', () => {
       expect(b.out[0]!.r[4]).toBe(CODE + 0x808); // push moved RSP before the block left
       expect(b.out[0]!.r[6]! & 0xff).toBe(1); // setz after inc of 0xff
     }
+  });
+
+  it('SSE: the fast paths, the handler where they do not hold (inexact before PE is set), #NM and #UD as the interpreter', () => {
+    // mov ecx,300; L: cvtsi2ss xmm0,ecx; mulss xmm0,xmm1; addss xmm2,xmm0; comiss xmm2,xmm3; seta al; cvtss2sd xmm4,xmm2;
+    // minsd xmm5,xmm4; cvttsd2si rdx,xmm4; movss [rsi],xmm2; movd xmm6,edx; pxor xmm6,xmm0; movq rdi,xmm6; dec ecx;
+    // jnz L; hlt
+    const code = [0xB9, 0x2C, 0x01, 0, 0, 0xF3, 0x0F, 0x2A, 0xC1, 0xF3, 0x0F, 0x59, 0xC1, 0xF3, 0x0F, 0x58, 0xD0, 0x0F, 0x2F, 0xD3,
+      0x0F, 0x97, 0xC0, 0xF3, 0x0F, 0x5A, 0xE2, 0xF2, 0x0F, 0x5D, 0xEC, 0xF2, 0x48, 0x0F, 0x2C, 0xD4, 0xF3, 0x0F, 0x11, 0x16,
+      0x66, 0x0F, 0x6E, 0xF2, 0x66, 0x0F, 0xEF, 0xF0, 0x66, 0x48, 0x0F, 0x7E, 0xF7, 0xFF, 0xC9, 0x75, 0xCC, 0xF4];
+    const cases: [string, (f: ReturnType<typeof machine>) => void, number][] = [
+      ['MXCSR at reset', () => {}, -1],
+      ['PE already set', (f) => { f.cpu.mxcsr |= 0x20; }, -1],
+      ['rounding down', (f) => { f.cpu.mxcsr |= 0x2020; }, -1],
+      ['CR0.TS', (f) => { f.cpu.cr0 |= 8; }, 7],
+      ['no CR4.OSFXSR', (f) => { f.cpu.cr4 &= ~(1 << 9); }, 6],
+    ];
+    for (const [name, set, exc] of cases) {
+      const setup = (f: ReturnType<typeof machine>) => {
+        set(f);
+        f.cpu.xmmF32[4] = 0.1; f.cpu.xmmF32[12] = 1000; f.cpu.xmmF64[10] = 1e9;
+      };
+      const a = slices(code, null, 1e6, {}, 1, setup), b = slices(code, 0, 1e6, {}, 1, setup);
+      expect(b.out, name).toEqual(a.out);
+      const last = a.out[a.out.length - 1]!;
+      if (exc < 0) expect(last.halted, name).toBe(true); else expect(last.exc, name).toBe(exc);
+      const w = b.f.jit!.wasm!;
+      expect(w.specialised, name).toBe(w.instructions);
+    }
+  });
+
+  it('an event a handler call raises (the board pause hook here) is taken after its block, not further down the chain', () => {
+    // mov ecx,500; L: add eax,1; pause; add ebx,eax; jmp M; M: add edx,ebx; dec ecx; jnz L; hlt
+    const code = [0xB9, 0xF4, 0x01, 0, 0, 0x83, 0xC0, 0x01, 0xF3, 0x90, 0x01, 0xC3, 0xEB, 0x00, 0x01, 0xDA, 0xFF, 0xC9, 0x75, 0xF1, 0xF4];
+    const events = (threshold: number | null) => {
+      const at: number[] = [];
+      const r = slices(code, threshold, 1e6, {}, 1, (f) => {
+        // Every 7th: the chain's links are made at the others.
+        let n = 0;
+        f.cpu.hooks.pause = () => { if (++n % 7 === 0) f.exec.eventPending = true; };
+        f.exec.onEvent = (cpu) => { at.push(cpu.icount); f.exec.eventPending = false; };
+      });
+      return { at, r };
+    };
+    const a = events(null), b = events(0);
+    expect(b.r.out).toEqual(a.r.out);
+    expect(a.at.length).toBe(71);
+    expect(b.at).toEqual(a.at);
+    expect(b.r.f.jit!.wasm!.compiled).toBeGreaterThanOrEqual(2);
   });
 
   it('batches: blocks queued until a module holds several compile together, with the same results', () => {

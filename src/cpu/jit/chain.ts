@@ -86,8 +86,9 @@ export function chainFrom(env: ChainEnv, t: Trace, end: number): Trace {
     // The other way of a branch (region.ts ends a path at one that often goes another way).
     if (nx !== t.next && t.relinks < NEVER_RUNS) t.relinks++;
     if (++nx.hits >= nx.regionAt) { env.jit!.regionDue(nx, env); fn = nx.fn!; }
-    // Both wasm blocks: the hub follows this link itself next time (t pure: nothing to check between them).
-    if (t.wasmIdx >= 0 && nx.wasmIdx >= 0 && t.pure) env.jit!.wasm!.link(t.wasmIdx, lin, nx.wasmIdx, cpu);
+    // Both wasm blocks: the hub follows this link itself next time (after a block with handler calls only when they
+    // left nothing to check: wasm/block.ts).
+    if (t.wasmIdx >= 0 && nx.wasmIdx >= 0) env.jit!.wasm!.link(t.wasmIdx, lin, nx.wasmIdx, cpu);
     env.lastLin = lin;
     t = fn(cpu, env, end) ?? nx;
   }

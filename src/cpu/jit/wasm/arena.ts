@@ -34,6 +34,16 @@ export const enum St {
   EXTRA = 280,
   /** A block whose runs in the hub reached its record's AT (-1: none): the JS side counts it due for a region. */
   HOT = 284,
+  /**
+   * What wasm SSE code may assume, as the runtime last found it (block.ts fpState): bit 0, SSE instructions run (CR0.EM
+   * and TS clear, CR4.OSFXSR set); bit 1, MXCSR records an inexact result without a trap and rounds to nearest
+   * (forms-sse.ts PE_OK).
+   */
+  FPOK = 288,
+  /** XMM0..15 (Cpu.xmm): dword j of register n at XMM + 16n + 4j. */
+  XMM = 512,
+  /** The bytes a vCPU's state needs without a TLB (a Cpu outside an arena). */
+  CORE_END = 768,
   /** Data TLB (Mmu): read and write tags (f64, mmu.ts TLB_SIZE = 4096 each), then read and write page offsets (u32). */
   RTAG = 4096,
   WTAG = 4096 + 32768,
@@ -44,12 +54,12 @@ export const enum St {
 /**
  * The machine's region (before the slices): the link generation word at its start, then a record per wasm block
  * (Link, by the block's table index): its two links (successor's linear address, table index, the link generation
- * and address space it was made in), the block's length and purity, which the hub's chain loop reads, and its runs.
+ * and address space it was made in), the block's length, which the hub's chain loop reads, and its runs (bytes 44-47 unused).
  */
 export const LINKS = 65536;
 export const MAX_BLOCKS = 65536;
 export const enum Link {
-  SIZE = 56, LIN0 = 0, LIN1 = 8, TO0 = 16, TO1 = 20, GEN0 = 24, GEN1 = 28, SP0 = 32, SP1 = 36, N = 40, PURE = 44,
+  SIZE = 56, LIN0 = 0, LIN1 = 8, TO0 = 16, TO1 = 20, GEN0 = 24, GEN1 = 28, SP0 = 32, SP1 = 36, N = 40,
   /** Runs the hub made of the block, and the count at which it hands the block to the JS compiler's region look. */
   COUNT = 48, AT = 52,
 }

@@ -1,16 +1,17 @@
 // The JS side of wasm blocks (compile.ts). One WasmBlocks per machine: it batches planned blocks into modules, puts
 // each block into the machine's function table, and wraps it as the BlockFn the run loop and chainFrom call. Every
-// call enters through the hub module's entry, which runs the block and then, while the blocks are pure (no handler
-// calls) and nothing asked to stop, follows the wasm links chainFrom recorded (link()) to the next block without
-// coming back to JS: the checks chainFrom makes between two pure blocks (budget, pending events, a valid link) made in
-// wasm. The runtime functions (slow memory paths, faults, handler calls, conditions of flags recorded before the
+// call enters through the hub module's entry, which runs the block and then, while nothing asked to stop, follows the
+// wasm links chainFrom recorded (link()) to the next block without coming back to JS: the checks chainFrom makes
+// between two blocks (budget, pending events, a valid link) made in wasm, and those after a handler call by the runtime
+// function that made it. The runtime functions (slow memory paths, faults, handler calls, conditions of flags recorded before the
 // block) reach the running vCPU through `ctx`.
 import { NEVER_RUNS, type Trace } from '../../codecache.js';
 import type { Cpu } from '../../cpu.js';
-import { arithFlags, cond, getCF } from '../../flags.js';
+import { arithFlags, cond, getCF, LF_REST } from '../../flags.js';
 import { raise } from '../../exceptions.js';
 import type { Insn } from '../../insn.js';
-import { VEC_GP, VEC_SS } from '../../regs.js';
+import { CR0_EM, CR0_TS, CR4_OSFXSR, TF, VEC_GP, VEC_SS } from '../../regs.js';
+import { MX_MASK_SHIFT, MX_PE, MX_RC } from '../../sse/mxcsr.js';
 import type { BlockEnv, BlockFn } from '../compiler.js';
 import { type Arena, LINKS, Link, MAX_BLOCKS, St } from './arena.js';
 import { blockModule, IMPORT_NAMES, LEAVE, planWasm, TYPE_BLOCK, TYPE_ENTRY, TYPE_RT, TYPES, type WasmPlan } from './compile.js';
@@ -19,10 +20,12 @@ import { applyWasmFlags } from './v8-flags.js';
 
 applyWasmFlags();
 
-/** What the runtime functions need of the block running: its vCPU, the instruction it is at. */
+/** What the runtime functions need of the block running: its vCPU and run loop, the instruction it is at, the code mode. */
 interface Ctx {
   cpu: Cpu;
+  env: BlockEnv | null;
   k: number;
+  mode: number;
 }
 
 /**
@@ -53,7 +56,14 @@ const CHAIN = process.env.OSVEMU_WASM_CHAIN !== '0';
 type Entry = (idx: number, state: number, rip0: number, budget: number) => number;
 type RtFn = (k: number, a: number, v: number, w: number) => number;
 /** Cpu.hubWords indices (arena.ts St.WORDS). */
-const enum W { CUR = (St.CUR - St.WORDS) / 4, STOP = (St.STOP - St.WORDS) / 4, RETIRED = (St.RETIRED - St.WORDS) / 4, EXTRA = (St.EXTRA - St.WORDS) / 4, HOT = (St.HOT - St.WORDS) / 4 }
+const enum W { CUR = (St.CUR - St.WORDS) / 4, STOP = (St.STOP - St.WORDS) / 4, RETIRED = (St.RETIRED - St.WORDS) / 4, EXTRA = (St.EXTRA - St.WORDS) / 4, HOT = (St.HOT - St.WORDS) / 4, FPOK = (St.FPOK - St.WORDS) / 4 }
+/** St.FPOK's word for cpu's control registers and MXCSR (forms-sse.ts check and PE_OK). */
+function fpState(cpu: Cpu): number {
+  const sse = (cpu.cr0 & (CR0_EM | CR0_TS)) === 0 && (cpu.cr4 & CR4_OSFXSR) !== 0 ? 1 : 0;
+  const pe = (cpu.mxcsr & (MX_RC | (MX_PE << MX_MASK_SHIFT) | MX_PE)) === ((MX_PE << MX_MASK_SHIFT) | MX_PE) ? 2 : 0;
+  return sse | pe;
+}
+
 /** The largest budget the hub is given (it counts in int32). */
 const MAX_BUDGET = 1 << 30;
 
@@ -83,8 +93,8 @@ function hubModule(arena: Arena, chain: boolean): Uint8Array<ArrayBuffer> {
   e.get(IDX).i32(Link.SIZE).op(Op.i32_mul).i32(base).op(Op.i32_add).set(rec);
   e.get(ret).get(rec); I32(Link.N); e.op(Op.i32_add).get(STATE); I32(St.EXTRA); e.op(Op.i32_add).set(ret);
   if (chain) {
-    // Go on only after a pure block, with no stop request (a runtime call happened), within the budget.
-    e.get(rec); I32(Link.PURE); e.op(Op.i32_eqz).get(STATE); I32(St.STOP); e.op(Op.i32_or);
+    // Go on only with no stop request (a runtime call left something for the run loop) and within the budget.
+    e.get(STATE); I32(St.STOP);
     e.get(ret).get(BUDGET).op(Op.i32_ge_s, Op.i32_or, Op.i32_eqz, Op.if, 0x40);
     for (const [lin, to, gen, sp] of [[Link.LIN0, Link.TO0, Link.GEN0, Link.SP0], [Link.LIN1, Link.TO1, Link.GEN1, Link.SP1]] as const) {
       e.get(rec).mem(Op.f64_load, 3, lin).get(v).op(Op.f64_eq);
@@ -142,20 +152,30 @@ export class WasmBlocks {
    * @param batch blocks per module (1: each compiles when queued, as tests want).
    */
   constructor(readonly arena: Arena, firstCpu: Cpu, readonly cache: { gen: number }, public batch = BATCH) {
-    const ctx: Ctx = this.ctx = { cpu: firstCpu, k: 0 };
+    const ctx: Ctx = this.ctx = { cpu: firstCpu, env: null, k: 0, mode: 0 };
     const insOf = this.insOf;
     // A runtime call may reach devices (MMIO) or run a handler that reads the time: cpu.icount is made what the
-    // interpreter would show there (the chain's earlier blocks' instructions added) while it runs, and the hub stops
-    // after this block so that chainFrom sees any event the call raised. Whether it dropped decoded code is a change
-    // of the generation across it: an earlier change would have ended the block.
+    // interpreter would show there (the chain's earlier blocks' instructions added) while it runs. Whether it dropped
+    // decoded code is a change of the generation across it: an earlier change would have ended the block.
     const enter = (k: number): Cpu => {
       ctx.k = k;
       const cpu = ctx.cpu, w = cpu.hubWords;
-      w[W.STOP] = 1;
       cpu.icount += w[W.RETIRED]! + w[W.EXTRA]!;
       return cpu;
     };
-    const leave = (cpu: Cpu): void => { const w = cpu.hubWords; cpu.icount -= w[W.RETIRED]! + w[W.EXTRA]!; };
+    // The hub goes on after this block only if the call left nothing that the run loop (chainFrom) looks at between
+    // traces: an event it raised (an MMIO write's interrupt), a stop request (a TSC read's charge), an interrupt
+    // shadow, a halt, TF or another code mode. Stopping after every runtime call instead sent a scheduler's chains
+    // back to JS at each slow memory access and each block with a handler call (11.5 M returns per 1.5 G instructions
+    // of tst-queue-mpsc).
+    const leave = (cpu: Cpu): void => {
+      const w = cpu.hubWords, env = ctx.env!;
+      cpu.icount -= w[W.RETIRED]! + w[W.EXTRA]!;
+      w[W.FPOK] = fpState(cpu);
+      if (env.eventPending || env.stopReason !== 0 || cpu.intShadow || cpu.halted || (cpu.lf[LF_REST]! & TF) !== 0 || cpu.mode !== ctx.mode) {
+        w[W.STOP] = 1;
+      }
+    };
     const mem = <T>(k: number, op: (cpu: Cpu) => T): T => {
       const cpu = enter(k);
       try { return op(cpu); } finally { leave(cpu); }
@@ -273,12 +293,11 @@ export class WasmBlocks {
       this.instructions += t.n;
       while (idx >= this.table.length) this.table.grow(this.table.length);
       this.table.set(idx, inst.exports[`f${j}`] as WebAssembly.ExportValue);
-      // No links yet; its length and whether the hub may go on after it.
+      // No links yet; its length.
       const r = (idx * Link.SIZE) / 4;
       this.linkF64[(idx * Link.SIZE + Link.LIN0) / 8] = NaN;
       this.linkF64[(idx * Link.SIZE + Link.LIN1) / 8] = NaN;
       this.linkI32[r + Link.N / 4] = t.n;
-      this.linkI32[r + Link.PURE / 4] = p.plan.specialised === t.n ? 1 : 0;
       this.linkI32[r + Link.COUNT / 4] = 0;
       this.linkI32[r + Link.AT / 4] = Math.min(this.regionRuns, 0x7fffffff);
       t.wasmIdx = idx;
@@ -312,7 +331,8 @@ export class WasmBlocks {
     const ctx = this.ctx, entry = this.entry, traceOf = this.traceOf, insOf = this.insOf, genericOf = this.genericOf;
     return (cpu: Cpu, env: BlockEnv, end: number): Trace | void => {
       const rip0 = cpu.rip, w = cpu.hubWords;
-      ctx.cpu = cpu;
+      ctx.cpu = cpu; ctx.env = env; ctx.mode = cpu.mode;
+      w[W.FPOK] = fpState(cpu);
       w[W.STOP] = 0;
       const left = end - cpu.icount;
       let v: number;

@@ -18,6 +18,7 @@ import { formTable, type Form, type FormInfo } from '../forms.js';
 import { SHIFT_AF } from '../../ops/undef.js';
 import { encodeModule, FnBody, Op, WT, type FnType } from './encode.js';
 import { St } from './arena.js';
+import { specialiseSse, SSE_FORMS } from './compile-sse.js';
 
 /**
  * The runtime's functions (block.ts), called through the machine's function table at these indices: blocks import
@@ -30,12 +31,12 @@ export const IMPORT_NAMES = ['gen', 'rd8', 'rd16', 'rd32', 'rd64', 'rmw8', 'rmw1
 /** Type indices of every module of blocks and of the hub (block.ts): a block, a runtime function, the hub's entry. */
 export const TYPE_BLOCK = 0, TYPE_RT = 1, TYPE_ENTRY = 2;
 export const TYPES: FnType[] = [[[WT.I32, WT.F64, WT.I32], [WT.F64]], [[WT.I32, WT.F64, WT.I32, WT.I32], [WT.I32]], [[WT.I32, WT.I32, WT.F64, WT.I32], [WT.F64]]];
-const enum Imp { gen, rd8, rd16, rd32, rd64, rmw8, rmw16, rmw32, rmw64, hi, wr8, wr16, wr32, wr64, ss, gp, callgp, cond, getcf, kept, callindgp }
+export const enum Imp { gen, rd8, rd16, rd32, rd64, rmw8, rmw16, rmw32, rmw64, hi, wr8, wr16, wr32, wr64, ss, gp, callgp, cond, getcf, kept, callindgp }
 
 const RD: Record<number, Imp> = { 8: Imp.rd8, 16: Imp.rd16, 32: Imp.rd32, 64: Imp.rd64 };
 const RMW: Record<number, Imp> = { 8: Imp.rmw8, 16: Imp.rmw16, 32: Imp.rmw32, 64: Imp.rmw64 };
 const WR: Record<number, Imp> = { 8: Imp.wr8, 16: Imp.wr16, 32: Imp.wr32 };
-const LIM: Record<number, number> = { 8: 4095, 16: 0xffe, 32: 0xffc, 64: 0xff8 };
+const LIM: Record<number, number> = { 8: 4095, 16: 0xffe, 32: 0xffc, 64: 0xff8, 128: 0xff0 };
 const LOAD: Record<number, Op> = { 8: Op.i32_load8_u, 16: Op.i32_load16_u, 32: Op.i32_load, 64: Op.i64_load };
 const STORE: Record<number, Op> = { 8: Op.i32_store8, 16: Op.i32_store16, 32: Op.i32_store, 64: Op.i64_store };
 /** 2^47 as halves, for the canonical-address tests. */
@@ -61,7 +62,7 @@ export interface WasmPlan {
   specialised: number;
 }
 
-class Emit {
+export class Emit {
   readonly f = new FnBody(3);
   prod: Producer | null = null;
   k = 0;
@@ -187,7 +188,7 @@ class Emit {
     this.f.get(a).i64(C47[0], C47[1]).op(Op.i64_add).i64(-Math.max(slack, 1), 0xffff).op(Op.i64_gt_u);
   }
   /** Sets o (page offset) and x (TLB slot) of address a; pushes the tag test against tagOff's array. */
-  private tlbTest(a: number, size: number, tagOff: number): { o: number; x: number } {
+  tlbTest(a: number, size: number, tagOff: number): { o: number; x: number } {
     const f = this.f;
     const o = this.local32(() => f.get(a).op(Op.i32_wrap_i64).i32(4095).op(Op.i32_and));
     const x = this.local32(() => f.get(a).i64(12, 0).op(Op.i64_shr_u, Op.i32_wrap_i64).i32(4095).op(Op.i32_and));
@@ -197,7 +198,7 @@ class Emit {
     return { o, x };
   }
   /** Pushes the host offset of slot x's page plus o (offArr: ROFF or WOFF). */
-  private host(x: number, o: number, offArr: number): void {
+  host(x: number, o: number, offArr: number): void {
     this.f.get(S).get(x).i32(2).op(Op.i32_shl, Op.i32_add).mem(Op.i32_load, 2, offArr).get(o).op(Op.i32_add);
   }
   /** A guest-memory access of `size` bits at the host offset on the stack (no alignment assumed). */
@@ -593,7 +594,7 @@ function specialise(e: Emit, i: Insn, fi: FormInfo, last: boolean): boolean | 'e
       if (i.mem) { const a = e.ea(i); if (a < 0) return false; e.store(8, a, c); } else e.writeReg(8, i.rm, () => f.get(c));
       return true;
     }
-    default: return false;
+    default: return SSE_FORMS.has(fi.form) && specialiseSse(e, i, fi.form);
   }
 }
 
@@ -1006,10 +1007,12 @@ function loopTail(e: Emit, i: Insn, fi: FormInfo): void {
   f.op(Op.end); // the loop
 }
 
-/** JS compiler forms of SSE and x87-free floating point: a trace with one of these left generic here is declined. */
-const JS_FP = new Set<Form>(['unpckps', 'unpckpd', 'punpck', 'arithSs', 'comiSs', 'sseLoad128', 'sseStore128', 'movsdLoad',
-  'movsdStore', 'movssLoad', 'movssStore', 'movdTo', 'movdFrom', 'movqLoad', 'movqStore', 'pxorReg', 'sseLogic', 'arithSd',
-  'comiSd', 'cvtsi2sd', 'cvtsi2ss', 'cvtss2sd', 'cvtsd2ss', 'cvtToInt']);
+/**
+ * JS compiler forms of SSE floating point (forms-sse.ts) that wasm blocks call the handler for, or compile only in part
+ * (compile-sse.ts declines a cvtss2si, an unaligned 16-byte access, ...): a trace with one of these left generic here
+ * is declined.
+ */
+const JS_FP = new Set<Form>(['unpckps', 'unpckpd', 'punpck', ...SSE_FORMS]);
 
 /** A module of blocks (exported as f0, f1...), importing the memory and the function table. */
 export function blockModule(plans: WasmPlan[]): Uint8Array<ArrayBuffer> {

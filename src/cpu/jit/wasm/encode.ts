@@ -3,7 +3,7 @@
 // as 32-bit halves, the way the CPU keeps registers, so that encoding needs no BigInt.
 
 /** Value types. */
-export const enum WT { I32 = 0x7f, I64 = 0x7e, F64 = 0x7c }
+export const enum WT { I32 = 0x7f, I64 = 0x7e, F32 = 0x7d, F64 = 0x7c }
 
 /** Opcodes used by the writer's callers (the MVP set; names as in the spec's text format). */
 export const enum Op {
@@ -23,6 +23,14 @@ export const enum Op {
   i64_shr_s = 0x87, i64_shr_u = 0x88,
   i32_wrap_i64 = 0xa7, i64_extend_i32_s = 0xac, i64_extend_i32_u = 0xad, i64_trunc_f64_s = 0xb0,
   f64_convert_i64_s = 0xb9,
+  // Floating point (compile-sse.ts).
+  f32_load = 0x2a, f32_store = 0x38,
+  f32_eq = 0x5b, f32_lt = 0x5d, f32_gt = 0x5e, f32_ge = 0x60, f64_lt = 0x63, f64_gt = 0x64,
+  f32_abs = 0x8b, f32_sqrt = 0x91, f32_add = 0x92, f32_sub = 0x93, f32_mul = 0x94, f32_div = 0x95,
+  f64_abs = 0x99, f64_trunc = 0x9d, f64_sqrt = 0x9f, f64_add = 0xa0, f64_sub = 0xa1, f64_mul = 0xa2, f64_div = 0xa3,
+  i32_trunc_f64_s = 0xaa, f32_convert_i32_s = 0xb2, f32_convert_i64_s = 0xb4, f32_demote_f64 = 0xb6,
+  f64_convert_i32_s = 0xb7, f64_promote_f32 = 0xbb, i32_reinterpret_f32 = 0xbc, i64_reinterpret_f64 = 0xbd,
+  f32_reinterpret_i32 = 0xbe, f64_reinterpret_i64 = 0xbf, i32_ge_u = 0x4f, f64_le = 0x65,
 }
 
 /** Unsigned LEB128 of a non-negative integer below 2^53. */
