@@ -24,7 +24,7 @@ const X = (n: number, j = 0) => St.XMM + 16 * n + 4 * j;
 /** The forms compiled here. */
 export const SSE_FORMS = new Set<Form>(['sseLoad128', 'sseStore128', 'movsdLoad', 'movsdStore', 'movssLoad', 'movssStore',
   'movqLoad', 'movqStore', 'movdTo', 'movdFrom', 'pxorReg', 'sseLogic', 'arithSs', 'arithSd', 'comiSs', 'comiSd',
-  'cvtsi2ss', 'cvtsi2sd', 'cvtss2sd', 'cvtsd2ss', 'cvtToInt']);
+  'cvtsi2ss', 'cvtsi2sd', 'cvtss2sd', 'cvtsd2ss', 'cvtToInt', 'unpckps', 'unpckpd', 'punpck']);
 
 /** Pushes bit `bit` (1 or 2) of St.FPOK as 0 or 1. */
 function fpok(e: Emit, bit: 1 | 2): void {
@@ -95,6 +95,20 @@ function ord(e: Emit, bits: 32 | 64, b: number): void {
   } else {
     f.get(b).i64(1, 0).op(Op.i64_shl, Op.i64_eqz);
     f.get(b).i64(52, 0).op(Op.i64_shr_u).i64(1, 0).op(Op.i64_add).i64(0x7ff, 0).op(Op.i64_and).i64(2, 0).op(Op.i64_ge_u, Op.i32_or);
+  }
+}
+/** Pushes whether the bits in local b are neither a NaN nor a denormal (an ordered comparison of them raises nothing). */
+function comparable(e: Emit, bits: 32 | 64, b: number): void {
+  const f = e.f;
+  // Zero, or an exponent field other than 0 that is not all ones with a non-zero fraction.
+  if (bits === 32) {
+    f.get(b).i32(1).op(Op.i32_shl, Op.i32_eqz);
+    f.get(b).i32(23).op(Op.i32_shr_u).i32(255).op(Op.i32_and, Op.i32_eqz, Op.i32_eqz, Op.i32_or);
+    f.get(b).i32(0x7fffffff).op(Op.i32_and).i32(0x7f800000).op(Op.i32_le_u, Op.i32_and);
+  } else {
+    f.get(b).i64(1, 0).op(Op.i64_shl, Op.i64_eqz);
+    f.get(b).i64(52, 0).op(Op.i64_shr_u).i64(0x7ff, 0).op(Op.i64_and, Op.i64_eqz, Op.i32_eqz, Op.i32_or);
+    f.get(b).i64(-1, 0x7fffffff).op(Op.i64_and).i64(0, 0x7ff00000).op(Op.i64_le_u, Op.i32_and);
   }
 }
 /** Pushes whether the bits in local b are +-0. */
@@ -171,7 +185,10 @@ function arith(e: Emit, i: Insn, w: Scalar): boolean {
   });
 }
 
-/** comiss/ucomiss, comisd/ucomisd (ops-fp.ts hComiSs, hComiSd): ZF PF CF from the comparison, OF SF AF cleared. */
+/**
+ * comiss/ucomiss, comisd/ucomisd (ops-fp.ts hComiSs, hComiSd): ZF PF CF from the comparison, OF SF AF cleared. Infinities
+ * compare without an exception (OSv's scheduler compares run times with an infinite one).
+ */
 function comi(e: Emit, i: Insn, w: Scalar): boolean {
   const f = e.f;
   const bits = e.f.local(WT.I32);
@@ -179,7 +196,7 @@ function comi(e: Emit, i: Insn, w: Scalar): boolean {
   const handlerBits = () => f.get(0).mem(Op.i32_load, 2, St.LF + 4 * 9).set(bits);
   const body = (s: number) => {
     const d = bitsLocal(e, w, () => f.get(0).mem(w.load, w.align, X(i.reg)));
-    ord(e, w.bits, d); ord(e, w.bits, s); f.op(Op.i32_and, Op.if, BLOCK_VOID);
+    comparable(e, w.bits, d); comparable(e, w.bits, s); f.op(Op.i32_and, Op.if, BLOCK_VOID);
     // d < s: CF; d = s: ZF; else none.
     f.i32(1).i32(64).i32(0);
     f.get(d).op(w.asF).get(s).op(w.asF, w.eq, Op.select);
@@ -398,6 +415,25 @@ function logic(e: Emit, i: Insn): boolean {
   return true;
 }
 
+/**
+ * unpcklps/unpckhps/unpcklpd/unpckhpd, punpck[lh]dq/qdq (ops-int.ts hUnpack; elements of `op` bytes, 4 or 8; `high`:
+ * the high halves interleaved; the memory operand is aligned). Sources are read before the destination is written.
+ */
+function unpack(e: Emit, i: Insn, op: number, high: boolean): boolean {
+  const f = e.f, b = high ? 2 : 0;
+  if (op !== 4 && op !== 8) return false;
+  const body = (src: (j: number) => void) => {
+    const x0 = e.local32(() => f.get(0).mem(Op.i32_load, 2, X(i.reg, b))), x1 = e.local32(() => f.get(0).mem(Op.i32_load, 2, X(i.reg, b + 1)));
+    const w0 = e.local32(() => src(b)), w1 = e.local32(() => src(b + 1));
+    (op === 8 ? [x0, x1, w0, w1] : [x0, w0, x1, w1]).forEach((l, j) => f.get(0).get(l).mem(Op.i32_store, 2, X(i.reg, j)));
+  };
+  if (!i.mem) { guarded(e, () => fpok(e, 1), () => body((j) => f.get(0).mem(Op.i32_load, 2, X(i.rm, j)))); return true; }
+  const a = e.ea(i);
+  if (a < 0) return false;
+  withRam(e, a, 16, false, true, (p) => body((j) => f.get(p).mem(Op.i32_load, 0, 4 * j)));
+  return true;
+}
+
 /** pxor/xorps/xorpd xmm, xmm (the same register: the zeroing idiom). */
 function pxorReg(e: Emit, i: Insn): boolean {
   const f = e.f;
@@ -435,6 +471,9 @@ export function specialiseSse(e: Emit, i: Insn, form: Form): boolean {
     case 'cvtss2sd': return cvtScalar(e, i, SS, SD);
     case 'cvtsd2ss': return cvtScalar(e, i, SD, SS);
     case 'cvtToInt': return cvtToInt(e, i);
+    case 'unpckps': return unpack(e, i, 4, i.imm !== 0);
+    case 'unpckpd': return unpack(e, i, 8, i.imm !== 0);
+    case 'punpck': return unpack(e, i, i.op, i.imm !== 0);
     default: return false;
   }
 }

@@ -692,6 +692,7 @@ function shiftImm(e: Emit, i: Insn, fi: FormInfo): boolean {
  */
 function shift(e: Emit, i: Insn): boolean {
   const s = i.size, op = i.op, f = e.f, w = s === 64, cl = i.imm2 !== 0;
+  if ((op === 0 || op === 1) && !cl && (s === 32 || s === 64) && (i.imm & (s - 1)) !== 0) return rotate(e, i);
   if (op !== 4 && op !== 5 && op !== 7) return false;
   const mask = w ? 63 : 31;
   if (!cl && (i.imm & mask) === 0 && i.mem) return false;
@@ -764,6 +765,31 @@ function shift(e: Emit, i: Insn): boolean {
   }
   e.keepFlagsUnless(nz, bits);
   if (!i.mem) e.writeReg(s, i.rm, () => f.get(r).get(v).get(nz).op(Op.select));
+  return true;
+}
+
+/**
+ * rol/ror of 32 or 64 bits by a constant that is not 0 after masking (shift.ts shiftSmall, shift64): CF the bit that
+ * went round, OF from the result's top bits, SF ZF AF PF kept.
+ */
+function rotate(e: Emit, i: Insn): boolean {
+  const s = i.size, w = s === 64, f = e.f, k = i.imm & (s - 1), rol = i.op === 0, msb = s - 1;
+  let a = -1, p = -1, v: number;
+  if (i.mem) { a = e.ea(i); if (a < 0) return false; [v, p] = e.loadRmw(s, a); } else v = e.localOf(s, () => e.readReg(s, i.rm));
+  const r = e.localOf(s, () => {
+    f.get(v);
+    if (w) f.i64(k, 0).op(rol ? Op.i64_rotl : Op.i64_rotr); else f.i32(k).op(rol ? Op.i32_rotl : Op.i32_rotr);
+  });
+  const bit = (n: number) => {
+    f.get(r);
+    if (w) f.i64(n, 0).op(Op.i64_shr_u, Op.i32_wrap_i64); else f.i32(n).op(Op.i32_shr_u);
+    f.i32(1).op(Op.i32_and);
+  };
+  const cf = e.local32(() => bit(rol ? 0 : msb));
+  const of = e.local32(() => { bit(rol ? msb : msb - 1); f.get(cf).op(Op.i32_xor); });
+  if (i.mem) e.storeRmw(s, a, p, r);
+  e.explicitFlags(() => { e.kept(); f.get(cf).op(Op.i32_or).get(of).i32(11).op(Op.i32_shl, Op.i32_or); });
+  if (!i.mem) e.writeReg(s, i.rm, () => f.get(r));
   return true;
 }
 
@@ -1012,7 +1038,7 @@ function loopTail(e: Emit, i: Insn, fi: FormInfo): void {
  * (compile-sse.ts declines a cvtss2si, an unaligned 16-byte access, ...): a trace with one of these left generic here
  * is declined.
  */
-const JS_FP = new Set<Form>(['unpckps', 'unpckpd', 'punpck', ...SSE_FORMS]);
+const JS_FP = SSE_FORMS;
 
 /** A module of blocks (exported as f0, f1...), importing the memory and the function table. */
 export function blockModule(plans: WasmPlan[]): Uint8Array<ArrayBuffer> {
