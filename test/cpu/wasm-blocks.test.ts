@@ -6,7 +6,12 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { flatMachine } from '../../bench/flat.js';
 import { buildGuest } from '../../src/cli/guest.js';
+import { Trace } from '../../src/cpu/codecache.js';
+import { Decoder } from '../../src/cpu/decoder.js';
 import { STOP_BUDGET } from '../../src/cpu/exec.js';
+import { decodeSample } from '../../src/cpu/jit/forms.js';
+import { wasmOnlySamples } from '../../src/cpu/jit/forms-more-samples.js';
+import { planWasm } from '../../src/cpu/jit/wasm/compile.js';
 import { Jit } from '../../src/cpu/jit/jit.js';
 import { WasmBlocks } from '../../src/cpu/jit/wasm/block.js';
 import { Machine } from '../../src/machine/machine.js';
@@ -202,6 +207,31 @@ describe('wasm blocks vs interpreter', () => {
     expect(a.at.length).toBe(71);
     expect(b.at).toEqual(a.at);
     expect(b.r.f.jit!.wasm!.compiled).toBeGreaterThanOrEqual(2);
+  });
+
+  it('the forms only wasm compiles (pushf, cli, tzcnt) are planned as specialised code, and run as the interpreter', () => {
+    const d = new Decoder();
+    for (const [hex, form] of wasmOnlySamples()) {
+      const plan = planWasm(new Trace([decodeSample(d, hex)!]));
+      expect(plan?.specialised, `${hex} (${form})`).toBe(1);
+    }
+    // pushfq; pop rax; cli; pushfq; pop rbx; bsr rcx,rax; bsf rdx,rbx; tzcnt r8,rsi; tzcnt r9d,edi; bsr r10,rdi; hlt
+    // (rdi 0: bsr leaves r10, tzcnt counts 32; flags from an add before: kept where the forms keep them)
+    const code = [0x48, 0x01, 0xDB, 0x9C, 0x58, 0xFA, 0x9C, 0x5B, 0x48, 0x0F, 0xBD, 0xC8, 0x48, 0x0F, 0xBC, 0xD3,
+      0xF3, 0x4C, 0x0F, 0xBC, 0xC6, 0xF3, 0x44, 0x0F, 0xBC, 0xCF, 0x4C, 0x0F, 0xBD, 0xD7, 0xF4];
+    for (const regs of [{ 3: 0x8000000000000, 6: 0x40, 7: 0, 10: 77 }, { 3: -1, 6: 0, 7: 0x10, 10: 5 }]) {
+      const setup = (f: ReturnType<typeof machine>) => f.cpu.setFlags(0x202);
+      const a = slices(code, null, 1e6, regs, 1, setup), b = slices(code, 0, 1e6, regs, 1, setup);
+      expect(b.out).toEqual(a.out);
+      expect(a.out[a.out.length - 1]!.halted).toBe(true);
+      const w = b.f.jit!.wasm!;
+      expect(w.specialised).toBe(w.instructions - 1); // all but hlt
+    }
+    // cli above IOPL: the handler's #GP. (add eax,1; cli; hlt at CPL 3)
+    const cpl3 = (f: ReturnType<typeof machine>) => { f.cpu.cpl = 3; };
+    const a = slices([0x83, 0xC0, 0x01, 0xFA, 0xF4], null, 1e6, {}, 1, cpl3), b = slices([0x83, 0xC0, 0x01, 0xFA, 0xF4], 0, 1e6, {}, 1, cpl3);
+    expect(a.out[a.out.length - 1]!.exc).toBe(13);
+    expect(b.out).toEqual(a.out);
   });
 
   it('batches: blocks queued until a module holds several compile together, with the same results', () => {

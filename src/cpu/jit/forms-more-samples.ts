@@ -3,7 +3,16 @@
 export type MoreForm =
   | 'jmpInd' | 'callInd' | 'leave' | 'shift' | 'negnot' | 'shxd' | 'mulWide' | 'bsf' | 'bsr' | 'unpckps' | 'unpckpd' | 'punpck' | 'xchg' | 'xadd' | 'cmpxchg' | 'arithSs' | 'comiSs'
   | 'sseLoad128' | 'sseStore128' | 'movsdLoad' | 'movsdStore' | 'movssLoad' | 'movssStore' | 'movdTo' | 'movdFrom'
-  | 'movqLoad' | 'movqStore' | 'pxorReg' | 'sseLogic' | 'arithSd' | 'comiSd' | 'cvtsi2sd' | 'cvtsi2ss' | 'cvtss2sd' | 'cvtsd2ss' | 'cvtToInt';
+  | 'movqLoad' | 'movqStore' | 'pxorReg' | 'sseLogic' | 'arithSd' | 'comiSd' | 'cvtsi2sd' | 'cvtsi2ss' | 'cvtss2sd' | 'cvtsd2ss' | 'cvtToInt'
+  // Compiled by wasm blocks only (wasm/compile.ts).
+  | 'tzcnt' | 'pushf' | 'cli';
+
+/** Samples of forms only wasm blocks compile (wasm/compile.ts). */
+export function wasmOnlySamples(): [string, MoreForm][] {
+  const out: [string, MoreForm][] = [['9c', 'pushf'], ['fa', 'cli']];
+  for (const p of ['', '48 ']) for (const m of ['06', 'c1']) out.push([`f3 ${p}0f bc ${m}`, 'tzcnt']);
+  return out;
+}
 
 export function moreSamples(): [string, MoreForm][] {
   const out: [string, MoreForm][] = [];

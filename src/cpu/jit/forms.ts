@@ -5,7 +5,7 @@
 import { Decoder } from '../decoder.js';
 import { Insn, type Handler } from '../insn.js';
 import { opUD } from '../ops/invalid.js';
-import { moreSamples, type MoreForm } from './forms-more-samples.js';
+import { moreSamples, wasmOnlySamples, type MoreForm } from './forms-more-samples.js';
 
 export type Form =
   | 'movRmR' | 'movRRm' | 'movRmI' | 'lea' | 'movzxB' | 'movzxW' | 'movsxB' | 'movsxW' | 'movsxd'
@@ -80,7 +80,7 @@ function samples(): [string, Form | 'aluRRm?'][] {
   }
   out.push(['48 c1 e0 03', 'shiftImm'], ['48 c1 e8 03', 'shiftImm'], ['48 c1 f8 03', 'shiftImm']);
   out.push(['90', 'nop'], ['0f 1f 00', 'nop'], ['0f 1f 44 00 00', 'nop'], ['66 0f 1f 44 00 00', 'nop']);
-  out.push(...moreSamples());
+  out.push(...moreSamples(), ...wasmOnlySamples());
   return out;
 }
 

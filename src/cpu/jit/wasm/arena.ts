@@ -35,11 +35,11 @@ export const enum St {
   /** A block whose runs in the hub reached its record's AT (-1: none): the JS side counts it due for a region. */
   HOT = 284,
   /**
-   * What wasm SSE code may assume, as the runtime last found it (block.ts fpState): bit 0, SSE instructions run (CR0.EM
-   * and TS clear, CR4.OSFXSR set); bit 1, MXCSR records an inexact result without a trap and rounds to nearest
-   * (forms-sse.ts PE_OK).
+   * What wasm code may assume of the vCPU's control state, as the runtime last found it (block.ts assumptions): bit 0,
+   * SSE instructions run (CR0.EM and TS clear, CR4.OSFXSR set); bit 1, MXCSR records an inexact result without a trap
+   * and rounds to nearest (forms-sse.ts PE_OK); bit 2, cli and sti run (CPL <= IOPL).
    */
-  FPOK = 288,
+  ASSUME = 288,
   /** XMM0..15 (Cpu.xmm): dword j of register n at XMM + 16n + 4j. */
   XMM = 512,
   /** The bytes a vCPU's state needs without a TLB (a Cpu outside an arena). */

@@ -56,12 +56,13 @@ const CHAIN = process.env.OSVEMU_WASM_CHAIN !== '0';
 type Entry = (idx: number, state: number, rip0: number, budget: number) => number;
 type RtFn = (k: number, a: number, v: number, w: number) => number;
 /** Cpu.hubWords indices (arena.ts St.WORDS). */
-const enum W { CUR = (St.CUR - St.WORDS) / 4, STOP = (St.STOP - St.WORDS) / 4, RETIRED = (St.RETIRED - St.WORDS) / 4, EXTRA = (St.EXTRA - St.WORDS) / 4, HOT = (St.HOT - St.WORDS) / 4, FPOK = (St.FPOK - St.WORDS) / 4 }
-/** St.FPOK's word for cpu's control registers and MXCSR (forms-sse.ts check and PE_OK). */
-function fpState(cpu: Cpu): number {
+const enum W { CUR = (St.CUR - St.WORDS) / 4, STOP = (St.STOP - St.WORDS) / 4, RETIRED = (St.RETIRED - St.WORDS) / 4, EXTRA = (St.EXTRA - St.WORDS) / 4, HOT = (St.HOT - St.WORDS) / 4, ASSUME = (St.ASSUME - St.WORDS) / 4 }
+/** St.ASSUME's word for cpu's control registers, MXCSR and CPL (forms-sse.ts check and PE_OK; cli's #GP). */
+function assumptions(cpu: Cpu): number {
   const sse = (cpu.cr0 & (CR0_EM | CR0_TS)) === 0 && (cpu.cr4 & CR4_OSFXSR) !== 0 ? 1 : 0;
   const pe = (cpu.mxcsr & (MX_RC | (MX_PE << MX_MASK_SHIFT) | MX_PE)) === ((MX_PE << MX_MASK_SHIFT) | MX_PE) ? 2 : 0;
-  return sse | pe;
+  const io = cpu.cpl <= ((cpu.lf[LF_REST]! >> 12) & 3) ? 4 : 0;
+  return sse | pe | io;
 }
 
 /** The largest budget the hub is given (it counts in int32). */
@@ -171,7 +172,7 @@ export class WasmBlocks {
     const leave = (cpu: Cpu): void => {
       const w = cpu.hubWords, env = ctx.env!;
       cpu.icount -= w[W.RETIRED]! + w[W.EXTRA]!;
-      w[W.FPOK] = fpState(cpu);
+      w[W.ASSUME] = assumptions(cpu);
       if (env.eventPending || env.stopReason !== 0 || cpu.intShadow || cpu.halted || (cpu.lf[LF_REST]! & TF) !== 0 || cpu.mode !== ctx.mode) {
         w[W.STOP] = 1;
       }
@@ -210,6 +211,7 @@ export class WasmBlocks {
       cond: (cc) => (cond(ctx.cpu.lf, cc) ? 1 : 0),
       getcf: () => getCF(ctx.cpu.lf),
       kept: () => arithFlags(ctx.cpu.lf) & 212,
+      arith: () => arithFlags(ctx.cpu.lf),
       callindgp: (k, q, lo, hi) => mem(k, (cpu) => {
         if (cpu.vendor.callNonCanonicalWritesReturn) cpu.mmu.write64(q, lo, hi); else cpu.mmu.probeWrite(q, 8);
         return raise(cpu, VEC_GP, 0);
@@ -332,7 +334,7 @@ export class WasmBlocks {
     return (cpu: Cpu, env: BlockEnv, end: number): Trace | void => {
       const rip0 = cpu.rip, w = cpu.hubWords;
       ctx.cpu = cpu; ctx.env = env; ctx.mode = cpu.mode;
-      w[W.FPOK] = fpState(cpu);
+      w[W.ASSUME] = assumptions(cpu);
       w[W.STOP] = 0;
       const left = end - cpu.icount;
       let v: number;

@@ -5,8 +5,8 @@
 // XMM registers live in the vCPU's state slice (arena.ts St.XMM) and are read and written there, not cached in locals.
 // Floating point takes the fast path only where wasm's IEEE arithmetic provably gives the handler's result and MXCSR
 // update: every operand and the result zero or normal and finite, rounding to nearest, and an inexact result possible
-// only with PE already set and masked (St.FPOK bit 1, kept by the runtime: block.ts fpState). Each instruction first
-// checks that SSE instructions run at all (St.FPOK bit 0: CR0.EM and TS clear, CR4.OSFXSR set). Anything else calls the
+// only with PE already set and masked (St.ASSUME bit 1, kept by the runtime: block.ts assumptions). Each instruction first
+// checks that SSE instructions run at all (St.ASSUME bit 0: CR0.EM and TS clear, CR4.OSFXSR set). Anything else calls the
 // instruction's handler, which starts over: so a memory operand is read here only through a TLB hit (RAM, which a
 // second read returns unchanged), never through the slow path that reaches MMIO.
 import type { Insn } from '../../insn.js';
@@ -26,9 +26,9 @@ export const SSE_FORMS = new Set<Form>(['sseLoad128', 'sseStore128', 'movsdLoad'
   'movqLoad', 'movqStore', 'movdTo', 'movdFrom', 'pxorReg', 'sseLogic', 'arithSs', 'arithSd', 'comiSs', 'comiSd',
   'cvtsi2ss', 'cvtsi2sd', 'cvtss2sd', 'cvtsd2ss', 'cvtToInt', 'unpckps', 'unpckpd', 'punpck']);
 
-/** Pushes bit `bit` (1 or 2) of St.FPOK as 0 or 1. */
+/** Pushes bit `bit` (1 or 2) of St.ASSUME as 0 or 1. */
 function fpok(e: Emit, bit: 1 | 2): void {
-  e.f.get(0).mem(Op.i32_load, 2, St.FPOK);
+  e.f.get(0).mem(Op.i32_load, 2, St.ASSUME);
   if (bit === 2) e.f.i32(1).op(Op.i32_shr_u);
   e.f.i32(1).op(Op.i32_and);
 }

@@ -12,7 +12,8 @@
 // get k first, so that the JS side knows which instruction faulted.
 import type { Trace } from '../../codecache.js';
 import { EA_64, EA_RIP, type Insn } from '../../insn.js';
-import { K_ADC, K_ADD, K_DEC, K_INC, K_LOGIC, K_NONE, K_SBB, K_SUB, sizeIndex } from '../../flags.js';
+import { K_ADC, K_ADD, K_DEC, K_INC, K_LOGIC, K_NONE, K_SBB, K_SUB, LF_REST, sizeIndex } from '../../flags.js';
+import { ARITH_FLAGS, IF, RF, VM } from '../../regs.js';
 import { OP_ADC, OP_ADD, OP_AND, OP_CMP, OP_OR, OP_SBB, OP_SUB, OP_TEST, OP_XOR } from '../../ops/alu-core.js';
 import { formTable, type Form, type FormInfo } from '../forms.js';
 import { SHIFT_AF } from '../../ops/undef.js';
@@ -27,11 +28,11 @@ import { specialiseSse, SSE_FORMS } from './compile-sse.js';
  * All have the one type TYPE_RT, (k: i32, address: f64, v: i32, w: i32) -> i32, unused arguments 0.
  */
 export const IMPORT_NAMES = ['gen', 'rd8', 'rd16', 'rd32', 'rd64', 'rmw8', 'rmw16', 'rmw32', 'rmw64', 'hi', 'wr8', 'wr16', 'wr32', 'wr64',
-  'ss', 'gp', 'callgp', 'cond', 'getcf', 'kept', 'callindgp'] as const;
+  'ss', 'gp', 'callgp', 'cond', 'getcf', 'kept', 'callindgp', 'arith'] as const;
 /** Type indices of every module of blocks and of the hub (block.ts): a block, a runtime function, the hub's entry. */
 export const TYPE_BLOCK = 0, TYPE_RT = 1, TYPE_ENTRY = 2;
 export const TYPES: FnType[] = [[[WT.I32, WT.F64, WT.I32], [WT.F64]], [[WT.I32, WT.F64, WT.I32, WT.I32], [WT.I32]], [[WT.I32, WT.I32, WT.F64, WT.I32], [WT.F64]]];
-export const enum Imp { gen, rd8, rd16, rd32, rd64, rmw8, rmw16, rmw32, rmw64, hi, wr8, wr16, wr32, wr64, ss, gp, callgp, cond, getcf, kept, callindgp }
+export const enum Imp { gen, rd8, rd16, rd32, rd64, rmw8, rmw16, rmw32, rmw64, hi, wr8, wr16, wr32, wr64, ss, gp, callgp, cond, getcf, kept, callindgp, arith }
 
 const RD: Record<number, Imp> = { 8: Imp.rd8, 16: Imp.rd16, 32: Imp.rd32, 64: Imp.rd64 };
 const RMW: Record<number, Imp> = { 8: Imp.rmw8, 16: Imp.rmw16, 32: Imp.rmw32, 64: Imp.rmw64 };
@@ -394,6 +395,13 @@ export class Emit {
     this.zf(p.sz); f.i32(6).op(Op.i32_shl, Op.i32_or);
     this.sf(p.sz); f.i32(7).op(Op.i32_shl, Op.i32_or);
   }
+  /** CF PF AF ZF SF OF of the current flags (flags.ts arithFlags), as an i32. */
+  arithNow(): void {
+    const p = this.prod, f = this.f;
+    if (p === null) { this.rt(Imp.arith, 0, -1); return; }
+    if (p.kind === K_NONE) { this.lf32(9); f.i32(2261).op(Op.i32_and); return; }
+    this.kept(); this.cf(p); f.op(Op.i32_or); this.of(p); f.i32(11).op(Op.i32_shl, Op.i32_or);
+  }
   /** Explicit flags `bits` when the i32 local nz is set, else the flags as they were (a shift by CL of 0). */
   keepFlagsUnless(nz: number, bits: number): void {
     const f = this.f;
@@ -419,7 +427,7 @@ export class Emit {
   rt(imp: Imp, k: number, a: number, v: (() => void) | null = null, w: (() => void) | null = null): void {
     // Anything but a flag test or mmu.hi may throw or run a handler: the slice holds the registers as of instruction
     // k's start (k computes into temporaries before it commits). On a branch: the state is left as it is.
-    if (imp !== Imp.cond && imp !== Imp.getcf && imp !== Imp.hi && imp !== Imp.kept) { this.flushRegs(true); this.storeExtra(); }
+    if (imp !== Imp.cond && imp !== Imp.getcf && imp !== Imp.hi && imp !== Imp.kept && imp !== Imp.arith) { this.flushRegs(true); this.storeExtra(); }
     else if (imp !== Imp.hi) this.flushFlags(true); // they read cpu.lf
     const f = this.f.i32(k);
     if (a >= 0) f.get(a).op(Op.f64_convert_i64_s); else f.f64(0);
@@ -592,6 +600,28 @@ function specialise(e: Emit, i: Insn, fi: FormInfo, last: boolean): boolean | 'e
     case 'setcc': {
       const c = e.local32(() => e.cond(i.op));
       if (i.mem) { const a = e.ea(i); if (a < 0) return false; e.store(8, a, c); } else e.writeReg(8, i.rm, () => f.get(c));
+      return true;
+    }
+    case 'bsf': case 'bsr': case 'tzcnt': return bitCount(e, i, fi.form);
+    case 'pushf': {
+      if (s !== 64) return false;
+      // The image getFlags() makes, RF and VM read as 0 (branch.ts pushf).
+      const v = e.local64(() => {
+        f.get(0).mem(Op.i32_load, 2, LFB(LF_REST)).i32(~(ARITH_FLAGS | RF | VM)).op(Op.i32_and);
+        e.arithNow(); f.op(Op.i32_or).i32(2).op(Op.i32_or, Op.i64_extend_i32_u);
+      });
+      const a = pushSlot(e);
+      e.store(64, a, v);
+      e.writeReg(64, 4, () => f.get(a));
+      return true;
+    }
+    case 'cli': {
+      // CPL <= IOPL (St.ASSUME bit 2) or the handler's #GP. IF lives in the REST slot, which no local caches.
+      f.get(0).mem(Op.i32_load, 2, St.ASSUME).i32(4).op(Op.i32_and, Op.if, BLOCK_VOID);
+      f.get(0).get(0).mem(Op.i32_load, 2, LFB(LF_REST)).i32(~IF).op(Op.i32_and).mem(Op.i32_store, 2, LFB(LF_REST));
+      f.op(Op.else);
+      e.rt(Imp.gen, k, -1);
+      f.op(Op.drop, Op.end);
       return true;
     }
     default: return SSE_FORMS.has(fi.form) && specialiseSse(e, i, fi.form);
@@ -790,6 +820,37 @@ function rotate(e: Emit, i: Insn): boolean {
   if (i.mem) e.storeRmw(s, a, p, r);
   e.explicitFlags(() => { e.kept(); f.get(cf).op(Op.i32_or).get(of).i32(11).op(Op.i32_shl, Op.i32_or); });
   if (!i.mem) e.writeReg(s, i.rm, () => f.get(r));
+  return true;
+}
+
+/**
+ * bsf/bsr (bitops.ts): the index of the lowest/highest set bit, a zero source leaving the destination; ZF set by a zero
+ * source, the other flags kept (undef.ts bitScanFlags). tzcnt: the trailing zeros (the size for 0); CF for a zero
+ * source, ZF for a zero count, OF kept, the others cleared (undef.ts countFlags). 32 and 64 bits.
+ */
+function bitCount(e: Emit, i: Insn, form: Form): boolean {
+  const s = i.size, f = e.f, w = s === 64;
+  if (s !== 32 && s !== 64) return false;
+  let m: number;
+  if (i.mem) { const a = e.ea(i); if (a < 0) return false; m = e.load(s, a); } else m = e.localOf(s, () => e.readReg(s, i.rm));
+  const z = e.local32(() => { f.get(m); f.op(w ? Op.i64_eqz : Op.i32_eqz); });
+  // The count as an i64 (ctz of 0 is the size, as tzcnt wants).
+  const n = e.local64(() => {
+    f.get(m);
+    if (form === 'bsr') { f.op(w ? Op.i64_clz : Op.i32_clz); if (!w) f.op(Op.i64_extend_i32_u); f.i64(s - 1, 0).op(Op.i64_xor); }
+    else { f.op(w ? Op.i64_ctz : Op.i32_ctz); if (!w) f.op(Op.i64_extend_i32_u); }
+  });
+  const old = e.local32(() => e.arithNow());
+  if (form === 'tzcnt') {
+    e.explicitFlags(() => {
+      f.get(old).i32(2048).op(Op.i32_and).get(z).op(Op.i32_or);
+      f.get(n).op(Op.i64_eqz).i32(6).op(Op.i32_shl, Op.i32_or);
+    });
+    e.writeReg(64, i.reg, () => f.get(n));
+    return true;
+  }
+  e.explicitFlags(() => { f.get(old).i32(~64).op(Op.i32_and).get(z).i32(6).op(Op.i32_shl, Op.i32_or); });
+  e.writeReg(64, i.reg, () => { e.readReg(64, i.reg); f.get(n).get(z).op(Op.select); });
   return true;
 }
 

@@ -30,7 +30,7 @@ export const enum Op {
   f64_abs = 0x99, f64_trunc = 0x9d, f64_sqrt = 0x9f, f64_add = 0xa0, f64_sub = 0xa1, f64_mul = 0xa2, f64_div = 0xa3,
   i32_trunc_f64_s = 0xaa, f32_convert_i32_s = 0xb2, f32_convert_i64_s = 0xb4, f32_demote_f64 = 0xb6,
   f64_convert_i32_s = 0xb7, f64_promote_f32 = 0xbb, i32_reinterpret_f32 = 0xbc, i64_reinterpret_f64 = 0xbd,
-  i32_rotl = 0x77, i32_rotr = 0x78, i64_rotl = 0x89, i64_rotr = 0x8a, f32_reinterpret_i32 = 0xbe, f64_reinterpret_i64 = 0xbf, i32_ge_u = 0x4f, f64_le = 0x65,
+  i32_clz = 0x67, i32_ctz = 0x68, i64_clz = 0x79, i64_ctz = 0x7a, i32_rotl = 0x77, i32_rotr = 0x78, i64_rotl = 0x89, i64_rotr = 0x8a, f32_reinterpret_i32 = 0xbe, f64_reinterpret_i64 = 0xbf, i32_ge_u = 0x4f, f64_le = 0x65,
 }
 
 /** Unsigned LEB128 of a non-negative integer below 2^53. */
