@@ -63,7 +63,16 @@ export const enum Link {
   /** Runs the hub made of the block, and the count at which it hands the block to the JS compiler's region look. */
   COUNT = 48, AT = 52,
 }
-const MACHINE_REGION = LINKS + MAX_BLOCKS * Link.SIZE;
+/**
+ * After the link records: the hub's jump table, direct-mapped by linear address (JUMP_SLOTS slots of Jump.SIZE bytes):
+ * the block (table index, 0: none) that runs at an address, valid in the link generation and address space it was
+ * recorded in. The hub looks there when neither of a block's links names where it went (a return to a third call site,
+ * an indirect jump through a table).
+ */
+export const enum Jump { SIZE = 24, LIN = 0, TO = 8, GEN = 12, SP = 16 }
+export const JUMP_SLOTS = 16384;
+export const JUMPS = LINKS + MAX_BLOCKS * Link.SIZE;
+const MACHINE_REGION = JUMPS + JUMP_SLOTS * Jump.SIZE;
 
 /** A machine's memory: RAM of `size` bytes, the machine's region, then `slices` vCPU state slices. */
 export class Arena {

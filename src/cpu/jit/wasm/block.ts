@@ -13,7 +13,7 @@ import type { Insn } from '../../insn.js';
 import { CR0_EM, CR0_TS, CR4_OSFXSR, TF, VEC_GP, VEC_SS } from '../../regs.js';
 import { MX_MASK_SHIFT, MX_PE, MX_RC } from '../../sse/mxcsr.js';
 import type { BlockEnv, BlockFn } from '../compiler.js';
-import { type Arena, LINKS, Link, MAX_BLOCKS, St } from './arena.js';
+import { type Arena, Jump, JUMP_SLOTS, JUMPS, LINKS, Link, MAX_BLOCKS, St } from './arena.js';
 import { blockModule, IMPORT_NAMES, LEAVE, planWasm, TYPE_BLOCK, TYPE_ENTRY, TYPE_RT, TYPES, type WasmPlan } from './compile.js';
 import { encodeModule, FnBody, Op, WT } from './encode.js';
 import { applyWasmFlags } from './v8-flags.js';
@@ -80,7 +80,7 @@ function hubModule(arena: Arena, chain: boolean): Uint8Array<ArrayBuffer> {
   });
   const IDX = 0, STATE = 1, RIP0 = 2, BUDGET = 3;
   const e = new FnBody(4);
-  const v = e.local(WT.F64), rec = e.local(WT.I32), ret = e.local(WT.I32), cnt = e.local(WT.I32);
+  const v = e.local(WT.F64), rec = e.local(WT.I32), ret = e.local(WT.I32), cnt = e.local(WT.I32), slot = e.local(WT.I32);
   const base = arena.machineStart + LINKS;
   const I32 = (o: number) => e.mem(Op.i32_load, 2, o);
   e.op(Op.loop, 0x40);
@@ -97,13 +97,21 @@ function hubModule(arena: Arena, chain: boolean): Uint8Array<ArrayBuffer> {
     // Go on only with no stop request (a runtime call left something for the run loop) and within the budget.
     e.get(STATE); I32(St.STOP);
     e.get(ret).get(BUDGET).op(Op.i32_ge_s, Op.i32_or, Op.i32_eqz, Op.if, 0x40);
-    for (const [lin, to, gen, sp] of [[Link.LIN0, Link.TO0, Link.GEN0, Link.SP0], [Link.LIN1, Link.TO1, Link.GEN1, Link.SP1]] as const) {
-      e.get(rec).mem(Op.f64_load, 3, lin).get(v).op(Op.f64_eq);
-      e.get(rec); I32(gen); e.i32(0); I32(arena.machineStart); e.op(Op.i32_eq, Op.i32_and);
-      e.get(rec); I32(sp); e.get(STATE); I32(St.SPACE); e.op(Op.i32_eq, Op.i32_and);
+    // The block's two links, then the jump table's slot for the address.
+    const candidates = [[rec, Link.LIN0, Link.TO0, Link.GEN0, Link.SP0], [rec, Link.LIN1, Link.TO1, Link.GEN1, Link.SP1],
+      [slot, Jump.LIN, Jump.TO, Jump.GEN, Jump.SP]] as const;
+    for (const [at, lin, to, gen, sp] of candidates) {
+      if (at === slot) {
+        e.get(v).op(Op.i64_trunc_f64_s, Op.i32_wrap_i64).tee(slot).get(slot).i32(12).op(Op.i32_shr_u, Op.i32_xor);
+        e.i32(JUMP_SLOTS - 1).op(Op.i32_and).i32(Jump.SIZE).op(Op.i32_mul).i32(arena.machineStart + JUMPS).op(Op.i32_add).set(slot);
+      }
+      e.get(at).mem(Op.f64_load, 3, lin).get(v).op(Op.f64_eq);
+      e.get(at); I32(gen); e.i32(0); I32(arena.machineStart); e.op(Op.i32_eq, Op.i32_and);
+      e.get(at); I32(sp); e.get(STATE); I32(St.SPACE); e.op(Op.i32_eq, Op.i32_and);
+      if (at === slot) { e.get(at); I32(to); e.op(Op.i32_eqz, Op.i32_eqz, Op.i32_and); }
       // The successor: its runs counted; at its record's AT it is left to JS, which looks for a region through it
       // (the run loop's and chainFrom's counts, Trace.hits / regionAt, do not see the hub's hops).
-      e.op(Op.if, 0x40).get(rec); I32(to); e.set(IDX);
+      e.op(Op.if, 0x40).get(at); I32(to); e.set(IDX);
       e.get(IDX).i32(Link.SIZE).op(Op.i32_mul).i32(base).op(Op.i32_add).set(rec);
       e.get(rec).get(rec); I32(Link.COUNT); e.i32(1).op(Op.i32_add).tee(cnt).mem(Op.i32_store, 2, Link.COUNT);
       e.get(cnt).get(rec); I32(Link.AT); e.op(Op.i32_ge_s, Op.if, 0x40);
@@ -127,6 +135,9 @@ export class WasmBlocks {
   /** The link records (arena.ts Link) as doubles and int32s. */
   private readonly linkF64: Float64Array;
   private readonly linkI32: Int32Array;
+  /** The hub's jump table (arena.ts Jump) as doubles and int32s. */
+  private readonly jumpF64: Float64Array;
+  private readonly jumpI32: Int32Array;
   /** The next free table index (the runtime's thunks come first). */
   private nextIdx = IMPORT_NAMES.length;
   /** Blocks queued for the next module (queue). */
@@ -226,6 +237,8 @@ export class WasmBlocks {
     const at = arena.machineStart + LINKS;
     this.linkF64 = new Float64Array(arena.buffer, at, (MAX_BLOCKS * Link.SIZE) / 8);
     this.linkI32 = new Int32Array(arena.buffer, at, (MAX_BLOCKS * Link.SIZE) / 4);
+    this.jumpF64 = new Float64Array(arena.buffer, arena.machineStart + JUMPS, (JUMP_SLOTS * Jump.SIZE) / 8);
+    this.jumpI32 = new Int32Array(arena.buffer, arena.machineStart + JUMPS, (JUMP_SLOTS * Jump.SIZE) / 4);
   }
 
   /**
@@ -310,7 +323,8 @@ export class WasmBlocks {
   /**
    * Records that the block at table index `from` went on to the one at `to` at linear address `lin` (chainFrom found
    * it so, under the JS link's conditions): kept as the record's first link, the one it replaces as the second, both
-   * valid in the current link generation and the vCPU's address space.
+   * valid in the current link generation and the vCPU's address space; and in the jump table, where the hub finds it from
+   * any block that goes to lin.
    */
   link(from: number, lin: number, to: number, cpu: Cpu): void {
     const r = from * Link.SIZE, f = this.linkF64, w = this.linkI32;
@@ -327,6 +341,12 @@ export class WasmBlocks {
     w[(r + (slot ? Link.TO1 : Link.TO0)) / 4] = to;
     w[(r + (slot ? Link.GEN1 : Link.GEN0)) / 4] = gen;
     w[(r + (slot ? Link.SP1 : Link.SP0)) / 4] = sp;
+    // The jump table's slot for lin (the hub's hash: the low 32 bits of the address folded once).
+    const lo = (lin % 4294967296) | 0, j = ((lo ^ (lo >>> 12)) & (JUMP_SLOTS - 1)) * Jump.SIZE;
+    this.jumpF64[(j + Jump.LIN) / 8] = lin;
+    this.jumpI32[(j + Jump.TO) / 4] = to;
+    this.jumpI32[(j + Jump.GEN) / 4] = gen;
+    this.jumpI32[(j + Jump.SP) / 4] = sp;
   }
 
   private wrap(idx: number): BlockFn {
