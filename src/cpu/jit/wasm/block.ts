@@ -2,9 +2,9 @@
 // each block into the machine's function table, and wraps it as the BlockFn the run loop and chainFrom call. Every
 // call enters through the hub module's entry, which runs the block and then, while nothing asked to stop, follows the
 // wasm links chainFrom recorded (link()) to the next block without coming back to JS: the checks chainFrom makes
-// between two blocks (budget, pending events, a valid link) made in wasm, and those after a handler call by the runtime
-// function that made it. The runtime functions (slow memory paths, faults, handler calls, conditions of flags recorded before the
-// block) reach the running vCPU through `ctx`.
+// between two blocks (budget, pending events, a valid link) made in wasm, and those after a handler call by the
+// runtime function that made it. The runtime functions (slow memory paths, faults, handler calls, conditions of flags
+// recorded before the block) reach the running vCPU through `ctx`.
 import { NEVER_RUNS, type Trace } from '../../codecache.js';
 import type { Cpu } from '../../cpu.js';
 import { arithFlags, cond, getCF, LF_REST } from '../../flags.js';

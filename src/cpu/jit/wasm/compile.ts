@@ -1,6 +1,7 @@
 // Trace -> WebAssembly function. The wasm twin of compiler.ts for the integer forms that make up most of a kernel's
-// code (moves, lea, extensions, the ALU with adc/sbb, inc/dec, neg/not, shifts, imul, the atomics, push/pop, call/ret,
-// direct and indirect jumps and calls, leave, cmov, setcc); every other instruction calls its interpreter handler
+// code (moves, lea, extensions, the ALU with adc/sbb, inc/dec, neg/not, shifts and rotates, imul, the atomics,
+// push/pop, call/ret, direct and indirect jumps and calls, leave, cmov, setcc, bit scans, pushf, cli) and, in
+// compile-sse.ts, its SSE floating point and moves; every other instruction calls its interpreter handler
 // through the runtime (block.ts). Registers and lazy-flag slots live in i64/i32 locals, loaded from the vCPU's state
 // slice (arena.ts) at first use and stored back only before what can see them: a runtime call (which may fault or run
 // a handler), an exit. The rules are compiler.ts's: each instruction computes into temporaries and makes every access
