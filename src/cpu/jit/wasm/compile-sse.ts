@@ -306,35 +306,23 @@ function cvtToInt(e: Emit, i: Insn): boolean {
   return true;
 }
 
-/** movss/movsd/movq xmm, xmm/m (a memory source, or movq's, zeroes the rest). */
-function scalarLoad(e: Emit, i: Insn, bits: 32 | 64, zeroReg: boolean): boolean {
-  const f = e.f, w = bits === 64;
+/**
+ * movss/movsd/movq xmm, xmm/m (`store` false: a memory source, or movq's, zeroes the rest) and xmm/m, xmm (`store`: movq
+ * to a register zeroes its rest).
+ */
+function scalarMove(e: Emit, i: Insn, bits: 32 | 64, zeroReg: boolean, store: boolean): boolean {
+  const f = e.f, w = bits === 64, ld = w ? Op.i64_load : Op.i32_load, st = w ? Op.i64_store : Op.i32_store, al = w ? 3 : 2;
   if (!i.mem) {
-    guarded(e, () => fpok(e, 1), () => { copy(e, i.reg, i.rm, bits / 32); if (zeroReg) zeroFrom(e, i.reg, 2); });
+    const [to, from] = store ? [i.rm, i.reg] : [i.reg, i.rm];
+    guarded(e, () => fpok(e, 1), () => { copy(e, to, from, bits / 32); if (zeroReg) zeroFrom(e, to, 2); });
     return true;
   }
   const a = e.ea(i);
   if (a < 0) return false;
   guarded(e, () => fpok(e, 1), () => {
-    const v = e.load(bits, a);
-    f.get(0).get(v).mem(w ? Op.i64_store : Op.i32_store, w ? 3 : 2, X(i.reg));
+    if (store) { e.store(bits, a, e.localOf(bits, () => f.get(0).mem(ld, al, X(i.reg)))); return; }
+    f.get(0).get(e.load(bits, a)).mem(st, al, X(i.reg));
     zeroFrom(e, i.reg, bits / 32);
-  });
-  return true;
-}
-
-/** movss/movsd/movq xmm/m, xmm (movq to a register zeroes its rest). */
-function scalarStore(e: Emit, i: Insn, bits: 32 | 64, zeroReg: boolean): boolean {
-  const f = e.f, w = bits === 64;
-  if (!i.mem) {
-    guarded(e, () => fpok(e, 1), () => { copy(e, i.rm, i.reg, bits / 32); if (zeroReg) zeroFrom(e, i.rm, 2); });
-    return true;
-  }
-  const a = e.ea(i);
-  if (a < 0) return false;
-  guarded(e, () => fpok(e, 1), () => {
-    const v = e.localOf(bits, () => f.get(0).mem(w ? Op.i64_load : Op.i32_load, w ? 3 : 2, X(i.reg)));
-    e.store(bits, a, v);
   });
   return true;
 }
@@ -452,12 +440,12 @@ export function specialiseSse(e: Emit, i: Insn, form: Form): boolean {
   switch (form) {
     case 'sseLoad128': return move128(e, i, false);
     case 'sseStore128': return move128(e, i, true);
-    case 'movsdLoad': return scalarLoad(e, i, 64, false);
-    case 'movssLoad': return scalarLoad(e, i, 32, false);
-    case 'movqLoad': return scalarLoad(e, i, 64, true);
-    case 'movsdStore': return scalarStore(e, i, 64, false);
-    case 'movssStore': return scalarStore(e, i, 32, false);
-    case 'movqStore': return scalarStore(e, i, 64, true);
+    case 'movsdLoad': return scalarMove(e, i, 64, false, false);
+    case 'movssLoad': return scalarMove(e, i, 32, false, false);
+    case 'movqLoad': return scalarMove(e, i, 64, true, false);
+    case 'movsdStore': return scalarMove(e, i, 64, false, true);
+    case 'movssStore': return scalarMove(e, i, 32, false, true);
+    case 'movqStore': return scalarMove(e, i, 64, true, true);
     case 'movdTo': return movdTo(e, i);
     case 'movdFrom': return movdFrom(e, i);
     case 'pxorReg': return pxorReg(e, i);
