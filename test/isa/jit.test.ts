@@ -28,14 +28,22 @@ const SEQUENCES = Number(process.env.OSVEMU_ISA_JIT_SEQS ?? 3000);
 const SEQ_MNEMONIC = new RegExp('^(?!popf)(j[a-z]+|call|ret|leave|sh[lr]|sar|ro[lr]|rc[lr]|imul|mov|movabs|movz|movs|add|sub|and|or|xor|cmp|' +
   'test|inc|dec|lea|push|pop|cmov|set|neg|not|xchg|xadd|lock|adc|sbb|bs[fr]|p?unpck|sh[lr]d|mul|pxor|pand|por|u?comis[sd]|cvtt?sd2si|cvtsi2s[sd]|cvts[sd]2s[sd]|sqrts[sd]|mins[sd]|maxs[sd]|muls[sd]|divs[sd])[a-z]*\\s');
 
+/**
+ * Lets vitest's worker answer its runner between chunks: a wasm block is a module compiled per case here, and a minute
+ * of synchronous work made the worker's RPC time out ("Timeout calling onTaskUpdate", an unhandled error that fails
+ * the run).
+ */
+const yieldToVitest = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 // Both block compilers: JavaScript (compiler.ts) and wasm (wasm/compile.ts; traces it declines run as JavaScript).
 describe.skipIf(skip !== null).each([['js', runEmulatedJit], ['wasm', runEmulatedWasm]] as const)('compiled blocks (%s) vs host CPU', (_engine, runCompiled) => {
-  it('single-instruction blocks agree with the host on every form', () => {
+  it('single-instruction blocks agree with the host on every form', async () => {
     const forms = selectedForms().filter((f) => !f.name.endsWith('[AC]'));
     const failing: string[] = [];
     let total = 0;
     const chunk = Math.max(1, Math.floor(8000 / CASES));
     for (let f0 = 0; f0 < forms.length; f0 += chunk) {
+      await yieldToVitest();
       const sets = generate(forms.slice(f0, f0 + chunk), CASES);
       const natives = runAllNative(sets);
       sets.forEach((s, i) => {
@@ -57,7 +65,7 @@ describe.skipIf(skip !== null).each([['js', runEmulatedJit], ['wasm', runEmulate
     expect(failing).toEqual([]);
   }, 600_000);
 
-  it('random multi-instruction blocks agree with the host', () => {
+  it('random multi-instruction blocks agree with the host', async () => {
     const pool = selectedForms().filter((f) => SEQ_MNEMONIC.test(f.asm.trim() + ' ') && !f.name.endsWith('[AC]'));
     const codes = assemble(pool.map((f) => f.asm));
     const usable = pool.map((f, i) => ({ f, code: codes[i]! })).filter((x) => x.code.length > 0 && x.code.length <= 10);
@@ -82,7 +90,9 @@ describe.skipIf(skip !== null).each([['js', runEmulatedJit], ['wasm', runEmulate
     const natives = runNative(cases.map((c) => ({ code: c.code, input: c.input.bytes })));
     const failing: string[] = [];
     const interpBugs: string[] = [];
-    cases.forEach((c, k) => {
+    for (let k = 0; k < cases.length; k++) {
+      const c = cases[k]!;
+      if (k % 250 === 0) await yieldToVitest();
       const native = new Blob(natives[k]!);
       const out = runCompiled(c.input.bytes.slice(), c.code);
       const interp = runEmulated(c.input.bytes.slice(), c.code);
@@ -100,7 +110,7 @@ describe.skipIf(skip !== null).each([['js', runEmulatedJit], ['wasm', runEmulate
         }
         failing.push(c.forms.map((f) => f.name).join(' ; '));
       }
-    });
+    }
     console.log(`[isa] jit: ${cases.length} random blocks from ${usable.length} forms, ${failing.length} failing`);
     if (interpBugs.length) console.warn(`[isa] ${interpBugs.length} blocks where the interpreter differs from the host (not a compiler failure), e.g.\n  ${interpBugs.slice(0, 5).join('\n  ')}`);
     expect(failing.slice(0, 20)).toEqual([]);
