@@ -4,7 +4,7 @@ import { totalmem } from 'node:os';
 import { GuestProfiler } from './profiler.js';
 import { CodeCache } from '../cpu/codecache.js';
 import { Jit } from '../cpu/jit/jit.js';
-import { WASM_START, WasmBlocks } from '../cpu/jit/wasm/block.js';
+import { WASM_REGIONS, WASM_START, WasmBlocks } from '../cpu/jit/wasm/block.js';
 /** Runs of a trace before it becomes a wasm block (MachineOptions.wasm); OSVEMU_WASM_THRESHOLD sets it. */
 const WASM_THRESHOLD = Number(process.env.OSVEMU_WASM_THRESHOLD ?? 200);
 import { LoopSkipper } from '../cpu/loop-skip.js';
@@ -307,6 +307,12 @@ export class Machine implements Clock {
     if (this.jit !== null && this.mem.arena !== null) {
       const wasm = this.jit.wasm = new WasmBlocks(this.mem.arena, this.cpus[0]!, this.cache);
       wasm.startAt = WASM_START;
+      // JavaScript regions (loops compiled as one JS function) cost more than they save once the blocks of a loop are
+      // wasm and the hub chains them: each entry into a region and each exit to a wasm block crosses between the two.
+      // CPU s alone, regions off / on: tst-clock 1.5 G 9.1 / 10.0, tst-fpu 1 G 5.8 / 7.0, tst-eventfd 600 M 8.9 /
+      // 10.0, tst-rcu-hashtable 600 M 5.3 / 5.5; tst-yield 600 M 7.4 / 5.9 (one region there pays). OSVEMU_WASM_REGIONS=1
+      // keeps them.
+      if (!WASM_REGIONS) this.jit.regionsEnabled = false;
       if (this.jit.regionsEnabled) wasm.regionRuns = this.jit.jsThreshold * this.jit.regionFactor;
     }
     for (let k = 0; k < ncpu; k++) this.wireCpu(k, random32);

@@ -49,6 +49,8 @@ const BATCH = Number(process.env.OSVEMU_WASM_BATCH ?? 64);
 const STALE = 1_000_000;
 /** WasmBlocks.startAt of a machine (OSVEMU_WASM_START). */
 export const WASM_START = Number(process.env.OSVEMU_WASM_START ?? 4_000_000);
+/** OSVEMU_WASM_REGIONS=1: the JS compiler's regions stay on beside wasm blocks (machine.ts; for comparisons). */
+export const WASM_REGIONS = process.env.OSVEMU_WASM_REGIONS === '1';
 /** OSVEMU_WASM_CHAIN=0: the hub runs one block per call (for comparisons). */
 const CHAIN = process.env.OSVEMU_WASM_CHAIN !== '0';
 
