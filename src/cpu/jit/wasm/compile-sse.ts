@@ -5,10 +5,10 @@
 // XMM registers live in the vCPU's state slice (arena.ts St.XMM) and are read and written there, not cached in locals.
 // Floating point takes the fast path only where wasm's IEEE arithmetic provably gives the handler's result and MXCSR
 // update: every operand and the result zero or normal and finite, rounding to nearest, and an inexact result possible
-// only with PE already set and masked (St.ASSUME bit 1, kept by the runtime: block.ts assumptions). Each instruction first
-// checks that SSE instructions run at all (St.ASSUME bit 0: CR0.EM and TS clear, CR4.OSFXSR set). Anything else calls the
-// instruction's handler, which starts over: so a memory operand is read here only through a TLB hit (RAM, which a
-// second read returns unchanged), never through the slow path that reaches MMIO.
+// only with PE already set and masked (St.ASSUME bit 1, kept by the runtime: block.ts assumptions). Each instruction
+// first checks that SSE instructions run at all (St.ASSUME bit 0: CR0.EM and TS clear, CR4.OSFXSR set). Anything else
+// calls the instruction's handler, which starts over: so a memory operand is read here only through a TLB hit (RAM,
+// which a second read returns unchanged), never through the slow path that reaches MMIO.
 import type { Insn } from '../../insn.js';
 import { OP_ADD, OP_DIV, OP_MAX, OP_MIN, OP_MUL, OP_SQRT, OP_SUB } from '../../sse/fp.js';
 import { L_AND, L_ANDN, L_OR } from '../../sse/simd-int.js';
