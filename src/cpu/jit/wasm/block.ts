@@ -185,7 +185,6 @@ export class WasmBlocks {
     const leave = (cpu: Cpu): void => {
       const w = cpu.hubWords, env = ctx.env!;
       cpu.icount -= w[W.RETIRED]! + w[W.EXTRA]!;
-      w[W.ASSUME] = assumptions(cpu);
       if (env.eventPending || env.stopReason !== 0 || cpu.intShadow || cpu.halted || (cpu.lf[LF_REST]! & TF) !== 0 || cpu.mode !== ctx.mode) {
         w[W.STOP] = 1;
       }
@@ -204,6 +203,8 @@ export class WasmBlocks {
         const i = insOf[cpu.hubWords[W.CUR]!]![k]!;
         cpu.rip = cpu.hubRip[0]! + i.end;
         i.h(cpu, i);
+        // A handler may change what the block's later instructions assume (MXCSR, CR0, CPL); a memory access cannot.
+        cpu.hubWords[W.ASSUME] = assumptions(cpu);
       }),
       rd8: (k, a) => mem(k, (cpu) => cpu.mmu.read8(a)),
       rd16: (k, a) => mem(k, (cpu) => cpu.mmu.read16(a)),

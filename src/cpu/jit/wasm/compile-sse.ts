@@ -56,20 +56,17 @@ function guarded(e: Emit, cond: () => void, fast: () => void, type = BLOCK_VOID,
 }
 
 /**
- * Reads `bytes` of memory operand at i64 local a through the read TLB: runs hit(offset local) on a hit, the handler on
- * a miss (after the SSE check: sse); `aligned`: a misaligned address is the handler's (#GP).
+ * Reaches `bytes` of memory operand at i64 local a through the read (or write) TLB: runs hit(offset local) on a hit
+ * with SSE enabled, the handler (then `after`) otherwise; `aligned`: a misaligned address is the handler's (#GP).
  */
-function withRam(e: Emit, a: number, bytes: number, write: boolean, aligned: boolean, hit: (p: number) => void): void {
+function withRam(e: Emit, a: number, bytes: number, write: boolean, aligned: boolean, hit: (p: number) => void,
+  after: () => void = () => {}): void {
   const f = e.f;
   const { o, x } = e.tlbTest(a, bytes * 8, write ? St.WTAG : St.RTAG);
-  fpok(e, 1); f.op(Op.i32_and);
-  if (aligned) { f.get(a).op(Op.i32_wrap_i64).i32(15).op(Op.i32_and, Op.i32_eqz, Op.i32_and); }
-  f.op(Op.if, BLOCK_VOID);
-  const p = e.local32(() => e.host(x, o, write ? St.WOFF : St.ROFF));
-  hit(p);
-  f.op(Op.else);
-  slow(e);
-  f.op(Op.end);
+  guarded(e, () => {
+    fpok(e, 1); f.op(Op.i32_and);
+    if (aligned) f.get(a).op(Op.i32_wrap_i64).i32(15).op(Op.i32_and, Op.i32_eqz, Op.i32_and);
+  }, () => hit(e.local32(() => e.host(x, o, write ? St.WOFF : St.ROFF))), BLOCK_VOID, after);
 }
 
 /** Copies `words` dwords of XMM register `from` to `to` (as integers: a NaN's payload is kept). */
@@ -89,11 +86,10 @@ function zeroFrom(e: Emit, n: number, from: number): void {
 /** Pushes whether the i32 (32) or i64 (64) bits in local b are a zero or a finite normal number of that width. */
 function ord(e: Emit, bits: 32 | 64, b: number): void {
   const f = e.f;
+  isZero(e, bits, b);
   if (bits === 32) {
-    f.get(b).i32(1).op(Op.i32_shl, Op.i32_eqz);
     f.get(b).i32(23).op(Op.i32_shr_u).i32(1).op(Op.i32_add).i32(255).op(Op.i32_and).i32(2).op(Op.i32_ge_u, Op.i32_or);
   } else {
-    f.get(b).i64(1, 0).op(Op.i64_shl, Op.i64_eqz);
     f.get(b).i64(52, 0).op(Op.i64_shr_u).i64(1, 0).op(Op.i64_add).i64(0x7ff, 0).op(Op.i64_and).i64(2, 0).op(Op.i64_ge_u, Op.i32_or);
   }
 }
@@ -101,12 +97,11 @@ function ord(e: Emit, bits: 32 | 64, b: number): void {
 function comparable(e: Emit, bits: 32 | 64, b: number): void {
   const f = e.f;
   // Zero, or an exponent field other than 0 that is not all ones with a non-zero fraction.
+  isZero(e, bits, b);
   if (bits === 32) {
-    f.get(b).i32(1).op(Op.i32_shl, Op.i32_eqz);
     f.get(b).i32(23).op(Op.i32_shr_u).i32(255).op(Op.i32_and, Op.i32_eqz, Op.i32_eqz, Op.i32_or);
     f.get(b).i32(0x7fffffff).op(Op.i32_and).i32(0x7f800000).op(Op.i32_le_u, Op.i32_and);
   } else {
-    f.get(b).i64(1, 0).op(Op.i64_shl, Op.i64_eqz);
     f.get(b).i64(52, 0).op(Op.i64_shr_u).i64(0x7ff, 0).op(Op.i64_and, Op.i64_eqz, Op.i32_eqz, Op.i32_or);
     f.get(b).i64(-1, 0x7fffffff).op(Op.i64_and).i64(0, 0x7ff00000).op(Op.i64_le_u, Op.i32_and);
   }
@@ -123,21 +118,20 @@ const SS: Scalar = { bits: 32, load: Op.i32_load, store: Op.i32_store, align: 2,
   add: Op.f32_add, sub: Op.f32_sub, mul: Op.f32_mul, div: Op.f32_div, sqrt: Op.f32_sqrt, lt: Op.f32_lt, gt: Op.f32_gt, eq: Op.f32_eq };
 const SD: Scalar = { bits: 64, load: Op.i64_load, store: Op.i64_store, align: 3, asF: Op.f64_reinterpret_i64, asI: Op.i64_reinterpret_f64,
   add: Op.f64_add, sub: Op.f64_sub, mul: Op.f64_mul, div: Op.f64_div, sqrt: Op.f64_sqrt, lt: Op.f64_lt, gt: Op.f64_gt, eq: Op.f64_eq };
-const bitsLocal = (e: Emit, w: Scalar, val: () => void) => (w.bits === 32 ? e.local32(val) : e.local64(val));
 
 /**
  * Runs body(source bits local) for a scalar source of width w: XMM register i.rm's low lane, or memory through a TLB
- * hit (else the handler); the SSE check made first.
+ * hit; with SSE disabled or on a TLB miss, the handler (then `after`).
  */
-function scalarSource(e: Emit, i: Insn, w: Scalar, body: (s: number) => void): boolean {
+function scalarSource(e: Emit, i: Insn, w: Scalar, body: (s: number) => void, after: () => void = () => {}): boolean {
   const f = e.f;
   if (!i.mem) {
-    guarded(e, () => fpok(e, 1), () => body(bitsLocal(e, w, () => f.get(0).mem(w.load, w.align, X(i.rm)))));
+    guarded(e, () => fpok(e, 1), () => body(e.localOf(w.bits, () => f.get(0).mem(w.load, w.align, X(i.rm)))), BLOCK_VOID, after);
     return true;
   }
   const a = e.ea(i);
   if (a < 0) return false;
-  withRam(e, a, w.bits / 8, false, false, (p) => body(bitsLocal(e, w, () => f.get(p).mem(w.load, 0, 0))));
+  withRam(e, a, w.bits / 8, false, false, (p) => body(e.localOf(w.bits, () => f.get(p).mem(w.load, 0, 0))), after);
   return true;
 }
 
@@ -148,17 +142,16 @@ function arith(e: Emit, i: Insn, w: Scalar): boolean {
   const F = (b: number) => f.get(b).op(w.asF);
   const and = () => f.op(Op.i32_and);
   return scalarSource(e, i, w, (s) => {
-    const d = bitsLocal(e, w, () => f.get(0).mem(w.load, w.align, X(i.reg)));
-    let r: number;
-    if (op === OP_MIN || op === OP_MAX) {
-      // The destination when it is below (above) the source, else the source (equal zeros, unordered: the source).
-      r = bitsLocal(e, w, () => { f.get(d).get(s); F(d); F(s); f.op(op === OP_MIN ? w.lt : w.gt, Op.select); });
-      ord(e, w.bits, d); ord(e, w.bits, s); and();
-    } else {
-      r = bitsLocal(e, w, () => {
-        if (op === OP_SQRT) { F(s); f.op(w.sqrt); } else { F(d); F(s); f.op(op === OP_ADD ? w.add : op === OP_SUB ? w.sub : op === OP_MUL ? w.mul : w.div); }
-        f.op(w.asI);
-      });
+    const d = e.localOf(w.bits, () => f.get(0).mem(w.load, w.align, X(i.reg)));
+    const minMax = op === OP_MIN || op === OP_MAX;
+    const r = e.localOf(w.bits, () => {
+      // min/max: the destination when it is below (above) the source, else the source (equal zeros, unordered too).
+      if (minMax) { f.get(d).get(s); F(d); F(s); f.op(op === OP_MIN ? w.lt : w.gt, Op.select); return; }
+      if (op === OP_SQRT) { F(s); f.op(w.sqrt); } else { F(d); F(s); f.op(op === OP_ADD ? w.add : op === OP_SUB ? w.sub : op === OP_MUL ? w.mul : w.div); }
+      f.op(w.asI);
+    });
+    guarded(e, () => {
+      if (minMax) { ord(e, w.bits, d); ord(e, w.bits, s); and(); return; }
       fpok(e, 2);
       if (op === OP_SQRT) {
         // s >= 0: the sign clear, or -0.
@@ -176,12 +169,7 @@ function arith(e: Emit, i: Insn, w: Scalar): boolean {
           and();
         }
       }
-    }
-    f.op(Op.if, BLOCK_VOID);
-    f.get(0).get(r).mem(w.store, w.align, X(i.reg));
-    f.op(Op.else);
-    slow(e);
-    f.op(Op.end);
+    }, () => f.get(0).get(r).mem(w.store, w.align, X(i.reg)));
   });
 }
 
@@ -194,30 +182,16 @@ function comi(e: Emit, i: Insn, w: Scalar): boolean {
   const bits = e.f.local(WT.I32);
   // The handler's flags on its paths (it records them explicitly: LF_OP = K_NONE, LF_ARITH = bits).
   const handlerBits = () => f.get(0).mem(Op.i32_load, 2, St.LF + 4 * 9).set(bits);
-  const body = (s: number) => {
-    const d = bitsLocal(e, w, () => f.get(0).mem(w.load, w.align, X(i.reg)));
-    comparable(e, w.bits, d); comparable(e, w.bits, s); f.op(Op.i32_and, Op.if, BLOCK_VOID);
-    // d < s: CF; d = s: ZF; else none.
-    f.i32(1).i32(64).i32(0);
-    f.get(d).op(w.asF).get(s).op(w.asF, w.eq, Op.select);
-    f.get(d).op(w.asF).get(s).op(w.asF, w.lt, Op.select).set(bits);
-    f.op(Op.else);
-    slow(e); handlerBits();
-    f.op(Op.end);
-  };
-  if (!i.mem) {
-    guarded(e, () => fpok(e, 1), () => body(bitsLocal(e, w, () => f.get(0).mem(w.load, w.align, X(i.rm)))), BLOCK_VOID, handlerBits);
-  } else {
-    const a = e.ea(i);
-    if (a < 0) return false;
-    const { o, x } = e.tlbTest(a, w.bits, St.RTAG);
-    fpok(e, 1); f.op(Op.i32_and, Op.if, BLOCK_VOID);
-    const p = e.local32(() => e.host(x, o, St.ROFF));
-    body(bitsLocal(e, w, () => f.get(p).mem(w.load, 0, 0)));
-    f.op(Op.else);
-    slow(e); handlerBits();
-    f.op(Op.end);
-  }
+  const compiled = scalarSource(e, i, w, (s) => {
+    const d = e.localOf(w.bits, () => f.get(0).mem(w.load, w.align, X(i.reg)));
+    guarded(e, () => { comparable(e, w.bits, d); comparable(e, w.bits, s); f.op(Op.i32_and); }, () => {
+      // d < s: CF; d = s: ZF; else none.
+      f.i32(1).i32(64).i32(0);
+      f.get(d).op(w.asF).get(s).op(w.asF, w.eq, Op.select);
+      f.get(d).op(w.asF).get(s).op(w.asF, w.lt, Op.select).set(bits);
+    }, BLOCK_VOID, handlerBits);
+  }, handlerBits);
+  if (!compiled) return false;
   e.explicitFlags(() => f.get(bits));
   return true;
 }
@@ -229,25 +203,22 @@ function comi(e: Emit, i: Insn, w: Scalar): boolean {
 function cvtsi2x(e: Emit, i: Insn, w: Scalar): boolean {
   const f = e.f, wide = i.size === 64;
   let a = -1, v = -1;
-  if (i.mem) { a = e.ea(i); if (a < 0) return false; } else v = wide ? e.local64(() => e.readReg(64, i.rm)) : e.local32(() => e.readReg(32, i.rm));
+  if (i.mem) { a = e.ea(i); if (a < 0) return false; } else v = e.localOf(i.size, () => e.readReg(i.size, i.rm));
   const conv = (v: number) => {
     // n: the integer as an exact double (the range test first for 64 bits).
     const ok = e.local32(() => (wide ? f.get(v).i64(0, 0x200000).op(Op.i64_add).i64(0, 0x400000).op(Op.i64_lt_u) : f.i32(1)));
     const n = e.local64(() => f.get(v).op(wide ? Op.f64_convert_i64_s : Op.f64_convert_i32_s, Op.i64_reinterpret_f64));
     const r = w.bits === 64 ? n : e.local32(() => f.get(n).op(Op.f64_reinterpret_i64, Op.f32_demote_f64, Op.i32_reinterpret_f32));
-    f.get(ok);
-    if (w.bits === 32) {
-      f.get(r).op(Op.f32_reinterpret_i32, Op.f64_promote_f32).get(n).op(Op.f64_reinterpret_i64, Op.f64_eq);
-      fpok(e, 2); f.op(Op.i32_or, Op.i32_and);
-    }
-    f.op(Op.if, BLOCK_VOID);
-    f.get(0).get(r).mem(w.store, w.align, X(i.reg));
-    f.op(Op.else);
-    slow(e);
-    f.op(Op.end);
+    guarded(e, () => {
+      f.get(ok);
+      if (w.bits === 32) {
+        f.get(r).op(Op.f32_reinterpret_i32, Op.f64_promote_f32).get(n).op(Op.f64_reinterpret_i64, Op.f64_eq);
+        fpok(e, 2); f.op(Op.i32_or, Op.i32_and);
+      }
+    }, () => f.get(0).get(r).mem(w.store, w.align, X(i.reg)));
   };
   if (!i.mem) { guarded(e, () => fpok(e, 1), () => conv(v)); return true; }
-  withRam(e, a, wide ? 8 : 4, false, false, (p) => conv(wide ? e.local64(() => f.get(p).mem(Op.i64_load, 0, 0)) : e.local32(() => f.get(p).mem(Op.i32_load, 0, 0))));
+  withRam(e, a, i.size / 8, false, false, (p) => conv(e.localOf(i.size, () => f.get(p).mem(wide ? Op.i64_load : Op.i32_load, 0, 0))));
   return true;
 }
 
@@ -255,18 +226,15 @@ function cvtsi2x(e: Emit, i: Insn, w: Scalar): boolean {
 function cvtScalar(e: Emit, i: Insn, from: Scalar, to: Scalar): boolean {
   const f = e.f;
   return scalarSource(e, i, from, (s) => {
-    const r = bitsLocal(e, to, () => f.get(s).op(from.asF, to.bits === 64 ? Op.f64_promote_f32 : Op.f32_demote_f64, to.asI));
-    ord(e, from.bits, s);
-    if (to.bits === 32) {
-      ord(e, 32, r); f.op(Op.i32_and);
-      f.get(r).op(Op.f32_reinterpret_i32, Op.f64_promote_f32).get(s).op(Op.f64_reinterpret_i64, Op.f64_eq);
-      fpok(e, 2); isZero(e, 32, r); f.op(Op.i32_eqz, Op.i32_and, Op.i32_or, Op.i32_and);
-    }
-    f.op(Op.if, BLOCK_VOID);
-    f.get(0).get(r).mem(to.store, to.align, X(i.reg));
-    f.op(Op.else);
-    slow(e);
-    f.op(Op.end);
+    const r = e.localOf(to.bits, () => f.get(s).op(from.asF, to.bits === 64 ? Op.f64_promote_f32 : Op.f32_demote_f64, to.asI));
+    guarded(e, () => {
+      ord(e, from.bits, s);
+      if (to.bits === 32) {
+        ord(e, 32, r); f.op(Op.i32_and);
+        f.get(r).op(Op.f32_reinterpret_i32, Op.f64_promote_f32).get(s).op(Op.f64_reinterpret_i64, Op.f64_eq);
+        fpok(e, 2); isZero(e, 32, r); f.op(Op.i32_eqz, Op.i32_and, Op.i32_or, Op.i32_and);
+      }
+    }, () => f.get(0).get(r).mem(to.store, to.align, X(i.reg)));
   });
 }
 
@@ -276,32 +244,21 @@ function cvtToInt(e: Emit, i: Insn): boolean {
   if (i.op !== 3) return false;
   const out = e.f.local(WT.I64);
   const fromSlice = () => f.get(0).mem(Op.i64_load, 3, St.R32 + 8 * i.reg).set(out);
-  const body = (s: number) => {
+  const compiled = scalarSource(e, i, SD, (s) => {
     const t = e.local64(() => f.get(s).op(Op.f64_reinterpret_i64, Op.f64_trunc, Op.i64_reinterpret_f64));
     const T = () => f.get(t).op(Op.f64_reinterpret_i64);
-    ord(e, 64, s);
-    if (w) { T(); f.f64(-9223372036854775808).op(Op.f64_ge); T(); f.f64(9223372036854775808).op(Op.f64_lt); }
-    else { T(); f.f64(-2147483648).op(Op.f64_ge); T(); f.f64(2147483647).op(Op.f64_le); }
-    f.op(Op.i32_and, Op.i32_and);
-    f.get(t).get(s).op(Op.i64_eq); fpok(e, 2); f.op(Op.i32_or, Op.i32_and);
-    f.op(Op.if, BLOCK_VOID);
-    if (w) { T(); f.op(Op.i64_trunc_f64_s).set(out); } else { T(); f.op(Op.i32_trunc_f64_s, Op.i64_extend_i32_u).set(out); }
-    f.op(Op.else);
-    slow(e); fromSlice();
-    f.op(Op.end);
-  };
-  if (!i.mem) guarded(e, () => fpok(e, 1), () => body(e.local64(() => f.get(0).mem(Op.i64_load, 3, X(i.rm)))), BLOCK_VOID, fromSlice);
-  else {
-    const a = e.ea(i);
-    if (a < 0) return false;
-    const { o, x } = e.tlbTest(a, 64, St.RTAG);
-    fpok(e, 1); f.op(Op.i32_and, Op.if, BLOCK_VOID);
-    const p = e.local32(() => e.host(x, o, St.ROFF));
-    body(e.local64(() => f.get(p).mem(Op.i64_load, 0, 0)));
-    f.op(Op.else);
-    slow(e); fromSlice();
-    f.op(Op.end);
-  }
+    guarded(e, () => {
+      ord(e, 64, s);
+      if (w) { T(); f.f64(-9223372036854775808).op(Op.f64_ge); T(); f.f64(9223372036854775808).op(Op.f64_lt); }
+      else { T(); f.f64(-2147483648).op(Op.f64_ge); T(); f.f64(2147483647).op(Op.f64_le); }
+      f.op(Op.i32_and, Op.i32_and);
+      f.get(t).get(s).op(Op.i64_eq); fpok(e, 2); f.op(Op.i32_or, Op.i32_and);
+    }, () => {
+      T();
+      if (w) f.op(Op.i64_trunc_f64_s).set(out); else f.op(Op.i32_trunc_f64_s, Op.i64_extend_i32_u).set(out);
+    }, BLOCK_VOID, fromSlice);
+  }, fromSlice);
+  if (!compiled) return false;
   e.writeReg(64, i.reg, () => f.get(out));
   return true;
 }

@@ -546,10 +546,7 @@ function specialise(e: Emit, i: Insn, fi: FormInfo, last: boolean): boolean | 'e
     }
     case 'push': {
       if (s !== 64) return false;
-      const v = e.local64(() => e.readReg(64, i.reg));
-      const a = pushSlot(e);
-      e.store(64, a, v);
-      e.writeReg(64, 4, () => f.get(a));
+      pushValue(e, e.local64(() => e.readReg(64, i.reg)));
       return true;
     }
     case 'pop': {
@@ -611,9 +608,7 @@ function specialise(e: Emit, i: Insn, fi: FormInfo, last: boolean): boolean | 'e
         f.get(0).mem(Op.i32_load, 2, LFB(LF_REST)).i32(~(ARITH_FLAGS | RF | VM)).op(Op.i32_and);
         e.arithNow(); f.op(Op.i32_or).i32(2).op(Op.i32_or, Op.i64_extend_i32_u);
       });
-      const a = pushSlot(e);
-      e.store(64, a, v);
-      e.writeReg(64, 4, () => f.get(a));
+      pushValue(e, v);
       return true;
     }
     case 'cli': {
@@ -681,6 +676,13 @@ function pushSlot(e: Emit): number {
   e.nonCanonical(a, 8);
   e.ssUnless();
   return a;
+}
+
+/** push of the i64 local v: its store, then RSP. */
+function pushValue(e: Emit, v: number): void {
+  const a = pushSlot(e);
+  e.store(64, a, v);
+  e.writeReg(64, 4, () => e.f.get(a));
 }
 
 /** The 8 bytes at register `base` (RSP for pop and ret, RBP for leave), #SS unless canonical: [address, value] locals. */
